@@ -1,0 +1,1 @@
+"""claimbridge daemon: drives Tyro iClient in headless Chromium for PMS clients."""

@@ -1,0 +1,1 @@
+"""A faithful stand-in for a Tyro terminal, HealthPoint and Healthcode."""
