@@ -1,0 +1,218 @@
+"""Settings: one TOML file overridden by ``CLAIMBRIDGE_*`` environment variables.
+
+Reads the config file and the environment (nothing else). Nested keys in the environment are
+joined by ``__``: ``CLAIMBRIDGE_MQTT__URL``, ``CLAIMBRIDGE_HEALTHCODE__URL``; a dict such as
+``terminals`` may also be given whole as JSON: ``CLAIMBRIDGE_TERMINALS={"front-desk": {...}}``.
+Defaults make ``make run`` work with no file (INTERFACES.md, "Configuration"). Pairing keys
+never live here: the journal keeps them.
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = [
+    "BROWSER_CANDIDATES",
+    "DEFAULT_BROWSER_ARGS",
+    "DEFAULT_CONFIG_FILE",
+    "BrowserConfig",
+    "HealthcodeConfig",
+    "MqttConfig",
+    "PosProduct",
+    "Settings",
+    "TerminalConfig",
+    "load_settings",
+]
+
+#: Used when ``--config`` is not given and the file exists in the working directory.
+DEFAULT_CONFIG_FILE = Path("claimbridge.toml")
+
+#: Chromium builds tried in order when ``[browser] executable_path`` is not set.
+BROWSER_CANDIDATES: tuple[str, ...] = (
+    "/usr/bin/chromium-headless-shell",
+    "/usr/lib/chromium/chromium",
+    "/usr/bin/chromium",
+)
+
+#: We run as root in containers, hence ``--no-sandbox``; the rest keeps Chromium off the network.
+DEFAULT_BROWSER_ARGS: tuple[str, ...] = (
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+_TERMINAL_NAME = re.compile(r"^[a-z0-9-]{1,40}$")
+
+# The file load_settings() is reading, seen by Settings.settings_customise_sources.
+_config_file: ContextVar[Path | None] = ContextVar("claimbridge_config_file", default=None)
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("claimbridge")
+    except metadata.PackageNotFoundError:  # running from a tree that was never installed
+        return "0.0.0"
+
+
+def _first_browser() -> str | None:
+    for candidate in BROWSER_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    return None
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TerminalConfig(_Section):
+    """``[terminals.<name>]``: the terminal's merchant and terminal ids."""
+
+    mid: int = Field(gt=0)
+    tid: int = Field(gt=0)
+
+
+class HealthcodeConfig(_Section):
+    """``[healthcode]``: where and as whom to submit bills. The password stays in its file."""
+
+    url: str | None = None
+    site_id: str | None = None
+    user_id: str | None = None
+    password_file: Path | None = None
+
+
+class MqttConfig(_Section):
+    """``[mqtt]``: off unless ``url`` is set."""
+
+    url: str | None = None
+    site: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class PosProduct(_Section):
+    """What iClient is told about us (``posProductData``)."""
+
+    vendor: str = "claimbridge"
+    name: str = "claimbridge"
+    version: str = Field(default_factory=_package_version)
+
+
+class BrowserConfig(_Section):
+    """``[browser]``: which Chromium to launch, with which arguments."""
+
+    executable_path: str | None = Field(default_factory=_first_browser)
+    args: tuple[str, ...] = DEFAULT_BROWSER_ARGS
+
+
+class Settings(BaseSettings):
+    """All settings of the daemon. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CLAIMBRIDGE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    listen: str = "127.0.0.1:8765"
+    state_dir: Path = Path("./var")
+    iclient_url: str = "http://127.0.0.1:8730/iclient-v1.js"
+    terminals: dict[str, TerminalConfig] = Field(default_factory=dict)
+    healthcode: HealthcodeConfig = Field(default_factory=HealthcodeConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    #: The iClient API key (Tyro issues one per POS product); kept out of repr.
+    api_key: str = Field(default="Test API Key", repr=False)
+    pos_product: PosProduct = Field(default_factory=PosProduct)
+    browser: BrowserConfig = Field(default_factory=BrowserConfig)
+    allowed_origins: list[str] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    max_frame_bytes: int = Field(default=1_048_576, gt=0)
+    max_batch: int = Field(default=50, gt=0)
+    pairing_timeout_s: float = Field(default=90, gt=0)
+    transaction_timeout_s: float = Field(default=600, gt=0)
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError("listen must be HOST:PORT, e.g. 127.0.0.1:8765")
+        return value
+
+    @field_validator("terminals")
+    @classmethod
+    def _check_terminal_names(cls, value: dict[str, TerminalConfig]) -> dict[str, TerminalConfig]:
+        for name in value:
+            if not _TERMINAL_NAME.fullmatch(name):
+                raise ValueError(f"terminal name {name!r}: use 1 to 40 of a-z, 0-9 and '-'")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def listen_host(self) -> str:
+        """Host part of :attr:`listen` (brackets of an IPv6 literal removed)."""
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def listen_port(self) -> int:
+        """Port part of :attr:`listen`."""
+        return int(self.listen.rpartition(":")[2])
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the TOML file (if :func:`load_settings` set one)."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file.get()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Read the settings: the TOML file, overridden by ``CLAIMBRIDGE_*`` variables.
+
+    Args:
+        config_file: The file given with ``--config``; ``None`` means ``./claimbridge.toml`` if
+            it exists, else defaults and the environment only.
+
+    Returns:
+        The settings.
+
+    Raises:
+        FileNotFoundError: ``config_file`` was given and does not exist.
+        pydantic.ValidationError: A value breaks its rule (the message names the key).
+    """
+    if config_file is None:
+        path = DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+    else:
+        if not config_file.is_file():
+            raise FileNotFoundError(f"config file not found: {config_file}")
+        path = config_file
+    token = _config_file.set(path)
+    try:
+        return Settings()
+    finally:
+        _config_file.reset(token)

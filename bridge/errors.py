@@ -1,0 +1,354 @@
+"""Every error the daemon raises on purpose, and the one table that turns them into JSON-RPC codes.
+
+The tree::
+
+    ClaimbridgeError                      -32603  (never raised bare)
+     +-- ProtocolError                    -32600
+     |    +-- ParseError                  -32700
+     |    +-- InvalidRequest              -32600
+     |    +-- MethodNotFound              -32601
+     +-- InvalidParams                    -32602  data.errors [{field, message}]
+     +-- RequestIdReused                  -32001
+     +-- JobNotFound                      -32002
+     +-- TerminalNotPaired                -32003
+     +-- NotAllowedNow                    -32004
+     +-- TemporarilyUnavailable           -32005
+     +-- TerminalError                    -32005  (browser/page failures; details withheld)
+     +-- HealthcodeError                  -32005
+          +-- HealthcodeUnavailable       -32005
+          +-- HealthcodeOutcomeUncertain  -32005
+          +-- HealthcodeCredentialsInvalid -32004
+          +-- HealthcodeRejected          -32602  data.errors [{field, message}] + data.problems
+          +-- HealthcodeNotFound          -32002
+
+Errors hold fields (the bad field and rule, the job id), never pre-formatted text. Each has a
+short human :attr:`~ClaimbridgeError.message`, a JSON-RPC :attr:`~ClaimbridgeError.code` looked
+up in :data:`ERROR_CODES` (most specific class wins) and :meth:`~ClaimbridgeError.data`.
+:func:`to_jsonrpc_error` is the only place an exception becomes a JSON-RPC ``error`` member;
+anything that is not a :class:`ClaimbridgeError` becomes -32603 with no details.
+
+This module is pure: it imports no I/O library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+__all__ = [
+    "ERROR_CODES",
+    "INTERNAL_ERROR",
+    "ClaimbridgeError",
+    "FieldError",
+    "HealthcodeCredentialsInvalid",
+    "HealthcodeError",
+    "HealthcodeNotFound",
+    "HealthcodeOutcomeUncertain",
+    "HealthcodeRejected",
+    "HealthcodeUnavailable",
+    "InvalidParams",
+    "InvalidRequest",
+    "JobNotFound",
+    "MethodNotFound",
+    "NotAllowedNow",
+    "ParseError",
+    "ProtocolError",
+    "RequestIdReused",
+    "TemporarilyUnavailable",
+    "TerminalError",
+    "TerminalNotPaired",
+    "to_jsonrpc_error",
+]
+
+#: JSON-RPC code for anything that is not one of ours (JSON-RPC 2.0 §5.1).
+INTERNAL_ERROR = -32603
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One bad field of a request.
+
+    Attributes:
+        field: Dotted path into the params, e.g. ``"items.3.patientId"``.
+        message: The rule it broke, in plain words, e.g. ``"must be exactly two digits"``.
+    """
+
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The ``{field, message}`` object that goes into ``data.errors``."""
+        return {"field": self.field, "message": self.message}
+
+
+class ClaimbridgeError(Exception):
+    """Root of every error the daemon raises on purpose."""
+
+    #: Short human text; JSON-RPC ``error.message``. Subclasses override it.
+    message: ClassVar[str] = "Internal error"
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+
+    @property
+    def code(self) -> int:
+        """The JSON-RPC error code, from :data:`ERROR_CODES` (most specific class wins)."""
+        for cls in type(self).__mro__:
+            if cls in ERROR_CODES:
+                return ERROR_CODES[cls]
+        return INTERNAL_ERROR  # pragma: no cover - ClaimbridgeError itself is in the table
+
+    def data(self) -> dict[str, Any] | None:
+        """The JSON-RPC ``error.data`` member, or ``None`` for none."""
+        return None
+
+    def __str__(self) -> str:
+        data = self.data()
+        return f"{self.message}: {data}" if data else self.message
+
+
+class ProtocolError(ClaimbridgeError):
+    """The frame is not a valid JSON-RPC 2.0 request."""
+
+    message = "Invalid Request"
+
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def data(self) -> dict[str, Any] | None:
+        return {"reason": self.reason} if self.reason else None
+
+
+class ParseError(ProtocolError):
+    """The frame is not JSON (or not UTF-8)."""
+
+    message = "Parse error"
+
+
+class InvalidRequest(ProtocolError):
+    """The JSON is not a valid Request object (or the batch is empty or too long)."""
+
+    message = "Invalid Request"
+
+
+class MethodNotFound(ProtocolError):
+    """No such method."""
+
+    message = "Method not found"
+
+    def __init__(self, method: str) -> None:
+        super().__init__("")
+        self.method = method
+
+    def data(self) -> dict[str, Any] | None:
+        return {"method": self.method}
+
+
+class InvalidParams(ClaimbridgeError):
+    """The params break one or more rules; every bad field is named."""
+
+    message = "Invalid params"
+
+    def __init__(self, errors: tuple[FieldError, ...]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+    def data(self) -> dict[str, Any] | None:
+        return {"errors": [error.as_dict() for error in self.errors]}
+
+
+class RequestIdReused(ClaimbridgeError):
+    """A ``requestId`` already used with a different payload: never a second claim."""
+
+    message = "requestId already used with a different payload"
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(request_id)
+        self.request_id = request_id
+
+    def data(self) -> dict[str, Any] | None:
+        return {"requestId": self.request_id}
+
+
+class JobNotFound(ClaimbridgeError):
+    """No job with that ``jobId`` (or ``requestId``)."""
+
+    message = "Not found"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+    def data(self) -> dict[str, Any] | None:
+        return {"key": self.key}
+
+
+class TerminalNotPaired(ClaimbridgeError):
+    """The terminal is unknown or has no pairing keys."""
+
+    message = "Terminal not paired"
+
+    def __init__(self, terminal: str) -> None:
+        super().__init__(terminal)
+        self.terminal = terminal
+
+    def data(self) -> dict[str, Any] | None:
+        return {"terminal": self.terminal}
+
+
+class NotAllowedNow(ClaimbridgeError):
+    """The request is well formed but not allowed in the current state.
+
+    Examples: a cancel after the claim's Sydney day, an answer with no question pending, a gap
+    payment on a claim that was not approved.
+    """
+
+    message = "Not allowed now"
+
+    def __init__(self, reason: str, data: Mapping[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.extra: dict[str, Any] = dict(data) if data else {}
+
+    def data(self) -> dict[str, Any] | None:
+        return {"reason": self.reason, **self.extra}
+
+
+class TemporarilyUnavailable(ClaimbridgeError):
+    """The daemon cannot serve this now (browser restarting, shutting down); try again later."""
+
+    message = "Temporarily unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def data(self) -> dict[str, Any] | None:
+        return {"reason": self.reason}
+
+
+class TerminalError(ClaimbridgeError):
+    """The browser or the terminal page failed. Internal: its text never reaches a client."""
+
+    message = "Temporarily unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def data(self) -> dict[str, Any] | None:
+        return {"reason": "terminal page unavailable"}
+
+    def __str__(self) -> str:
+        return f"terminal error: {self.detail}"
+
+
+class HealthcodeError(ClaimbridgeError):
+    """Talking to Healthcode failed; ``data`` holds what is known (never credentials)."""
+
+    message = "Healthcode error"
+
+    def __init__(self, detail: str = "", **data: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra: dict[str, Any] = data
+
+    def data(self) -> dict[str, Any] | None:
+        out: dict[str, Any] = {}
+        if self.detail:
+            out["reason"] = self.detail
+        out.update(self.extra)
+        return out or None
+
+
+class HealthcodeUnavailable(HealthcodeError):
+    """Healthcode cannot be reached or answered 5xx; nothing was submitted."""
+
+    message = "Healthcode unavailable"
+
+
+class HealthcodeOutcomeUncertain(HealthcodeError):
+    """A submit may or may not have reached Healthcode: never re-sent blindly."""
+
+    message = "Healthcode outcome uncertain"
+
+
+class HealthcodeCredentialsInvalid(HealthcodeError):
+    """Healthcode refused the site's credentials."""
+
+    message = "Healthcode credentials invalid"
+
+
+class HealthcodeRejected(HealthcodeError):
+    """Healthcode (or our pre-flight check) rejected the bill; ``problems`` says why.
+
+    Each problem is a mapping ``{field, error, suggestion}``.
+    """
+
+    message = "Healthcode rejected the bill"
+
+    def __init__(self, problems: tuple[Mapping[str, Any], ...], detail: str = "") -> None:
+        super().__init__(detail)
+        self.problems = problems
+
+    def data(self) -> dict[str, Any] | None:
+        errors = [
+            {"field": str(p.get("field", "")), "message": str(p.get("error", ""))}
+            for p in self.problems
+        ]
+        return {"errors": errors, "problems": [dict(p) for p in self.problems]}
+
+
+class HealthcodeNotFound(HealthcodeError):
+    """Healthcode does not know the bill."""
+
+    message = "Not found"
+
+
+#: The one table from error class to JSON-RPC code. A unit test checks every subclass is
+#: listed and every code of INTERFACES.md has a class.
+ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
+    {
+        ClaimbridgeError: INTERNAL_ERROR,
+        ProtocolError: -32600,
+        ParseError: -32700,
+        InvalidRequest: -32600,
+        MethodNotFound: -32601,
+        InvalidParams: -32602,
+        RequestIdReused: -32001,
+        JobNotFound: -32002,
+        TerminalNotPaired: -32003,
+        NotAllowedNow: -32004,
+        TemporarilyUnavailable: -32005,
+        TerminalError: -32005,
+        HealthcodeError: -32005,
+        HealthcodeUnavailable: -32005,
+        HealthcodeOutcomeUncertain: -32005,
+        HealthcodeCredentialsInvalid: -32004,
+        HealthcodeRejected: -32602,
+        HealthcodeNotFound: -32002,
+    }
+)
+
+
+def to_jsonrpc_error(exc: BaseException) -> dict[str, Any]:
+    """Turn an exception into a JSON-RPC 2.0 ``error`` object.
+
+    Args:
+        exc: Any exception.
+
+    Returns:
+        ``{code, message}`` plus ``data`` when the error carries some. Exceptions that are not
+        :class:`ClaimbridgeError` give -32603 "Internal error" with no details: their text may
+        hold a token or card data. Log those once, with the traceback, at the call site.
+    """
+    if not isinstance(exc, ClaimbridgeError) or type(exc) is ClaimbridgeError:
+        return {"code": INTERNAL_ERROR, "message": "Internal error"}
+    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    data = exc.data()
+    if data is not None:
+        error["data"] = data
+    return error

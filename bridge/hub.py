@@ -1,0 +1,84 @@
+"""Who hears what: notification fan-out and waiting for a job's outcome, in memory.
+
+A job's notifications go to every connection that asked for it (submitted it, or repeated its
+``requestId``) and to every connection subscribed to the topic with ``events.subscribe``.
+Connections are anything with a ``notify(method, params)`` coroutine; the hub never touches a
+socket, so the websocket server and the MQTT link can both be peers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any, Protocol
+
+__all__ = ["Hub", "Peer", "TOPICS", "FINAL_FOR_CALLER"]
+
+log = logging.getLogger("claimbridge.hub")
+
+#: Notification methods a connection may subscribe to ("*" means all).
+TOPICS = ("job.updated", "job.status", "job.question", "terminal.pairing")
+
+#: Job states in which a waiting caller gets its answer (``queued``/``running`` are not).
+FINAL_FOR_CALLER = frozenset({"completed", "failed", "unknown", "resolved"})
+
+
+class Peer(Protocol):
+    """A connection that can be sent notifications."""
+
+    async def notify(self, method: str, params: dict[str, Any]) -> None: ...
+
+
+class Hub:
+    """Routes notifications to peers and wakes callers waiting on jobs."""
+
+    def __init__(self) -> None:
+        self._owners: dict[str, set[Peer]] = defaultdict(set)
+        self._subscriptions: dict[Peer, frozenset[str]] = {}
+        self._waiters: dict[str, list[asyncio.Future[dict[str, Any]]]] = defaultdict(list)
+
+    def own(self, job_id: str, peer: Peer) -> None:
+        """Send this job's notifications to ``peer`` from now on."""
+        self._owners[job_id].add(peer)
+
+    def subscribe(self, peer: Peer, topics: list[str]) -> list[str]:
+        """Subscribe ``peer`` to topics; returns what it is now subscribed to."""
+        wanted = set(TOPICS) if "*" in topics else set(topics)
+        current = self._subscriptions.get(peer, frozenset()) | wanted
+        self._subscriptions[peer] = frozenset(current)
+        return sorted(current)
+
+    def forget(self, peer: Peer) -> None:
+        """A peer went away: drop its subscriptions and ownerships."""
+        self._subscriptions.pop(peer, None)
+        for owners in self._owners.values():
+            owners.discard(peer)
+
+    def wait(self, job_id: str) -> asyncio.Future[dict[str, Any]]:
+        """A future resolved with the job the next time it reaches a state in FINAL_FOR_CALLER."""
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiters[job_id].append(fut)
+        return fut
+
+    def publish(self, method: str, params: dict[str, Any], job_id: str | None = None) -> None:
+        """Send one notification to the job's owners and to the topic's subscribers."""
+        targets: set[Peer] = set(self._owners.get(job_id, ())) if job_id else set()
+        targets.update(p for p, topics in self._subscriptions.items() if method in topics)
+        for peer in targets:
+            asyncio.get_running_loop().create_task(
+                self._send(peer, method, params), name=f"claimbridge.hub.notify[{method}]"
+            )
+        if method == "job.updated" and job_id is not None:
+            job = params.get("job", {})
+            if job.get("state") in FINAL_FOR_CALLER:
+                for fut in self._waiters.pop(job_id, []):
+                    if not fut.done():
+                        fut.set_result(job)
+
+    @staticmethod
+    async def _send(peer: Peer, method: str, params: dict[str, Any]) -> None:
+        try:
+            await peer.notify(method, params)
+        except Exception:  # a peer that went away must not break fan-out to the others
+            log.debug("could not notify a peer of %s", method, exc_info=True)

@@ -1,0 +1,465 @@
+"""SQLite journal: the only code that opens the database; it decides no state change.
+
+Every job, its request and result, every state change with its time (the audit trail) and
+every terminal's pairing live in one SQLite file in WAL mode with ``synchronous=FULL``, so a
+row that :meth:`Journal.create_job` or :meth:`Journal.move` returned is on disk before the
+caller goes on to talk to a terminal. Whether a move is allowed is asked of
+:mod:`bridge.jobs`; the journal only refuses what that table refuses. Nothing is ever deleted.
+
+All calls run on one worker thread, so the event loop never waits on ``fsync`` and SQLite
+sees one writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from bridge.errors import JobNotFound, RequestIdReused, TemporarilyUnavailable
+from bridge.jobs import JobKind, JobState, check_move
+
+__all__ = ["Journal", "JobRecord", "PairingRecord", "TerminalRecord", "payload_digest"]
+
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id        TEXT PRIMARY KEY,
+    request_id    TEXT NOT NULL UNIQUE,
+    kind          TEXT NOT NULL,
+    terminal      TEXT,
+    state         TEXT NOT NULL,
+    digest        TEXT NOT NULL,
+    request       TEXT NOT NULL,
+    result        TEXT,
+    error         TEXT,
+    parent_job_id TEXT,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, terminal, created_at);
+CREATE TABLE IF NOT EXISTS job_events (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id     TEXT NOT NULL REFERENCES jobs (job_id),
+    at         TEXT NOT NULL,
+    from_state TEXT,
+    to_state   TEXT,
+    event      TEXT NOT NULL,
+    detail     TEXT
+);
+CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id, seq);
+CREATE TABLE IF NOT EXISTS terminals (
+    name       TEXT PRIMARY KEY,
+    mid        INTEGER NOT NULL,
+    tid        INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pairings (
+    terminal        TEXT PRIMARY KEY,
+    mid             INTEGER NOT NULL,
+    tid             INTEGER NOT NULL,
+    integration_key TEXT NOT NULL,
+    paired_at       TEXT NOT NULL
+);
+"""
+
+
+def payload_digest(payload: dict[str, Any]) -> str:
+    """A stable fingerprint of a request: a repeated ``requestId`` must carry the same one."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One row of the ``jobs`` table, as the rest of the daemon sees it."""
+
+    job_id: str
+    request_id: str
+    kind: JobKind
+    terminal: str | None
+    state: JobState
+    request: dict[str, Any]
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    parent_job_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PairingRecord:
+    """A terminal's pairing keys; ``integration_key`` is a secret and is kept out of repr."""
+
+    terminal: str
+    mid: int
+    tid: int
+    integration_key: str
+    paired_at: datetime
+
+    def __repr__(self) -> str:
+        return f"PairingRecord(terminal={self.terminal!r}, mid={self.mid}, tid={self.tid}, integration_key=***)"
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalRecord:
+    """A terminal created by ``terminal.pair`` that the journal remembers across restarts."""
+
+    name: str
+    mid: int
+    tid: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _row_to_job(row: sqlite3.Row) -> JobRecord:
+    return JobRecord(
+        job_id=row["job_id"],
+        request_id=row["request_id"],
+        kind=JobKind(row["kind"]),
+        terminal=row["terminal"],
+        state=JobState(row["state"]),
+        request=json.loads(row["request"]),
+        result=_loads(row["result"]),
+        error=_loads(row["error"]),
+        parent_job_id=row["parent_job_id"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+    )
+
+
+class Journal:
+    """Durable job queue and audit log in one SQLite file.
+
+    Use as an async context manager: the database is opened in ``__aenter__`` and closed in
+    ``__aexit__``.
+
+    Args:
+        path: the database file (created with its folder if missing).
+        clock: where times come from; tests pass a fixed one.
+    """
+
+    def __init__(self, path: Path, clock: Callable[[], datetime] = _now) -> None:
+        self.path = path
+        self._clock = clock
+        self._db: sqlite3.Connection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimbridge-journal")
+
+    async def __aenter__(self) -> Journal:
+        await self._run(self._open)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._run(self._close)
+        self._executor.shutdown(wait=True)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, *args)
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.executescript(_SCHEMA)
+        self._db = db
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise TemporarilyUnavailable("journal is not open")
+        return self._db
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    async def create_job(
+        self,
+        *,
+        kind: JobKind,
+        request_id: str,
+        terminal: str | None,
+        request: dict[str, Any],
+        parent_job_id: str | None = None,
+    ) -> tuple[JobRecord, bool]:
+        """Store a new ``queued`` job, or return the one already stored under ``request_id``.
+
+        Returns:
+            The job and whether this call created it.
+
+        Raises:
+            RequestIdReused: ``request_id`` is stored with a different payload.
+        """
+        return await self._run(self._create_job, kind, request_id, terminal, request, parent_job_id)
+
+    def _create_job(
+        self,
+        kind: JobKind,
+        request_id: str,
+        terminal: str | None,
+        request: dict[str, Any],
+        parent_job_id: str | None,
+    ) -> tuple[JobRecord, bool]:
+        db = self._conn
+        digest = payload_digest({"kind": str(kind), "terminal": terminal, "request": request})
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
+            if row is not None:
+                db.execute("COMMIT")
+                if row["digest"] != digest:
+                    raise RequestIdReused(request_id)
+                return _row_to_job(row), False
+            job_id = str(uuid.uuid4())
+            at = _iso(self._clock())
+            db.execute(
+                "INSERT INTO jobs (job_id, request_id, kind, terminal, state, digest, request,"
+                " parent_job_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (job_id, request_id, str(kind), terminal, str(JobState.QUEUED), digest,
+                 _dumps(request), parent_job_id, at, at),
+            )
+            db.execute(
+                "INSERT INTO job_events (job_id, at, from_state, to_state, event) VALUES (?,?,?,?,?)",
+                (job_id, at, None, str(JobState.QUEUED), "created"),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return self._get(job_id), True
+
+    async def move(
+        self,
+        job_id: str,
+        to_state: JobState,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        note: str | None = None,
+    ) -> JobRecord:
+        """Move a job to ``to_state`` if :mod:`bridge.jobs` allows it, with its audit row.
+
+        Raises:
+            JobNotFound: no such job.
+            IllegalTransition: the state table forbids the move.
+        """
+        return await self._run(self._move, job_id, to_state, result, error, note)
+
+    def _move(
+        self,
+        job_id: str,
+        to_state: JobState,
+        result: dict[str, Any] | None,
+        error: dict[str, Any] | None,
+        note: str | None,
+    ) -> JobRecord:
+        db = self._conn
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound(job_id)
+            from_state = JobState(row["state"])
+            check_move(from_state, to_state)
+            at = _iso(self._clock())
+            db.execute(
+                "UPDATE jobs SET state = ?, updated_at = ?, result = COALESCE(?, result),"
+                " error = COALESCE(?, error) WHERE job_id = ?",
+                (str(to_state), at, _dumps(result), _dumps(error), job_id),
+            )
+            db.execute(
+                "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail)"
+                " VALUES (?,?,?,?,?,?)",
+                (job_id, at, str(from_state), str(to_state), "state", note),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return self._get(job_id)
+
+    async def note(self, job_id: str, event: str, detail: str | None = None) -> None:
+        """Add an audit row that is not a state change (a question asked, an answer given)."""
+        await self._run(self._note, job_id, event, detail)
+
+    def _note(self, job_id: str, event: str, detail: str | None) -> None:
+        self._conn.execute(
+            "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
+            (job_id, _iso(self._clock()), event, detail),
+        )
+
+    async def get(self, job_id: str) -> JobRecord:
+        """Raises: JobNotFound."""
+        return await self._run(self._get, job_id)
+
+    def _get(self, job_id: str) -> JobRecord:
+        row = self._conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFound(job_id)
+        return _row_to_job(row)
+
+    async def get_by_request_id(self, request_id: str) -> JobRecord:
+        """Raises: JobNotFound."""
+        return await self._run(self._get_by_request_id, request_id)
+
+    def _get_by_request_id(self, request_id: str) -> JobRecord:
+        row = self._conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
+        if row is None:
+            raise JobNotFound(request_id)
+        return _row_to_job(row)
+
+    async def list_jobs(
+        self,
+        *,
+        states: Sequence[JobState] | None = None,
+        terminal: str | None = None,
+        kind: JobKind | None = None,
+        limit: int | None = None,
+        oldest_first: bool = False,
+    ) -> list[JobRecord]:
+        """Jobs matching every given filter, newest first unless ``oldest_first``."""
+        return await self._run(self._list_jobs, states, terminal, kind, limit, oldest_first)
+
+    def _list_jobs(
+        self,
+        states: Sequence[JobState] | None,
+        terminal: str | None,
+        kind: JobKind | None,
+        limit: int | None,
+        oldest_first: bool,
+    ) -> list[JobRecord]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if states:
+            clauses.append(f"state IN ({','.join('?' * len(states))})")
+            args.extend(str(s) for s in states)
+        if terminal is not None:
+            clauses.append("terminal = ?")
+            args.append(terminal)
+        if kind is not None:
+            clauses.append("kind = ?")
+            args.append(str(kind))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = "ASC" if oldest_first else "DESC"
+        sql = f"SELECT * FROM jobs {where} ORDER BY created_at {order}, rowid {order}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [_row_to_job(r) for r in self._conn.execute(sql, args).fetchall()]
+
+    async def events(self, job_id: str) -> list[dict[str, Any]]:
+        """The audit trail of one job, oldest first."""
+        return await self._run(self._events, job_id)
+
+    def _events(self, job_id: str) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT at, from_state, to_state, event, detail FROM job_events WHERE job_id = ? ORDER BY seq",
+            (job_id,),
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    async def count_by_state(self) -> dict[str, int]:
+        """How many jobs are in each (kind, state); for health and metrics."""
+        return await self._run(self._count_by_state)
+
+    def _count_by_state(self) -> dict[str, int]:
+        rows = self._conn.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetchall()
+        return {r["state"]: r["n"] for r in rows}
+
+    # -- terminals and pairing ----------------------------------------------------------------
+
+    async def remember_terminal(self, name: str, mid: int, tid: int) -> None:
+        """Record a terminal created through ``terminal.pair`` (or update its mid/tid)."""
+        await self._run(self._remember_terminal, name, mid, tid)
+
+    def _remember_terminal(self, name: str, mid: int, tid: int) -> None:
+        self._conn.execute(
+            "INSERT INTO terminals (name, mid, tid, created_at) VALUES (?,?,?,?)"
+            " ON CONFLICT(name) DO UPDATE SET mid = excluded.mid, tid = excluded.tid",
+            (name, mid, tid, _iso(self._clock())),
+        )
+
+    async def terminals(self) -> list[TerminalRecord]:
+        """Terminals the journal remembers."""
+        return await self._run(self._terminals)
+
+    def _terminals(self) -> list[TerminalRecord]:
+        rows = self._conn.execute("SELECT name, mid, tid FROM terminals ORDER BY name").fetchall()
+        return [TerminalRecord(r["name"], r["mid"], r["tid"]) for r in rows]
+
+    async def save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
+        """Store (or replace) a terminal's pairing keys."""
+        await self._run(self._save_pairing, terminal, mid, tid, integration_key)
+
+    def _save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
+        self._conn.execute(
+            "INSERT INTO pairings (terminal, mid, tid, integration_key, paired_at) VALUES (?,?,?,?,?)"
+            " ON CONFLICT(terminal) DO UPDATE SET mid = excluded.mid, tid = excluded.tid,"
+            " integration_key = excluded.integration_key, paired_at = excluded.paired_at",
+            (terminal, mid, tid, integration_key, _iso(self._clock())),
+        )
+
+    async def pairing(self, terminal: str) -> PairingRecord | None:
+        """The terminal's pairing keys, or None when it was never paired."""
+        return await self._run(self._pairing, terminal)
+
+    def _pairing(self, terminal: str) -> PairingRecord | None:
+        row = self._conn.execute("SELECT * FROM pairings WHERE terminal = ?", (terminal,)).fetchone()
+        if row is None:
+            return None
+        return PairingRecord(
+            row["terminal"], row["mid"], row["tid"], row["integration_key"],
+            datetime.fromisoformat(row["paired_at"]),
+        )
+
+    async def size_bytes(self) -> int:
+        """Size of the database file and its WAL, for health and metrics."""
+        return await self._run(self._size_bytes)
+
+    def _size_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                total += p.stat().st_size
+        return total

@@ -1,0 +1,294 @@
+"""The websocket server: the only code that imports ``websockets`` on the daemon's side.
+
+One port serves the JSON-RPC 2.0 protocol at ``/v1`` (bearer token at the handshake, or the
+``bearer.<token>`` subprotocol for browsers), and beside it plain HTTP: ``/healthz``,
+``/readyz``, ``/metrics`` and the host page Chromium loads. The :class:`Dispatcher` turns
+frames into calls of :class:`~bridge.service.Service` and maps errors to JSON-RPC codes in one
+place (:func:`bridge.errors.to_jsonrpc_error`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import mimetypes
+from collections.abc import Awaitable, Callable, Mapping
+from http import HTTPStatus
+from importlib import resources
+from pathlib import PurePosixPath
+from types import TracebackType
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from bridge import protocol
+from bridge.errors import ClaimbridgeError, InvalidRequest, to_jsonrpc_error
+from bridge.hub import Hub, Peer
+
+__all__ = ["Dispatcher", "WebsocketServer", "SUBPROTOCOL"]
+
+log = logging.getLogger("claimbridge.server")
+
+SUBPROTOCOL = "claimbridge.v1"
+_BEARER_PREFIX = "bearer."
+
+Handler = Callable[[Any, Peer | None], Awaitable[Any]]
+
+
+class Dispatcher:
+    """JSON-RPC 2.0 over any transport: text in, text (or nothing) out.
+
+    Args:
+        handlers: method name -> coroutine taking (params model, peer).
+        max_batch: the most requests one batch may hold.
+    """
+
+    def __init__(self, handlers: Mapping[str, Handler], version: str, max_batch: int = 50) -> None:
+        self.handlers = dict(handlers)
+        self.version = version
+        self.max_batch = max_batch
+
+    async def handle_frame(self, frame: str | bytes, peer: Peer | None) -> str | None:
+        """Answer one frame: a response, a batch response, or None (notifications only)."""
+        try:
+            incoming = protocol.parse_frame(frame)
+        except ClaimbridgeError as exc:
+            return json.dumps({"jsonrpc": "2.0", "id": None, "error": to_jsonrpc_error(exc)})
+        if isinstance(incoming, list):
+            if len(incoming) > self.max_batch:
+                err = InvalidRequest(f"a batch may hold at most {self.max_batch} requests")
+                return json.dumps({"jsonrpc": "2.0", "id": None, "error": to_jsonrpc_error(err)})
+            answers = await asyncio.gather(*(self._one(item, peer) for item in incoming))
+            replies = [a for a in answers if a is not None]
+            return json.dumps(replies) if replies else None
+        answer = await self._one(incoming, peer)
+        return None if answer is None else json.dumps(answer)
+
+    async def _one(self, item: Any, peer: Peer | None) -> dict[str, Any] | None:
+        if isinstance(item, ClaimbridgeError):  # a batch member that is not a valid request
+            return {"jsonrpc": "2.0", "id": None, "error": to_jsonrpc_error(item)}
+        request: protocol.Request = item
+        try:
+            result = await self.call(request.method, request.params, peer)
+        except ClaimbridgeError as exc:
+            if request.is_notification:
+                return None
+            return {"jsonrpc": "2.0", "id": request.id, "error": to_jsonrpc_error(exc)}
+        except Exception as exc:
+            log.exception("method %s failed unexpectedly", request.method)
+            if request.is_notification:
+                return None
+            return {"jsonrpc": "2.0", "id": request.id, "error": to_jsonrpc_error(exc)}
+        if request.is_notification:
+            return None
+        return {"jsonrpc": "2.0", "id": request.id, "result": result}
+
+    async def call(self, method: str, raw_params: Any, peer: Peer | None) -> Any:
+        """Validate params for ``method`` and run its handler."""
+        params = protocol.parse_params(method, raw_params)
+        if method == "rpc.discover":
+            return protocol.openrpc_document(self.version)
+        handler = self.handlers.get(method)
+        if handler is None:
+            from bridge.errors import MethodNotFound
+
+            raise MethodNotFound(method)
+        result = await handler(params, peer)
+        return _jsonable(result)
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return value
+
+
+class _WsPeer:
+    """A websocket connection as the hub sees it."""
+
+    def __init__(self, connection: ServerConnection) -> None:
+        self.connection = connection
+
+    async def notify(self, method: str, params: dict[str, Any]) -> None:
+        await self.connection.send(json.dumps({"jsonrpc": "2.0", "method": method, "params": params}))
+
+
+def _token_from(request: Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    for header in request.headers.get_all("Sec-WebSocket-Protocol"):
+        for proto in header.split(","):
+            proto = proto.strip()
+            if proto.startswith(_BEARER_PREFIX):
+                return proto[len(_BEARER_PREFIX):]
+    return None
+
+
+def _text_response(status: HTTPStatus, body: bytes, content_type: str) -> Response:
+    headers = Headers()
+    headers["Content-Type"] = content_type
+    headers["Content-Length"] = str(len(body))
+    headers["Cache-Control"] = "no-store"
+    headers["Connection"] = "close"
+    return Response(status.value, status.phrase, headers, body)
+
+
+class WebsocketServer:
+    """Serves ``/v1`` and the HTTP endpoints beside it.
+
+    Args:
+        host, port: where to listen (port 0 picks a free one; see :attr:`port`).
+        token: the bearer token; compared in constant time.
+        dispatcher: answers JSON-RPC frames.
+        hub: forgets peers that disconnect.
+        allowed_origins: browser origins allowed besides the daemon's own.
+        readiness: returns (ready, details) for ``/readyz``.
+        extra_routes: path -> coroutine returning (status, body, content type), e.g. /metrics.
+        max_frame_bytes: the largest frame accepted.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        token: str,
+        dispatcher: Dispatcher,
+        hub: Hub,
+        allowed_origins: tuple[str, ...] = (),
+        readiness: Callable[[], Awaitable[tuple[bool, dict[str, Any]]]] | None = None,
+        extra_routes: Mapping[str, Callable[[Request], Awaitable[tuple[HTTPStatus, bytes, str]]]] | None = None,
+        max_frame_bytes: int = 1_048_576,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._token = token
+        self.dispatcher = dispatcher
+        self.hub = hub
+        self.allowed_origins = allowed_origins
+        self._readiness = readiness
+        self.extra_routes = dict(extra_routes or {})
+        self.max_frame_bytes = max_frame_bytes
+        self._server: Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> WebsocketServer:
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self.port,
+            process_request=self._process_request,
+            select_subprotocol=self._select_subprotocol,
+            max_size=self.max_frame_bytes,
+            server_header="claimbridge",
+        )
+        sock = next(iter(self._server.sockets))
+        self.port = sock.getsockname()[1]
+        log.info("listening on ws://%s:%d/v1", self.host, self.port)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for task in list(self._tasks):
+            task.cancel()
+
+    @property
+    def own_origins(self) -> tuple[str, ...]:
+        """Origins of the daemon's own pages (console, host page)."""
+        hosts = {self.host, "127.0.0.1", "localhost"}
+        return tuple(f"http://{h}:{self.port}" for h in hosts)
+
+    @property
+    def host_page_url(self) -> str:
+        """The page each terminal's Chromium tab loads."""
+        return f"http://127.0.0.1:{self.port}/host/index.html"
+
+    # -- handshake -----------------------------------------------------------------------------
+
+    def _select_subprotocol(self, connection: ServerConnection, offered: Any) -> Any:
+        return SUBPROTOCOL if SUBPROTOCOL in offered else None
+
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = PurePosixPath(request.path.split("?", 1)[0])
+        if str(path) == "/v1":
+            return self._authorise(request)
+        return await self._http(request, str(path))
+
+    def _authorise(self, request: Request) -> Response | None:
+        token = _token_from(request)
+        if token is None or not hmac.compare_digest(token.encode(), self._token.encode()):
+            return _text_response(HTTPStatus.UNAUTHORIZED, b"a valid bearer token is required\n", "text/plain")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in self.own_origins and origin not in self.allowed_origins:
+            # A web page in the clinic must not drive the daemon (cross-site websocket hijacking).
+            return _text_response(HTTPStatus.FORBIDDEN, b"origin not allowed\n", "text/plain")
+        return None
+
+    async def _http(self, request: Request, path: str) -> Response:
+        if path == "/healthz":
+            return _text_response(HTTPStatus.OK, b'{"status":"ok"}', "application/json")
+        if path == "/readyz":
+            ready, details = (await self._readiness()) if self._readiness else (True, {})
+            body = json.dumps({"ready": ready, **details}).encode()
+            return _text_response(HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, body, "application/json")
+        if path.startswith("/host/"):
+            return _static("host", path[len("/host/"):])
+        route = self.extra_routes.get(path)
+        if route is None:
+            for prefix, candidate in self.extra_routes.items():
+                if prefix.endswith("/") and path.startswith(prefix):
+                    route = candidate
+                    break
+        if route is not None:
+            status, body, ctype = await route(request)
+            return _text_response(status, body, ctype)
+        return _text_response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+
+    # -- connections ---------------------------------------------------------------------------
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        peer = _WsPeer(connection)
+        try:
+            async for frame in connection:
+                task = asyncio.get_running_loop().create_task(
+                    self._answer(connection, peer, frame), name="claimbridge.server.request"
+                )
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.hub.forget(peer)
+
+    async def _answer(self, connection: ServerConnection, peer: _WsPeer, frame: str | bytes) -> None:
+        reply = await self.dispatcher.handle_frame(frame, peer)
+        if reply is not None:
+            try:
+                await connection.send(reply)
+            except ConnectionClosed:
+                pass  # the client went away; the job's outcome stays in the journal
+
+
+def _static(package_dir: str, name: str) -> Response:
+    name = name or "index.html"
+    if "/" in name or name.startswith("."):
+        return _text_response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+    resource = resources.files("bridge").joinpath(package_dir, name)
+    if not resource.is_file():
+        return _text_response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
+    ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if ctype.startswith("text/") or ctype.endswith("javascript"):
+        ctype += "; charset=utf-8"
+    return _text_response(HTTPStatus.OK, resource.read_bytes(), ctype)

@@ -1,0 +1,309 @@
+"""What each protocol method does, above any transport.
+
+The websocket server and the MQTT link hand this module validated params models (from
+:mod:`bridge.protocol`) and a :class:`~bridge.hub.Peer` to notify; it talks to the journal and
+the terminal workers and returns plain JSON-able results. Errors are raised as
+:class:`~bridge.errors.ClaimbridgeError` subclasses and mapped to JSON-RPC codes by the
+dispatcher, never here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from bridge import healthpoint
+from bridge.errors import (
+    FieldError,
+    InvalidParams,
+    JobNotFound,
+    NotAllowedNow,
+    TemporarilyUnavailable,
+    TerminalNotPaired,
+)
+from bridge.hub import FINAL_FOR_CALLER, Hub, Peer
+from bridge.jobs import JobKind, JobState
+from bridge.journal import JobRecord, Journal
+from bridge.worker import TerminalWorker, job_to_wire
+
+__all__ = ["Service"]
+
+#: Creates (and starts) a worker for a terminal that ``terminal.pair`` names for the first time.
+WorkerFactory = Callable[[str, int, int], Awaitable[TerminalWorker]]
+
+
+class Service:
+    """The daemon's methods.
+
+    Args:
+        journal: the durable job store.
+        hub: notification fan-out.
+        workers: terminal name -> worker (shared with the daemon, which adds to it).
+        new_worker: makes a worker for a new terminal.
+        now: the daemon's clock (aware datetimes); tests freeze it.
+        version: reported by ``system.health``.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        hub: Hub,
+        workers: dict[str, TerminalWorker],
+        new_worker: WorkerFactory,
+        now: Callable[[], datetime],
+        version: str,
+        browser_state: Callable[[], dict[str, Any]] = dict,
+    ) -> None:
+        self.journal = journal
+        self.hub = hub
+        self.workers = workers
+        self._new_worker = new_worker
+        self.now = now
+        self.version = version
+        self._browser_state = browser_state
+        self._started = time.monotonic()
+        self.accepting = True
+        self.extra: dict[str, Callable[..., Awaitable[Any]]] = {}
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _worker(self, name: str | None, field: str = "terminal") -> TerminalWorker:
+        if name is None:
+            if len(self.workers) == 1:
+                return next(iter(self.workers.values()))
+            names = ", ".join(sorted(self.workers)) or "none configured"
+            raise InvalidParams((FieldError(field, f"is required when several terminals exist ({names})"),))
+        worker = self.workers.get(name)
+        if worker is None:
+            names = ", ".join(sorted(self.workers)) or "none configured"
+            raise InvalidParams((FieldError(field, f"unknown terminal {name!r} (known: {names})"),))
+        return worker
+
+    def _check_accepting(self) -> None:
+        if not self.accepting:
+            raise TemporarilyUnavailable("the daemon is shutting down")
+
+    async def _existing(self, request_id: str) -> JobRecord | None:
+        try:
+            return await self.journal.get_by_request_id(request_id)
+        except JobNotFound:
+            return None
+
+    async def _submit(
+        self,
+        peer: Peer | None,
+        kind: JobKind,
+        request_id: str,
+        terminal: TerminalWorker,
+        request: dict[str, Any],
+        parent_job_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Journal a job (or find it by requestId), queue it, and wait for its outcome."""
+        job, created = await self.journal.create_job(
+            kind=kind, request_id=request_id, terminal=terminal.name, request=request, parent_job_id=parent_job_id,
+        )
+        if peer is not None:
+            self.hub.own(job.job_id, peer)
+        if created:
+            self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
+            terminal.enqueue(job.job_id)
+        return await self.wait(job.job_id)
+
+    async def wait(self, job_id: str) -> dict[str, Any]:
+        """The job once it is completed, failed, unknown or resolved."""
+        waiter = self.hub.wait(job_id)
+        job = await self.journal.get(job_id)
+        if str(job.state) in FINAL_FOR_CALLER:
+            waiter.cancel()
+            return job_to_wire(job)
+        await waiter
+        return job_to_wire(await self.journal.get(job_id))
+
+    async def _approved_claim(self, claim_job_id: str) -> JobRecord:
+        claim = await self.journal.get(claim_job_id)
+        if claim.kind is not JobKind.CLAIM:
+            raise NotAllowedNow("the job is not a claim", {"claimJobId": claim_job_id, "kind": str(claim.kind)})
+        result = claim.result or {}
+        if claim.state is not JobState.COMPLETED or result.get("result") != "APPROVED":
+            raise NotAllowedNow(
+                "the claim was not approved",
+                {"claimJobId": claim_job_id, "state": str(claim.state), "result": result.get("result")},
+            )
+        return claim
+
+    # -- HealthPoint ---------------------------------------------------------------------------
+
+    async def claim(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthpoint.claim``."""
+        return await self._claim_like(JobKind.CLAIM, params, peer)
+
+    async def rebate_estimate(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthpoint.rebateEstimate``."""
+        return await self._claim_like(JobKind.REBATE_ESTIMATE, params, peer)
+
+    async def _claim_like(self, kind: JobKind, params: Any, peer: Peer | None) -> dict[str, Any]:
+        existing = await self._existing(params.requestId)
+        if existing is None:
+            self._check_accepting()
+        worker = self._worker(params.terminal)
+        if existing is None and await self.journal.pairing(worker.name) is None:
+            raise TerminalNotPaired(worker.name)
+        request = params.model_dump(mode="json", exclude_none=True)
+        request["terminal"] = worker.name
+        return await self._submit(peer, kind, params.requestId, worker, request)
+
+    async def cancel(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthpoint.cancel``: the original payload and refTag come from the journal."""
+        request = params.model_dump(mode="json", exclude_none=True)
+        existing = await self._existing(params.requestId)
+        claim = await self.journal.get(params.claimJobId)
+        if existing is None:
+            self._check_accepting()
+            claim = await self._approved_claim(params.claimJobId)
+            now = self.now()
+            if not healthpoint.may_cancel(claim.updated_at, now):
+                raise NotAllowedNow(
+                    "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
+                    {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claim.updated_at).isoformat()},
+                )
+        assert claim.terminal is not None
+        return await self._submit(peer, JobKind.CANCEL, params.requestId, self._worker(claim.terminal), request, claim.job_id)
+
+    async def gap(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``payment.gap``: a purchase linked to the claim by its transactionId."""
+        request = params.model_dump(mode="json", exclude_none=True)
+        existing = await self._existing(params.requestId)
+        claim = await self.journal.get(params.claimJobId)
+        if existing is None:
+            self._check_accepting()
+            claim = await self._approved_claim(params.claimJobId)
+            gap = int((claim.result or {}).get("gap") or 0)
+            amount = params.amount if params.amount is not None else gap
+            if amount <= 0:
+                raise NotAllowedNow("the claim left no gap to pay", {"claimJobId": claim.job_id, "gap": gap})
+            request["amount"] = amount
+        assert claim.terminal is not None
+        return await self._submit(peer, JobKind.GAP, params.requestId, self._worker(claim.terminal), request, claim.job_id)
+
+    async def reconciliation(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthpoint.reconciliation``."""
+        return await self._worker(params.terminal).reconciliation(params.date.isoformat(), params.type)
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    async def _job_worker(self, job_id: str) -> tuple[JobRecord, TerminalWorker | None]:
+        job = await self.journal.get(job_id)
+        return job, self.workers.get(job.terminal or "")
+
+    async def answer(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``job.answer``."""
+        job, worker = await self._job_worker(params.jobId)
+        if worker is None:
+            raise NotAllowedNow("no question is pending for this job", {"jobId": job.job_id})
+        await worker.answer(job.job_id, params.answer)
+        return {"accepted": True}
+
+    async def abort(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``job.abort``."""
+        job, worker = await self._job_worker(params.jobId)
+        return {"aborted": bool(worker and await worker.abort(job.job_id))}
+
+    async def get(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``job.get`` by jobId or requestId."""
+        if getattr(params, "jobId", None):
+            return job_to_wire(await self.journal.get(params.jobId))
+        return job_to_wire(await self.journal.get_by_request_id(params.requestId))
+
+    async def list(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
+        """``job.list``."""
+        states = [JobState(params.state)] if getattr(params, "state", None) else None
+        kind = JobKind(params.kind) if getattr(params, "kind", None) else None
+        jobs = await self.journal.list_jobs(
+            states=states, terminal=getattr(params, "terminal", None), kind=kind, limit=getattr(params, "limit", None) or 100,
+        )
+        return [job_to_wire(j) for j in jobs]
+
+    async def resolve(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``job.resolve``: an operator settles an ``unknown`` job, with a note."""
+        job = await self.journal.get(params.jobId)
+        if job.state is not JobState.UNKNOWN:
+            raise NotAllowedNow("only an unknown job can be resolved", {"jobId": job.job_id, "state": str(job.state)})
+        resolution = {"outcome": str(params.outcome), "note": params.note, "at": self.now().isoformat()}
+        result = {**(job.result or {}), "resolution": resolution}
+        moved = await self.journal.move(job.job_id, JobState.RESOLVED, result=result, note=f"{params.outcome}: {params.note}")
+        wire = job_to_wire(moved)
+        self.hub.publish("job.updated", {"job": wire}, job.job_id)
+        return wire
+
+    # -- terminals -----------------------------------------------------------------------------
+
+    async def terminals(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
+        """``terminal.list``."""
+        out = []
+        for name, w in sorted(self.workers.items()):
+            pairing = await self.journal.pairing(name)
+            out.append({
+                "name": name,
+                "mid": pairing.mid if pairing else w.mid,
+                "tid": pairing.tid if pairing else w.tid,
+                "paired": pairing is not None,
+                "busy": w.busy,
+                "queued": w.queued,
+            })
+        return out
+
+    async def pair(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``terminal.pair``: creates the terminal if it is new (the journal remembers it)."""
+        self._check_accepting()
+        if peer is not None:
+            self.hub.subscribe(peer, ["terminal.pairing"])
+        worker = self.workers.get(params.terminal)
+        if worker is None:
+            await self.journal.remember_terminal(params.terminal, params.mid, params.tid)
+            worker = await self._new_worker(params.terminal, params.mid, params.tid)
+        return await worker.pair(params.mid, params.tid)
+
+    # -- system --------------------------------------------------------------------------------
+
+    async def health(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``system.health``."""
+        return {
+            "version": self.version,
+            "uptimeS": round(time.monotonic() - self._started, 3),
+            "terminals": await self.terminals(None, None),
+            "journal": {
+                "path": str(self.journal.path),
+                "sizeBytes": await self.journal.size_bytes(),
+                "jobs": await self.journal.count_by_state(),
+            },
+            "browser": self._browser_state(),
+        }
+
+    async def subscribe(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``events.subscribe``."""
+        if peer is None:
+            return {"topics": []}
+        return {"topics": self.hub.subscribe(peer, list(params.topics))}
+
+    def handlers(self) -> Mapping[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
+        """Method name -> handler; the dispatcher's table (``rpc.discover`` is the dispatcher's)."""
+        table: dict[str, Callable[[Any, Peer | None], Awaitable[Any]]] = {
+            "healthpoint.claim": self.claim,
+            "healthpoint.rebateEstimate": self.rebate_estimate,
+            "healthpoint.cancel": self.cancel,
+            "payment.gap": self.gap,
+            "healthpoint.reconciliation": self.reconciliation,
+            "job.answer": self.answer,
+            "job.abort": self.abort,
+            "job.get": self.get,
+            "job.list": self.list,
+            "job.resolve": self.resolve,
+            "terminal.list": self.terminals,
+            "terminal.pair": self.pair,
+            "system.health": self.health,
+            "events.subscribe": self.subscribe,
+        }
+        table.update(self.extra)
+        return table

@@ -1,0 +1,302 @@
+"""Headless Chromium through Playwright: the only code that imports playwright.
+
+:class:`Browser` launches Debian's Chromium (the headless shell by default) and relaunches it
+with backoff when it dies. :class:`TerminalPage` is one terminal's page: it loads the daemon's
+host page, which loads iClient, and turns the page's callbacks into a closed set of
+:class:`PageEvent` kinds (status, question, receipt, complete, pairing, info, report, crashed).
+It decides nothing about jobs: that is :mod:`bridge.worker`'s business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Literal
+
+from playwright.async_api import Browser as PwBrowser
+from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from bridge.errors import TerminalError
+
+__all__ = ["Browser", "TerminalPage", "PageEvent", "PageEventKind", "Operation", "BROWSER_ARGS"]
+
+log = logging.getLogger("claimbridge.terminal")
+
+PageEventKind = Literal["status", "question", "receipt", "complete", "pairing", "info", "report", "crashed"]
+
+#: Flags for a machine with no internet and no desktop (see reference/chromium-on-this-platform.md).
+BROWSER_ARGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-quic",
+)
+
+_DEFAULT_EXECUTABLES = (
+    "/usr/bin/chromium-headless-shell",
+    "/usr/lib/chromium/chromium",
+    "/usr/bin/chromium",
+)
+
+
+def find_browser_executable(configured: str | None) -> str | None:
+    """The configured browser, else the first Debian build that exists (headless shell first)."""
+    if configured:
+        return configured
+    for candidate in _DEFAULT_EXECUTABLES:
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class PageEvent:
+    """One thing the page reported for an operation."""
+
+    kind: PageEventKind
+    payload: Any = None
+
+
+@dataclass(slots=True)
+class Operation:
+    """One iClient call in flight on a page: its events arrive on ``events`` in order."""
+
+    op_id: str
+    method: str
+    events: asyncio.Queue[PageEvent] = field(default_factory=asyncio.Queue)
+
+
+class Browser:
+    """One Chromium process for all terminals, relaunched with backoff after a crash.
+
+    Args:
+        executable_path: the browser binary (None: Playwright's own, which this machine lacks).
+        extra_args: added to :data:`BROWSER_ARGS`.
+        on_crash: awaited (in a task) when the browser disconnects unexpectedly.
+    """
+
+    def __init__(
+        self,
+        executable_path: str | None,
+        extra_args: tuple[str, ...] = (),
+        on_crash: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.executable_path = find_browser_executable(executable_path)
+        self.extra_args = extra_args
+        self._on_crash = on_crash
+        self._pw: Playwright | None = None
+        self._browser: PwBrowser | None = None
+        self._closing = False
+        self.restarts = 0
+        self.generation = 0
+
+    async def __aenter__(self) -> Browser:
+        self._pw = await async_playwright().start()
+        await self.launch()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._closing = True
+        await self._close_browser()
+        if self._pw is not None:
+            await self._pw.stop()
+            self._pw = None
+
+    @property
+    def up(self) -> bool:
+        """Whether a browser process is connected now."""
+        return self._browser is not None and self._browser.is_connected()
+
+    @property
+    def pid(self) -> int | None:
+        """The browser's process id, for tests that kill it."""
+        proc = getattr(getattr(self._browser, "_impl_obj", None), "_browser_process_pid", None)
+        return proc if isinstance(proc, int) else None
+
+    async def launch(self) -> None:
+        """Start Chromium; raises TerminalError when it cannot start."""
+        assert self._pw is not None
+        args = list(BROWSER_ARGS) + list(self.extra_args)
+        if os.geteuid() == 0:
+            args.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox.
+        try:
+            self._browser = await self._pw.chromium.launch(
+                executable_path=self.executable_path, args=args, headless=True,
+            )
+        except PlaywrightError as exc:
+            raise TerminalError(f"cannot start the browser {self.executable_path}: {exc.message}") from exc
+        self.generation += 1
+        self._browser.on("disconnected", self._disconnected)
+        log.info("browser started (%s, generation %d)", self.executable_path, self.generation)
+
+    def _disconnected(self, _browser: PwBrowser) -> None:
+        if self._closing:
+            return
+        log.error("browser disconnected (generation %d)", self.generation)
+        self._browser = None
+        if self._on_crash is not None:
+            asyncio.get_running_loop().create_task(self._on_crash(), name="claimbridge.browser.on_crash")
+
+    async def relaunch(self, max_delay: float = 30.0) -> None:
+        """Launch again after a crash, backing off 0.25 s, 0.5 s, 1 s … up to ``max_delay``."""
+        delay = 0.25
+        while not self._closing:
+            await self._close_browser()
+            try:
+                await self.launch()
+                self.restarts += 1
+                return
+            except TerminalError as exc:
+                log.error("browser relaunch failed: %s; retrying in %.2f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max_delay)
+
+    async def _close_browser(self) -> None:
+        browser, self._browser = self._browser, None
+        if browser is not None:
+            try:
+                await browser.close()
+            except PlaywrightError:
+                pass  # already gone; close() still cleans Playwright's temporary profile
+
+    async def new_context(self) -> BrowserContext:
+        """A fresh context: each terminal gets its own storage, as separate POS machines would."""
+        if self._browser is None:
+            raise TerminalError("the browser is not running")
+        try:
+            return await self._browser.new_context()
+        except PlaywrightError as exc:
+            raise TerminalError(f"cannot open a browser context: {exc.message}") from exc
+
+
+class TerminalPage:
+    """One terminal's page running iClient.
+
+    Args:
+        browser: the shared browser.
+        host_url: the daemon's host page (a stable loopback origin).
+        iclient_url: where iClient is loaded from (Tyro's or the simulator's).
+        api_key: the POS vendor's iClient API key.
+        pos_product: ``posProductData`` sent with every request.
+    """
+
+    def __init__(
+        self,
+        browser: Browser,
+        host_url: str,
+        iclient_url: str,
+        api_key: str,
+        pos_product: dict[str, str],
+    ) -> None:
+        self._browser = browser
+        self.host_url = host_url
+        self.iclient_url = iclient_url
+        self.api_key = api_key
+        self.pos_product = pos_product
+        self._context: BrowserContext | None = None
+        self._page: Page | None = None
+        self._ops: dict[str, Operation] = {}
+        self.generation = 0
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the page is open with iClient loaded."""
+        return self._page is not None and not self._page.is_closed() and self.generation == self._browser.generation
+
+    async def open(self) -> None:
+        """Open the host page and load iClient into it (again, after a crash)."""
+        await self.close()
+        self._context = await self._browser.new_context()
+        try:
+            await self._context.expose_binding("claimbridgeEvent", self._on_binding)
+            page = await self._context.new_page()
+            page.on("crash", lambda _p: self._fail_all("the page crashed"))
+            page.on("close", lambda _p: self._fail_all("the page closed"))
+            await page.goto(self.host_url)
+            await page.evaluate(
+                "([u, k, p]) => window.claimbridge.init(u, k, p)",
+                [self.iclient_url, self.api_key, self.pos_product],
+            )
+        except PlaywrightError as exc:
+            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.message}") from exc
+        self._page = page
+        self.generation = self._browser.generation
+
+    async def close(self) -> None:
+        """Close the page and its context; safe after a crash."""
+        context, self._context, self._page = self._context, None, None
+        if context is not None:
+            try:
+                await context.close()
+            except PlaywrightError:
+                pass
+
+    def _on_binding(self, _source: Any, op_id: str, kind: PageEventKind, payload: Any) -> None:
+        op = self._ops.get(op_id)
+        if op is None:
+            log.warning("event %s for an operation no longer tracked", kind)
+            return
+        op.events.put_nowait(PageEvent(kind, payload))
+
+    def _fail_all(self, why: str) -> None:
+        for op in list(self._ops.values()):
+            op.events.put_nowait(PageEvent("crashed", why))
+        self._ops.clear()
+
+    def browser_died(self) -> None:
+        """Told by the daemon when the browser disconnected: every operation ends as crashed."""
+        self._fail_all("the browser died")
+        self._page = None
+
+    async def start(self, op_id: str, method: str, request: dict[str, Any] | None) -> Operation:
+        """Call one iClient method; its events arrive on the returned operation.
+
+        Raises:
+            TerminalError: the page is gone, or iClient refused the call at once.
+        """
+        page = self._page
+        if page is None or page.is_closed():
+            raise TerminalError("the terminal page is not loaded")
+        op = Operation(op_id, method)
+        self._ops[op_id] = op
+        try:
+            await page.evaluate(
+                "([id, m, r]) => window.claimbridge.run(id, m, r)", [op_id, method, request or {}],
+            )
+        except PlaywrightError as exc:
+            self._ops.pop(op_id, None)
+            raise TerminalError(f"iClient refused {method}: {exc.message}") from exc
+        return op
+
+    def finish(self, op_id: str) -> None:
+        """Stop tracking an operation."""
+        self._ops.pop(op_id, None)
+
+    async def answer(self, op_id: str, label: str) -> bool:
+        """Answer the pending question of an operation; False when none is pending."""
+        return bool(await self._call("([id, l]) => window.claimbridge.answer(id, l)", [op_id, label]))
+
+    async def abort(self) -> bool:
+        """``cancelCurrentTransaction``; False when iClient has nothing in progress."""
+        return bool(await self._call("() => window.claimbridge.abort()", None))
+
+    async def _call(self, script: str, arg: Any) -> Any:
+        page = self._page
+        if page is None or page.is_closed():
+            raise TerminalError("the terminal page is not loaded")
+        try:
+            return await page.evaluate(script, arg)
+        except PlaywrightError as exc:
+            raise TerminalError(exc.message) from exc
