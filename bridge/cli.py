@@ -24,7 +24,7 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from bridge.config import Settings, load_settings
+from bridge.config import Settings, TerminalConfig, load_settings
 
 __all__ = ["main"]
 
@@ -281,6 +281,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bridge.daemon import Daemon
 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per HTTP probe is noise
     sim: subprocess.Popen[bytes] | None = None
     if args.with_simulator:
         port = args.simulator_port
@@ -289,7 +290,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         updates: dict[str, Any] = {"iclient_url": f"{base}/iclient-v1.js"}
         if not settings.terminals:
             name, mid, tid = SIMULATOR_TERMINAL
-            updates["terminals"] = {name: {"mid": mid, "tid": tid}}
+            updates["terminals"] = {name: TerminalConfig(mid=mid, tid=tid)}
         settings = _simulator_settings(settings, base, updates)
         print(f"simulator: {base}/", flush=True)
     daemon = Daemon(settings)

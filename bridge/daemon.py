@@ -148,7 +148,7 @@ class Daemon:
         s = self.settings
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.token = ensure_token(self.state_dir / "token")
-        self.journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db"))
+        self.journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db", clock=self.now))
         await self._recover_running()
         self.service = Service(
             self.journal, self.hub, self.workers, self._add_worker, self.now, package_version(),

@@ -129,9 +129,17 @@ class ParseError(ProtocolError):
 
 
 class InvalidRequest(ProtocolError):
-    """The JSON is not a valid Request object (or the batch is empty or too long)."""
+    """The JSON is not a valid Request object (or the batch is empty or too long).
+
+    ``request_id`` is the offending request's id when it could be read (reply with it), else
+    ``None`` (reply with id null, JSON-RPC 2.0 §5).
+    """
 
     message = "Invalid Request"
+
+    def __init__(self, reason: str = "", request_id: str | int | None = None) -> None:
+        super().__init__(reason)
+        self.request_id = request_id
 
 
 class MethodNotFound(ProtocolError):

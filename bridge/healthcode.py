@@ -329,6 +329,8 @@ def is_final(status: BillStatus) -> bool:
 class CredentialsCheck(_Wire):
     """Result of a credentials check: ``{ok, message}`` (INTERFACES.md)."""
 
+    model_config = ConfigDict(extra="ignore")
+
     ok: bool
     message: str
 

@@ -90,7 +90,6 @@ __all__ = [
     "HealthcodeSubmitParams",
     "HealthcodeValidateParams",
     "Incoming",
-    "InvalidMessage",
     "Job",
     "JobAbortParams",
     "JobAnswerParams",
@@ -104,7 +103,6 @@ __all__ = [
     "MethodSpec",
     "PairResult",
     "RebateEstimateParams",
-    "ReconciliationClaim",
     "ReconciliationParams",
     "ReconciliationReport",
     "Request",
@@ -390,35 +388,22 @@ class PairResult(BaseModel):
     message: str
 
 
-class ReconciliationClaim(BaseModel):
-    """One ``<claim>`` of a HealthPoint claims reconciliation report (reference §4.4)."""
-
-    model_config = _RESULT
-
-    refTag: str | None = None
-    status: str | None = None
-    providerId: str | None = None
-    fundId: str | None = None
-    totalClaimAmount: int | None = None
-    totalBenefit: int | None = None
-    responseCode: str | None = None
-    text: str | None = None
-    terminalAt: datetime | None = None
-    settlementAt: datetime | None = None
-
-
 class ReconciliationReport(BaseModel):
-    """``healthpoint.reconciliation`` result: the parsed report, plus the raw XML as evidence."""
+    """``healthpoint.reconciliation`` result: the report's XML as JSON (bridge/reconciliation.py).
 
-    model_config = _RESULT
+    ``claims`` (or ``payments``) holds one object per ``<claim>`` with camelCase keys and integer
+    cents; ``available`` is false, with ``message`` or ``error``, when there is no report.
+    """
 
-    terminal: str
-    date: date
+    model_config = ConfigDict(frozen=True, extra="allow")
+
     type: Literal["claims", "payments"]
     available: bool
-    claims: tuple[ReconciliationClaim, ...] = ()
-    totals: dict[str, int] = Field(default_factory=dict)
-    raw: str | None = None
+    terminalId: str | None = None
+    date: str | None = None
+    totals: dict[str, Any] | None = None
+    message: str | None = None
+    error: dict[str, Any] | None = None
 
 
 class CredentialsResult(BaseModel):
@@ -703,6 +688,13 @@ def parse_params(method: str, raw: Any) -> BaseModel | None:
                 continue
             if error not in errors:
                 errors.append(error)
+        # pydantic checks a tuple's length only when every member validated, so 17 bad items
+        # would be reported as 17 bad items and not as too many: say both.
+        items = raw.get("items")
+        if issubclass(spec.params, ClaimRequest) and isinstance(items, list) and len(items) > MAX_ITEMS:
+            too_many = FieldError("items", f"at most {MAX_ITEMS} items")
+            if too_many not in errors:
+                errors.insert(0, too_many)
         raise InvalidParams(tuple(errors)) from None
 
 
@@ -722,18 +714,8 @@ class Request:
     is_notification: bool
 
 
-@dataclass(frozen=True, slots=True)
-class InvalidMessage:
-    """A member of a frame that is not a valid Request: reply ``error_response(id, error)``.
-
-    ``id`` is the member's id when it was readable, else ``None`` (JSON-RPC 2.0 §5).
-    """
-
-    id: RpcId
-    error: InvalidRequest
-
-
-Message: TypeAlias = Request | InvalidMessage
+#: One parsed request, or the error to answer it with (``error_response(err.request_id, err)``).
+Message: TypeAlias = Request | InvalidRequest
 #: A batch: one entry per member, in order.
 Batch: TypeAlias = list[Message]
 #: What :func:`parse_frame` returns.
@@ -746,7 +728,7 @@ def _reject_constant(name: str) -> Any:
 
 def _message(obj: Any) -> Message:
     if not isinstance(obj, dict):
-        return InvalidMessage(None, InvalidRequest("a request must be an object"))
+        return InvalidRequest("a request must be an object")
     has_id = "id" in obj
     raw_id = obj.get("id")
     id_ok = raw_id is None or isinstance(raw_id, str) or (
@@ -754,15 +736,15 @@ def _message(obj: Any) -> Message:
     )
     rid: RpcId = raw_id if id_ok else None
     if not id_ok:
-        return InvalidMessage(None, InvalidRequest("id must be a string, an integer or null"))
+        return InvalidRequest("id must be a string, an integer or null")
     if obj.get("jsonrpc") != JSONRPC_VERSION:
-        return InvalidMessage(rid, InvalidRequest('jsonrpc must be "2.0"'))
+        return InvalidRequest('jsonrpc must be "2.0"', rid)
     method = obj.get("method")
     if not isinstance(method, str) or not method:
-        return InvalidMessage(rid, InvalidRequest("method must be a non-empty string"))
+        return InvalidRequest("method must be a non-empty string", rid)
     params = obj.get("params")
     if "params" in obj and not isinstance(params, (dict, list)):
-        return InvalidMessage(rid, InvalidRequest("params must be an object or an array"))
+        return InvalidRequest("params must be an object or an array", rid)
     return Request(rid, method, params, not has_id)
 
 
@@ -774,7 +756,8 @@ def parse_frame(text: str | bytes, *, max_batch: int | None = None) -> Incoming:
         max_batch: Longest batch accepted, or ``None`` for no limit.
 
     Returns:
-        A :class:`Request`, an :class:`InvalidMessage` (reply with its error), or a
+        A :class:`Request`, an :class:`~bridge.errors.InvalidRequest` (reply with
+        ``error_response(err.request_id, err)``), or a
         :data:`Batch` list of those.
 
     Raises:
@@ -836,6 +819,10 @@ _OPENRPC_META = "https://raw.githubusercontent.com/open-rpc/meta-schema/master/s
 def _schema(tp: Any, mode: Literal["validation", "serialization"], defs: dict[str, Any]) -> Any:
     schema = TypeAdapter(tp).json_schema(ref_template=_REF, mode=mode)
     defs.update(schema.pop("$defs", {}))
+    if mode == "serialization" and isinstance(tp, type) and issubclass(tp, BaseModel):
+        # Results and notifications are named components, so docs can link to them.
+        defs[tp.__name__] = schema
+        return {"$ref": _REF.format(model=tp.__name__)}
     return schema
 
 

@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from bridge import protocol
-from bridge.errors import ClaimbridgeError, InvalidRequest, to_jsonrpc_error
+from bridge.errors import ClaimbridgeError, InvalidRequest, MethodNotFound
 from bridge.hub import Hub, Peer
 
 __all__ = ["Dispatcher", "WebsocketServer", "SUBPROTOCOL"]
@@ -56,37 +56,27 @@ class Dispatcher:
     async def handle_frame(self, frame: str | bytes, peer: Peer | None) -> str | None:
         """Answer one frame: a response, a batch response, or None (notifications only)."""
         try:
-            incoming = protocol.parse_frame(frame)
+            incoming = protocol.parse_frame(frame, max_batch=self.max_batch)
         except ClaimbridgeError as exc:
-            return json.dumps({"jsonrpc": "2.0", "id": None, "error": to_jsonrpc_error(exc)})
+            return json.dumps(protocol.error_response(None, exc))
         if isinstance(incoming, list):
-            if len(incoming) > self.max_batch:
-                err = InvalidRequest(f"a batch may hold at most {self.max_batch} requests")
-                return json.dumps({"jsonrpc": "2.0", "id": None, "error": to_jsonrpc_error(err)})
             answers = await asyncio.gather(*(self._one(item, peer) for item in incoming))
             replies = [a for a in answers if a is not None]
             return json.dumps(replies) if replies else None
         answer = await self._one(incoming, peer)
         return None if answer is None else json.dumps(answer)
 
-    async def _one(self, item: Any, peer: Peer | None) -> dict[str, Any] | None:
-        if isinstance(item, ClaimbridgeError):  # a batch member that is not a valid request
-            return {"jsonrpc": "2.0", "id": None, "error": to_jsonrpc_error(item)}
-        request: protocol.Request = item
+    async def _one(self, item: protocol.Message, peer: Peer | None) -> dict[str, Any] | None:
+        if isinstance(item, InvalidRequest):
+            return protocol.error_response(item.request_id, item)
         try:
-            result = await self.call(request.method, request.params, peer)
+            result = await self.call(item.method, item.params, peer)
         except ClaimbridgeError as exc:
-            if request.is_notification:
-                return None
-            return {"jsonrpc": "2.0", "id": request.id, "error": to_jsonrpc_error(exc)}
+            return None if item.is_notification else protocol.error_response(item.id, exc)
         except Exception as exc:
-            log.exception("method %s failed unexpectedly", request.method)
-            if request.is_notification:
-                return None
-            return {"jsonrpc": "2.0", "id": request.id, "error": to_jsonrpc_error(exc)}
-        if request.is_notification:
-            return None
-        return {"jsonrpc": "2.0", "id": request.id, "result": result}
+            log.exception("method %s failed unexpectedly", item.method)
+            return None if item.is_notification else protocol.error_response(item.id, exc)
+        return None if item.is_notification else protocol.response(item.id, result)
 
     async def call(self, method: str, raw_params: Any, peer: Peer | None) -> Any:
         """Validate params for ``method`` and run its handler."""
@@ -95,17 +85,8 @@ class Dispatcher:
             return protocol.openrpc_document(self.version)
         handler = self.handlers.get(method)
         if handler is None:
-            from bridge.errors import MethodNotFound
-
             raise MethodNotFound(method)
-        result = await handler(params, peer)
-        return _jsonable(result)
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    return value
+        return await handler(params, peer)
 
 
 class _WsPeer:

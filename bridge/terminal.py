@@ -119,11 +119,20 @@ class Browser:
         """Whether a browser process is connected now."""
         return self._browser is not None and self._browser.is_connected()
 
-    @property
-    def pid(self) -> int | None:
-        """The browser's process id, for tests that kill it."""
-        proc = getattr(getattr(self._browser, "_impl_obj", None), "_browser_process_pid", None)
-        return proc if isinstance(proc, int) else None
+    async def process_id(self) -> int | None:
+        """The browser process's id (from Chromium itself), for tests that kill it."""
+        if self._browser is None:
+            return None
+        try:
+            cdp = await self._browser.new_browser_cdp_session()
+            info = await cdp.send("SystemInfo.getProcessInfo")
+            await cdp.detach()
+        except PlaywrightError:
+            return None
+        for proc in info.get("processInfo", []):
+            if proc.get("type") == "browser":
+                return int(proc["id"])
+        return None
 
     async def launch(self) -> None:
         """Start Chromium; raises TerminalError when it cannot start."""

@@ -347,9 +347,15 @@ class TerminalWorker:
     # -- recovery ------------------------------------------------------------------------------
 
     async def _after_unknown(self, job_id: str, sent: dict[str, Any]) -> None:
-        """After a crash or a lost answer: reload the page if needed, then try to re-attach."""
+        """After a crash or a lost answer: a fresh page, then try to re-attach.
+
+        A fresh page is needed either way: after a lost answer iClient's channel is still open
+        and would refuse every new call with "Transaction already in progress.".
+        """
         try:
-            if not self.page.loaded:
+            if self._page_ready.is_set() and self.page.loaded:
+                await self.load_page()
+            else:
                 await self._page_ready.wait()
             await self.reattach(job_id, sent)
         except ClaimbridgeError as exc:

@@ -6,6 +6,7 @@ driven through ``window.pms``; the control API sets scenarios, the clock and rea
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -279,7 +280,8 @@ def test_cancel_only_on_the_same_sydney_day(
         assert kinds(sim) == ["claim", "cancel"]
     else:
         assert response["healthpointPhfResponseCode"] == "76"
-        assert "cancel" not in kinds(sim)
+        cancels = [r for r in sim.ledger() if r["kind"] == "cancel"]
+        assert all(r["status"] == "DECLINED" for r in cancels), cancels
 
 
 def test_cancel_magic_amount_5702(pms: Pms, sim: Sim) -> None:
@@ -533,6 +535,7 @@ def test_served_script_carries_the_base_url(sim: Sim) -> None:
 
 def test_iframe_ignores_foreign_messages_and_pings_once(pms: Pms, sim: Sim) -> None:
     """Drive iclient.html by hand the way Tyro's library does (§2.1 of the reference)."""
+    pair(pms, sim)
     result = pms.page.evaluate(
         """async (base) => {
           const seen = [];
@@ -565,7 +568,9 @@ def test_iframe_ignores_foreign_messages_and_pings_once(pms: Pms, sim: Sim) -> N
     pings = [m for m in result if m["data"] == '{"method":"tyroIclient::__ready","params":"ping"}']
     assert len(pings) == 1
     assert result[0] == pings[0]
-    assert '"result":"NOT STARTED"' in result[-1]["data"].replace(" ", "")
+    last = json.loads(result[-1]["data"])
+    assert last == {"method": "tyroIclient::transactionComplete", "params": last["params"]}
+    assert last["params"]["result"] == "NOT STARTED"
 
 
 def test_configuration_and_logs_pages(pms: Pms, sim: Sim) -> None:
@@ -582,3 +587,49 @@ def test_configuration_and_logs_pages(pms: Pms, sim: Sim) -> None:
     page.wait_for_selector("#progress li.success")
     assert page.inner_text("#current") == f"MID {MID}, TID 7"
     page.close()
+
+
+def test_cancel_right_after_start_cancels_before_the_fund(pms: Pms, sim: Sim) -> None:
+    terminal = pair(pms, sim)
+    pms.page.evaluate("req => { window.pms.start('claim', req, {answer: 'ACCEPT'}); window.pms.cancel(); }",
+                      claim_request([1000, 10000], terminal))
+    outcome = pms.wait()
+
+    assert outcome["response"]["result"] == "CANCELLED"
+    assert outcome["questions"] == []
+    assert sim.ledger() == []
+
+
+def test_iframe_holds_a_cancel_that_overtakes_its_request(pms: Pms, sim: Sim) -> None:
+    """Tyro's library flushes early messages newest first (reference §2.1 item 4)."""
+    terminal = pair(pms, sim)
+    result = pms.page.evaluate(
+        """async ([base, request]) => {
+          const frame = document.createElement('iframe');
+          const origin = location.protocol + '//' + location.host;
+          frame.src = base + 'iclient.html?apiKey=Test%20API%20Key&originOfPos=' + encodeURIComponent(origin);
+          const target = new URL(base).origin;
+          const send = (message) => frame.contentWindow.postMessage(JSON.stringify(message), target);
+          const complete = new Promise((resolve) => {
+            window.addEventListener('message', (event) => {
+              if (event.source !== frame.contentWindow) return;
+              const message = JSON.parse(event.data);
+              if (message.params === 'ping') {
+                send({method: 'tyroIclient::__ready', params: 'pong'});
+                send({method: 'tyroIclient::cancelTransaction'});
+                send({method: 'tyroIclient::healthpointClaim', params: {...request, type: 'healthpointClaim'}});
+              } else if (message.method === 'tyroIclient::transactionComplete') {
+                resolve(message.params);
+              }
+            });
+          });
+          document.body.appendChild(frame);
+          const response = await complete;
+          frame.remove();
+          return response;
+        }""",
+        [sim.base_url, claim_request([1000, 10000], terminal)],
+    )
+
+    assert result["result"] == "CANCELLED"
+    assert sim.ledger() == []

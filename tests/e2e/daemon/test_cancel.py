@@ -1,0 +1,67 @@
+"""Same-day cancel through the daemon: allowed until 23:59:59 Sydney, refused after (DST too)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.e2e.daemon.conftest import RpcError, Running, claim_request
+
+pytestmark = pytest.mark.e2e
+SYDNEY = ZoneInfo("Australia/Sydney")
+
+
+def _claim_on(day: str) -> dict[str, object]:
+    params = claim_request(requestId=f"claim-{day}")
+    for item in params["items"]:  # type: ignore[union-attr]
+        item["serviceDate"] = day
+    return params
+
+
+async def test_cancel_on_the_same_day(daemon: Running) -> None:
+    c = await daemon.client()
+    claim = await c.call("healthpoint.claim", claim_request(requestId="c-same"))
+    cancel = await c.call("healthpoint.cancel", {"requestId": "cancel-same", "claimJobId": claim["jobId"]})
+    assert cancel["kind"] == "cancel" and cancel["state"] == "completed"
+    assert cancel["result"]["result"] == "CANCELLED" and cancel["result"]["phfResponseCode"] == "00"
+    kinds = [r["kind"] for r in await daemon.sim.ledger()]
+    assert kinds == ["claim", "cancel"]
+
+
+@pytest.mark.parametrize(
+    ("claim_at", "cancel_at", "allowed"),
+    [
+        # DST ends in Sydney on 2026-04-05 (03:00 AEDT -> 02:00 AEST)
+        (datetime(2026, 4, 4, 23, 0, tzinfo=SYDNEY), datetime(2026, 4, 4, 23, 59, 50, tzinfo=SYDNEY), True),
+        (datetime(2026, 4, 4, 23, 0, tzinfo=SYDNEY), datetime(2026, 4, 5, 0, 0, 1, tzinfo=SYDNEY), False),
+        # DST starts on 2026-10-04 (02:00 AEST -> 03:00 AEDT)
+        (datetime(2026, 10, 3, 22, 0, tzinfo=SYDNEY), datetime(2026, 10, 3, 23, 59, 50, tzinfo=SYDNEY), True),
+        (datetime(2026, 10, 3, 22, 0, tzinfo=SYDNEY), datetime(2026, 10, 4, 0, 0, 0, tzinfo=SYDNEY), False),
+    ],
+)
+async def test_cancel_cut_off_across_dst(daemon: Running, claim_at: datetime, cancel_at: datetime, allowed: bool) -> None:
+    clock = daemon.sim.clock
+    clock.set(now=claim_at)
+    day = claim_at.date().isoformat()
+    c = await daemon.client()
+    claim = await c.call("healthpoint.claim", _claim_on(day))
+    assert claim["result"]["result"] == "APPROVED"
+    clock.set(now=cancel_at, scale=1)  # real time: the cancel must reach the fund before midnight
+    params = {"requestId": f"cancel-{cancel_at.isoformat()}", "claimJobId": claim["jobId"]}
+    if allowed:
+        job = await c.call("healthpoint.cancel", params)
+        assert job["result"]["result"] == "CANCELLED"
+    else:
+        with pytest.raises(RpcError) as err:
+            await c.call("healthpoint.cancel", params)
+        assert err.value.code == -32004 and "deadline" in err.value.data
+        assert [r["kind"] for r in await daemon.sim.ledger()] == ["claim"]
+
+
+async def test_cancel_of_an_unknown_job_is_not_found(daemon: Running) -> None:
+    c = await daemon.client()
+    with pytest.raises(RpcError) as err:
+        await c.call("healthpoint.cancel", {"requestId": "x", "claimJobId": "no-such-job"})
+    assert err.value.code == -32002
