@@ -23,8 +23,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from pydantic.alias_generators import to_camel
+
+from bridge.errors import FieldError, InvalidParams
 
 __all__ = [
     "BILL_TRANSITIONS",
@@ -53,6 +55,7 @@ __all__ = [
     "can_reach",
     "can_transition",
     "is_final",
+    "parse_bill",
     "search_codes",
     "validate_bill",
 ]
@@ -230,6 +233,30 @@ class Bill(_Wire):
     def to_wire(self) -> dict[str, object]:
         """The JSON object of INTERFACES.md (camelCase, ISO dates, absent optionals left out)."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def parse_bill(data: object, *, prefix: str = "bill") -> Bill:
+    """Build a :class:`Bill` from JSON params, naming every bad field.
+
+    Args:
+        data: The ``bill`` param as decoded from JSON.
+        prefix: Path of the bill inside the params, put before each field name.
+
+    Returns:
+        The bill.
+
+    Raises:
+        InvalidParams: The bill is malformed; one :class:`~bridge.errors.FieldError` per bad
+            field, e.g. ``bill.lines.0.fee``: "Input should be a valid integer" (-32602).
+    """
+    try:
+        return Bill.model_validate(data)
+    except ValidationError as exc:
+        errors = tuple(
+            FieldError(".".join([prefix, *(str(part) for part in error["loc"])]), error["msg"])
+            for error in exc.errors()
+        )
+        raise InvalidParams(errors) from exc
 
 
 class Problem(_Wire):
@@ -541,7 +568,8 @@ def _check_invoice_number(bill: Bill) -> Iterator[Problem]:
 
 
 def _check_providers(bill: Bill) -> Iterator[Problem]:
-    # ProviderNo / Payee No "Invalid Code" (reference §3.2); format is ASSUMPTION (see _PROVIDER_ID).
+    # ProviderNo / Payee No "Invalid Code" (reference §3.2); the format is an ASSUMPTION
+    # (see _PROVIDER_ID).
     checks = (
         ("practitioner.healthcodeId", bill.practitioner.healthcode_id, "ProviderNo"),
         ("payee.healthcodeId", bill.payee.healthcode_id, "PayeeNo"),
@@ -595,7 +623,9 @@ def _check_membership(
         # Vitality: a 10-digit number starting 12 is the membership number, rejected on
         # Healthcode; the 8-digit policy number is wanted (reference §3.6).
         if re.fullmatch(hint.pattern, number):
-            yield _problem("patient.membershipNumber", "Invalid Format", hint.hint, "RegistrationNo")
+            yield _problem(
+                "patient.membershipNumber", "Invalid Format", hint.hint, "RegistrationNo"
+            )
             return
     if _matches_any(number.upper(), formats):
         suggestion = f"Use capital letters: {number.upper()}"
@@ -839,7 +869,7 @@ CodeKind = Literal["isc", "ccsd", "icd10"]
 
 
 class CodeMatch(_Wire):
-    """One pick-list entry: ``{code, description, allowed}`` (INTERFACES.md ``healthcode.codes``)."""
+    """One pick-list entry ``{code, description, allowed}`` (INTERFACES.md ``healthcode.codes``)."""
 
     code: str
     description: str
@@ -883,7 +913,8 @@ def search_codes(
     for code, description, allowed in entries:
         rank = _rank(code, description, wanted, words)
         if rank is not None:
-            ranked.append((rank, code, CodeMatch(code=code, description=description, allowed=allowed)))
+            match = CodeMatch(code=code, description=description, allowed=allowed)
+            ranked.append((rank, code, match))
     ranked.sort(key=lambda item: (item[0], item[1]))
     return [match for _, _, match in ranked[:size]]
 

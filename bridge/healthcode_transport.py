@@ -160,7 +160,9 @@ class HealthcodeTransport:
             HealthcodeCredentialsInvalid: The credentials were refused.
         """
         try:
-            body = await self._call("POST", "bills/validate", json_body=bill.to_wire(), operation="validate")
+            body = await self._call(
+                "POST", "bills/validate", json_body=bill.to_wire(), operation="validate"
+            )
         except HealthcodeRejected as exc:
             return [Problem.model_validate(p) for p in exc.problems]
         problems = body.get("problems", [])
@@ -288,7 +290,9 @@ def _decode(response: httpx.Response, *, operation: str, mutating: bool, allow_4
     if 200 <= status < 300:
         if not isinstance(body, dict):
             if mutating:
-                raise HealthcodeOutcomeUncertain("unreadable answer", operation=operation, httpStatus=status)
+                raise HealthcodeOutcomeUncertain(
+                    "unreadable answer", operation=operation, httpStatus=status
+                )
             raise HealthcodeUnavailable("unreadable answer", operation=operation, httpStatus=status)
         return body
     if status in (401, 403):

@@ -353,14 +353,23 @@ class TerminalWorker:
         and would refuse every new call with "Transaction already in progress.".
         """
         try:
-            if self._page_ready.is_set() and self.page.loaded:
+            if self.ready:
                 await self.load_page()
             else:
-                await self._page_ready.wait()
+                await self._wait_ready(timeout=120.0)
             await self.reattach(job_id, sent)
         except ClaimbridgeError as exc:
             log.warning("job %s stays unknown: %s", job_id, exc)
             await self.journal.note(job_id, "reattach", f"failed: {exc}")
+
+    async def _wait_ready(self, timeout: float) -> None:
+        """Wait for the daemon to bring the page back (after a browser crash)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.ready:
+            if loop.time() > deadline:
+                raise TemporarilyUnavailable("the terminal page did not come back")
+            await asyncio.sleep(0.05)
 
     async def reattach(self, job_id: str, sent: dict[str, Any] | None = None) -> bool:
         """``continueLastTransaction`` for an ``unknown`` job; True when it completed it.

@@ -26,6 +26,7 @@ Authentication on every non-control route: header ``X-Site-Id`` and HTTP Basic
 from __future__ import annotations
 
 import asyncio
+import base64
 import binascii
 import json
 from dataclasses import dataclass, field, replace
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 
 from simulator.clock import Clock
 from simulator.healthcode_rules import (
@@ -157,13 +158,14 @@ def _auth(request: web.Request, expired: bool) -> CredentialOutcome:
     site_id = request.headers.get("X-Site-Id")
     user_id: str | None = None
     password: str | None = None
-    header = request.headers.get("Authorization")
-    if header:
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "basic":
         try:
-            basic = BasicAuth.decode(header)
-            user_id, password = basic.login, basic.password
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (ValueError, binascii.Error):
-            pass
+            decoded = ""
+        if ":" in decoded:
+            user_id, _, password = decoded.partition(":")
     return check_credentials(site_id, user_id, password, expired=expired)
 
 
@@ -249,7 +251,8 @@ def _live(state: _State, bill: StoredBill | None) -> StoredBill | None:
 
 async def _credentials_check(request: web.Request) -> web.StreamResponse:
     async def handler(request: web.Request, state: _State, site_id: str) -> web.Response:
-        return web.json_response({"ok": True, "message": f"Credentials accepted for site {site_id}"})
+        message = f"Credentials accepted for site {site_id}"
+        return web.json_response({"ok": True, "message": message})
 
     return await _guarded(request, handler)
 
@@ -266,7 +269,8 @@ async def _validate(request: web.Request) -> web.StreamResponse:
                     {
                         "field": "invoiceNumber",
                         "error": "Duplicate Invoice",
-                        "suggestion": "Use a new invoice number, or check the status of the bill already sent",
+                        "suggestion": "Use a new invoice number, or check the status of "
+                        "the bill already sent",
                         "healthcodeField": "InvoiceNo",
                     }
                 )

@@ -100,7 +100,10 @@ def check_credentials(
         )
     if user_id is None or user_id not in site.users:
         return CredentialOutcome(
-            False, "InvalidUsername", "Healthcode could not validate the username for this site", 401
+            False,
+            "InvalidUsername",
+            "Healthcode could not validate the username for this site",
+            401,
         )
     if password != site.users[user_id]:
         return CredentialOutcome(False, "InvalidPassword", "Invalid Username/Password", 401)
@@ -162,12 +165,15 @@ def check_required(raw: Any) -> list[dict[str, Any]]:
     for part, hc in (("practitioner", "ProviderNo"), ("payee", "PayeeNo")):
         node = raw.get(part)
         if not isinstance(node, dict) or not _is_text(node.get("healthcodeId")):
-            problems.append(_problem(f"{part}.healthcodeId", "Required", "Give the Healthcode ID", hc))
+            problems.append(
+                _problem(f"{part}.healthcodeId", "Required", "Give the Healthcode ID", hc)
+            )
     patient = raw.get("patient")
     if not isinstance(patient, dict):
         problems.append(_problem("patient", "Required", "Give the patient", None))
     else:
-        for key, hc2 in (("firstName", None), ("lastName", None), ("membershipNumber", "RegistrationNo")):
+        names = (("firstName", None), ("lastName", None), ("membershipNumber", "RegistrationNo"))
+        for key, hc2 in names:
             if not _is_text(patient.get(key)):
                 problems.append(_problem(f"patient.{key}", "Required", f"Give {key}", hc2))
         if _as_date(patient.get("dateOfBirth")) is None:
@@ -185,7 +191,9 @@ def check_required(raw: Any) -> list[dict[str, Any]]:
             problems.append(_problem(prefix, "Invalid Request Format", "Give an object", None))
             continue
         if _as_date(line.get("serviceDate")) is None:
-            problems.append(_problem(f"{prefix}.serviceDate", "Required", "Give YYYY-MM-DD", "FDOS"))
+            problems.append(
+                _problem(f"{prefix}.serviceDate", "Required", "Give YYYY-MM-DD", "FDOS")
+            )
         if not _is_text(line.get("isc")):
             problems.append(_problem(f"{prefix}.isc", "Required", "Give the ISC", "ServiceCode"))
         fee = line.get("fee")
@@ -218,10 +226,14 @@ class Member:
             given_name=str(row["GivenName"]),
             date_of_birth=date.fromisoformat(str(row["DateofBirth"])),
             postcode=row.get("Postcode"),
-            cover_start=date.fromisoformat(row["CoverStartDate"]) if row.get("CoverStartDate") else None,
-            cover_end=date.fromisoformat(row["CoverEndDate"]) if row.get("CoverEndDate") else None,
+            cover_start=_optional_date(row.get("CoverStartDate")),
+            cover_end=_optional_date(row.get("CoverEndDate")),
             lapsed=row.get("LapsedIndicator") == "Y",
         )
+
+
+def _optional_date(value: Any) -> date | None:
+    return date.fromisoformat(str(value)) if value else None
 
 
 def _squash(text: Any) -> str:
@@ -251,11 +263,17 @@ def check_rules(
     problems: list[dict[str, Any]] = []
     insurer = raw["insurer"]
     if insurer not in insurers:
-        problems.append(_problem("insurer", "Invalid Insurer", "Use the insurer's Healthcode identifier", "Insurer"))
+        problems.append(
+            _problem(
+                "insurer", "Invalid Insurer", "Use the insurer's Healthcode identifier", "Insurer"
+            )
+        )
     dates = [date.fromisoformat(line["serviceDate"]) for line in raw["lines"]]
     if min(dates) > today or max(dates) > today:
         # FDOS "May not be after Today" (reference §3.2).
-        problems.append(_problem("lines", "May not be after Today", "Bill services already given", "FDOS"))
+        problems.append(
+            _problem("lines", "May not be after Today", "Bill services already given", "FDOS")
+        )
     if insurer in member_db_insurers:
         problems += _match_member(raw["patient"], insurer, min(dates), members)
     return problems
@@ -367,5 +385,5 @@ def status_at(
 
 
 def make_reference(site_id: str, submitted_at: datetime, sequence: int) -> str:
-    """A provider reference, at most 25 characters (reference §2.1), e.g. ``SIM001-261122-00001``."""
+    """A provider reference of at most 25 characters (reference §2.1): ``SIM001-261122-00001``."""
     return f"{site_id}-{submitted_at:%y%m%d}-{sequence:05d}"[:25]

@@ -55,6 +55,7 @@ __all__ = [
     "claims_report_xml",
     "format_money",
     "format_terminal_datetime",
+    "gap_payment_allowed",
     "parse_claim_request",
     "parse_purchase_request",
     "payments_report_xml",
@@ -670,6 +671,17 @@ def cancel_outcome(
     if not can_cancel_same_day(original.at, now):
         return CancelOutcome(False, "76", original)
     return CancelOutcome(True, "00", original)
+
+
+def gap_payment_allowed(claim: OriginalClaim | None, amount: int, already_paid: int) -> bool:
+    """A gap purchase linked by healthpointTransactionId (seeds/004 "Gap Payments").
+
+    Allowed for an accepted claim up to its gap minus gap payments already approved
+    (the limit is OUR CHOICE).
+    """
+    if claim is None or claim.standing != "accepted" or claim.adjudication is None:
+        return False
+    return amount <= claim.adjudication.gap - already_paid
 
 
 def _cancellable(original: OriginalClaim | None) -> bool:

@@ -25,12 +25,14 @@ __all__ = [
     "PURCHASE_HTTP_ERRORS",
     "CancelMagic",
     "ClaimMagic",
+    "FundPlan",
     "PurchaseMagic",
     "Scenario",
     "ScenarioBook",
     "cancel_magic",
     "claim_magic",
     "item_magic",
+    "plan_fund",
     "purchase_magic",
 ]
 
@@ -153,6 +155,60 @@ def item_magic(claim_amount: int) -> str | None:
     if 1101 <= claim_amount <= 1199:
         return f"{claim_amount - 1100:02d}"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class FundPlan:
+    """How the fund treats one claim: when it answers, whether at all, and what it forces."""
+
+    delay_s: float
+    silent: bool
+    autovoid_error: int | None
+    system_error: bool
+    force_result: Literal["APPROVED", "DECLINED"] | None
+    phf_code: str | None
+
+    def autovoids(self, limit_s: float) -> bool:
+        """True if the terminal gives up before the fund answers."""
+        return self.silent or self.delay_s > limit_s
+
+
+def plan_fund(total: int, scenario: Scenario) -> FundPlan:
+    """Combine a claim's magic total with its scenario (the scenario wins).
+
+    Args:
+        total: totalClaimAmount in cents.
+        scenario: The scenario of this transaction (empty when none).
+
+    Returns:
+        The fund's plan for this claim.
+    """
+    magic = claim_magic(total)
+    if scenario.fund_delay_ms is not None:
+        delay = scenario.fund_delay_ms / 1000
+    elif magic.fund_delay_s is not None:
+        delay = magic.fund_delay_s
+    else:
+        delay = DEFAULT_FUND_DELAY_MS / 1000
+    autovoid_error = scenario.autovoid_error or magic.autovoid_error
+    if scenario.result == "UNKNOWN" and autovoid_error is None:
+        autovoid_error = 1015
+    silent = (
+        magic.fund_silent
+        or scenario.result in ("REVERSED", "UNKNOWN")
+        or autovoid_error is not None
+    )
+    force: Literal["APPROVED", "DECLINED"] | None = None
+    if scenario.result == "APPROVED" or scenario.result == "DECLINED":
+        force = scenario.result
+    return FundPlan(
+        delay_s=delay,
+        silent=silent,
+        autovoid_error=autovoid_error,
+        system_error=scenario.result == "SYSTEM ERROR",
+        force_result=force,
+        phf_code=scenario.phf_response_code or magic.phf_code,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ in :data:`STATUS_LINES`.
     at_fund --fund_silent--> voiding --done--> idle
     at_fund --abort--> at_fund_aborted (the claim is voided as soon as the fund answers)
     idle --pair_start--> pairing --done--> idle
+    any --fail--> idle (a crash inside the simulator; the POS gets SYSTEM ERROR)
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class Event(enum.Enum):
     QUESTION_TIMEOUT = "question_timeout"
     ABORT = "abort"
     DONE = "done"
+    FAIL = "fail"
 
 
 class TransactionKind(enum.Enum):
@@ -106,6 +108,8 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (S.VOIDING, E.DONE): S.IDLE,
     (S.PRINTING, E.ABORT): S.PRINTING,
     (S.PRINTING, E.DONE): S.IDLE,
+    # the simulator itself broke mid-transaction: back to idle from anywhere
+    **{(state, E.FAIL): S.IDLE for state in S},
 }
 """Every allowed move; a pair missing here is an :class:`InvalidTransition`."""
 

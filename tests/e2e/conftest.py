@@ -170,7 +170,7 @@ class Pms:
 
 
 @pytest.fixture(scope="session")
-def servers() -> Iterator[tuple[BackgroundLoop, Sim, str]]:
+def browser_servers() -> Iterator[tuple[BackgroundLoop, Sim, str]]:
     """The simulator and the PMS page server, for the whole session."""
     from simulator.app import create_app
     from simulator.clock import Clock
@@ -194,38 +194,38 @@ def servers() -> Iterator[tuple[BackgroundLoop, Sim, str]]:
 
 
 @pytest.fixture
-def sim(servers: tuple[BackgroundLoop, Sim, str]) -> Sim:
+def browser_sim(browser_servers: tuple[BackgroundLoop, Sim, str]) -> Sim:
     """The simulator, reset, with its clock at :data:`DEFAULT_NOW` running at :data:`DEFAULT_SCALE`."""
-    simulator = servers[1]
+    simulator = browser_servers[1]
     simulator.reset()
     simulator.set_clock(DEFAULT_NOW, DEFAULT_SCALE)
     return simulator
 
 
 @pytest.fixture(scope="session")
-def playwright_instance() -> Iterator[Playwright]:
+def sync_playwright_driver() -> Iterator[Playwright]:
     """Playwright's driver for the session."""
     with sync_playwright() as instance:
         yield instance
 
 
 @pytest.fixture(scope="session")
-def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+def chromium(sync_playwright_driver: Playwright) -> Iterator[Browser]:
     """One headless Chromium for the session."""
-    chromium = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    yield chromium
-    chromium.close()
+    browser = sync_playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
-def pms(browser: Browser, servers: tuple[BackgroundLoop, Sim, str], sim: Sim) -> Iterator[Pms]:
+def pms(chromium: Browser, browser_servers: tuple[BackgroundLoop, Sim, str], browser_sim: Sim) -> Iterator[Pms]:
     """The test PMS page in a fresh browser context, loaded and ready."""
-    context = browser.new_context()
+    context = chromium.new_context()
     context.set_default_timeout(20_000)
     page = context.new_page()
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
-    pms_page = Pms(page, f"{servers[2]}pms-page.html?sim={sim.base_url}")
+    pms_page = Pms(page, f"{browser_servers[2]}pms-page.html?sim={browser_sim.base_url}")
     pms_page.load()
     yield pms_page
     context.close()

@@ -22,7 +22,6 @@ from bridge.errors import (
     HealthcodeCredentialsInvalid,
     HealthcodeNotFound,
     HealthcodeOutcomeUncertain,
-    HealthcodeRejected,
     HealthcodeUnavailable,
     NotAllowedNow,
 )
@@ -206,16 +205,6 @@ async def test_malformed_bill_is_rejected(hc: HealthcodeSim) -> None:
     assert response.json()["problems"][0]["error"] == "Must be I, D or O"
 
 
-async def test_rejected_maps_to_healthcode_rejected(hc: HealthcodeSim) -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(
-        422, json={"error": "InvalidBill", "message": "Invalid Request Format",
-                   "problems": [{"field": "setting", "error": "Must be I, D or O", "suggestion": "I, D or O"}]}))
-    async with HealthcodeTransport("http://hc.invalid/", SITE, USER, PASSWORD, transport=transport) as client:
-        with pytest.raises(HealthcodeRejected) as caught:
-            await client.submit(load_bill())
-    assert caught.value.problems[0]["field"] == "setting"
-
-
 # --- faults ---------------------------------------------------------------------------------
 
 
@@ -309,97 +298,3 @@ async def test_cancel_after_collection_is_refused(hc: HealthcodeSim) -> None:
             await client.cancel(receipt.reference)
         with pytest.raises(HealthcodeNotFound):
             await client.cancel("SIM001-NOPE")
-
-
-# --- the error map, one row at a time (httpx.MockTransport, no server) ----------------------
-
-
-def mock(handler: Any) -> HealthcodeTransport:
-    return HealthcodeTransport("http://hc.invalid/healthcode", SITE, USER, PASSWORD,
-                               transport=httpx.MockTransport(handler))
-
-
-def raising(exc_type: type[httpx.TransportError]) -> Any:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise exc_type("boom", request=request)
-    return handler
-
-
-def answering(status: int, body: Any = None, text: str | None = None) -> Any:
-    def handler(request: httpx.Request) -> httpx.Response:
-        if text is not None:
-            return httpx.Response(status, text=text)
-        return httpx.Response(status, json=body if body is not None else {"error": "X", "message": "m"})
-    return handler
-
-
-@pytest.mark.parametrize(
-    ("handler", "on_submit", "on_status"),
-    [
-        (raising(httpx.ConnectError), HealthcodeUnavailable, HealthcodeUnavailable),
-        (raising(httpx.ConnectTimeout), HealthcodeUnavailable, HealthcodeUnavailable),
-        (raising(httpx.ReadTimeout), HealthcodeOutcomeUncertain, HealthcodeUnavailable),
-        (raising(httpx.WriteTimeout), HealthcodeOutcomeUncertain, HealthcodeUnavailable),
-        (raising(httpx.RemoteProtocolError), HealthcodeOutcomeUncertain, HealthcodeUnavailable),
-        (raising(httpx.ReadError), HealthcodeOutcomeUncertain, HealthcodeUnavailable),
-        (answering(500), HealthcodeUnavailable, HealthcodeUnavailable),
-        (answering(502, text="<html>Bad Gateway</html>"), HealthcodeUnavailable, HealthcodeUnavailable),
-        (answering(504), HealthcodeOutcomeUncertain, HealthcodeUnavailable),
-        (answering(200, text="not json"), HealthcodeOutcomeUncertain, HealthcodeUnavailable),
-        (answering(200, body={"unexpected": True}), HealthcodeOutcomeUncertain, HealthcodeUnavailable),
-        (answering(401), HealthcodeCredentialsInvalid, HealthcodeCredentialsInvalid),
-        (answering(403), HealthcodeCredentialsInvalid, HealthcodeCredentialsInvalid),
-    ],
-)
-async def test_error_map(handler: Any, on_submit: type[Exception], on_status: type[Exception]) -> None:
-    async with mock(handler) as client:
-        with pytest.raises(on_submit) as submit_error:
-            await client.submit(load_bill())
-        with pytest.raises(on_status):
-            await client.status("R1")
-    assert type(submit_error.value) is on_submit
-
-
-async def test_other_4xx_is_a_plain_healthcode_error() -> None:
-    from bridge.errors import HealthcodeError
-
-    async with mock(answering(418)) as client:
-        with pytest.raises(HealthcodeError) as caught:
-            await client.submit(load_bill())
-    assert type(caught.value) is HealthcodeError and caught.value.extra["httpStatus"] == 418
-
-
-async def test_validate_returns_structural_problems() -> None:
-    body = {"error": "InvalidBill", "message": "Invalid Request Format",
-            "problems": [{"field": "setting", "error": "Must be I, D or O", "suggestion": "I, D or O",
-                          "healthcodeField": "Setting"}]}
-    async with mock(answering(422, body=body)) as client:
-        problems = await client.validate(load_bill())
-    assert [(p.field, p.healthcode_field) for p in problems] == [("setting", "Setting")]
-
-
-async def test_requests_carry_site_and_basic_auth_and_escape_references() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json={"status": "Validated", "reference": "A/B"})
-
-    async with mock(handler) as client:
-        report = await client.status("A/B")
-    assert report.status is BillStatus.VALIDATED
-    request = seen[0]
-    assert request.headers["X-Site-Id"] == SITE
-    assert request.headers["Authorization"].startswith("Basic ")
-    assert request.url.raw_path == b"/healthcode/bills/A%2FB"
-
-
-async def test_status_needs_exactly_one_key_and_an_open_transport() -> None:
-    client = mock(answering(200))
-    with pytest.raises(RuntimeError):
-        await client.status("R1")
-    async with client:
-        with pytest.raises(ValueError):
-            await client.status()
-        with pytest.raises(ValueError):
-            await client.status("R1", invoice_number="INV-1")

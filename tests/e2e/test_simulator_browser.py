@@ -89,6 +89,12 @@ def pair(pms: Pms, sim: Sim, mid: int = MID, tid: int = TID) -> dict[str, Any]:
     return {"mid": mid, "tid": tid, "integrationKey": final["integrationKey"]}
 
 
+@pytest.fixture
+def sim(browser_sim: Sim) -> Sim:
+    """The simulator of tests/e2e/conftest.py, under a short name in this module only."""
+    return browser_sim
+
+
 def kinds(sim: Sim) -> list[str]:
     """The ledger's record kinds, in order."""
     return [record["kind"] for record in sim.ledger()]

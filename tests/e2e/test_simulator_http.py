@@ -405,3 +405,30 @@ async def test_pairing_times_out(sim: Sim) -> None:
     assert failed["params"] == {"status": "failure", "message": "Pairing timed out"}
     status, _ = await sim.post("_sim/terminals/2188/3/authorise")
     assert status == 409
+
+
+async def test_cli_prints_its_url_and_serves() -> None:
+    import sys
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "from simulator.cli import main; main()", "--port", "0",
+        "--time-scale", "10", stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 15)).decode()
+        assert line.startswith("claimbridge simulator listening on http://127.0.0.1:")
+        base = line.rsplit(" ", 1)[1].strip()
+        assert base.endswith("/")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(base + "_sim/health") as response:
+                assert await response.json() == {"status": "ok"}
+            async with http.get(base + "iclient-v1.js") as response:
+                text = await response.text()
+                if response.status == 200:  # served once H2's script exists
+                    assert base in text and "__CLAIMBRIDGE_SIM_BASE_URL__" not in text
+            async with http.get(base + "_sim/clock") as response:
+                assert (await response.json())["scale"] == 10
+    finally:
+        process.terminate()
+        await process.wait()

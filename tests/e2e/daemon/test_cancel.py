@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.e2e.daemon.conftest import RpcError, Running, claim_request
+from tests.daemon_harness import RpcError, Running, claim_request
 
 pytestmark = pytest.mark.e2e
 SYDNEY = ZoneInfo("Australia/Sydney")

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.e2e.daemon.conftest import Running, claim_request
+from tests.daemon_harness import Running, claim_request
 
 pytestmark = pytest.mark.e2e
 
@@ -109,7 +109,7 @@ async def test_gap_payment_linked_to_the_claim(daemon: Running) -> None:
 
 
 async def test_gap_refused_on_an_unapproved_claim(daemon: Running) -> None:
-    from tests.e2e.daemon.conftest import RpcError
+    from tests.daemon_harness import RpcError
 
     c = await daemon.client()
     claim = await c.call("healthpoint.claim", claim_request(requestId="gap-decl", items=[_item(90021)]))

@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from tests.e2e.daemon.conftest import RpcError, Running, claim_request
+from tests.daemon_harness import RpcError, Running, claim_request
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.daemon.conftest import RpcError, Running, Sim, claim_request, make_settings, start_daemon, stop_daemon
+from tests.daemon_harness import RpcError, Running, Sim, claim_request, make_settings, start_daemon, stop_daemon
 
 pytestmark = pytest.mark.e2e
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from bridge.errors import InvalidParams
 from bridge.healthcode import (
     BILL_TRANSITIONS,
     Bill,
@@ -22,6 +23,7 @@ from bridge.healthcode import (
     can_reach,
     can_transition,
     is_final,
+    parse_bill,
     search_codes,
     validate_bill,
 )
@@ -83,7 +85,7 @@ def test_fixture_bills_are_valid() -> None:
 
 def test_wire_round_trip_is_camel_case() -> None:
     bill = make()
-    wire = bill.to_wire()
+    wire: dict[str, Any] = bill.to_wire()
     assert wire["invoiceNumber"] == "INV-0001"
     assert wire["patient"]["membershipNumber"] == "BUP1000001"
     assert wire["patient"]["authorisationValidTo"] == "2026-12-31"
@@ -124,6 +126,17 @@ def test_bill_is_frozen() -> None:
 def test_model_refuses_malformed_bills(path: str, value: Any) -> None:
     with pytest.raises(ValidationError):
         make(**{path: value})
+
+
+def test_parse_bill_names_every_bad_field() -> None:
+    data = _wire()
+    data["lines"][0]["fee"] = "95"
+    data["setting"] = "Z"
+    del data["patient"]["lastName"]
+    with pytest.raises(InvalidParams) as caught:
+        parse_bill(data)
+    assert {e.field for e in caught.value.errors} == {"bill.lines.0.fee", "bill.setting", "bill.patient.lastName"}
+    assert parse_bill(_wire()) == make()
 
 
 def test_totals_and_dates() -> None:

@@ -333,3 +333,16 @@ def test_payments_report_xml() -> None:
                                              [PaymentLine("PHF00999", "ISOFT FUND", at, 2, 13200)]))
     assert root.findtext("payments-reconciliation/payment/payment-amount") == "13200"
     assert root.findtext("payments-reconciliation/check/sum-payment-amount") == "000000013200"
+
+
+def test_gap_payment_limits() -> None:
+    from simulator.healthpoint import gap_payment_allowed
+
+    accepted = original()
+    assert accepted.adjudication is not None and accepted.adjudication.gap == 4400
+    assert gap_payment_allowed(accepted, 4400, 0)
+    assert not gap_payment_allowed(accepted, 4401, 0)
+    assert gap_payment_allowed(accepted, 400, 4000)
+    assert not gap_payment_allowed(accepted, 401, 4000)
+    assert not gap_payment_allowed(original("voided"), 100, 0)
+    assert not gap_payment_allowed(None, 100, 0)

@@ -83,3 +83,23 @@ def test_scenario_book_applies_once_per_terminal() -> None:
     book.add(Scenario())
     book.clear()
     assert len(book) == 0
+
+
+def test_plan_fund_combines_magic_and_scenario() -> None:
+    from simulator.scenarios import plan_fund
+
+    plain = plan_fund(11000, Scenario())
+    assert (plain.delay_s, plain.silent, plain.autovoid_error) == (0.8, False, None)
+    assert not plain.autovoids(55)
+    late = plan_fund(99055, Scenario())
+    assert late.delay_s == 60 and late.autovoids(55) and late.autovoid_error is None
+    failed = plan_fund(1016, Scenario())
+    assert failed.silent and failed.autovoid_error == 1016
+    assert plan_fund(11000, Scenario(result="UNKNOWN")).autovoid_error == 1015
+    assert plan_fund(11000, Scenario(result="REVERSED")).autovoid_error is None
+    assert plan_fund(11000, Scenario(result="REVERSED")).silent
+    assert plan_fund(99055, Scenario(fundDelayMs=10)).delay_s == 0.01
+    assert plan_fund(90021, Scenario()).phf_code == "21"
+    assert plan_fund(90021, Scenario(phfResponseCode="93")).phf_code == "93"
+    assert plan_fund(11000, Scenario(result="DECLINED")).force_result == "DECLINED"
+    assert plan_fund(11000, Scenario(result="SYSTEM ERROR")).system_error

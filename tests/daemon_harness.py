@@ -1,4 +1,4 @@
-"""Fixtures for the daemon's end-to-end tests: real simulator over HTTP, real Chromium, real
+"""Daemon test harness (a pytest plugin loaded by tests/conftest.py): real simulator over HTTP, real
 websockets, real SQLite, all in the test's own event loop on free loopback ports."""
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import httpx
 import pytest
 from aiohttp import web
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from bridge.config import Settings, TerminalConfig
 from bridge.daemon import Daemon
 from simulator.app import create_app
 from simulator.clock import Clock
 
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 FRONT_DESK = ("front-desk", 2187, 1)
 #: A Monday morning in Sydney (AEDT); tests move it where they need.
 DEFAULT_NOW = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)  # 10:00 AEDT, Monday 23 November
@@ -55,6 +56,12 @@ class Client:
         self.note_event = asyncio.Event()
 
     async def _read(self) -> None:
+        try:
+            await self._read_frames()
+        except ConnectionClosed:
+            pass  # the daemon went away (crash tests kill it); pending calls time out
+
+    async def _read_frames(self) -> None:
         async for frame in self.ws:
             msg = json.loads(frame)
             if isinstance(msg, dict) and "id" not in msg:
