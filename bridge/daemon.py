@@ -25,6 +25,7 @@ from bridge.errors import TerminalError
 from bridge.hub import Hub
 from bridge.jobs import JobState
 from bridge.journal import Journal
+from bridge.parts import install_parts
 from bridge.server import Dispatcher, WebsocketServer
 from bridge.service import Service
 from bridge.terminal import Browser, TerminalPage
@@ -90,7 +91,12 @@ class Daemon:
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._extra_setup: list[Callable[[Daemon, contextlib.AsyncExitStack], Awaitable[None]]] = []
+        self.dispatcher: Dispatcher | None = None
+        #: HTTP routes served beside the websocket (path, or prefix ending in "/", -> handler).
+        self.extra_routes: dict[str, Any] = {}
+        self._early: list[Callable[[Daemon, contextlib.AsyncExitStack], Awaitable[None]]] = []
+        self._late: list[Callable[[Daemon, contextlib.AsyncExitStack], Awaitable[None]]] = []
+        install_parts(self)
 
     @property
     def state_dir(self) -> Path:
@@ -107,9 +113,22 @@ class Daemon:
         """Ask the daemon to drain and exit (what SIGTERM does)."""
         self._stop.set()
 
-    def add_setup(self, fn: Callable[[Daemon, contextlib.AsyncExitStack], Awaitable[None]]) -> None:
-        """Run ``fn`` after the core is up (used by optional parts: Healthcode, MQTT, metrics)."""
-        self._extra_setup.append(fn)
+    def add_setup(
+        self, fn: Callable[[Daemon, contextlib.AsyncExitStack], Awaitable[None]], *, late: bool = False
+    ) -> None:
+        """Plug an optional part in (Healthcode, MQTT, metrics, console, sd_notify).
+
+        Early setups run once the journal and the service exist, before the dispatcher is
+        built: they add methods to ``service.extra`` and routes to ``extra_routes``. Late
+        setups run once the server, the browser and the terminals are up, before ``ready``:
+        they use ``dispatcher`` (the MQTT link) or wait for ``ready`` in a task. Contexts they
+        enter on ``stack`` are closed at shutdown, in reverse order.
+        """
+        (self._late if late else self._early).append(fn)
+
+    def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        """Run a background task that is cancelled at shutdown; ``name`` like ``claimbridge[x].y``."""
+        return self._spawn(coro, name)
 
     def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -154,7 +173,7 @@ class Daemon:
             self.journal, self.hub, self.workers, self._add_worker, self.now, package_version(),
             browser_state=self._browser_state,
         )
-        for fn in self._extra_setup:
+        for fn in self._early:
             await fn(self, stack)
         dispatcher = Dispatcher(self.service.handlers(), package_version(), max_batch=s.max_batch)
         self.dispatcher = dispatcher
@@ -163,7 +182,7 @@ class Daemon:
             host, port, self.token, dispatcher, self.hub,
             allowed_origins=tuple(s.allowed_origins),
             readiness=self._readiness,
-            extra_routes=getattr(self, "extra_routes", None),
+            extra_routes=self.extra_routes,
             max_frame_bytes=s.max_frame_bytes,
         ))
         os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
@@ -174,6 +193,8 @@ class Daemon:
         for remembered in await self.journal.terminals():
             names.setdefault(remembered.name, (remembered.mid, remembered.tid))
         await asyncio.gather(*(self._add_worker(n, mid, tid) for n, (mid, tid) in sorted(names.items())))
+        for fn in self._late:
+            await fn(self, stack)
 
     async def _recover_running(self) -> None:
         assert self.journal is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any, Protocol
 
 __all__ = ["Hub", "Peer", "TOPICS", "FINAL_FOR_CALLER"]
@@ -37,6 +38,11 @@ class Hub:
         self._owners: dict[str, set[Peer]] = defaultdict(set)
         self._subscriptions: dict[Peer, frozenset[str]] = {}
         self._waiters: dict[str, list[asyncio.Future[dict[str, Any]]]] = defaultdict(list)
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+
+    def listen(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
+        """Call ``listener(method, params)`` for every notification (metrics, the MQTT link)."""
+        self._listeners.append(listener)
 
     def own(self, job_id: str, peer: Peer) -> None:
         """Send this job's notifications to ``peer`` from now on."""
@@ -65,6 +71,11 @@ class Hub:
         """Send one notification to the job's owners and to the topic's subscribers."""
         targets: set[Peer] = set(self._owners.get(job_id, ())) if job_id else set()
         targets.update(p for p, topics in self._subscriptions.items() if method in topics)
+        for listener in self._listeners:
+            try:
+                listener(method, params)
+            except Exception:  # a broken listener must not stop notifications
+                log.exception("notification listener failed on %s", method)
         for peer in targets:
             asyncio.get_running_loop().create_task(
                 self._send(peer, method, params), name=f"claimbridge.hub.notify[{method}]"

@@ -134,7 +134,10 @@ async def _scenario(request: web.Request) -> web.StreamResponse:
     simulator = request.app[SIMULATOR_KEY]
     if scenario.card is not None and simulator.reference.fund_for(scenario.card) is None:
         return web.json_response(
-            {"error": "invalid scenario", "errors": [{"field": "card.fundId", "message": "unknown fund"}]},
+            {
+                "error": "invalid scenario",
+                "errors": [{"field": "card.fundId", "message": "unknown fund"}],
+            },
             status=400,
         )
     simulator.scenarios.add(scenario)
@@ -161,7 +164,8 @@ async def _clock(request: web.Request) -> web.StreamResponse:
             moment = None
         if moment is None or moment.tzinfo is None:
             errors.append({"field": "now", "message": "ISO 8601 with an offset"})
-    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int | float) or scale < 0):
+    bad_scale = isinstance(scale, bool) or not isinstance(scale, int | float) or scale < 0
+    if scale is not None and bad_scale:
         errors.append({"field": "scale", "message": "a number >= 0"})
     if errors:
         return web.json_response({"error": "invalid clock request", "errors": errors}, status=400)

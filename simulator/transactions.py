@@ -203,7 +203,15 @@ class TransactionFlows:
 
     # ------------------------------------------------------------------ terminal steps
 
-    async def _enter(self, terminal: TerminalRuntime, event: Event, *, line: str | None = None, show: bool = True) -> State:
+    async def _enter(
+        self,
+        terminal: TerminalRuntime,
+        event: Event,
+        *,
+        line: str | None = None,
+        show: bool = True,
+    ) -> State:
+        """Fire ``event`` through the table and show the new state's line (or ``line``)."""
         state = terminal.machine.fire(event)
         assert terminal.log is not None and terminal.log.kind is not None
         text = line if line is not None else status_line(terminal.log.kind, state)
@@ -217,8 +225,14 @@ class TransactionFlows:
         await terminal.broadcast("transactionStatus", text)
 
     async def _finish(
-        self, terminal: TerminalRuntime, final: dict[str, Any], *, drop: bool, receipt: Frame | None = None
+        self,
+        terminal: TerminalRuntime,
+        final: dict[str, Any],
+        *,
+        drop: bool,
+        receipt: Frame | None = None,
     ) -> None:
+        """End the transaction: store the final answer and send it unless dropped."""
         log = terminal.log
         assert log is not None
         log.question = None
@@ -237,7 +251,8 @@ class TransactionFlows:
 
     async def _present_card(self, terminal: TerminalRuntime, scenario: Scenario) -> bool:
         """Wait for the card; False if the operator aborted first."""
-        delay = (scenario.card_delay_ms if scenario.card_delay_ms is not None else DEFAULT_CARD_DELAY_MS) / 1000
+        card_ms = scenario.card_delay_ms
+        delay = (card_ms if card_ms is not None else DEFAULT_CARD_DELAY_MS) / 1000
         if await self.clock.wait_event(terminal.abort, delay):
             terminal.machine.fire(Event.ABORT)
             return False
@@ -492,7 +507,7 @@ class TransactionFlows:
             await source.wait()
             both.set()
 
-        relays = [asyncio.ensure_future(relay(terminal.answer)), asyncio.ensure_future(relay(terminal.abort))]
+        relays = [asyncio.ensure_future(relay(event)) for event in (terminal.answer, terminal.abort)]
         try:
             if not await self.clock.wait_event(both, timeout):
                 return None
