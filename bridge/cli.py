@@ -159,7 +159,7 @@ def _is_loopback(host: str) -> bool:
         infos = socket.getaddrinfo(host, None)
     except OSError:
         return False
-    return all(info[4][0].startswith("127.") or info[4][0] == "::1" for info in infos)
+    return all(str(info[4][0]).startswith("127.") or str(info[4][0]) == "::1" for info in infos)
 
 
 def _cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
@@ -240,11 +240,15 @@ def _start_simulator(port: int) -> subprocess.Popen[bytes]:
 
 
 async def _pair_with_simulator(daemon: Any, sim_base: str) -> None:
-    """First start against the simulator: pair ``front-desk`` and press "Authorise POS"."""
+    """Pair ``front-desk`` with the simulator and press "Authorise POS" for the engineer.
+
+    Done at every start: the simulator child is new each time and remembers no pairing,
+    while the journal keeps the old keys.
+    """
     name, mid, tid = SIMULATOR_TERMINAL
-    if await daemon.journal.pairing(name) is not None:
+    worker = daemon.workers.get(name)
+    if worker is None:
         return
-    worker = daemon.workers[name]
     pairing = asyncio.ensure_future(worker.pair(mid, tid))
     async with httpx.AsyncClient() as client:
         for _ in range(100):
@@ -281,7 +285,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bridge.daemon import Daemon
 
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per HTTP probe is noise
+    for noisy in ("websockets", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)  # one line per HTTP request is noise
     sim: subprocess.Popen[bytes] | None = None
     if args.with_simulator:
         port = args.simulator_port

@@ -92,13 +92,51 @@ class HealthcodeConfig(_Section):
     site_id: str | None = None
     user_id: str | None = None
     password_file: Path | None = None
+    #: First wait before polling a submitted bill's status; doubles up to ``poll_max_s``.
+    poll_initial_s: float = Field(default=30.0, gt=0)
+    poll_max_s: float = Field(default=900.0, gt=0)
+    #: First wait before retrying a submit Healthcode did not take (502/503, refused connection).
+    retry_initial_s: float = Field(default=1.0, gt=0)
+    retry_max_s: float = Field(default=120.0, gt=0)
+    #: How long ``healthcode.submit`` waits for the bill to reach Healthcode before it returns
+    #: the job as it stands (still ``queued``).
+    submit_wait_s: float = Field(default=30.0, gt=0)
+    #: Bills submitted at the same time.
+    concurrency: int = Field(default=8, ge=1, le=64)
+    #: Seconds for each HTTP connect, read and write.
+    timeout_s: float = Field(default=15.0, gt=0)
 
 
 class MqttConfig(_Section):
-    """``[mqtt]``: off unless ``url`` is set."""
+    """``[mqtt]``: off unless ``url`` is set (``mqtt://host:port``, or ``mqtts://`` for TLS).
+
+    The password stays in its file; TLS uses the system's CAs unless ``ca_file`` is given, and a
+    client certificate when ``cert_file`` (and ``key_file``) are.
+    """
 
     url: str | None = None
     site: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    username: str | None = None
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    #: The MQTT client id; ``claimbridge-<site>`` when unset (one daemon per site and id).
+    client_id: str | None = Field(default=None, min_length=1, max_length=128)
+    keepalive_s: int = Field(default=30, ge=5, le=65535)
+    #: How long the broker keeps our session (subscription, queued requests) while we are away.
+    session_expiry_s: int = Field(default=300, ge=0)
+    reconnect_min_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+    #: Retained terminal states are re-published this often, besides on every change.
+    state_interval_s: float = Field(default=60.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"mqtts?://[^/@\s]+/?", value):
+            raise ValueError("url must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (no credentials)")
+        return value
 
 
 class PosProduct(_Section):

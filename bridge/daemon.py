@@ -23,7 +23,7 @@ from typing import Any
 from bridge.config import Settings
 from bridge.errors import TerminalError
 from bridge.hub import Hub
-from bridge.jobs import JobState
+from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
 from bridge.parts import install_parts
 from bridge.server import Dispatcher, WebsocketServer
@@ -113,6 +113,11 @@ class Daemon:
         """Ask the daemon to drain and exit (what SIGTERM does)."""
         self._stop.set()
 
+    @property
+    def stopping(self) -> asyncio.Event:
+        """Set once the daemon begins to drain (sd_notify's STOPPING=1 waits on it); do not set it."""
+        return self._stop
+
     def add_setup(
         self, fn: Callable[[Daemon, contextlib.AsyncExitStack], Awaitable[None]], *, late: bool = False
     ) -> None:
@@ -199,6 +204,8 @@ class Daemon:
     async def _recover_running(self) -> None:
         assert self.journal is not None
         for job in await self.journal.list_jobs(states=[JobState.RUNNING]):
+            if job.kind is JobKind.HEALTHCODE_BILL:
+                continue  # submitted bills resume polling in bridge.healthcode_service's worker
             log.warning("job %s was running when the daemon stopped: now unknown", job.job_id)
             await self.journal.move(
                 job.job_id, JobState.UNKNOWN,

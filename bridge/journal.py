@@ -318,6 +318,35 @@ class Journal:
             raise
         return self._get(job_id)
 
+    async def update_result(self, job_id: str, result: dict[str, Any], note: str | None = None) -> JobRecord:
+        """Replace a job's ``result`` without a state change (a running Healthcode bill's status).
+
+        Raises:
+            JobNotFound: no such job.
+        """
+        return await self._run(self._update_result, job_id, result, note)
+
+    def _update_result(self, job_id: str, result: dict[str, Any], note: str | None) -> JobRecord:
+        db = self._conn
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            at = _iso(self._clock())
+            cursor = db.execute(
+                "UPDATE jobs SET result = ?, updated_at = ? WHERE job_id = ?", (_dumps(result), at, job_id),
+            )
+            if cursor.rowcount == 0:
+                raise JobNotFound(job_id)
+            db.execute(
+                "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
+                (job_id, at, "result", note),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return self._get(job_id)
+
     async def note(self, job_id: str, event: str, detail: str | None = None) -> None:
         """Add an audit row that is not a state change (a question asked, an answer given)."""
         await self._run(self._note, job_id, event, detail)

@@ -216,7 +216,7 @@ class Service:
             return job_to_wire(await self.journal.get(params.jobId))
         return job_to_wire(await self.journal.get_by_request_id(params.requestId))
 
-    async def list(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
+    async def list_jobs(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
         """``job.list``."""
         states = [JobState(params.state)] if getattr(params, "state", None) else None
         kind = JobKind(params.kind) if getattr(params, "kind", None) else None
@@ -298,7 +298,7 @@ class Service:
             "job.answer": self.answer,
             "job.abort": self.abort,
             "job.get": self.get,
-            "job.list": self.list,
+            "job.list": self.list_jobs,
             "job.resolve": self.resolve,
             "terminal.list": self.terminals,
             "terminal.pair": self.pair,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal
@@ -86,7 +86,7 @@ class Browser:
         self,
         executable_path: str | None,
         extra_args: tuple[str, ...] = (),
-        on_crash: Callable[[], Awaitable[None]] | None = None,
+        on_crash: Callable[[], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         self.executable_path = find_browser_executable(executable_path)
         self.extra_args = extra_args

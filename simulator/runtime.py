@@ -137,6 +137,12 @@ class Simulator(TransactionFlows):
         session.closed = True
         for terminal in self._terminals.values():
             terminal.subscribers.discard(session)
+            if terminal.pairing_session is session and terminal.machine.state is State.PAIRING:
+                # nobody is left to receive the key: the pairing request is withdrawn
+                terminal.pairing_session = None
+                terminal.machine.fire(Event.DONE)
+                if terminal.task is not None:
+                    terminal.task.cancel()
 
     async def handle_frame(self, session: Session, frame: Mapping[str, Any]) -> None:
         """Handle one frame from an iframe link."""
@@ -150,6 +156,9 @@ class Simulator(TransactionFlows):
         elif op == "answer":
             await self._answer(session, frame.get("params"))
         elif op == "cancel":
+            if session.refusal is not None:  # cancelling the error question ends it too
+                await self._answer(session, "OK")
+                return
             terminal = session.terminal
             if terminal is not None and terminal.task is not None and not terminal.task.done():
                 terminal.abort.set()
@@ -311,12 +320,18 @@ class Simulator(TransactionFlows):
             await session.notify("pairingStatus", failure)
             return
         terminal = self._terminals.setdefault((mid, tid), TerminalRuntime(mid, tid))
+        if terminal.machine.state is State.PAIRING and terminal.task is not None:
+            # a POS that gave up waiting pairs again: the new request replaces the old one
+            terminal.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await terminal.task
         if terminal.machine.busy:
             failure = {"status": "failure", "message": "Terminal is busy."}
             await session.notify("pairingStatus", failure)
             return
         terminal.machine.fire(Event.PAIR_START)
         terminal.authorised.clear()
+        terminal.pairing_session = session
         terminal.task = asyncio.create_task(
             self._pairing(session, terminal), name=f"claimbridge-sim[{mid}/{tid}].pairing"
         )
@@ -328,7 +343,8 @@ class Simulator(TransactionFlows):
         try:
             ok = await self.clock.wait_event(terminal.authorised, PAIRING_TIMEOUT_S)
         finally:
-            if terminal.machine.state is State.PAIRING:
+            if terminal.pairing_session is session and terminal.machine.state is State.PAIRING:
+                terminal.pairing_session = None
                 terminal.machine.fire(Event.DONE)
         if not ok:
             failure = {"status": "failure", "message": "Pairing timed out"}

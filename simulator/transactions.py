@@ -116,6 +116,7 @@ class TerminalRuntime:
         self.answer = asyncio.Event()
         self.answer_label: str | None = None
         self.authorised = asyncio.Event()
+        self.pairing_session: Session | None = None
         self.ref_tags = 0
 
     @property

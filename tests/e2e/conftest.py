@@ -3,7 +3,7 @@
 One event loop in a background thread runs the simulator (``simulator.app.create_app`` with its
 own :class:`simulator.clock.Clock`) and a tiny static server for the test PMS page, each on a
 free port of 127.0.0.1, so the PMS page has its own origin like a real practice system. One
-headless Chromium serves the whole session; every test gets a fresh context and page.
+headless Chromium serves each test module; every test gets a fresh context and page.
 """
 
 from __future__ import annotations
@@ -202,16 +202,21 @@ def browser_sim(browser_servers: tuple[BackgroundLoop, Sim, str]) -> Sim:
     return simulator
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sync_playwright_driver() -> Iterator[Playwright]:
-    """Playwright's driver for the session."""
+    """Playwright's sync driver, for one test module at a time.
+
+    The sync API drives its own event loop on the main thread; while it is alive, pytest-asyncio
+    cannot run the async tests of other modules ("Cannot run the event loop while another loop
+    is running"), so it must stop when the module's tests end.
+    """
     with sync_playwright() as instance:
         yield instance
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(sync_playwright_driver: Playwright) -> Iterator[Browser]:
-    """One headless Chromium for the session."""
+    """One headless Chromium for the test module (launching it takes well under a second)."""
     browser = sync_playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()

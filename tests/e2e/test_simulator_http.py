@@ -260,6 +260,14 @@ async def test_invalid_request_not_started(sim: Sim) -> None:
     assert outcome.questions[0]["text"] == "Invalid transaction details (400)."
     assert outcome.final is not None and outcome.final["result"] == "NOT STARTED"
     assert "claimItems[0].patientId" in outcome.final["healthpointErrorDescription"]
+    ws = await sim.link()
+    await ws.send_json({"op": "start", "method": "healthpointClaim",
+                        "params": {"mid": MID, "tid": TID, "integrationKey": sim.key, **bad}})
+    assert (await ws.receive_json(timeout=5))["params"]["isError"] is True
+    await ws.send_json({"op": "cancel"})  # cancelTransaction instead of OK also ends it
+    final = await ws.receive_json(timeout=5)
+    await ws.close()
+    assert final["method"] == "transactionComplete" and final["params"]["result"] == "NOT STARTED"
     assert (await sim.get("_sim/ledger"))["records"] == []
 
 
@@ -432,3 +440,12 @@ async def test_cli_prints_its_url_and_serves() -> None:
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_pairing_again_replaces_a_pending_pairing(sim: Sim) -> None:
+    first = await sim.link()
+    await first.send_json({"op": "start", "method": "pairTerminal", "params": {"mid": MID, "tid": TID}})
+    assert (await first.receive_json(timeout=5))["params"]["status"] == "inProgress"
+    await first.close()  # the POS gave up before anyone pressed Authorise POS
+    key = await sim.pair()  # a new pairTerminal replaces the pending one
+    assert len(key) == 32
