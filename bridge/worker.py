@@ -202,8 +202,18 @@ class TerminalWorker:
             await self._move(job_id, JobState.UNKNOWN, error={"message": why}, note=why)
 
     async def _iclient_call(self, job: JobRecord, pairing: PairingRecord) -> tuple[str, dict[str, Any]]:
-        """The iClient method and request for a job (pure conversions in bridge.healthpoint)."""
+        """The iClient method and request for a job (pure conversions in bridge.healthpoint).
+
+        Every request carries the job's id as its custom ``transactionId`` (seeds/004: "Supply a
+        custom transaction ID"), so that a ``continueLastTransaction`` answer can be proven to be
+        this job's and not another one's.
+        """
         p = _pairing(pairing)
+        method, request = await self._iclient_request(job, p)
+        request["transactionId"] = job.job_id
+        return method, request
+
+    async def _iclient_request(self, job: JobRecord, p: healthpoint.Pairing) -> tuple[str, dict[str, Any]]:
         if job.kind is JobKind.CLAIM:
             return "initiateHealthPointClaim", healthpoint.to_iclient_claim(ClaimParams.model_validate(job.request), p)
         if job.kind is JobKind.REBATE_ESTIMATE:
@@ -399,7 +409,10 @@ class TerminalWorker:
             self.page.finish(op.op_id)
         if response is None:
             return False
-        same = _same_claim(sent, response) if job.kind is not JobKind.GAP else _same_purchase(sent, response)
+        if response.get("transactionId") not in (None, "", "undefined"):
+            same = response.get("transactionId") == sent.get("transactionId")
+        else:
+            same = _same_claim(sent, response) if job.kind is not JobKind.GAP else _same_purchase(sent, response)
         if not same:
             await self.journal.note(job_id, "reattach", "the terminal's last transaction is another one")
             return False
