@@ -267,9 +267,8 @@
     };
   }
 
-  IClient.prototype.startTransaction = function (methodName, wireName, requestParams, callbacks, extra) {
-    var params = requestParams || {};
-    this.validateTransactionCallbacks(methodName, params, callbacks);
+  /** Open the channel of a (validated) terminal transaction and send its request. */
+  IClient.prototype.startTransaction = function (wireName, params, callbacks, extra) {
     var channel = this.openChannel(transactionHandlers(callbacks));
     channel.notify(wireName, assign({}, params, { posProductData: this.posProductData }, extra));
   };
@@ -277,7 +276,8 @@
   IClient.prototype.startHealthPoint = function (methodName, type, requestParams, callbacks) {
     // HealthPoint requests are not validated here: the terminal does it.
     var params = assign({}, requestParams || {}, { integratedReceipt: false });
-    this.startTransaction(methodName, type, params, callbacks, { type: type });
+    this.validateTransactionCallbacks(methodName, params, callbacks);
+    this.startTransaction(type, params, callbacks, { type: type });
   };
 
   IClient.prototype.initiateHealthPointClaim = function (requestParams, transactionCallbacks) {
@@ -309,14 +309,14 @@
     var params = requestParams || {};
     this.validateTransactionCallbacks('initiatePurchase', params, transactionCallbacks);
     checkPaymentRequest('initiatePurchase', params, true);
-    this.startTransaction('initiatePurchase', 'purchase', params, transactionCallbacks);
+    this.startTransaction('purchase', params, transactionCallbacks);
   };
 
   IClient.prototype.initiateRefund = function (requestParams, transactionCallbacks) {
     var params = requestParams || {};
     this.validateTransactionCallbacks('initiateRefund', params, transactionCallbacks);
     checkPaymentRequest('initiateRefund', params, false);
-    this.startTransaction('initiateRefund', 'refund', params, transactionCallbacks);
+    this.startTransaction('refund', params, transactionCallbacks);
   };
 
   IClient.prototype.continueLastTransaction = function (transactionCallbacks) {
