@@ -222,7 +222,8 @@ class HealthcodeWorker:
         self.config = config
         self._queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
         self._locks: dict[str, asyncio.Lock] = {}
-        self._settled: dict[str, asyncio.Event] = {}
+        #: Callers of ``healthcode.submit`` waiting for the bill to leave ``queued``.
+        self._waiters: dict[str, list[asyncio.Future[JobRecord]]] = {}
         #: invoice number -> job id of the bill job that is queued or running with it.
         self.active_invoices: dict[str, str] = {}
         self._http = asyncio.Semaphore(config.concurrency * 2)
@@ -235,17 +236,36 @@ class HealthcodeWorker:
         """The lock every change of this job's state takes (submit, poll, cancel)."""
         return self._locks.setdefault(job_id, asyncio.Lock())
 
-    def _settle(self, job_id: str) -> None:
-        self._settled.setdefault(job_id, asyncio.Event()).set()
+    def _settle(self, job: JobRecord) -> None:
+        for waiter in self._waiters.pop(job.job_id, []):
+            if not waiter.done():
+                waiter.set_result(job)
 
-    async def wait_settled(self, job_id: str, timeout: float) -> None:
-        """Wait until the bill left ``queued`` (Healthcode holds it, or it failed), at most ``timeout``."""
-        event = self._settled.setdefault(job_id, asyncio.Event())
-        job = await self.journal.get(job_id)
-        if job.state is not JobState.QUEUED:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+    def waiter(self, job_id: str) -> asyncio.Future[JobRecord]:
+        """A future resolved with the job once it leaves ``queued`` (Healthcode holds it, or it failed).
+
+        Take it before the job can be submitted (before :meth:`enqueue`), or check the journal
+        after taking it.
+        """
+        future: asyncio.Future[JobRecord] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(job_id, []).append(future)
+        return future
+
+    async def wait_settled(self, job: JobRecord, timeout: float, waiter: asyncio.Future[JobRecord]) -> JobRecord:
+        """The job once it left ``queued``, or as it stands after ``timeout`` seconds."""
+        try:
+            if job.state is not JobState.QUEUED:
+                return job
+            try:
+                return await asyncio.wait_for(waiter, timeout)
+            except TimeoutError:
+                return await self.journal.get(job.job_id)
+        finally:
+            waiters = self._waiters.get(job.job_id, [])
+            if waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    del self._waiters[job.job_id]
 
     def enqueue(self, job: JobRecord, *, check_first: bool = False) -> None:
         """Queue a bill for submission; ``check_first``: it may already be at Healthcode."""
@@ -256,8 +276,9 @@ class HealthcodeWorker:
         invoice = str(job.request["bill"]["invoiceNumber"])
         if self.active_invoices.get(invoice) == job.job_id:
             del self.active_invoices[invoice]
-        self._settle(job.job_id)
-        self._settled.pop(job.job_id, None)
+        self._settle(job)
+        # A later caller gets a fresh lock; harmless, as every holder re-reads a final state.
+        self._locks.pop(job.job_id, None)
 
     def _publish(self, job: JobRecord) -> None:
         self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
@@ -282,7 +303,6 @@ class HealthcodeWorker:
                 self.enqueue(job, check_first=True)
             else:
                 self.active_invoices[str(job.request["bill"]["invoiceNumber"])] = job.job_id
-                self._settle(job.job_id)
                 self._start_polling(job.job_id)
         if bills:
             log.info("resuming %d Healthcode bill(s)", len(bills))
@@ -309,7 +329,7 @@ class HealthcodeWorker:
         async with self.lock(job_id):
             job = await self.journal.get(job_id)
             if job.state is not JobState.QUEUED:
-                self._settle(job_id)
+                self._settle(job)
                 return
             bill = Bill.model_validate(job.request["bill"])
             try:
@@ -321,7 +341,7 @@ class HealthcodeWorker:
                 self._publish(failed)
                 self._finished(failed)
                 return
-            await self._apply_locked(job_id, answer, bill.invoice_number)
+            await self._apply_locked(job, answer)
 
     async def _deliver(self, job_id: str, bill: Bill, check_first: bool) -> SubmitReceipt | StatusReport:
         """Get the bill to Healthcode exactly once; returns the receipt or the found bill's report."""
@@ -390,13 +410,11 @@ class HealthcodeWorker:
             (whether anything changed, whether the job is still ``queued`` or ``running``).
         """
         async with self.lock(job_id):
-            job = await self.journal.get(job_id)
-            return await self._apply_locked(job_id, answer, str(job.request["bill"]["invoiceNumber"]))
+            return await self._apply_locked(await self.journal.get(job_id), answer)
 
-    async def _apply_locked(
-        self, job_id: str, answer: SubmitReceipt | StatusReport, invoice_number: str
-    ) -> tuple[bool, bool]:
-        job = await self.journal.get(job_id)
+    async def _apply_locked(self, job: JobRecord, answer: SubmitReceipt | StatusReport) -> tuple[bool, bool]:
+        """Record ``answer`` for ``job``, freshly read from the journal under the job's lock."""
+        job_id, invoice_number = job.job_id, str(job.request["bill"]["invoiceNumber"])
         if job.state not in (JobState.QUEUED, JobState.RUNNING):
             return False, False
         result = bill_result(answer, invoice_number, job.result)
@@ -410,7 +428,7 @@ class HealthcodeWorker:
         note = f"Healthcode status {status}"
         if job.state is JobState.QUEUED:
             job = await self.journal.move(job_id, JobState.RUNNING, result=result, note=note)
-            self._settle(job_id)
+            self._settle(job)
         target = job_state_for(status)
         if target is JobState.RUNNING:
             if job.result != result:
@@ -463,11 +481,12 @@ class HealthcodeWorker:
                 )
             reference = str((job.result or {}).get("reference"))
             invoice = str(job.request["bill"]["invoiceNumber"])
-            report = await self._cancel_at_healthcode(job_id, reference, invoice)
-            await self._apply_locked(job_id, report, invoice)
+            report = await self._cancel_at_healthcode(job, reference)
+            await self._apply_locked(await self.journal.get(job_id), report)
             return await self.journal.get(job_id)
 
-    async def _cancel_at_healthcode(self, job_id: str, reference: str, invoice: str) -> StatusReport:
+    async def _cancel_at_healthcode(self, job: JobRecord, reference: str) -> StatusReport:
+        job_id = job.job_id
         for attempt in range(_CANCEL_ATTEMPTS):
             try:
                 async with self._http:
@@ -476,7 +495,7 @@ class HealthcodeWorker:
                 # 409: collected already. Record it so the job completes, then refuse.
                 with contextlib.suppress(HealthcodeError):
                     report = await self.transport.status(reference)
-                    await self._apply_locked(job_id, report, invoice)
+                    await self._apply_locked(await self.journal.get(job_id), report)
                 raise NotAllowedNow(
                     "the insurer has already collected the bill", {"jobId": job_id, **exc.extra},
                 ) from exc
@@ -581,11 +600,12 @@ class HealthcodeService:
         )
         if peer is not None:
             self.hub.own(job.job_id, peer)
+        waiter = self.worker.waiter(job.job_id)
         if created:
             self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
             self.worker.enqueue(job)
-        await self.worker.wait_settled(job.job_id, self.config.submit_wait_s)
-        return job_to_wire(await self.journal.get(job.job_id))
+        settled = await self.worker.wait_settled(job, self.config.submit_wait_s, waiter)
+        return job_to_wire(settled)
 
     async def cancel(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``healthcode.cancel``: before collection only."""

@@ -435,6 +435,17 @@ class Journal:
         rows = self._conn.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetchall()
         return {r["state"]: r["n"] for r in rows}
 
+    async def count_jobs(self) -> list[tuple[str, str, str | None, int]]:
+        """``(kind, state, result.status, count)`` rows, for metrics (Healthcode bills carry a status)."""
+        return await self._run(self._count_jobs)
+
+    def _count_jobs(self) -> list[tuple[str, str, str | None, int]]:
+        rows = self._conn.execute(
+            "SELECT kind, state, json_extract(result, '$.status') AS status, COUNT(*) AS n"
+            " FROM jobs GROUP BY kind, state, status"
+        ).fetchall()
+        return [(r["kind"], r["state"], r["status"] if isinstance(r["status"], str) else None, r["n"]) for r in rows]
+
     # -- terminals and pairing ----------------------------------------------------------------
 
     async def remember_terminal(self, name: str, mid: int, tid: int) -> None:

@@ -1,0 +1,301 @@
+"""Healthcode through a running daemon: real websocket, real journal, real HTTP to the simulator.
+
+Bills move through their statuses on the simulator's scaled clock; the daemon polls with short
+backoff so a bill is collected within a second of real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.config import HealthcodeConfig
+from tests.daemon_harness import (
+    FIXTURES,
+    FRONT_DESK,
+    Client,
+    RpcError,
+    Running,
+    Sim,
+    claim_request,
+    make_settings,
+    start_daemon,
+    stop_daemon,
+)
+
+pytestmark = pytest.mark.e2e
+
+BILLS = FIXTURES / "healthcode" / "bills"
+PASSWORD = "healthcode-test"
+#: Simulated seconds in each status before the next one (8 s in all: 0.16 s real at scale 50).
+FAST = {"unprocessed": 2, "inProcess": 2, "validated": 2, "awaitingCollection": 2}
+#: Long enough that a bill is still Unprocessed when the test cancels it.
+SLOW = {"unprocessed": 3000, "inProcess": 3000, "validated": 3000, "awaitingCollection": 3000}
+
+
+def bill(name: str = "valid_bupa.json", **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((BILLS / name).read_text(encoding="utf-8"))
+    data.update(changes)
+    return data
+
+
+def password_file(tmp_path: Path, text: str = PASSWORD) -> Path:
+    path = tmp_path / "healthcode-password"
+    path.write_text(text + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def hc_config(sim: Sim, pw: Path, **overrides: Any) -> HealthcodeConfig:
+    fields: dict[str, Any] = {
+        "url": f"{sim.base}/healthcode/", "site_id": "SIM001", "user_id": "claimbridge",
+        "password_file": pw, "poll_initial_s": 0.05, "poll_max_s": 0.2,
+        "retry_initial_s": 0.05, "retry_max_s": 0.2, "timeout_s": 5, "submit_wait_s": 10,
+    }
+    fields.update(overrides)
+    return HealthcodeConfig(**fields)
+
+
+async def control(sim: Sim, body: dict[str, Any]) -> None:
+    (await sim.http.post("/healthcode/_control", json=body)).raise_for_status()
+
+
+async def sim_bills(sim: Sim) -> list[dict[str, Any]]:
+    response = await sim.http.get("/healthcode/_control/bills")
+    response.raise_for_status()
+    bills: list[dict[str, Any]] = response.json()["bills"]
+    return bills
+
+
+@pytest.fixture
+async def hc(tmp_path: Path, sim: Sim) -> AsyncIterator[Running]:
+    """A daemon with Healthcode on (and one unpaired terminal)."""
+    await control(sim, {"timings": FAST})
+    settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
+    running = await start_daemon(settings, sim)
+    yield running
+    await stop_daemon(running)
+
+
+def statuses(c: Client, job_id: str) -> list[str]:
+    return [
+        n["params"]["job"]["result"]["status"]
+        for n in c.notes
+        if n["method"] == "job.updated" and n["params"]["job"]["jobId"] == job_id
+        and n["params"]["job"]["result"]
+    ]
+
+
+async def wait_final(c: Client, job_id: str, timeout: float = 20) -> dict[str, Any]:
+    note = await c.wait_note(
+        lambda n: n["method"] == "job.updated" and n["params"]["job"]["jobId"] == job_id
+        and n["params"]["job"]["state"] in ("completed", "failed", "unknown"),
+        timeout=timeout,
+    )
+    job: dict[str, Any] = note["params"]["job"]
+    return job
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+async def test_check_credentials_codes_and_validate(hc: Running) -> None:
+    c = await hc.client()
+    assert (await c.call("healthcode.checkCredentials"))["ok"] is True
+
+    codes = await c.call("healthcode.codes", {"kind": "icd10", "query": "m545", "limit": 5})
+    assert codes[0]["code"] == "M54.5" and set(codes[0]) == {"code", "description", "allowed"}
+    isc = await c.call("healthcode.codes", {"kind": "isc", "query": "physio", "insurer": "bup"})
+    assert isc and all("allowed" in entry for entry in isc)
+
+    assert await c.call("healthcode.validate", {"bill": bill()}) == {"valid": True, "problems": []}
+
+    # Pre-flight: a malformed membership number, named with Healthcode's own field name.
+    bad = bill(patient={**bill()["patient"], "membershipNumber": "12"})
+    answer = await c.call("healthcode.validate", {"bill": bad})
+    assert answer["valid"] is False
+    problem = answer["problems"][0]
+    assert problem["field"] == "patient.membershipNumber" and problem["healthcodeField"] == "RegistrationNo"
+    assert problem["error"] and problem["suggestion"]
+
+    # Clean pre-flight, then Healthcode's dry run: the member database does not know this name.
+    stranger = bill(patient={**bill()["patient"], "lastName": "Nobody"})
+    answer = await c.call("healthcode.validate", {"bill": stranger})
+    assert answer["valid"] is False
+    assert any("demographics" in p["error"].lower() for p in answer["problems"]), answer
+
+    # A malformed bill is -32602 naming the field.
+    with pytest.raises(RpcError) as err:
+        await c.call("healthcode.validate", {"bill": bill(setting="X")})
+    assert err.value.code == -32602
+    assert any(e["field"] == "bill.setting" for e in err.value.data["errors"])
+    assert await sim_bills(hc.sim) == []
+
+
+async def test_submit_follows_the_bill_to_collected(hc: Running) -> None:
+    c = await hc.client()
+    job = await c.call("healthcode.submit", {"requestId": "hc-1", "bill": bill()})
+    assert job["kind"] == "healthcodeBill" and job["terminal"] is None
+    assert job["state"] == "running" and job["result"]["status"] == "Unprocessed"
+    assert job["result"]["reference"] and len(job["result"]["reference"]) <= 25
+
+    final = await wait_final(c, job["jobId"])
+    assert final["state"] == "completed" and final["result"]["status"] == "Collected"
+    seen = statuses(c, job["jobId"])
+    assert seen[-1] == "Collected" and "Unprocessed" in seen and len(seen) >= 3
+    assert seen == sorted(set(seen), key=seen.index), "each status is published once"
+
+    # The same requestId again: the same job, no second bill.
+    again = await c.call("healthcode.submit", {"requestId": "hc-1", "bill": bill()})
+    assert again["jobId"] == job["jobId"] and again["state"] == "completed"
+    assert len(await sim_bills(hc.sim)) == 1
+    got = await c.call("job.get", {"jobId": job["jobId"]})
+    assert got["result"]["status"] == "Collected"
+
+
+async def test_preflight_problems_journal_nothing(hc: Running) -> None:
+    c = await hc.client()
+    bad = bill(invoiceNumber="INV.0001.TOO-LONG")
+    with pytest.raises(RpcError) as err:
+        await c.call("healthcode.submit", {"requestId": "hc-bad", "bill": bad})
+    assert err.value.code == -32602
+    assert [e["field"] for e in err.value.data["errors"]] == ["invoiceNumber"]
+    assert err.value.data["problems"][0]["healthcodeField"] == "InvoiceNo"
+    with pytest.raises(RpcError) as missing:
+        await c.call("job.get", {"requestId": "hc-bad"})
+    assert missing.value.code == -32002
+    assert await sim_bills(hc.sim) == []
+
+
+async def test_lost_submit_response_gives_exactly_one_bill(hc: Running) -> None:
+    c = await hc.client()
+    await control(hc.sim, {"fault": "dropResponse", "count": 1, "holdSeconds": 0.1})
+    job = await c.call("healthcode.submit", {"requestId": "hc-lost", "bill": bill()})
+    assert job["state"] == "running", job
+    stored = await sim_bills(hc.sim)
+    assert len(stored) == 1
+    assert job["result"]["reference"] == stored[0]["reference"]
+    final = await wait_final(c, job["jobId"])
+    assert final["result"]["status"] == "Collected"
+    events = [e["detail"] for e in await hc.daemon.journal.events(job["jobId"]) if e["detail"]]  # type: ignore[union-attr]
+    assert any("uncertain" in d for d in events) and any("found by invoice number" in d for d in events)
+    assert len(await sim_bills(hc.sim)) == 1
+
+
+async def test_bad_gateway_is_retried(hc: Running) -> None:
+    c = await hc.client()
+    await control(hc.sim, {"fault": "502", "count": 2})
+    job = await c.call("healthcode.submit", {"requestId": "hc-502", "bill": bill(invoiceNumber="INV-0502")})
+    assert job["state"] == "running" and job["result"]["status"] == "Unprocessed"
+    assert len(await sim_bills(hc.sim)) == 1
+
+
+async def test_same_invoice_number_twice_is_refused_while_active(hc: Running) -> None:
+    await control(hc.sim, {"timings": SLOW})
+    c = await hc.client()
+    first = await c.call("healthcode.submit", {"requestId": "hc-a", "bill": bill()})
+    with pytest.raises(RpcError) as err:
+        await c.call("healthcode.submit", {"requestId": "hc-b", "bill": bill()})
+    assert err.value.code == -32004 and err.value.data["jobId"] == first["jobId"]
+    with pytest.raises(RpcError) as reused:
+        await c.call("healthcode.submit", {"requestId": "hc-a", "bill": bill(insurer="ppp")})
+    assert reused.value.code == -32001
+
+
+async def test_cancel_before_and_after_collection(hc: Running) -> None:
+    c = await hc.client()
+    await control(hc.sim, {"timings": SLOW})
+    job = await c.call("healthcode.submit", {"requestId": "hc-c1", "bill": bill(invoiceNumber="INV-C1")})
+    cancelled = await c.call("healthcode.cancel", {"jobId": job["jobId"]})
+    assert cancelled["state"] == "completed" and cancelled["result"]["status"] == "Cancelled"
+    assert (await c.call("healthcode.cancel", {"jobId": job["jobId"]}))["result"]["status"] == "Cancelled"
+    stored = {b["reference"]: b for b in await sim_bills(hc.sim)}
+    assert stored[job["result"]["reference"]]["status"] == "Cancelled"
+
+    await control(hc.sim, {"timings": FAST})
+    job2 = await c.call("healthcode.submit", {"requestId": "hc-c2", "bill": bill(invoiceNumber="INV-C2")})
+    await wait_final(c, job2["jobId"])
+    with pytest.raises(RpcError) as err:
+        await c.call("healthcode.cancel", {"jobId": job2["jobId"]})
+    assert err.value.code == -32004
+    assert (await c.call("job.get", {"jobId": job2["jobId"]}))["result"]["status"] == "Collected"
+
+    with pytest.raises(RpcError) as unknown:
+        await c.call("healthcode.cancel", {"jobId": "no-such-job"})
+    assert unknown.value.code == -32002
+
+
+async def test_bad_credentials_give_a_clear_error(tmp_path: Path, sim: Sim) -> None:
+    settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path, "wrong")))
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client()
+        check = await c.call("healthcode.checkCredentials")
+        assert check == {"ok": False, "message": "Invalid Username/Password"}
+        job = await c.call("healthcode.submit", {"requestId": "hc-cred", "bill": bill()})
+        assert job["state"] == "failed"
+        assert job["error"]["code"] == -32004 and job["error"]["message"] == "Healthcode credentials invalid"
+        assert "wrong" not in json.dumps(job)
+        assert await sim_bills(sim) == []
+    finally:
+        await stop_daemon(running)
+
+
+async def test_missing_password_file_refuses_to_start(tmp_path: Path, sim: Sim) -> None:
+    settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, tmp_path / "absent"))
+    with pytest.raises(ValueError, match="password_file"):
+        await start_daemon(settings, sim)
+
+
+async def test_bill_and_claim_in_flight_together(tmp_path: Path, sim: Sim) -> None:
+    settings = make_settings(
+        tmp_path, sim, transaction_timeout_s=20, healthcode=hc_config(sim, password_file(tmp_path)),
+    )
+    await control(sim, {"timings": FAST})
+    running = await start_daemon(settings, sim)
+    try:
+        assert (await running.pair(*FRONT_DESK))["status"] == "success"
+        c = await running.client()
+        claim = asyncio.ensure_future(c.call("healthpoint.claim", claim_request()))
+        submit = asyncio.ensure_future(c.call("healthcode.submit", {"requestId": "hc-both", "bill": bill()}))
+        job = await submit
+        assert not claim.done() or (await claim)["state"] == "completed"
+        final = await wait_final(c, job["jobId"])
+        claim_job = await claim
+        assert claim_job["state"] == "completed" and claim_job["result"]["result"] == "APPROVED"
+        assert final["result"]["status"] == "Collected"
+        assert [r["kind"] for r in await sim.ledger()] == ["claim"]
+    finally:
+        await stop_daemon(running)
+
+
+async def test_restart_resumes_polling(tmp_path: Path, sim: Sim) -> None:
+    settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
+    await control(sim, {"timings": SLOW})
+    running = await start_daemon(settings, sim)
+    c = await running.client()
+    job = await c.call("healthcode.submit", {"requestId": "hc-restart", "bill": bill()})
+    assert job["state"] == "running"
+    await stop_daemon(running)
+
+    await control(sim, {"timings": FAST})
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client()
+        final = await c.call("job.get", {"jobId": job["jobId"]})
+        for _ in range(200):
+            if final["state"] != "running":
+                break
+            await asyncio.sleep(0.05)
+            final = await c.call("job.get", {"jobId": job["jobId"]})
+        assert final["state"] == "completed" and final["result"]["status"] == "Collected"
+        assert final["result"]["reference"] == job["result"]["reference"]
+        assert len(await sim_bills(sim)) == 1
+    finally:
+        await stop_daemon(running)
