@@ -37,6 +37,7 @@ browser:
 
 broker:
 	@scripts/ensure-debian-package mosquitto /usr/sbin/mosquitto
+	@scripts/ensure-debian-package openssl /usr/bin/openssl
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -66,7 +66,7 @@ log = logging.getLogger("claimbridge.mqtt")
 ONLINE = b"online"
 OFFLINE = b"offline"
 
-#: Events kept while the broker is away; older ones are dropped first (answers are never dropped).
+#: Messages the outbox holds while the broker is away; further events are dropped (answers never are).
 MAX_PENDING = 1000
 
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
@@ -74,6 +74,8 @@ _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 _STATE_POLL_S = 1.0
 #: Seconds a publish (or the broker's PUBACK) may take before the link tries again.
 _PUBLISH_TIMEOUT_S = 10.0
+#: A connection that lasted this long resets the reconnect backoff.
+_STABLE_S = 10.0
 #: Seconds given at shutdown to flush the outbox and say "offline".
 _SHUTDOWN_GRACE_S = 2.0
 
@@ -193,7 +195,6 @@ class _Outgoing:
     payload: bytes
     retain: bool = False
     correlation: bytes | None = None
-    is_answer: bool = False
 
 
 class _RequestPeer:
@@ -280,6 +281,9 @@ class MqttLink:
         tb: TracebackType | None,
     ) -> None:
         self._closed = True
+        for task in self._tasks:
+            if task.get_name().endswith(".terminals"):
+                task.cancel()  # nothing new for the outbox from now on
         for task in list(self._requests):
             task.cancel()
         await asyncio.gather(*self._requests, return_exceptions=True)
@@ -329,16 +333,18 @@ class MqttLink:
 
     async def _connection_loop(self) -> None:
         """Connect, subscribe, say "online", receive; on any failure back off and start again."""
+        loop = asyncio.get_running_loop()
         failures = 0
         where = f"{self.address.host}:{self.address.port}"
         while True:
+            up_since: float | None = None
             try:
                 client = self._make_client()
                 async with client:
                     await client.subscribe(self.topics.request, qos=1)
                     await client.publish(self.topics.status, ONLINE, qos=1, retain=True)
                     self._set_client(client)
-                    failures = 0
+                    up_since = loop.time()
                     log.info("MQTT link up: %s as %s, site %s", where, self.identifier, self.config.site)
                     async for message in client.messages:
                         self._on_message(message)
@@ -346,8 +352,13 @@ class MqttLink:
                 log.warning("MQTT link to %s down: %s", where, exc)
             except (OSError, ssl.SSLError) as exc:  # password file or certificates unreadable
                 log.error("MQTT link to %s cannot start: %s", where, exc)
+            except Exception:  # a bug must not end the link for good: log it and reconnect
+                log.exception("MQTT link to %s failed unexpectedly", where)
             finally:
                 self._set_client(None)
+            # A link that drops at once (say, another client took our id) must still back off.
+            if up_since is not None and loop.time() - up_since > _STABLE_S:
+                failures = 0
             delay = backoff_delay(failures, self.config.reconnect_min_s, self.config.reconnect_max_s)
             failures += 1
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: a fleet must not reconnect in step
@@ -380,6 +391,12 @@ class MqttLink:
         task.add_done_callback(self._requests.discard)
 
     async def _answer(self, message: aiomqtt.Message) -> None:
+        try:
+            await self._answer_one(message)
+        except Exception:  # the dispatcher maps its own errors; anything here is a bug
+            log.exception("MQTT request failed unexpectedly")
+
+    async def _answer_one(self, message: aiomqtt.Message) -> None:
         payload = _payload_bytes(message.payload)
         if len(payload) > self._max_payload:
             log.warning("MQTT request of %d bytes dropped (max_frame_bytes %d)", len(payload), self._max_payload)
@@ -399,7 +416,7 @@ class MqttLink:
             return
         self._outbox.put_nowait(_Outgoing(
             response_topic, answer.encode("utf-8"),
-            correlation=_payload_bytes(correlation) if correlation is not None else None, is_answer=True,
+            correlation=_payload_bytes(correlation) if correlation is not None else None,
         ))
 
     # -- outbox --------------------------------------------------------------------------------
@@ -423,16 +440,16 @@ class MqttLink:
             item = await self._outbox.get()
             try:
                 await self._publish_until_sent(item)
+            except Exception:  # e.g. paho refusing the message: drop it, keep the outbox going
+                log.exception("MQTT message to %s dropped", item.topic)
             finally:
                 self._outbox.task_done()
 
     async def _publish_until_sent(self, item: _Outgoing) -> None:
-        properties: Properties | None = None
-        if item.correlation is not None or item.is_answer or item.topic == self.topics.events:
-            properties = _properties(PacketTypes.PUBLISH)
-            properties.ContentType = "application/json"
-            if item.correlation is not None:
-                properties.CorrelationData = item.correlation
+        properties = _properties(PacketTypes.PUBLISH)
+        properties.ContentType = "application/json"  # everything in the outbox is JSON
+        if item.correlation is not None:
+            properties.CorrelationData = item.correlation
         while True:
             client = await self._current_client()
             try:
