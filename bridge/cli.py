@@ -25,6 +25,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from bridge.config import Settings, TerminalConfig, load_settings
+from bridge.jobs import JobState
 
 __all__ = ["main"]
 
@@ -349,7 +350,7 @@ def _parser() -> argparse.ArgumentParser:
     client(pair)
 
     jobs = sub.add_parser("jobs", help="list jobs")
-    jobs.add_argument("--state", choices=["queued", "running", "completed", "failed", "unknown", "resolved"])
+    jobs.add_argument("--state", choices=[str(s) for s in JobState])
     jobs.add_argument("--limit", type=int, default=50)
     client(jobs)
 

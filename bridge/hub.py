@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from bridge.jobs import FINAL_STATES, JobState
+
 __all__ = ["Hub", "Peer", "TOPICS", "FINAL_FOR_CALLER"]
 
 log = logging.getLogger("claimbridge.hub")
@@ -21,8 +23,9 @@ log = logging.getLogger("claimbridge.hub")
 #: Notification methods a connection may subscribe to ("*" means all).
 TOPICS = ("job.updated", "job.status", "job.question", "terminal.pairing")
 
-#: Job states in which a waiting caller gets its answer (``queued``/``running`` are not).
-FINAL_FOR_CALLER = frozenset({"completed", "failed", "unknown", "resolved"})
+#: Job states in which a waiting caller gets its answer (``queued``/``running`` are not):
+#: every final state, and ``unknown``, which only the terminal or an operator ends.
+FINAL_FOR_CALLER = frozenset(str(s) for s in FINAL_STATES | {JobState.UNKNOWN})
 
 
 class Peer(Protocol):

@@ -423,6 +423,8 @@ class BillProblem(BaseModel):
     field: str
     error: str
     suggestion: str | None = None
+    #: Healthcode's own name for the field (``RegistrationNo``, ``AuthCode``, ``FDOS`` ...).
+    healthcodeField: str | None = None
 
 
 class ValidateResult(BaseModel):
