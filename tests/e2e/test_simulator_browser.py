@@ -361,6 +361,15 @@ def test_pairing_then_claim_uses_stored_terminal(pms: Pms, sim: Sim) -> None:
     assert sim.ledger()[0]["mid"] == MID
 
 
+def test_request_without_terminal_prefers_last_terminal_over_pairing(pms: Pms, sim: Sim) -> None:
+    first = pair(pms, sim, MID, 1)
+    pair(pms, sim, MID, 2)  # the stored pairing is now TID 2
+    pms.call("claim", claim_request([1000], first), {"answer": "ACCEPT"})  # lastTerminal: TID 1
+    pms.call("claim", claim_request([1000]), {"answer": "ACCEPT"})
+
+    assert [(r["mid"], r["tid"]) for r in sim.ledger()] == [(MID, 1), (MID, 1)]
+
+
 def test_authorise_without_pairing_request(sim: Sim) -> None:
     assert sim.authorise(MID, 99).status_code == 409
 
@@ -385,8 +394,9 @@ def test_wrong_integration_key_is_not_started(pms: Pms, sim: Sim) -> None:
 def test_get_configuration_and_terminal_info(pms: Pms, sim: Sim) -> None:
     pair(pms, sim)
     configuration = pms.call("getConfiguration")
-    assert isinstance(configuration, dict)
-    assert "error" not in configuration, configuration
+    assert configuration["mid"] == MID
+    assert configuration["tid"] == TID
+    assert configuration["paired"] is True
     info = pms.call("terminalInfo", {})
     assert info[-1]["status"] != "inProgress"
     assert pms.call("iframeCount") == 0
@@ -639,3 +649,104 @@ def test_iframe_holds_a_cancel_that_overtakes_its_request(pms: Pms, sim: Sim) ->
 
     assert result["result"] == "CANCELLED"
     assert sim.ledger() == []
+
+
+def test_library_ignores_messages_not_from_its_iframe(pms: Pms, sim: Sim) -> None:
+    terminal = pair(pms, sim)
+    pms.start("claim", claim_request([1000, 10000], terminal), {"answer": None})
+    pms.wait_for_event("question")
+    forged = '{"method":"tyroIclient::transactionComplete","params":{"result":"APPROVED"}}'
+    pms.page.evaluate("text => window.postMessage(text, '*')", forged)
+    pms.page.wait_for_timeout(200)
+    assert pms.events("complete") == []
+    assert pms.call("iframeCount") == 1
+
+    pms.call("answer", "REJECT")
+    assert pms.wait()["response"]["result"] == "CANCELLED"
+
+
+def test_refund(pms: Pms, sim: Sim) -> None:
+    terminal = pair(pms, sim)
+    outcome = pms.call("run", "initiateRefund", {"amount": "10000", "integratedReceipt": False, **terminal},
+                       {"answer": "YES"})
+
+    assert outcome["response"]["result"] == "APPROVED"
+    assert kinds(sim) == ["refund"]
+
+
+def _iclient_frame(pms: Pms) -> Any:
+    frames = [frame for frame in pms.page.frames if "iclient.html" in frame.url]
+    assert len(frames) == 1
+    return frames[0]
+
+
+def test_lost_link_reattaches_to_the_running_claim(pms: Pms, sim: Sim) -> None:
+    terminal = pair(pms, sim)
+    pms.start("claim", claim_request([1000, 10000], terminal), {"answer": None})
+    pms.wait_for_event("question")
+
+    _iclient_frame(pms).evaluate("window.claimbridgeFrame.dropLink()")
+    pms.page.wait_for_function("window.pms.events.filter(e => e.type === 'question').length >= 2")
+    pms.call("answer", "ACCEPT")
+    outcome = pms.wait()
+
+    assert outcome["response"]["result"] == "APPROVED"
+    assert outcome["questions"][0] == outcome["questions"][-1]
+    assert kinds(sim) == ["claim"]
+
+
+def test_lost_link_during_pairing_reports_failure(pms: Pms, sim: Sim) -> None:
+    pms.start("pair", MID, TID)
+    pms.wait_for_event("pairingStatus")
+    _iclient_frame(pms).evaluate("window.claimbridgeFrame.dropLink()")
+    result = pms.wait()
+
+    assert result["statuses"][-1] == {"status": "failure", "message": "Connection to the terminal was lost."}
+    assert pms.call("iframeCount") == 0
+
+
+def test_unanswered_question_voids_after_120_seconds(pms: Pms, sim: Sim) -> None:
+    terminal = pair(pms, sim)
+    sim.set_clock(scale=1000)
+    outcome = pms.call("claim", claim_request([1000, 10000], terminal), {"answer": None})
+
+    assert len(outcome["questions"]) >= 1
+    assert "Voiding claim" in outcome["statuses"]
+    assert outcome["response"]["result"] == "CANCELLED"
+    assert kinds(sim) == ["claim", "void"]
+
+
+def test_gap_purchase_above_the_gap_is_declined(pms: Pms, sim: Sim) -> None:
+    terminal = pair(pms, sim)
+    claim = pms.call("claim", claim_request([1000, 10000], terminal), {"answer": "ACCEPT"})["response"]
+    purchase = {
+        "amount": str(int(claim["healthpointGapAmount"]) + 1),
+        "integratedReceipt": False,
+        "healthpointTransactionId": claim["transactionId"],
+        **terminal,
+    }
+    outcome = pms.call("purchase", purchase, {"answer": "YES"})
+
+    assert outcome["response"]["result"] == "DECLINED"
+
+
+def test_link_that_keeps_failing_ends_unknown(pms: Pms, sim: Sim) -> None:
+    terminal = pair(pms, sim)
+    frames: list[str] = []
+
+    def black_hole(ws: Any) -> None:
+        def on_message(message: str | bytes) -> None:
+            frames.append(str(message))
+            ws.close()
+
+        ws.on_message(on_message)
+
+    pms.page.route_web_socket(re.compile(r".*/_term/ws.*"), black_hole)
+    outcome = pms.call("claim", claim_request([1000, 10000], terminal), {"answer": "ACCEPT"})
+
+    assert outcome["response"] == {"result": "UNKNOWN"}
+    assert '"method":"healthpointClaim"' in frames[0]
+    assert all('"method":"continueLastTransaction"' in frame for frame in frames[1:])
+    assert len(frames) == 6
+    assert sim.ledger() == []
+
