@@ -284,8 +284,9 @@ def _simulator_settings(settings: Settings, base: str, updates: dict[str, Any]) 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bridge.daemon import Daemon
+    from bridge.observability import configure_logging
 
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     for noisy in ("websockets", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)  # one line per HTTP request is noise
     sim: subprocess.Popen[bytes] | None = None

@@ -230,8 +230,11 @@ async def _watchdog(notifier: Notifier, interval: float) -> None:
 async def _status(daemon: Daemon, notifier: Notifier, changed: asyncio.Event, state: dict[str, bool]) -> None:
     last = ""
     while True:
+        # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that races
+        # with the event being set, and this task must end when the daemon cancels it.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), _STATUS_POLL_S)
+            async with asyncio.timeout(_STATUS_POLL_S):
+                await changed.wait()
         changed.clear()
         await asyncio.sleep(0)  # let the worker finish the state change that prompted us
         line = status_line(_terminals(daemon), ready=state["ready"], stopping=daemon.stopping.is_set())
@@ -258,16 +261,21 @@ def install(daemon: Daemon) -> None:
         return
     interval = watchdog_interval(os.environ, os.getpid())
 
-    async def setup(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
+    async def early(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
+        # The watchdog starts before the browser is launched: start-up counts too.
         notifier.open()
         stack.callback(notifier.close)
+        notifier.send(STATUS="starting")
+        if interval is not None:
+            d.spawn(_watchdog(notifier, interval), name="claimbridge.sdnotify.watchdog")
+
+    async def late(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
         state = {"ready": False}
         changed = asyncio.Event()
         d.hub.listen(lambda method, params: changed.set())
         d.spawn(_announce_ready(d, notifier, state), name="claimbridge.sdnotify.ready")
         d.spawn(_status(d, notifier, changed, state), name="claimbridge.sdnotify.status")
         d.spawn(_stopping(d, notifier, changed), name="claimbridge.sdnotify.stopping")
-        if interval is not None:
-            d.spawn(_watchdog(notifier, interval), name="claimbridge.sdnotify.watchdog")
 
-    daemon.add_setup(setup, late=True)
+    daemon.add_setup(early)
+    daemon.add_setup(late, late=True)

@@ -30,7 +30,7 @@ from bridge import protocol
 from bridge.errors import ClaimbridgeError, InvalidRequest, MethodNotFound
 from bridge.hub import Hub, Peer
 
-__all__ = ["Dispatcher", "WebsocketServer", "SUBPROTOCOL"]
+__all__ = ["Dispatcher", "WebsocketServer", "SUBPROTOCOL", "TOKEN_COOKIE", "token_cookie"]
 
 log = logging.getLogger("claimbridge.server")
 
@@ -99,6 +99,20 @@ class _WsPeer:
         await self.connection.send(json.dumps({"jsonrpc": "2.0", "method": method, "params": params}))
 
 
+#: The console's login cookie (SameSite=Strict, Path=/); set by the console page itself.
+TOKEN_COOKIE = "claimbridge_token"
+
+
+def token_cookie(request: Request) -> str | None:
+    """The token from the console's cookie, if the request carries one."""
+    for header in request.headers.get_all("Cookie"):
+        for pair in header.split(";"):
+            name, sep, value = pair.strip().partition("=")
+            if sep and name == TOKEN_COOKIE and value:
+                return value
+    return None
+
+
 def _token_from(request: Request) -> str | None:
     auth = request.headers.get("Authorization", "")
     if auth.lower().startswith("bearer "):
@@ -108,7 +122,9 @@ def _token_from(request: Request) -> str | None:
             proto = proto.strip()
             if proto.startswith(_BEARER_PREFIX):
                 return proto[len(_BEARER_PREFIX):]
-    return None
+    # The console after a reload: the browser sends the cookie; the Origin check below still
+    # applies, so another site's page cannot ride on it.
+    return token_cookie(request)
 
 
 def _text_response(status: HTTPStatus, body: bytes, content_type: str) -> Response:

@@ -1,0 +1,409 @@
+// claimbridge engineers' console. No build step, no libraries: everything goes through the
+// JSON-RPC websocket at /v1, except the recent logs and product info (/console/*.json).
+"use strict";
+
+const COOKIE = "claimbridge_token";
+const PAIRING_TIMEOUT_S = 90;
+const $ = (id) => document.getElementById(id);
+
+// -- JSON-RPC over the websocket ------------------------------------------------------------
+
+class Rpc {
+  constructor(ws) {
+    this.ws = ws;
+    this.nextId = 1;
+    this.pending = new Map();
+    this.handlers = new Map();
+    ws.addEventListener("message", (event) => this.receive(JSON.parse(event.data)));
+    ws.addEventListener("close", () => {
+      for (const { reject } of this.pending.values()) reject(new Error("connection closed"));
+      this.pending.clear();
+    });
+  }
+
+  receive(message) {
+    if (message.id === undefined || message.id === null) {
+      const handler = this.handlers.get(message.method);
+      if (handler) handler(message.params);
+      return;
+    }
+    const waiter = this.pending.get(message.id);
+    if (!waiter) return;
+    this.pending.delete(message.id);
+    if (message.error) {
+      const error = new Error(message.error.message);
+      error.code = message.error.code;
+      error.data = message.error.data;
+      waiter.reject(error);
+    } else {
+      waiter.resolve(message.result);
+    }
+  }
+
+  call(method, params) {
+    const id = this.nextId++;
+    const body = { jsonrpc: "2.0", id, method };
+    if (params !== undefined) body.params = params;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify(body));
+    });
+  }
+
+  on(method, handler) {
+    this.handlers.set(method, handler);
+  }
+}
+
+let rpc = null;
+
+function wsUrl() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}/v1`;
+}
+
+function open(token) {
+  // With a token: the bearer subprotocol. Without: the cookie set at login goes along by itself.
+  const protocols = token ? ["claimbridge.v1", `bearer.${token}`] : ["claimbridge.v1"];
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl(), protocols);
+    ws.addEventListener("open", () => resolve(ws), { once: true });
+    ws.addEventListener("error", () => reject(new Error("refused")), { once: true });
+  });
+}
+
+function hasCookie() {
+  return document.cookie.split(";").some((c) => c.trim().startsWith(`${COOKIE}=`));
+}
+
+function setCookie(token) {
+  document.cookie = `${COOKIE}=${encodeURIComponent(token)}; SameSite=Strict; Path=/`;
+}
+
+function clearCookie() {
+  document.cookie = `${COOKIE}=; SameSite=Strict; Path=/; Max-Age=0`;
+}
+
+function setConnection(text) {
+  $("connection").textContent = text;
+}
+
+async function start(ws) {
+  rpc = new Rpc(ws);
+  ws.addEventListener("close", () => {
+    setConnection("Disconnected: reload the page to reconnect");
+  });
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("logout").hidden = false;
+  setConnection("Connected");
+  rpc.on("terminal.pairing", onPairing);
+  rpc.on("job.updated", onJobUpdated);
+  await rpc.call("events.subscribe", { topics: ["job.updated", "terminal.pairing"] });
+  $("recon-date").value = new Date().toLocaleDateString("en-CA"); // YYYY-MM-DD
+  await Promise.allSettled([loadTerminals(), loadJobs(), loadSystem(), loadLogs()]);
+  document.body.dataset.ready = "true";
+}
+
+async function login(event) {
+  event.preventDefault();
+  const token = $("token").value.trim();
+  $("login-error").textContent = "";
+  try {
+    const ws = await open(token);
+    setCookie(token);
+    $("token").value = "";
+    await start(ws);
+  } catch (err) {
+    $("login-error").textContent = "That token was refused. Copy it again from the token file.";
+    $("token").focus();
+  }
+}
+
+function logout() {
+  clearCookie();
+  location.reload();
+}
+
+// -- rendering helpers ----------------------------------------------------------------------------
+
+function cell(row, text, className) {
+  const td = document.createElement("td");
+  td.textContent = text === null || text === undefined ? "" : String(text);
+  if (className) td.className = className;
+  row.appendChild(td);
+  return td;
+}
+
+function showError(element, err) {
+  element.textContent = err.data && err.data.errors
+    ? `${err.message}: ${err.data.errors.map((e) => `${e.field} ${e.message}`).join("; ")}`
+    : `${err.message}${err.code ? ` (${err.code})` : ""}`;
+  element.classList.add("error");
+}
+
+// -- terminals and pairing --------------------------------------------------------------------
+
+async function loadTerminals() {
+  const terminals = await rpc.call("terminal.list");
+  const body = $("terminals").tBodies[0];
+  body.replaceChildren();
+  for (const t of terminals) {
+    const row = body.insertRow();
+    row.dataset.terminal = t.name;
+    cell(row, t.name); cell(row, t.mid); cell(row, t.tid);
+    cell(row, t.paired ? "yes" : "no"); cell(row, t.busy ? "yes" : "no"); cell(row, t.queued);
+  }
+}
+
+let pairing = null; // {terminal, deadline, timer}
+
+function pairingLog(text) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  $("pair-log").appendChild(li);
+}
+
+function endPairing(status, message) {
+  if (!pairing) return;
+  clearInterval(pairing.timer);
+  pairing = null;
+  $("pair-countdown").textContent = "";
+  $("pair-start").disabled = false;
+  $("pair-message").textContent = status === "success" ? `Paired: ${message}` : `Pairing failed: ${message}`;
+  $("pair-message").className = status === "success" ? "" : "error";
+  $("pair-progress").dataset.status = status;
+  $("pair-retry").hidden = status === "success";
+  if (status !== "success") $("pair-retry").focus();
+  loadTerminals();
+}
+
+function onPairing(params) {
+  if (!pairing || params.terminal !== pairing.terminal) return;
+  pairingLog(`${params.status}: ${params.message}`);
+  if (params.status === "inProgress") {
+    $("pair-message").textContent = params.message;
+  } else {
+    endPairing(params.status, params.message);
+  }
+}
+
+async function pair(event) {
+  if (event) event.preventDefault();
+  const form = $("pair-form");
+  if (!form.reportValidity()) return;
+  const terminal = $("pair-terminal").value.trim();
+  const mid = Number($("pair-mid").value);
+  const tid = Number($("pair-tid").value);
+  $("pair-log").replaceChildren();
+  $("pair-retry").hidden = true;
+  $("pair-start").disabled = true;
+  $("pair-message").className = "";
+  $("pair-message").textContent = "Waiting for the terminal: press Authorise POS on it now.";
+  $("pair-progress").dataset.status = "inProgress";
+  const deadline = Date.now() + PAIRING_TIMEOUT_S * 1000;
+  const tick = () => {
+    const left = Math.max(0, Math.round((deadline - Date.now()) / 1000));
+    $("pair-countdown").textContent = `${left} s left`;
+  };
+  pairing = { terminal, deadline, timer: setInterval(tick, 1000) };
+  tick();
+  try {
+    const result = await rpc.call("terminal.pair", { terminal, mid, tid });
+    endPairing(result.status, result.message);
+  } catch (err) {
+    endPairing("failure", err.message);
+  }
+}
+
+// -- jobs -------------------------------------------------------------------------------------
+
+function jobFilters() {
+  const params = {};
+  const state = $("filter-state").value;
+  const kind = $("filter-kind").value;
+  const terminal = $("filter-terminal").value.trim();
+  const limit = Number($("filter-limit").value);
+  if (state) params.state = state;
+  if (kind) params.kind = kind;
+  if (terminal) params.terminal = terminal;
+  if (limit) params.limit = limit;
+  return params;
+}
+
+function matches(job, filters) {
+  return (!filters.state || job.state === filters.state)
+    && (!filters.kind || job.kind === filters.kind)
+    && (!filters.terminal || job.terminal === filters.terminal);
+}
+
+function jobRow(job) {
+  const row = document.createElement("tr");
+  row.dataset.jobId = job.jobId;
+  row.dataset.state = job.state;
+  cell(row, new Date(job.createdAt).toLocaleString());
+  cell(row, job.jobId.slice(0, 8)).title = job.jobId;
+  cell(row, job.kind);
+  cell(row, job.terminal || "-");
+  cell(row, job.state, `state-${job.state}`);
+  const r = job.result || {};
+  cell(row, r.result || r.status || r.outcome || (job.error && job.error.message) || "");
+  const action = cell(row, "");
+  if (job.state === "unknown") {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Resolve";
+    button.setAttribute("aria-label", `Resolve job ${job.jobId}`);
+    button.addEventListener("click", () => openResolve(job.jobId));
+    action.appendChild(button);
+  }
+  return row;
+}
+
+async function loadJobs(event) {
+  if (event) event.preventDefault();
+  const jobs = await rpc.call("job.list", jobFilters());
+  const body = $("jobs").tBodies[0];
+  body.replaceChildren(...jobs.map(jobRow));
+}
+
+function onJobUpdated(params) {
+  const job = params.job;
+  const body = $("jobs").tBodies[0];
+  const existing = body.querySelector(`tr[data-job-id="${CSS.escape(job.jobId)}"]`);
+  if (!matches(job, jobFilters())) {
+    if (existing) existing.remove();
+    return;
+  }
+  const row = jobRow(job);
+  if (existing) existing.replaceWith(row);
+  else body.insertBefore(row, body.firstChild);
+  $("jobs-live").textContent = `Job ${job.jobId.slice(0, 8)} (${job.kind}) is now ${job.state}`;
+}
+
+let resolving = null;
+
+function openResolve(jobId) {
+  resolving = jobId;
+  $("resolve-job").textContent = jobId;
+  $("resolve-error").textContent = "";
+  $("resolve-note").value = "";
+  $("resolve").hidden = false;
+  $("resolve-outcome").focus();
+}
+
+function closeResolve() {
+  resolving = null;
+  $("resolve").hidden = true;
+}
+
+async function resolve(event) {
+  event.preventDefault();
+  if (!resolving || !$("resolve-form").reportValidity()) return;
+  try {
+    const job = await rpc.call("job.resolve", {
+      jobId: resolving, outcome: $("resolve-outcome").value, note: $("resolve-note").value.trim(),
+    });
+    onJobUpdated({ job });
+    $("jobs-live").textContent = `Job ${job.jobId.slice(0, 8)} resolved`;
+    closeResolve();
+  } catch (err) {
+    showError($("resolve-error"), err);
+  }
+}
+
+// -- reconciliation, system, Healthcode, logs ---------------------------------------------------
+
+async function reconciliation(event) {
+  event.preventDefault();
+  const out = $("recon-result");
+  out.classList.remove("error");
+  out.textContent = "Asking the terminal...";
+  try {
+    const report = await rpc.call("healthpoint.reconciliation", {
+      terminal: $("recon-terminal").value.trim(), date: $("recon-date").value, type: $("recon-type").value,
+    });
+    out.textContent = JSON.stringify(report, null, 2);
+  } catch (err) {
+    showError(out, err);
+  }
+}
+
+function term(dl, name, value) {
+  const dt = document.createElement("dt");
+  dt.textContent = name;
+  const dd = document.createElement("dd");
+  dd.textContent = value && typeof value === "object"
+    ? Object.entries(value).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ")
+    : String(value);
+  dl.append(dt, dd);
+}
+
+async function loadSystem() {
+  const dl = $("system");
+  dl.replaceChildren();
+  const health = await rpc.call("system.health");
+  term(dl, "Version", health.version);
+  term(dl, "Up for", `${Math.round(health.uptimeS)} s`);
+  term(dl, "Journal", health.journal);
+  term(dl, "Browser", health.browser);
+  const response = await fetch("/console/info.json", { credentials: "same-origin" });
+  if (response.ok) {
+    const info = await response.json();
+    const p = info.posProduct;
+    term(dl, "POS product", `${p.posProductVendor} / ${p.posProductName} ${p.posProductVersion}`);
+    term(dl, "iClient URL", info.iclientUrl);
+    term(dl, "State directory", info.stateDir);
+  }
+}
+
+async function checkHealthcode() {
+  const out = $("healthcode-result");
+  out.classList.remove("error");
+  out.textContent = "Checking...";
+  try {
+    const result = await rpc.call("healthcode.checkCredentials");
+    out.textContent = `${result.ok ? "OK" : "Failed"}: ${result.message}`;
+    if (!result.ok) out.classList.add("error");
+  } catch (err) {
+    showError(out, err);
+  }
+}
+
+async function loadLogs() {
+  const response = await fetch("/console/logs.json", { credentials: "same-origin" });
+  const body = $("logs").tBodies[0];
+  body.replaceChildren();
+  if (!response.ok) return;
+  for (const rec of await response.json()) {
+    const row = body.insertRow();
+    cell(row, rec.ts); cell(row, rec.level); cell(row, rec.logger);
+    cell(row, rec.exc ? `${rec.msg}\n${rec.exc}` : rec.msg, "msg");
+  }
+}
+
+// -- start ---------------------------------------------------------------------------------------
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("login-form").addEventListener("submit", login);
+  $("logout").addEventListener("click", logout);
+  $("terminals-refresh").addEventListener("click", loadTerminals);
+  $("pair-form").addEventListener("submit", pair);
+  $("pair-retry").addEventListener("click", () => pair());
+  $("jobs-filter").addEventListener("submit", loadJobs);
+  $("resolve-form").addEventListener("submit", resolve);
+  $("resolve-cancel").addEventListener("click", closeResolve);
+  $("recon-form").addEventListener("submit", reconciliation);
+  $("system-refresh").addEventListener("click", loadSystem);
+  $("healthcode-check").addEventListener("click", checkHealthcode);
+  $("logs-refresh").addEventListener("click", loadLogs);
+  if (hasCookie()) {
+    try {
+      await start(await open(null));
+      return;
+    } catch (err) {
+      clearCookie();
+    }
+  }
+  $("token").focus();
+});

@@ -1,0 +1,400 @@
+"""Metrics and logs: the only code that imports ``prometheus_client`` or formats log records.
+
+``install(daemon)`` adds:
+
+- ``GET /metrics`` in the Prometheus text format, from the daemon's own
+  :class:`~prometheus_client.CollectorRegistry` (no process-global state, so two daemons in one
+  test process do not mix). Job counts come from the journal at scrape time; claim latency is
+  measured from the hub's ``job.updated`` notifications (``running`` to a final state).
+- structured logs: :class:`JsonFormatter` writes one JSON object per line, with ``jobId``,
+  ``requestId`` and ``terminal`` when the record carries them (``extra={"jobId": ...}``) or the
+  message names a job; :class:`SecretFilter` masks the bearer token, the Healthcode password and
+  anything that looks like a credential before any handler sees the record.
+- :class:`RecentLogs`, the last 200 records in memory, which the console shows
+  (:func:`recent_logs`).
+
+The CLI should call :func:`configure_logging` instead of ``logging.basicConfig``; when it does
+not, ``install`` switches plain stream handlers already on the root logger to JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import sys
+import time
+import weakref
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import IO, TYPE_CHECKING, Any
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from bridge.jobs import JobKind, JobState
+
+if TYPE_CHECKING:
+    from websockets.http11 import Request
+
+    from bridge.daemon import Daemon
+
+__all__ = [
+    "CLAIM_LATENCY_BUCKETS",
+    "JsonFormatter",
+    "RecentLogs",
+    "SecretFilter",
+    "configure_logging",
+    "install",
+    "mask_secrets",
+    "recent_logs",
+]
+
+log = logging.getLogger("claimbridge.observability")
+_job_log = logging.getLogger("claimbridge.jobs")
+
+#: Seconds. A HealthPoint claim takes from a few seconds to a few minutes (the patient answers).
+CLAIM_LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
+
+_FINAL_FOR_LATENCY = frozenset(str(s) for s in (JobState.COMPLETED, JobState.FAILED, JobState.UNKNOWN))
+_RECENT_CAPACITY = 200
+_MASK = "***"
+
+# -- secrets ---------------------------------------------------------------------------------------
+
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization: Bearer <token>
+    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + _MASK),
+    # the browser subprotocol bearer.<token>
+    (re.compile(r"(?i)\b(bearer\.)[A-Za-z0-9._~+/=-]+"), r"\1" + _MASK),
+    # password=..., "password": "...", apiKey: ..., integrationKey=..., token=...
+    (
+        re.compile(
+            r"""(?ix)
+            (["']?\b(?:password|passwd|pwd|secret|token|api[_-]?key|integration[_-]?key|authorization|cookie)
+             ["']?\s*[:=]\s*)
+            ("[^"]*"|'[^']*'|[^\s,;&}\]]+)
+            """
+        ),
+        r"\1" + _MASK,
+    ),
+    # user:password@ in URLs
+    (re.compile(r"(://[^/\s:@]+:)[^@\s/]+@"), r"\1" + _MASK + "@"),
+)
+
+
+def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """Replace known secrets and credential-looking values in ``text`` with ``***``.
+
+    Args:
+        text: a log message or traceback.
+        secrets: literal values to remove wherever they appear (the token, a password).
+
+    Returns:
+        The text with every match masked.
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _MASK)
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class SecretFilter(logging.Filter):
+    """Masks secrets in a record's message and traceback, in place, before any handler sees it.
+
+    Add it to handlers (a filter on a logger does not see records propagated from children).
+
+    Args:
+        secrets: literal values to mask (the bearer token, the Healthcode password); values
+            shorter than 6 characters are ignored, they would mask ordinary words.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__("claimbridge.secrets")
+        self.secrets = tuple(s for s in secrets if len(s) >= 6)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask and always let the record through."""
+        if getattr(record, "_claimbridge_masked", False):
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep what we have, as text
+            message = str(record.msg)
+        record.msg = mask_secrets(message, self.secrets)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_secrets(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = mask_secrets(record.stack_info, self.secrets)
+        record._claimbridge_masked = True
+        return True
+
+
+# -- JSON lines ------------------------------------------------------------------------------------
+
+_JOB_IN_MESSAGE = re.compile(r"\bjob ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b")
+_ID_FIELDS = (("jobId", "job_id"), ("requestId", "request_id"), ("terminal", "terminal"), ("method", "method"))
+
+
+def _record_fields(record: logging.LogRecord, message: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+        "level": record.levelname,
+        "logger": record.name,
+        "msg": message,
+    }
+    for camel, snake in _ID_FIELDS:
+        value = getattr(record, camel, None) or getattr(record, snake, None)
+        if value is not None:
+            out[camel] = value
+    if "jobId" not in out:
+        found = _JOB_IN_MESSAGE.search(message)
+        if found:
+            out["jobId"] = found.group(1)
+    for extra in ("kind", "state"):
+        value = getattr(record, extra, None)
+        if isinstance(value, str):
+            out[extra] = value
+    return out
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``ts``, ``level``, ``logger``, ``msg``, ids when known, ``exc``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render the record (after :class:`SecretFilter`, which runs in the handler first)."""
+        fields = _record_fields(record, record.getMessage())
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            fields["exc"] = record.exc_text
+        if record.stack_info:
+            fields["stack"] = record.stack_info
+        return json.dumps(fields, ensure_ascii=False, default=str)
+
+
+class RecentLogs(logging.Handler):
+    """Keeps the last ``capacity`` records as JSON-able dicts (the console's "recent logs")."""
+
+    def __init__(self, capacity: int = _RECENT_CAPACITY) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: deque[dict[str, Any]] = deque(maxlen=capacity)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Store the record (already masked by the handler's :class:`SecretFilter`)."""
+        try:
+            fields = _record_fields(record, record.getMessage())
+            if record.exc_text:
+                fields["exc"] = record.exc_text
+            self.records.append(fields)
+        except Exception:
+            self.handleError(record)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The records, oldest first."""
+        return list(self.records)
+
+
+def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> logging.Handler:
+    """Log JSON lines to ``stream`` (stderr: journald under systemd) at ``level``.
+
+    Args:
+        level: ``DEBUG`` ... ``CRITICAL`` (``log_level`` in the config).
+        stream: where to write; stderr by default.
+
+    Returns:
+        The handler added to the root logger.
+    """
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per HTTP probe is noise
+    return handler
+
+
+_RECENT: weakref.WeakKeyDictionary[Any, RecentLogs] = weakref.WeakKeyDictionary()
+
+
+def recent_logs(daemon: Daemon) -> list[dict[str, Any]]:
+    """The daemon's last records (empty when observability is not installed)."""
+    handler = _RECENT.get(daemon)
+    return handler.snapshot() if handler else []
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Snapshot:
+    """What the journal and the workers said at the start of a scrape."""
+
+    jobs: list[tuple[str, str, str | None, int]] = field(default_factory=list)
+    journal_bytes: int = 0
+    terminals: list[tuple[str, bool, bool, bool, int]] = field(default_factory=list)
+    browser_up: bool = False
+    browser_restarts: int = 0
+    ready: bool = False
+
+
+class _DaemonCollector(Collector):
+    """Turns the latest :class:`_Snapshot` into metric families."""
+
+    def __init__(self) -> None:
+        self.snapshot = _Snapshot()
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.snapshot
+        jobs = GaugeMetricFamily("claimbridge_jobs", "Jobs in the journal by kind and state.", labels=["kind", "state"])
+        bills = GaugeMetricFamily(
+            "claimbridge_healthcode_bills", "Healthcode bills in the journal by Healthcode status.", labels=["status"]
+        )
+        by_kind_state: dict[tuple[str, str], int] = {}
+        by_status: dict[str, int] = {}
+        for kind, state, status, count in s.jobs:
+            by_kind_state[(kind, state)] = by_kind_state.get((kind, state), 0) + count
+            if kind == JobKind.HEALTHCODE_BILL:
+                key = status or "none"
+                by_status[key] = by_status.get(key, 0) + count
+        for (kind, state), count in sorted(by_kind_state.items()):
+            jobs.add_metric([kind, state], count)
+        for status, count in sorted(by_status.items()):
+            bills.add_metric([status], count)
+        yield jobs
+        yield bills
+        yield GaugeMetricFamily("claimbridge_journal_size_bytes", "Journal database and WAL size.", value=s.journal_bytes)
+        families = {
+            "paired": GaugeMetricFamily("claimbridge_terminal_paired", "1 when the terminal is paired.", labels=["terminal"]),
+            "busy": GaugeMetricFamily(
+                "claimbridge_terminal_busy", "1 while a transaction or pairing runs.", labels=["terminal"]
+            ),
+            "ready": GaugeMetricFamily(
+                "claimbridge_terminal_page_ready", "1 when the terminal's page is loaded.", labels=["terminal"]
+            ),
+            "queued": GaugeMetricFamily("claimbridge_terminal_queued", "Jobs waiting for the terminal.", labels=["terminal"]),
+        }
+        for name, paired, busy, ready, queued in s.terminals:
+            families["paired"].add_metric([name], int(paired))
+            families["busy"].add_metric([name], int(busy))
+            families["ready"].add_metric([name], int(ready))
+            families["queued"].add_metric([name], queued)
+        yield from families.values()
+        yield GaugeMetricFamily("claimbridge_browser_up", "1 while headless Chromium runs.", value=int(s.browser_up))
+        yield CounterMetricFamily(
+            "claimbridge_browser_restarts", "Times Chromium was relaunched after a crash.", value=s.browser_restarts
+        )
+        yield GaugeMetricFamily("claimbridge_ready", "1 when /readyz would answer 200.", value=int(s.ready))
+
+
+class _Metrics:
+    """The daemon's registry, its scrape-time collector and the claim latency histogram."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.collector = _DaemonCollector()
+        self.registry.register(self.collector)
+        self.claim_latency = Histogram(
+            "claimbridge_claim_duration_seconds",
+            "HealthPoint claims from running to a final state, by final state.",
+            labelnames=["outcome"],
+            buckets=CLAIM_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._running_since: dict[str, float] = {}
+
+    def on_notification(self, method: str, params: Mapping[str, Any]) -> None:
+        """Hub listener: time claims, and log every job change with its ids."""
+        if method != "job.updated":
+            return
+        job = params.get("job") or {}
+        job_id, state, kind = job.get("jobId"), job.get("state"), job.get("kind")
+        if not isinstance(job_id, str) or not isinstance(state, str):
+            return
+        _job_log.info(
+            "job %s %s", job_id, state,
+            extra={"jobId": job_id, "requestId": job.get("requestId"), "terminal": job.get("terminal"),
+                   "kind": kind, "state": state},
+        )
+        if kind != JobKind.CLAIM:
+            return
+        if state == JobState.RUNNING:
+            self._running_since[job_id] = time.monotonic()
+        elif state in _FINAL_FOR_LATENCY:
+            started = self._running_since.pop(job_id, None)
+            if started is not None:
+                self.claim_latency.labels(outcome=state).observe(time.monotonic() - started)
+
+    async def refresh(self) -> None:
+        """Read the journal and the workers into the collector's snapshot."""
+        d = self.daemon
+        snap = _Snapshot()
+        if d.journal is not None:
+            snap.jobs = await d.journal.count_jobs()
+            snap.journal_bytes = await d.journal.size_bytes()
+        snap.terminals = [(n, w.paired, w.busy, w.ready, w.queued) for n, w in sorted(d.workers.items())]
+        snap.browser_up = bool(d.browser and d.browser.up)
+        snap.browser_restarts = d.browser.restarts if d.browser else 0
+        snap.ready = d.ready.is_set() and snap.browser_up and all(t[3] for t in snap.terminals)
+        self.collector.snapshot = snap
+
+    async def route(self, request: Request) -> tuple[HTTPStatus, bytes, str]:
+        """``GET /metrics``: no token (it holds no secrets), text format 0.0.4."""
+        await self.refresh()
+        return HTTPStatus.OK, generate_latest(self.registry), "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _secrets_of(daemon: Daemon) -> list[str]:
+    values = [daemon.token, daemon.settings.api_key]
+    pw_file = daemon.settings.healthcode.password_file
+    if pw_file is not None:
+        with contextlib.suppress(OSError):
+            values.append(pw_file.read_text().strip())
+    return [v for v in values if v and v != "Test API Key"]
+
+
+def install(daemon: Daemon) -> None:
+    """Always on: ``/metrics``, JSON logs, secret masking, recent logs."""
+    metrics = _Metrics(daemon)
+
+    async def setup(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
+        d.extra_routes["/metrics"] = metrics.route
+        d.hub.listen(metrics.on_notification)
+        secret_filter = SecretFilter(_secrets_of(d))
+        recent = RecentLogs()
+        recent.addFilter(secret_filter)
+        _RECENT[d] = recent
+        root = logging.getLogger()
+        touched: list[tuple[logging.Handler, logging.Formatter | None]] = []
+        for handler in root.handlers:
+            handler.addFilter(secret_filter)
+            if type(handler) is logging.StreamHandler and not isinstance(handler.formatter, JsonFormatter):
+                touched.append((handler, handler.formatter))
+                handler.setFormatter(JsonFormatter())
+        root.addHandler(recent)
+        ours = logging.getLogger("claimbridge")
+        previous_level = ours.level
+        ours.setLevel(d.settings.log_level)
+
+        def undo() -> None:
+            ours.setLevel(previous_level)
+            root.removeHandler(recent)
+            for handler in root.handlers:
+                handler.removeFilter(secret_filter)
+            for handler, formatter in touched:
+                handler.setFormatter(formatter)
+
+        stack.callback(undo)
+
+    daemon.add_setup(setup)

@@ -1,0 +1,191 @@
+"""Write docs/protocol.md from the OpenRPC document (``bridge.protocol.openrpc_document``).
+
+Usage: ``python docs/generate_protocol.py`` rewrites docs/protocol.md; ``--check`` exits 1 when
+the file is stale (tests/unit/test_docs.py does the same). Each method's worked example comes
+from docs/protocol_examples.json and is validated against the method's params and result
+models before it is written, so an example cannot drift from the protocol either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from bridge.protocol import METHODS, NOTIFICATIONS, openrpc_document, parse_params
+
+__all__ = ["DOCS", "render", "main"]
+
+DOCS = Path(__file__).resolve().parent
+TARGET = DOCS / "protocol.md"
+EXAMPLES = DOCS / "protocol_examples.json"
+_REF = "#/components/schemas/"
+
+
+def _type(schema: dict[str, Any]) -> str:
+    """A short human type for a JSON schema: ``string``, ``[ClaimItem]``, ``"a" | "b"``."""
+    if "$ref" in schema:
+        return str(schema["$ref"]).removeprefix(_REF)
+    if "enum" in schema:
+        return " \\| ".join(f'`"{v}"`' if isinstance(v, str) else f"`{v}`" for v in schema["enum"])
+    if "const" in schema:
+        return f'`"{schema["const"]}"`'
+    for combo in ("anyOf", "oneOf"):
+        if combo in schema:
+            parts = [_type(s) for s in schema[combo] if s.get("type") != "null"]
+            nullable = any(s.get("type") == "null" for s in schema[combo])
+            return " \\| ".join(parts) + (" \\| null" if nullable else "")
+    kind = schema.get("type")
+    if kind == "array":
+        return f"[{_type(schema.get('items', {}))}]"
+    if kind == "object" and "additionalProperties" in schema and isinstance(schema["additionalProperties"], dict):
+        return f"{{string: {_type(schema['additionalProperties'])}}}"
+    return str(kind or "any")
+
+
+def _rules(schema: dict[str, Any]) -> str:
+    """Constraints worth telling a PMS developer, in words."""
+    inner = schema
+    for combo in ("anyOf", "oneOf"):
+        if combo in schema:
+            non_null = [s for s in schema[combo] if s.get("type") != "null"]
+            if len(non_null) == 1:
+                inner = non_null[0]
+    out = []
+    for key, word in (("minLength", "min length"), ("maxLength", "max length"), ("minimum", ">="),
+                      ("exclusiveMinimum", ">"), ("maximum", "<="), ("minItems", "min items"),
+                      ("maxItems", "max items")):
+        if key in inner:
+            out.append(f"{word} {inner[key]}")
+    if "pattern" in inner and "enum" not in inner:
+        out.append(f"pattern `{inner['pattern']}`")
+    if "default" in schema and schema["default"] is not None:
+        out.append(f"default `{json.dumps(schema['default'])}`")
+    description = schema.get("description") or inner.get("description")
+    if description:
+        out.insert(0, str(description).replace("\n", " ").rstrip("."))
+    return "; ".join(out)
+
+
+def _json_block(value: Any) -> list[str]:
+    return ["```json", json.dumps(value, indent=2, ensure_ascii=False), "```"]
+
+
+def _check_example(name: str, example: dict[str, Any]) -> None:
+    spec = METHODS[name]
+    parse_params(name, example.get("params"))
+    TypeAdapter(spec.result).validate_python(example["result"])
+    for note in example.get("notifications", ()):
+        TypeAdapter(NOTIFICATIONS[note["method"]]).validate_python(note["params"])
+
+
+def _method_section(method: dict[str, Any], example: dict[str, Any]) -> list[str]:
+    name = method["name"]
+    lines = [f"### `{name}`", "", method["summary"], ""]
+    if method["params"]:
+        lines += ["| param | type | required | rules |", "|---|---|---|---|"]
+        for p in method["params"]:
+            lines.append(f"| `{p['name']}` | {_type(p['schema'])} | {'yes' if p['required'] else 'no'} | "
+                         f"{_rules(p['schema'])} |")
+    else:
+        lines.append("No params.")
+    lines += ["", f"**Result:** {_type(method['result']['schema'])}", ""]
+    if method["errors"]:
+        codes = ", ".join(f"{e['code']} {e['message']}" for e in method["errors"])
+        lines += [f"**Errors:** {codes}", ""]
+    request: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": name}
+    if example.get("params") is not None:
+        request["params"] = example["params"]
+    lines += ["**Example.** Request:", "", *_json_block(request), ""]
+    for note in example.get("notifications", ()):
+        lines += ["A notification on the way:", "", *_json_block({"jsonrpc": "2.0", **note}), ""]
+    lines += ["Response:", "", *_json_block({"jsonrpc": "2.0", "id": 1, "result": example["result"]}), ""]
+    return lines
+
+
+def render() -> str:
+    """The whole of docs/protocol.md.
+
+    Raises:
+        KeyError: a method has no example in docs/protocol_examples.json.
+        pydantic.ValidationError, ClaimbridgeError: an example does not fit its method.
+    """
+    doc = openrpc_document("")
+    examples: dict[str, Any] = json.loads(EXAMPLES.read_text())
+    lines = [
+        "# claimbridge protocol reference",
+        "",
+        "<!-- Generated by docs/generate_protocol.py from bridge.protocol.openrpc_document(); do not edit. -->",
+        "",
+        doc["info"]["description"],
+        "",
+        "Connect to `ws://HOST:8765/v1` with `Authorization: Bearer <token>` (the token is in the daemon's",
+        "state directory, file `token`); browsers, which cannot set headers, offer the subprotocols",
+        "`claimbridge.v1` and `bearer.<token>`. Every frame is JSON-RPC 2.0: ids are echoed, batches are",
+        "allowed, notifications (no id) get no reply. Amounts are integer cents; dates `YYYY-MM-DD`.",
+        "`rpc.discover` returns the OpenRPC document this page is generated from.",
+        "",
+        "## Errors",
+        "",
+        "| code | meaning |",
+        "|---|---|",
+    ]
+    codes: dict[int, str] = {-32700: "Parse error", -32600: "Invalid request", -32601: "Method not found"}
+    for method in doc["methods"]:
+        for err in method["errors"]:
+            codes.setdefault(err["code"], err["message"])
+    for code in sorted(codes, reverse=True):
+        lines.append(f"| {code} | {codes[code]} |")
+    lines += ["", "-32602 carries `data.errors: [{field, message}]` naming every bad field.", "", "## Methods", ""]
+    for method in doc["methods"]:
+        example = examples[method["name"]]
+        _check_example(method["name"], example)
+        lines += _method_section(method, example)
+    lines += ["## Notifications", "",
+              "Sent to the connection that submitted the job and to connections subscribed with "
+              "`events.subscribe`.", ""]
+    for note in doc["x-notifications"]:
+        schema = note["params"]
+        target = doc["components"]["schemas"].get(str(schema.get("$ref", "")).removeprefix(_REF), schema)
+        fields = ", ".join(f"`{k}`: {_type(v)}" for k, v in target.get("properties", {}).items())
+        lines += [f"- `{note['name']}` {{{fields}}}"]
+    lines += ["", "## Schemas", ""]
+    for name, schema in doc["components"]["schemas"].items():
+        lines += [f"### {name}", ""]
+        if schema.get("description"):
+            lines += [str(schema["description"]), ""]
+        props = schema.get("properties")
+        if props:
+            required = set(schema.get("required", ()))
+            lines += ["| field | type | required | rules |", "|---|---|---|---|"]
+            for field, fschema in props.items():
+                lines.append(f"| `{field}` | {_type(fschema)} | {'yes' if field in required else 'no'} | "
+                             f"{_rules(fschema)} |")
+            lines.append("")
+        else:
+            lines += [f"Type: {_type(schema)}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write docs/protocol.md, or with ``--check`` report whether it is current."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/protocol.md is stale")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        current = TARGET.read_text() if TARGET.exists() else ""
+        if current != text:
+            print("docs/protocol.md is stale: run python docs/generate_protocol.py", file=sys.stderr)
+            return 1
+        return 0
+    TARGET.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

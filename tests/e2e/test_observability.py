@@ -1,0 +1,88 @@
+"""/metrics, JSON logs and secret masking on a harness daemon after a real claim."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bridge.observability import configure_logging, recent_logs
+from tests.daemon_harness import FRONT_DESK, Sim, claim_request, make_settings, start_daemon, stop_daemon
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def cli_like_handler() -> Iterator[io.StringIO]:
+    """JSON lines on the root logger, as ``claimbridge run`` sets them up."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging("DEBUG", stream)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+async def test_metrics_json_logs_and_no_token(
+    tmp_path: Path, sim: Sim, cli_like_handler: io.StringIO, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    running = await start_daemon(make_settings(tmp_path, sim, transaction_timeout_s=20), sim)
+    daemon = running.daemon
+    token = daemon.token
+    try:
+        assert (await running.pair(*FRONT_DESK))["status"] == "success"
+        c = await running.client()
+        job = await c.call("healthpoint.claim", claim_request(requestId="obs-1"))
+        assert job["state"] == "completed"
+        leak = logging.getLogger("claimbridge.test")
+        leak.warning("a careless line: %s / Authorization: Bearer %s / password=%s", token, token, "hunter2hunter2")
+
+        base = f"http://127.0.0.1:{daemon.server.port}"  # type: ignore[union-attr]
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            r = await http.get("/metrics")  # no token: metrics hold no secrets
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+        m = _samples(r.text)
+        assert m[("claimbridge_jobs", (("kind", "claim"), ("state", "completed")))] == 1
+        assert m[("claimbridge_claim_duration_seconds_count", (("outcome", "completed"),))] == 1
+        assert m[("claimbridge_claim_duration_seconds_sum", (("outcome", "completed"),))] > 0
+        assert m[("claimbridge_terminal_paired", (("terminal", "front-desk"),))] == 1
+        assert m[("claimbridge_terminal_busy", (("terminal", "front-desk"),))] == 0
+        assert m[("claimbridge_terminal_page_ready", (("terminal", "front-desk"),))] == 1
+        assert m[("claimbridge_browser_up", ())] == 1
+        assert m[("claimbridge_browser_restarts_total", ())] == 0
+        assert m[("claimbridge_journal_size_bytes", ())] > 0
+        assert m[("claimbridge_ready", ())] == 1
+        assert token not in r.text
+
+        recent = recent_logs(daemon)
+        assert recent and any(rec.get("jobId") == job["jobId"] for rec in recent)
+        assert token not in json.dumps(recent)
+    finally:
+        await stop_daemon(running)
+
+    text = cli_like_handler.getvalue()
+    lines = [json.loads(line) for line in text.splitlines()]  # every line is one JSON object
+    assert lines and all({"ts", "level", "logger", "msg"} <= set(obj) for obj in lines)
+    job_lines = [obj for obj in lines if obj.get("jobId") == job["jobId"]]
+    assert {obj.get("state") for obj in job_lines} >= {"queued", "running", "completed"}
+    assert all(obj.get("requestId") == "obs-1" for obj in job_lines if obj["logger"] == "claimbridge.jobs")
+    assert token not in text and "hunter2hunter2" not in text
+    assert token not in caplog.text and "hunter2hunter2" not in caplog.text
+    assert any("a careless line" in obj["msg"] for obj in lines)

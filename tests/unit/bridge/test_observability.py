@@ -1,0 +1,79 @@
+"""bridge.observability's pure parts: secret masking, JSON lines, the recent-logs ring."""
+
+import json
+import logging
+import sys
+
+from bridge.observability import JsonFormatter, RecentLogs, SecretFilter, mask_secrets
+
+TOKEN = "s3cr3t-token-AbCdEf0123456789"
+JOB = "0b9f6c1e-3c1a-4f7e-9a55-2d1d8f1c7e42"
+
+
+def _record(msg: str, *args: object, exc: bool = False, **extra: object) -> logging.LogRecord:
+    exc_info = None
+    if exc:
+        try:
+            raise RuntimeError(f"boom with {TOKEN}")
+        except RuntimeError:
+            exc_info = sys.exc_info()
+    record = logging.LogRecord("claimbridge.test", logging.INFO, __file__, 1, msg, args, exc_info)
+    for key, value in extra.items():
+        setattr(record, key, value)
+    return record
+
+
+def test_mask_literal_secrets_and_credential_shapes() -> None:
+    text = (
+        f"token {TOKEN}; Authorization: Bearer abc.def-123; subprotocol bearer.xyz987; "
+        'password=hunter22 "password": "pa ss" apiKey=K123 integrationKey: IK-9 '
+        "https://user:pw@example.com/x"
+    )
+    masked = mask_secrets(text, [TOKEN])
+    for secret in (TOKEN, "abc.def-123", "xyz987", "hunter22", "pa ss", "K123", "IK-9", "pw@"):
+        assert secret not in masked, secret
+    assert "bearer.***" in masked
+    assert mask_secrets("Bearer abc.def", []) == "Bearer ***"
+    assert "https://user:***@example.com/x" in masked
+
+
+def test_mask_leaves_ordinary_text_alone() -> None:
+    text = "ready: ws://127.0.0.1:8765/v1 (token file /var/lib/claimbridge/token)"
+    assert mask_secrets(text, []) == text
+
+
+def test_secret_filter_masks_args_and_traceback() -> None:
+    record = _record("connected with %s", TOKEN, exc=True)
+    assert SecretFilter([TOKEN]).filter(record) is True
+    assert record.getMessage() == "connected with ***"
+    assert record.exc_text is not None and TOKEN not in record.exc_text and "RuntimeError" in record.exc_text
+
+
+def test_secret_filter_ignores_short_literals() -> None:
+    record = _record("the key is abc")
+    SecretFilter(["abc"]).filter(record)
+    assert record.getMessage() == "the key is abc"
+
+
+def test_json_formatter_one_object_with_ids() -> None:
+    line = JsonFormatter().format(_record("claim done", jobId=JOB, requestId="r-1", terminal="front-desk"))
+    assert "\n" not in line
+    obj = json.loads(line)
+    assert obj["level"] == "INFO" and obj["logger"] == "claimbridge.test" and obj["msg"] == "claim done"
+    assert (obj["jobId"], obj["requestId"], obj["terminal"]) == (JOB, "r-1", "front-desk")
+    assert obj["ts"].endswith("+00:00")
+
+
+def test_json_formatter_finds_job_id_in_message_and_keeps_exception() -> None:
+    record = _record("job %s stays unknown", JOB, exc=True)
+    SecretFilter([TOKEN]).filter(record)
+    obj = json.loads(JsonFormatter().format(record))
+    assert obj["jobId"] == JOB
+    assert "RuntimeError" in obj["exc"] and TOKEN not in obj["exc"]
+
+
+def test_recent_logs_keeps_the_last_n() -> None:
+    ring = RecentLogs(capacity=3)
+    for i in range(5):
+        ring.handle(_record("line %d", i))
+    assert [r["msg"] for r in ring.snapshot()] == ["line 2", "line 3", "line 4"]
