@@ -447,9 +447,11 @@ class CodeEntry(BaseModel):
 
 
 class ComponentHealth(BaseModel):
-    """One component's health in ``system.health``."""
+    """One component's health in ``system.health``: ``ok`` and a line for a person, plus
+    the component's own figures (journal path, size and jobs by state; browser executable,
+    restarts)."""
 
-    model_config = _RESULT
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     ok: bool
     message: str = ""

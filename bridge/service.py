@@ -269,16 +269,25 @@ class Service:
 
     async def health(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``system.health``."""
+        size = await self.journal.size_bytes()
+        browser = self._browser_state()
+        up = bool(browser.get("up"))
         return {
             "version": self.version,
             "uptimeS": round(time.monotonic() - self._started, 3),
             "terminals": await self.terminals(None, None),
             "journal": {
+                "ok": True,
+                "message": f"open, {size} bytes",
                 "path": str(self.journal.path),
-                "sizeBytes": await self.journal.size_bytes(),
+                "sizeBytes": size,
                 "jobs": await self.journal.count_by_state(),
             },
-            "browser": self._browser_state(),
+            "browser": {
+                "ok": up,
+                "message": "running" if up else "not running (restarting)",
+                **browser,
+            },
         }
 
     async def subscribe(self, params: Any, peer: Peer | None) -> dict[str, Any]:
