@@ -1,0 +1,84 @@
+"""bridge/hub.py: fan-out to owners and subscribers, waiters, listeners."""
+
+import asyncio
+from typing import Any
+
+from bridge.hub import FINAL_FOR_CALLER, Hub
+from bridge.jobs import FINAL_STATES, JobState
+
+
+class Peer:
+    def __init__(self) -> None:
+        self.got: list[tuple[str, dict[str, Any]]] = []
+
+    async def notify(self, method: str, params: dict[str, Any]) -> None:
+        self.got.append((method, params))
+
+
+def test_final_for_caller_is_every_final_state_and_unknown() -> None:
+    assert FINAL_FOR_CALLER == {str(s) for s in FINAL_STATES} | {str(JobState.UNKNOWN)}
+
+
+def test_owner_and_subscriber_get_notifications_others_do_not() -> None:
+    async def scenario() -> tuple[Peer, Peer, Peer]:
+        hub = Hub()
+        owner, subscriber, stranger = Peer(), Peer(), Peer()
+        hub.own("job-1", owner)
+        hub.subscribe(subscriber, ["job.status"])
+        hub.publish("job.status", {"jobId": "job-1", "message": "hello"}, "job-1")
+        hub.publish("job.status", {"jobId": "job-2", "message": "other"}, "job-2")
+        hub.publish("job.question", {"jobId": "job-2"}, "job-2")
+        await asyncio.sleep(0)
+        return owner, subscriber, stranger
+
+    owner, subscriber, stranger = asyncio.run(scenario())
+    assert owner.got == [("job.status", {"jobId": "job-1", "message": "hello"})]
+    assert [p["jobId"] for _, p in subscriber.got] == ["job-1", "job-2"]
+    assert stranger.got == []
+
+
+def test_waiter_resolves_only_on_a_final_for_caller_state() -> None:
+    async def scenario() -> tuple[bool, dict[str, Any]]:
+        hub = Hub()
+        fut = hub.wait("job-1")
+        hub.publish("job.updated", {"job": {"jobId": "job-1", "state": "running"}}, "job-1")
+        early = fut.done()
+        hub.publish("job.updated", {"job": {"jobId": "job-1", "state": "unknown"}}, "job-1")
+        return early, await fut
+
+    early, job = asyncio.run(scenario())
+    assert early is False and job["state"] == "unknown"
+
+
+def test_listener_sees_everything_and_a_broken_one_does_not_stop_fan_out() -> None:
+    seen: list[str] = []
+
+    def broken(method: str, params: dict[str, Any]) -> None:
+        raise RuntimeError("boom")
+
+    async def scenario() -> Peer:
+        hub = Hub()
+        peer = Peer()
+        hub.listen(broken)
+        hub.listen(lambda m, p: seen.append(m))
+        hub.subscribe(peer, ["*"])
+        hub.publish("terminal.pairing", {"terminal": "t", "status": "success", "message": ""})
+        await asyncio.sleep(0)
+        return peer
+
+    peer = asyncio.run(scenario())
+    assert seen == ["terminal.pairing"] and len(peer.got) == 1
+
+
+def test_forgotten_peer_gets_nothing() -> None:
+    async def scenario() -> Peer:
+        hub = Hub()
+        peer = Peer()
+        hub.own("job-1", peer)
+        hub.subscribe(peer, ["*"])
+        hub.forget(peer)
+        hub.publish("job.status", {"jobId": "job-1", "message": "x"}, "job-1")
+        await asyncio.sleep(0)
+        return peer
+
+    assert asyncio.run(scenario()).got == []
