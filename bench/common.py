@@ -21,7 +21,7 @@ from websockets.asyncio.client import connect
 
 from simulator.app import create_app
 from simulator.clock import Clock
-from tests.daemon_harness import DEFAULT_NOW, FRONT_DESK, Client, Sim
+from tests.daemon_harness import DEFAULT_NOW, FRONT_DESK, Client, RpcError, Sim
 
 __all__ = [
     "comm",
@@ -74,13 +74,15 @@ class SubprocessDaemon:
     terminals: dict[str, tuple[int, int]]
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    #: top-level TOML lines added to the config (e.g. ``max_batch = 10``).
+    extra_toml: str = ""
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config.write_text(
             f'listen = "127.0.0.1:{self.port}"\nstate_dir = "{self.state_dir}"\n'
-            f'iclient_url = "{self.sim.base}/iclient-v1.js"\nlog_level = "INFO"\n'
+            f'iclient_url = "{self.sim.base}/iclient-v1.js"\nlog_level = "INFO"\n{self.extra_toml}\n'
             + "".join(f"[terminals.{n}]\nmid = {m}\ntid = {t}\n" for n, (m, t) in self.terminals.items())
         )
 
@@ -157,12 +159,19 @@ class SubprocessDaemon:
         c = await self.client()
         try:
             for name, (mid, tid) in self.terminals.items():
-                pairing = asyncio.ensure_future(c.call("terminal.pair", {"terminal": name, "mid": mid, "tid": tid}))
-                while not pairing.done():
-                    await asyncio.sleep(0.02)
-                    if await self.sim.authorise(mid, tid) < 300:
+                for attempt in range(50):  # a page may still be loading just after /readyz
+                    pairing = asyncio.ensure_future(c.call("terminal.pair", {"terminal": name, "mid": mid, "tid": tid}))
+                    while not pairing.done():
+                        await asyncio.sleep(0.02)
+                        if await self.sim.authorise(mid, tid) < 300:
+                            break
+                    try:
+                        result: dict[str, Any] = await pairing
                         break
-                result: dict[str, Any] = await pairing
+                    except RpcError as exc:
+                        if exc.code != -32005 or attempt == 49:
+                            raise RuntimeError(f"pairing {name}: {exc.error}") from exc
+                        await asyncio.sleep(0.1)
                 if result["status"] != "success":
                     raise RuntimeError(f"pairing {name} failed: {result}")
         finally:
