@@ -51,6 +51,18 @@ class Hub:
         """Send this job's notifications to ``peer`` from now on."""
         self._owners[job_id].add(peer)
 
+    def owns(self, job_id: str, peer: Peer) -> bool:
+        """Whether ``peer`` may act on the job (answer its question, abort it).
+
+        A peer owns the jobs it submitted or re-sent by ``requestId``. Peers that carry the same
+        ``principal`` (the MQTT link's requests all speak for one cloud PMS) share ownership.
+        """
+        owners = self._owners.get(job_id, set())
+        if peer in owners:
+            return True
+        principal = getattr(peer, "principal", None)
+        return principal is not None and any(getattr(o, "principal", None) == principal for o in owners)
+
     def subscribe(self, peer: Peer, topics: list[str]) -> list[str]:
         """Subscribe ``peer`` to topics; returns what it is now subscribed to."""
         wanted = set(TOPICS) if "*" in topics else set(topics)

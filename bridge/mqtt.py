@@ -205,6 +205,10 @@ class _RequestPeer:
     notifications again here would publish each twice.
     """
 
+    def __init__(self, principal: str) -> None:
+        #: Every request of one site speaks for the same cloud PMS: they share job ownership.
+        self.principal = principal
+
     async def notify(self, method: str, params: dict[str, Any]) -> None:
         """Already published to ``claimbridge/<site>/events`` by the hub listener."""
 
@@ -404,7 +408,7 @@ class MqttLink:
         props = message.properties
         response_topic = getattr(props, "ResponseTopic", None) if props is not None else None
         correlation = getattr(props, "CorrelationData", None) if props is not None else None
-        peer = _RequestPeer()
+        peer = _RequestPeer(f"mqtt:{self.topics.site}")
         try:
             answer = await self._dispatcher.handle_frame(payload, peer)
         finally:

@@ -197,9 +197,18 @@ class Service:
         job = await self.journal.get(job_id)
         return job, self.workers.get(job.terminal or "")
 
+    def _check_owner(self, job_id: str, peer: Peer | None) -> None:
+        """Only the client that asked for a job may answer or abort it (a clinic's other PMS
+        windows see its notifications only if they subscribed, and cannot act on it)."""
+        if peer is not None and not self.hub.owns(job_id, peer):
+            raise NotAllowedNow(
+                "this job belongs to another client; re-send its requestId to follow it", {"jobId": job_id}
+            )
+
     async def answer(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``job.answer``."""
         job, worker = await self._job_worker(params.jobId)
+        self._check_owner(job.job_id, peer)
         if worker is None:
             raise NotAllowedNow("no question is pending for this job", {"jobId": job.job_id})
         await worker.answer(job.job_id, params.answer)
@@ -208,6 +217,7 @@ class Service:
     async def abort(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``job.abort``."""
         job, worker = await self._job_worker(params.jobId)
+        self._check_owner(job.job_id, peer)
         return {"aborted": bool(worker and await worker.abort(job.job_id))}
 
     async def get(self, params: Any, peer: Peer | None) -> dict[str, Any]:
