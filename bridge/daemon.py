@@ -231,10 +231,24 @@ class Daemon:
         try:
             await worker.load_page()
         except TerminalError as exc:
-            log.error("terminal %s: %s", name, exc)
+            log.error("terminal %s: %s; retrying in the background", name, exc)
+            self._spawn(self._load_until_up(worker), f"claimbridge[{name}].load")
         self._spawn(worker.run(), f"claimbridge[{name}].worker")
         self._spawn(worker.recover(), f"claimbridge[{name}].recover")
         return worker
+
+    async def _load_until_up(self, worker: TerminalWorker, max_delay: float = 30.0) -> None:
+        """Keep trying to load a terminal's page (iClient's URL unreachable at start, say)."""
+        delay = 0.5
+        while not worker.ready:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay)
+            if self.browser is None or not self.browser.up:
+                continue  # the crash handler reloads every page once the browser is back
+            try:
+                await worker.load_page()
+            except TerminalError as exc:
+                log.warning("terminal %s: page still not loaded: %s", worker.name, exc)
 
     async def _browser_crashed(self) -> None:
         """Every page is gone: running jobs become unknown (in their workers), then relaunch."""

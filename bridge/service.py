@@ -118,8 +118,7 @@ class Service:
         if str(job.state) in FINAL_FOR_CALLER:
             waiter.cancel()
             return job_to_wire(job)
-        await waiter
-        return job_to_wire(await self.journal.get(job_id))
+        return await waiter  # the job as the journal returned it with that state
 
     async def _approved_claim(self, claim_job_id: str) -> JobRecord:
         claim = await self.journal.get(claim_job_id)
@@ -144,12 +143,12 @@ class Service:
         return await self._claim_like(JobKind.REBATE_ESTIMATE, params, peer)
 
     async def _claim_like(self, kind: JobKind, params: Any, peer: Peer | None) -> dict[str, Any]:
-        existing = await self._existing(params.requestId)
-        if existing is None:
-            self._check_accepting()
         worker = self._worker(params.terminal)
-        if existing is None and await self.journal.pairing(worker.name) is None:
-            raise TerminalNotPaired(worker.name)
+        if not (self.accepting and worker.paired):
+            # A repeated requestId is answered even while draining or unpaired: it is not new.
+            if await self._existing(params.requestId) is None:
+                self._check_accepting()
+                raise TerminalNotPaired(worker.name)
         request = params.model_dump(mode="json", exclude_none=True)
         request["terminal"] = worker.name
         return await self._submit(peer, kind, params.requestId, worker, request)

@@ -269,8 +269,14 @@ class TerminalPage:
         self._fail_all("the browser died")
         self._page = None
 
-    async def start(self, op_id: str, method: str, request: dict[str, Any] | None) -> Operation:
+    async def start(
+        self, op_id: str, method: str, request: dict[str, Any] | None, auto_answers: tuple[str, ...] = ()
+    ) -> Operation:
         """Call one iClient method; its events arrive on the returned operation.
+
+        ``auto_answers`` are option labels the page answers at once when a question offers them
+        (the claim's ``onApproved`` policy); error questions with one option are always
+        acknowledged. The question still arrives as an event, with ``answered`` set.
 
         Raises:
             TerminalError: the page is gone, or iClient refused the call at once.
@@ -282,7 +288,8 @@ class TerminalPage:
         self._ops[op_id] = op
         try:
             await page.evaluate(
-                "([id, m, r]) => window.claimbridge.run(id, m, r)", [op_id, method, request or {}],
+                "([id, m, r, a]) => window.claimbridge.run(id, m, r, a)",
+                [op_id, method, request or {}, list(auto_answers)],
             )
         except PlaywrightError as exc:
             self._ops.pop(op_id, None)

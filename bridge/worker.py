@@ -62,6 +62,16 @@ def _pairing(record: PairingRecord) -> healthpoint.Pairing:
     return healthpoint.Pairing(mid=record.mid, tid=record.tid, integrationKey=record.integration_key)
 
 
+def _auto_answers(job: JobRecord) -> tuple[str, ...]:
+    """What the page may answer without asking: the claim's ``onApproved`` policy.
+
+    Error questions with a single option (e.g. "Invalid transaction details (400)." OK) are
+    always acknowledged by the page; their outcome follows as NOT STARTED.
+    """
+    policy = str(job.request.get("onApproved", "ask"))
+    return {"accept": (_ACCEPT,), "reject": (_REJECT,)}.get(policy, ())
+
+
 def _same_claim(sent: dict[str, Any], response: dict[str, Any]) -> bool:
     """Whether a ``continueLastTransaction`` answer is the claim we sent (its echoed fields agree)."""
     if response.get("healthpointProviderId") not in (None, sent.get("providerId")):
@@ -118,6 +128,7 @@ class TerminalWorker:
         self._op: Operation | None = None
         self._pending_question: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
+        self._pairing_cache: PairingRecord | None = None
         self._page_ready = asyncio.Event()
         self._draining = False
 
@@ -234,14 +245,14 @@ class TerminalWorker:
         job = await self.journal.get(job_id)
         if job.state is not JobState.QUEUED:
             return  # aborted while it waited, or already run before a restart
-        pairing = await self.journal.pairing(self.name)
+        pairing = await self._pairing_record()
         if pairing is None:
             await self._fail(job_id, TerminalNotPaired(self.name))
             return
         method, request = await self._iclient_call(job, pairing)
         await self._move(job_id, JobState.RUNNING)
         try:
-            op = await self.page.start(job_id, method, request)
+            op = await self.page.start(job_id, method, request, _auto_answers(job))
         except TerminalError as exc:
             # The call may or may not have reached the terminal: never guess.
             await self._settle_unknown(job_id, f"the page failed while starting: {exc.detail}")
@@ -255,7 +266,15 @@ class TerminalWorker:
             return
         await self._complete(job, outcome)
 
-    async def _complete(self, job: JobRecord, response: dict[str, Any], note: str | None = None) -> None:
+    async def _pairing_record(self) -> PairingRecord | None:
+        """The terminal's keys, read from the journal once and kept (``pair`` replaces them)."""
+        if self._pairing_cache is None:
+            self._pairing_cache = await self.journal.pairing(self.name)
+        return self._pairing_cache
+
+    async def _complete(self, job: JobRecord, response: dict[str, Any], *, reattached: bool = False) -> None:
+        """Journal the terminal's outcome. A re-attached ``unknown`` job is completed only by a
+        definite outcome; anything else leaves it ``unknown``."""
         raw_result = str(response.get("result", "UNKNOWN"))
         state = outcome_state(raw_result)
         if job.kind is JobKind.GAP:
@@ -263,8 +282,7 @@ class TerminalWorker:
         else:
             request = None if job.kind is JobKind.CANCEL else ClaimParams.model_validate(job.request) if job.kind is JobKind.CLAIM else RebateEstimateParams.model_validate(job.request)
             result = healthpoint.normalise_claim_response(response, request).model_dump(mode="json")
-        current = await self.journal.get(job.job_id)
-        if current.state is JobState.UNKNOWN and state is not JobState.COMPLETED:
+        if reattached and state is not JobState.COMPLETED:
             await self.journal.note(job.job_id, "reattach", f"terminal answered {raw_result}; left unknown")
             return
         error = None
@@ -273,6 +291,7 @@ class TerminalWorker:
                 "message": str(response.get("healthpointErrorDescription") or response.get("result")),
                 "code": response.get("healthpointErrorCode"),
             }
+        note = "outcome from continueLastTransaction" if reattached else None
         await self._move(job.job_id, state, result=result, error=error, note=note)
 
     async def _follow(self, job: JobRecord, op: Operation) -> dict[str, Any] | None:
@@ -312,17 +331,10 @@ class TerminalWorker:
         options = [str(o) for o in question.get("options") or []]
         text = str(question.get("text") or "")
         await self.journal.note(job.job_id, "question", text)
-        policy = str(job.request.get("onApproved", "ask"))
-        auto: str | None = None
-        if question.get("isError") and len(options) == 1:
-            auto = options[0]  # an error to acknowledge; its outcome follows as NOT STARTED
-        elif policy == "accept" and _ACCEPT in options:
-            auto = _ACCEPT
-        elif policy == "reject" and _REJECT in options:
-            auto = _REJECT
-        if auto is not None:
-            await self.journal.note(job.job_id, "answer", f"{auto} (automatic)")
-            await self.page.answer(op.op_id, auto)
+        answered = question.get("answered")
+        if answered is not None:
+            # The page answered at once, by the job's policy (see _auto_answers).
+            await self.journal.note(job.job_id, "answer", f"{answered} (automatic)")
             return
         self._pending_question = {"jobId": job.job_id, "text": text, "options": options}
         self.hub.publish("job.question", dict(self._pending_question), job.job_id)
@@ -401,7 +413,9 @@ class TerminalWorker:
             await _wait_kind(info, ("info",), 15.0)
         finally:
             self.page.finish(info.op_id)
-        op = await self.page.start(f"continue-{job_id}-{next(_op_counter)}", "continueLastTransaction", None)
+        op = await self.page.start(
+            f"continue-{job_id}-{next(_op_counter)}", "continueLastTransaction", None, _auto_answers(job)
+        )
         self._op = op
         try:
             response = await self._follow_reattach(job, op)
@@ -416,7 +430,7 @@ class TerminalWorker:
         if not same:
             await self.journal.note(job_id, "reattach", "the terminal's last transaction is another one")
             return False
-        await self._complete(job, response, note="outcome from continueLastTransaction")
+        await self._complete(job, response, reattached=True)
         return (await self.journal.get(job_id)).state is JobState.COMPLETED
 
     async def _follow_reattach(self, job: JobRecord, op: Operation) -> dict[str, Any] | None:
@@ -476,6 +490,7 @@ class TerminalWorker:
                         continue
                     if status == "success" and event.payload.get("integrationKey"):
                         await self.journal.save_pairing(self.name, mid, tid, str(event.payload["integrationKey"]))
+                        self._pairing_cache = None
                         self.mid, self.tid, self.paired = mid, tid, True
                         return self._pairing_event("success", message or "Paired")
                     return self._pairing_event("failure", message or "Pairing failed")

@@ -12,16 +12,36 @@
     window.claimbridgeEvent(opId, type, payload === undefined ? null : payload).catch(function () {});
   }
 
-  function transactionCallbacks(opId) {
+  // The answer the daemon gave in advance for this question, if any: the only option of an
+  // error to acknowledge, or the claim's onApproved policy ("ACCEPT"/"REJECT" when offered).
+  function automaticAnswer(question, autoAnswers) {
+    var options = (question && question.options) || [];
+    if (question && question.isError && options.length === 1) { return options[0]; }
+    for (var i = 0; i < autoAnswers.length; i++) {
+      if (options.indexOf(autoAnswers[i]) !== -1) { return autoAnswers[i]; }
+    }
+    return null;
+  }
+
+  function transactionCallbacks(opId, autoAnswers) {
     return {
       statusMessageCallback: function (message) { emit(opId, "status", String(message)); },
       questionCallback: function (question, answerCallback) {
-        answers[opId] = answerCallback;
-        emit(opId, "question", {
+        var q = {
           text: question && question.text,
           options: (question && question.options) || [],
           isError: !!(question && question.isError)
-        });
+        };
+        var auto = automaticAnswer(question, autoAnswers);
+        if (auto !== null) {
+          // Answered here, at once, as a PMS page would: no round trip through the daemon.
+          q.answered = auto;
+          emit(opId, "question", q);
+          answerCallback(auto);
+          return;
+        }
+        answers[opId] = answerCallback;
+        emit(opId, "question", q);
       },
       receiptCallback: function (receipt) { emit(opId, "receipt", receipt); },
       transactionCompleteCallback: function (response) {
@@ -54,9 +74,10 @@
     },
 
     // Start one operation. Returns at once; the outcome arrives through the binding.
+    // autoAnswers: option labels to answer at once when a question offers them.
     // Throws (rejects) when iClient refuses synchronously, e.g. "Transaction already in progress.".
-    run: function (opId, method, request) {
-      var cbs = transactionCallbacks(opId);
+    run: function (opId, method, request, autoAnswers) {
+      var cbs = transactionCallbacks(opId, autoAnswers || []);
       switch (method) {
         case "initiateHealthPointClaim":
         case "initiateHealthPointRebateEstimate":
