@@ -183,6 +183,8 @@ class WebsocketServer:
             select_subprotocol=self._select_subprotocol,
             max_size=self.max_frame_bytes,
             server_header="claimbridge",
+            # Frames are small JSON on a LAN: deflate would cost CPU on every frame for nothing.
+            compression=None,
         )
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]

@@ -69,6 +69,9 @@ class _State:
     member_db_insurers: frozenset[str]
     members: tuple[Member, ...]
     bills: dict[str, StoredBill] = field(default_factory=dict)
+    #: (site, invoice number) -> the newest bill under it: a duplicate check per submit must
+    #: not scan every bill.
+    invoices: dict[tuple[str, str], StoredBill] = field(default_factory=dict)
     sequence: int = 0
     fault: str | None = None
     fault_count: int = 0
@@ -86,12 +89,11 @@ class _State:
         return fault
 
     def by_invoice(self, site_id: str, invoice_number: str) -> StoredBill | None:
-        found = [
-            bill
-            for bill in self.bills.values()
-            if bill.site_id == site_id and bill.invoice_number == invoice_number
-        ]
-        return found[-1] if found else None
+        return self.invoices.get((site_id, invoice_number))
+
+    def store(self, bill: StoredBill) -> None:
+        self.bills[bill.reference] = bill
+        self.invoices[(bill.site_id, bill.invoice_number)] = bill
 
 
 _STATE = web.AppKey("healthcode_state", _State)
@@ -132,6 +134,7 @@ def reset_healthcode(app: web.Application) -> None:
     """Forget every bill and fault, restore default timings, release held requests."""
     state = app[_STATE]
     state.bills.clear()
+    state.invoices.clear()
     state.sequence = 0
     state.fault, state.fault_count = None, 0
     state.timings = Timings()
@@ -308,7 +311,7 @@ async def _submit(request: web.Request) -> web.StreamResponse:
             submitted_at=now,
             problems=_problems_for(state, raw),
         )
-        state.bills[bill.reference] = bill
+        state.store(bill)
         return web.json_response(
             {"reference": bill.reference, "status": HcStatus.UNPROCESSED.value, "duplicate": False},
             status=201,
