@@ -26,6 +26,7 @@ TOPICS = ("job.updated", "job.status", "job.question", "terminal.pairing")
 #: Job states in which a waiting caller gets its answer (``queued``/``running`` are not):
 #: every final state, and ``unknown``, which only the terminal or an operator ends.
 FINAL_FOR_CALLER = frozenset(str(s) for s in FINAL_STATES | {JobState.UNKNOWN})
+_FINAL = frozenset(str(s) for s in FINAL_STATES)
 
 
 class Peer(Protocol):
@@ -73,8 +74,11 @@ class Hub:
     def forget(self, peer: Peer) -> None:
         """A peer went away: drop its subscriptions and ownerships."""
         self._subscriptions.pop(peer, None)
-        for owners in self._owners.values():
+        for job_id in [j for j, owners in self._owners.items() if peer in owners]:
+            owners = self._owners[job_id]
             owners.discard(peer)
+            if not owners:
+                del self._owners[job_id]
 
     def wait(self, job_id: str) -> asyncio.Future[dict[str, Any]]:
         """A future resolved with the job the next time it reaches a state in FINAL_FOR_CALLER."""
@@ -101,6 +105,18 @@ class Hub:
                 for fut in self._waiters.pop(job_id, []):
                     if not fut.done():
                         fut.set_result(job)
+            if job.get("state") in _FINAL:
+                # Nothing more will happen to the job: its owners need no more notifications.
+                # (``unknown`` keeps them: the terminal may still complete it.)
+                self._owners.pop(job_id, None)
+
+    def drop_waiter(self, job_id: str, fut: asyncio.Future[dict[str, Any]]) -> None:
+        """Forget a waiter that is no longer needed (the job was already final)."""
+        waiters = self._waiters.get(job_id)
+        if waiters is not None and fut in waiters:
+            waiters.remove(fut)
+            if not waiters:
+                del self._waiters[job_id]
 
     @staticmethod
     async def _send(peer: Peer, method: str, params: dict[str, Any]) -> None:

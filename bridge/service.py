@@ -24,7 +24,7 @@ from bridge.errors import (
     TerminalNotPaired,
 )
 from bridge.hub import FINAL_FOR_CALLER, Hub, Peer
-from bridge.jobs import JobKind, JobState
+from bridge.jobs import JobKind, JobState, is_final
 from bridge.journal import JobRecord, Journal
 from bridge.worker import TerminalWorker, job_to_wire
 
@@ -104,7 +104,7 @@ class Service:
         job, created = await self.journal.create_job(
             kind=kind, request_id=request_id, terminal=terminal.name, request=request, parent_job_id=parent_job_id,
         )
-        if peer is not None:
+        if peer is not None and not is_final(job.state):
             self.hub.own(job.job_id, peer)
         if created:
             self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
@@ -117,6 +117,7 @@ class Service:
         job = await self.journal.get(job_id)
         if str(job.state) in FINAL_FOR_CALLER:
             waiter.cancel()
+            self.hub.drop_waiter(job_id, waiter)
             return job_to_wire(job)
         return await waiter  # the job as the journal returned it with that state
 

@@ -82,3 +82,23 @@ def test_forgotten_peer_gets_nothing() -> None:
         return peer
 
     assert asyncio.run(scenario()).got == []
+
+
+def test_final_jobs_and_dropped_waiters_leave_nothing_behind() -> None:
+    async def scenario() -> Hub:
+        hub = Hub()
+        peer = Peer()
+        hub.own("job-1", peer)
+        hub.publish("job.updated", {"job": {"jobId": "job-1", "state": "unknown"}}, "job-1")
+        assert hub.owns("job-1", peer)  # unknown: the terminal may still complete it
+        hub.publish("job.updated", {"job": {"jobId": "job-1", "state": "completed"}}, "job-1")
+        fut = hub.wait("job-2")
+        fut.cancel()
+        hub.drop_waiter("job-2", fut)
+        hub.own("job-3", peer)
+        hub.forget(peer)
+        await asyncio.sleep(0)
+        return hub
+
+    hub = asyncio.run(scenario())
+    assert hub._owners == {} and hub._waiters == {}  # noqa: SLF001
