@@ -4,7 +4,9 @@
 with backoff when it dies. :class:`TerminalPage` is one terminal's page: it loads the daemon's
 host page, which loads iClient, and turns the page's callbacks into a closed set of
 :class:`PageEvent` kinds (status, question, receipt, complete, pairing, info, report, crashed).
-It decides nothing about jobs: that is :mod:`bridge.worker`'s business.
+Events come back by long poll (``claimbridge.next`` resolves with every event queued so far),
+which costs less CPU than a Playwright binding call per event. It decides nothing about jobs:
+that is :mod:`bridge.worker`'s business.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class Operation:
     op_id: str
     method: str
     events: asyncio.Queue[PageEvent] = field(default_factory=asyncio.Queue)
+    pump: asyncio.Task[None] | None = None
 
 
 class Browser:
@@ -229,7 +232,6 @@ class TerminalPage:
         await self.close()
         self._context = await self._browser.new_context()
         try:
-            await self._context.expose_binding("claimbridgeEvent", self._on_binding)
             page = await self._context.new_page()
             page.on("crash", lambda _p: self._fail_all("the page crashed"))
             page.on("close", lambda _p: self._fail_all("the page closed"))
@@ -251,13 +253,6 @@ class TerminalPage:
                 await context.close()
             except PlaywrightError:
                 pass
-
-    def _on_binding(self, _source: Any, op_id: str, kind: PageEventKind, payload: Any) -> None:
-        op = self._ops.get(op_id)
-        if op is None:
-            log.warning("event %s for an operation no longer tracked", kind)
-            return
-        op.events.put_nowait(PageEvent(kind, payload))
 
     def _fail_all(self, why: str) -> None:
         for op in list(self._ops.values()):
@@ -294,11 +289,38 @@ class TerminalPage:
         except PlaywrightError as exc:
             self._ops.pop(op_id, None)
             raise TerminalError(f"iClient refused {method}: {exc.message}") from exc
+        op.pump = asyncio.get_running_loop().create_task(
+            self._pump(page, op), name=f"claimbridge.page.events[{op_id}]"
+        )
         return op
 
+    async def _pump(self, page: Page, op: Operation) -> None:
+        """Collect the operation's events from the page, batch by batch, until it is finished."""
+        while op.op_id in self._ops:
+            try:
+                batch = await page.evaluate("id => window.claimbridge.next(id)", op.op_id)
+            except PlaywrightError:
+                if op.op_id in self._ops:
+                    op.events.put_nowait(PageEvent("crashed", "the page went away"))
+                return
+            for kind, payload in batch:
+                op.events.put_nowait(PageEvent(kind, payload))
+
     def finish(self, op_id: str) -> None:
-        """Stop tracking an operation."""
-        self._ops.pop(op_id, None)
+        """Stop tracking an operation (and release its queue in the page)."""
+        op = self._ops.pop(op_id, None)
+        page = self._page
+        if op is not None and page is not None and not page.is_closed():
+            asyncio.get_running_loop().create_task(
+                self._release(page, op_id), name=f"claimbridge.page.finish[{op_id}]"
+            )
+
+    @staticmethod
+    async def _release(page: Page, op_id: str) -> None:
+        try:
+            await page.evaluate("id => window.claimbridge.finish(id)", op_id)
+        except PlaywrightError:
+            pass  # the page is gone, and its queues with it
 
     async def answer(self, op_id: str, label: str) -> bool:
         """Answer the pending question of an operation; False when none is pending."""

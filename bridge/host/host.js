@@ -1,15 +1,41 @@
 // claimbridge host glue: the daemon's side of the page that runs Tyro's iClient.
-// The daemon calls window.claimbridge.* through page.evaluate; every iClient callback goes
-// back through the binding window.claimbridgeEvent(opId, type, payload).
+// The daemon calls window.claimbridge.* through page.evaluate. Every iClient callback is queued
+// per operation; the daemon collects them with next(opId), a Promise that resolves with all
+// events queued so far (a long poll: cheaper than one Playwright binding call per event).
 (function () {
   "use strict";
 
   var client = null;
   var answers = {}; // opId -> answerCallback of the pending question
+  var queues = {};  // opId -> {events: [[type, payload], ...], waiter: resolve function or null}
+
+  function queueFor(opId) {
+    if (!queues[opId]) { queues[opId] = {events: [], waiter: null, timer: null}; }
+    return queues[opId];
+  }
+
+  // Events the daemon must hear at once; status lines and receipts may wait a few
+  // milliseconds to travel together (fewer round trips through Playwright).
+  var URGENT = {question: true, complete: true, pairing: true, info: true, report: true};
+  var BATCH_MS = 15;
+
+  function flush(opId) {
+    var q = queues[opId];
+    if (!q || !q.waiter || !q.events.length) { return; }
+    var resolve = q.waiter;
+    q.waiter = null;
+    if (q.timer) { clearTimeout(q.timer); q.timer = null; }
+    resolve(q.events.splice(0));
+  }
 
   function emit(opId, type, payload) {
-    // The binding returns a Promise; errors there are the daemon's to log, not the page's.
-    window.claimbridgeEvent(opId, type, payload === undefined ? null : payload).catch(function () {});
+    var q = queueFor(opId);
+    q.events.push([type, payload === undefined ? null : payload]);
+    if (URGENT[type]) {
+      flush(opId);
+    } else if (q.waiter && !q.timer) {
+      q.timer = setTimeout(function () { q.timer = null; flush(opId); }, BATCH_MS);
+    }
   }
 
   // The answer the daemon gave in advance for this question, if any: the only option of an
@@ -101,6 +127,29 @@
         default:
           throw new Error("unknown iClient method " + method);
       }
+    },
+
+    // Resolves with every event of the operation queued since the last call (waits for one).
+    next: function (opId) {
+      var q = queueFor(opId);
+      return new Promise(function (resolve) {
+        q.waiter = resolve;
+        var urgent = q.events.some(function (e) { return URGENT[e[0]]; });
+        if (urgent) {
+          flush(opId);
+        } else if (q.events.length && !q.timer) {
+          q.timer = setTimeout(function () { q.timer = null; flush(opId); }, BATCH_MS);
+        }
+      });
+    },
+
+    // The daemon no longer follows the operation: release its queue and any waiting poll.
+    finish: function (opId) {
+      var q = queues[opId];
+      delete queues[opId];
+      if (q && q.timer) { clearTimeout(q.timer); }
+      if (q && q.waiter) { q.waiter([]); }
+      return true;
     },
 
     answer: function (opId, label) {
