@@ -123,18 +123,19 @@ class Browser:
         return self._browser is not None and self._browser.is_connected()
 
     async def process_id(self) -> int | None:
-        """The browser process's id (from Chromium itself), for tests that kill it."""
-        if self._browser is None:
-            return None
-        try:
-            cdp = await self._browser.new_browser_cdp_session()
-            info = await cdp.send("SystemInfo.getProcessInfo")
-            await cdp.detach()
-        except PlaywrightError:
-            return None
-        for proc in info.get("processInfo", []):
-            if proc.get("type") == "browser":
-                return int(proc["id"])
+        """The browser process's id (asked of Chromium itself), for tests that kill it."""
+        for _ in range(20):
+            if self._browser is not None:
+                try:
+                    cdp = await self._browser.new_browser_cdp_session()
+                    info = await cdp.send("SystemInfo.getProcessInfo")
+                    await cdp.detach()
+                except PlaywrightError:
+                    info = {}
+                for proc in info.get("processInfo", []):
+                    if proc.get("type") == "browser":
+                        return int(proc["id"])
+            await asyncio.sleep(0.1)  # relaunching after a crash, or not answering yet
         return None
 
     async def launch(self) -> None:
