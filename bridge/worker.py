@@ -294,11 +294,15 @@ class TerminalWorker:
         note = "outcome from continueLastTransaction" if reattached else None
         await self._move(job.job_id, state, result=result, error=error, note=note)
 
-    async def _follow(self, job: JobRecord, op: Operation) -> dict[str, Any] | None:
-        """Relay an operation's events until it completes; None when its outcome is uncertain."""
+    async def _follow(self, job: JobRecord, op: Operation, *, reattaching: bool = False) -> dict[str, Any] | None:
+        """Relay an operation's events until it completes; None when its outcome is uncertain.
+
+        A transaction with no outcome after ``transaction_timeout_s`` is asked to cancel, once;
+        a re-attached one is only waited for (cancelling it could void what the patient accepted).
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.transaction_timeout_s
-        aborted = False
+        aborted = reattaching
         while True:
             remaining = deadline - loop.time()
             try:
@@ -418,7 +422,7 @@ class TerminalWorker:
         )
         self._op = op
         try:
-            response = await self._follow_reattach(job, op)
+            response = await self._follow(job, op, reattaching=True)
         finally:
             self.page.finish(op.op_id)
         if response is None:
@@ -432,23 +436,6 @@ class TerminalWorker:
             return False
         await self._complete(job, response, reattached=True)
         return (await self.journal.get(job_id)).state is JobState.COMPLETED
-
-    async def _follow_reattach(self, job: JobRecord, op: Operation) -> dict[str, Any] | None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.transaction_timeout_s
-        while True:
-            try:
-                event = await asyncio.wait_for(op.events.get(), timeout=max(deadline - loop.time(), 0.01))
-            except TimeoutError:
-                return None
-            if event.kind == "status":
-                self.hub.publish("job.status", {"jobId": job.job_id, "message": event.payload}, job.job_id)
-            elif event.kind == "question":
-                await self._on_question(job, op, event.payload)
-            elif event.kind == "complete":
-                return dict(event.payload or {})
-            elif event.kind == "crashed":
-                return None
 
     async def recover(self) -> None:
         """On start: try to re-attach the newest ``unknown`` job of this terminal, and re-queue
