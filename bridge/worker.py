@@ -334,14 +334,17 @@ class TerminalWorker:
     async def _on_question(self, job: JobRecord, op: Operation, question: dict[str, Any]) -> None:
         options = [str(o) for o in question.get("options") or []]
         text = str(question.get("text") or "")
+        pending = {"jobId": job.job_id, "text": text, "options": options}
+        if pending == self._pending_question:
+            return  # terminals repeat an unanswered question now and then; ask the PMS once
         await self.journal.note(job.job_id, "question", text)
         answered = question.get("answered")
         if answered is not None:
             # The page answered at once, by the job's policy (see _auto_answers).
             await self.journal.note(job.job_id, "answer", f"{answered} (automatic)")
             return
-        self._pending_question = {"jobId": job.job_id, "text": text, "options": options}
-        self.hub.publish("job.question", dict(self._pending_question), job.job_id)
+        self._pending_question = pending
+        self.hub.publish("job.question", dict(pending), job.job_id)
 
     async def answer(self, job_id: str, answer: str) -> None:
         """``job.answer``: pass the operator's answer to the pending question.
