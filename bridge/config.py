@@ -13,9 +13,10 @@ import re
 from contextvars import ContextVar
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -75,7 +76,9 @@ def _first_browser() -> str | None:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input_in_errors: a refused value (say a URL with a password in it) must not be
+    # repeated in an error message that ends up in a log or on a terminal.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
 class TerminalConfig(_Section):
@@ -106,6 +109,13 @@ class HealthcodeConfig(_Section):
     #: Seconds for each HTTP connect, read and write.
     timeout_s: float = Field(default=15.0, gt=0)
 
+    @model_validator(mode="after")
+    def _ordered(self) -> HealthcodeConfig:
+        for low, high in (("poll_initial_s", "poll_max_s"), ("retry_initial_s", "retry_max_s")):
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(f"{low} must not exceed {high}")
+        return self
+
 
 class MqttConfig(_Section):
     """``[mqtt]``: off unless ``url`` is set (``mqtt://host:port``, or ``mqtts://`` for TLS).
@@ -134,9 +144,23 @@ class MqttConfig(_Section):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"mqtts?://[^/@\s]+/?", value):
+        if value is None:
+            return value
+        if not re.fullmatch(r"mqtts?://[^/@\s]+/?", value):
             raise ValueError("url must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (no credentials)")
+        try:
+            port = urlsplit(value).port
+        except ValueError:
+            port = -1
+        if port is not None and not 1 <= port <= 65535:
+            raise ValueError("url's port must be a number from 1 to 65535")
         return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MqttConfig:
+        if self.reconnect_min_s > self.reconnect_max_s:
+            raise ValueError("reconnect_min_s must not exceed reconnect_max_s")
+        return self
 
 
 class PosProduct(_Section):
@@ -162,6 +186,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
+        hide_input_in_errors=True,
     )
 
     listen: str = "127.0.0.1:8765"

@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 from collections import Counter
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -110,7 +111,7 @@ def frame(draw: st.DrawFn) -> tuple[str, str, Any]:
         method = draw(st.sampled_from(WRITE_METHODS) | st.text(min_size=1, max_size=40))
         params = draw(hostile_claim()) if method == "healthpoint.claim" else draw(st.dictionaries(st.text(max_size=8), json_value, max_size=3))
         return kind, json.dumps({"jsonrpc": "2.0", "method": method, "params": params}), None
-    members = []
+    members: list[Any] = []
     size = draw(st.integers(MAX_BATCH + 1, 3 * MAX_BATCH)) if kind == "big-batch" else draw(st.integers(1, MAX_BATCH))
     for i in range(size):
         members.append(draw(st.sampled_from([
@@ -134,7 +135,14 @@ def _is_json(text: str) -> bool:
 
 
 def _ws(d: SubprocessDaemon) -> ClientConnection:
-    return connect(d.url, additional_headers={"Authorization": f"Bearer {d.token}"}, max_size=None)
+    """A connection to use in a ``with`` block.
+
+    Keepalive pings are off: their payload comes from the global ``random`` module, drawn in a
+    background thread, and Hypothesis takes that for a strategy using ``random``.
+    """
+    return connect(
+        d.url, additional_headers={"Authorization": f"Bearer {d.token}"}, max_size=None, ping_interval=None
+    )
 
 
 def _check_error(msg: Any) -> None:
@@ -143,20 +151,29 @@ def _check_error(msg: Any) -> None:
 
 
 class Exchange:
-    """Sends frames on one connection and checks what comes back, frame by frame."""
+    """Sends frames on one connection and checks what comes back, frame by frame.
+
+    The connection stays open across examples: its context is entered here and left by
+    :meth:`close` (or when an example fails, before a fresh one is opened).
+    """
 
     def __init__(self, daemon: SubprocessDaemon) -> None:
         self.daemon = daemon
-        self.ws = _ws(daemon)
+        self._stack = ExitStack()
+        self.ws = self._stack.enter_context(_ws(daemon))
         self.sent = 0
         self.sentinels = itertools.count(1)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._stack.close()
 
     def run(self, frames: list[tuple[str, str, Any]]) -> None:
         try:
             self._run(frames)
         except BaseException:
-            self.ws.close()  # what was left unread must not spill into the next example
-            self.ws = _ws(self.daemon)
+            self.close()  # what was left unread must not spill into the next example
+            self.ws = self._stack.enter_context(_ws(self.daemon))
             raise
 
     def _run(self, frames: list[tuple[str, str, Any]]) -> None:
@@ -215,24 +232,27 @@ class Exchange:
 def test_ten_thousand_hostile_frames(fuzz_daemon: SubprocessDaemon, sim_process: SimProcess) -> None:
     assert fuzz_daemon.proc is not None
     pid = fuzz_daemon.proc.pid
-    exchanges = [Exchange(fuzz_daemon) for _ in range(3)]
-    warm = [("request", json.dumps({"jsonrpc": "2.0", "id": f"w{i}", "method": "x"}), f"w{i}") for i in range(500)]
-    exchanges[0].run(warm)
-    rss_before = rss_kib(pid)
-    turn = itertools.count()
+    exchanges: list[Exchange] = []
+    try:
+        exchanges.extend(Exchange(fuzz_daemon) for _ in range(3))
+        warm = [("request", json.dumps({"jsonrpc": "2.0", "id": f"w{i}", "method": "x"}), f"w{i}") for i in range(500)]
+        exchanges[0].run(warm)
+        rss_before = rss_kib(pid)
+        turn = itertools.count()
 
-    @settings(max_examples=2200, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(st.lists(frame(), min_size=3, max_size=6))
-    def send(frames: list[tuple[str, str, Any]]) -> None:
-        exchanges[next(turn) % len(exchanges)].run(frames)
+        @settings(max_examples=2200, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(st.lists(frame(), min_size=3, max_size=6))
+        def send(frames: list[tuple[str, str, Any]]) -> None:
+            exchanges[next(turn) % len(exchanges)].run(frames)
 
-    while sum(e.sent for e in exchanges) < TARGET_FRAMES:
-        send()
-    total = sum(e.sent for e in exchanges)
-    rss_after = rss_kib(pid)
-    for e in exchanges:
-        e.ws.close()
+        while sum(e.sent for e in exchanges) < TARGET_FRAMES:
+            send()
+        total = sum(e.sent for e in exchanges)
+        rss_after = rss_kib(pid)
+    finally:
+        for e in exchanges:
+            e.close()
     print(f"{total} hostile frames; daemon RSS {rss_before} KiB -> {rss_after} KiB")
     assert total >= TARGET_FRAMES
     assert sim_process.ledger() == []  # nothing reached the terminal

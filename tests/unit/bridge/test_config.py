@@ -9,6 +9,8 @@ from pydantic import ValidationError
 
 from bridge.config import (
     DEFAULT_BROWSER_ARGS,
+    HealthcodeConfig,
+    MqttConfig,
     Settings,
     TerminalConfig,
     load_settings,
@@ -133,3 +135,294 @@ def test_settings_are_frozen():
     settings = Settings()
     with pytest.raises(ValidationError):
         settings.listen = "x:1"  # type: ignore[misc]
+
+
+# --- [mqtt] and [healthcode] tuning fields ----------------------------------------------------
+
+URL_ERROR = "url must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (no credentials)"
+
+#: Every [mqtt] key, none at its default (written to a temporary file: the shared fixture keeps
+#: the [mqtt] section off).
+MQTT_TOML = """
+[mqtt]
+url = "mqtts://broker.clinic.test:8883"
+site = "clinic-a"
+username = "bridge"
+password_file = "/etc/claimbridge/mqtt-password"
+ca_file = "/etc/claimbridge/ca.pem"
+cert_file = "/etc/claimbridge/client.pem"
+key_file = "/etc/claimbridge/client.key"
+client_id = "cb-front"
+keepalive_s = 45
+session_expiry_s = 0
+reconnect_min_s = 0.25
+reconnect_max_s = 10.5
+state_interval_s = 15
+
+[healthcode]
+poll_initial_s = 5
+poll_max_s = 60.5
+retry_initial_s = 0.5
+retry_max_s = 30
+submit_wait_s = 2
+concurrency = 3
+timeout_s = 4.5
+"""
+
+
+def _write_toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "claimbridge.toml"
+    path.write_text(text)
+    return path
+
+
+def _error_locations(exc: ValidationError) -> set[tuple[str | int, ...]]:
+    return {tuple(error["loc"]) for error in exc.errors()}
+
+
+def test_mqtt_and_healthcode_tuning_defaults(monkeypatch):
+    monkeypatch.chdir(Path(__file__).parent)
+    mqtt = load_settings().mqtt
+    assert mqtt == MqttConfig()
+    assert (mqtt.username, mqtt.password_file) == (None, None)
+    assert (mqtt.ca_file, mqtt.cert_file, mqtt.key_file) == (None, None, None)
+    assert mqtt.client_id is None  # bridge/mqtt.py then uses claimbridge-<site>
+    assert (mqtt.keepalive_s, mqtt.session_expiry_s) == (30, 300)
+    assert (mqtt.reconnect_min_s, mqtt.reconnect_max_s) == (0.5, 30.0)
+    assert mqtt.state_interval_s == 60.0
+    healthcode = load_settings().healthcode
+    assert healthcode == HealthcodeConfig()
+    assert (healthcode.poll_initial_s, healthcode.poll_max_s) == (30.0, 900.0)
+    assert (healthcode.retry_initial_s, healthcode.retry_max_s) == (1.0, 120.0)
+    assert (healthcode.submit_wait_s, healthcode.concurrency, healthcode.timeout_s) == (30.0, 8, 15.0)
+
+
+def test_mqtt_and_healthcode_tuning_from_toml(tmp_path):
+    settings = load_settings(_write_toml(tmp_path, MQTT_TOML))
+    assert settings.mqtt == MqttConfig(
+        url="mqtts://broker.clinic.test:8883",
+        site="clinic-a",
+        username="bridge",
+        password_file=Path("/etc/claimbridge/mqtt-password"),
+        ca_file=Path("/etc/claimbridge/ca.pem"),
+        cert_file=Path("/etc/claimbridge/client.pem"),
+        key_file=Path("/etc/claimbridge/client.key"),
+        client_id="cb-front",
+        keepalive_s=45,
+        session_expiry_s=0,
+        reconnect_min_s=0.25,
+        reconnect_max_s=10.5,
+        state_interval_s=15.0,
+    )
+    assert isinstance(settings.mqtt.password_file, Path)
+    hc = settings.healthcode
+    assert (hc.poll_initial_s, hc.poll_max_s, hc.retry_initial_s, hc.retry_max_s) == (5.0, 60.5, 0.5, 30.0)
+    assert (hc.submit_wait_s, hc.concurrency, hc.timeout_s) == (2.0, 3, 4.5)
+    assert hc.url is None  # keys left out keep their defaults
+
+
+def test_mqtt_and_healthcode_tuning_from_environment(monkeypatch):
+    monkeypatch.chdir(Path(__file__).parent)
+    env = {
+        "CLAIMBRIDGE_MQTT__URL": "mqtt://127.0.0.1:1883",
+        "CLAIMBRIDGE_MQTT__USERNAME": "env-user",
+        "CLAIMBRIDGE_MQTT__PASSWORD_FILE": "/run/secrets/mqtt",
+        "CLAIMBRIDGE_MQTT__CA_FILE": "/run/secrets/ca.pem",
+        "CLAIMBRIDGE_MQTT__CERT_FILE": "/run/secrets/cert.pem",
+        "CLAIMBRIDGE_MQTT__KEY_FILE": "/run/secrets/key.pem",
+        "CLAIMBRIDGE_MQTT__CLIENT_ID": "env-client",
+        "CLAIMBRIDGE_MQTT__KEEPALIVE_S": "120",
+        "CLAIMBRIDGE_MQTT__SESSION_EXPIRY_S": "3600",
+        "CLAIMBRIDGE_MQTT__RECONNECT_MIN_S": "1.5",
+        "CLAIMBRIDGE_MQTT__RECONNECT_MAX_S": "90",
+        "CLAIMBRIDGE_MQTT__STATE_INTERVAL_S": "7.5",
+        "CLAIMBRIDGE_HEALTHCODE__POLL_INITIAL_S": "3",
+        "CLAIMBRIDGE_HEALTHCODE__POLL_MAX_S": "30",
+        "CLAIMBRIDGE_HEALTHCODE__RETRY_INITIAL_S": "0.2",
+        "CLAIMBRIDGE_HEALTHCODE__RETRY_MAX_S": "9",
+        "CLAIMBRIDGE_HEALTHCODE__SUBMIT_WAIT_S": "1",
+        "CLAIMBRIDGE_HEALTHCODE__CONCURRENCY": "64",
+        "CLAIMBRIDGE_HEALTHCODE__TIMEOUT_S": "2",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings()
+    mqtt = settings.mqtt
+    assert mqtt.url == "mqtt://127.0.0.1:1883" and mqtt.site == "default"
+    assert mqtt.username == "env-user"
+    assert mqtt.password_file == Path("/run/secrets/mqtt")
+    assert (mqtt.ca_file, mqtt.cert_file, mqtt.key_file) == (
+        Path("/run/secrets/ca.pem"), Path("/run/secrets/cert.pem"), Path("/run/secrets/key.pem"),
+    )
+    assert mqtt.client_id == "env-client"
+    assert (mqtt.keepalive_s, mqtt.session_expiry_s) == (120, 3600)
+    assert (mqtt.reconnect_min_s, mqtt.reconnect_max_s, mqtt.state_interval_s) == (1.5, 90.0, 7.5)
+    hc = settings.healthcode
+    assert (hc.poll_initial_s, hc.poll_max_s, hc.retry_initial_s, hc.retry_max_s) == (3.0, 30.0, 0.2, 9.0)
+    assert (hc.submit_wait_s, hc.concurrency, hc.timeout_s) == (1.0, 64, 2.0)
+
+
+def test_environment_overrides_one_mqtt_key_of_the_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("CLAIMBRIDGE_MQTT__KEEPALIVE_S", "10")
+    monkeypatch.setenv("CLAIMBRIDGE_HEALTHCODE__CONCURRENCY", "1")
+    settings = load_settings(_write_toml(tmp_path, MQTT_TOML))
+    assert settings.mqtt.keepalive_s == 10
+    assert settings.mqtt.username == "bridge" and settings.mqtt.reconnect_max_s == 10.5
+    assert settings.healthcode.concurrency == 1 and settings.healthcode.timeout_s == 4.5
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mqtt://127.0.0.1",
+        "mqtt://127.0.0.1:1883",
+        "mqtts://broker.example:8883",
+        "mqtts://broker.example",
+        "mqtt://broker.example/",
+        "mqtt://[::1]:1883",
+    ],
+)
+def test_mqtt_url_accepted(monkeypatch, url):
+    monkeypatch.chdir(Path(__file__).parent)
+    monkeypatch.setenv("CLAIMBRIDGE_MQTT__URL", url)
+    assert load_settings().mqtt.url == url
+    assert MqttConfig(url=url).url == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://broker.example:1883",
+        "ws://broker.example:9001",
+        "tcp://broker.example:1883",
+        "mqtt:/broker.example",
+        "mqtt://",
+        "mqtt://broker.example/claimbridge",
+        "mqtt://broker example:1883",
+        "broker.example:1883",
+        "MQTT://broker.example",
+        "",
+    ],
+)
+def test_mqtt_url_refused(monkeypatch, url):
+    monkeypatch.chdir(Path(__file__).parent)
+    monkeypatch.setenv("CLAIMBRIDGE_MQTT__URL", url)
+    with pytest.raises(ValidationError) as refused:
+        load_settings()
+    assert _error_locations(refused.value) == {("mqtt", "url")}
+    assert URL_ERROR in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mqtt://user:secret@broker.example:1883",
+        "mqtts://user@broker.example",
+        "mqtt://:secret@broker.example",
+    ],
+)
+def test_mqtt_url_with_credentials_gets_the_specific_error(tmp_path, url):
+    with pytest.raises(ValidationError) as direct:
+        MqttConfig(url=url)
+    assert [error["msg"] for error in direct.value.errors()] == [f"Value error, {URL_ERROR}"]
+    path = _write_toml(tmp_path, f'[mqtt]\nurl = "{url}"\n')
+    with pytest.raises(ValidationError) as from_file:
+        load_settings(path)
+    assert _error_locations(from_file.value) == {("mqtt", "url")}
+    assert URL_ERROR in str(from_file.value)
+
+
+@pytest.mark.parametrize("url", ["mqtt://broker.example:port", "mqtt://broker.example:99999"])
+def test_mqtt_url_with_a_bad_port_is_refused(url):
+    with pytest.raises(ValidationError):
+        MqttConfig(url=url)
+
+
+def test_mqtt_password_is_never_a_setting(monkeypatch, tmp_path):
+    """Only ``password_file``: a ``password`` key, in the file or the environment, is refused."""
+    with pytest.raises(ValidationError) as in_file:
+        load_settings(_write_toml(tmp_path, '[mqtt]\nurl = "mqtt://127.0.0.1"\npassword = "secret"\n'))
+    assert _error_locations(in_file.value) == {("mqtt", "password")}
+    monkeypatch.chdir(Path(__file__).parent)
+    monkeypatch.setenv("CLAIMBRIDGE_MQTT__PASSWORD", "secret")
+    with pytest.raises(ValidationError) as in_env:
+        load_settings()
+    assert _error_locations(in_env.value) == {("mqtt", "password")}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("CLAIMBRIDGE_MQTT__CLIENT_ID", ""),
+        ("CLAIMBRIDGE_MQTT__CLIENT_ID", "c" * 129),
+        ("CLAIMBRIDGE_MQTT__KEEPALIVE_S", "4"),
+        ("CLAIMBRIDGE_MQTT__KEEPALIVE_S", "65536"),
+        ("CLAIMBRIDGE_MQTT__KEEPALIVE_S", "1.5"),
+        ("CLAIMBRIDGE_MQTT__SESSION_EXPIRY_S", "-1"),
+        ("CLAIMBRIDGE_MQTT__RECONNECT_MIN_S", "0"),
+        ("CLAIMBRIDGE_MQTT__RECONNECT_MAX_S", "-1"),
+        ("CLAIMBRIDGE_MQTT__STATE_INTERVAL_S", "0"),
+        ("CLAIMBRIDGE_MQTT__SITE", "clinic/a"),
+        ("CLAIMBRIDGE_MQTT__SITE", "s" * 65),
+        ("CLAIMBRIDGE_HEALTHCODE__POLL_INITIAL_S", "0"),
+        ("CLAIMBRIDGE_HEALTHCODE__POLL_MAX_S", "-5"),
+        ("CLAIMBRIDGE_HEALTHCODE__RETRY_INITIAL_S", "0"),
+        ("CLAIMBRIDGE_HEALTHCODE__RETRY_MAX_S", "0"),
+        ("CLAIMBRIDGE_HEALTHCODE__SUBMIT_WAIT_S", "0"),
+        ("CLAIMBRIDGE_HEALTHCODE__CONCURRENCY", "0"),
+        ("CLAIMBRIDGE_HEALTHCODE__CONCURRENCY", "65"),
+        ("CLAIMBRIDGE_HEALTHCODE__TIMEOUT_S", "0"),
+        ("CLAIMBRIDGE_HEALTHCODE__TIMEOUT_S", "soon"),
+    ],
+)
+def test_bad_mqtt_and_healthcode_values_are_refused(monkeypatch, key, value):
+    monkeypatch.chdir(Path(__file__).parent)
+    monkeypatch.setenv(key, value)
+    with pytest.raises(ValidationError) as refused:
+        load_settings()
+    section, field = key.removeprefix("CLAIMBRIDGE_").lower().split("__")
+    assert _error_locations(refused.value) == {(section, field)}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("keepalive_s", 5, 5),
+        ("keepalive_s", 65535, 65535),
+        ("session_expiry_s", 0, 0),
+        ("client_id", "c" * 128, "c" * 128),
+        ("site", "A_b-9", "A_b-9"),
+    ],
+)
+def test_mqtt_limits_are_inclusive(key, value, expected):
+    assert getattr(MqttConfig(**{key: value}), key) == expected
+
+
+@pytest.mark.parametrize(("cls", "key"), [(MqttConfig, "keepalive"), (HealthcodeConfig, "poll_s")])
+def test_unknown_section_keys_are_refused(cls, key):
+    with pytest.raises(ValidationError):
+        cls(**{key: 1})
+
+
+def test_sections_are_frozen():
+    mqtt = MqttConfig()
+    with pytest.raises(ValidationError):
+        mqtt.keepalive_s = 10  # type: ignore[misc]
+    healthcode = HealthcodeConfig()
+    with pytest.raises(ValidationError):
+        healthcode.concurrency = 2  # type: ignore[misc]
+
+
+def test_backoff_bounds_must_be_ordered():
+    with pytest.raises(ValidationError, match="reconnect_min_s must not exceed reconnect_max_s"):
+        MqttConfig(reconnect_min_s=60, reconnect_max_s=30)
+    with pytest.raises(ValidationError, match="poll_initial_s must not exceed poll_max_s"):
+        HealthcodeConfig(poll_initial_s=1000, poll_max_s=900)
+    with pytest.raises(ValidationError, match="retry_initial_s must not exceed retry_max_s"):
+        HealthcodeConfig(retry_initial_s=200, retry_max_s=120)
+
+
+def test_a_refused_url_is_not_repeated_in_the_error():
+    with pytest.raises(ValidationError) as err:
+        MqttConfig(url="mqtt://user:hunter2secret@broker.example:1883")
+    assert "hunter2secret" not in str(err.value)
