@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bridge.healthcode import HealthcodeReference
+from bridge.healthcode_refdata import HealthcodeReference
 
 __all__ = ["DEFAULT_REFERENCE_DIR", "load_reference"]
 

@@ -2,14 +2,14 @@
 
 Each runs as one task per terminal on the :class:`~simulator.clock.Clock`; every decision
 comes from the pure modules (``terminal`` table, ``healthpoint`` rules, ``scenarios``,
-``ledger``). The only I/O is time and the frames sent to the listening links.
+``ledger``). The only I/O is time and the frames sent to the listening links, whose
+sessions and terminal state are :mod:`simulator.sessions` (re-exported here).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,12 +40,12 @@ from simulator.scenarios import (
     plan_fund,
     purchase_magic,
 )
+from simulator.sessions import Frame, Session, TerminalRuntime
 from simulator.terminal import (
     AUTOVOIDING,
     WAITING_FOR_FUND,
     Event,
     State,
-    TerminalMachine,
     TransactionKind,
     TransactionLog,
     status_line,
@@ -67,85 +67,6 @@ QUESTION_TIMEOUT_S = 120.0
 _READ_DELAY_S = 0.2
 _PRINT_DELAY_S = 0.2
 _BASE_REF_TAG = 2120600
-
-Frame = dict[str, Any]
-Sender = Callable[[Frame], Awaitable[None]]
-
-
-class Session:
-    """One websocket link from an ``iclient.html`` iframe.
-
-    Args:
-        send: Coroutine that sends one JSON frame; errors mean the link is gone.
-    """
-
-    def __init__(self, send: Sender) -> None:
-        self._send = send
-        self.closed = False
-        self.refusal: Frame | None = None
-        self.terminal: TerminalRuntime | None = None
-        self.last_terminal: tuple[int, int, str | None] | None = None
-        self.pos_product_data: dict[str, Any] | None = None
-
-    async def emit(self, frame: Frame) -> None:
-        """Send a frame; a failing link is marked closed, never raised."""
-        if self.closed:
-            return
-        try:
-            await self._send(frame)
-        except Exception:  # the socket went away: the transaction carries on
-            self.closed = True
-
-    async def notify(self, method: str, params: Any) -> None:
-        """Send ``{"op":"notify"}``."""
-        await self.emit({"op": "notify", "method": method, "params": params})
-
-
-class TerminalRuntime:
-    """Runtime state of one simulated terminal."""
-
-    def __init__(self, mid: int, tid: int) -> None:
-        self.mid = mid
-        self.tid = tid
-        self.machine = TerminalMachine()
-        self.integration_key: str | None = None
-        self.log: TransactionLog | None = None
-        self.subscribers: set[Session] = set()
-        self.task: asyncio.Task[None] | None = None
-        self.abort = asyncio.Event()
-        self.answer = asyncio.Event()
-        self.answer_label: str | None = None
-        self.authorised = asyncio.Event()
-        self.pairing_session: Session | None = None
-        self.ref_tags = 0
-
-    @property
-    def paired(self) -> bool:
-        return self.integration_key is not None
-
-    @property
-    def terminal_id(self) -> str:
-        return f"SIM{self.tid:05d}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "mid": self.mid,
-            "tid": self.tid,
-            "terminalId": self.terminal_id,
-            "paired": self.paired,
-            "integrationKey": self.integration_key,
-            "state": self.machine.state.value,
-            "busy": self.machine.busy,
-            "listeners": len(self.subscribers),
-            "transaction": self.log.to_json() if self.log is not None else None,
-        }
-
-    async def broadcast(self, method: str, params: Any) -> None:
-        for session in list(self.subscribers):
-            await session.notify(method, params)
-            if session.closed:
-                self.subscribers.discard(session)
-
 
 _UNKNOWN_KEEPS = frozenset(
     {
@@ -662,3 +583,4 @@ def _fund_delay(scenario: Scenario) -> float:
     """Simulated seconds the fund or bank takes (capped below the autovoid limit)."""
     delay_ms = scenario.fund_delay_ms if scenario.fund_delay_ms is not None else DEFAULT_FUND_DELAY_MS
     return min(delay_ms / 1000, AUTOVOID_AFTER_S)
+
