@@ -12,23 +12,6 @@ from bridge.jobs import JobKind, JobState
 from bridge.jsonrpc import Request, error_response, notification, parse_frame, response
 from bridge.protocol_results import Job, JobStatus
 
-ITEM = {
-    "claimAmount": 10000,
-    "serviceCode": "500",
-    "description": "Assessment Consult",
-    "serviceReference": "01",
-    "patientId": "02",
-    "serviceDate": "2024-09-21",
-}
-CLAIM = {
-    "requestId": "pms-1",
-    "terminal": "front-desk",
-    "providerId": "2159081W",
-    "serviceType": "P",
-    "items": [ITEM],
-    "onApproved": "ask",
-}
-
 # --------------------------------------------------------------------------- envelope
 
 

@@ -18,47 +18,12 @@ FIXTURE = json.loads(
     (Path(__file__).parents[3] / "fixtures" / "protocol" / "methods.json").read_text()
 )
 
-ITEM = {
-    "claimAmount": 10000,
-    "serviceCode": "500",
-    "description": "Assessment Consult",
-    "serviceReference": "01",
-    "patientId": "02",
-    "serviceDate": "2024-09-21",
-}
-CLAIM = {
-    "requestId": "pms-1",
-    "terminal": "front-desk",
-    "providerId": "2159081W",
-    "serviceType": "P",
-    "items": [ITEM],
-    "onApproved": "ask",
-}
-BILL = {"invoiceNumber": "INV-1", "insurer": "bup"}
-
+_DATA = json.loads((Path(__file__).resolve().parents[3] / "fixtures" / "protocol" / "valid-params.json").read_text())
+ITEM: dict[str, Any] = _DATA["item"]
+CLAIM: dict[str, Any] = _DATA["claim"]
+BILL: dict[str, Any] = _DATA["bill"]
 #: One valid params object per method (None: the method takes none).
-VALID: dict[str, Any] = {
-    "healthpoint.claim": CLAIM,
-    "healthpoint.rebateEstimate": {k: v for k, v in CLAIM.items() if k != "onApproved"},
-    "healthpoint.cancel": {"requestId": "pms-2", "claimJobId": "job-1"},
-    "payment.gap": {"requestId": "pms-3", "claimJobId": "job-1", "amount": 4400},
-    "job.answer": {"jobId": "job-1", "answer": "ACCEPT"},
-    "job.abort": {"jobId": "job-1"},
-    "job.get": {"requestId": "pms-1"},
-    "job.list": {"state": "unknown", "terminal": "front-desk", "kind": "claim", "limit": 10},
-    "job.resolve": {"jobId": "job-1", "outcome": "approved", "note": "fund confirmed by phone"},
-    "terminal.list": None,
-    "terminal.pair": {"terminal": "front-desk", "mid": 1, "tid": 2},
-    "healthpoint.reconciliation": {"terminal": "front-desk", "date": "2026-11-22", "type": "claims"},
-    "healthcode.checkCredentials": None,
-    "healthcode.validate": {"bill": BILL},
-    "healthcode.submit": {"requestId": "pms-4", "bill": BILL},
-    "healthcode.cancel": {"jobId": "job-9"},
-    "healthcode.codes": {"kind": "isc", "query": "knee", "insurer": "bup", "limit": 20},
-    "system.health": None,
-    "events.subscribe": {"topics": ["job.updated", "*"]},
-    "rpc.discover": None,
-}
+VALID: dict[str, Any] = _DATA["validParams"]
 
 
 def _all_methods() -> list[str]:
