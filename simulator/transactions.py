@@ -281,11 +281,14 @@ class TransactionFlows:
             await self.clock.sleep(plan.delay_s)
             await self._fund_answered(claim)
 
-    def _respond(self, claim: _Claim, result: str, *, settles: bool = True) -> dict[str, Any]:
+    def _respond(
+        self, claim: _Claim, result: str, *, settles: bool = True, adjudicated: bool = True
+    ) -> dict[str, Any]:
+        """The claim's transactionComplete response; ``adjudicated=False`` when the fund never answered."""
         return claim_response(
             result=result,
             request=claim.request,
-            adjudication=claim.adjudication,
+            adjudication=claim.adjudication if adjudicated else None,
             reference=self.reference,
             fund=claim.fund,
             card=claim.card,
@@ -361,17 +364,7 @@ class TransactionFlows:
                 adjudication=None,
             )
             self._remember(claim, "autovoided")
-            final = claim_response(
-                result="REVERSED",
-                request=claim.request,
-                adjudication=None,
-                reference=self.reference,
-                fund=claim.fund,
-                card=claim.card,
-                ref_tag=claim.ref_tag,
-                transaction_id=claim.transaction_id,
-                now=self.clock.now(),
-            )
+            final = self._respond(claim, "REVERSED", adjudicated=False)
             final["healthpointErrorDescription"] = AUTOVOID_DESCRIPTION
         log.receipt_lines = claim_receipt_lines("autovoid", final)
         await self._finish(terminal, final, drop=claim.scenario.drop_response)
