@@ -250,7 +250,7 @@ async def _pair_with_simulator(daemon: Any, sim_base: str) -> None:
     worker = daemon.workers.get(name)
     if worker is None:
         return
-    pairing = asyncio.ensure_future(worker.pair(mid, tid))
+    pairing = asyncio.create_task(worker.pair(mid, tid), name=f"claimbridge[{name}].pair")
     async with httpx.AsyncClient() as client:
         for _ in range(100):
             await asyncio.sleep(0.1)
@@ -303,8 +303,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     daemon = Daemon(settings)
 
     async def main() -> None:
-        runner = asyncio.ensure_future(daemon.run())
-        ready = asyncio.ensure_future(daemon.ready.wait())
+        runner = asyncio.create_task(daemon.run(), name="claimbridge.daemon")
+        ready = asyncio.create_task(daemon.ready.wait(), name="claimbridge.daemon.ready")
         await asyncio.wait({runner, ready}, return_when=asyncio.FIRST_COMPLETED)
         if runner.done():
             await runner
