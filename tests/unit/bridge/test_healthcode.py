@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import date
 from typing import Any
@@ -19,34 +18,10 @@ from bridge.healthcode import (
     SubmitReceipt,
     parse_bill,
 )
-from bridge.healthcode_reference import DEFAULT_REFERENCE_DIR
-
-BILLS = DEFAULT_REFERENCE_DIR / "bills"
+from tests.unit.bridge.bills import make, wire
 
 
-def _wire(name: str = "valid_bupa.json") -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((BILLS / name).read_text(encoding="utf-8"))
-    return data
 
-
-def make(name: str = "valid_bupa.json", /, **patch: Any) -> Bill:
-    """The fixture bill with dotted-path changes: ``make(**{"patient.lastName": "X"})``."""
-    data = copy.deepcopy(_wire(name))
-    for path, value in patch.items():
-        node: Any = data
-        *parents, leaf = path.split(".")
-        for part in parents:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        if isinstance(node, list):
-            node[int(leaf)] = value
-        elif value is _DELETE:
-            del node[leaf]
-        else:
-            node[leaf] = value
-    return Bill.model_validate(data)
-
-
-_DELETE = object()
 
 
 
@@ -98,18 +73,18 @@ def test_model_refuses_malformed_bills(path: str, value: Any) -> None:
 
 
 def test_parse_bill_names_every_bad_field() -> None:
-    data = _wire()
+    data = wire()
     data["lines"][0]["fee"] = "95"
     data["setting"] = "Z"
     del data["patient"]["lastName"]
     with pytest.raises(InvalidParams) as caught:
         parse_bill(data)
     assert {e.field for e in caught.value.errors} == {"bill.lines.0.fee", "bill.setting", "bill.patient.lastName"}
-    assert parse_bill(_wire()) == make()
+    assert parse_bill(wire()) == make()
 
 
 def test_totals_and_dates() -> None:
-    bill = make(**{"lines.1": {**_wire()["lines"][1], "quantity": 2}})
+    bill = make(**{"lines.1": {**wire()["lines"][1], "quantity": 2}})
     assert bill.net_total == 9500 + 2 * 6500 + 450
     assert bill.first_service_date == date(2026, 11, 10)
     assert bill.last_service_date == date(2026, 11, 17)

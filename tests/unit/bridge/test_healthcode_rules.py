@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import date
 from typing import Any
@@ -11,37 +10,14 @@ import pytest
 
 from bridge.healthcode import Bill, Problem
 from bridge.healthcode_refdata import HealthcodeReference
-from bridge.healthcode_reference import DEFAULT_REFERENCE_DIR, load_reference
+from bridge.healthcode_reference import load_reference
 from bridge.healthcode_rules import validate_bill
+from tests.unit.bridge.bills import DELETE, make
 
-BILLS = DEFAULT_REFERENCE_DIR / "bills"
 REF = load_reference()
 TODAY = date(2026, 11, 20)
 
 
-def _wire(name: str = "valid_bupa.json") -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((BILLS / name).read_text(encoding="utf-8"))
-    return data
-
-
-def make(name: str = "valid_bupa.json", /, **patch: Any) -> Bill:
-    """The fixture bill with dotted-path changes: ``make(**{"patient.lastName": "X"})``."""
-    data = copy.deepcopy(_wire(name))
-    for path, value in patch.items():
-        node: Any = data
-        *parents, leaf = path.split(".")
-        for part in parents:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        if isinstance(node, list):
-            node[int(leaf)] = value
-        elif value is _DELETE:
-            del node[leaf]
-        else:
-            node[leaf] = value
-    return Bill.model_validate(data)
-
-
-_DELETE = object()
 
 
 def problems(bill: Bill, today: date = TODAY, reference: HealthcodeReference = REF) -> list[tuple[str, str, str | None]]:
@@ -204,7 +180,7 @@ def test_axa_does_not_validate_authorisation() -> None:
 
 
 def test_authorisation_optional_unless_insurer_requires_it() -> None:
-    bill = make(**{"patient.authorisationCode": _DELETE})
+    bill = make(**{"patient.authorisationCode": DELETE})
     assert problems(bill) == []
     assert problems(bill, reference=with_insurer("bup", auth_required=True)) == [
         ("patient.authorisationCode", "Required by insurer", "AuthCode")
@@ -258,7 +234,7 @@ def test_unknown_diagnosis_only_flagged_when_list_is_authoritative() -> None:
 
 
 def test_service_date_in_future() -> None:
-    assert problems(make(**{"lines.2.serviceDate": "2026-11-21", "patient.authorisationValidTo": _DELETE})) == [
+    assert problems(make(**{"lines.2.serviceDate": "2026-11-21", "patient.authorisationValidTo": DELETE})) == [
         ("lines[2].serviceDate", "May not be after Today", "FDOS")
     ]
 
@@ -285,7 +261,7 @@ def test_axa_six_month_limit_clamps_month_end() -> None:
 
 
 def test_no_age_limit_where_none_is_published() -> None:
-    bill = make(**{"patient.authorisationValidTo": _DELETE})
+    bill = make(**{"patient.authorisationValidTo": DELETE})
     assert problems(bill, today=date(2029, 1, 1)) == []
 
 
@@ -316,7 +292,7 @@ def test_agreed_fee_required() -> None:
 
 
 def test_ccsd_required_where_isc_needs_it() -> None:
-    bill = make("clinic_payee_axa.json", **{"lines.0.ccsd": _DELETE})
+    bill = make("clinic_payee_axa.json", **{"lines.0.ccsd": DELETE})
     problem = only(bill)
     assert (problem.field, problem.error, problem.healthcode_field) == ("lines[0].ccsd", "Invalid Code", "ProcCode")
     assert "needs a CCSD procedure code" in problem.suggestion
@@ -359,7 +335,7 @@ def test_every_problem_is_reported_in_bill_order() -> None:
         "clinic_payee_axa.json",
         invoiceNumber="TOO.LONG.NUMBER",
         diagnoses=[],
-        **{"patient.membershipNumber": "??", "lines.0.ccsd": _DELETE, "lines.0.serviceDate": "2026-12-01"},
+        **{"patient.membershipNumber": "??", "lines.0.ccsd": DELETE, "lines.0.serviceDate": "2026-12-01"},
     )
     assert problems(bill) == [
         ("invoiceNumber", "Invalid Format", "InvoiceNo"),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from simulator.funds import load_reference
@@ -15,24 +13,13 @@ from simulator.healthpoint_adjudication import (
     claim_response,
 )
 from simulator.healthpoint_requests import parse_claim_request
+from tests.unit.simulator.claims import one_item, params
 
 REF = load_reference()
 CARD = REF.test_card
 ISOFT = REF.fund_for(CARD)
-REQUESTS = Path(__file__).resolve().parents[3] / "fixtures" / "healthpoint" / "requests"
 
 
-def params(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((REQUESTS / "claim_two_items.json").read_text())
-    data.update(changes)
-    return data
-
-
-def one_item(amount: int, **item: Any) -> dict[str, Any]:
-    base = {"claimAmount": str(amount), "serviceCode": "500", "description": "Consult",
-            "patientId": "00", "serviceDate": "20261123"}
-    base.update(item)
-    return params(claimItems=[base], claimItemsCount="1", totalClaimAmount=str(amount))
 
 
 # ---------------------------------------------------------------- adjudication

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,22 +14,11 @@ from simulator.healthpoint_requests import (
     parse_purchase_request,
     refusal_answer,
 )
+from tests.unit.simulator.claims import one_item, params
 
 REF = load_reference()
-REQUESTS = Path(__file__).resolve().parents[3] / "fixtures" / "healthpoint" / "requests"
 
 
-def params(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((REQUESTS / "claim_two_items.json").read_text())
-    data.update(changes)
-    return data
-
-
-def one_item(amount: int, **item: Any) -> dict[str, Any]:
-    base = {"claimAmount": str(amount), "serviceCode": "500", "description": "Consult",
-            "patientId": "00", "serviceDate": "20261123"}
-    base.update(item)
-    return params(claimItems=[base], claimItemsCount="1", totalClaimAmount=str(amount))
 
 
 def fields(error: InvalidRequest) -> set[str]:
