@@ -222,7 +222,7 @@ class Daemon:
              "posProductVersion": s.pos_product.version},
         )
         worker = TerminalWorker(
-            name, self.journal, page, self.hub, self.now,
+            name, self.journal, page, self.hub,
             transaction_timeout_s=s.transaction_timeout_s, pairing_timeout_s=s.pairing_timeout_s,
         )
         pairing = await self.journal.pairing(name)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from bridge import healthpoint
@@ -97,7 +95,6 @@ class TerminalWorker:
         journal: the durable job store.
         page: the terminal's page.
         hub: where notifications go.
-        now: the daemon's clock (tests inject one).
         transaction_timeout_s: how long a transaction may go without finishing before it is
             reported ``unknown`` (the terminal keeps its own timeouts too).
     """
@@ -108,7 +105,6 @@ class TerminalWorker:
         journal: Journal,
         page: TerminalPage,
         hub: Hub,
-        now: Callable[[], datetime],
         transaction_timeout_s: float = 600.0,
         pairing_timeout_s: float = 90.0,
     ) -> None:
@@ -116,7 +112,6 @@ class TerminalWorker:
         self.journal = journal
         self.page = page
         self.hub = hub
-        self.now = now
         self.transaction_timeout_s = transaction_timeout_s
         self.pairing_timeout_s = pairing_timeout_s
         self.mid: int | None = None
