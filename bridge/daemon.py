@@ -29,7 +29,7 @@ from bridge.parts import install_parts
 from bridge.server import Dispatcher, WebsocketServer
 from bridge.service import Service
 from bridge.terminal import Browser, TerminalPage
-from bridge.worker import TerminalWorker
+from bridge.worker.runner import TerminalWorker
 
 __all__ = ["Daemon", "ensure_token", "package_version"]
 
@@ -205,7 +205,7 @@ class Daemon:
         assert self.journal is not None
         for job in await self.journal.list_jobs(states=[JobState.RUNNING]):
             if job.kind is JobKind.HEALTHCODE_BILL:
-                continue  # submitted bills resume polling in bridge.healthcode_service's worker
+                continue  # submitted bills resume polling in bridge.healthcode.service's worker
             log.warning("job %s was running when the daemon stopped: now unknown", job.job_id)
             await self.journal.move(
                 job.job_id, JobState.UNKNOWN,

@@ -25,7 +25,7 @@ def _always(settings: Settings) -> bool:
 
 #: (module with an ``install(daemon)`` function, whether the settings turn it on), in order.
 PARTS: tuple[tuple[str, Callable[[Settings], bool]], ...] = (
-    ("bridge.healthcode_service", lambda s: bool(s.healthcode.url)),
+    ("bridge.healthcode.service", lambda s: bool(s.healthcode.url)),
     ("bridge.observability", _always),
     ("bridge.console", _always),
     ("bridge.mqtt", lambda s: bool(s.mqtt.url)),

@@ -26,7 +26,7 @@ from bridge.errors import (
 from bridge.hub import FINAL_FOR_CALLER, Hub, Peer
 from bridge.jobs import JobKind, JobState, is_final
 from bridge.journal import JobRecord, Journal
-from bridge.worker import TerminalWorker, job_to_wire
+from bridge.worker.runner import TerminalWorker, job_to_wire
 
 __all__ = ["Service"]
 

@@ -6,7 +6,7 @@ host page, which loads iClient, and turns the page's callbacks into a closed set
 :class:`PageEvent` kinds (status, question, receipt, complete, pairing, info, report, crashed).
 Events come back by long poll (``claimbridge.next`` resolves with every event queued so far),
 which costs less CPU than a Playwright binding call per event. It decides nothing about jobs:
-that is :mod:`bridge.worker`'s business.
+that is :mod:`bridge.worker.runner`'s business.
 """
 
 from __future__ import annotations

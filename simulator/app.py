@@ -17,7 +17,8 @@ from pydantic import ValidationError
 
 from simulator.clock import Clock
 from simulator.errors import PairingNotPending
-from simulator.runtime import Session, Simulator
+from simulator.runtime import Simulator
+from simulator.sessions import Session
 from simulator.scenarios import Scenario
 
 try:

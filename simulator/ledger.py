@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from simulator.funds import Reference
+from simulator.healthpoint.funds import Reference
 from simulator.healthpoint import (
     Adjudication,
     ClaimStanding,

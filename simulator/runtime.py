@@ -26,7 +26,7 @@ from simulator.errors import (
     RequestRefused,
     TerminalBusy,
 )
-from simulator.funds import Reference, load_reference
+from simulator.healthpoint.funds import Reference, load_reference
 from simulator.healthpoint import (
     ClaimRequest,
     PurchaseRequest,
@@ -41,15 +41,10 @@ from simulator.healthpoint import (
 from simulator.ledger import Ledger
 from simulator.scenarios import Scenario, ScenarioBook, purchase_magic
 from simulator.terminal import Event, State, TransactionKind, TransactionLog
-from simulator.transactions import (
-    AUTOVOID_AFTER_S,
-    QUESTION_TIMEOUT_S,
-    Session,
-    TerminalRuntime,
-    TransactionFlows,
-)
+from simulator.sessions import Session, TerminalRuntime
+from simulator.transactions import TransactionFlows
 
-__all__ = ["AUTOVOID_AFTER_S", "PAIRING_TIMEOUT_S", "QUESTION_TIMEOUT_S", "Session", "Simulator"]
+__all__ = ["PAIRING_TIMEOUT_S", "Simulator"]
 
 _log = logging.getLogger(__name__)
 

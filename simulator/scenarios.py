@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from simulator.funds import Card
+from simulator.healthpoint.funds import Card
 
 __all__ = [
     "AUTOVOID_ERROR_TOTALS",

@@ -3,7 +3,7 @@
 Each runs as one task per terminal on the :class:`~simulator.clock.Clock`; every decision
 comes from the pure modules (``terminal`` table, ``healthpoint`` rules, ``scenarios``,
 ``ledger``). The only I/O is time and the frames sent to the listening links, whose
-sessions and terminal state are :mod:`simulator.sessions` (re-exported here).
+sessions and terminal state are :mod:`simulator.sessions`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.clock import Clock
-from simulator.funds import Card, Fund, Reference
+from simulator.healthpoint.funds import Card, Fund, Reference
 from simulator.healthpoint import (
     AUTOVOID_DESCRIPTION,
     Adjudication,
@@ -54,9 +54,6 @@ from simulator.terminal import (
 __all__ = [
     "AUTOVOID_AFTER_S",
     "QUESTION_TIMEOUT_S",
-    "Frame",
-    "Session",
-    "TerminalRuntime",
     "TransactionFlows",
 ]
 

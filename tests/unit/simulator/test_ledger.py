@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
-from simulator.funds import load_reference
+from simulator.healthpoint.funds import load_reference
 from simulator.healthpoint import OriginalClaim, adjudicate, parse_claim_request
 from simulator.ledger import Ledger, LedgerRecord, items_json
 

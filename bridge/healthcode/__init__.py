@@ -1,0 +1,97 @@
+"""Healthcode bills, pure: the one namespace of the bill model, statuses, rules, reference data
+models, code search and the job decisions.
+
+Nothing imported here does I/O. The adapters are modules of this package named for what they
+own, imported by their own names: :mod:`bridge.healthcode.transport` (httpx, the only HTTP
+code), :mod:`bridge.healthcode.worker` (submits and follows bills),
+:mod:`bridge.healthcode.service` (the ``healthcode.*`` methods), and
+:mod:`bridge.healthcode.reference` (reads ``fixtures/healthcode``).
+"""
+
+from __future__ import annotations
+
+from bridge.healthcode.bills import (
+    Bill,
+    BillLine,
+    CodeKind,
+    CodeMatch,
+    CredentialsCheck,
+    MAX_REFERENCE_LENGTH,
+    Patient,
+    Payee,
+    PayeeKind,
+    Practitioner,
+    Problem,
+    Setting,
+    StatusReport,
+    SubmitReceipt,
+    parse_bill,
+)
+from bridge.healthcode.status import (
+    BILL_TRANSITIONS,
+    BillStatus,
+    FINAL_STATUSES,
+    can_reach,
+    can_transition,
+    is_final,
+)
+from bridge.healthcode.rules import (
+    validate_bill,
+)
+from bridge.healthcode.refdata import (
+    CcsdCode,
+    CodeFormat,
+    HealthcodeReference,
+    Icd10Code,
+    InsurerRules,
+    IscCode,
+    WrongNumberHint,
+)
+from bridge.healthcode.search import (
+    search_codes,
+)
+from bridge.healthcode.jobs import (
+    backoff_delay,
+    bill_result,
+    job_state_for,
+    problem_to_wire,
+    uk_today,
+)
+
+__all__ = [
+    "BILL_TRANSITIONS",
+    "Bill",
+    "BillLine",
+    "BillStatus",
+    "CcsdCode",
+    "CodeFormat",
+    "CodeKind",
+    "CodeMatch",
+    "CredentialsCheck",
+    "FINAL_STATUSES",
+    "HealthcodeReference",
+    "Icd10Code",
+    "InsurerRules",
+    "IscCode",
+    "MAX_REFERENCE_LENGTH",
+    "Patient",
+    "Payee",
+    "PayeeKind",
+    "Practitioner",
+    "Problem",
+    "Setting",
+    "StatusReport",
+    "SubmitReceipt",
+    "WrongNumberHint",
+    "backoff_delay",
+    "bill_result",
+    "can_reach",
+    "can_transition",
+    "is_final",
+    "job_state_for",
+    "parse_bill",
+    "problem_to_wire",
+    "search_codes",
+    "uk_today",
+    "validate_bill",
+]

@@ -1,0 +1,100 @@
+"""Healthcode bill jobs, pure: a bill's status as a job state, the job's result, retry backoff.
+
+The worker (:mod:`bridge.healthcode.worker`) and the methods (:mod:`bridge.healthcode.service`)
+use these; see the latter's docstring for the table of states. No I/O, no clock: time comes in
+as an aware ``now``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bridge.healthcode.bills import Problem, StatusReport, SubmitReceipt
+from bridge.healthcode.status import BillStatus
+from bridge.jobs import JobState
+
+__all__ = [
+    "backoff_delay",
+    "bill_result",
+    "job_state_for",
+    "problem_to_wire",
+    "uk_today",
+]
+
+_UK = ZoneInfo("Europe/London")
+
+#: Where each Healthcode status leaves the job. Statuses not listed keep it ``running``.
+_STATE_FOR_STATUS: Mapping[BillStatus, JobState] = {
+    BillStatus.COLLECTED: JobState.COMPLETED,
+    BillStatus.CANCELLED: JobState.COMPLETED,
+    BillStatus.NOT_FOUND: JobState.UNKNOWN,
+}
+
+
+def backoff_delay(attempt: int, initial: float, maximum: float, factor: float = 2.0) -> float:
+    """Seconds to wait before try number ``attempt`` (0-based): ``initial * factor**attempt``, capped.
+
+    Args:
+        attempt: How many tries came before (0 for the first wait).
+        initial: The first wait.
+        maximum: The cap.
+        factor: Growth per attempt.
+
+    Returns:
+        The wait in seconds, never above ``maximum``.
+    """
+    if attempt <= 0:
+        return min(initial, maximum)
+    # Cap the exponent: a bill polled for weeks must not overflow a float.
+    return float(min(maximum, initial * factor ** min(attempt, 64)))
+
+
+def job_state_for(status: BillStatus) -> JobState:
+    """The job state a bill in ``status`` belongs in (see the module docstring's table)."""
+    return _STATE_FOR_STATUS.get(status, JobState.RUNNING)
+
+
+def problem_to_wire(problem: Problem) -> dict[str, Any]:
+    """``{field, error, suggestion, healthcodeField?}`` as ``healthcode.validate`` returns it."""
+    return problem.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def bill_result(
+    answer: SubmitReceipt | StatusReport, invoice_number: str, previous: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A bill job's ``result`` after Healthcode's latest answer.
+
+    Args:
+        answer: A submit receipt or a status report.
+        invoice_number: The bill's invoice number.
+        previous: The job's result so far (keeps the reference and the duplicate flag).
+
+    Returns:
+        ``{status, reference, invoiceNumber, at, problems, duplicate}``.
+    """
+    before = dict(previous or {})
+    if isinstance(answer, SubmitReceipt):
+        return {
+            "status": str(answer.status),
+            "reference": answer.reference,
+            "invoiceNumber": invoice_number,
+            "at": None,
+            "problems": [],
+            "duplicate": answer.duplicate,
+        }
+    return {
+        "status": str(answer.status),
+        "reference": answer.reference or before.get("reference"),
+        "invoiceNumber": invoice_number,
+        "at": answer.at.isoformat() if answer.at is not None else None,
+        "problems": [problem_to_wire(p) for p in answer.problems],
+        "duplicate": bool(before.get("duplicate", False)),
+    }
+
+
+def uk_today(now: datetime) -> date:
+    """The clinic's date (Europe/London) at the aware instant ``now``."""
+    return now.astimezone(_UK).date()

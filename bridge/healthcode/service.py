@@ -1,0 +1,246 @@
+"""Healthcode in the daemon: the ``healthcode.*`` methods and the worker that submits and follows bills.
+
+The one I/O this module owns is the bill's life in the daemon: it opens the
+:class:`~bridge.healthcode.transport.HealthcodeTransport` (the only HTTP code), writes bill jobs
+to the journal and publishes ``job.updated``. Bill rules are :mod:`bridge.healthcode` (pure).
+The worker is :mod:`bridge.healthcode.worker`, its pure decisions :mod:`bridge.healthcode.jobs`.
+
+A bill is a journal job of kind ``healthcodeBill`` with no terminal. Its states:
+
+=============  ============================================================================
+``queued``     accepted and durable; Healthcode may not hold it yet. This is the write-ahead
+               mark: a ``queued`` bill found at start-up *may* have been sent, so the worker
+               asks Healthcode for it by invoice number before (re)submitting.
+``running``    Healthcode holds the bill (we have its reference); ``result.status`` follows
+               Healthcode (``Unprocessed``, ``In-process``, ``AwaitingCorrection``,
+               ``Validated``, ``AwaitingCollection``) and every change is a ``job.updated``.
+``completed``  a final status: ``Collected`` or ``Cancelled`` (``result.status`` says which).
+``failed``     Healthcode refused the bill (malformed, 422) or the site's credentials; nothing
+               is held at Healthcode. ``error`` says why.
+``unknown``    Healthcode answered ``NotFound`` for a bill it had accepted: an operator looks.
+=============  ============================================================================
+
+``healthcode.submit`` returns the Job once Healthcode holds the bill (``running``, usually
+``result.status`` ``Unprocessed``), or once it failed, or after ``submit_wait_s`` (then still
+``queued``: the worker keeps trying and the PMS follows ``job.updated``). A bill job's
+``result`` is ``{status, reference, invoiceNumber, at, problems, duplicate}``.
+
+The invoice number is the idempotency key towards Healthcode: one active job per invoice
+number (a second ``requestId`` with the same number is refused with -32004), and a submit whose
+answer was lost (:class:`~bridge.errors.HealthcodeOutcomeUncertain`) is never re-sent blindly:
+the worker asks for the invoice number first and submits again only on ``NotFound``. A submit
+Healthcode did not take (:class:`~bridge.errors.HealthcodeUnavailable`: 502, 503, connection
+refused) is retried with backoff. Daemon restart: ``running`` bills resume polling (the
+daemon's recovery leaves them alone), ``queued`` ones are checked by invoice number first.
+
+The site password is read from ``[healthcode] password_file`` and is never logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bridge.config import HealthcodeConfig
+from bridge.errors import HealthcodeRejected, JobNotFound, NotAllowedNow, TemporarilyUnavailable
+from bridge.healthcode.bills import parse_bill
+from bridge.healthcode.jobs import (
+    backoff_delay,
+    bill_result,
+    job_state_for,
+    problem_to_wire,
+    uk_today,
+)
+from bridge.healthcode.refdata import HealthcodeReference
+from bridge.healthcode.reference import load_reference
+from bridge.healthcode.rules import validate_bill
+from bridge.healthcode.search import search_codes
+from bridge.healthcode.transport import HealthcodeTransport
+from bridge.healthcode.worker import HealthcodeWorker
+from bridge.hub import Hub, Peer
+from bridge.jobs import JobKind
+from bridge.journal import JobRecord, Journal
+from bridge.worker.runner import job_to_wire
+
+if TYPE_CHECKING:
+    from bridge.daemon import Daemon
+
+__all__ = [
+    "HealthcodeService",
+    "install",
+    "read_password",
+]
+
+log = logging.getLogger("claimbridge.healthcode")
+
+
+def read_password(path: Path) -> str:
+    """Read the Healthcode password file; warn (never echoing it) when others may read it.
+
+    Raises:
+        ValueError: The file is missing, unreadable or empty.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ValueError(f"[healthcode] password_file {path}: cannot read it ({exc.strerror})") from exc
+    password = text.strip()
+    if not password:
+        raise ValueError(f"[healthcode] password_file {path} is empty")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("[healthcode] password_file %s is readable by others: chmod 600 it", path)
+    return password
+
+
+# --------------------------------------------------------------------------------------------
+# The methods
+# --------------------------------------------------------------------------------------------
+
+
+class HealthcodeService:
+    """The ``healthcode.*`` methods.
+
+    Args:
+        journal: The durable job store.
+        hub: Notification fan-out.
+        worker: The bill worker.
+        reference: Insurers and codes.
+        now: The daemon's clock (aware datetimes).
+        accepting: False while the daemon drains (new bills are refused with -32005).
+        config: The ``[healthcode]`` settings.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        hub: Hub,
+        worker: HealthcodeWorker,
+        reference: HealthcodeReference,
+        now: Callable[[], datetime],
+        accepting: Callable[[], bool],
+        config: HealthcodeConfig,
+    ) -> None:
+        self.journal = journal
+        self.hub = hub
+        self.worker = worker
+        self.reference = reference
+        self.now = now
+        self._accepting = accepting
+        self.config = config
+
+    def methods(self) -> dict[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
+        """Method name -> handler, for ``service.extra``."""
+        return {
+            "healthcode.checkCredentials": self.check_credentials,
+            "healthcode.validate": self.validate,
+            "healthcode.submit": self.submit,
+            "healthcode.cancel": self.cancel,
+            "healthcode.codes": self.codes,
+        }
+
+    async def check_credentials(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthcode.checkCredentials`` -> ``{ok, message}``."""
+        check = await self.worker.transport.check_credentials()
+        return {"ok": check.ok, "message": check.message}
+
+    async def validate(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthcode.validate``: our pre-flight first; Healthcode's dry run only if that is clean."""
+        bill = parse_bill(params.bill)
+        problems = validate_bill(bill, today=uk_today(self.now()), reference=self.reference)
+        if not problems:
+            problems = await self.worker.transport.validate(bill)
+        return {"valid": not problems, "problems": [problem_to_wire(p) for p in problems]}
+
+    async def submit(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthcode.submit``: journal the bill, hand it to the worker, return the Job once sent."""
+        try:
+            existing: JobRecord | None = await self.journal.get_by_request_id(params.requestId)
+        except JobNotFound:
+            existing = None
+        bill = parse_bill(params.bill)
+        if existing is None:
+            if not self._accepting():
+                raise TemporarilyUnavailable("the daemon is shutting down")
+            problems = validate_bill(bill, today=uk_today(self.now()), reference=self.reference)
+            if problems:
+                raise HealthcodeRejected(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
+            holder = self.worker.active_invoices.get(bill.invoice_number)
+            if holder is not None:
+                raise NotAllowedNow(
+                    "another bill with this invoice number is being submitted",
+                    {"invoiceNumber": bill.invoice_number, "jobId": holder},
+                )
+        job, created = await self.journal.create_job(
+            kind=JobKind.HEALTHCODE_BILL, request_id=params.requestId, terminal=None,
+            request={"bill": bill.to_wire()},
+        )
+        if peer is not None:
+            self.hub.own(job.job_id, peer)
+        waiter = self.worker.waiter(job.job_id)
+        if created:
+            self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
+            self.worker.enqueue(job)
+        settled = await self.worker.wait_settled(job, self.config.submit_wait_s, waiter)
+        return job_to_wire(settled)
+
+    async def cancel(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthcode.cancel``: before collection only."""
+        if peer is not None:
+            self.hub.own(params.jobId, peer)
+        return job_to_wire(await self.worker.cancel(params.jobId))
+
+    async def codes(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
+        """``healthcode.codes``: the pick-list ``[{code, description, allowed}]``."""
+        matches = search_codes(params.kind, params.query, params.insurer, params.limit, self.reference)
+        return [m.model_dump(mode="json", by_alias=True) for m in matches]
+
+
+# --------------------------------------------------------------------------------------------
+# Wiring
+# --------------------------------------------------------------------------------------------
+
+
+def install(daemon: Daemon) -> None:
+    """Plug Healthcode in when ``[healthcode] url`` is set.
+
+    The early setup opens the transport (refusing to start, with a ``ValueError`` naming the
+    setting, when ``site_id``, ``user_id`` or a readable ``password_file`` is missing) and
+    registers the methods; the late setup starts the worker as ``claimbridge.healthcode.worker``.
+    """
+    config = daemon.settings.healthcode
+    if not config.url:
+        return
+    parts: dict[str, Any] = {}
+
+    async def early(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
+        missing = [name for name in ("site_id", "user_id", "password_file") if not getattr(config, name)]
+        if missing:
+            raise ValueError(f"[healthcode] url is set but {', '.join(missing)} is not")
+        assert config.url is not None and config.site_id and config.user_id and config.password_file
+        assert d.journal is not None and d.service is not None
+        password = read_password(Path(os.path.expanduser(str(config.password_file))))
+        transport = await stack.enter_async_context(HealthcodeTransport(
+            config.url, config.site_id, config.user_id, password, timeout=config.timeout_s,
+        ))
+        del password
+        worker = HealthcodeWorker(d.journal, d.hub, transport, config)
+        service = d.service
+        methods = HealthcodeService(
+            d.journal, d.hub, worker, load_reference(), d.now, lambda: service.accepting, config,
+        )
+        d.service.extra.update(methods.methods())
+        parts["worker"] = worker
+
+    async def late(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
+        worker: HealthcodeWorker = parts["worker"]
+        d.spawn(worker.run(), name="claimbridge.healthcode.worker")
+
+    daemon.add_setup(early)
+    daemon.add_setup(late, late=True)

@@ -1,0 +1,66 @@
+"""HealthPoint, pure: claims, cancels and gaps, iClient conversions, the same-day rule,
+recovery matching and reconciliation parsing.
+
+Nothing here does I/O or reads a clock: times arrive as aware datetimes. Rules cite their
+source beside the check (``seeds/004``, ``reference/tyro-iclient-healthpoint.md``).
+"""
+
+from __future__ import annotations
+
+from bridge.healthpoint.claims import (
+    APPROVED_ITEM_CODES,
+    BONUS_SERVICE_CODE,
+    ClaimItem,
+    ClaimItemResult,
+    ClaimRequest,
+    ClaimResult,
+    FIELD_RULES,
+    FUNDS_BY_DIGITS,
+    Fund,
+    IsoDate,
+    MAX_CLAIM_AMOUNT,
+    MAX_ITEMS,
+    MODALITIES,
+    Pairing,
+    RefTag,
+    SYDNEY,
+    cancel_deadline,
+    claim_total,
+    may_cancel,
+    normalise_claim_response,
+    pad_service_code,
+    to_iclient_cancel,
+    to_iclient_claim,
+    to_iclient_gap_purchase,
+)
+from bridge.healthpoint.reconciliation import (
+    parse_reconciliation,
+)
+
+__all__ = [
+    "APPROVED_ITEM_CODES",
+    "BONUS_SERVICE_CODE",
+    "ClaimItem",
+    "ClaimItemResult",
+    "ClaimRequest",
+    "ClaimResult",
+    "FIELD_RULES",
+    "FUNDS_BY_DIGITS",
+    "Fund",
+    "IsoDate",
+    "MAX_CLAIM_AMOUNT",
+    "MAX_ITEMS",
+    "MODALITIES",
+    "Pairing",
+    "RefTag",
+    "SYDNEY",
+    "cancel_deadline",
+    "claim_total",
+    "may_cancel",
+    "normalise_claim_response",
+    "pad_service_code",
+    "parse_reconciliation",
+    "to_iclient_cancel",
+    "to_iclient_claim",
+    "to_iclient_gap_purchase",
+]

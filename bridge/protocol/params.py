@@ -1,0 +1,246 @@
+"""Protocol params, pure: the frozen model of each method's params and the plain-words field rules.
+
+Field names are exactly as INTERFACES.md spells them; :data:`FIELD_RULES` gives the rule
+that :func:`bridge.protocol.methods.parse_params` reports for a field that breaks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from bridge.healthpoint import (
+    FIELD_RULES as _HEALTHPOINT_RULES,
+    MAX_CLAIM_AMOUNT,
+    ClaimRequest,
+    IsoDate,
+)
+from bridge.jobs import JobKind, JobState
+
+__all__ = [
+    "EVENT_TOPICS",
+    "FIELD_RULES",
+    "CancelParams",
+    "ClaimParams",
+    "EventTopic",
+    "EventsSubscribeParams",
+    "GapParams",
+    "HealthcodeCancelParams",
+    "HealthcodeCodesParams",
+    "HealthcodeSubmitParams",
+    "HealthcodeValidateParams",
+    "JobAbortParams",
+    "JobAnswerParams",
+    "JobGetParams",
+    "JobListParams",
+    "JobResolveParams",
+    "RebateEstimateParams",
+    "ReconciliationParams",
+    "TerminalPairParams",
+]
+
+_PARAMS = ConfigDict(frozen=True, extra="forbid")
+
+_REQUEST_ID = Field(min_length=1, max_length=64, description="The PMS's idempotency key.")
+_JOB_ID = Field(min_length=1, max_length=64)
+_TERMINAL_PATTERN = r"^[a-z0-9-]{1,40}$"
+
+#: Plain-words rule per field name, used when a field breaks its constraints.
+FIELD_RULES: Mapping[str, str] = MappingProxyType(
+    {
+        **_HEALTHPOINT_RULES,
+        "requestId": "must be text of 1 to 64 characters",
+        "jobId": "must be text of 1 to 64 characters",
+        "claimJobId": "must be text of 1 to 64 characters",
+        "terminal": "must be 1 to 40 lower-case letters, digits or '-'",
+        "onApproved": "must be one of 'ask', 'accept', 'reject'",
+        "amount": f"must be a whole number of cents from 1 to {MAX_CLAIM_AMOUNT}",
+        "answer": "must be text of 1 to 64 characters (one of the question's options)",
+        "state": "must be one of " + ", ".join(s.value for s in JobState),
+        "kind": "must be one of " + ", ".join(k.value for k in JobKind),
+        "limit": "must be a whole number from 1 to 1000",
+        "outcome": "must be one of 'approved', 'declined', 'notProcessed'",
+        "note": "must be text of 1 to 500 characters, not only spaces",
+        "mid": "must be a positive whole number",
+        "tid": "must be a positive whole number",
+        "date": "must be a date written YYYY-MM-DD",
+        "type": "must be 'claims' or 'payments'",
+        "topics": "must be a list of topics from job.updated, job.status, job.question, "
+        "terminal.pairing, *",
+        "bill": "must be an object",
+        "query": "must be text of 1 to 64 characters",
+        "insurer": "must be text of 1 to 32 characters",
+    }
+)
+
+
+# --------------------------------------------------------------------------- params
+
+
+class ClaimParams(ClaimRequest):
+    """``healthpoint.claim``: a claim, run on a terminal, answered when it ends."""
+
+    requestId: str = _REQUEST_ID
+    terminal: str | None = Field(default=None, pattern=_TERMINAL_PATTERN)
+    #: What to answer the terminal's "Patient accepts?" question: ask the PMS, or answer at once.
+    onApproved: Literal["ask", "accept", "reject"] = "ask"
+
+
+class RebateEstimateParams(ClaimRequest):
+    """``healthpoint.rebateEstimate``: as a claim, without ``onApproved`` (nothing to accept)."""
+
+    requestId: str = _REQUEST_ID
+    terminal: str | None = Field(default=None, pattern=_TERMINAL_PATTERN)
+
+
+class CancelParams(BaseModel):
+    """``healthpoint.cancel``: the original payload and refTag come from the journal."""
+
+    model_config = _PARAMS
+
+    requestId: str = _REQUEST_ID
+    claimJobId: str = _JOB_ID
+
+
+class GapParams(BaseModel):
+    """``payment.gap``: pay a claim's gap; ``amount`` defaults to the claim's gap."""
+
+    model_config = _PARAMS
+
+    requestId: str = _REQUEST_ID
+    claimJobId: str = _JOB_ID
+    amount: StrictInt | None = Field(default=None, gt=0, le=MAX_CLAIM_AMOUNT)
+
+
+class JobAnswerParams(BaseModel):
+    """``job.answer``: one of the options of the pending question."""
+
+    model_config = _PARAMS
+
+    jobId: str = _JOB_ID
+    answer: str = Field(min_length=1, max_length=64)
+
+
+class JobAbortParams(BaseModel):
+    """``job.abort``."""
+
+    model_config = _PARAMS
+
+    jobId: str = _JOB_ID
+
+
+class JobGetParams(BaseModel):
+    """``job.get``: exactly one of ``jobId`` or ``requestId``."""
+
+    model_config = _PARAMS
+
+    jobId: str | None = Field(default=None, min_length=1, max_length=64)
+    requestId: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> JobGetParams:
+        if (self.jobId is None) == (self.requestId is None):
+            raise PydanticCustomError("one_of", "give exactly one of jobId or requestId")
+        return self
+
+
+class JobListParams(BaseModel):
+    """``job.list``: filters, all optional."""
+
+    model_config = _PARAMS
+
+    state: JobState | None = None
+    terminal: str | None = Field(default=None, pattern=_TERMINAL_PATTERN)
+    kind: JobKind | None = None
+    limit: StrictInt | None = Field(default=None, ge=1, le=1000)
+
+
+class JobResolveParams(BaseModel):
+    """``job.resolve``: an operator settles an ``unknown`` job, with a note saying why."""
+
+    model_config = _PARAMS
+
+    jobId: str = _JOB_ID
+    #: What the operator found out: the fund approved it, declined it, or never processed it.
+    outcome: Literal["approved", "declined", "notProcessed"]
+    note: str = Field(min_length=1, max_length=500)
+
+    @field_validator("note")
+    @classmethod
+    def _not_blank(cls, note: str) -> str:
+        if not note.strip():
+            raise PydanticCustomError("blank", FIELD_RULES["note"])
+        return note
+
+
+class TerminalPairParams(BaseModel):
+    """``terminal.pair``: headless pairing; progress comes as ``terminal.pairing``."""
+
+    model_config = _PARAMS
+
+    terminal: str = Field(pattern=_TERMINAL_PATTERN)
+    mid: StrictInt = Field(gt=0)
+    tid: StrictInt = Field(gt=0)
+
+
+class ReconciliationParams(BaseModel):
+    """``healthpoint.reconciliation``: the HealthPoint report of one terminal for one day."""
+
+    model_config = _PARAMS
+
+    terminal: str = Field(pattern=_TERMINAL_PATTERN)
+    date: IsoDate
+    type: Literal["claims", "payments"]
+
+
+EventTopic: TypeAlias = Literal["job.updated", "job.status", "job.question", "terminal.pairing", "*"]
+#: Topics ``events.subscribe`` accepts; ``*`` means all.
+EVENT_TOPICS: tuple[str, ...] = ("job.updated", "job.status", "job.question", "terminal.pairing", "*")
+
+
+class EventsSubscribeParams(BaseModel):
+    """``events.subscribe``: receive these notifications for every job, not only your own."""
+
+    model_config = _PARAMS
+
+    topics: tuple[EventTopic, ...] = Field(min_length=1, max_length=len(EVENT_TOPICS))
+
+
+class HealthcodeValidateParams(BaseModel):
+    """``healthcode.validate``: pre-flight check of a bill (the bill model lives in healthcode.py)."""
+
+    model_config = _PARAMS
+
+    bill: dict[str, Any]
+
+
+class HealthcodeSubmitParams(BaseModel):
+    """``healthcode.submit``."""
+
+    model_config = _PARAMS
+
+    requestId: str = _REQUEST_ID
+    bill: dict[str, Any]
+
+
+class HealthcodeCancelParams(BaseModel):
+    """``healthcode.cancel``."""
+
+    model_config = _PARAMS
+
+    jobId: str = _JOB_ID
+
+
+class HealthcodeCodesParams(BaseModel):
+    """``healthcode.codes``: the pick-list a PMS shows while a code is typed."""
+
+    model_config = _PARAMS
+
+    kind: Literal["isc", "ccsd", "icd10"]
+    query: str = Field(min_length=1, max_length=64)
+    insurer: str | None = Field(default=None, min_length=1, max_length=32)
+    limit: StrictInt | None = Field(default=None, ge=1, le=1000)

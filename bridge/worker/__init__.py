@@ -1,0 +1,14 @@
+"""One terminal's worker: its FIFO runner, recovery and pairing (adapters around the page).
+"""
+
+from __future__ import annotations
+
+from bridge.worker.runner import (
+    TerminalWorker,
+    job_to_wire,
+)
+
+__all__ = [
+    "TerminalWorker",
+    "job_to_wire",
+]

@@ -1,0 +1,546 @@
+"""One terminal's worker: strictly one transaction at a time, in FIFO order.
+
+The worker owns no I/O of its own; it drives a :class:`~bridge.terminal.TerminalPage` and
+writes every step to the :class:`~bridge.journal.Journal` *before* it happens: ``running`` is
+committed before iClient is called, and whatever the page reports afterwards is committed
+before the caller hears of it. If the page or the browser dies while a job is ``running``, the
+job becomes ``unknown`` and is never sent again; the worker then tries to re-attach with
+``continueLastTransaction`` and completes the job only when the terminal's answer is provably
+the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from typing import Any
+
+from bridge import healthpoint
+from bridge.errors import (
+    ClaimbridgeError,
+    NotAllowedNow,
+    TemporarilyUnavailable,
+    TerminalError,
+    TerminalNotPaired,
+    to_jsonrpc_error,
+)
+from bridge.hub import Hub
+from bridge.jobs import JobKind, JobState, outcome_state
+from bridge.journal import JobRecord, Journal, PairingRecord
+from bridge.protocol import ClaimParams, RebateEstimateParams
+from bridge.healthpoint.reconciliation import parse_reconciliation
+from bridge.terminal import Operation, PageEvent, TerminalPage
+
+__all__ = ["TerminalWorker", "job_to_wire"]
+
+log = logging.getLogger("claimbridge.worker")
+
+_ACCEPT, _REJECT = "ACCEPT", "REJECT"
+_op_counter = itertools.count(1)
+
+
+def job_to_wire(job: JobRecord) -> dict[str, Any]:
+    """A journal row as the protocol's Job object (INTERFACES.md)."""
+    return {
+        "jobId": job.job_id,
+        "requestId": job.request_id,
+        "kind": str(job.kind),
+        "terminal": job.terminal,
+        "state": str(job.state),
+        "createdAt": job.created_at.isoformat(),
+        "updatedAt": job.updated_at.isoformat(),
+        "request": job.request,
+        "result": job.result,
+        "error": job.error,
+    }
+
+
+def _pairing(record: PairingRecord) -> healthpoint.Pairing:
+    return healthpoint.Pairing(mid=record.mid, tid=record.tid, integrationKey=record.integration_key)
+
+
+def _auto_answers(job: JobRecord) -> tuple[str, ...]:
+    """What the page may answer without asking: the claim's ``onApproved`` policy.
+
+    Error questions with a single option (e.g. "Invalid transaction details (400)." OK) are
+    always acknowledged by the page; their outcome follows as NOT STARTED.
+    """
+    policy = str(job.request.get("onApproved", "ask"))
+    return {"accept": (_ACCEPT,), "reject": (_REJECT,)}.get(policy, ())
+
+
+def _same_claim(sent: dict[str, Any], response: dict[str, Any]) -> bool:
+    """Whether a ``continueLastTransaction`` answer is the claim we sent (its echoed fields agree)."""
+    if response.get("healthpointProviderId") not in (None, sent.get("providerId")):
+        return False
+    got = response.get("healthpointClaimItems") or []
+    want = sent.get("claimItems") or []
+    got_own = [i for i in got if str(i.get("serviceCode", "")).zfill(5) != "00992" or i.get("claimAmount") not in ("0", 0)]
+    if len(got_own) != len(want):
+        return False
+    for g, w in zip(got_own, want, strict=True):
+        if str(g.get("claimAmount")) != str(w.get("claimAmount")):
+            return False
+        if str(g.get("patientId")) != str(w.get("patientId")):
+            return False
+    return bool(got_own)
+
+
+class TerminalWorker:
+    """Runs one terminal's jobs.
+
+    Args:
+        name: the terminal's name in the config and the protocol.
+        journal: the durable job store.
+        page: the terminal's page.
+        hub: where notifications go.
+        transaction_timeout_s: how long a transaction may go without finishing before it is
+            reported ``unknown`` (the terminal keeps its own timeouts too).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        journal: Journal,
+        page: TerminalPage,
+        hub: Hub,
+        transaction_timeout_s: float = 600.0,
+        pairing_timeout_s: float = 90.0,
+    ) -> None:
+        self.name = name
+        self.journal = journal
+        self.page = page
+        self.hub = hub
+        self.transaction_timeout_s = transaction_timeout_s
+        self.pairing_timeout_s = pairing_timeout_s
+        self.mid: int | None = None
+        self.tid: int | None = None
+        self.paired = False
+        self.current_job: str | None = None
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queued: set[str] = set()
+        self._op: Operation | None = None
+        self._pending_question: dict[str, Any] | None = None
+        self._lock = asyncio.Lock()
+        self._pairing_cache: PairingRecord | None = None
+        self._page_ready = asyncio.Event()
+        self._draining = False
+
+    # -- state visible to the protocol ---------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Whether a transaction (or pairing) is on the terminal now."""
+        return self._lock.locked()
+
+    @property
+    def queued(self) -> int:
+        """How many jobs wait behind the current one."""
+        return len(self._queued)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the page is loaded and can take work."""
+        return self._page_ready.is_set() and self.page.loaded
+
+    def enqueue(self, job_id: str) -> None:
+        """Put a stored ``queued`` job at the back of this terminal's line."""
+        if job_id not in self._queued and job_id != self.current_job:
+            self._queued.add(job_id)
+            self._queue.put_nowait(job_id)
+
+    # -- page lifecycle ------------------------------------------------------------------------
+
+    async def load_page(self) -> None:
+        """(Re)open the page; queued jobs wait until this succeeds."""
+        self._page_ready.clear()
+        await self.page.open()
+        self._page_ready.set()
+
+    def browser_died(self) -> None:
+        """The browser is gone: operations in flight end as ``crashed``; new ones wait."""
+        self._page_ready.clear()
+        self.page.browser_died()
+
+    async def drain(self) -> None:
+        """Stop taking jobs off the queue; return when the running one has finished."""
+        self._draining = True
+        async with self._lock:
+            pass
+
+    # -- the FIFO loop -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Take jobs off the queue forever, one at a time."""
+        while True:
+            job_id = await self._queue.get()
+            if self._draining:
+                return
+            await self._page_ready.wait()
+            async with self._lock:
+                self._queued.discard(job_id)
+                self.current_job = job_id
+                try:
+                    await self._run_job(job_id)
+                except Exception:
+                    log.exception("job %s: unexpected error in the worker", job_id)
+                    await self._settle_unknown(job_id, "internal error while running")
+                finally:
+                    self.current_job = None
+                    self._op = None
+                    self._pending_question = None
+
+    async def _publish(self, job: JobRecord) -> None:
+        self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
+
+    async def _move(self, job_id: str, state: JobState, **kw: Any) -> JobRecord:
+        job = await self.journal.move(job_id, state, **kw)
+        await self._publish(job)
+        return job
+
+    async def _fail(self, job_id: str, exc: ClaimbridgeError) -> None:
+        await self._move(job_id, JobState.FAILED, error=to_jsonrpc_error(exc))
+
+    async def _settle_unknown(self, job_id: str, why: str) -> None:
+        job = await self.journal.get(job_id)
+        if job.state is JobState.RUNNING:
+            await self._move(job_id, JobState.UNKNOWN, error={"message": why}, note=why)
+
+    async def _iclient_call(self, job: JobRecord, pairing: PairingRecord) -> tuple[str, dict[str, Any]]:
+        """The iClient method and request for a job (pure conversions in bridge.healthpoint).
+
+        Every request carries the job's id as its custom ``transactionId`` (seeds/004: "Supply a
+        custom transaction ID"), so that a ``continueLastTransaction`` answer can be proven to be
+        this job's and not another one's.
+        """
+        p = _pairing(pairing)
+        method, request = await self._iclient_request(job, p)
+        request["transactionId"] = job.job_id
+        return method, request
+
+    async def _iclient_request(self, job: JobRecord, p: healthpoint.Pairing) -> tuple[str, dict[str, Any]]:
+        if job.kind is JobKind.CLAIM:
+            return "initiateHealthPointClaim", healthpoint.to_iclient_claim(ClaimParams.model_validate(job.request), p)
+        if job.kind is JobKind.REBATE_ESTIMATE:
+            params = RebateEstimateParams.model_validate(job.request)
+            return "initiateHealthPointRebateEstimate", healthpoint.to_iclient_claim(params, p)
+        assert job.parent_job_id is not None
+        claim = await self.journal.get(job.parent_job_id)
+        assert claim.result is not None
+        if job.kind is JobKind.CANCEL:
+            original = ClaimParams.model_validate(claim.request)
+            return "cancelHealthPointClaim", healthpoint.to_iclient_cancel(original, str(claim.result["refTag"]), p)
+        if job.kind is JobKind.GAP:
+            amount = int(job.request.get("amount") or claim.result["gap"])
+            return "initiatePurchase", healthpoint.to_iclient_gap_purchase(amount, str(claim.result["transactionId"]), p)
+        raise NotAllowedNow(f"{job.kind} jobs do not run on a terminal")
+
+    async def _run_job(self, job_id: str) -> None:
+        job = await self.journal.get(job_id)
+        if job.state is not JobState.QUEUED:
+            return  # aborted while it waited, or already run before a restart
+        pairing = await self._pairing_record()
+        if pairing is None:
+            await self._fail(job_id, TerminalNotPaired(self.name))
+            return
+        method, request = await self._iclient_call(job, pairing)
+        await self._move(job_id, JobState.RUNNING)
+        try:
+            op = await self.page.start(job_id, method, request, _auto_answers(job))
+        except TerminalError as exc:
+            # The call may or may not have reached the terminal: never guess.
+            await self._settle_unknown(job_id, f"the page failed while starting: {exc.detail}")
+            await self._after_unknown(job_id, request)
+            return
+        self._op = op
+        outcome = await self._follow(job, op)
+        self.page.finish(op.op_id)
+        if outcome is None:
+            await self._after_unknown(job_id, request)
+            return
+        await self._complete(job, outcome)
+
+    async def _pairing_record(self) -> PairingRecord | None:
+        """The terminal's keys, read from the journal once and kept (``pair`` replaces them)."""
+        if self._pairing_cache is None:
+            self._pairing_cache = await self.journal.pairing(self.name)
+        return self._pairing_cache
+
+    async def _complete(self, job: JobRecord, response: dict[str, Any], *, reattached: bool = False) -> None:
+        """Journal the terminal's outcome. A re-attached ``unknown`` job is completed only by a
+        definite outcome; anything else leaves it ``unknown``."""
+        raw_result = str(response.get("result", "UNKNOWN"))
+        state = outcome_state(raw_result)
+        if job.kind is JobKind.GAP:
+            result = _normalise_purchase(response)
+        else:
+            request = None if job.kind is JobKind.CANCEL else ClaimParams.model_validate(job.request) if job.kind is JobKind.CLAIM else RebateEstimateParams.model_validate(job.request)
+            result = healthpoint.normalise_claim_response(response, request).model_dump(mode="json")
+        if reattached and state is not JobState.COMPLETED:
+            await self.journal.note(job.job_id, "reattach", f"terminal answered {raw_result}; left unknown")
+            return
+        error = None
+        if state is JobState.FAILED:
+            error = {
+                "message": str(response.get("healthpointErrorDescription") or response.get("result")),
+                "code": response.get("healthpointErrorCode"),
+            }
+        note = "outcome from continueLastTransaction" if reattached else None
+        await self._move(job.job_id, state, result=result, error=error, note=note)
+
+    async def _follow(self, job: JobRecord, op: Operation, *, reattaching: bool = False) -> dict[str, Any] | None:
+        """Relay an operation's events until it completes; None when its outcome is uncertain.
+
+        A transaction with no outcome after ``transaction_timeout_s`` is asked to cancel, once;
+        a re-attached one is only waited for (cancelling it could void what the patient accepted).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.transaction_timeout_s
+        aborted = reattaching
+        while True:
+            remaining = deadline - loop.time()
+            try:
+                event: PageEvent = await asyncio.wait_for(op.events.get(), timeout=max(remaining, 0.01))
+            except TimeoutError:
+                if aborted:
+                    await self._settle_unknown(job.job_id, "no answer from the terminal")
+                    return None
+                log.warning("job %s: no outcome after %.0f s; asking the terminal to cancel", job.job_id, self.transaction_timeout_s)
+                aborted = True
+                deadline = loop.time() + min(30.0, self.transaction_timeout_s)
+                try:
+                    await self.page.abort()
+                except TerminalError:
+                    pass
+                continue
+            if event.kind == "status":
+                self.hub.publish("job.status", {"jobId": job.job_id, "message": event.payload}, job.job_id)
+            elif event.kind == "question":
+                await self._on_question(job, op, event.payload)
+            elif event.kind == "receipt":
+                await self.journal.note(job.job_id, "receipt", str((event.payload or {}).get("merchantReceipt")))
+            elif event.kind == "complete":
+                return dict(event.payload or {})
+            elif event.kind == "crashed":
+                await self._settle_unknown(job.job_id, f"{event.payload} while the job was running")
+                return None
+
+    async def _on_question(self, job: JobRecord, op: Operation, question: dict[str, Any]) -> None:
+        options = [str(o) for o in question.get("options") or []]
+        text = str(question.get("text") or "")
+        pending = {"jobId": job.job_id, "text": text, "options": options}
+        if pending == self._pending_question:
+            return  # terminals repeat an unanswered question now and then; ask the PMS once
+        await self.journal.note(job.job_id, "question", text)
+        answered = question.get("answered")
+        if answered is not None:
+            # The page answered at once, by the job's policy (see _auto_answers).
+            await self.journal.note(job.job_id, "answer", f"{answered} (automatic)")
+            return
+        self._pending_question = pending
+        self.hub.publish("job.question", dict(pending), job.job_id)
+
+    async def answer(self, job_id: str, answer: str) -> None:
+        """``job.answer``: pass the operator's answer to the pending question.
+
+        Raises:
+            NotAllowedNow: no question is pending for this job, or the answer is not an option.
+        """
+        q = self._pending_question
+        if q is None or q["jobId"] != job_id or self._op is None:
+            raise NotAllowedNow("no question is pending for this job", {"jobId": job_id})
+        if answer not in q["options"]:
+            raise NotAllowedNow(f"answer must be one of {q['options']}", {"jobId": job_id, "options": q["options"]})
+        self._pending_question = None
+        await self.journal.note(job_id, "answer", answer)
+        await self.page.answer(self._op.op_id, answer)
+
+    async def abort(self, job_id: str) -> bool:
+        """``job.abort``: a queued job fails at once; a running one is cancelled on the terminal."""
+        job = await self.journal.get(job_id)
+        if job.state is JobState.QUEUED and job_id in self._queued:
+            self._queued.discard(job_id)
+            await self._move(job_id, JobState.FAILED, error={"message": "aborted before it started"}, note="aborted")
+            return True
+        if job.state is JobState.RUNNING and self.current_job == job_id:
+            await self.journal.note(job_id, "abort", "cancelCurrentTransaction")
+            return await self.page.abort()
+        return False
+
+    # -- recovery ------------------------------------------------------------------------------
+
+    async def _after_unknown(self, job_id: str, sent: dict[str, Any]) -> None:
+        """After a crash or a lost answer: a fresh page, then try to re-attach.
+
+        A fresh page is needed either way: after a lost answer iClient's channel is still open
+        and would refuse every new call with "Transaction already in progress.".
+        """
+        try:
+            if self.ready:
+                await self.load_page()
+            else:
+                await self._wait_ready(timeout=120.0)
+            await self.reattach(job_id, sent)
+        except ClaimbridgeError as exc:
+            log.warning("job %s stays unknown: %s", job_id, exc)
+            await self.journal.note(job_id, "reattach", f"failed: {exc}")
+
+    async def _wait_ready(self, timeout: float) -> None:
+        """Wait for the daemon to bring the page back (after a browser crash)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.ready:
+            if loop.time() > deadline:
+                raise TemporarilyUnavailable("the terminal page did not come back")
+            await asyncio.sleep(0.05)
+
+    async def reattach(self, job_id: str, sent: dict[str, Any] | None = None) -> bool:
+        """``continueLastTransaction`` for an ``unknown`` job; True when it completed it.
+
+        The terminal's last transaction counts only when its echoed fields match what was sent.
+        """
+        job = await self.journal.get(job_id)
+        if job.state is not JobState.UNKNOWN:
+            return False
+        pairing = await self.journal.pairing(self.name)
+        if pairing is None:
+            return False
+        if sent is None:
+            _, sent = await self._iclient_call(job, pairing)
+        # terminalInfo with mid/tid/key tells the iClient frame which terminal to ask (its own
+        # storage may have been lost with the browser).
+        info = await self.page.start(f"info-{next(_op_counter)}", "terminalInfo", _pairing(pairing).as_iclient())
+        try:
+            await _wait_kind(info, ("info",), 15.0)
+        finally:
+            self.page.finish(info.op_id)
+        op = await self.page.start(
+            f"continue-{job_id}-{next(_op_counter)}", "continueLastTransaction", None, _auto_answers(job)
+        )
+        self._op = op
+        try:
+            response = await self._follow(job, op, reattaching=True)
+        finally:
+            self.page.finish(op.op_id)
+        if response is None:
+            return False
+        if response.get("transactionId") not in (None, "", "undefined"):
+            same = response.get("transactionId") == sent.get("transactionId")
+        else:
+            same = _same_claim(sent, response) if job.kind is not JobKind.GAP else _same_purchase(sent, response)
+        if not same:
+            await self.journal.note(job_id, "reattach", "the terminal's last transaction is another one")
+            return False
+        await self._complete(job, response, reattached=True)
+        return (await self.journal.get(job_id)).state is JobState.COMPLETED
+
+    async def recover(self) -> None:
+        """On start: try to re-attach the newest ``unknown`` job of this terminal, and re-queue
+        the ``queued`` ones (they were never sent: ``running`` is committed before sending)."""
+        async with self._lock:
+            unknown = await self.journal.list_jobs(states=[JobState.UNKNOWN], terminal=self.name, limit=1)
+            if unknown and unknown[0].kind is not JobKind.HEALTHCODE_BILL:
+                try:
+                    await self.reattach(unknown[0].job_id)
+                except ClaimbridgeError as exc:
+                    await self.journal.note(unknown[0].job_id, "reattach", f"failed: {exc}")
+        for job in await self.journal.list_jobs(states=[JobState.QUEUED], terminal=self.name, oldest_first=True):
+            self.enqueue(job.job_id)
+
+    # -- pairing and reports -------------------------------------------------------------------
+
+    async def pair(self, mid: int, tid: int) -> dict[str, str]:
+        """Headless pairing: progress as ``terminal.pairing``; keys into the journal on success."""
+        if not self.ready:
+            raise TemporarilyUnavailable("the terminal's page is not loaded")
+        async with self._lock:
+            op = await self.page.start(f"pair-{next(_op_counter)}", "pairTerminal", {"mid": mid, "tid": tid})
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.pairing_timeout_s
+            try:
+                while True:
+                    try:
+                        event = await asyncio.wait_for(op.events.get(), timeout=max(deadline - loop.time(), 0.01))
+                    except TimeoutError:
+                        return await self._pairing_timed_out()
+                    if event.kind == "crashed":
+                        return self._pairing_event("failure", f"pairing interrupted: {event.payload}")
+                    if event.kind != "pairing":
+                        continue
+                    status = str(event.payload.get("status"))
+                    message = str(event.payload.get("message") or "")
+                    if status == "inProgress":
+                        self._pairing_event("inProgress", message)
+                        continue
+                    if status == "success" and event.payload.get("integrationKey"):
+                        await self.journal.save_pairing(self.name, mid, tid, str(event.payload["integrationKey"]))
+                        self._pairing_cache = None
+                        self.mid, self.tid, self.paired = mid, tid, True
+                        return self._pairing_event("success", message or "Paired")
+                    return self._pairing_event("failure", message or "Pairing failed")
+            finally:
+                self.page.finish(op.op_id)
+
+    def _pairing_event(self, status: str, message: str) -> dict[str, str]:
+        self.hub.publish("terminal.pairing", {"terminal": self.name, "status": status, "message": message})
+        return {"status": status, "message": message}
+
+    async def _pairing_timed_out(self) -> dict[str, str]:
+        # iClient keeps a pairing channel open forever; a fresh page is the only way out.
+        try:
+            await self.load_page()
+        except TerminalError as exc:
+            log.error("terminal %s: page reload after pairing timeout failed: %s", self.name, exc)
+        return self._pairing_event(
+            "failure",
+            f"Pairing timed out after {self.pairing_timeout_s:.0f} s: on the terminal choose Menu > "
+            "Configuration > Integrated EFTPOS > Authorise POS, then try again.",
+        )
+
+    async def reconciliation(self, date: str, report_type: str) -> dict[str, Any]:
+        """The HealthPoint reconciliation report for a Sydney business day, parsed."""
+        pairing = await self.journal.pairing(self.name)
+        if pairing is None:
+            raise TerminalNotPaired(self.name)
+        if not self.ready:
+            raise TemporarilyUnavailable("the terminal's page is not loaded")
+        request = {"reportType": report_type, "reconDate": date.replace("-", ""), **_pairing(pairing).as_iclient()}
+        async with self._lock:
+            op = await self.page.start(f"report-{next(_op_counter)}", "healthpointReconciliationReport", request)
+            try:
+                event = await _wait_kind(op, ("report",), 60.0)
+            finally:
+                self.page.finish(op.op_id)
+        return parse_reconciliation(dict(event.payload or {}), report_type)
+
+
+async def _wait_kind(op: Operation, kinds: tuple[str, ...], timeout: float) -> PageEvent:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            event = await asyncio.wait_for(op.events.get(), timeout=max(deadline - loop.time(), 0.01))
+        except TimeoutError as exc:
+            raise TerminalError(f"no {'/'.join(kinds)} answer from iClient within {timeout:.0f} s") from exc
+        if event.kind == "crashed":
+            raise TerminalError(str(event.payload))
+        if event.kind in kinds:
+            return event
+
+
+def _same_purchase(sent: dict[str, Any], response: dict[str, Any]) -> bool:
+    linked = response.get("healthpointTransactionId")
+    return linked is None or linked == sent.get("healthpointTransactionId")
+
+
+def _normalise_purchase(response: dict[str, Any]) -> dict[str, Any]:
+    """A gap purchase's outcome with integer cents; unknown fields are kept as the terminal sent them."""
+    keep = ("result", "transactionId", "transactionReference", "authorisationCode", "elidedPan", "rrn", "cardType")
+    out: dict[str, Any] = {k: response[k] for k in keep if k in response and response[k] != "undefined"}
+    for src, dst in (("amount", "amount"), ("baseAmount", "amount"), ("transactionAmount", "amount")):
+        if src in response and str(response[src]).isdigit():
+            out[dst] = int(response[src])
+    if "healthpointTransactionId" in response:
+        out["healthpointTransactionId"] = response["healthpointTransactionId"]
+    return out

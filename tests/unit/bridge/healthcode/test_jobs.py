@@ -1,0 +1,92 @@
+"""Tests for bridge/healthcode/jobs.py: backoff, job states, results, the clinic's date."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from bridge.healthcode import BillStatus, Problem, StatusReport, SubmitReceipt
+from bridge.healthcode.jobs import (
+    backoff_delay,
+    bill_result,
+    job_state_for,
+    problem_to_wire,
+    uk_today,
+)
+from bridge.jobs import JobState
+
+
+def test_backoff_doubles_from_initial_and_is_capped() -> None:
+    assert [backoff_delay(n, 1.0, 60.0) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_backoff_first_wait_never_exceeds_the_cap() -> None:
+    assert backoff_delay(0, 10.0, 3.0) == 3.0
+    assert backoff_delay(-1, 0.5, 3.0) == 0.5
+
+
+def test_backoff_survives_huge_attempt_counts() -> None:
+    assert backoff_delay(10_000, 30.0, 900.0) == 900.0
+
+
+def test_backoff_other_factor() -> None:
+    assert backoff_delay(2, 1.0, 100.0, factor=3.0) == 9.0
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        (BillStatus.UNPROCESSED, JobState.RUNNING),
+        (BillStatus.IN_PROCESS, JobState.RUNNING),
+        (BillStatus.AWAITING_CORRECTION, JobState.RUNNING),
+        (BillStatus.VALIDATED, JobState.RUNNING),
+        (BillStatus.AWAITING_COLLECTION, JobState.RUNNING),
+        (BillStatus.COLLECTED, JobState.COMPLETED),
+        (BillStatus.CANCELLED, JobState.COMPLETED),
+        (BillStatus.NOT_FOUND, JobState.UNKNOWN),
+    ],
+)
+def test_every_status_has_a_job_state(status: BillStatus, state: JobState) -> None:
+    assert job_state_for(status) is state
+
+
+def test_result_from_a_receipt() -> None:
+    receipt = SubmitReceipt(reference="SIM001-261120-00001", status=BillStatus.UNPROCESSED, duplicate=True)
+    assert bill_result(receipt, "INV-1") == {
+        "status": "Unprocessed", "reference": "SIM001-261120-00001", "invoiceNumber": "INV-1",
+        "at": None, "problems": [], "duplicate": True,
+    }
+
+
+def test_result_from_a_report_keeps_reference_and_duplicate_flag() -> None:
+    problem = Problem(field="patient.lastName", error="Patient demographics do not match registration number",
+                      suggestion="Check the name", healthcode_field="Surname")
+    report = StatusReport(status=BillStatus.AWAITING_CORRECTION, at=datetime(2026, 11, 20, 14, tzinfo=UTC),
+                          problems=(problem,))
+    previous = {"status": "In-process", "reference": "R-1", "duplicate": True}
+    result = bill_result(report, "INV-1", previous)
+    assert result["status"] == "AwaitingCorrection"
+    assert result["reference"] == "R-1" and result["duplicate"] is True
+    assert result["at"] == "2026-11-20T14:00:00+00:00"
+    assert result["problems"] == [{
+        "field": "patient.lastName", "error": "Patient demographics do not match registration number",
+        "suggestion": "Check the name", "healthcodeField": "Surname",
+    }]
+
+
+def test_problem_without_healthcode_name_leaves_it_out() -> None:
+    wire = problem_to_wire(Problem(field="lines", error="Must be greater than zero", suggestion="Add a fee"))
+    assert wire == {"field": "lines", "error": "Must be greater than zero", "suggestion": "Add a fee"}
+
+
+@pytest.mark.parametrize(
+    ("instant", "day"),
+    [
+        (datetime(2026, 7, 1, 22, 59, tzinfo=UTC), date(2026, 7, 1)),  # 23:59 BST
+        (datetime(2026, 7, 1, 23, 0, tzinfo=UTC), date(2026, 7, 2)),  # 00:00 BST
+        (datetime(2026, 12, 1, 23, 59, tzinfo=UTC), date(2026, 12, 1)),  # GMT
+    ],
+)
+def test_uk_today_follows_london_time(instant: datetime, day: date) -> None:
+    assert uk_today(instant) == day

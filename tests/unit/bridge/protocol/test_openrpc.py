@@ -1,0 +1,62 @@
+"""Tests for bridge.protocol.openrpc: the rpc.discover document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bridge.protocol.openrpc import openrpc_document
+from bridge.protocol.results import NOTIFICATIONS
+
+FIXTURE = json.loads(
+    (Path(__file__).parents[4] / "fixtures" / "protocol" / "methods.json").read_text()
+)
+
+
+# --------------------------------------------------------------------------- OpenRPC
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def test_openrpc_lists_exactly_the_interfaces_methods():
+    doc = openrpc_document("1.2.3")
+    assert doc["openrpc"] == "1.2.6" and doc["info"]["version"] == "1.2.3"
+    names = [m["name"] for m in doc["methods"]]
+    assert sorted(names) == sorted(FIXTURE["interfaces"] + FIXTURE["events"])
+    assert [n["name"] for n in doc["x-notifications"]] == list(NOTIFICATIONS)
+    json.dumps(doc)
+
+
+def test_openrpc_methods_have_params_results_and_errors():
+    doc = openrpc_document("0")
+    by_name = {m["name"]: m for m in doc["methods"]}
+    claim = by_name["healthpoint.claim"]
+    params = {p["name"]: p for p in claim["params"]}
+    assert set(params) == {"requestId", "terminal", "providerId", "serviceType", "items", "onApproved"}
+    assert params["requestId"]["required"] and not params["onApproved"]["required"]
+    assert params["serviceType"]["schema"]["enum"][0] == "0"
+    assert claim["result"]["schema"] == {"$ref": "#/components/schemas/Job"}
+    assert {e["code"] for e in claim["errors"]} >= {-32602, -32001, -32003}
+    assert by_name["terminal.list"]["params"] == []
+    item = doc["components"]["schemas"]["ClaimItem"]["properties"]
+    assert item["patientId"]["pattern"] == "^[0-9]{2}$"
+    assert item["claimAmount"]["maximum"] == 9_999_999_999
+    assert item["serviceDate"]["format"] == "date"
+    for method in doc["methods"]:
+        assert method["summary"] and method["errors"]
+
+
+def test_openrpc_refs_resolve():
+    doc = openrpc_document("0")
+    schemas = doc["components"]["schemas"]
+    for ref in _refs(doc["methods"]) + _refs(doc["x-notifications"]) + _refs(schemas):
+        if ref.startswith("#/components/schemas/"):
+            assert ref.rsplit("/", 1)[1] in schemas, ref

@@ -1,0 +1,114 @@
+"""Tests for simulator.healthcode: routes, authentication, faults and the control API.
+
+Uses aiohttp's test server on 127.0.0.1; the HealthcodeTransport end-to-end tests are in
+tests/e2e/test_healthcode_transport.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from simulator.clock import Clock
+from simulator.healthcode import create_healthcode_app, reset_healthcode
+
+BILL = json.loads(
+    (Path(__file__).resolve().parents[4] / "fixtures" / "healthcode" / "bills" / "valid_bupa.json").read_text()
+)
+AUTH = {"X-Site-Id": "SIM001", "Authorization": "Basic " + base64.b64encode(b"claimbridge:healthcode-test").decode()}
+NOW = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def app_client() -> AsyncIterator[tuple[web.Application, TestClient[Any, Any], Clock]]:
+    clock = Clock(NOW, scale=0)
+    app = create_healthcode_app(clock)
+    async with TestClient(TestServer(app)) as client:
+        yield app, client, clock
+
+
+async def test_every_api_route_needs_credentials(app_client: Any) -> None:
+    _, client, _ = app_client
+    for method, path in [("POST", "/credentials/check"), ("POST", "/bills/validate"), ("POST", "/bills"),
+                         ("GET", "/bills/X"), ("GET", "/bills?invoiceNumber=X"), ("POST", "/bills/X/cancel")]:
+        response = await client.request(method, path, json=BILL)
+        assert response.status == 401, path
+        assert (await response.json())["error"] == "InvalidSiteId"
+
+
+async def test_submit_then_list_then_reset(app_client: Any) -> None:
+    app, client, _ = app_client
+    response = await client.post("/bills", json=BILL, headers=AUTH)
+    assert response.status == 201
+    reference = (await response.json())["reference"]
+    listed = (await (await client.get("/_control/bills")).json())["bills"]
+    assert [(b["reference"], b["status"], b["siteId"]) for b in listed] == [(reference, "Unprocessed", "SIM001")]
+    assert listed[0]["bill"] == BILL
+    reset_healthcode(app)
+    assert (await (await client.get("/_control/bills")).json())["bills"] == []
+    assert (await client.get(f"/bills/{reference}", headers=AUTH)).status == 404
+
+
+async def test_malformed_json_is_refused(app_client: Any) -> None:
+    _, client, _ = app_client
+    response = await client.post("/bills", data=b"{nope", headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status == 422
+    assert (await response.json())["problems"][0]["error"] == "Invalid Request Format"
+    dry = await (await client.post("/bills/validate", data=b"[]", headers=AUTH)).json()
+    assert dry["valid"] is False
+
+
+async def test_fault_counts_down(app_client: Any) -> None:
+    _, client, _ = app_client
+    control = await (await client.post("/_control", json={"fault": "503", "count": 2})).json()
+    assert (control["fault"], control["count"]) == ("503", 2)
+    statuses = [(await client.post("/credentials/check", headers=AUTH)).status for _ in range(3)]
+    assert statuses == [503, 503, 200]
+
+
+async def test_fault_cleared_by_null(app_client: Any) -> None:
+    _, client, _ = app_client
+    await client.post("/_control", json={"fault": "502", "count": 5})
+    await client.post("/_control", json={"fault": None})
+    assert (await client.post("/credentials/check", headers=AUTH)).status == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"fault": "teapot"}, {"fault": "502", "count": -1}, {"fault": "502", "count": "2"},
+     {"timings": {"bogus": 1}}, {"timings": {"unprocessed": -1}}, {"holdSeconds": "x"}, []],
+)
+async def test_control_refuses_bad_input(app_client: Any, body: Any) -> None:
+    _, client, _ = app_client
+    response = await client.post("/_control", json=body)
+    assert response.status == 400
+
+
+async def test_timings_drive_the_statuses(app_client: Any) -> None:
+    _, client, clock = app_client
+    timings = {"unprocessed": 1, "inProcess": 1, "validated": 1, "awaitingCollection": 1}
+    assert (await (await client.post("/_control", json={"timings": timings})).json())["timings"] == {
+        k: float(v) for k, v in timings.items()}
+    reference = (await (await client.post("/bills", json=BILL, headers=AUTH)).json())["reference"]
+    clock.set(datetime(2026, 11, 20, 14, 0, 3, tzinfo=UTC))
+    report = await (await client.get(f"/bills/{reference}", headers=AUTH)).json()
+    assert report["status"] == "AwaitingCollection"
+    assert [h["status"] for h in report["history"]] == ["Unprocessed", "In-process", "Validated", "AwaitingCollection"]
+    clock.set(datetime(2026, 11, 20, 14, 0, 4, tzinfo=UTC))
+    report = await (await client.get(f"/bills?invoiceNumber={BILL['invoiceNumber']}", headers=AUTH)).json()
+    assert (report["status"], report["at"]) == ("Collected", "2026-11-20T14:00:04+00:00")
+
+
+async def test_other_site_cannot_see_the_bill(app_client: Any) -> None:
+    _, client, _ = app_client
+    reference = (await (await client.post("/bills", json=BILL, headers=AUTH)).json())["reference"]
+    other = {**AUTH, "X-Site-Id": "SIM002"}
+    assert (await client.get(f"/bills/{reference}", headers=other)).status == 403  # no subscription
