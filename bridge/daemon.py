@@ -20,6 +20,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from bridge.backoff import backoff_delay
 from bridge.config import Settings
 from bridge.errors import TerminalError
 from bridge.hub import Hub
@@ -239,10 +240,10 @@ class Daemon:
 
     async def _load_until_up(self, worker: TerminalWorker, max_delay: float = 30.0) -> None:
         """Keep trying to load a terminal's page (iClient's URL unreachable at start, say)."""
-        delay = 0.5
+        attempt = 0
         while not worker.ready:
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max_delay)
+            await asyncio.sleep(backoff_delay(attempt, 0.5, max_delay))
+            attempt += 1
             if self.browser is None or not self.browser.up:
                 continue  # the crash handler reloads every page once the browser is back
             try:

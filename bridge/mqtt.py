@@ -40,6 +40,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from bridge import protocol
+from bridge.backoff import backoff_delay
 from bridge.config import MqttConfig
 
 if TYPE_CHECKING:
@@ -54,7 +55,6 @@ __all__ = [
     "BrokerAddress",
     "MqttLink",
     "Topics",
-    "backoff_delay",
     "install",
     "parse_broker_url",
     "valid_response_topic",
@@ -159,22 +159,6 @@ class Topics:
         if not name or any(c in name for c in "/+#\x00"):
             raise ValueError(f"bad terminal name for a topic: {name!r}")
         return f"claimbridge/{self.site}/terminals/{name}"
-
-
-def backoff_delay(attempt: int, minimum: float, maximum: float) -> float:
-    """Seconds to wait before reconnect ``attempt`` (0 for the first retry): doubling, capped.
-
-    Args:
-        attempt: How many attempts failed in a row before this one, minus one.
-        minimum: The first delay.
-        maximum: The cap.
-
-    Returns:
-        ``min(maximum, minimum * 2**attempt)`` (the link adds jitter).
-    """
-    if attempt < 0:
-        raise ValueError("attempt must be >= 0")
-    return float(min(maximum, minimum * 2 ** min(attempt, 62)))
 
 
 def valid_response_topic(topic: object) -> bool:

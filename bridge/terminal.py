@@ -23,6 +23,7 @@ from playwright.async_api import Browser as PwBrowser
 from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
+from bridge.backoff import backoff_delay
 from bridge.errors import TerminalError
 
 __all__ = ["Browser", "TerminalPage", "PageEvent", "PageEventKind", "Operation", "BROWSER_ARGS"]
@@ -164,7 +165,7 @@ class Browser:
 
     async def relaunch(self, max_delay: float = 30.0) -> None:
         """Launch again after a crash, backing off 0.25 s, 0.5 s, 1 s … up to ``max_delay``."""
-        delay = 0.25
+        attempt = 0
         while not self._closing:
             await self._close_browser()
             try:
@@ -172,9 +173,10 @@ class Browser:
                 self.restarts += 1
                 return
             except TerminalError as exc:
+                delay = backoff_delay(attempt, 0.25, max_delay)
+                attempt += 1
                 log.error("browser relaunch failed: %s; retrying in %.2f s", exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, max_delay)
 
     async def _close_browser(self) -> None:
         browser, self._browser = self._browser, None

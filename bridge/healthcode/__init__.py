@@ -51,7 +51,6 @@ from bridge.healthcode.search import (
     search_codes,
 )
 from bridge.healthcode.jobs import (
-    backoff_delay,
     bill_result,
     job_state_for,
     problem_to_wire,
@@ -83,7 +82,6 @@ __all__ = [
     "StatusReport",
     "SubmitReceipt",
     "WrongNumberHint",
-    "backoff_delay",
     "bill_result",
     "can_reach",
     "can_transition",

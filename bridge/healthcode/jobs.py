@@ -17,7 +17,6 @@ from bridge.healthcode.status import BillStatus
 from bridge.jobs import JobState
 
 __all__ = [
-    "backoff_delay",
     "bill_result",
     "job_state_for",
     "problem_to_wire",
@@ -32,24 +31,6 @@ _STATE_FOR_STATUS: Mapping[BillStatus, JobState] = {
     BillStatus.CANCELLED: JobState.COMPLETED,
     BillStatus.NOT_FOUND: JobState.UNKNOWN,
 }
-
-
-def backoff_delay(attempt: int, initial: float, maximum: float, factor: float = 2.0) -> float:
-    """Seconds to wait before try number ``attempt`` (0-based): ``initial * factor**attempt``, capped.
-
-    Args:
-        attempt: How many tries came before (0 for the first wait).
-        initial: The first wait.
-        maximum: The cap.
-        factor: Growth per attempt.
-
-    Returns:
-        The wait in seconds, never above ``maximum``.
-    """
-    if attempt <= 0:
-        return min(initial, maximum)
-    # Cap the exponent: a bill polled for weeks must not overflow a float.
-    return float(min(maximum, initial * factor ** min(attempt, 64)))
 
 
 def job_state_for(status: BillStatus) -> JobState:

@@ -50,13 +50,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.config import HealthcodeConfig
 from bridge.errors import HealthcodeRejected, JobNotFound, NotAllowedNow, TemporarilyUnavailable
 from bridge.healthcode.bills import parse_bill
-from bridge.healthcode.jobs import (
-    backoff_delay,
-    bill_result,
-    job_state_for,
-    problem_to_wire,
-    uk_today,
-)
+from bridge.healthcode.jobs import problem_to_wire, uk_today
 from bridge.healthcode.refdata import HealthcodeReference
 from bridge.healthcode.reference import load_reference
 from bridge.healthcode.rules import validate_bill

@@ -25,7 +25,8 @@ from bridge.errors import (
 )
 from bridge.healthcode.bills import Bill, StatusReport, SubmitReceipt
 from bridge.healthcode.status import BillStatus, can_reach
-from bridge.healthcode.jobs import backoff_delay, bill_result, job_state_for
+from bridge.backoff import backoff_delay
+from bridge.healthcode.jobs import bill_result, job_state_for
 from bridge.healthcode.transport import HealthcodeTransport
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bridge import mqtt
-from bridge.mqtt import BrokerAddress, Topics, backoff_delay, parse_broker_url, valid_response_topic
+from bridge.mqtt import BrokerAddress, Topics, parse_broker_url, valid_response_topic
 
 
 @pytest.mark.parametrize(
@@ -58,13 +58,6 @@ def test_bad_site_names(site: str) -> None:
 def test_bad_terminal_names_in_topics(name: str) -> None:
     with pytest.raises(ValueError):
         Topics("clinic").terminal(name)
-
-
-def test_backoff_doubles_up_to_the_cap() -> None:
-    assert [backoff_delay(n, 0.5, 30) for n in range(9)] == [0.5, 1, 2, 4, 8, 16, 30, 30, 30]
-    assert backoff_delay(10_000, 0.5, 30) == 30
-    with pytest.raises(ValueError):
-        backoff_delay(-1, 0.5, 30)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests for bridge/healthcode/jobs.py: backoff, job states, results, the clinic's date."""
+"""Tests for bridge/healthcode/jobs.py: job states, results, the clinic's date."""
 
 from __future__ import annotations
 
@@ -8,30 +8,12 @@ import pytest
 
 from bridge.healthcode import BillStatus, Problem, StatusReport, SubmitReceipt
 from bridge.healthcode.jobs import (
-    backoff_delay,
     bill_result,
     job_state_for,
     problem_to_wire,
     uk_today,
 )
 from bridge.jobs import JobState
-
-
-def test_backoff_doubles_from_initial_and_is_capped() -> None:
-    assert [backoff_delay(n, 1.0, 60.0) for n in range(8)] == [1, 2, 4, 8, 16, 32, 60, 60]
-
-
-def test_backoff_first_wait_never_exceeds_the_cap() -> None:
-    assert backoff_delay(0, 10.0, 3.0) == 3.0
-    assert backoff_delay(-1, 0.5, 3.0) == 0.5
-
-
-def test_backoff_survives_huge_attempt_counts() -> None:
-    assert backoff_delay(10_000, 30.0, 900.0) == 900.0
-
-
-def test_backoff_other_factor() -> None:
-    assert backoff_delay(2, 1.0, 100.0, factor=3.0) == 9.0
 
 
 @pytest.mark.parametrize(
