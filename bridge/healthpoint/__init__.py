@@ -31,13 +31,27 @@ from bridge.healthpoint.claims import (
     pad_service_code,
     to_iclient_cancel,
     to_iclient_claim,
+)
+from bridge.healthpoint.policy import (
+    ACCEPT,
+    REJECT,
+    auto_answers,
+)
+from bridge.healthpoint.purchases import (
+    normalise_purchase,
     to_iclient_gap_purchase,
 )
 from bridge.healthpoint.reconciliation import (
     parse_reconciliation,
 )
+from bridge.healthpoint.recovery import (
+    is_same_transaction,
+    same_claim,
+    same_purchase,
+)
 
 __all__ = [
+    "ACCEPT",
     "APPROVED_ITEM_CODES",
     "BONUS_SERVICE_CODE",
     "ClaimItem",
@@ -52,14 +66,20 @@ __all__ = [
     "MAX_ITEMS",
     "MODALITIES",
     "Pairing",
+    "REJECT",
     "RefTag",
     "SYDNEY",
+    "auto_answers",
     "cancel_deadline",
     "claim_total",
+    "is_same_transaction",
     "may_cancel",
     "normalise_claim_response",
+    "normalise_purchase",
     "pad_service_code",
     "parse_reconciliation",
+    "same_claim",
+    "same_purchase",
     "to_iclient_cancel",
     "to_iclient_claim",
     "to_iclient_gap_purchase",

@@ -52,7 +52,6 @@ __all__ = [
     "pad_service_code",
     "to_iclient_cancel",
     "to_iclient_claim",
-    "to_iclient_gap_purchase",
 ]
 
 #: A claim's ``healthpointRefTag``, needed to cancel it (reference §1.5).
@@ -346,31 +345,6 @@ def to_iclient_cancel(
         raise ValueError("a cancel needs the original claim's refTag")
     out = to_iclient_claim(original, pairing)
     out["refTag"] = ref_tag
-    return out
-
-
-def to_iclient_gap_purchase(
-    amount: int, healthpoint_transaction_id: str, pairing: Pairing | None
-) -> dict[str, Any]:
-    """The ``initiatePurchase`` request that pays a claim's gap.
-
-    Source: seeds/004 "Gap Payments" (pass ``healthpointTransactionId``); reference §1.3
-    (``amount`` digits only with no leading 0, ``integratedReceipt`` required).
-
-    Raises:
-        ValueError: ``amount`` is not positive, or no transaction id.
-    """
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise ValueError("a gap payment needs a positive amount in cents")
-    if not healthpoint_transaction_id:
-        raise ValueError("a gap payment needs the claim's transactionId")
-    out: dict[str, Any] = {
-        "amount": str(amount),
-        "integratedReceipt": False,
-        "healthpointTransactionId": healthpoint_transaction_id,
-    }
-    if pairing is not None:
-        out.update(pairing.as_iclient())
     return out
 
 

@@ -12,7 +12,6 @@ the same transaction.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from typing import Any
 
@@ -29,15 +28,14 @@ from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState, outcome_state
 from bridge.journal import JobRecord, Journal, PairingRecord
 from bridge.protocol import ClaimParams, RebateEstimateParams
-from bridge.healthpoint.reconciliation import parse_reconciliation
 from bridge.terminal import Operation, PageEvent, TerminalPage
+from bridge.worker.operations import next_op_id, pairing_keys, read_reconciliation, wait_kind
+from bridge.worker.pairing import pair_on_page
 
 __all__ = ["TerminalWorker", "job_to_wire"]
 
 log = logging.getLogger("claimbridge.worker")
 
-_ACCEPT, _REJECT = "ACCEPT", "REJECT"
-_op_counter = itertools.count(1)
 
 
 def job_to_wire(job: JobRecord) -> dict[str, Any]:
@@ -56,35 +54,9 @@ def job_to_wire(job: JobRecord) -> dict[str, Any]:
     }
 
 
-def _pairing(record: PairingRecord) -> healthpoint.Pairing:
-    return healthpoint.Pairing(mid=record.mid, tid=record.tid, integrationKey=record.integration_key)
-
-
 def _auto_answers(job: JobRecord) -> tuple[str, ...]:
-    """What the page may answer without asking: the claim's ``onApproved`` policy.
-
-    Error questions with a single option (e.g. "Invalid transaction details (400)." OK) are
-    always acknowledged by the page; their outcome follows as NOT STARTED.
-    """
-    policy = str(job.request.get("onApproved", "ask"))
-    return {"accept": (_ACCEPT,), "reject": (_REJECT,)}.get(policy, ())
-
-
-def _same_claim(sent: dict[str, Any], response: dict[str, Any]) -> bool:
-    """Whether a ``continueLastTransaction`` answer is the claim we sent (its echoed fields agree)."""
-    if response.get("healthpointProviderId") not in (None, sent.get("providerId")):
-        return False
-    got = response.get("healthpointClaimItems") or []
-    want = sent.get("claimItems") or []
-    got_own = [i for i in got if str(i.get("serviceCode", "")).zfill(5) != "00992" or i.get("claimAmount") not in ("0", 0)]
-    if len(got_own) != len(want):
-        return False
-    for g, w in zip(got_own, want, strict=True):
-        if str(g.get("claimAmount")) != str(w.get("claimAmount")):
-            return False
-        if str(g.get("patientId")) != str(w.get("patientId")):
-            return False
-    return bool(got_own)
+    policy = job.request.get("onApproved")
+    return healthpoint.auto_answers(str(policy) if policy is not None else None)
 
 
 class TerminalWorker:
@@ -214,7 +186,7 @@ class TerminalWorker:
         custom transaction ID"), so that a ``continueLastTransaction`` answer can be proven to be
         this job's and not another one's.
         """
-        p = _pairing(pairing)
+        p = pairing_keys(pairing)
         method, request = await self._iclient_request(job, p)
         request["transactionId"] = job.job_id
         return method, request
@@ -273,7 +245,7 @@ class TerminalWorker:
         raw_result = str(response.get("result", "UNKNOWN"))
         state = outcome_state(raw_result)
         if job.kind is JobKind.GAP:
-            result = _normalise_purchase(response)
+            result = healthpoint.normalise_purchase(response)
         else:
             request = None if job.kind is JobKind.CANCEL else ClaimParams.model_validate(job.request) if job.kind is JobKind.CLAIM else RebateEstimateParams.model_validate(job.request)
             result = healthpoint.normalise_claim_response(response, request).model_dump(mode="json")
@@ -410,13 +382,13 @@ class TerminalWorker:
             _, sent = await self._iclient_call(job, pairing)
         # terminalInfo with mid/tid/key tells the iClient frame which terminal to ask (its own
         # storage may have been lost with the browser).
-        info = await self.page.start(f"info-{next(_op_counter)}", "terminalInfo", _pairing(pairing).as_iclient())
+        info = await self.page.start(next_op_id("info"), "terminalInfo", pairing_keys(pairing).as_iclient())
         try:
-            await _wait_kind(info, ("info",), 15.0)
+            await wait_kind(info, ("info",), 15.0)
         finally:
             self.page.finish(info.op_id)
         op = await self.page.start(
-            f"continue-{job_id}-{next(_op_counter)}", "continueLastTransaction", None, _auto_answers(job)
+            next_op_id(f"continue-{job_id}"), "continueLastTransaction", None, _auto_answers(job)
         )
         self._op = op
         try:
@@ -425,11 +397,7 @@ class TerminalWorker:
             self.page.finish(op.op_id)
         if response is None:
             return False
-        if response.get("transactionId") not in (None, "", "undefined"):
-            same = response.get("transactionId") == sent.get("transactionId")
-        else:
-            same = _same_claim(sent, response) if job.kind is not JobKind.GAP else _same_purchase(sent, response)
-        if not same:
+        if not healthpoint.is_same_transaction(sent, response, purchase=job.kind is JobKind.GAP):
             await self.journal.note(job_id, "reattach", "the terminal's last transaction is another one")
             return False
         await self._complete(job, response, reattached=True)
@@ -455,48 +423,24 @@ class TerminalWorker:
         if not self.ready:
             raise TemporarilyUnavailable("the terminal's page is not loaded")
         async with self._lock:
-            op = await self.page.start(f"pair-{next(_op_counter)}", "pairTerminal", {"mid": mid, "tid": tid})
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + self.pairing_timeout_s
-            try:
-                while True:
-                    try:
-                        event = await asyncio.wait_for(op.events.get(), timeout=max(deadline - loop.time(), 0.01))
-                    except TimeoutError:
-                        return await self._pairing_timed_out()
-                    if event.kind == "crashed":
-                        return self._pairing_event("failure", f"pairing interrupted: {event.payload}")
-                    if event.kind != "pairing":
-                        continue
-                    status = str(event.payload.get("status"))
-                    message = str(event.payload.get("message") or "")
-                    if status == "inProgress":
-                        self._pairing_event("inProgress", message)
-                        continue
-                    if status == "success" and event.payload.get("integrationKey"):
-                        await self.journal.save_pairing(self.name, mid, tid, str(event.payload["integrationKey"]))
-                        self._pairing_cache = None
-                        self.mid, self.tid, self.paired = mid, tid, True
-                        return self._pairing_event("success", message or "Paired")
-                    return self._pairing_event("failure", message or "Pairing failed")
-            finally:
-                self.page.finish(op.op_id)
+            outcome = await pair_on_page(
+                self.page, mid, tid, self.pairing_timeout_s, lambda message: self._pairing_event("inProgress", message)
+            )
+            if outcome.status == "timeout":
+                try:
+                    await self.load_page()
+                except TerminalError as exc:
+                    log.error("terminal %s: page reload after pairing timeout failed: %s", self.name, exc)
+                return self._pairing_event("failure", outcome.message)
+            if outcome.integration_key is not None:
+                await self.journal.save_pairing(self.name, mid, tid, outcome.integration_key)
+                self._pairing_cache = None
+                self.mid, self.tid, self.paired = mid, tid, True
+            return self._pairing_event(outcome.status, outcome.message)
 
     def _pairing_event(self, status: str, message: str) -> dict[str, str]:
         self.hub.publish("terminal.pairing", {"terminal": self.name, "status": status, "message": message})
         return {"status": status, "message": message}
-
-    async def _pairing_timed_out(self) -> dict[str, str]:
-        # iClient keeps a pairing channel open forever; a fresh page is the only way out.
-        try:
-            await self.load_page()
-        except TerminalError as exc:
-            log.error("terminal %s: page reload after pairing timeout failed: %s", self.name, exc)
-        return self._pairing_event(
-            "failure",
-            f"Pairing timed out after {self.pairing_timeout_s:.0f} s: on the terminal choose Menu > "
-            "Configuration > Integrated EFTPOS > Authorise POS, then try again.",
-        )
 
     async def reconciliation(self, date: str, report_type: str) -> dict[str, Any]:
         """The HealthPoint reconciliation report for a Sydney business day, parsed."""
@@ -505,42 +449,5 @@ class TerminalWorker:
             raise TerminalNotPaired(self.name)
         if not self.ready:
             raise TemporarilyUnavailable("the terminal's page is not loaded")
-        request = {"reportType": report_type, "reconDate": date.replace("-", ""), **_pairing(pairing).as_iclient()}
         async with self._lock:
-            op = await self.page.start(f"report-{next(_op_counter)}", "healthpointReconciliationReport", request)
-            try:
-                event = await _wait_kind(op, ("report",), 60.0)
-            finally:
-                self.page.finish(op.op_id)
-        return parse_reconciliation(dict(event.payload or {}), report_type)
-
-
-async def _wait_kind(op: Operation, kinds: tuple[str, ...], timeout: float) -> PageEvent:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            event = await asyncio.wait_for(op.events.get(), timeout=max(deadline - loop.time(), 0.01))
-        except TimeoutError as exc:
-            raise TerminalError(f"no {'/'.join(kinds)} answer from iClient within {timeout:.0f} s") from exc
-        if event.kind == "crashed":
-            raise TerminalError(str(event.payload))
-        if event.kind in kinds:
-            return event
-
-
-def _same_purchase(sent: dict[str, Any], response: dict[str, Any]) -> bool:
-    linked = response.get("healthpointTransactionId")
-    return linked is None or linked == sent.get("healthpointTransactionId")
-
-
-def _normalise_purchase(response: dict[str, Any]) -> dict[str, Any]:
-    """A gap purchase's outcome with integer cents; unknown fields are kept as the terminal sent them."""
-    keep = ("result", "transactionId", "transactionReference", "authorisationCode", "elidedPan", "rrn", "cardType")
-    out: dict[str, Any] = {k: response[k] for k in keep if k in response and response[k] != "undefined"}
-    for src, dst in (("amount", "amount"), ("baseAmount", "amount"), ("transactionAmount", "amount")):
-        if src in response and str(response[src]).isdigit():
-            out[dst] = int(response[src])
-    if "healthpointTransactionId" in response:
-        out["healthpointTransactionId"] = response["healthpointTransactionId"]
-    return out
+            return await read_reconciliation(self.page, pairing_keys(pairing), date, report_type)

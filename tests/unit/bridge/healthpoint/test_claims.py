@@ -25,7 +25,6 @@ from bridge.healthpoint import (
     pad_service_code,
     to_iclient_cancel,
     to_iclient_claim,
-    to_iclient_gap_purchase,
 )
 
 FIXTURES = Path(__file__).parents[4] / "fixtures" / "healthpoint"
@@ -94,25 +93,6 @@ def test_cancel_is_the_original_payload_plus_ref_tag():
     assert out == expected
     with pytest.raises(ValueError):
         to_iclient_cancel(_request(), " ", PAIRING)
-
-
-def test_gap_purchase():
-    out = to_iclient_gap_purchase(4400, "6dbdaffd58adac4e89387f2c9d2c0cdd7c1e", PAIRING)
-    assert out == {
-        "amount": "4400",
-        "integratedReceipt": False,
-        "healthpointTransactionId": "6dbdaffd58adac4e89387f2c9d2c0cdd7c1e",
-        "mid": 100,
-        "tid": 200,
-        "integrationKey": "k-123-secret",
-    }
-    assert "mid" not in to_iclient_gap_purchase(1, "x", None)
-
-
-@pytest.mark.parametrize(("amount", "txn"), [(0, "x"), (-5, "x"), (True, "x"), (100, "")])
-def test_gap_purchase_rejects(amount, txn):
-    with pytest.raises(ValueError):
-        to_iclient_gap_purchase(amount, txn, None)
 
 
 def test_pairing_hides_its_key():

@@ -1,0 +1,65 @@
+"""Recovery matching, pure: whether the terminal's last transaction is the job we sent.
+
+After a crash or a lost answer the worker asks iClient for ``continueLastTransaction``; its
+answer settles an ``unknown`` job only when it is provably that job's transaction. The daemon
+sends each job's id as iClient's custom ``transactionId`` (seeds/004 "Supply a custom
+transaction ID"), so an answer that carries one is judged by it alone; an answer without one is
+judged by the fields it echoes (provider, items, amounts, patients; the claim's
+``healthpointTransactionId`` for a gap purchase).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bridge.healthpoint.claims import BONUS_SERVICE_CODE, pad_service_code
+
+__all__ = ["is_same_transaction", "same_claim", "same_purchase"]
+
+_MISSING = (None, "", "undefined")
+
+
+def _is_bonus(item: Mapping[str, Any]) -> bool:
+    """A loyalty item the fund added (``00992`` at no charge), never part of what was sent."""
+    code = pad_service_code(str(item.get("serviceCode", "")))
+    return code == BONUS_SERVICE_CODE and str(item.get("claimAmount")) == "0"
+
+
+def same_claim(sent: Mapping[str, Any], response: Mapping[str, Any]) -> bool:
+    """Whether a claim (or cancel, or estimate) answer echoes what was sent.
+
+    Args:
+        sent: The iClient request the worker sent (``claimItems`` of string cents).
+        response: ``continueLastTransaction``'s answer.
+
+    Returns:
+        True when the provider (if echoed) and every item's amount and patient agree, in order,
+        once the fund's own bonus items are set aside.
+    """
+    if response.get("healthpointProviderId") not in (None, sent.get("providerId")):
+        return False
+    got: Sequence[Mapping[str, Any]] = response.get("healthpointClaimItems") or []
+    want: Sequence[Mapping[str, Any]] = sent.get("claimItems") or []
+    own = [item for item in got if not _is_bonus(item)]
+    if not own or len(own) != len(want):
+        return False
+    return all(
+        str(g.get("claimAmount")) == str(w.get("claimAmount")) and str(g.get("patientId")) == str(w.get("patientId"))
+        for g, w in zip(own, want, strict=True)
+    )
+
+
+def same_purchase(sent: Mapping[str, Any], response: Mapping[str, Any]) -> bool:
+    """Whether a purchase answer belongs to the claim the gap payment was for."""
+    linked = response.get("healthpointTransactionId")
+    return linked is None or linked == sent.get("healthpointTransactionId")
+
+
+def is_same_transaction(sent: Mapping[str, Any], response: Mapping[str, Any], *, purchase: bool) -> bool:
+    """Whether ``response`` is the answer to ``sent``: by our custom transactionId when the
+    terminal echoes one, else by the echoed fields (:func:`same_claim`, :func:`same_purchase`)."""
+    echoed = response.get("transactionId")
+    if echoed not in _MISSING:
+        return bool(echoed == sent.get("transactionId"))
+    return same_purchase(sent, response) if purchase else same_claim(sent, response)

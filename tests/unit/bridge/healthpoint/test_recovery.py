@@ -1,0 +1,59 @@
+"""bridge/healthpoint/recovery.py: proving a re-attached answer is the job we sent."""
+
+from __future__ import annotations
+
+from bridge.healthpoint import is_same_transaction, same_claim, same_purchase
+
+SENT = {
+    "transactionId": "job-1",
+    "providerId": "2159081W",
+    "claimItems": [{"claimAmount": "10000", "patientId": "02"}, {"claimAmount": "10100", "patientId": "02"}],
+}
+ECHO = {
+    "healthpointProviderId": "2159081W",
+    "healthpointClaimItems": [
+        {"claimAmount": "10000", "patientId": "02", "serviceCode": "00500"},
+        {"claimAmount": "10100", "patientId": "02", "serviceCode": "00505"},
+        {"claimAmount": "0", "patientId": "02", "serviceCode": "992"},
+    ],
+}
+
+
+def test_same_claim_matches_echoed_items_and_ignores_the_loyalty_bonus() -> None:
+    assert same_claim(SENT, ECHO)
+
+
+def test_a_charged_00992_item_is_not_a_bonus() -> None:
+    charged = {"healthpointClaimItems": [*ECHO["healthpointClaimItems"][:2],
+                                         {"claimAmount": "500", "patientId": "02", "serviceCode": "00992"}]}
+    assert not same_claim(SENT, charged)
+
+
+def test_another_claim_is_not_ours() -> None:
+    other_provider = {**ECHO, "healthpointProviderId": "1455813F"}
+    other_amounts = {"healthpointClaimItems": [{"claimAmount": "10000", "patientId": "02"}]}
+    other_patient = {"healthpointClaimItems": [{"claimAmount": "10000", "patientId": "02"},
+                                               {"claimAmount": "10100", "patientId": "03"}]}
+    assert not same_claim(SENT, other_provider)
+    assert not same_claim(SENT, other_amounts)
+    assert not same_claim(SENT, other_patient)
+    assert not same_claim(SENT, {"result": "NOT STARTED"})
+
+
+def test_purchase_is_ours_when_linked_to_the_same_claim() -> None:
+    sent = {"healthpointTransactionId": "claim-t"}
+    assert same_purchase(sent, {"healthpointTransactionId": "claim-t"})
+    assert same_purchase(sent, {})
+    assert not same_purchase(sent, {"healthpointTransactionId": "other"})
+
+
+def test_an_echoed_transaction_id_decides_alone() -> None:
+    assert is_same_transaction(SENT, {**ECHO, "transactionId": "job-1"}, purchase=False)
+    assert not is_same_transaction(SENT, {**ECHO, "transactionId": "job-2"}, purchase=False)
+    assert not is_same_transaction({"transactionId": "g"}, {"transactionId": "h"}, purchase=True)
+
+
+def test_without_a_transaction_id_the_echoed_fields_decide() -> None:
+    assert is_same_transaction(SENT, {**ECHO, "transactionId": "undefined"}, purchase=False)
+    assert not is_same_transaction(SENT, {"transactionId": ""}, purchase=False)
+    assert is_same_transaction({"healthpointTransactionId": "c"}, {"healthpointTransactionId": "c"}, purchase=True)
