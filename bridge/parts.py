@@ -28,7 +28,7 @@ PARTS: tuple[tuple[str, Callable[[Settings], bool]], ...] = (
     ("bridge.healthcode.service", lambda s: bool(s.healthcode.url)),
     ("bridge.observability", _always),
     ("bridge.console", _always),
-    ("bridge.mqtt", lambda s: bool(s.mqtt.url)),
+    ("bridge.mqtt.link", lambda s: bool(s.mqtt.url)),
     ("bridge.sdnotify", _always),
 )
 

@@ -35,8 +35,8 @@ def test_split_listen(listen: str, expected: tuple[str, int]) -> None:
 def test_optional_parts_follow_the_settings(tmp_path: Path) -> None:
     wanted = {name: on for name, on in PARTS}
     plain = Settings(state_dir=tmp_path)
-    assert not wanted["bridge.mqtt"](plain) and not wanted["bridge.healthcode.service"](plain)
+    assert not wanted["bridge.mqtt.link"](plain) and not wanted["bridge.healthcode.service"](plain)
     assert wanted["bridge.observability"](plain) and wanted["bridge.console"](plain)
     full = Settings(state_dir=tmp_path, mqtt=MqttConfig(url="mqtt://127.0.0.1:1883"),
                     healthcode=HealthcodeConfig(url="http://127.0.0.1:1/healthcode/"))
-    assert wanted["bridge.mqtt"](full) and wanted["bridge.healthcode.service"](full)
+    assert wanted["bridge.mqtt.link"](full) and wanted["bridge.healthcode.service"](full)

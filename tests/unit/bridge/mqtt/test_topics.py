@@ -1,11 +1,10 @@
-"""Pure helpers of the MQTT link: broker URLs, topic names, backoff, response topics."""
+"""bridge/mqtt/topics.py: broker URLs, topic names, response topics."""
 
 from __future__ import annotations
 
 import pytest
 
-from bridge import mqtt
-from bridge.mqtt import BrokerAddress, Topics, parse_broker_url, valid_response_topic
+from bridge.mqtt.topics import BrokerAddress, Topics, parse_broker_url, valid_response_topic
 
 
 @pytest.mark.parametrize(
@@ -75,8 +74,3 @@ def test_bad_terminal_names_in_topics(name: str) -> None:
 )
 def test_valid_response_topic(topic: object, ok: bool) -> None:
     assert valid_response_topic(topic) is ok
-
-
-def test_status_payloads_and_exports() -> None:
-    assert (mqtt.ONLINE, mqtt.OFFLINE) == (b"online", b"offline")
-    assert set(mqtt.__all__) <= set(dir(mqtt))
