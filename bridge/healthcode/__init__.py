@@ -47,6 +47,10 @@ from bridge.healthcode.refdata import (
     IscCode,
     WrongNumberHint,
 )
+from bridge.healthcode.intake import (
+    HEALTHCODE_FIELDS,
+    check_bill,
+)
 from bridge.healthcode.search import (
     search_codes,
 )
@@ -69,6 +73,7 @@ __all__ = [
     "CodeMatch",
     "CredentialsCheck",
     "FINAL_STATUSES",
+    "HEALTHCODE_FIELDS",
     "HealthcodeReference",
     "Icd10Code",
     "InsurerRules",
@@ -87,6 +92,7 @@ __all__ = [
     "bill_result",
     "can_reach",
     "can_transition",
+    "check_bill",
     "is_final",
     "job_state_for",
     "parse_bill",

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.config import HealthcodeConfig
 from bridge.errors import HealthcodeRejected, JobNotFound, NotAllowedNow, TemporarilyUnavailable
-from bridge.healthcode.bills import parse_bill
+from bridge.healthcode.intake import check_bill
 from bridge.healthcode.jobs import (
     backoff_delay,
     bill_result,
@@ -59,7 +59,6 @@ from bridge.healthcode.jobs import (
 )
 from bridge.healthcode.refdata import HealthcodeReference
 from bridge.healthcode.reference import load_reference
-from bridge.healthcode.rules import validate_bill
 from bridge.healthcode.search import search_codes
 from bridge.healthcode.transport import HealthcodeTransport
 from bridge.healthcode.worker import HealthcodeWorker
@@ -152,9 +151,8 @@ class HealthcodeService:
 
     async def validate(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``healthcode.validate``: our pre-flight first; Healthcode's dry run only if that is clean."""
-        bill = parse_bill(params.bill)
-        problems = validate_bill(bill, today=uk_today(self.now()), reference=self.reference)
-        if not problems:
+        bill, problems = check_bill(params.bill, today=uk_today(self.now()), reference=self.reference)
+        if bill is not None and not problems:
             problems = await self.worker.transport.validate(bill)
         return {"valid": not problems, "problems": [problem_to_wire(p) for p in problems]}
 
@@ -164,13 +162,13 @@ class HealthcodeService:
             existing: JobRecord | None = await self.journal.get_by_request_id(params.requestId)
         except JobNotFound:
             existing = None
-        bill = parse_bill(params.bill)
+        bill, problems = check_bill(params.bill, today=uk_today(self.now()), reference=self.reference)
+        if bill is None or (existing is None and problems):
+            # The same problems healthcode.validate lists, all at once (-32602).
+            raise HealthcodeRejected(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
         if existing is None:
             if not self._accepting():
                 raise TemporarilyUnavailable("the daemon is shutting down")
-            problems = validate_bill(bill, today=uk_today(self.now()), reference=self.reference)
-            if problems:
-                raise HealthcodeRejected(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
             holder = self.worker.active_invoices.get(bill.invoice_number)
             if holder is not None:
                 raise NotAllowedNow(
