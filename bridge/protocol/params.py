@@ -236,11 +236,11 @@ class HealthcodeCancelParams(BaseModel):
 
 
 class HealthcodeCodesParams(BaseModel):
-    """``healthcode.codes``: the pick-list a PMS shows while a code is typed."""
+    """``healthcode.codes``: the pick-list a PMS shows while a code (or an insurer) is typed."""
 
     model_config = _PARAMS
 
-    kind: Literal["isc", "ccsd", "icd10"]
+    kind: Literal["isc", "ccsd", "icd10", "insurer"]
     query: str = Field(min_length=1, max_length=64)
     insurer: str | None = Field(default=None, min_length=1, max_length=32)
     limit: StrictInt | None = Field(default=None, ge=1, le=1000)
