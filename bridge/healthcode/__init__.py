@@ -55,10 +55,12 @@ from bridge.healthcode.search import (
     search_codes,
 )
 from bridge.healthcode.jobs import (
+    CARRIED_RESULT_KEYS,
     backoff_delay,
     bill_result,
     job_state_for,
     problem_to_wire,
+    replacement_refusal,
     uk_today,
 )
 
@@ -67,6 +69,7 @@ __all__ = [
     "Bill",
     "BillLine",
     "BillStatus",
+    "CARRIED_RESULT_KEYS",
     "CcsdCode",
     "CodeFormat",
     "CodeKind",
@@ -97,6 +100,7 @@ __all__ = [
     "job_state_for",
     "parse_bill",
     "problem_to_wire",
+    "replacement_refusal",
     "search_codes",
     "uk_today",
     "validate_bill",

@@ -55,6 +55,7 @@ from bridge.healthcode.jobs import (
     bill_result,
     job_state_for,
     problem_to_wire,
+    replacement_refusal,
     uk_today,
 )
 from bridge.healthcode.refdata import HealthcodeReference
@@ -166,19 +167,28 @@ class HealthcodeService:
         if bill is None or (existing is None and problems):
             # The same problems healthcode.validate lists, all at once (-32602).
             raise HealthcodeRejected(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
+        request: dict[str, Any] = {"bill": bill.to_wire()}
+        if params.replaces is not None:
+            request["replaces"] = params.replaces
         if existing is None:
             if not self._accepting():
                 raise TemporarilyUnavailable("the daemon is shutting down")
+            if params.replaces is not None:
+                await self._refuse_replacement(params.replaces)  # its reason before any other
             holder = self.worker.active_invoices.get(bill.invoice_number)
             if holder is not None:
                 raise NotAllowedNow(
                     "another bill with this invoice number is being submitted",
                     {"invoiceNumber": bill.invoice_number, "jobId": holder},
                 )
-        job, created = await self.journal.create_job(
-            kind=JobKind.HEALTHCODE_BILL, request_id=params.requestId, terminal=None,
-            request={"bill": bill.to_wire()},
-        )
+            if params.replaces is not None:
+                job, created = await self._create_replacement(
+                    params.requestId, request, params.replaces, peer,
+                )
+            else:
+                job, created = await self._create(params.requestId, request)
+        else:
+            job, created = await self._create(params.requestId, request)
         if peer is not None:
             self.hub.own(job.job_id, peer)
         waiter = self.worker.waiter(job.job_id)
@@ -187,6 +197,42 @@ class HealthcodeService:
             self.worker.enqueue(job)
         settled = await self.worker.wait_settled(job, self.config.submit_wait_s, waiter)
         return job_to_wire(settled)
+
+    async def _create(self, request_id: str, request: dict[str, Any]) -> tuple[JobRecord, bool]:
+        return await self.journal.create_job(
+            kind=JobKind.HEALTHCODE_BILL, request_id=request_id, terminal=None, request=request,
+        )
+
+    async def _refuse_replacement(self, old_id: str) -> None:
+        """Raise unless bill job ``old_id`` may be resubmitted (JobNotFound, NotAllowedNow)."""
+        old = await self.journal.get(old_id)
+        if old.kind is not JobKind.HEALTHCODE_BILL:
+            raise NotAllowedNow(
+                "only a Healthcode bill can be resubmitted", {"jobId": old_id, "kind": str(old.kind)},
+            )
+        reason = replacement_refusal(old.state, old.result)
+        if reason is not None:
+            raise NotAllowedNow(reason, {"jobId": old_id})
+
+    async def _create_replacement(
+        self, request_id: str, request: dict[str, Any], old_id: str, peer: Peer | None
+    ) -> tuple[JobRecord, bool]:
+        """Journal a resubmission of bill job ``old_id`` and point the two jobs at each other.
+
+        Raises:
+            JobNotFound: No job ``old_id``.
+            NotAllowedNow: The job is not a bill, is still in progress, was paid or was already
+                resubmitted (-32004, ``data.reason`` says which).
+        """
+        # Under the old job's lock, so two resubmissions of one bill cannot both pass.
+        async with self.worker.lock(old_id):
+            await self._refuse_replacement(old_id)
+            job, created = await self._create(request_id, request)
+        if created:
+            if peer is not None:
+                self.hub.own(old_id, peer)  # it hears of the old bill's replacedBy too
+            await self.worker.point_replaced(old_id, job.job_id)
+        return job, created
 
     async def cancel(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``healthcode.cancel``: before collection only."""

@@ -137,7 +137,8 @@ METHODS: Mapping[str, MethodSpec] = MappingProxyType(
         ),
         "healthcode.submit": MethodSpec(
             HealthcodeSubmitParams, Job, "Submit a bill to Healthcode (queued, durable).",
-            (*_COMMON_ERRORS, RequestIdReused, HealthcodeRejected, HealthcodeCredentialsInvalid),
+            (*_COMMON_ERRORS, RequestIdReused, HealthcodeRejected, HealthcodeCredentialsInvalid,
+             JobNotFound, NotAllowedNow),
         ),
         "healthcode.cancel": MethodSpec(
             HealthcodeCancelParams, Job, "Cancel a submitted Healthcode bill.",

@@ -225,6 +225,8 @@ class HealthcodeSubmitParams(BaseModel):
 
     requestId: str = _REQUEST_ID
     bill: dict[str, Any]
+    #: The jobId of a cancelled bill, or of a collected one left unpaid, that this one resubmits.
+    replaces: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class HealthcodeCancelParams(BaseModel):

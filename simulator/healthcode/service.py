@@ -289,6 +289,9 @@ async def _submit(request: web.Request) -> web.StreamResponse:
         if problems:
             return _error(422, "InvalidBill", "Invalid Request Format", {"problems": problems})
         existing = _live(state, state.by_invoice(site_id, raw["invoiceNumber"]))
+        replaces = request.query.get("replaces")
+        if existing is not None and _may_replace(state, existing, replaces):
+            existing = None  # a resubmission of a collected, unpaid bill: a new bill
         if existing is not None:
             # Same invoice number again: the existing bill, never a second one (§7.1).
             report = _report(state, existing)
@@ -310,6 +313,7 @@ async def _submit(request: web.Request) -> web.StreamResponse:
             wire=raw,
             submitted_at=now,
             problems=_problems_for(state, raw),
+            replaces=replaces or None,
         )
         state.store(bill)
         return web.json_response(
@@ -318,6 +322,15 @@ async def _submit(request: web.Request) -> web.StreamResponse:
         )
 
     return await _guarded(request, handler)
+
+
+def _may_replace(state: _State, existing: StoredBill, replaces: str | None) -> bool:
+    """Our invoice-number rule (Healthcode's is not public; README-healthcode.md): the same
+    invoice number is taken again when the submit names, as ``?replaces=``, the bill it
+    resubmits and that bill was collected and is unpaid (a cancelled one frees its number)."""
+    if replaces is None or replaces != existing.reference or existing.paid is not None:
+        return False
+    return status_at(existing, state.clock.now(), state.timings)[-1][0] is HcStatus.COLLECTED
 
 
 def _not_found(key: str) -> web.Response:
