@@ -15,7 +15,7 @@ NAMESPACES = {
     "bridge.healthcode": ("bills", "intake", "jobs", "refdata", "rules", "search", "status"),
     "bridge.worker": ("runner",),
     "simulator.healthpoint": ("adjudication", "cancels", "day", "reports", "requests"),
-    "simulator.healthcode": ("rules", "service"),
+    "simulator.healthcode": ("fhir", "rules", "service", "v2"),
 }
 
 
