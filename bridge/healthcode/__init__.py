@@ -5,7 +5,9 @@ Nothing imported here does I/O. The adapters are modules of this package named f
 own, imported by their own names: :mod:`bridge.healthcode.transport` (httpx, the only HTTP
 code), :mod:`bridge.healthcode.worker` (submits and follows bills),
 :mod:`bridge.healthcode.service` (the ``healthcode.*`` methods), and
-:mod:`bridge.healthcode.reference` (reads ``fixtures/healthcode``).
+:mod:`bridge.healthcode.reference` (reads ``fixtures/healthcode``), :mod:`bridge.healthcode.v2`
+(httpx, Healthcode's V2 APIs), :mod:`bridge.healthcode.members` and
+:mod:`bridge.healthcode.remittances` (membership enquiry and the remittance poller).
 """
 
 from __future__ import annotations
@@ -47,6 +49,16 @@ from bridge.healthcode.refdata import (
     IscCode,
     WrongNumberHint,
 )
+from bridge.healthcode.fhir import (
+    MemberMatch,
+    Remittance,
+    RemittanceLine,
+    pence_from_pounds,
+    pounds_from_pence,
+    read_members,
+    read_remittance,
+    resources,
+)
 from bridge.healthcode.intake import (
     HEALTHCODE_FIELDS,
     check_bill,
@@ -82,11 +94,14 @@ __all__ = [
     "InsurerRules",
     "IscCode",
     "MAX_REFERENCE_LENGTH",
+    "MemberMatch",
     "Patient",
     "Payee",
     "PayeeKind",
     "Practitioner",
     "Problem",
+    "Remittance",
+    "RemittanceLine",
     "Setting",
     "StatusReport",
     "SubmitReceipt",
@@ -99,8 +114,13 @@ __all__ = [
     "is_final",
     "job_state_for",
     "parse_bill",
+    "pence_from_pounds",
+    "pounds_from_pence",
     "problem_to_wire",
+    "read_members",
+    "read_remittance",
     "replacement_refusal",
+    "resources",
     "search_codes",
     "uk_today",
     "validate_bill",
