@@ -63,6 +63,14 @@ from bridge.healthcode.intake import (
     HEALTHCODE_FIELDS,
     check_bill,
 )
+from bridge.healthcode.members import (
+    FIND_MEMBER_FIELDS,
+    bill_member_query,
+    find_member_form,
+    find_member_result,
+    member_check_problems,
+    missing_member_fields,
+)
 from bridge.healthcode.search import (
     search_codes,
 )
@@ -88,6 +96,7 @@ __all__ = [
     "CodeMatch",
     "CredentialsCheck",
     "FINAL_STATUSES",
+    "FIND_MEMBER_FIELDS",
     "HEALTHCODE_FIELDS",
     "HealthcodeReference",
     "Icd10Code",
@@ -107,12 +116,17 @@ __all__ = [
     "SubmitReceipt",
     "WrongNumberHint",
     "backoff_delay",
+    "bill_member_query",
     "bill_result",
     "can_reach",
     "can_transition",
     "check_bill",
+    "find_member_form",
+    "find_member_result",
     "is_final",
     "job_state_for",
+    "member_check_problems",
+    "missing_member_fields",
     "parse_bill",
     "pence_from_pounds",
     "pounds_from_pence",

@@ -49,7 +49,10 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.config import HealthcodeConfig
 from bridge.errors import HealthcodeRejected, JobNotFound, NotAllowedNow, TemporarilyUnavailable
+from bridge.healthcode.bills import Bill, Problem
+from bridge.healthcode.enquiry import MemberEnquiry
 from bridge.healthcode.intake import check_bill
+from bridge.healthcode.members import FIND_MEMBER_FIELDS
 from bridge.healthcode.jobs import (
     backoff_delay,
     bill_result,
@@ -62,6 +65,7 @@ from bridge.healthcode.refdata import HealthcodeReference
 from bridge.healthcode.reference import load_reference
 from bridge.healthcode.search import search_codes
 from bridge.healthcode.transport import HealthcodeTransport
+from bridge.healthcode.v2 import HealthcodeV2
 from bridge.healthcode.worker import HealthcodeWorker
 from bridge.hub import Hub, Peer
 from bridge.jobs import JobKind
@@ -73,6 +77,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HealthcodeService",
+    "discovery_url",
     "install",
     "read_password",
 ]
@@ -80,8 +85,9 @@ __all__ = [
 log = logging.getLogger("claimbridge.healthcode")
 
 
-def read_password(path: Path) -> str:
-    """Read the Healthcode password file; warn (never echoing it) when others may read it.
+def read_password(path: Path, setting: str = "password_file") -> str:
+    """Read a Healthcode secret file (the password, or the V2 API key: ``setting`` names it in
+    messages); warn (never echoing it) when others may read it.
 
     Raises:
         ValueError: The file is missing, unreadable or empty.
@@ -90,13 +96,21 @@ def read_password(path: Path) -> str:
         text = path.read_text(encoding="utf-8")
         mode = path.stat().st_mode
     except OSError as exc:
-        raise ValueError(f"[healthcode] password_file {path}: cannot read it ({exc.strerror})") from exc
+        raise ValueError(f"[healthcode] {setting} {path}: cannot read it ({exc.strerror})") from exc
     password = text.strip()
     if not password:
-        raise ValueError(f"[healthcode] password_file {path} is empty")
+        raise ValueError(f"[healthcode] {setting} {path} is empty")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("[healthcode] password_file %s is readable by others: chmod 600 it", path)
+        log.warning("[healthcode] %s %s is readable by others: chmod 600 it", setting, path)
     return password
+
+
+def discovery_url(config: HealthcodeConfig) -> str:
+    """The V2 discovery document: ``discovery_url``, else under ``url``."""
+    if config.discovery_url:
+        return config.discovery_url
+    base = str(config.url or "")
+    return (base if base.endswith("/") else base + "/") + ".well-known/discovery-document.json"
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,6 +140,7 @@ class HealthcodeService:
         now: Callable[[], datetime],
         accepting: Callable[[], bool],
         config: HealthcodeConfig,
+        enquiry: MemberEnquiry | None = None,
     ) -> None:
         self.journal = journal
         self.hub = hub
@@ -134,6 +149,7 @@ class HealthcodeService:
         self.now = now
         self._accepting = accepting
         self.config = config
+        self.enquiry = enquiry or MemberEnquiry(None, reference, now)
 
     def methods(self) -> dict[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
         """Method name -> handler, for ``service.extra``."""
@@ -143,6 +159,7 @@ class HealthcodeService:
             "healthcode.submit": self.submit,
             "healthcode.cancel": self.cancel,
             "healthcode.codes": self.codes,
+            "healthcode.findMember": self.find_member,
         }
 
     async def check_credentials(self, params: Any, peer: Peer | None) -> dict[str, Any]:
@@ -152,7 +169,7 @@ class HealthcodeService:
 
     async def validate(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``healthcode.validate``: our pre-flight first; Healthcode's dry run only if that is clean."""
-        bill, problems = check_bill(params.bill, today=uk_today(self.now()), reference=self.reference)
+        bill, problems = await self._preflight(params.bill)
         if bill is not None and not problems:
             problems = await self.worker.transport.validate(bill)
         return {"valid": not problems, "problems": [problem_to_wire(p) for p in problems]}
@@ -163,7 +180,10 @@ class HealthcodeService:
             existing: JobRecord | None = await self.journal.get_by_request_id(params.requestId)
         except JobNotFound:
             existing = None
-        bill, problems = check_bill(params.bill, today=uk_today(self.now()), reference=self.reference)
+        if existing is None:
+            bill, problems = await self._preflight(params.bill)
+        else:  # a re-sent request: its job answers, whatever Healthcode says of the member now
+            bill, problems = check_bill(params.bill, today=uk_today(self.now()), reference=self.reference)
         if bill is None or (existing is None and problems):
             # The same problems healthcode.validate lists, all at once (-32602).
             raise HealthcodeRejected(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
@@ -197,6 +217,18 @@ class HealthcodeService:
             self.worker.enqueue(job)
         settled = await self.worker.wait_settled(job, self.config.submit_wait_s, waiter)
         return job_to_wire(settled)
+
+    async def _preflight(self, data: dict[str, Any]) -> tuple[Bill | None, list[Problem]]:
+        """Our one-pass check, then (``member_check``, bill otherwise clean) Find Member."""
+        bill, problems = check_bill(data, today=uk_today(self.now()), reference=self.reference)
+        if bill is not None and not problems and self.config.member_check:
+            problems = await self.enquiry.preflight(bill)
+        return bill, problems
+
+    async def find_member(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthcode.findMember``: problems for the insurer's missing fields, else Find Member."""
+        given = {name: getattr(params, name) for name in FIND_MEMBER_FIELDS}
+        return await self.enquiry.find(params.insurer, given)
 
     async def _create(self, request_id: str, request: dict[str, Any]) -> tuple[JobRecord, bool]:
         return await self.journal.create_job(
@@ -274,10 +306,23 @@ def install(daemon: Daemon) -> None:
             config.url, config.site_id, config.user_id, password, timeout=config.timeout_s,
         ))
         del password
+        v2: HealthcodeV2 | None = None
+        if config.api_key_id and config.api_key_file:
+            api_key = read_password(Path(os.path.expanduser(str(config.api_key_file))), "api_key_file")
+            v2 = await stack.enter_async_context(HealthcodeV2(
+                discovery_url(config), config.site_id, config.api_key_id, api_key,
+                timeout=config.timeout_s, retry_initial_s=config.retry_initial_s,
+                retry_max_s=min(config.retry_max_s, 10.0),
+            ))
+            del api_key
+        elif config.member_check:
+            raise ValueError("[healthcode] member_check = true needs api_key_id and api_key_file")
+        reference = load_reference()
         worker = HealthcodeWorker(d.journal, d.hub, transport, config)
         service = d.service
         methods = HealthcodeService(
-            d.journal, d.hub, worker, load_reference(), d.now, lambda: service.accepting, config,
+            d.journal, d.hub, worker, reference, d.now, lambda: service.accepting, config,
+            MemberEnquiry(v2, reference, d.now),
         )
         d.service.extra.update(methods.methods())
         parts["worker"] = worker

@@ -31,6 +31,8 @@ __all__ = [
     "GapParams",
     "HealthcodeCancelParams",
     "HealthcodeCodesParams",
+    "HealthcodeFindMemberParams",
+    "HealthcodeRemittancesParams",
     "HealthcodeSubmitParams",
     "HealthcodeValidateParams",
     "JobAbortParams",
@@ -246,3 +248,27 @@ class HealthcodeCodesParams(BaseModel):
     query: str = Field(min_length=1, max_length=64)
     insurer: str | None = Field(default=None, min_length=1, max_length=32)
     limit: StrictInt | None = Field(default=None, ge=1, le=1000)
+
+
+class HealthcodeFindMemberParams(BaseModel):
+    """``healthcode.findMember``: Healthcode's membership enquiry; the insurer says which of
+    the other fields it requires."""
+
+    model_config = _PARAMS
+
+    insurer: str = Field(min_length=1, max_length=32)
+    membershipNumber: str | None = Field(default=None, min_length=1, max_length=64)
+    firstName: str | None = Field(default=None, min_length=1, max_length=100)
+    lastName: str | None = Field(default=None, min_length=1, max_length=100)
+    dateOfBirth: IsoDate | None = None
+    postcode: str | None = Field(default=None, min_length=1, max_length=16)
+
+
+class HealthcodeRemittancesParams(BaseModel):
+    """``healthcode.remittances``: an insurer's remittances, from Healthcode's V2 API."""
+
+    model_config = _PARAMS
+
+    insurer: str = Field(min_length=1, max_length=32)
+    since: IsoDate | None = None
+    invoiceNumber: str | None = Field(default=None, min_length=1, max_length=64)

@@ -12,7 +12,7 @@ import pytest
 NAMESPACES = {
     "bridge.protocol": ("envelope", "methods", "openrpc", "params", "results"),
     "bridge.healthpoint": ("claims", "reconciliation"),
-    "bridge.healthcode": ("bills", "fhir", "intake", "jobs", "refdata", "rules", "search", "status"),
+    "bridge.healthcode": ("bills", "fhir", "intake", "jobs", "members", "refdata", "rules", "search", "status"),
     "bridge.worker": ("runner",),
     "simulator.healthpoint": ("adjudication", "cancels", "day", "reports", "requests"),
     "simulator.healthcode": ("fhir", "rules", "service", "v2"),
