@@ -63,6 +63,7 @@ from bridge.healthcode.jobs import (
 )
 from bridge.healthcode.refdata import HealthcodeReference
 from bridge.healthcode.reference import load_reference
+from bridge.healthcode.remittances import RemittanceBook
 from bridge.healthcode.search import search_codes
 from bridge.healthcode.transport import HealthcodeTransport
 from bridge.healthcode.v2 import HealthcodeV2
@@ -141,6 +142,7 @@ class HealthcodeService:
         accepting: Callable[[], bool],
         config: HealthcodeConfig,
         enquiry: MemberEnquiry | None = None,
+        remittances: RemittanceBook | None = None,
     ) -> None:
         self.journal = journal
         self.hub = hub
@@ -150,6 +152,9 @@ class HealthcodeService:
         self._accepting = accepting
         self.config = config
         self.enquiry = enquiry or MemberEnquiry(None, reference, now)
+        self.remittances = remittances or RemittanceBook(
+            journal, hub, worker, None, now, config.remittance_poll_s,
+        )
 
     def methods(self) -> dict[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
         """Method name -> handler, for ``service.extra``."""
@@ -160,6 +165,7 @@ class HealthcodeService:
             "healthcode.cancel": self.cancel,
             "healthcode.codes": self.codes,
             "healthcode.findMember": self.find_member,
+            "healthcode.remittances": self.list_remittances,
         }
 
     async def check_credentials(self, params: Any, peer: Peer | None) -> dict[str, Any]:
@@ -229,6 +235,10 @@ class HealthcodeService:
         """``healthcode.findMember``: problems for the insurer's missing fields, else Find Member."""
         given = {name: getattr(params, name) for name in FIND_MEMBER_FIELDS}
         return await self.enquiry.find(params.insurer, given)
+
+    async def list_remittances(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
+        """``healthcode.remittances``: the insurer's remittances, recorded on their bills' jobs."""
+        return await self.remittances.search(params.insurer, params.since, params.invoiceNumber)
 
     async def _create(self, request_id: str, request: dict[str, Any]) -> tuple[JobRecord, bool]:
         return await self.journal.create_job(
@@ -323,13 +333,17 @@ def install(daemon: Daemon) -> None:
         methods = HealthcodeService(
             d.journal, d.hub, worker, reference, d.now, lambda: service.accepting, config,
             MemberEnquiry(v2, reference, d.now),
+            RemittanceBook(d.journal, d.hub, worker, v2, d.now, config.remittance_poll_s),
         )
         d.service.extra.update(methods.methods())
         parts["worker"] = worker
+        parts["remittances"] = methods.remittances
 
     async def late(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
         worker: HealthcodeWorker = parts["worker"]
         d.spawn(worker.run(), name="claimbridge.healthcode.worker")
+        book: RemittanceBook = parts["remittances"]
+        d.spawn(book.run(), name="claimbridge.healthcode.remittances")
 
     daemon.add_setup(early)
     daemon.add_setup(late, late=True)
