@@ -50,6 +50,9 @@ DISCOVERY_KEYS = (
     "get_remittance_details_endpoint",
 )
 
+#: Connections to Healthcode's V2 APIs at once (all kept alive between calls).
+_POOL = 32
+
 #: Seconds before a token's stated expiry at which it is renewed (clock skew, slow calls).
 _TOKEN_MARGIN_S = 30.0
 
@@ -110,6 +113,8 @@ class HealthcodeV2:
         self._client = httpx.AsyncClient(
             timeout=self._timeout, transport=self._transport, follow_redirects=True,
             headers={"Accept": "application/fhir+json, application/json"},
+            # Keep every pooled connection alive: a pre-flight per submit must not reconnect.
+            limits=httpx.Limits(max_connections=_POOL, max_keepalive_connections=_POOL),
         )
         return self
 
