@@ -23,7 +23,18 @@ A bill is a journal job of kind ``healthcodeBill`` with no terminal. Its states:
 ``healthcode.submit`` returns the Job once Healthcode holds the bill (``running``, usually
 ``result.status`` ``Unprocessed``), or once it failed, or after ``submit_wait_s`` (then still
 ``queued``: the worker keeps trying and the PMS follows ``job.updated``). A bill job's
-``result`` is ``{status, reference, invoiceNumber, at, problems, duplicate}``.
+``result`` is ``{status, reference, invoiceNumber, at, problems, duplicate}``, plus
+``replaces`` (the job this bill resubmits) or ``replacedBy`` (the job that resubmitted it), and
+once a remittance paid it ``paid``, ``shortfall``, ``paymentReference``, ``datePaid`` and
+``remittanceIds`` (:mod:`bridge.healthcode.remittances`).
+
+Resubmission (``healthcode.submit`` ``replaces``): allowed for a job whose bill Healthcode
+cancelled, or that was collected and no remittance line paid; refused with -32004 and
+``data.reason`` otherwise (:func:`bridge.healthcode.jobs.replacement_refusal`). The new job is
+its own job with its own ``requestId``; the old job then carries ``result.replacedBy``. It keeps
+the invoice number: the transport names the replaced bill's reference, which is how the
+simulator lets the number be used again (its README), and a found-by-invoice-number check never
+mistakes the replaced bill for the new one.
 
 The invoice number is the idempotency key towards Healthcode: one active job per invoice
 number (a second ``requestId`` with the same number is refused with -32004), and a submit whose

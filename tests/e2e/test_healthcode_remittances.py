@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bridge.healthcode.remittances import RemittanceBook
-from tests.daemon_harness import Client, Running, Sim, make_settings, start_daemon, stop_daemon
+from tests.daemon_harness import Client, RpcError, Running, Sim, make_settings, start_daemon, stop_daemon
 from tests.e2e.test_healthcode_daemon import FAST, bill, control, wait_final
 from tests.e2e.test_healthcode_members import v2_config
 
@@ -82,6 +82,10 @@ async def test_shortfall_reaches_the_job_once_polled_twice_and_across_a_restart(
                            "lines": [{"invoiceNumber": "INV-0001", "amountInvoiced": 16450, "amountPaid": 15000,
                                       "shortfall": 1450, "jobId": job["jobId"]}]}]
         assert len(await remittance_events(running, job["jobId"])) == 1
+        # Paid (a remittance line names it): no longer resubmittable.
+        with pytest.raises(RpcError) as err:
+            await c.call("healthcode.submit", {"requestId": "rm-2", "bill": bill(), "replaces": job["jobId"]})
+        assert err.value.code == -32004 and "paid" in err.value.data["reason"]
     finally:
         await stop_daemon(running)
 
