@@ -16,28 +16,28 @@ from pydantic import BaseModel, ConfigDict
 from bridge.jobs import JobKind, JobState
 
 __all__ = [
-    "NOTIFICATIONS",
     "AbortResult",
     "AnswerResult",
     "BillProblem",
     "CodeEntry",
     "ComponentHealth",
     "CredentialsResult",
+    "FindMemberResult",
     "HealthResult",
     "Job",
     "JobQuestion",
     "JobStatus",
     "JobUpdated",
+    "MemberDetails",
+    "NOTIFICATIONS",
     "PairResult",
     "ReconciliationReport",
+    "RemittanceEntry",
+    "RemittanceLineEntry",
     "SubscribeResult",
     "TerminalInfo",
     "TerminalPairing",
     "ValidateResult",
-    "FindMemberResult",
-    "MemberDetails",
-    "RemittanceEntry",
-    "RemittanceLineEntry",
 ]
 
 _RESULT = ConfigDict(frozen=True)
