@@ -4,11 +4,13 @@ Starts the simulator (in this process, on a free port of 127.0.0.1, clock at rea
 daemon with Healthcode on (journal in a temporary folder, no terminals), then submits N bills
 concurrently over several websocket connections with ``healthcode.submit``. A submit returns
 once Healthcode holds the bill (the job is ``running``, ``Unprocessed``), so each latency
-covers: JSON-RPC, pre-flight validation, two journal commits and the HTTP submit.
+covers: JSON-RPC, pre-flight validation, two journal commits and the HTTP submit. With
+``--member-check`` (``[healthcode] member_check = true``, V2 credentials of the simulator's
+stand-in) each submit also runs Find Member over HTTP before it is journalled.
 
 Prints figures; asserts nothing about time. Run::
 
-    .venv/bin/python bench/healthcode_throughput.py [--bills 1000] [--connections 8] [--in-flight 64]
+    .venv/bin/python bench/healthcode_throughput.py [--bills 1000] [--connections 8] [--in-flight 64] [--member-check]
 """
 
 from __future__ import annotations
@@ -87,6 +89,12 @@ async def _bench(args: argparse.Namespace, state_dir: Path) -> None:
     password = state_dir / "healthcode-password"
     password.write_text("healthcode-test\n")
     os.chmod(password, 0o600)
+    v2: dict[str, Any] = {}
+    if args.member_check:
+        key = state_dir / "healthcode-api-key"
+        key.write_text("healthcode-v2-test\n")
+        os.chmod(key, 0o600)
+        v2 = {"api_key_id": "claimbridge-v2", "api_key_file": key, "member_check": True}
     settings = Settings(
         state_dir=state_dir,
         listen="127.0.0.1:0",
@@ -94,7 +102,7 @@ async def _bench(args: argparse.Namespace, state_dir: Path) -> None:
         terminals={},
         healthcode=HealthcodeConfig(
             url=f"{base}/healthcode/", site_id="SIM001", user_id="claimbridge", password_file=password,
-            concurrency=args.concurrency, submit_wait_s=120,
+            concurrency=args.concurrency, submit_wait_s=120, **v2,
         ),
     )
     daemon = Daemon(settings)
@@ -138,7 +146,7 @@ async def _bench(args: argparse.Namespace, state_dir: Path) -> None:
     latencies.sort()
     p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
     print(f"bills submitted     {args.bills} over {args.connections} websocket(s), {args.in_flight} in flight, "
-          f"{args.concurrency} Healthcode submitters")
+          f"{args.concurrency} Healthcode submitters, member_check {'on' if args.member_check else 'off'}")
     print(f"elapsed             {elapsed:.2f} s")
     print(f"throughput          {args.bills / elapsed:.1f} bills/s   (goal >= 100)")
     print(f"submit latency      p50 {statistics.median(latencies) * 1000:.1f} ms   "
@@ -154,6 +162,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=16, help="[healthcode] concurrency")
+    parser.add_argument("--member-check", action="store_true",
+                        help="[healthcode] member_check = true: Find Member before each submit")
     parser.add_argument("--state-dir", type=Path, help="journal folder (default: a temporary one)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -262,7 +262,8 @@ async def _pair_with_simulator(daemon: Any, sim_base: str) -> None:
 
 
 #: The simulator's documented Healthcode test credentials (simulator/README-healthcode.md).
-SIMULATOR_HEALTHCODE = {"site_id": "SIM001", "user_id": "claimbridge", "password": "healthcode-test"}
+SIMULATOR_HEALTHCODE = {"site_id": "SIM001", "user_id": "claimbridge", "password": "healthcode-test",
+                        "api_key_id": "claimbridge-v2", "api_key": "healthcode-v2-test"}
 
 
 def _simulator_settings(settings: Settings, base: str, updates: dict[str, Any]) -> Settings:
@@ -273,11 +274,18 @@ def _simulator_settings(settings: Settings, base: str, updates: dict[str, Any]) 
     fd = os.open(pw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(SIMULATOR_HEALTHCODE["password"])
+    key = state / "healthcode-api-key"
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(SIMULATOR_HEALTHCODE["api_key"])
     healthcode = settings.healthcode.model_copy(update={
         "url": f"{base}/healthcode/",
         "site_id": SIMULATOR_HEALTHCODE["site_id"],
         "user_id": SIMULATOR_HEALTHCODE["user_id"],
         "password_file": pw,
+        "api_key_id": SIMULATOR_HEALTHCODE["api_key_id"],
+        "api_key_file": key,
+        "discovery_url": None,
     })
     return settings.model_copy(update={**updates, "healthcode": healthcode})
 

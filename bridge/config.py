@@ -108,12 +108,24 @@ class HealthcodeConfig(_Section):
     concurrency: int = Field(default=8, ge=1, le=64)
     #: Seconds for each HTTP connect, read and write.
     timeout_s: float = Field(default=15.0, gt=0)
+    #: V2 APIs (membership enquiry, remittances): the API Key Id, and the file holding the API
+    #: Key (OAuth 2.0 client credentials, reference/healthcode.md §2.3). Both or neither.
+    api_key_id: str | None = None
+    api_key_file: Path | None = None
+    #: Where the V2 discovery document is; None: ``<url>.well-known/discovery-document.json``.
+    discovery_url: str | None = None
+    #: Run Find Member before validate and submit; a member not found is a problem.
+    member_check: bool = False
+    #: Seconds between remittance fetches.
+    remittance_poll_s: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> HealthcodeConfig:
         for low, high in (("poll_initial_s", "poll_max_s"), ("retry_initial_s", "retry_max_s")):
             if getattr(self, low) > getattr(self, high):
                 raise ValueError(f"{low} must not exceed {high}")
+        if (self.api_key_id is None) != (self.api_key_file is None):
+            raise ValueError("api_key_id and api_key_file go together: set both or neither")
         return self
 
 

@@ -22,10 +22,11 @@ from simulator.sessions import Session
 from simulator.scenarios import Scenario
 
 try:
-    from simulator.healthcode import create_healthcode_app, reset_healthcode
+    from simulator.healthcode import create_healthcode_app, remit, reset_healthcode
 except ImportError:  # helper H3's module may not exist yet
     create_healthcode_app = None  # type: ignore[assignment]
     reset_healthcode = None  # type: ignore[assignment]
+    remit = None  # type: ignore[assignment]
 
 __all__ = ["BASE_URL_PLACEHOLDER", "CLOCK_KEY", "SIMULATOR_KEY", "STATIC_DIR", "create_app"]
 
@@ -190,6 +191,19 @@ async def _on_cleanup(app: web.Application) -> None:
     await app[SIMULATOR_KEY].close()
 
 
+async def _healthcode_remit(request: web.Request) -> web.StreamResponse:
+    """``POST /_sim/healthcode/remit {invoiceNumber, amountPaid}``: the insurer pays a bill."""
+    sub = request.app.get(_HEALTHCODE_KEY)
+    if sub is None or remit is None:
+        return web.json_response({"error": "NotFound", "message": "no Healthcode service"}, status=404)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    status, answer = remit(sub, body)
+    return web.json_response(answer, status=status)
+
+
 def create_app(clock: Clock | None = None, *, seed: int = 0) -> web.Application:
     """Build the simulator application.
 
@@ -218,5 +232,6 @@ def create_app(clock: Clock | None = None, *, seed: int = 0) -> web.Application:
         sub = create_healthcode_app(clock)
         app[_HEALTHCODE_KEY] = sub
         app.add_subapp("/healthcode/", sub)
+        app.router.add_post("/_sim/healthcode/remit", _healthcode_remit)
     app.on_cleanup.append(_on_cleanup)
     return app

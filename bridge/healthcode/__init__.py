@@ -5,7 +5,9 @@ Nothing imported here does I/O. The adapters are modules of this package named f
 own, imported by their own names: :mod:`bridge.healthcode.transport` (httpx, the only HTTP
 code), :mod:`bridge.healthcode.worker` (submits and follows bills),
 :mod:`bridge.healthcode.service` (the ``healthcode.*`` methods), and
-:mod:`bridge.healthcode.reference` (reads ``fixtures/healthcode``).
+:mod:`bridge.healthcode.reference` (reads ``fixtures/healthcode``), :mod:`bridge.healthcode.v2`
+(httpx, Healthcode's V2 APIs), :mod:`bridge.healthcode.members` and
+:mod:`bridge.healthcode.remittances` (membership enquiry and the remittance poller).
 """
 
 from __future__ import annotations
@@ -27,16 +29,35 @@ from bridge.healthcode.bills import (
     SubmitReceipt,
     parse_bill,
 )
-from bridge.healthcode.status import (
-    BILL_TRANSITIONS,
-    BillStatus,
-    FINAL_STATUSES,
-    can_reach,
-    can_transition,
-    is_final,
+from bridge.healthcode.fhir import (
+    MemberMatch,
+    Remittance,
+    RemittanceLine,
+    pence_from_pounds,
+    pounds_from_pence,
+    read_members,
+    read_remittance,
+    resources,
 )
-from bridge.healthcode.rules import (
-    validate_bill,
+from bridge.healthcode.intake import (
+    HEALTHCODE_FIELDS,
+    check_bill,
+)
+from bridge.healthcode.jobs import (
+    CARRIED_RESULT_KEYS,
+    bill_result,
+    job_state_for,
+    problem_to_wire,
+    replacement_refusal,
+    uk_today,
+)
+from bridge.healthcode.members import (
+    FIND_MEMBER_FIELDS,
+    bill_member_query,
+    find_member_form,
+    find_member_result,
+    member_check_problems,
+    missing_member_fields,
 )
 from bridge.healthcode.refdata import (
     CcsdCode,
@@ -47,14 +68,19 @@ from bridge.healthcode.refdata import (
     IscCode,
     WrongNumberHint,
 )
+from bridge.healthcode.rules import (
+    validate_bill,
+)
 from bridge.healthcode.search import (
     search_codes,
 )
-from bridge.healthcode.jobs import (
-    bill_result,
-    job_state_for,
-    problem_to_wire,
-    uk_today,
+from bridge.healthcode.status import (
+    BILL_TRANSITIONS,
+    BillStatus,
+    FINAL_STATUSES,
+    can_reach,
+    can_transition,
+    is_final,
 )
 
 __all__ = [
@@ -62,33 +88,51 @@ __all__ = [
     "Bill",
     "BillLine",
     "BillStatus",
+    "CARRIED_RESULT_KEYS",
     "CcsdCode",
     "CodeFormat",
     "CodeKind",
     "CodeMatch",
     "CredentialsCheck",
     "FINAL_STATUSES",
+    "FIND_MEMBER_FIELDS",
+    "HEALTHCODE_FIELDS",
     "HealthcodeReference",
     "Icd10Code",
     "InsurerRules",
     "IscCode",
     "MAX_REFERENCE_LENGTH",
+    "MemberMatch",
     "Patient",
     "Payee",
     "PayeeKind",
     "Practitioner",
     "Problem",
+    "Remittance",
+    "RemittanceLine",
     "Setting",
     "StatusReport",
     "SubmitReceipt",
     "WrongNumberHint",
+    "bill_member_query",
     "bill_result",
     "can_reach",
     "can_transition",
+    "check_bill",
+    "find_member_form",
+    "find_member_result",
     "is_final",
     "job_state_for",
+    "member_check_problems",
+    "missing_member_fields",
     "parse_bill",
+    "pence_from_pounds",
+    "pounds_from_pence",
     "problem_to_wire",
+    "read_members",
+    "read_remittance",
+    "replacement_refusal",
+    "resources",
     "search_codes",
     "uk_today",
     "validate_bill",

@@ -294,7 +294,7 @@ class StatusReport(_Wire):
 # --------------------------------------------------------------------------------------------
 
 
-CodeKind = Literal["isc", "ccsd", "icd10"]
+CodeKind = Literal["isc", "ccsd", "icd10", "insurer"]
 
 
 class CodeMatch(_Wire):

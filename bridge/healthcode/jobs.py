@@ -1,4 +1,4 @@
-"""Healthcode bill jobs, pure: a bill's status as a job state, the job's result, retry backoff.
+"""Healthcode bill jobs, pure: a bill's status as a job state, the job's result, resubmission rules.
 
 The worker (:mod:`bridge.healthcode.worker`) and the methods (:mod:`bridge.healthcode.service`)
 use these; see the latter's docstring for the table of states. No I/O, no clock: time comes in
@@ -17,7 +17,9 @@ from bridge.healthcode.status import BillStatus
 from bridge.jobs import JobState
 
 __all__ = [
+    "CARRIED_RESULT_KEYS",
     "bill_result",
+    "replacement_refusal",
     "job_state_for",
     "problem_to_wire",
     "uk_today",
@@ -31,6 +33,13 @@ _STATE_FOR_STATUS: Mapping[BillStatus, JobState] = {
     BillStatus.CANCELLED: JobState.COMPLETED,
     BillStatus.NOT_FOUND: JobState.UNKNOWN,
 }
+
+
+#: Result keys a bill job keeps whatever Healthcode answers next: the pointers between a bill and
+#: its resubmission, and what the remittances recorded (see bridge.healthcode.remittances).
+CARRIED_RESULT_KEYS = (
+    "replaces", "replacedBy", "paid", "shortfall", "paymentReference", "datePaid", "remittanceIds",
+)
 
 
 def job_state_for(status: BillStatus) -> JobState:
@@ -57,8 +66,9 @@ def bill_result(
         ``{status, reference, invoiceNumber, at, problems, duplicate}``.
     """
     before = dict(previous or {})
+    result: dict[str, Any]
     if isinstance(answer, SubmitReceipt):
-        return {
+        result = {
             "status": str(answer.status),
             "reference": answer.reference,
             "invoiceNumber": invoice_number,
@@ -66,14 +76,43 @@ def bill_result(
             "problems": [],
             "duplicate": answer.duplicate,
         }
-    return {
-        "status": str(answer.status),
-        "reference": answer.reference or before.get("reference"),
-        "invoiceNumber": invoice_number,
-        "at": answer.at.isoformat() if answer.at is not None else None,
-        "problems": [problem_to_wire(p) for p in answer.problems],
-        "duplicate": bool(before.get("duplicate", False)),
-    }
+    else:
+        result = {
+            "status": str(answer.status),
+            "reference": answer.reference or before.get("reference"),
+            "invoiceNumber": invoice_number,
+            "at": answer.at.isoformat() if answer.at is not None else None,
+            "problems": [problem_to_wire(p) for p in answer.problems],
+            "duplicate": bool(before.get("duplicate", False)),
+        }
+    result.update({key: before[key] for key in CARRIED_RESULT_KEYS if key in before})
+    return result
+
+
+def replacement_refusal(state: JobState, result: Mapping[str, Any] | None) -> str | None:
+    """Why a bill job may not be resubmitted (``healthcode.submit`` ``replaces``), or None.
+
+    A bill may be replaced when Healthcode cancelled it, or when the insurer collected it and no
+    remittance line has paid it (splose, seeds/002: "if a claim has not been paid out ... create
+    a new claim and submit this again"); never twice.
+
+    Args:
+        state: The job's state.
+        result: The job's result.
+    """
+    result = result or {}
+    if result.get("replacedBy"):
+        return f"the bill was already resubmitted as job {result['replacedBy']}"
+    status = result.get("status")
+    if state is JobState.COMPLETED and status == BillStatus.CANCELLED:
+        return None
+    if state is JobState.COMPLETED and status == BillStatus.COLLECTED:
+        if result.get("paid") is not None:
+            return "the insurer has paid the bill (a remittance line names it)"
+        return None
+    if state in (JobState.QUEUED, JobState.RUNNING):
+        return f"the bill is still in progress at Healthcode ({status or 'not yet sent'})"
+    return f"only a cancelled bill, or a collected one left unpaid, can be resubmitted (this one is {state})"
 
 
 def uk_today(now: datetime) -> date:

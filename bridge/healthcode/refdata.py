@@ -74,6 +74,8 @@ class InsurerRules(_Ref):
     membership_formats: tuple[CodeFormat, ...] | None = None
     wrong_number_hints: tuple[WrongNumberHint, ...] = ()
     auth_formats: tuple[CodeFormat, ...] | None = None
+    #: Fields Find Member requires for this insurer (our names); None: no membership enquiry.
+    find_member_requires: tuple[str, ...] | None = None
     source: str = ""
 
 

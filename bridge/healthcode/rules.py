@@ -143,7 +143,7 @@ def _check_patient(
         yield from _check_authorisation(patient.authorisation_code, insurer)
     # ValidToDate: "May not be before the latest date of service" (reference §3.2, §3.6).
     valid_to = patient.authorisation_valid_to
-    if valid_to is not None and valid_to < bill.last_service_date:
+    if valid_to is not None and bill.lines and valid_to < bill.last_service_date:
         yield _problem(
             "patient.authorisationValidTo",
             "May not be before the latest date of service",

@@ -23,7 +23,18 @@ A bill is a journal job of kind ``healthcodeBill`` with no terminal. Its states:
 ``healthcode.submit`` returns the Job once Healthcode holds the bill (``running``, usually
 ``result.status`` ``Unprocessed``), or once it failed, or after ``submit_wait_s`` (then still
 ``queued``: the worker keeps trying and the PMS follows ``job.updated``). A bill job's
-``result`` is ``{status, reference, invoiceNumber, at, problems, duplicate}``.
+``result`` is ``{status, reference, invoiceNumber, at, problems, duplicate}``, plus
+``replaces`` (the job this bill resubmits) or ``replacedBy`` (the job that resubmitted it), and
+once a remittance paid it ``paid``, ``shortfall``, ``paymentReference``, ``datePaid`` and
+``remittanceIds`` (:mod:`bridge.healthcode.remittances`).
+
+Resubmission (``healthcode.submit`` ``replaces``): allowed for a job whose bill Healthcode
+cancelled, or that was collected and no remittance line paid; refused with -32004 and
+``data.reason`` otherwise (:func:`bridge.healthcode.jobs.replacement_refusal`). The new job is
+its own job with its own ``requestId``; the old job then carries ``result.replacedBy``. It keeps
+the invoice number: the transport names the replaced bill's reference, which is how the
+simulator lets the number be used again (its README), and a found-by-invoice-number check never
+mistakes the replaced bill for the new one.
 
 The invoice number is the idempotency key towards Healthcode: one active job per invoice
 number (a second ``requestId`` with the same number is refused with -32004), and a submit whose
@@ -49,13 +60,23 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.config import HealthcodeConfig
 from bridge.errors import HealthcodeRejected, JobNotFound, NotAllowedNow, TemporarilyUnavailable
-from bridge.healthcode.bills import parse_bill
-from bridge.healthcode.jobs import problem_to_wire, uk_today
+from bridge.healthcode.bills import Bill, Problem
+from bridge.healthcode.enquiry import MemberEnquiry
+from bridge.healthcode.intake import check_bill
+from bridge.healthcode.members import FIND_MEMBER_FIELDS
+from bridge.healthcode.jobs import (
+    bill_result,
+    job_state_for,
+    problem_to_wire,
+    replacement_refusal,
+    uk_today,
+)
 from bridge.healthcode.refdata import HealthcodeReference
 from bridge.healthcode.reference import load_reference
-from bridge.healthcode.rules import validate_bill
+from bridge.healthcode.remittances import RemittanceBook
 from bridge.healthcode.search import search_codes
 from bridge.healthcode.transport import HealthcodeTransport
+from bridge.healthcode.v2 import HealthcodeV2
 from bridge.healthcode.worker import HealthcodeWorker
 from bridge.hub import Hub, Peer
 from bridge.jobs import JobKind
@@ -67,6 +88,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HealthcodeService",
+    "discovery_url",
     "install",
     "read_password",
 ]
@@ -74,8 +96,9 @@ __all__ = [
 log = logging.getLogger("claimbridge.healthcode")
 
 
-def read_password(path: Path) -> str:
-    """Read the Healthcode password file; warn (never echoing it) when others may read it.
+def read_password(path: Path, setting: str = "password_file") -> str:
+    """Read a Healthcode secret file (the password, or the V2 API key: ``setting`` names it in
+    messages); warn (never echoing it) when others may read it.
 
     Raises:
         ValueError: The file is missing, unreadable or empty.
@@ -84,13 +107,21 @@ def read_password(path: Path) -> str:
         text = path.read_text(encoding="utf-8")
         mode = path.stat().st_mode
     except OSError as exc:
-        raise ValueError(f"[healthcode] password_file {path}: cannot read it ({exc.strerror})") from exc
+        raise ValueError(f"[healthcode] {setting} {path}: cannot read it ({exc.strerror})") from exc
     password = text.strip()
     if not password:
-        raise ValueError(f"[healthcode] password_file {path} is empty")
+        raise ValueError(f"[healthcode] {setting} {path} is empty")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("[healthcode] password_file %s is readable by others: chmod 600 it", path)
+        log.warning("[healthcode] %s %s is readable by others: chmod 600 it", setting, path)
     return password
+
+
+def discovery_url(config: HealthcodeConfig) -> str:
+    """The V2 discovery document: ``discovery_url``, else under ``url``."""
+    if config.discovery_url:
+        return config.discovery_url
+    base = str(config.url or "")
+    return (base if base.endswith("/") else base + "/") + ".well-known/discovery-document.json"
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,6 +151,8 @@ class HealthcodeService:
         now: Callable[[], datetime],
         accepting: Callable[[], bool],
         config: HealthcodeConfig,
+        enquiry: MemberEnquiry | None = None,
+        remittances: RemittanceBook | None = None,
     ) -> None:
         self.journal = journal
         self.hub = hub
@@ -128,6 +161,10 @@ class HealthcodeService:
         self.now = now
         self._accepting = accepting
         self.config = config
+        self.enquiry = enquiry or MemberEnquiry(None, reference, now)
+        self.remittances = remittances or RemittanceBook(
+            journal, hub, worker, None, now, config.remittance_poll_s,
+        )
 
     def methods(self) -> dict[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
         """Method name -> handler, for ``service.extra``."""
@@ -137,6 +174,8 @@ class HealthcodeService:
             "healthcode.submit": self.submit,
             "healthcode.cancel": self.cancel,
             "healthcode.codes": self.codes,
+            "healthcode.findMember": self.find_member,
+            "healthcode.remittances": self.list_remittances,
         }
 
     async def check_credentials(self, params: Any, peer: Peer | None) -> dict[str, Any]:
@@ -146,9 +185,8 @@ class HealthcodeService:
 
     async def validate(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``healthcode.validate``: our pre-flight first; Healthcode's dry run only if that is clean."""
-        bill = parse_bill(params.bill)
-        problems = validate_bill(bill, today=uk_today(self.now()), reference=self.reference)
-        if not problems:
+        bill, problems = await self._preflight(params.bill)
+        if bill is not None and not problems:
             problems = await self.worker.transport.validate(bill)
         return {"valid": not problems, "problems": [problem_to_wire(p) for p in problems]}
 
@@ -158,23 +196,35 @@ class HealthcodeService:
             existing: JobRecord | None = await self.journal.get_by_request_id(params.requestId)
         except JobNotFound:
             existing = None
-        bill = parse_bill(params.bill)
+        if existing is None:
+            bill, problems = await self._preflight(params.bill)
+        else:  # a re-sent request: its job answers, whatever Healthcode says of the member now
+            bill, problems = check_bill(params.bill, today=uk_today(self.now()), reference=self.reference)
+        if bill is None or (existing is None and problems):
+            # The same problems healthcode.validate lists, all at once (-32602).
+            raise HealthcodeRejected(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
+        request: dict[str, Any] = {"bill": bill.to_wire()}
+        if params.replaces is not None:
+            request["replaces"] = params.replaces
         if existing is None:
             if not self._accepting():
                 raise TemporarilyUnavailable("the daemon is shutting down")
-            problems = validate_bill(bill, today=uk_today(self.now()), reference=self.reference)
-            if problems:
-                raise HealthcodeRejected(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
+            if params.replaces is not None:
+                await self._refuse_replacement(params.replaces)  # its reason before any other
             holder = self.worker.active_invoices.get(bill.invoice_number)
             if holder is not None:
                 raise NotAllowedNow(
                     "another bill with this invoice number is being submitted",
                     {"invoiceNumber": bill.invoice_number, "jobId": holder},
                 )
-        job, created = await self.journal.create_job(
-            kind=JobKind.HEALTHCODE_BILL, request_id=params.requestId, terminal=None,
-            request={"bill": bill.to_wire()},
-        )
+            if params.replaces is not None:
+                job, created = await self._create_replacement(
+                    params.requestId, request, params.replaces, peer,
+                )
+            else:
+                job, created = await self._create(params.requestId, request)
+        else:
+            job, created = await self._create(params.requestId, request)
         if peer is not None:
             self.hub.own(job.job_id, peer)
         waiter = self.worker.waiter(job.job_id)
@@ -183,6 +233,58 @@ class HealthcodeService:
             self.worker.enqueue(job)
         settled = await self.worker.wait_settled(job, self.config.submit_wait_s, waiter)
         return job_to_wire(settled)
+
+    async def _preflight(self, data: dict[str, Any]) -> tuple[Bill | None, list[Problem]]:
+        """Our one-pass check, then (``member_check``, bill otherwise clean) Find Member."""
+        bill, problems = check_bill(data, today=uk_today(self.now()), reference=self.reference)
+        if bill is not None and not problems and self.config.member_check:
+            problems = await self.enquiry.preflight(bill)
+        return bill, problems
+
+    async def find_member(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthcode.findMember``: problems for the insurer's missing fields, else Find Member."""
+        given = {name: getattr(params, name) for name in FIND_MEMBER_FIELDS}
+        return await self.enquiry.find(params.insurer, given)
+
+    async def list_remittances(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
+        """``healthcode.remittances``: the insurer's remittances, recorded on their bills' jobs."""
+        return await self.remittances.search(params.insurer, params.since, params.invoiceNumber)
+
+    async def _create(self, request_id: str, request: dict[str, Any]) -> tuple[JobRecord, bool]:
+        return await self.journal.create_job(
+            kind=JobKind.HEALTHCODE_BILL, request_id=request_id, terminal=None, request=request,
+        )
+
+    async def _refuse_replacement(self, old_id: str) -> None:
+        """Raise unless bill job ``old_id`` may be resubmitted (JobNotFound, NotAllowedNow)."""
+        old = await self.journal.get(old_id)
+        if old.kind is not JobKind.HEALTHCODE_BILL:
+            raise NotAllowedNow(
+                "only a Healthcode bill can be resubmitted", {"jobId": old_id, "kind": str(old.kind)},
+            )
+        reason = replacement_refusal(old.state, old.result)
+        if reason is not None:
+            raise NotAllowedNow(reason, {"jobId": old_id})
+
+    async def _create_replacement(
+        self, request_id: str, request: dict[str, Any], old_id: str, peer: Peer | None
+    ) -> tuple[JobRecord, bool]:
+        """Journal a resubmission of bill job ``old_id`` and point the two jobs at each other.
+
+        Raises:
+            JobNotFound: No job ``old_id``.
+            NotAllowedNow: The job is not a bill, is still in progress, was paid or was already
+                resubmitted (-32004, ``data.reason`` says which).
+        """
+        # Under the old job's lock, so two resubmissions of one bill cannot both pass.
+        async with self.worker.lock(old_id):
+            await self._refuse_replacement(old_id)
+            job, created = await self._create(request_id, request)
+        if created:
+            if peer is not None:
+                self.hub.own(old_id, peer)  # it hears of the old bill's replacedBy too
+            await self.worker.point_replaced(old_id, job.job_id)
+        return job, created
 
     async def cancel(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``healthcode.cancel``: before collection only."""
@@ -224,17 +326,34 @@ def install(daemon: Daemon) -> None:
             config.url, config.site_id, config.user_id, password, timeout=config.timeout_s,
         ))
         del password
+        v2: HealthcodeV2 | None = None
+        if config.api_key_id and config.api_key_file:
+            api_key = read_password(Path(os.path.expanduser(str(config.api_key_file))), "api_key_file")
+            v2 = await stack.enter_async_context(HealthcodeV2(
+                discovery_url(config), config.site_id, config.api_key_id, api_key,
+                timeout=config.timeout_s, retry_initial_s=config.retry_initial_s,
+                retry_max_s=min(config.retry_max_s, 10.0),
+            ))
+            del api_key
+        elif config.member_check:
+            raise ValueError("[healthcode] member_check = true needs api_key_id and api_key_file")
+        reference = load_reference()
         worker = HealthcodeWorker(d.journal, d.hub, transport, config)
         service = d.service
         methods = HealthcodeService(
-            d.journal, d.hub, worker, load_reference(), d.now, lambda: service.accepting, config,
+            d.journal, d.hub, worker, reference, d.now, lambda: service.accepting, config,
+            MemberEnquiry(v2, reference, d.now),
+            RemittanceBook(d.journal, d.hub, worker, v2, d.now, config.remittance_poll_s),
         )
         d.service.extra.update(methods.methods())
         parts["worker"] = worker
+        parts["remittances"] = methods.remittances
 
     async def late(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
         worker: HealthcodeWorker = parts["worker"]
         d.spawn(worker.run(), name="claimbridge.healthcode.worker")
+        book: RemittanceBook = parts["remittances"]
+        d.spawn(book.run(), name="claimbridge.healthcode.remittances")
 
     daemon.add_setup(early)
     daemon.add_setup(late, late=True)

@@ -165,8 +165,13 @@ class HealthcodeTransport:
         except (ValidationError, TypeError) as exc:
             raise HealthcodeUnavailable("unreadable answer", operation="validate") from exc
 
-    async def submit(self, bill: Bill) -> SubmitReceipt:
+    async def submit(self, bill: Bill, *, replaces: str | None = None) -> SubmitReceipt:
         """Submit a bill. The invoice number is the idempotency key.
+
+        ``replaces`` is the provider reference of the cancelled, or collected and unpaid, bill
+        this one resubmits: Healthcode's rule for reusing an invoice number is not public, and
+        the simulator takes the same invoice number again only when the submit names the bill
+        it replaces (``simulator/README-healthcode.md``).
 
         Returns:
             The provider reference and initial status; ``duplicate`` when Healthcode already
@@ -180,7 +185,8 @@ class HealthcodeTransport:
             HealthcodeRejected: The bill was refused as malformed (problems attached).
         """
         body = await self._call(
-            "POST", "bills", json_body=bill.to_wire(), operation="submit", mutating=True
+            "POST", "bills", json_body=bill.to_wire(), operation="submit", mutating=True,
+            params={"replaces": replaces} if replaces else None,
         )
         return _parse(SubmitReceipt, body, operation="submit", mutating=True)
 

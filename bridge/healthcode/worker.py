@@ -142,6 +142,9 @@ class HealthcodeWorker:
             states=[JobState.QUEUED, JobState.RUNNING], kind=JobKind.HEALTHCODE_BILL, oldest_first=True,
         )
         for job in bills:
+            if job.request.get("replaces"):
+                # A crash between journalling a resubmission and pointing the old bill at it.
+                await self.point_replaced(str(job.request["replaces"]), job.job_id)
             if job.state is JobState.QUEUED:
                 self.enqueue(job, check_first=True)
             else:
@@ -149,6 +152,16 @@ class HealthcodeWorker:
                 self._start_polling(job.job_id)
         if bills:
             log.info("resuming %d Healthcode bill(s)", len(bills))
+
+    async def point_replaced(self, old_id: str, new_id: str) -> None:
+        """Record ``replacedBy`` on the replaced bill's job (idempotent), with ``job.updated``."""
+        async with self.lock(old_id):
+            old = await self.journal.get(old_id)
+            if (old.result or {}).get("replacedBy") == new_id:
+                return
+            result = {**(old.result or {}), "replacedBy": new_id}
+            old = await self.journal.update_result(old_id, result, note=f"resubmitted as job {new_id}")
+        self._publish(old)
 
     def _start_polling(self, job_id: str) -> None:
         if self._group is None or job_id in self._polling:
@@ -175,8 +188,9 @@ class HealthcodeWorker:
                 self._settle(job)
                 return
             bill = Bill.model_validate(job.request["bill"])
+            replaced = await self._replaced_reference(job)
             try:
-                answer = await self._deliver(job_id, bill, check_first)
+                answer = await self._deliver(job_id, bill, check_first, replaced)
             except (HealthcodeCredentialsInvalid, HealthcodeRejected) as exc:
                 failed = await self.journal.move(
                     job_id, JobState.FAILED, error=_error_dict(exc), note=f"Healthcode refused: {exc.message}",
@@ -186,8 +200,24 @@ class HealthcodeWorker:
                 return
             await self._apply_locked(job, answer)
 
-    async def _deliver(self, job_id: str, bill: Bill, check_first: bool) -> SubmitReceipt | StatusReport:
-        """Get the bill to Healthcode exactly once; returns the receipt or the found bill's report."""
+    async def _replaced_reference(self, job: JobRecord) -> str | None:
+        """The provider reference of the bill this job resubmits (None: not a resubmission,
+        or the replaced bill never reached Healthcode)."""
+        replaces = job.request.get("replaces")
+        if not replaces:
+            return None
+        old = await self.journal.get(str(replaces))
+        reference = (old.result or {}).get("reference")
+        return str(reference) if reference else None
+
+    async def _deliver(
+        self, job_id: str, bill: Bill, check_first: bool, replaced: str | None = None
+    ) -> SubmitReceipt | StatusReport:
+        """Get the bill to Healthcode exactly once; returns the receipt or the found bill's report.
+
+        ``replaced``: the reference of the bill this one resubmits under the same invoice
+        number; found by invoice number, that one is not this job's bill.
+        """
         attempt = 0
         while True:
             try:
@@ -195,11 +225,11 @@ class HealthcodeWorker:
                     if check_first:
                         # The bill may be there already: never submit again before asking.
                         report = await self.transport.status(invoice_number=bill.invoice_number)
-                        if report.status is not BillStatus.NOT_FOUND:
+                        if report.status is not BillStatus.NOT_FOUND and report.reference != replaced:
                             await self.journal.note(job_id, "healthcode", f"found by invoice number: {report.reference}")
                             return report
                         check_first = False
-                    return await self.transport.submit(bill)
+                    return await self.transport.submit(bill, replaces=replaced)
             except (HealthcodeCredentialsInvalid, HealthcodeRejected):
                 raise
             except HealthcodeOutcomeUncertain as exc:
@@ -260,7 +290,7 @@ class HealthcodeWorker:
         job_id, invoice_number = job.job_id, str(job.request["bill"]["invoiceNumber"])
         if job.state not in (JobState.QUEUED, JobState.RUNNING):
             return False, False
-        result = bill_result(answer, invoice_number, job.result)
+        result = _with_pointer(job, bill_result(answer, invoice_number, job.result))
         status = BillStatus(result["status"])
         before = (job.result or {}).get("status")
         if job.state is JobState.RUNNING and before == result["status"] and result["problems"] == (job.result or {}).get("problems"):
@@ -311,6 +341,7 @@ class HealthcodeWorker:
                 result = {"status": str(BillStatus.CANCELLED), "reference": None,
                           "invoiceNumber": job.request["bill"]["invoiceNumber"], "at": None,
                           "problems": [], "duplicate": False}
+                result = _with_pointer(job, {**(job.result or {}), **result})
                 job = await self.journal.move(job_id, JobState.RUNNING, note="cancel before submission")
                 job = await self.journal.move(job_id, JobState.COMPLETED, result=result,
                                               note="cancelled before it was sent to Healthcode")
@@ -357,3 +388,11 @@ def _error_dict(exc: ClaimbridgeError) -> dict[str, Any]:
     if data:
         out["data"] = data
     return out
+
+
+def _with_pointer(job: JobRecord, result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` with ``replaces`` when the job resubmits another bill (INTERFACES.md)."""
+    replaces = job.request.get("replaces")
+    if replaces:
+        result["replaces"] = str(replaces)
+    return result

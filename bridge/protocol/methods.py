@@ -39,6 +39,8 @@ from bridge.protocol.params import (
     GapParams,
     HealthcodeCancelParams,
     HealthcodeCodesParams,
+    HealthcodeFindMemberParams,
+    HealthcodeRemittancesParams,
     HealthcodeSubmitParams,
     HealthcodeValidateParams,
     JobAbortParams,
@@ -55,10 +57,12 @@ from bridge.protocol.results import (
     AnswerResult,
     CodeEntry,
     CredentialsResult,
+    FindMemberResult,
     HealthResult,
     Job,
     PairResult,
     ReconciliationReport,
+    RemittanceEntry,
     SubscribeResult,
     TerminalInfo,
     ValidateResult,
@@ -137,14 +141,25 @@ METHODS: Mapping[str, MethodSpec] = MappingProxyType(
         ),
         "healthcode.submit": MethodSpec(
             HealthcodeSubmitParams, Job, "Submit a bill to Healthcode (queued, durable).",
-            (*_COMMON_ERRORS, RequestIdReused, HealthcodeRejected, HealthcodeCredentialsInvalid),
+            (*_COMMON_ERRORS, RequestIdReused, HealthcodeRejected, HealthcodeCredentialsInvalid,
+             JobNotFound, NotAllowedNow),
         ),
         "healthcode.cancel": MethodSpec(
             HealthcodeCancelParams, Job, "Cancel a submitted Healthcode bill.",
             (*_COMMON_ERRORS, JobNotFound, HealthcodeNotFound, NotAllowedNow),
         ),
         "healthcode.codes": MethodSpec(
-            HealthcodeCodesParams, list[CodeEntry], "Pick-list of ISC/CCSD/ICD-10 codes."
+            HealthcodeCodesParams, list[CodeEntry], "Pick-list of ISC/CCSD/ICD-10 codes and insurers."
+        ),
+        "healthcode.findMember": MethodSpec(
+            HealthcodeFindMemberParams, FindMemberResult,
+            "Healthcode's membership enquiry (Find Member, V2 API).",
+            (*_COMMON_ERRORS, NotAllowedNow, HealthcodeCredentialsInvalid, HealthcodeUnavailable),
+        ),
+        "healthcode.remittances": MethodSpec(
+            HealthcodeRemittancesParams, list[RemittanceEntry],
+            "An insurer's remittances (V2 API), each line matched to its bill's job.",
+            (*_COMMON_ERRORS, NotAllowedNow, HealthcodeCredentialsInvalid, HealthcodeUnavailable),
         ),
         "system.health": MethodSpec(None, HealthResult, "Version, uptime and component health."),
         "events.subscribe": MethodSpec(

@@ -31,6 +31,8 @@ __all__ = [
     "GapParams",
     "HealthcodeCancelParams",
     "HealthcodeCodesParams",
+    "HealthcodeFindMemberParams",
+    "HealthcodeRemittancesParams",
     "HealthcodeSubmitParams",
     "HealthcodeValidateParams",
     "JobAbortParams",
@@ -225,6 +227,8 @@ class HealthcodeSubmitParams(BaseModel):
 
     requestId: str = _REQUEST_ID
     bill: dict[str, Any]
+    #: The jobId of a cancelled bill, or of a collected one left unpaid, that this one resubmits.
+    replaces: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class HealthcodeCancelParams(BaseModel):
@@ -236,11 +240,35 @@ class HealthcodeCancelParams(BaseModel):
 
 
 class HealthcodeCodesParams(BaseModel):
-    """``healthcode.codes``: the pick-list a PMS shows while a code is typed."""
+    """``healthcode.codes``: the pick-list a PMS shows while a code (or an insurer) is typed."""
 
     model_config = _PARAMS
 
-    kind: Literal["isc", "ccsd", "icd10"]
+    kind: Literal["isc", "ccsd", "icd10", "insurer"]
     query: str = Field(min_length=1, max_length=64)
     insurer: str | None = Field(default=None, min_length=1, max_length=32)
     limit: StrictInt | None = Field(default=None, ge=1, le=1000)
+
+
+class HealthcodeFindMemberParams(BaseModel):
+    """``healthcode.findMember``: Healthcode's membership enquiry; the insurer says which of
+    the other fields it requires."""
+
+    model_config = _PARAMS
+
+    insurer: str = Field(min_length=1, max_length=32)
+    membershipNumber: str | None = Field(default=None, min_length=1, max_length=64)
+    firstName: str | None = Field(default=None, min_length=1, max_length=100)
+    lastName: str | None = Field(default=None, min_length=1, max_length=100)
+    dateOfBirth: IsoDate | None = None
+    postcode: str | None = Field(default=None, min_length=1, max_length=16)
+
+
+class HealthcodeRemittancesParams(BaseModel):
+    """``healthcode.remittances``: an insurer's remittances, from Healthcode's V2 API."""
+
+    model_config = _PARAMS
+
+    insurer: str = Field(min_length=1, max_length=32)
+    since: IsoDate | None = None
+    invoiceNumber: str | None = Field(default=None, min_length=1, max_length=64)

@@ -16,20 +16,24 @@ from pydantic import BaseModel, ConfigDict
 from bridge.jobs import JobKind, JobState
 
 __all__ = [
-    "NOTIFICATIONS",
     "AbortResult",
     "AnswerResult",
     "BillProblem",
     "CodeEntry",
     "ComponentHealth",
     "CredentialsResult",
+    "FindMemberResult",
     "HealthResult",
     "Job",
     "JobQuestion",
     "JobStatus",
     "JobUpdated",
+    "MemberDetails",
+    "NOTIFICATIONS",
     "PairResult",
     "ReconciliationReport",
+    "RemittanceEntry",
+    "RemittanceLineEntry",
     "SubscribeResult",
     "TerminalInfo",
     "TerminalPairing",
@@ -238,3 +242,53 @@ NOTIFICATIONS: Mapping[str, type[BaseModel]] = MappingProxyType(
         "terminal.pairing": TerminalPairing,
     }
 )
+
+
+# --------------------------------------------------------------------------- Healthcode V2
+
+
+class MemberDetails(BaseModel):
+    """The member Healthcode's Find Member found (``healthcode.findMember``)."""
+
+    model_config = _RESULT
+
+    firstName: str | None = None
+    lastName: str | None = None
+    dateOfBirth: str | None = None
+    membershipNumber: str | None = None
+
+
+class FindMemberResult(BaseModel):
+    """``healthcode.findMember`` result; ``problems`` name required fields that are missing."""
+
+    model_config = _RESULT
+
+    found: bool
+    policyActive: bool
+    member: MemberDetails | None = None
+    message: str
+    problems: tuple[BillProblem, ...] = ()
+
+
+class RemittanceLineEntry(BaseModel):
+    """One bill paid in a remittance, in pence; ``jobId`` is the bill's job when matched."""
+
+    model_config = _RESULT
+
+    invoiceNumber: str
+    amountInvoiced: int | None = None
+    amountPaid: int
+    shortfall: int
+    jobId: str | None = None
+
+
+class RemittanceEntry(BaseModel):
+    """One remittance of ``healthcode.remittances`` (amounts in pence)."""
+
+    model_config = _RESULT
+
+    paymentReference: str
+    datePaid: str | None = None
+    insurer: str
+    total: int
+    lines: tuple[RemittanceLineEntry, ...] = ()

@@ -355,6 +355,10 @@ class StoredBill:
     submitted_at: datetime
     problems: list[dict[str, Any]] = field(default_factory=list)
     cancelled_at: datetime | None = None
+    #: The reference of the bill this one resubmits under the same invoice number.
+    replaces: str | None = None
+    #: Pence the insurer paid (``POST /_sim/healthcode/remit``); None while unpaid.
+    paid: int | None = None
 
 
 def status_at(

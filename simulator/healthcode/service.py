@@ -51,6 +51,7 @@ from simulator.healthcode.rules import (
     make_reference,
     status_at,
 )
+from simulator.healthcode.v2 import install_v2, reset_v2
 
 __all__ = ["FAULTS", "create_healthcode_app", "reset_healthcode"]
 
@@ -123,6 +124,12 @@ def create_healthcode_app(clock: Clock) -> web.Application:
     app.router.add_get("/bills", _status_by_invoice)
     app.router.add_get("/bills/{reference}", _status)
     app.router.add_post("/bills/{reference}/cancel", _cancel)
+    state = app[_STATE]
+    install_v2(
+        app, clock, insurers["insurers"], state.members,
+        lambda number: _newest_by_invoice(state, number),
+        lambda bill: status_at(bill, state.clock.now(), state.timings)[-1][0],
+    )
     app.router.add_post("/_control", _control)
     app.router.add_post("/_control/reset", _control_reset)
     app.router.add_get("/_control/bills", _control_bills)
@@ -141,6 +148,13 @@ def reset_healthcode(app: web.Application) -> None:
     state.hold_seconds = _DEFAULT_HOLD_SECONDS
     state.release.set()
     state.release = asyncio.Event()
+    reset_v2(app)
+
+
+def _newest_by_invoice(state: _State, invoice_number: str) -> StoredBill | None:
+    """The newest bill with this invoice number on any site (the remit control call)."""
+    found = [bill for bill in state.invoices.values() if bill.invoice_number == invoice_number]
+    return max(found, key=lambda bill: bill.submitted_at) if found else None
 
 
 async def _release_held(app: web.Application) -> None:
@@ -289,6 +303,9 @@ async def _submit(request: web.Request) -> web.StreamResponse:
         if problems:
             return _error(422, "InvalidBill", "Invalid Request Format", {"problems": problems})
         existing = _live(state, state.by_invoice(site_id, raw["invoiceNumber"]))
+        replaces = request.query.get("replaces")
+        if existing is not None and _may_replace(state, existing, replaces):
+            existing = None  # a resubmission of a collected, unpaid bill: a new bill
         if existing is not None:
             # Same invoice number again: the existing bill, never a second one (§7.1).
             report = _report(state, existing)
@@ -310,6 +327,7 @@ async def _submit(request: web.Request) -> web.StreamResponse:
             wire=raw,
             submitted_at=now,
             problems=_problems_for(state, raw),
+            replaces=replaces or None,
         )
         state.store(bill)
         return web.json_response(
@@ -318,6 +336,15 @@ async def _submit(request: web.Request) -> web.StreamResponse:
         )
 
     return await _guarded(request, handler)
+
+
+def _may_replace(state: _State, existing: StoredBill, replaces: str | None) -> bool:
+    """Our invoice-number rule (Healthcode's is not public; README-healthcode.md): the same
+    invoice number is taken again when the submit names, as ``?replaces=``, the bill it
+    resubmits and that bill was collected and is unpaid (a cancelled one frees its number)."""
+    if replaces is None or replaces != existing.reference or existing.paid is not None:
+        return False
+    return status_at(existing, state.clock.now(), state.timings)[-1][0] is HcStatus.COLLECTED
 
 
 def _not_found(key: str) -> web.Response:

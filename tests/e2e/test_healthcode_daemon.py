@@ -130,11 +130,16 @@ async def test_check_credentials_codes_and_validate(hc: Running) -> None:
     assert answer["valid"] is False
     assert any("demographics" in p["error"].lower() for p in answer["problems"]), answer
 
-    # A malformed bill is -32602 naming the field.
+    # A malformed field is a problem like any other, beside the rules' ones (one pass).
+    answer = await c.call("healthcode.validate", {"bill": bill(setting="X", insurer="zzz")})
+    assert [(p["field"], p["healthcodeField"]) for p in answer["problems"]] == [
+        ("setting", "Setting"), ("insurer", "Insurer"),
+    ]
+    # Only a bill that is not an object is -32602.
     with pytest.raises(RpcError) as err:
-        await c.call("healthcode.validate", {"bill": bill(setting="X")})
+        await c.call("healthcode.validate", {"bill": ["not", "a", "bill"]})
     assert err.value.code == -32602
-    assert any(e["field"] == "bill.setting" for e in err.value.data["errors"])
+    assert any(e["field"] == "bill" for e in err.value.data["errors"])
     assert await sim_bills(hc.sim) == []
 
 

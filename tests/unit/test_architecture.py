@@ -21,6 +21,9 @@ PURE = (
     "bridge/healthcode/refdata.py",
     "bridge/healthcode/search.py",
     "bridge/healthcode/jobs.py",
+    "bridge/healthcode/fhir.py",
+    "bridge/healthcode/intake.py",
+    "bridge/healthcode/members.py",
     "bridge/jobs.py",
     "bridge/errors.py",
     "bridge/backoff.py",
@@ -32,6 +35,7 @@ PURE = (
     "simulator/healthpoint/reports.py",
     "simulator/healthpoint/requests.py",
     "simulator/healthcode/rules.py",
+    "simulator/healthcode/fhir.py",
     "simulator/terminal.py",
 )
 IO_MODULES = frozenset({
@@ -48,6 +52,9 @@ IO_CALLS = frozenset({
 #: A module tested from outside tests/unit (real Chromium, real HTTP) names its test module here.
 TESTED_ELSEWHERE = {
     "bridge/console.py": "tests/e2e/test_console.py",
+    "bridge/healthcode/enquiry.py": "tests/e2e/test_healthcode_members.py",
+    "bridge/healthcode/remittances.py": "tests/e2e/test_healthcode_remittances.py",
+    "simulator/healthcode/fhir.py": "tests/unit/simulator/healthcode/test_v2.py",
     "bridge/parts.py": "tests/unit/bridge/test_daemon.py",
     "bridge/service.py": "tests/e2e/daemon/test_claims.py",
     "bridge/terminal.py": "tests/e2e/daemon/test_claims.py",

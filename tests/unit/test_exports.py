@@ -12,10 +12,10 @@ import pytest
 NAMESPACES = {
     "bridge.protocol": ("envelope", "methods", "openrpc", "params", "results"),
     "bridge.healthpoint": ("claims", "policy", "purchases", "reconciliation", "recovery"),
-    "bridge.healthcode": ("bills", "jobs", "refdata", "rules", "search", "status"),
+    "bridge.healthcode": ("bills", "fhir", "intake", "jobs", "members", "refdata", "rules", "search", "status"),
     "bridge.worker": ("runner",),
     "simulator.healthpoint": ("adjudication", "cancels", "day", "reports", "requests"),
-    "simulator.healthcode": ("rules", "service"),
+    "simulator.healthcode": ("fhir", "rules", "service", "v2"),
 }
 
 

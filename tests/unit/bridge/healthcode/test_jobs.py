@@ -72,3 +72,32 @@ def test_problem_without_healthcode_name_leaves_it_out() -> None:
 )
 def test_uk_today_follows_london_time(instant: datetime, day: date) -> None:
     assert uk_today(instant) == day
+
+
+# --- resubmission (healthcode.submit replaces) ------------------------------------------------
+
+
+def test_which_bills_may_be_replaced() -> None:
+    from bridge.healthcode.jobs import replacement_refusal
+    from bridge.jobs import JobState
+
+    assert replacement_refusal(JobState.COMPLETED, {"status": "Cancelled"}) is None
+    assert replacement_refusal(JobState.COMPLETED, {"status": "Collected"}) is None
+    paid = replacement_refusal(JobState.COMPLETED, {"status": "Collected", "paid": 5000})
+    assert paid is not None and "paid" in paid
+    twice = replacement_refusal(JobState.COMPLETED, {"status": "Cancelled", "replacedBy": "j2"})
+    assert twice is not None and "j2" in twice
+    running = replacement_refusal(JobState.RUNNING, {"status": "Unprocessed"})
+    assert running is not None and "in progress" in running
+    assert replacement_refusal(JobState.FAILED, None) is not None
+    assert replacement_refusal(JobState.UNKNOWN, {"status": "NotFound"}) is not None
+
+
+def test_bill_result_keeps_pointers_and_payment() -> None:
+    from bridge.healthcode import BillStatus, StatusReport
+    from bridge.healthcode.jobs import bill_result
+
+    before = {"reference": "R1", "replaces": "j0", "paid": 100, "shortfall": 5, "remittanceIds": ["PR1"]}
+    after = bill_result(StatusReport(status=BillStatus.COLLECTED), "INV-1", before)
+    assert after["replaces"] == "j0" and after["paid"] == 100 and after["remittanceIds"] == ["PR1"]
+    assert after["reference"] == "R1" and after["status"] == "Collected"

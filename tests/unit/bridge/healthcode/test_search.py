@@ -44,3 +44,36 @@ def test_search_result_shape() -> None:
     [match] = search_codes("ccsd", "W8500", "ppp", 5, REF)
     assert match.model_dump(by_alias=True) == {
         "code": "W8500", "description": "Multiple arthroscopic operations on knee", "allowed": True}
+
+
+# --- kind "insurer" (the drop-down Heydoc shows as the identifier is typed, seeds/001) -------
+
+
+def test_insurer_pick_list_by_identifier_prefix_first() -> None:
+    from bridge.healthcode.reference import load_reference
+    from bridge.healthcode.search import search_codes
+
+    reference = load_reference()
+    found = search_codes("insurer", "bu", None, None, reference)
+    assert [m.code for m in found] == ["bup", "bui"]
+    assert found[0].description == "Bupa" and found[0].allowed is True
+    assert [m.code for m in search_codes("insurer", "BUP", None, None, reference)][0] == "bup"
+
+
+def test_insurer_pick_list_by_name_and_by_a_word_of_it() -> None:
+    from bridge.healthcode.reference import load_reference
+    from bridge.healthcode.search import search_codes
+
+    reference = load_reference()
+    assert [m.code for m in search_codes("insurer", "avi", None, None, reference)] == ["nuh"]
+    # "al" names no identifier: names starting with it first, then a word of a name.
+    assert [m.code for m in search_codes("insurer", "al", None, None, reference)] == ["x01", "x02"]
+    assert [m.code for m in search_codes("insurer", "health", None, 2, reference)] == ["x01", "ppp"]
+
+
+def test_insurer_not_taking_electronic_bills_is_not_allowed() -> None:
+    from bridge.healthcode.reference import load_reference
+    from bridge.healthcode.search import search_codes
+
+    (paper,) = search_codes("insurer", "paper", None, None, load_reference())
+    assert paper.code == "x05" and paper.allowed is False

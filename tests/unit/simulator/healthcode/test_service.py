@@ -112,3 +112,31 @@ async def test_other_site_cannot_see_the_bill(app_client: Any) -> None:
     reference = (await (await client.post("/bills", json=BILL, headers=AUTH)).json())["reference"]
     other = {**AUTH, "X-Site-Id": "SIM002"}
     assert (await client.get(f"/bills/{reference}", headers=other)).status == 403  # no subscription
+
+
+async def test_resubmission_takes_the_invoice_number_of_a_collected_unpaid_bill(app_client: Any) -> None:
+    from datetime import timedelta
+
+    from simulator.healthcode import remit
+
+    app, client, clock = app_client
+    await client.post("/_control", json={"timings": {"unprocessed": 0, "inProcess": 0, "validated": 0,
+                                                     "awaitingCollection": 0}})
+    first = await (await client.post("/bills", json=BILL, headers=AUTH)).json()
+    clock.set(NOW + timedelta(seconds=1), scale=0)
+    # Without naming the bill it replaces, the number is a duplicate.
+    again = await (await client.post("/bills", json=BILL, headers=AUTH)).json()
+    assert again["duplicate"] is True and again["reference"] == first["reference"]
+    wrong = await (await client.post("/bills?replaces=OTHER", json=BILL, headers=AUTH)).json()
+    assert wrong["duplicate"] is True
+    second = await client.post(f"/bills?replaces={first['reference']}", json=BILL, headers=AUTH)
+    assert second.status == 201
+    new = (await second.json())["reference"]
+    assert new != first["reference"]
+    found = await (await client.get("/bills?invoiceNumber=INV-0001", headers=AUTH)).json()
+    assert found["reference"] == new
+    # Once paid, the resubmission's number is held for good.
+    clock.set(NOW + timedelta(seconds=2), scale=0)
+    assert remit(app, {"invoiceNumber": "INV-0001", "amountPaid": 100})[0] == 200
+    third = await (await client.post(f"/bills?replaces={new}", json=BILL, headers=AUTH)).json()
+    assert third["duplicate"] is True and third["reference"] == new

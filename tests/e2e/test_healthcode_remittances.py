@@ -1,0 +1,124 @@
+"""Remittances through a running daemon: the poller records shortfalls on the bills' jobs.
+
+Real websocket, real journal, real HTTP to the simulator's V2 stand-in; the insurer pays with
+``POST /_sim/healthcode/remit``. The poller runs every 0.2 s here (default 3600).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.healthcode.remittances import RemittanceBook
+from tests.daemon_harness import Client, RpcError, Running, Sim, make_settings, start_daemon, stop_daemon
+from tests.e2e.test_healthcode_daemon import FAST, bill, control, wait_final
+from tests.e2e.test_healthcode_members import v2_config
+
+pytestmark = pytest.mark.e2e
+
+
+def book(running: Running) -> RemittanceBook:
+    handler: Any = running.daemon.service.extra["healthcode.remittances"]  # type: ignore[union-attr]
+    found: RemittanceBook = handler.__self__.remittances
+    return found
+
+
+async def polls_after(running: Running, rounds: int) -> None:
+    """Wait until the poller has finished ``rounds`` more rounds (each well under a second)."""
+    target = book(running).polls + rounds
+    for _ in range(400):
+        if book(running).polls >= target:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the remittance poller did not run")
+
+
+async def remit(sim: Sim, invoice: str, pence: int) -> dict[str, Any]:
+    response = await sim.http.post("/_sim/healthcode/remit", json={"invoiceNumber": invoice, "amountPaid": pence})
+    response.raise_for_status()
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def paid_note(c: Client, job_id: str) -> dict[str, Any]:
+    note = await c.wait_note(
+        lambda n: n["method"] == "job.updated" and n["params"]["job"]["jobId"] == job_id
+        and (n["params"]["job"]["result"] or {}).get("paid") is not None
+    )
+    job: dict[str, Any] = note["params"]["job"]
+    return job
+
+
+async def remittance_events(running: Running, job_id: str) -> list[dict[str, Any]]:
+    """The journal's audit rows of the job that record a remittance."""
+    assert running.daemon.journal is not None
+    events = await running.daemon.journal.events(job_id)
+    return [e for e in events if "remittance" in str(e.get("detail") or "")]
+
+
+async def test_shortfall_reaches_the_job_once_polled_twice_and_across_a_restart(tmp_path: Path, sim: Sim) -> None:
+    await control(sim, {"timings": FAST})
+    settings = make_settings(tmp_path, sim, healthcode=v2_config(tmp_path, sim, remittance_poll_s=0.2))
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client()
+        await c.call("events.subscribe", {"topics": ["job.updated"]})
+        job = await c.call("healthcode.submit", {"requestId": "rm-1", "bill": bill()})
+        assert (await wait_final(c, job["jobId"]))["result"]["status"] == "Collected"
+        assert (await remit(sim, "INV-0001", 15000))["shortfall"] == 1450
+
+        paid = await paid_note(c, job["jobId"])
+        assert paid["result"]["paid"] == 15000 and paid["result"]["shortfall"] == 1450
+        assert paid["result"]["paymentReference"] == "BACS00000001"
+        assert paid["result"]["status"] == "Collected" and paid["state"] == "completed"
+
+        await polls_after(running, 2)
+        listed = await c.call("healthcode.remittances", {"insurer": "bup", "invoiceNumber": "INV-0001"})
+        assert listed == [{"paymentReference": "BACS00000001", "datePaid": paid["result"]["datePaid"],
+                           "insurer": "bup", "total": 15000,
+                           "lines": [{"invoiceNumber": "INV-0001", "amountInvoiced": 16450, "amountPaid": 15000,
+                                      "shortfall": 1450, "jobId": job["jobId"]}]}]
+        assert len(await remittance_events(running, job["jobId"])) == 1
+        # Paid (a remittance line names it): no longer resubmittable.
+        with pytest.raises(RpcError) as err:
+            await c.call("healthcode.submit", {"requestId": "rm-2", "bill": bill(), "replaces": job["jobId"]})
+        assert err.value.code == -32004 and "paid" in err.value.data["reason"]
+    finally:
+        await stop_daemon(running)
+
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client()
+        await polls_after(running, 2)
+        got = await c.call("job.get", {"jobId": job["jobId"]})
+        assert got["result"]["paid"] == 15000, "not paid twice"
+        assert got["result"]["remittanceIds"] == ["PR000001"]
+        assert len(await remittance_events(running, job["jobId"])) == 1
+        assert book(running).ingested == 0
+    finally:
+        await stop_daemon(running)
+
+
+async def test_token_expiry_mid_poll_is_renewed(tmp_path: Path, sim: Sim) -> None:
+    await control(sim, {"timings": FAST})
+    # 60 simulated seconds: the token the daemon holds expires between two polls.
+    (await sim.http.post("/healthcode/_control/v2", json={"tokenLifetimeS": 60})).raise_for_status()
+    settings = make_settings(tmp_path, sim, healthcode=v2_config(tmp_path, sim, remittance_poll_s=0.2))
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client()
+        await c.call("events.subscribe", {"topics": ["job.updated"]})
+        job = await c.call("healthcode.submit", {"requestId": "rt-1", "bill": bill()})
+        await wait_final(c, job["jobId"])
+        await polls_after(running, 1)
+        (await sim.http.post("/healthcode/_control/v2", json={"fault": "expiredToken", "count": 1})).raise_for_status()
+        await remit(sim, "INV-0001", 16450)
+        paid = await paid_note(c, job["jobId"])
+        assert paid["result"]["paid"] == 16450 and paid["result"]["shortfall"] == 0
+        v2 = book(running).v2
+        assert v2 is not None and v2.tokens_fetched >= 2
+    finally:
+        await stop_daemon(running)
