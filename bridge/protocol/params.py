@@ -123,6 +123,7 @@ class JobAnswerParams(BaseModel):
 
     jobId: str = _JOB_ID
     answer: str = Field(min_length=1, max_length=64)
+    operator: str | None = None
 
 
 class JobAbortParams(BaseModel):
