@@ -2,7 +2,6 @@
 // JSON-RPC websocket at /v1, except the recent logs and product info (/console/*.json).
 "use strict";
 
-const COOKIE = "claimbridge_token";
 const PAIRING_TIMEOUT_S = 90;
 const $ = (id) => document.getElementById(id);
 
@@ -62,26 +61,19 @@ function wsUrl() {
   return `${scheme}//${location.host}/v1`;
 }
 
-function open(token) {
-  // With a token: the bearer subprotocol. Without: the cookie set at login goes along by itself.
-  const protocols = token ? ["claimbridge.v1", `bearer.${token}`] : ["claimbridge.v1"];
+function open() {
+  // The session cookie set at login goes along by itself (HttpOnly: this script never sees it).
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl(), protocols);
+    const ws = new WebSocket(wsUrl(), ["claimbridge.v1"]);
     ws.addEventListener("open", () => resolve(ws), { once: true });
     ws.addEventListener("error", () => reject(new Error("refused")), { once: true });
   });
 }
 
-function hasCookie() {
-  return document.cookie.split(";").some((c) => c.trim().startsWith(`${COOKIE}=`));
-}
-
-function setCookie(token) {
-  document.cookie = `${COOKIE}=${encodeURIComponent(token)}; SameSite=Strict; Path=/`;
-}
-
-function clearCookie() {
-  document.cookie = `${COOKIE}=; SameSite=Strict; Path=/; Max-Age=0`;
+async function createSession(token) {
+  // The token goes once, in a header, to /console/session; the answer sets the session cookie.
+  const response = await fetch("/console/session", { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error("refused");
 }
 
 function setConnection(text) {
@@ -110,18 +102,17 @@ async function login(event) {
   const token = $("token").value.trim();
   $("login-error").textContent = "";
   try {
-    const ws = await open(token);
-    setCookie(token);
+    await createSession(token);
     $("token").value = "";
-    await start(ws);
+    await start(await open());
   } catch (err) {
     $("login-error").textContent = "That token was refused. Copy it again from the token file.";
     $("token").focus();
   }
 }
 
-function logout() {
-  clearCookie();
+async function logout() {
+  await fetch("/console/logout").catch(() => null);
   location.reload();
 }
 
@@ -397,13 +388,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("system-refresh").addEventListener("click", loadSystem);
   $("healthcode-check").addEventListener("click", checkHealthcode);
   $("logs-refresh").addEventListener("click", loadLogs);
-  if (hasCookie()) {
-    try {
-      await start(await open(null));
-      return;
-    } catch (err) {
-      clearCookie();
-    }
+  try {
+    await start(await open()); // still logged in (a reload)
+    return;
+  } catch (err) {
+    // no session: log in
   }
   $("token").focus();
 });

@@ -165,3 +165,13 @@ def test_doctor_fails_a_wrong_healthcode_password(make_run: MakeRun, tmp_path: P
     assert done.returncode == 1
     assert "[FAIL] healthcode sign-in" in done.stdout, done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_printed_results_fit_their_schemas(make_run: MakeRun) -> None:
+    import json
+
+    from tests.daemon_harness import validate_answer
+
+    for method, params in (("terminal.list", None), ("system.health", None), ("job.list", '{"limit": 5}')):
+        done = make_run.cli("call", method, *([params] if params else []), check=True)
+        validate_answer(method, json.loads(done.stdout))
