@@ -38,7 +38,7 @@ __all__ = ["PREFIX", "install"]
 #: Where the console lives on the daemon's port.
 PREFIX = "/console/"
 
-_FILES = ("index.html", "console.js", "console.css")
+_FILES = ("index.html", "console.js", "format.js", "jobview.js", "console.css")
 
 #: The console loads only its own files, talks only to its own origin, and is never framed.
 CSP = "default-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"

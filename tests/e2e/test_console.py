@@ -267,3 +267,134 @@ async def test_a_page_on_another_port_can_neither_read_nor_use_the_session(unpai
         await context.close()
     finally:
         await runner.cleanup()
+
+
+async def test_job_view_in_aud_and_sydney_time(daemon: Running, browser: Browser) -> None:
+    """A browser in the US on UTC still sees the clinic's story in AUD and Sydney time."""
+    import json
+    import re
+
+    from tests.daemon_harness import validate_answer
+
+    server = daemon.daemon.server
+    assert server is not None
+    base = f"http://127.0.0.1:{server.port}"
+    pms = await daemon.client()
+    claim = await pms.call("healthpoint.claim", claim_request(requestId="view-claim-1"))
+    gap = await pms.call("payment.gap", {"requestId": "view-gap-1", "claimJobId": claim["jobId"]})
+    second = await pms.call("healthpoint.claim", claim_request(
+        requestId="view-claim-2", items=[{**claim_request()["items"][0], "claimAmount": 8000}]))
+    cancel = await pms.call("healthpoint.cancel", {"requestId": "view-cancel-2", "claimJobId": second["jobId"]})
+    # the fund is silent and the autovoid fails: unknown, then settled by hand as "never reached
+    # the fund", though the fund's report shows it approved: a discrepancy to mark
+    silent = await pms.call("healthpoint.claim", claim_request(
+        requestId="view-claim-silent", items=[{**claim_request()["items"][0], "claimAmount": 1015}]))
+    assert silent["state"] == "unknown", silent
+    resolved = await pms.call("job.resolve", {"jobId": silent["jobId"], "outcome": "notProcessed",
+                                              "note": "no sign of it at the fund"})
+    for job, method in ((claim, "healthpoint.claim"), (gap, "payment.gap"), (cancel, "healthpoint.cancel"),
+                        (silent, "healthpoint.claim"), (resolved, "job.resolve")):
+        validate_answer(method, job)
+    assert claim["result"]["totalBenefit"] == 12060 and claim["result"]["gap"] == 8040
+
+    context = await browser.new_context(locale="en-US", timezone_id="UTC", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(20_000)
+    session = await _session(base, daemon.daemon.token)
+    await context.add_cookies([{"name": "claimbridge_session", "value": session, "url": base}])
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    sent: list[dict[str, object]] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(json.loads(frame))))
+    await page.goto(f"{base}/console/")
+    await page.wait_for_selector("body[data-ready=true]")
+    assert await page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "UTC"
+    assert await page.evaluate("navigator.language") == "en-US"
+
+    # every form pattern compiles as browsers compile it (the v flag): none silently disables checking
+    bad = await page.evaluate("""() => [...document.querySelectorAll('input[pattern]')].filter(i => {
+        try { new RegExp(i.pattern, 'v'); return false; } catch (e) { return true; } }).map(i => i.id)""")
+    assert bad == []
+    await page.get_by_label("Terminal name").fill("Front Desk")
+    assert await page.evaluate("document.getElementById('pair-terminal').validity.patternMismatch") is True
+
+    # the list: full ids, amounts in AUD, and a claim later cancelled says so
+    row = page.locator(f"#jobs tr[data-job-id='{second['jobId']}']")
+    await row.locator("td.outcome", has_text="APPROVED, then CANCELLED").wait_for()
+    assert second["jobId"] in await row.inner_text()
+    assert "$120.60" in await page.locator(f"#jobs tr[data-job-id='{claim['jobId']}']").inner_text()
+
+    # the claim's whole story
+    await page.get_by_role("button", name=f"Show job {claim['jobId']}").first.click()
+    await page.wait_for_selector(f"#job-detail[data-job-id='{claim['jobId']}'][data-ready=true]")
+    facts = {key: await page.text_content(f"#job-facts dd[data-fact={key}]")
+             for key in ("benefit", "gap", "claimed", "createdAt", "fund", "member", "refTag", "settlement")}
+    assert facts["benefit"] == "$120.60" and facts["gap"] == "$80.40" and facts["claimed"] == "$201.00"
+    # 23:00 UTC on 22 November is 10:00 on 23 November in Sydney (AEDT, UTC+11)
+    assert re.fullmatch(r"23 Nov 2026, 10:\d\d:\d\d am AEDT", facts["createdAt"] or ""), facts["createdAt"]
+    assert facts["fund"] == f"{claim['result']['fund']['name']} (PHF00999)"
+    assert facts["member"] == claim["result"]["memberNumber"] and facts["refTag"] == claim["result"]["refTag"]
+    assert (facts["settlement"] or "").endswith(("AEDT", "AEST"))
+    assert await page.locator("#job-items tbody tr").count() == 2
+    linked = page.locator("#job-links").get_by_role("button", name=f"Show job {gap['jobId']}")
+    assert await linked.count() == 1  # the linked gap
+    await _shot(page, "10-job-detail")
+
+    # the gap payment: its card, code and amount
+    await linked.click()
+    await page.wait_for_selector(f"#job-detail[data-job-id='{gap['jobId']}'][data-ready=true]")
+    assert await page.text_content("#job-facts dd[data-fact=amount]") == "$80.40"
+    assert "Visa" in (await page.text_content("#job-facts dd[data-fact=card]") or "")
+
+    # the day's reconciliation as a table, each row matched to its job
+    await page.get_by_label("Day").fill("2026-11-23")
+    await page.get_by_role("button", name="Get report").click()
+    await page.wait_for_selector(f"#recon-table tr[data-job-id='{claim['jobId']}']")
+    claim_row = await page.inner_text(f"#recon-table tr[data-job-id='{claim['jobId']}']")
+    assert "$201.00" in claim_row and "$120.60" in claim_row and "matches" in claim_row
+    assert re.search(r"23 Nov 2026, 10:\d\d:\d\d Sydney", claim_row)
+    assert "matches" in await page.inner_text(f"#recon-table tr[data-job-id='{second['jobId']}']")
+    marked = page.locator(f"#recon-table tr.discrepancy[data-job-id='{silent['jobId']}']")
+    assert "APP at the fund, resolved by hand: notProcessed here" in await marked.inner_text()
+    assert await page.locator("#recon-table tr.discrepancy").count() == 1
+    assert "1 discrepancy marked" in (await page.text_content("#recon-summary") or "")
+    listed = page.locator(f"#jobs tr[data-job-id='{silent['jobId']}'] td.outcome")
+    assert await listed.inner_text() == "resolved by hand: notProcessed"
+    await _shot(page, "11-reconciliation")
+
+    # a pending question answered from the console as an operator
+    asked = asyncio.ensure_future(pms.call("healthpoint.claim", claim_request(requestId="view-claim-3", onApproved="ask")))
+    note = await pms.wait_note(lambda n: n["method"] == "job.question")
+    asked_id = note["params"]["jobId"]
+    await page.get_by_role("button", name=f"Show job {asked_id}").first.click()
+    await page.wait_for_selector(f"#job-detail[data-job-id='{asked_id}'] #job-question button[data-answer]")
+    await page.get_by_label("Your name (recorded with your answer)").fill("alice")
+    await page.locator("#job-question button[data-answer='ACCEPT']").click()
+    await page.wait_for_selector("#job-answer-result:not(:empty)")
+    answers = [f for f in sent if f.get("method") == "job.answer"]
+    assert answers and answers[-1]["params"] == {"jobId": asked_id, "answer": "ACCEPT", "operator": "alice"}
+    outcome = await page.text_content("#job-answer-result") or ""
+    # Until the daemon takes answers from any client naming an operator (the question/history
+    # work), it refuses one from a connection that did not submit the job: then the console
+    # says so plainly, and the claim runs on to the terminal's own timeout.
+    assert outcome == "Answered ACCEPT as alice." or "another client" in outcome, outcome
+    await _shot(page, "12-question-answered")
+    await asyncio.wait_for(asked, 60)
+
+    # System values for a person, logs in pages
+    system = await page.inner_text("#system")
+    assert "{" not in system and "OK: open" in system and "Jobs by state" in system
+    await page.get_by_role("button", name="Refresh logs").click()
+    await page.wait_for_selector("#logs tbody tr")
+    assert await page.locator("#logs tbody tr").count() <= 25
+    assert "Page" in (await page.text_content("#logs-page") or "")
+
+    # 420 px wide: nothing wider than the screen
+    await page.set_viewport_size({"width": 420, "height": 900})
+    await page.get_by_role("button", name=f"Show job {claim['jobId']}").first.click()
+    await page.wait_for_selector(f"#job-detail[data-job-id='{claim['jobId']}'][data-ready=true]")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 420, width
+    await _shot(page, "13-narrow")
+    await context.close()
+    assert errors == []
