@@ -72,6 +72,13 @@ export type BrowserHealth = {
   [key: string]: unknown;
 };
 
+/** ``healthpoint.cancel``: the original payload and refTag come from the journal. */
+export type CancelParams = {
+  /** The PMS's idempotency key. */
+  requestId?: string;
+  claimJobId: string;
+};
+
 /** One claimable service. */
 export type ClaimItem = {
   /** Amount in cents. */
@@ -121,6 +128,17 @@ export type ClaimOutcome = {
   [key: string]: unknown;
 };
 
+/** ``healthpoint.claim``: a claim, run on a terminal, answered when it ends. */
+export type ClaimParams = {
+  providerId: string;
+  serviceType: "0" | "1" | "3" | "4" | "5" | "6" | "7" | "8" | "B" | "C" | "D" | "E" | "F" | "G" | "H" | "J" | "M" | "O" | "P" | "Q" | "S" | "U" | "V" | "Y" | "Z";
+  items: Array<ClaimItem>;
+  /** The PMS's idempotency key. */
+  requestId?: string;
+  terminal?: string | null;
+  onApproved?: "ask" | "accept" | "reject";
+};
+
 /** One line of a ``healthcode.codes`` pick-list. */
 export type CodeEntry = {
   code: string;
@@ -140,6 +158,14 @@ export type Fund = {
   name?: string | null;
 };
 
+/** ``payment.gap``: pay a claim's gap; ``amount`` defaults to the claim's gap. */
+export type GapParams = {
+  /** The PMS's idempotency key. */
+  requestId?: string;
+  claimJobId: string;
+  amount?: number | null;
+};
+
 /** ``system.health`` result. */
 export type HealthResult = {
   version: string;
@@ -147,6 +173,13 @@ export type HealthResult = {
   terminals: Array<TerminalInfo>;
   journal: JournalHealth;
   browser: BrowserHealth;
+};
+
+/** ``healthcode.submit``. */
+export type HealthcodeSubmitParams = {
+  /** The PMS's idempotency key. */
+  requestId?: string;
+  bill: Bill;
 };
 
 export type JobCommon = {
@@ -169,9 +202,12 @@ export type JobCommon = {
  * :class:`BillOutcome` for ``healthcodeBill``.
  */
 export type Job =
-  | (JobCommon & { kind: "claim" | "rebateEstimate" | "cancel"; result?: ClaimOutcome | null })
-  | (JobCommon & { kind: "gap" | "refund"; result?: PaymentOutcome | null })
-  | (JobCommon & { kind: "healthcodeBill"; result?: BillOutcome | null })
+  | (JobCommon & { kind: "claim"; result?: ClaimOutcome | null; request: ClaimParams })
+  | (JobCommon & { kind: "rebateEstimate"; result?: ClaimOutcome | null; request: RebateEstimateParams })
+  | (JobCommon & { kind: "cancel"; result?: ClaimOutcome | null; request: CancelParams })
+  | (JobCommon & { kind: "gap"; result?: PaymentOutcome | null; request: GapParams })
+  | (JobCommon & { kind: "refund"; result?: PaymentOutcome | null })
+  | (JobCommon & { kind: "healthcodeBill"; result?: BillOutcome | null; request: HealthcodeSubmitParams })
 ;
 
 /** Why a job failed: a JSON-RPC-style error object. */
@@ -259,6 +295,16 @@ export type PaymentOutcome = {
 export type Practitioner = {
   healthcodeId: string;
   name?: string | null;
+};
+
+/** ``healthpoint.rebateEstimate``: as a claim, without ``onApproved`` (nothing to accept). */
+export type RebateEstimateParams = {
+  providerId: string;
+  serviceType: "0" | "1" | "3" | "4" | "5" | "6" | "7" | "8" | "B" | "C" | "D" | "E" | "F" | "G" | "H" | "J" | "M" | "O" | "P" | "Q" | "S" | "U" | "V" | "Y" | "Z";
+  items: Array<ClaimItem>;
+  /** The PMS's idempotency key. */
+  requestId?: string;
+  terminal?: string | null;
 };
 
 /** One ``<claim>`` of a claims report: Tyro's tags in camelCase, amounts in integer cents,

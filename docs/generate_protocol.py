@@ -192,10 +192,11 @@ def render() -> str:
         if schema.get("additionalProperties") is True:
             lines += ["*Open.*", ""]
         for rule in schema.get("allOf", ()):
-            kinds = ", ".join(f"`{k}`" for k in rule.get("if", {}).get("properties", {}).get("kind", {}).get("enum", ()))
-            result = rule.get("then", {}).get("properties", {}).get("result")
-            if kinds and result:
-                lines += [f"- kind {kinds}: `result` is {_type(result)}"]
+            kind = rule.get("if", {}).get("properties", {}).get("kind", {}).get("const")
+            then = rule.get("then", {}).get("properties", {})
+            if kind and "result" in then:
+                request = f", `request` is {_type(then['request'])}" if "request" in then else ""
+                lines += [f"- kind `{kind}`: `result` is {_type(then['result'])}{request}"]
         if schema.get("allOf"):
             lines.append("")
         props = schema.get("properties")

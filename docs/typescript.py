@@ -92,9 +92,10 @@ def _job(name: str, schema: dict[str, Any]) -> list[str]:
     lines = [f"export type {name}Common = {ts_type(base)};", ""]
     variants = []
     for rule in schema["allOf"]:
-        kinds = " | ".join(json.dumps(k) for k in rule["if"]["properties"]["kind"]["enum"])
-        result = ts_type(rule["then"]["properties"]["result"])
-        variants.append(f"  | ({name}Common & {{ kind: {kinds}; result?: {result} }})")
+        kind = json.dumps(rule["if"]["properties"]["kind"]["const"])
+        then = rule["then"]["properties"]
+        request = f"; request: {ts_type(then['request'])}" if "request" in then else ""
+        variants.append(f"  | ({name}Common & {{ kind: {kind}; result?: {ts_type(then['result'])}{request} }})")
     return [*lines, *_comment(schema.get("description"), ""), f"export type {name} =", *variants, ";"]
 
 

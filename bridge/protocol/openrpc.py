@@ -49,21 +49,48 @@ def _param_schema(name: str, schema: dict[str, Any], defs: dict[str, Any]) -> di
                                                           if "description" in schema else {})}
 
 
+#: Job kind -> the method whose params a job of that kind keeps as its ``request``.
+_REQUEST_METHOD = {
+    "claim": "healthpoint.claim",
+    "rebateEstimate": "healthpoint.rebateEstimate",
+    "cancel": "healthpoint.cancel",
+    "gap": "payment.gap",
+    "refund": "payment.refund",
+    "healthcodeBill": "healthcode.submit",
+}
+
+
+def _request_schema(kind: str, defs: dict[str, Any]) -> dict[str, Any] | None:
+    spec = METHODS.get(_REQUEST_METHOD.get(kind, ""))
+    if spec is None or spec.params is None:
+        return None
+    name = spec.params.__name__
+    if name not in defs:
+        schema = TypeAdapter(spec.params).json_schema(ref_template=_REF, mode="validation")
+        defs.update(schema.pop("$defs", {}))
+        for pname, pschema in schema.get("properties", {}).items():
+            schema["properties"][pname] = _param_schema(pname, pschema, defs)
+        # The journal keeps the params as validated; a bill's job keeps only the bill.
+        schema["required"] = [r for r in schema.get("required", ()) if r != "requestId"]
+        defs[name] = schema
+    return {"$ref": _REF.format(model=name)}
+
+
 def _result_by_kind(defs: dict[str, Any]) -> None:
-    """Tie ``Job.result`` to ``Job.kind``: ``if kind is X then result is X's model or null``."""
+    """Tie ``Job.result`` and ``Job.request`` to ``Job.kind``: ``if kind is X then result is X's
+    model or null, and request the params of the method that made it``."""
     job = defs.get("Job")
     if job is None:
         return
-    by_model: dict[str, list[str]] = {}
+    rules = []
     for kind, model in JOB_RESULTS.items():
-        by_model.setdefault(model.__name__, []).append(kind)
-    job["allOf"] = [
-        {
-            "if": {"properties": {"kind": {"enum": kinds}}, "required": ["kind"]},
-            "then": {"properties": {"result": {"anyOf": [{"$ref": _REF.format(model=name)}, {"type": "null"}]}}},
-        }
-        for name, kinds in by_model.items()
-    ]
+        then: dict[str, Any] = {"result": {"anyOf": [{"$ref": _REF.format(model=model.__name__)}, {"type": "null"}]}}
+        request = _request_schema(kind, defs)
+        if request is not None:
+            then["request"] = request
+        rules.append({"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                      "then": {"properties": then}})
+    job["allOf"] = rules
 
 
 _CITATION = re.compile(r"(?:reference|seeds/|INTERFACES\.md|\.py\b)")
