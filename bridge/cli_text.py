@@ -131,6 +131,19 @@ _WHAT_TO_DO: Mapping[int, str] = {
 }
 
 
+def _plain(value: Any) -> str:
+    """A JSON value in words: lists joined with commas, objects as ``key value``, never a repr."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value)
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def _data_text(data: Any) -> str:
     if isinstance(data, Mapping):
         parts = []
@@ -143,11 +156,9 @@ def _data_text(data: Any) -> str:
                     parts.append(str(err))
         for key, value in data.items():
             if key != "errors":
-                parts.append(f"{key}: {value}")
+                parts.append(f"{key}: {_plain(value)}")
         return "; ".join(parts)
-    if isinstance(data, list):
-        return "; ".join(str(item) for item in data)
-    return "" if data is None else str(data)
+    return "" if data is None else _plain(data)
 
 
 def error_line(method: str, error: Mapping[str, Any]) -> str:

@@ -45,3 +45,10 @@ def test_environment_variables_are_named_as_such(monkeypatch: pytest.MonkeyPatch
     (problem,) = config_problems(err.value, Path("x.toml"))
     assert problem.file == "environment" and problem.key == "CLAIMBRIDGE_LISTEN"
     assert "HOST:PORT" in problem.rule
+
+
+def test_data_is_written_in_words_never_as_a_repr() -> None:
+    line = error_line("job.answer", {"code": -32004, "message": "Not allowed now", "data": {
+        "reason": "answer must be one of ACCEPT, REJECT", "options": ["ACCEPT", "REJECT"], "gap": None}})
+    assert "options: ACCEPT, REJECT" in line and "gap: none" in line
+    assert "[" not in line and "'" not in line
