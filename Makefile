@@ -4,6 +4,10 @@
 # Both are idempotent and quiet when everything is already installed.
 
 PYTHON ?= python3
+# Ports as variables: CLAIMBRIDGE_STATE_DIR=./var2 make run PORT=8766 SIM_PORT=8731 runs a
+# second daemon and simulator beside the first (one daemon per state directory).
+PORT     ?= 8765
+SIM_PORT ?= 8730
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -11,7 +15,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test sim install browser broker unit typecheck clean
 
 run: install browser
-	$(BIN)/claimbridge run --with-simulator
+	CLAIMBRIDGE_LISTEN=127.0.0.1:$(PORT) $(BIN)/claimbridge run --with-simulator --simulator-port $(SIM_PORT)
 
 sim: install browser
 	$(BIN)/claimbridge-sim

@@ -1,38 +1,40 @@
 """``claimbridge run | call | pair | jobs | doctor`` (INTERFACES.md "Commands").
 
 ``call`` is the small client engineers, scripts and our checks use: one request, each
-notification printed as one JSON line, then the result (exit 0) or the error (exit 1).
+notification as one JSON line on stdout (INTERFACES.md), then the result as JSON on stdout
+(exit 0) or the refusal as one plain line (exit 1). At a terminal (stdout a TTY) a person reads
+a short line per notification on stderr instead, unless ``--json`` asks for the raw lines; with
+``--field`` stdout carries only that field and the short lines go to stderr. Every error is one
+plain line (what is wrong, what to do), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus, WebSocketException
 
-from bridge.config import Settings, TerminalConfig, load_settings
+from bridge.cli_text import EXIT_CODES, config_problems, error_line, event_line
+from bridge.config import Settings, load_settings
 from bridge.jobs import JobState
+from bridge.rpc_client import Answer, CliError, read_token, rpc_call
+from bridge.simconfig import SIMULATOR_TERMINAL, simulator_settings
 
 __all__ = ["main"]
 
 log = logging.getLogger("claimbridge.cli")
-
-SIMULATOR_TERMINAL = ("front-desk", 2187, 1)
-
 
 def _default_url(settings: Settings) -> str:
     host, _, port = settings.listen.rpartition(":")
@@ -41,69 +43,68 @@ def _default_url(settings: Settings) -> str:
     return f"ws://{host}:{port}/v1"
 
 
-async def rpc_call(
-    url: str,
-    token: str,
-    method: str,
-    params: Any,
-    on_notification: Callable[[dict[str, Any]], None] | None = None,
-    timeout: float | None = None,
-) -> dict[str, Any]:
-    """Send one request; return the response object (``result`` or ``error``)."""
-    async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None) as ws:
-        request: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method}
-        if params is not None:
-            request["params"] = params
-        await ws.send(json.dumps(request))
-
-        async def receive() -> dict[str, Any]:
-            while True:
-                message = json.loads(await ws.recv())
-                if isinstance(message, dict) and "id" not in message and "method" in message:
-                    if on_notification is not None:
-                        on_notification(message)
-                    continue
-                return dict(message)
-
-        return await asyncio.wait_for(receive(), timeout)
-
-
 def _print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False), flush=True)
 
 
-def _read_token(path: Path) -> str:
-    try:
-        return path.read_text().strip()
-    except OSError as exc:
-        raise SystemExit(f"cannot read the token file {path}: {exc.strerror}. Is the daemon started?") from exc
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _client_args(args: argparse.Namespace, settings: Settings) -> tuple[str, str]:
     url = args.url or _default_url(settings)
     token_file = Path(args.token_file) if args.token_file else Path(settings.state_dir) / "token"
-    return url, _read_token(token_file)
+    return url, read_token(token_file)
+
+
+def _field(value: Any, path: str) -> Any:
+    """``--field a.b.0``: one value out of the result."""
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise CliError(f"the result has no field {path!r}: leave --field out to see the whole result", 1)
+    return value
 
 
 def _cmd_call(args: argparse.Namespace, settings: Settings) -> int:
-    url, token = _client_args(args, settings)
     try:
         params = json.loads(args.params) if args.params else None
     except json.JSONDecodeError as exc:
-        print(f"JSON-PARAMS is not valid JSON: {exc}", file=sys.stderr)
-        return 2
-    try:
-        response = asyncio.run(rpc_call(url, token, args.method, params, _print_json))
-    except InvalidStatus as exc:
-        print(f"the daemon refused the connection: HTTP {exc.response.status_code}", file=sys.stderr)
-        return 1
-    except (OSError, WebSocketException) as exc:
-        print(f"cannot reach the daemon at {url}: {exc}", file=sys.stderr)
-        return 1
+        raise CliError(f"JSON-PARAMS is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}): "
+                       "quote it for the shell, e.g. '{\"jobId\": \"...\"}'", 2) from None
+    url, token = _client_args(args, settings)
+
+    raw = not args.field and (args.json or not sys.stdout.isatty())
+
+    def notification(note: dict[str, Any]) -> None:
+        if raw:
+            _print_json(note)
+        else:
+            _say(event_line(note))
+
+    def answered(sent: dict[str, Any], response: dict[str, Any]) -> None:
+        who = f" as {sent['operator']}" if sent.get("operator") else ""
+        if "error" in response:
+            _say(error_line("job.answer", response["error"]))
+        else:
+            _say(f"job {sent['jobId']}: answered {sent['answer']!r}{who}")
+
+    answer = Answer(args.answer, args.operator) if args.answer else None
+    response = asyncio.run(rpc_call(url, token, args.method, params, notification, answer=answer,
+                                    on_answered=answered))
     if "error" in response:
-        _print_json({"error": response["error"]})
-        return 1
-    _print_json(response.get("result"))
+        if args.json:
+            _print_json({"error": response["error"]})
+        raise CliError(error_line(args.method, response["error"]), 1)
+    result = response.get("result")
+    if args.field:
+        value = _field(result, args.field)
+        print(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False), flush=True)
+    else:
+        _print_json(result)
     return 0
 
 
@@ -116,14 +117,10 @@ def _cmd_pair(args: argparse.Namespace, settings: Settings) -> int:
             print(f"[{p.get('status')}] {p.get('message')}", flush=True)
 
     params = {"terminal": args.terminal, "mid": args.mid, "tid": args.tid}
-    try:
-        response = asyncio.run(rpc_call(url, token, "terminal.pair", params, progress, timeout=settings.pairing_timeout_s + 30))
-    except (OSError, WebSocketException, TimeoutError) as exc:
-        print(f"pairing failed: {exc}", file=sys.stderr)
-        return 1
+    response = asyncio.run(rpc_call(url, token, "terminal.pair", params, progress,
+                                    timeout=settings.pairing_timeout_s + 30))
     if "error" in response:
-        print(f"pairing refused: {response['error'].get('message')} {response['error'].get('data') or ''}", file=sys.stderr)
-        return 1
+        raise CliError(error_line("terminal.pair", response["error"]), 1)
     result = response["result"]
     print(f"{result['status']}: {result['message']}")
     return 0 if result["status"] == "success" else 1
@@ -136,93 +133,19 @@ def _cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
         params["state"] = args.state
     response = asyncio.run(rpc_call(url, token, "job.list", params))
     if "error" in response:
-        _print_json({"error": response["error"]})
-        return 1
-    for job in response["result"]:
+        raise CliError(error_line("job.list", response["error"]), 1)
+    jobs = response["result"]
+    if not jobs:
+        print(f"no jobs in state {args.state}" if args.state else "no jobs")
+    for job in jobs:
         result = job.get("result") or {}
+        outcome = result.get("result") or result.get("status") or ""
         print(f"{job['createdAt']}  {job['jobId']}  {job['kind']:<14} {job['terminal'] or '-':<12} "
-              f"{job['state']:<10} {result.get('result', '')}")
+              f"{job['state']:<10} {outcome}")
     return 0
 
 
-# -- doctor --------------------------------------------------------------------------------------
-
-def _check(name: str, ok: bool, detail: str, fix: str = "") -> bool:
-    mark = "ok  " if ok else "FAIL"
-    print(f"[{mark}] {name}: {detail}")
-    if not ok and fix:
-        print(f"       fix: {fix}")
-    return ok
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False
-    return all(str(info[4][0]).startswith("127.") or str(info[4][0]) == "::1" for info in infos)
-
-
-def _cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from bridge.terminal import find_browser_executable
-
-    results = []
-    exe = find_browser_executable(settings.browser.executable_path)
-    results.append(_check(
-        "browser", bool(exe and os.access(exe, os.X_OK)), exe or "no Chromium found",
-        "apt-get install chromium-headless-shell (or set [browser] executable_path)",
-    ))
-    results.append(_check("config", True, f"listen {settings.listen}, state_dir {settings.state_dir}"))
-    host = settings.listen.rpartition(":")[0].strip("[]")
-    if not _is_loopback(host):
-        print(f"[warn] listening on {host}, a LAN address, without TLS: tokens cross the network in clear.\n"
-              "       fix: keep listen on 127.0.0.1 and put a TLS reverse proxy (nginx, caddy) in front; "
-              "see docs/operations.md")
-    db = Path(settings.state_dir) / "claimbridge.db"
-    if db.exists():
-        try:
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-                verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
-            results.append(_check("journal", verdict == "ok", f"{db}: {verdict}", "restore the journal from a backup"))
-        except sqlite3.Error as exc:
-            results.append(_check("journal", False, f"{db}: {exc}", "check the file's permissions"))
-    else:
-        results.append(_check("journal", True, f"{db} does not exist yet (created on first start)"))
-    token = Path(settings.state_dir) / "token"
-    if token.exists():
-        mode = token.stat().st_mode & 0o777
-        results.append(_check("token file", mode == 0o600, f"{token} mode {mode:o}", f"chmod 600 {token}"))
-    try:
-        r = httpx.get(settings.iclient_url, timeout=5)
-        ok = r.status_code == 200 and "TYRO" in r.text
-        results.append(_check("iClient URL", ok, f"{settings.iclient_url}: HTTP {r.status_code}",
-                              "check iclient_url and the network path to it"))
-    except httpx.HTTPError as exc:
-        results.append(_check("iClient URL", False, f"{settings.iclient_url}: {exc}",
-                              "check iclient_url; with the simulator, start it (claimbridge-sim)"))
-    hc = settings.healthcode
-    if hc.url:
-        pw = Path(hc.password_file) if hc.password_file else None
-        if pw is None or not pw.exists():
-            results.append(_check("healthcode credentials", False, "password_file missing",
-                                  "set [healthcode] password_file to a file holding the password"))
-        else:
-            mode = pw.stat().st_mode & 0o777
-            results.append(_check("healthcode credentials", mode == 0o600 and bool(hc.site_id and hc.user_id),
-                                  f"site {hc.site_id}, user {hc.user_id}, password file mode {mode:o}",
-                                  f"chmod 600 {pw}; set site_id and user_id"))
-    else:
-        print("[skip] healthcode: not configured")
-    return 0 if all(results) else 1
-
-
 # -- run -----------------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def _start_simulator(port: int) -> subprocess.Popen[bytes]:
     code = "from simulator.cli import main; main()"
@@ -230,14 +153,14 @@ def _start_simulator(port: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"the simulator exited at start (code {proc.returncode})")
+            raise CliError(f"the simulator exited at start (code {proc.returncode}): see its lines above", 1)
         try:
             if httpx.get(f"http://127.0.0.1:{port}/_sim/health", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.1)
     proc.terminate()
-    raise SystemExit(f"the simulator did not answer on port {port}")
+    raise CliError(f"the simulator did not answer on port {port} within 20 s: see its lines above", 1)
 
 
 async def _pair_with_simulator(daemon: Any, sim_base: str) -> None:
@@ -261,53 +184,54 @@ async def _pair_with_simulator(daemon: Any, sim_base: str) -> None:
     print(f"terminal {name} (mid {mid}, tid {tid}) pairing: {result['status']}: {result['message']}", flush=True)
 
 
-#: The simulator's documented Healthcode test credentials (simulator/README-healthcode.md).
-SIMULATOR_HEALTHCODE = {"site_id": "SIM001", "user_id": "claimbridge", "password": "healthcode-test",
-                        "api_key_id": "claimbridge-v2", "api_key": "healthcode-v2-test"}
+def _port_in_use(host: str, port: int) -> bool:
+    """Whether a listening socket holds HOST:PORT (SO_REUSEADDR as the servers bind)."""
+    if port == 0:
+        return False
+    try:
+        infos = socket.getaddrinfo(host or "127.0.0.1", port, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(address)
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
 
 
-def _simulator_settings(settings: Settings, base: str, updates: dict[str, Any]) -> Settings:
-    """Point iClient and Healthcode at the simulator (the password goes to a 0600 file)."""
-    state = Path(settings.state_dir)
-    state.mkdir(parents=True, exist_ok=True)
-    pw = state / "healthcode-password"
-    fd = os.open(pw, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(SIMULATOR_HEALTHCODE["password"])
-    key = state / "healthcode-api-key"
-    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(SIMULATOR_HEALTHCODE["api_key"])
-    healthcode = settings.healthcode.model_copy(update={
-        "url": f"{base}/healthcode/",
-        "site_id": SIMULATOR_HEALTHCODE["site_id"],
-        "user_id": SIMULATOR_HEALTHCODE["user_id"],
-        "password_file": pw,
-        "api_key_id": SIMULATOR_HEALTHCODE["api_key_id"],
-        "api_key_file": key,
-        "discovery_url": None,
-    })
-    return settings.model_copy(update={**updates, "healthcode": healthcode})
+def _address_in_use(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_address_in_use(inner) for inner in exc.exceptions)
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and _address_in_use(cause)
+
+
+def _in_use_line(what: str, port: int, variable: str, setting: str) -> str:
+    return (f"port {port} ({what}) is in use: is another claimbridge (make run) already running? "
+            f"Stop it, or choose another port: make run {variable}={port + 1} (or {setting})")
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bridge.daemon import Daemon
     from bridge.observability import configure_logging
 
+    if _port_in_use(settings.listen_host, settings.listen_port):
+        raise CliError(_in_use_line("the daemon", settings.listen_port, "PORT", "listen in the config, or CLAIMBRIDGE_LISTEN"), 1)
+    if args.with_simulator and _port_in_use("127.0.0.1", args.simulator_port):
+        raise CliError(_in_use_line("the simulator", args.simulator_port, "SIM_PORT", "--simulator-port"), 1)
     configure_logging(settings.log_level)
     for noisy in ("websockets", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)  # one line per HTTP request is noise
     sim: subprocess.Popen[bytes] | None = None
     if args.with_simulator:
-        port = args.simulator_port
-        sim = _start_simulator(port)
-        base = f"http://127.0.0.1:{port}"
-        updates: dict[str, Any] = {"iclient_url": f"{base}/iclient-v1.js"}
-        if not settings.terminals:
-            name, mid, tid = SIMULATOR_TERMINAL
-            updates["terminals"] = {name: TerminalConfig(mid=mid, tid=tid)}
-        settings = _simulator_settings(settings, base, updates)
-        print(f"simulator: {base}/", flush=True)
+        sim = _start_simulator(args.simulator_port)
+        settings = simulator_settings(settings, args.simulator_port)
+        print(f"simulator: http://127.0.0.1:{args.simulator_port}/", flush=True)
     daemon = Daemon(settings)
 
     async def main() -> None:
@@ -325,6 +249,12 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         asyncio.run(main())
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:
+        if _address_in_use(exc):
+            raise CliError(_in_use_line("the daemon", settings.listen_port, "PORT", "listen in the config, or CLAIMBRIDGE_LISTEN"), 1) from None
+        raise
     finally:
         if sim is not None:
             sim.terminate()
@@ -332,49 +262,87 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+_EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="claimbridge", description=__doc__)
+    p = argparse.ArgumentParser(prog="claimbridge", description=__doc__, epilog=_EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="TOML file (default ./claimbridge.toml if present)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the daemon")
-    run.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_text, description=help_text, epilog=_EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        sp.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
+        return sp
+
+    run = command("run", "run the daemon")
     run.add_argument("--with-simulator", action="store_true", help="start the simulator as a child and use it")
     run.add_argument("--simulator-port", type=int, default=8730)
 
     def client(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
         sp.add_argument("--url", help="websocket URL (default from the config's listen)")
         sp.add_argument("--token-file", help="token file (default state_dir/token)")
 
-    call = sub.add_parser("call", help="send one JSON-RPC request")
+    call = command("call", "send one JSON-RPC request")
     call.add_argument("method")
     call.add_argument("params", nargs="?", help="JSON params")
+    call.add_argument("--json", action="store_true",
+                      help="at a terminal too, print each notification (and an error) as one raw JSON line on stdout "
+                      "(the default when stdout is not a terminal)")
+    call.add_argument("--field", metavar="PATH",
+                      help="print only this field of the result (dotted, e.g. jobId or result.gap)")
+    call.add_argument("--answer", metavar="LABEL", help="answer the job's question with this option as it arrives")
+    call.add_argument("--operator", metavar="NAME", help="with --answer: answer as this operator (recorded)")
     client(call)
 
-    pair = sub.add_parser("pair", help="headless pairing of a terminal")
+    pair = command("pair", "headless pairing of a terminal")
     pair.add_argument("terminal")
     pair.add_argument("--mid", type=int, required=True)
     pair.add_argument("--tid", type=int, required=True)
     client(pair)
 
-    jobs = sub.add_parser("jobs", help="list jobs")
+    jobs = command("jobs", "list jobs")
     jobs.add_argument("--state", choices=[str(s) for s in JobState])
     jobs.add_argument("--limit", type=int, default=50)
     client(jobs)
 
-    doctor = sub.add_parser("doctor", help="check browser, config, journal, iClient URL, Healthcode")
-    doctor.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
+    doctor = command("doctor", "check browser, config, journal, iClient URL, Healthcode and the running daemon")
+    doctor.add_argument("--simulator-port", type=int,
+                        help="check as run --with-simulator --simulator-port PORT (make run) sees things")
+    client(doctor)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``claimbridge`` command."""
+    """Entry point of the ``claimbridge`` command: returns the exit code (see ``--help``)."""
     args = _parser().parse_args(argv)
+    if args.command == "call" and args.operator and not args.answer:
+        _say("claimbridge: --operator names who answers: give --answer LABEL too")
+        return 2
     config = getattr(args, "sub_config", None) or args.config
-    settings = load_settings(Path(config) if config else None)
-    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs, "doctor": _cmd_doctor}
-    return commands[args.command](args, settings)
+    config_file = Path(config) if config else None
+    if args.command == "doctor":
+        from bridge.doctor import run_doctor
+
+        return run_doctor(config_file, simulator_port=args.simulator_port, url=args.url,
+                          token_file=Path(args.token_file) if args.token_file else None)
+    try:
+        settings = load_settings(config_file)
+    except (OSError, ValueError) as exc:  # tomllib and pydantic errors are ValueErrors
+        from bridge.config import DEFAULT_CONFIG_FILE
+
+        shown = config_file if config_file is not None else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
+        for problem in config_problems(exc, shown):
+            _say(f"claimbridge: {problem.line()}")
+        return 2
+    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs}
+    try:
+        return commands[args.command](args, settings)
+    except CliError as exc:
+        _say(f"claimbridge: {exc.line}")
+        return exc.exit_code
 
 
 if __name__ == "__main__":

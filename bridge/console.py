@@ -1,12 +1,15 @@
 """The engineers' console: serves the static files in ``bridge/console/`` and two small JSON
 documents; owns no other I/O.
 
-Everything the console shows or changes goes through the JSON-RPC websocket at ``/v1`` (the page
-logs in by opening it with the ``bearer.<token>`` subprotocol, then keeps the token in a
-``SameSite=Strict`` cookie that ``/v1`` also accepts). Two things are not protocol methods and
-are served here behind the same cookie: ``/console/logs.json`` (the last 200 log records, from
+Everything the console shows or changes goes through the JSON-RPC websocket at ``/v1``. The page
+logs in with ``GET /console/session`` and the token in an ``Authorization`` header; the answer
+sets a session cookie (``HttpOnly; SameSite=Strict``: a session id the daemon holds in memory,
+never the token) that ``/v1`` accepts from the console's own origin only. ``/console/logout``
+forgets the session. Two things are not protocol methods and are served here behind the same
+cookie: ``/console/logs.json`` (the last 200 log records, from
 :func:`bridge.observability.recent_logs`) and ``/console/info.json`` (the POS product data and
-where the daemon keeps its files).
+where the daemon keeps its files). Every console answer carries
+``Content-Security-Policy: frame-ancestors 'none'``, so no other page can frame the console.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ from http import HTTPStatus
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from websockets.datastructures import Headers
+from websockets.http11 import Response
+
 from bridge.observability import recent_logs
-from bridge.server import token_cookie
+from bridge.server import SESSION_COOKIE, ConsoleSessions, session_cookie
 
 if TYPE_CHECKING:
     from websockets.http11 import Request
@@ -32,32 +38,67 @@ __all__ = ["PREFIX", "install"]
 #: Where the console lives on the daemon's port.
 PREFIX = "/console/"
 
-_Response = tuple[HTTPStatus, bytes, str]
-_FILES = ("index.html", "console.js", "console.css")
+_FILES = ("index.html", "console.js", "format.js", "jobview.js", "console.css")
+
+#: The console loads only its own files, talks only to its own origin, and is never framed.
+CSP = "default-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 
-def _static(name: str) -> _Response:
+def _response(status: HTTPStatus, body: bytes, ctype: str, cookie: str | None = None) -> Response:
+    headers = Headers()
+    headers["Content-Type"] = ctype
+    headers["Content-Length"] = str(len(body))
+    headers["Cache-Control"] = "no-store"
+    headers["Connection"] = "close"
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Frame-Options"] = "DENY"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    if cookie is not None:
+        headers["Set-Cookie"] = cookie
+    return Response(status.value, status.phrase, headers, body)
+
+
+def _static(name: str) -> Response:
     if name not in _FILES:
-        return HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8"
+        return _response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
     resource = resources.files("bridge").joinpath("console", name)
     ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return HTTPStatus.OK, resource.read_bytes(), f"{ctype}; charset=utf-8"
+    return _response(HTTPStatus.OK, resource.read_bytes(), f"{ctype}; charset=utf-8")
 
 
-def _json(value: Any) -> _Response:
-    return HTTPStatus.OK, json.dumps(value, ensure_ascii=False).encode(), "application/json"
+def _json(value: Any, status: HTTPStatus = HTTPStatus.OK, cookie: str | None = None) -> Response:
+    return _response(status, json.dumps(value, ensure_ascii=False).encode(), "application/json", cookie)
+
+
+def _cookie(value: str, max_age: int | None = None) -> str:
+    age = f"; Max-Age={max_age}" if max_age is not None else ""
+    return f"{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/{age}"
 
 
 class _Console:
     def __init__(self, daemon: Daemon) -> None:
         self.daemon = daemon
 
+    @property
+    def _sessions(self) -> ConsoleSessions:
+        server = self.daemon.server
+        # Routes are served by the server, so it exists whenever one is called.
+        return server.console_sessions if server is not None else ConsoleSessions()
+
     def _logged_in(self, request: Request) -> bool:
-        cookie = token_cookie(request)
-        token = self.daemon.token
-        if not cookie or not token:
-            return False
-        return hmac.compare_digest(cookie.encode(), token.encode())
+        return self._sessions.valid(session_cookie(request))
+
+    def _login(self, request: Request) -> Response:
+        auth = request.headers.get("Authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        if not token or not self.daemon.token or not hmac.compare_digest(token.encode(), self.daemon.token.encode()):
+            return _json({"error": "that token was refused"}, HTTPStatus.UNAUTHORIZED)
+        return _json({"ok": True}, cookie=_cookie(self._sessions.create()))
+
+    def _logout(self, request: Request) -> Response:
+        self._sessions.drop(session_cookie(request))
+        return _json({"ok": True}, cookie=_cookie("", max_age=0))
 
     def _info(self) -> dict[str, Any]:
         s = self.daemon.settings
@@ -73,12 +114,16 @@ class _Console:
             "mqtt": s.mqtt.url is not None,
         }
 
-    async def route(self, request: Request) -> _Response:
+    async def route(self, request: Request) -> Response:
         path = request.path.split("?", 1)[0]
         name = path[len(PREFIX):] if path.startswith(PREFIX) else ""
+        if name == "session":
+            return self._login(request)
+        if name == "logout":
+            return self._logout(request)
         if name in ("logs.json", "info.json"):
             if not self._logged_in(request):
-                return HTTPStatus.UNAUTHORIZED, b'{"error":"log in first"}', "application/json"
+                return _json({"error": "log in first"}, HTTPStatus.UNAUTHORIZED)
             return _json(recent_logs(self.daemon) if name == "logs.json" else self._info())
         return _static(name or "index.html")
 

@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import mimetypes
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from importlib import resources
@@ -30,7 +31,7 @@ from bridge import protocol
 from bridge.errors import ClaimbridgeError, InvalidRequest, MethodNotFound
 from bridge.hub import Hub, Peer
 
-__all__ = ["Dispatcher", "WebsocketServer", "SUBPROTOCOL", "TOKEN_COOKIE", "token_cookie"]
+__all__ = ["ConsoleSessions", "Dispatcher", "WebsocketServer", "SESSION_COOKIE", "SUBPROTOCOL", "session_cookie"]
 
 log = logging.getLogger("claimbridge.server")
 
@@ -99,16 +100,50 @@ class _WsPeer:
         await self.connection.send(json.dumps({"jsonrpc": "2.0", "method": method, "params": params}))
 
 
-#: The console's login cookie (SameSite=Strict, Path=/); set by the console page itself.
-TOKEN_COOKIE = "claimbridge_token"
+#: The console's session cookie: ``HttpOnly; SameSite=Strict; Path=/``, set by ``/console/session``.
+#: It holds a session id, never the token, so a script on any page (even another port of this
+#: host) cannot read it, and a session dies with the daemon or at logout.
+SESSION_COOKIE = "claimbridge_session"
+
+#: The most console sessions held at once; the oldest is forgotten first.
+_MAX_SESSIONS = 64
 
 
-def token_cookie(request: Request) -> str | None:
-    """The token from the console's cookie, if the request carries one."""
+class ConsoleSessions:
+    """The console's login sessions, in memory only: forgotten at logout and at every restart."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, None] = {}
+
+    def create(self) -> str:
+        """A new session id (256 random bits)."""
+        session = secrets.token_urlsafe(32)
+        self._ids[session] = None
+        while len(self._ids) > _MAX_SESSIONS:
+            del self._ids[next(iter(self._ids))]
+        return session
+
+    def valid(self, session: str | None) -> bool:
+        """Whether ``session`` is a live session (compared in constant time)."""
+        if not session:
+            return False
+        found = False
+        for known in self._ids:
+            found |= hmac.compare_digest(known.encode(), session.encode())
+        return found
+
+    def drop(self, session: str | None) -> None:
+        """Log a session out."""
+        if session:
+            self._ids.pop(session, None)
+
+
+def session_cookie(request: Request) -> str | None:
+    """The console's session id from the request's cookies, if it carries one."""
     for header in request.headers.get_all("Cookie"):
         for pair in header.split(";"):
             name, sep, value = pair.strip().partition("=")
-            if sep and name == TOKEN_COOKIE and value:
+            if sep and name == SESSION_COOKIE and value:
                 return value
     return None
 
@@ -122,9 +157,7 @@ def _token_from(request: Request) -> str | None:
             proto = proto.strip()
             if proto.startswith(_BEARER_PREFIX):
                 return proto[len(_BEARER_PREFIX):]
-    # The console after a reload: the browser sends the cookie; the Origin check below still
-    # applies, so another site's page cannot ride on it.
-    return token_cookie(request)
+    return None
 
 
 def _text_response(status: HTTPStatus, body: bytes, content_type: str) -> Response:
@@ -159,7 +192,7 @@ class WebsocketServer:
         hub: Hub,
         allowed_origins: tuple[str, ...] = (),
         readiness: Callable[[], Awaitable[tuple[bool, dict[str, Any]]]] | None = None,
-        extra_routes: Mapping[str, Callable[[Request], Awaitable[tuple[HTTPStatus, bytes, str]]]] | None = None,
+        extra_routes: Mapping[str, Callable[[Request], Awaitable[tuple[HTTPStatus, bytes, str] | Response]]] | None = None,
         max_frame_bytes: int = 1_048_576,
     ) -> None:
         self.host = host
@@ -173,6 +206,8 @@ class WebsocketServer:
         self.max_frame_bytes = max_frame_bytes
         self._server: Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: The console's login sessions (bridge/console.py creates and drops them).
+        self.console_sessions = ConsoleSessions()
 
     async def __aenter__(self) -> WebsocketServer:
         self._server = await serve(
@@ -227,9 +262,15 @@ class WebsocketServer:
 
     def _authorise(self, request: Request) -> Response | None:
         token = _token_from(request)
-        if token is None or not hmac.compare_digest(token.encode(), self._token.encode()):
-            return _text_response(HTTPStatus.UNAUTHORIZED, b"a valid bearer token is required\n", "text/plain")
         origin = request.headers.get("Origin")
+        if token is None:
+            # The console after login: its session cookie, and only from the console's own origin
+            # (a browser always sends Origin on a websocket), so no other page can ride on it.
+            if origin in self.own_origins and self.console_sessions.valid(session_cookie(request)):
+                return None
+            return _text_response(HTTPStatus.UNAUTHORIZED, b"a valid bearer token is required\n", "text/plain")
+        if not hmac.compare_digest(token.encode(), self._token.encode()):
+            return _text_response(HTTPStatus.UNAUTHORIZED, b"a valid bearer token is required\n", "text/plain")
         if origin is not None and origin not in self.own_origins and origin not in self.allowed_origins:
             # A web page in the clinic must not drive the daemon (cross-site websocket hijacking).
             return _text_response(HTTPStatus.FORBIDDEN, b"origin not allowed\n", "text/plain")
@@ -251,7 +292,10 @@ class WebsocketServer:
                     route = candidate
                     break
         if route is not None:
-            status, body, ctype = await route(request)
+            answer = await route(request)
+            if isinstance(answer, Response):  # the console's, with its cookie and CSP headers
+                return answer
+            status, body, ctype = answer
             return _text_response(status, body, ctype)
         return _text_response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 

@@ -1,9 +1,9 @@
-"""Write docs/protocol.md from the OpenRPC document (``bridge.protocol.openrpc_document``).
+"""Write docs/protocol.md and docs/claimbridge.d.ts from the OpenRPC document (``rpc.discover``).
 
-Usage: ``python docs/generate_protocol.py`` rewrites docs/protocol.md; ``--check`` exits 1 when
-the file is stale (tests/unit/test_docs.py does the same). Each method's worked example comes
-from docs/protocol_examples.json and is validated against the method's params and result
-models before it is written, so an example cannot drift from the protocol either.
+Usage: ``python docs/generate_protocol.py`` rewrites both; ``--check`` exits 1 when either is
+stale (tests/unit/test_docs.py does the same). The examples come from docs/protocol_examples.json,
+recorded against the simulator by docs/record_examples.py; each is validated against its method's
+params and result models before it is written, so an example cannot drift from the protocol.
 """
 
 from __future__ import annotations
@@ -14,14 +14,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from pydantic import TypeAdapter
 
-from bridge.protocol import METHODS, NOTIFICATIONS, openrpc_document, parse_params
+from typescript import render_types  # noqa: E402  (docs/typescript.py, beside this file)
 
-__all__ = ["DOCS", "render", "main"]
+from bridge.protocol import METHODS, NOTIFICATIONS, openrpc_document, parse_params  # noqa: E402
+
+__all__ = ["DOCS", "render", "render_types_file", "main"]
 
 DOCS = Path(__file__).resolve().parent
 TARGET = DOCS / "protocol.md"
+TYPES = DOCS / "claimbridge.d.ts"
 EXAMPLES = DOCS / "protocol_examples.json"
 _REF = "#/components/schemas/"
 
@@ -83,7 +88,19 @@ def _check_example(name: str, example: dict[str, Any]) -> None:
         TypeAdapter(NOTIFICATIONS[note["method"]]).validate_python(note["params"])
 
 
-def _method_section(method: dict[str, Any], example: dict[str, Any]) -> list[str]:
+def _exchange(name: str, example: dict[str, Any], rid: int) -> list[str]:
+    request: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": name}
+    if example.get("params") is not None:
+        request["params"] = example["params"]
+    lines = ["Request:", "", *_json_block(request), ""]
+    for note in example.get("notifications", ()):
+        lines += ["A notification on the way:", "", *_json_block({"jsonrpc": "2.0", **note}), ""]
+    answer = {"result": example["result"]} if "result" in example else {"error": example["error"]}
+    lines += ["Response:", "", *_json_block({"jsonrpc": "2.0", "id": rid, **answer}), ""]
+    return lines
+
+
+def _method_section(method: dict[str, Any], examples: list[dict[str, Any]]) -> list[str]:
     name = method["name"]
     lines = [f"### `{name}`", "", method["summary"], ""]
     if method["params"]:
@@ -97,14 +114,15 @@ def _method_section(method: dict[str, Any], example: dict[str, Any]) -> list[str
     if method["errors"]:
         codes = ", ".join(f"{e['code']} {e['message']}" for e in method["errors"])
         lines += [f"**Errors:** {codes}", ""]
-    request: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": name}
-    if example.get("params") is not None:
-        request["params"] = example["params"]
-    lines += ["**Example.** Request:", "", *_json_block(request), ""]
-    for note in example.get("notifications", ()):
-        lines += ["A notification on the way:", "", *_json_block({"jsonrpc": "2.0", **note}), ""]
-    lines += ["Response:", "", *_json_block({"jsonrpc": "2.0", "id": 1, "result": example["result"]}), ""]
+    for i, example in enumerate(examples):
+        lines += ["**Example" + (f" {i + 1}" if len(examples) > 1 else "") + ".**", ""]
+        lines += _exchange(name, example, i + 1)
     return lines
+
+
+def _examples() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(EXAMPLES.read_text())
+    return data
 
 
 def render() -> str:
@@ -115,7 +133,8 @@ def render() -> str:
         pydantic.ValidationError, ClaimbridgeError: an example does not fit its method.
     """
     doc = openrpc_document("")
-    examples: dict[str, Any] = json.loads(EXAMPLES.read_text())
+    recorded = _examples()
+    examples: dict[str, list[dict[str, Any]]] = recorded["methods"]
     lines = [
         "# claimbridge protocol reference",
         "",
@@ -127,7 +146,12 @@ def render() -> str:
         "state directory, file `token`); browsers, which cannot set headers, offer the subprotocols",
         "`claimbridge.v1` and `bearer.<token>`. Every frame is JSON-RPC 2.0: ids are echoed, batches are",
         "allowed, notifications (no id) get no reply. Amounts are integer cents; dates `YYYY-MM-DD`.",
-        "`rpc.discover` returns the OpenRPC document this page is generated from.",
+        "`rpc.discover` returns the OpenRPC document this page is generated from; TypeScript definitions",
+        "generated from the same document are in `docs/claimbridge.d.ts`.",
+        "",
+        "Every example below is an exchange recorded against the simulator by `docs/record_examples.py`",
+        "(ids, times and references are the ones that run produced), and a test checks each one",
+        "against its schema.",
         "",
         "## Errors",
         "",
@@ -140,11 +164,16 @@ def render() -> str:
             codes.setdefault(err["code"], err["message"])
     for code in sorted(codes, reverse=True):
         lines.append(f"| {code} | {codes[code]} |")
-    lines += ["", "-32602 carries `data.errors: [{field, message}]` naming every bad field.", "", "## Methods", ""]
+    lines += ["", "-32602 carries `data.errors: [{field, message}]` naming every bad field.", ""]
+    for i, refusal in enumerate(recorded.get("errors", ())):
+        lines += [f"**Refused: {refusal['title']}.**", ""]
+        lines += _exchange(refusal["method"], refusal, 100 + i)
+    lines += ["## Methods", ""]
     for method in doc["methods"]:
-        example = examples[method["name"]]
-        _check_example(method["name"], example)
-        lines += _method_section(method, example)
+        name = method["name"]
+        for example in examples[name]:
+            _check_example(name, example)
+        lines += _method_section(method, examples[name])
     lines += ["## Notifications", "",
               "Sent to the connection that submitted the job and to connections subscribed with "
               "`events.subscribe`.", ""]
@@ -153,11 +182,23 @@ def render() -> str:
         target = doc["components"]["schemas"].get(str(schema.get("$ref", "")).removeprefix(_REF), schema)
         fields = ", ".join(f"`{k}`: {_type(v)}" for k, v in target.get("properties", {}).items())
         lines += [f"- `{note['name']}` {{{fields}}}"]
-    lines += ["", "## Schemas", ""]
+    lines += ["", "## Schemas", "",
+              "A schema marked *open* may carry fields beyond those listed (the terminal, a fund or",
+              "Healthcode may add some): read the ones you know, keep the rest.", ""]
     for name, schema in doc["components"]["schemas"].items():
         lines += [f"### {name}", ""]
         if schema.get("description"):
             lines += [str(schema["description"]), ""]
+        if schema.get("additionalProperties") is True:
+            lines += ["*Open.*", ""]
+        for rule in schema.get("allOf", ()):
+            kind = rule.get("if", {}).get("properties", {}).get("kind", {}).get("const")
+            then = rule.get("then", {}).get("properties", {})
+            if kind and "result" in then:
+                request = f", `request` is {_type(then['request'])}" if "request" in then else ""
+                lines += [f"- kind `{kind}`: `result` is {_type(then['result'])}{request}"]
+        if schema.get("allOf"):
+            lines.append("")
         props = schema.get("properties")
         if props:
             required = set(schema.get("required", ()))
@@ -171,19 +212,25 @@ def render() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def render_types_file() -> str:
+    """The whole of docs/claimbridge.d.ts."""
+    return render_types(openrpc_document(""))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Write docs/protocol.md, or with ``--check`` report whether it is current."""
+    """Write docs/protocol.md and docs/claimbridge.d.ts, or with ``--check`` report whether they are current."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if docs/protocol.md is stale")
+    parser.add_argument("--check", action="store_true", help="exit 1 if either file is stale")
     args = parser.parse_args(argv)
-    text = render()
+    outputs = {TARGET: render(), TYPES: render_types_file()}
     if args.check:
-        current = TARGET.read_text() if TARGET.exists() else ""
-        if current != text:
-            print("docs/protocol.md is stale: run python docs/generate_protocol.py", file=sys.stderr)
+        stale = [path.name for path, text in outputs.items() if not path.exists() or path.read_text() != text]
+        if stale:
+            print(f"{', '.join(stale)} stale: run python docs/generate_protocol.py", file=sys.stderr)
             return 1
         return 0
-    TARGET.write_text(text)
+    for path, text in outputs.items():
+        path.write_text(text)
     return 0
 
 

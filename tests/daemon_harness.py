@@ -220,3 +220,62 @@ async def daemon(tmp_path: Path, sim: Sim) -> AsyncIterator[Running]:
     assert result["status"] == "success", result
     yield running
     await stop_daemon(running)
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+def _openrpc() -> dict[str, Any]:
+    from bridge.protocol import openrpc_document
+
+    global _DOC
+    if _DOC is None:
+        _DOC = openrpc_document("")
+    return _DOC
+
+
+_DOC: dict[str, Any] | None = None
+
+
+def _validate(schema: dict[str, Any], value: Any, what: str, doc: dict[str, Any]) -> None:
+    import jsonschema
+
+    root = {**schema, "components": doc["components"]}
+    validator = jsonschema.Draft202012Validator(root, format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message[:300]}" for e in errors[:10]]
+        raise AssertionError(f"{what} does not fit its schema in rpc.discover:\n  " + "\n  ".join(lines))
+
+
+def validate_answer(method: str, result: Any, doc: dict[str, Any] | None = None) -> None:
+    """Check a method's result against its result schema in ``rpc.discover`` (jsonschema).
+
+    Args:
+        method: The method that answered.
+        result: Its ``result``.
+        doc: The OpenRPC document (default: the models' own, which ``rpc.discover`` returns).
+
+    Raises:
+        AssertionError: naming each path that does not fit.
+    """
+    doc = doc or _openrpc()
+    spec = next((m for m in doc["methods"] if m["name"] == method), None)
+    assert spec is not None, f"{method} is not in rpc.discover"
+    _validate(spec["result"]["schema"], result, f"the result of {method}", doc)
+
+
+def validate_notification(note: dict[str, Any], doc: dict[str, Any] | None = None) -> None:
+    """Check a notification's params against ``x-notifications`` in ``rpc.discover``."""
+    doc = doc or _openrpc()
+    spec = next((n for n in doc["x-notifications"] if n["name"] == note["method"]), None)
+    assert spec is not None, f"notification {note['method']} is not in rpc.discover"
+    _validate(spec["params"], note["params"], f"notification {note['method']}", doc)
+
+
+def validate_error(error: dict[str, Any]) -> None:
+    """Check a JSON-RPC error object: integer code, text message, ``data.errors`` as documented."""
+    assert isinstance(error.get("code"), int) and isinstance(error.get("message"), str), error
+    data = error.get("data")
+    if isinstance(data, dict) and "errors" in data:
+        assert all(set(e) == {"field", "message"} for e in data["errors"]), data

@@ -2,7 +2,6 @@
 // JSON-RPC websocket at /v1, except the recent logs and product info (/console/*.json).
 "use strict";
 
-const COOKIE = "claimbridge_token";
 const PAIRING_TIMEOUT_S = 90;
 const $ = (id) => document.getElementById(id);
 
@@ -56,32 +55,31 @@ class Rpc {
 }
 
 let rpc = null;
+/** The methods this daemon serves (from rpc.discover). */
+let methods = new Set();
+
+function hasMethod(name) {
+  return methods.has(name);
+}
 
 function wsUrl() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}/v1`;
 }
 
-function open(token) {
-  // With a token: the bearer subprotocol. Without: the cookie set at login goes along by itself.
-  const protocols = token ? ["claimbridge.v1", `bearer.${token}`] : ["claimbridge.v1"];
+function open() {
+  // The session cookie set at login goes along by itself (HttpOnly: this script never sees it).
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wsUrl(), protocols);
+    const ws = new WebSocket(wsUrl(), ["claimbridge.v1"]);
     ws.addEventListener("open", () => resolve(ws), { once: true });
     ws.addEventListener("error", () => reject(new Error("refused")), { once: true });
   });
 }
 
-function hasCookie() {
-  return document.cookie.split(";").some((c) => c.trim().startsWith(`${COOKIE}=`));
-}
-
-function setCookie(token) {
-  document.cookie = `${COOKIE}=${encodeURIComponent(token)}; SameSite=Strict; Path=/`;
-}
-
-function clearCookie() {
-  document.cookie = `${COOKIE}=; SameSite=Strict; Path=/; Max-Age=0`;
+async function createSession(token) {
+  // The token goes once, in a header, to /console/session; the answer sets the session cookie.
+  const response = await fetch("/console/session", { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) throw new Error("refused");
 }
 
 function setConnection(text) {
@@ -99,8 +97,16 @@ async function start(ws) {
   setConnection("Connected");
   rpc.on("terminal.pairing", onPairing);
   rpc.on("job.updated", onJobUpdated);
-  await rpc.call("events.subscribe", { topics: ["job.updated", "terminal.pairing"] });
-  $("recon-date").value = new Date().toLocaleDateString("en-CA"); // YYYY-MM-DD
+  rpc.on("job.status", onJobStatus);
+  rpc.on("job.question", onJobQuestion);
+  await rpc.call("events.subscribe", { topics: ["job.updated", "job.status", "job.question", "terminal.pairing"] });
+  try {
+    methods = new Set((await rpc.call("rpc.discover")).methods.map((m) => m.name));
+  } catch (err) {
+    methods = new Set();
+  }
+  $("recon-date").value = sydneyToday(); // the clinic's day, not the browser's
+  $("operator").value = localStorage.getItem("claimbridge.operator") || "";
   await Promise.allSettled([loadTerminals(), loadJobs(), loadSystem(), loadLogs()]);
   document.body.dataset.ready = "true";
 }
@@ -110,18 +116,17 @@ async function login(event) {
   const token = $("token").value.trim();
   $("login-error").textContent = "";
   try {
-    const ws = await open(token);
-    setCookie(token);
+    await createSession(token);
     $("token").value = "";
-    await start(ws);
+    await start(await open());
   } catch (err) {
     $("login-error").textContent = "That token was refused. Copy it again from the token file.";
     $("token").focus();
   }
 }
 
-function logout() {
-  clearCookie();
+async function logout() {
+  await fetch("/console/logout").catch(() => null);
   location.reload();
 }
 
@@ -136,9 +141,12 @@ function cell(row, text, className) {
 }
 
 function showError(element, err) {
-  element.textContent = err.data && err.data.errors
-    ? `${err.message}: ${err.data.errors.map((e) => `${e.field} ${e.message}`).join("; ")}`
-    : `${err.message}${err.code ? ` (${err.code})` : ""}`;
+  // The refusal in words: the message, then every bad field or the reason (never raw JSON).
+  const data = err.data || {};
+  let detail = "";
+  if (Array.isArray(data.errors)) detail = data.errors.map((e) => `${e.field} ${e.message}`).join("; ");
+  else if (data.reason) detail = String(data.reason);
+  element.textContent = `${err.message}${detail ? `: ${detail}` : ""}${err.code ? ` (${err.code})` : ""}`;
   element.classList.add("error");
 }
 
@@ -237,17 +245,19 @@ function matches(job, filters) {
     && (!filters.terminal || job.terminal === filters.terminal);
 }
 
-function jobRow(job) {
+function jobRow(job, links) {
   const row = document.createElement("tr");
   row.dataset.jobId = job.jobId;
   row.dataset.state = job.state;
-  cell(row, new Date(job.createdAt).toLocaleString());
-  cell(row, job.jobId.slice(0, 8)).title = job.jobId;
+  const r = job.result || {};
+  cell(row, sydney(job.createdAt));
+  cell(row, "", "id").appendChild(jobLink(job)).textContent = job.jobId;
   cell(row, job.kind);
   cell(row, job.terminal || "-");
   cell(row, job.state, `state-${job.state}`);
-  const r = job.result || {};
-  cell(row, r.result || r.status || r.outcome || (job.error && job.error.message) || "");
+  cell(row, outcomeText(job, links), "outcome");
+  cell(row, aud(job.kind === "gap" || job.kind === "refund" ? (r.amount ?? (job.request || {}).amount) : r.totalBenefit));
+  cell(row, aud(r.gap));
   const action = cell(row, "");
   if (job.state === "unknown") {
     const button = document.createElement("button");
@@ -260,11 +270,27 @@ function jobRow(job) {
   return row;
 }
 
+/** Jobs by the claim or payment they act on, so a claim's row can say it was cancelled. */
+function linksOf(jobs) {
+  const links = new Map();
+  for (const job of jobs) {
+    const target = job.request && (job.request.claimJobId || job.request.paymentJobId);
+    if (!target) continue;
+    if (!links.has(target)) links.set(target, []);
+    links.get(target).push(job);
+  }
+  return links;
+}
+
+let listed = [];
+
 async function loadJobs(event) {
   if (event) event.preventDefault();
   const jobs = await rpc.call("job.list", jobFilters());
+  listed = jobs;
+  const links = linksOf(jobs);
   const body = $("jobs").tBodies[0];
-  body.replaceChildren(...jobs.map(jobRow));
+  body.replaceChildren(...jobs.map((job) => jobRow(job, links.get(job.jobId))));
 }
 
 function onJobUpdated(params) {
@@ -275,10 +301,18 @@ function onJobUpdated(params) {
     if (existing) existing.remove();
     return;
   }
-  const row = jobRow(job);
+  listed = [job, ...listed.filter((j) => j.jobId !== job.jobId)];
+  const links = linksOf(listed);
+  const row = jobRow(job, links.get(job.jobId));
   if (existing) existing.replaceWith(row);
   else body.insertBefore(row, body.firstChild);
-  $("jobs-live").textContent = `Job ${job.jobId.slice(0, 8)} (${job.kind}) is now ${job.state}`;
+  // a cancel or gap changes how its claim reads: redraw that row too
+  const target = job.request && (job.request.claimJobId || job.request.paymentJobId);
+  const claimRow = target && body.querySelector(`tr[data-job-id="${CSS.escape(target)}"]`);
+  const claim = target && listed.find((j) => j.jobId === target);
+  if (claimRow && claim) claimRow.replaceWith(jobRow(claim, links.get(target)));
+  $("jobs-live").textContent = `Job ${job.jobId} (${job.kind}) is now ${job.state}`;
+  if (viewing === job.jobId || viewing === target) openJob(viewing);
 }
 
 let resolving = null;
@@ -305,7 +339,7 @@ async function resolve(event) {
       jobId: resolving, outcome: $("resolve-outcome").value, note: $("resolve-note").value.trim(),
     });
     onJobUpdated({ job });
-    $("jobs-live").textContent = `Job ${job.jobId.slice(0, 8)} resolved`;
+    $("jobs-live").textContent = `Job ${job.jobId} resolved`;
     closeResolve();
   } catch (err) {
     showError($("resolve-error"), err);
@@ -314,29 +348,17 @@ async function resolve(event) {
 
 // -- reconciliation, system, Healthcode, logs ---------------------------------------------------
 
-async function reconciliation(event) {
-  event.preventDefault();
-  const out = $("recon-result");
-  out.classList.remove("error");
-  out.textContent = "Asking the terminal...";
-  try {
-    const report = await rpc.call("healthpoint.reconciliation", {
-      terminal: $("recon-terminal").value.trim(), date: $("recon-date").value, type: $("recon-type").value,
-    });
-    out.textContent = JSON.stringify(report, null, 2);
-  } catch (err) {
-    showError(out, err);
-  }
-}
-
 function term(dl, name, value) {
   const dt = document.createElement("dt");
   dt.textContent = name;
   const dd = document.createElement("dd");
-  dd.textContent = value && typeof value === "object"
-    ? Object.entries(value).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ")
-    : String(value);
+  dd.textContent = String(value);
   dl.append(dt, dd);
+}
+
+function component(part) {
+  const parts = [part.ok ? "OK" : "NOT OK", part.message];
+  return parts.filter(Boolean).join(": ");
 }
 
 async function loadSystem() {
@@ -344,9 +366,18 @@ async function loadSystem() {
   dl.replaceChildren();
   const health = await rpc.call("system.health");
   term(dl, "Version", health.version);
-  term(dl, "Up for", `${Math.round(health.uptimeS)} s`);
-  term(dl, "Journal", health.journal);
-  term(dl, "Browser", health.browser);
+  term(dl, "Up for", duration(health.uptimeS));
+  const j = health.journal;
+  term(dl, "Journal", component(j));
+  if (j.path) term(dl, "Journal file", `${j.path} (${bytes(j.sizeBytes)})`);
+  if (j.jobs) term(dl, "Jobs by state", Object.entries(j.jobs).map(([state, n]) => `${n} ${state}`).join(", ") || "none");
+  const b = health.browser;
+  term(dl, "Browser", component(b));
+  if (b.executable) term(dl, "Browser program", `${b.executable}${b.restarts ? `, restarted ${b.restarts} times` : ", never restarted"}`);
+  for (const t of health.terminals || []) {
+    term(dl, `Terminal ${t.name}`, `MID ${t.mid}, TID ${t.tid}, ${t.paired ? "paired" : "not paired"}, `
+      + `${t.busy ? "busy" : "idle"}, ${t.queued} queued`);
+  }
   const response = await fetch("/console/info.json", { credentials: "same-origin" });
   if (response.ok) {
     const info = await response.json();
@@ -354,6 +385,8 @@ async function loadSystem() {
     term(dl, "POS product", `${p.posProductVendor} / ${p.posProductName} ${p.posProductVersion}`);
     term(dl, "iClient URL", info.iclientUrl);
     term(dl, "State directory", info.stateDir);
+    term(dl, "Healthcode", info.healthcode ? "configured" : "not configured");
+    term(dl, "MQTT fleet link", info.mqtt ? "configured" : "off");
   }
 }
 
@@ -370,16 +403,30 @@ async function checkHealthcode() {
   }
 }
 
+const LOG_PAGE = 25;
+let logs = [];
+let logPage = 0;
+
 async function loadLogs() {
   const response = await fetch("/console/logs.json", { credentials: "same-origin" });
+  logs = response.ok ? await response.json() : [];
+  logPage = Math.max(0, Math.ceil(logs.length / LOG_PAGE) - 1); // newest last: open on the last page
+  showLogs();
+}
+
+function showLogs() {
   const body = $("logs").tBodies[0];
   body.replaceChildren();
-  if (!response.ok) return;
-  for (const rec of await response.json()) {
+  const pages = Math.max(1, Math.ceil(logs.length / LOG_PAGE));
+  logPage = Math.min(Math.max(0, logPage), pages - 1);
+  for (const rec of logs.slice(logPage * LOG_PAGE, (logPage + 1) * LOG_PAGE)) {
     const row = body.insertRow();
-    cell(row, rec.ts); cell(row, rec.level); cell(row, rec.logger);
+    cell(row, sydney(rec.ts)); cell(row, rec.level); cell(row, rec.logger);
     cell(row, rec.exc ? `${rec.msg}\n${rec.exc}` : rec.msg, "msg");
   }
+  $("logs-page").textContent = `Page ${logPage + 1} of ${pages} (${logs.length} lines)`;
+  $("logs-prev").disabled = logPage === 0;
+  $("logs-next").disabled = logPage >= pages - 1;
 }
 
 // -- start ---------------------------------------------------------------------------------------
@@ -397,13 +444,14 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("system-refresh").addEventListener("click", loadSystem);
   $("healthcode-check").addEventListener("click", checkHealthcode);
   $("logs-refresh").addEventListener("click", loadLogs);
-  if (hasCookie()) {
-    try {
-      await start(await open(null));
-      return;
-    } catch (err) {
-      clearCookie();
-    }
+  $("logs-prev").addEventListener("click", () => { logPage -= 1; showLogs(); });
+  $("logs-next").addEventListener("click", () => { logPage += 1; showLogs(); });
+  $("job-detail-close").addEventListener("click", closeJob);
+  try {
+    await start(await open()); // still logged in (a reload)
+    return;
+  } catch (err) {
+    // no session: log in
   }
   $("token").focus();
 });

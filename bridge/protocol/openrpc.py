@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
 
 from bridge.errors import ERROR_CODES, ClaimbridgeError
+from bridge.healthcode.bills import Bill
 from bridge.protocol.methods import METHODS
-from bridge.protocol.results import NOTIFICATIONS
+from bridge.protocol.results import JOB_RESULTS, NOTIFICATIONS
 
 __all__ = [
     "openrpc_document",
@@ -29,6 +31,98 @@ def _schema(tp: Any, mode: Literal["validation", "serialization"], defs: dict[st
         defs[tp.__name__] = schema
         return {"$ref": _REF.format(model=tp.__name__)}
     return schema
+
+
+#: Params the daemon takes as raw JSON (so that every problem of a bill is reported at once,
+#: not only the first pydantic finds) but whose shape is known: documented by their model.
+_PARAM_MODELS: dict[str, type[BaseModel]] = {"bill": Bill}
+
+
+def _param_schema(name: str, schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    model = _PARAM_MODELS.get(name)
+    if model is None:
+        return schema
+    documented = TypeAdapter(model).json_schema(ref_template=_REF, mode="validation", by_alias=True)
+    defs.update(documented.pop("$defs", {}))
+    defs[model.__name__] = documented
+    return {"$ref": _REF.format(model=model.__name__), **({"description": schema["description"]}
+                                                          if "description" in schema else {})}
+
+
+#: Job kind -> the method whose params a job of that kind keeps as its ``request``.
+_REQUEST_METHOD = {
+    "claim": "healthpoint.claim",
+    "rebateEstimate": "healthpoint.rebateEstimate",
+    "cancel": "healthpoint.cancel",
+    "gap": "payment.gap",
+    "refund": "payment.refund",
+    "healthcodeBill": "healthcode.submit",
+}
+
+
+def _request_schema(kind: str, defs: dict[str, Any]) -> dict[str, Any] | None:
+    spec = METHODS.get(_REQUEST_METHOD.get(kind, ""))
+    if spec is None or spec.params is None:
+        return None
+    name = spec.params.__name__
+    if name not in defs:
+        schema = TypeAdapter(spec.params).json_schema(ref_template=_REF, mode="validation")
+        defs.update(schema.pop("$defs", {}))
+        for pname, pschema in schema.get("properties", {}).items():
+            schema["properties"][pname] = _param_schema(pname, pschema, defs)
+        # The journal keeps the params as validated; a bill's job keeps only the bill.
+        schema["required"] = [r for r in schema.get("required", ()) if r != "requestId"]
+        defs[name] = schema
+    return {"$ref": _REF.format(model=name)}
+
+
+def _result_by_kind(defs: dict[str, Any]) -> None:
+    """Tie ``Job.result`` and ``Job.request`` to ``Job.kind``: ``if kind is X then result is X's
+    model or null, and request the params of the method that made it``."""
+    job = defs.get("Job")
+    if job is None:
+        return
+    rules = []
+    for kind, model in JOB_RESULTS.items():
+        then: dict[str, Any] = {"result": {"anyOf": [{"$ref": _REF.format(model=model.__name__)}, {"type": "null"}]}}
+        request = _request_schema(kind, defs)
+        if request is not None:
+            then["request"] = request
+        rules.append({"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                      "then": {"properties": then}})
+    job["allOf"] = rules
+
+
+_CITATION = re.compile(r"(?:reference|seeds/|INTERFACES\.md|\.py\b)")
+_PARENS = re.compile(r"\s*\(([^()]*)\)")
+
+
+def _public(text: str) -> str:
+    """A docstring as a PMS developer reads it: no citations of files the daemon does not ship,
+    no ``Attributes:`` section (the fields are documented one by one)."""
+    text = text.split("\n\nAttributes:", 1)[0]
+
+    def keep(match: re.Match[str]) -> str:
+        every = re.split(r"[;,]\s*", match.group(1))
+        parts = [part for part in every if not _CITATION.search(part)]
+        if len(parts) < len(every) and all(part.startswith('"') for part in parts):
+            return ""  # only the cited document's section title is left
+        return f" ({', '.join(parts)})" if parts else ""
+
+    text = _PARENS.sub(keep, text)
+    return text.replace(": exactly the values of INTERFACES.md", "").strip()
+
+
+def _scrub(node: Any) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                node[key] = _public(value)
+            else:
+                _scrub(value)
+    elif isinstance(node, list):
+        for value in node:
+            _scrub(value)
 
 
 def _error_object(cls: type[ClaimbridgeError]) -> dict[str, Any]:
@@ -54,7 +148,8 @@ def openrpc_document(version: str) -> dict[str, Any]:
             model_schema = _schema(spec.params, "validation", defs)
             required = set(model_schema.get("required", ()))
             for pname, pschema in model_schema.get("properties", {}).items():
-                params.append({"name": pname, "required": pname in required, "schema": pschema})
+                params.append({"name": pname, "required": pname in required,
+                               "schema": _param_schema(pname, pschema, defs)})
         seen: set[int] = set()
         errors = []
         for cls in spec.errors:
@@ -76,6 +171,10 @@ def openrpc_document(version: str) -> dict[str, Any]:
         {"name": name, "params": _schema(model, "serialization", defs)}
         for name, model in NOTIFICATIONS.items()
     ]
+    _result_by_kind(defs)
+    _scrub(defs)
+    _scrub(methods)
+    _scrub(notifications)
     return {
         "openrpc": "1.2.6",
         "info": {

@@ -125,6 +125,7 @@ class JobAnswerParams(BaseModel):
 
     jobId: str = _JOB_ID
     answer: str = Field(min_length=1, max_length=64)
+    operator: str | None = None
 
 
 class JobAbortParams(BaseModel):

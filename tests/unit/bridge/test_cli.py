@@ -1,10 +1,11 @@
-"""bridge/cli.py: argument handling and `doctor`, without a daemon."""
+"""bridge/cli.py: argument handling, plain errors and exit codes, without a daemon."""
 
 from pathlib import Path
 
 import pytest
 
 from bridge.cli import main
+from bridge.cli_text import EXIT_CODES
 
 
 def _config(tmp_path: Path, listen: str = "127.0.0.1:1") -> Path:
@@ -16,24 +17,11 @@ def _config(tmp_path: Path, listen: str = "127.0.0.1:1") -> Path:
     return cfg
 
 
-def test_doctor_names_each_failure_with_a_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--config", str(_config(tmp_path)), "doctor"])
-    out = capsys.readouterr().out
-    assert code == 1
-    assert "[FAIL] iClient URL" in out and "fix:" in out
-    assert "[ok  ] config" in out
-
-
-def test_doctor_warns_about_a_lan_listen_without_tls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    main(["--config", str(_config(tmp_path, "0.0.0.0:8765")), "doctor"])
-    out = capsys.readouterr().out
-    assert "without TLS" in out and "docs/operations.md" in out
-
-
-def test_call_without_a_token_file_says_so(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit) as err:
-        main(["--config", str(_config(tmp_path)), "call", "system.health"])
-    assert "token file" in str(err.value)
+def test_call_without_a_token_file_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", str(_config(tmp_path)), "call", "system.health"])
+    err = capsys.readouterr().err
+    assert code == 3 and "no token file" in err and "make run" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_call_with_bad_json_params(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -47,4 +35,67 @@ def test_call_when_the_daemon_is_down(tmp_path: Path, capsys: pytest.CaptureFixt
     token = tmp_path / "token"
     token.write_text("t\n")
     code = main(["--config", str(_config(tmp_path)), "call", "system.health", "--token-file", str(token)])
-    assert code == 1 and "cannot reach the daemon" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert code == 3 and "no daemon is running at ws://127.0.0.1:1/v1" in err
+    assert "Errno" not in err and "Connect call failed" not in err
+
+
+def test_operator_needs_answer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", str(_config(tmp_path)), "call", "job.list", "--operator", "alice"])
+    assert code == 2 and "--answer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('iclient_ulr = "x"\n', "iclient_ulr: is not a known setting"),
+        ("[terminals.front]\nmid = \"abc\"\ntid = 1\n", "terminals.front.mid: must be a whole number"),
+        ("[terminals.Front]\nmid = 1\ntid = 1\n", "terminal name 'Front'"),
+        ("listen = \n", "is not valid TOML"),
+    ],
+)
+def test_a_config_that_does_not_load_is_one_plain_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    cfg = tmp_path / "claimbridge.toml"
+    cfg.write_text(text)
+    code = main(["--config", str(cfg), "jobs"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"claimbridge: config {cfg}") and expected in err and "fix:" in err
+    assert "Traceback" not in err and "ValidationError" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", str(tmp_path / "none.toml"), "call", "system.health"])
+    err = capsys.readouterr().err
+    assert code == 2 and "does not exist" in err and "--config" in err
+
+
+def test_run_refuses_a_port_in_use_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        code = main(["--config", str(_config(tmp_path, f"127.0.0.1:{port}")), "run"])
+    err = capsys.readouterr().err
+    assert code == 1 and f"port {port} (the daemon) is in use" in err and "PORT=" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["call", "--help"])
+    out = capsys.readouterr().out
+    assert "exit codes:" in out
+    for code in EXIT_CODES:
+        assert f"  {code}  " in out
+    assert "--answer" in out and "--operator" in out and "--json" in out and "--field" in out
+
+
+def test_operations_md_documents_the_exit_codes() -> None:
+    text = (Path(__file__).resolve().parents[3] / "docs" / "operations.md").read_text()
+    for code, meaning in EXIT_CODES.items():
+        assert f"| {code} | {meaning} |" in text

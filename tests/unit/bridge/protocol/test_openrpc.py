@@ -60,3 +60,34 @@ def test_openrpc_refs_resolve():
     for ref in _refs(doc["methods"]) + _refs(doc["x-notifications"]) + _refs(schemas):
         if ref.startswith("#/components/schemas/"):
             assert ref.rsplit("/", 1)[1] in schemas, ref
+
+
+def test_no_bare_object_where_the_shape_is_known() -> None:
+    from bridge.protocol import openrpc_document
+
+    doc = openrpc_document("t")
+    bare: list[str] = []
+
+    def walk(node: object, path: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" not in node and not isinstance(
+                node.get("additionalProperties"), dict
+            ) and not path.endswith(("/Job/properties/request", "/x-discover", "/data")):
+                bare.append(path)
+            for key, value in node.items():
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}/{i}")
+
+    walk(doc, "")
+    assert bare == []
+    schemas = doc["components"]["schemas"]
+    assert {"ClaimOutcome", "PaymentOutcome", "BillOutcome", "ReconciliationReport", "Bill", "BillProblem"} <= set(schemas)
+    rules = {rule["if"]["properties"]["kind"]["const"]: rule["then"]["properties"] for rule in schemas["Job"]["allOf"]}
+    assert rules["claim"]["result"]["anyOf"][0]["$ref"].endswith("/ClaimOutcome")
+    assert rules["claim"]["request"]["$ref"].endswith("/ClaimParams")
+    assert rules["gap"]["result"]["anyOf"][0]["$ref"].endswith("/PaymentOutcome")
+    assert rules["healthcodeBill"]["request"]["$ref"].endswith("/HealthcodeSubmitParams")
+    submit = next(m for m in doc["methods"] if m["name"] == "healthcode.submit")
+    assert next(p for p in submit["params"] if p["name"] == "bill")["schema"]["$ref"].endswith("/Bill")

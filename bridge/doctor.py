@@ -1,0 +1,235 @@
+"""``claimbridge doctor``: each check one ``[ok  ]``/``[FAIL]`` line with a fix, never a traceback.
+
+Checks the config (a file that does not load is a ``[FAIL]`` line per broken rule: file, key,
+rule, fix), the browser, the journal, the token file, the iClient URL, Healthcode (a real
+sign-in over HTTP, so a wrong password fails) and the running daemon (asked over the websocket
+with ``system.health`` and ``healthcode.checkCredentials``: what it actually uses, which may differ
+from this config under ``make run``). Exit 1 when any check fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bridge.cli_text import config_problems
+from bridge.config import DEFAULT_CONFIG_FILE, Settings, load_settings
+from bridge.errors import ClaimbridgeError
+from bridge.rpc_client import CliError, rpc_call
+from bridge.simconfig import simulator_settings
+
+__all__ = ["run_doctor"]
+
+
+class _Report:
+    """The lines printed so far and whether any failed."""
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def check(self, name: str, ok: bool, detail: str, fix: str = "") -> None:
+        print(f"[{'ok  ' if ok else 'FAIL'}] {name}: {detail}", flush=True)
+        if not ok:
+            self.failed = True
+            if fix:
+                print(f"       fix: {fix}", flush=True)
+
+    @staticmethod
+    def note(mark: str, name: str, detail: str, fix: str = "") -> None:
+        print(f"[{mark}] {name}: {detail}", flush=True)
+        if fix:
+            print(f"       fix: {fix}", flush=True)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return all(str(info[4][0]).startswith("127.") or str(info[4][0]) == "::1" for info in infos)
+
+
+def _browser(report: _Report, settings: Settings | None) -> None:
+    from bridge.terminal import find_browser_executable
+
+    exe = find_browser_executable(settings.browser.executable_path if settings else None)
+    report.check("browser", bool(exe and os.access(exe, os.X_OK)), exe or "no Chromium found",
+                 "apt-get install chromium-headless-shell (or set [browser] executable_path)")
+
+
+def _journal(report: _Report, settings: Settings) -> None:
+    db = Path(settings.state_dir) / "claimbridge.db"
+    if not db.exists():
+        report.check("journal", True, f"{db} does not exist yet (created on first start)")
+        return
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2) as conn:
+            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+        report.check("journal", verdict == "ok", f"{db}: {verdict}", "restore the journal from a backup")
+    except sqlite3.Error as exc:
+        report.check("journal", False, f"{db}: {exc}", "check the file's owner and permissions")
+
+
+def _token(report: _Report, token: Path) -> None:
+    if token.exists():
+        mode = token.stat().st_mode & 0o777
+        report.check("token file", mode == 0o600, f"{token} mode {mode:o}", f"chmod 600 {token}")
+
+
+def _iclient(report: _Report, settings: Settings) -> None:
+    try:
+        r = httpx.get(settings.iclient_url, timeout=5)
+        ok = r.status_code == 200 and "TYRO" in r.text
+        report.check("iClient URL", ok, f"{settings.iclient_url}: HTTP {r.status_code}",
+                     "check iclient_url and the network path to it")
+    except httpx.HTTPError as exc:
+        report.check("iClient URL", False, f"{settings.iclient_url}: {type(exc).__name__}",
+                     "check iclient_url; with the simulator, start it (make run, or claimbridge-sim)")
+
+
+async def _healthcode_sign_in(url: str, site_id: str, user_id: str, password: str, timeout: float) -> tuple[bool, str]:
+    from bridge.healthcode.transport import HealthcodeTransport
+
+    async with HealthcodeTransport(url, site_id, user_id, password, timeout=timeout) as hc:
+        check = await hc.check_credentials()
+    return check.ok, check.message
+
+
+def _healthcode(report: _Report, settings: Settings) -> None:
+    hc = settings.healthcode
+    if not hc.url:
+        report.note("skip", "healthcode (this config)", "not configured")
+        return
+    pw = Path(hc.password_file) if hc.password_file else None
+    if pw is None or not pw.is_file():
+        report.check("healthcode credentials", False, f"password_file {pw or '(not set)'} missing",
+                     "set [healthcode] password_file to a file holding the password (mode 0600)")
+        return
+    mode = pw.stat().st_mode & 0o777
+    if mode & 0o077:
+        report.check("healthcode password file", False, f"{pw} mode {mode:o}: others may read it", f"chmod 600 {pw}")
+    if not (hc.site_id and hc.user_id):
+        report.check("healthcode credentials", False, "site_id or user_id missing",
+                     "set [healthcode] site_id and user_id")
+        return
+    try:
+        password = pw.read_text().strip()
+    except OSError as exc:
+        report.check("healthcode credentials", False, f"{pw}: {exc.strerror}", "run as the daemon's user")
+        return
+    try:
+        ok, message = asyncio.run(_healthcode_sign_in(hc.url, hc.site_id, hc.user_id, password, min(hc.timeout_s, 10)))
+    except ClaimbridgeError as exc:
+        report.check("healthcode sign-in", False, f"{hc.url}: cannot ask Healthcode ({exc})",
+                     "check [healthcode] url and the network path to it")
+        return
+    report.check("healthcode sign-in", ok, f"site {hc.site_id}, user {hc.user_id} at {hc.url}: {message}",
+                 "check site_id, user_id and the password in password_file with Healthcode")
+
+
+def _daemon_url(settings: Settings, url: str | None) -> str:
+    if url:
+        return url
+    host, _, port = settings.listen.rpartition(":")
+    if host in ("0.0.0.0", "::", "[::]", ""):
+        host = "127.0.0.1"
+    return f"ws://{host}:{port}/v1"
+
+
+def _ask(url: str, token: str, method: str) -> dict[str, Any]:
+    return asyncio.run(rpc_call(url, token, method, None, timeout=20))
+
+
+def _running_daemon(report: _Report, settings: Settings, url: str | None, token_file: Path) -> None:
+    ws_url = _daemon_url(settings, url)
+    if not token_file.is_file():
+        report.note("skip", "daemon", f"not running here (no token file {token_file})",
+                    "start it (make run, or claimbridge run) to have it checked too")
+        return
+    try:
+        token = token_file.read_text().strip()
+        health = _ask(ws_url, token, "system.health")
+    except OSError as exc:
+        report.check("daemon", False, f"cannot read {token_file} ({exc.strerror})", "run as the daemon's user")
+        return
+    except CliError as exc:
+        if exc.exit_code == 3 and "connection refused" in exc.line:
+            report.note("skip", "daemon", f"not running at {ws_url}", "start it (make run, or claimbridge run)")
+        else:
+            report.check("daemon", False, exc.line)
+        return
+    if "error" in health:
+        report.check("daemon", False, f"system.health refused: {health['error'].get('message')}", "see the daemon's log")
+        return
+    h = health["result"]
+    report.check("daemon", True, f"version {h.get('version')} at {ws_url}, up {h.get('uptimeS')} s")
+    for part in ("journal", "browser"):
+        component = h.get(part) or {}
+        report.check(f"daemon's {part}", bool(component.get("ok")), str(component.get("message", "")),
+                     "see the daemon's log; /readyz says the same")
+    for terminal in h.get("terminals") or ():
+        state = "paired" if terminal.get("paired") else "not paired"
+        report.check(f"daemon's terminal {terminal.get('name')}", bool(terminal.get("paired")),
+                     f"mid {terminal.get('mid')}, tid {terminal.get('tid')}: {state}",
+                     f"claimbridge pair {terminal.get('name')} --mid {terminal.get('mid')} --tid {terminal.get('tid')}")
+    try:
+        answer = _ask(ws_url, token, "healthcode.checkCredentials")
+    except CliError as exc:
+        report.check("daemon's healthcode sign-in", False, exc.line)
+        return
+    if "error" in answer:
+        if answer["error"].get("code") == -32601:
+            report.note("skip", "daemon's healthcode", "not configured in the daemon")
+        else:
+            report.check("daemon's healthcode sign-in", False, str(answer["error"].get("message")),
+                         "check the daemon's [healthcode] settings and the network path")
+        return
+    result = answer["result"]
+    report.check("daemon's healthcode sign-in", bool(result.get("ok")), str(result.get("message")),
+                 "check the daemon's [healthcode] site_id, user_id and password_file")
+
+
+def run_doctor(config_file: Path | None, *, simulator_port: int | None = None, url: str | None = None,
+               token_file: Path | None = None) -> int:
+    """Run every check, print one line each, and return the exit code (1 when any failed).
+
+    Args:
+        config_file: ``--config`` (``None``: ``./claimbridge.toml`` if present).
+        simulator_port: Check as ``run --with-simulator --simulator-port`` sees things.
+        url: The daemon's websocket URL (default from the config's ``listen``).
+        token_file: The daemon's token file (default ``state_dir/token``).
+    """
+    report = _Report()
+    shown = config_file if config_file is not None else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
+    try:
+        settings = load_settings(config_file)
+    except (OSError, ValueError) as exc:  # tomllib and pydantic errors are ValueErrors
+        for problem in config_problems(exc, shown):
+            where = f"{problem.file}: {problem.key}" if problem.key else problem.file
+            report.check("config", False, f"{where}: {problem.rule}", problem.fix)
+        _browser(report, None)
+        report.note("skip", "other checks", "they need a config that loads")
+        return 1
+    if simulator_port is not None:
+        settings = simulator_settings(settings, simulator_port, write_password=False)
+    report.check("config", True, f"{shown or 'defaults and environment'}: listen {settings.listen}, "
+                 f"state_dir {settings.state_dir}")
+    _browser(report, settings)
+    host = settings.listen_host
+    if not _is_loopback(host):
+        report.note("warn", "listen", f"{host}, a LAN address, without TLS: tokens cross the network in clear",
+                    "keep listen on 127.0.0.1 and put a TLS reverse proxy (nginx, caddy) in front; "
+                    "see docs/operations.md")
+    _journal(report, settings)
+    token = token_file or Path(settings.state_dir) / "token"
+    _token(report, token)
+    _iclient(report, settings)
+    _healthcode(report, settings)
+    _running_daemon(report, settings, url, token)
+    return 1 if report.failed else 0
