@@ -3,20 +3,6 @@
 
 from __future__ import annotations
 
-from simulator.healthcode.rules import (
-    CredentialOutcome,
-    HcStatus,
-    Member,
-    StoredBill,
-    TEST_SITES,
-    TestSite,
-    Timings,
-    check_credentials,
-    check_required,
-    check_rules,
-    make_reference,
-    status_at,
-)
 from simulator.healthcode.fhir import (
     FORM_NAMES,
     INSURER_SYSTEM,
@@ -28,6 +14,21 @@ from simulator.healthcode.fhir import (
     operation_outcome,
     payment_reconciliation,
     pounds,
+)
+from simulator.healthcode.rules import (
+    CredentialOutcome,
+    FaultPlan,
+    HcStatus,
+    Member,
+    StoredBill,
+    TEST_SITES,
+    TestSite,
+    Timings,
+    check_credentials,
+    check_required,
+    check_rules,
+    make_reference,
+    status_at,
 )
 from simulator.healthcode.service import (
     FAULTS,
@@ -47,6 +48,7 @@ __all__ = [
     "CredentialOutcome",
     "FAULTS",
     "FORM_NAMES",
+    "FaultPlan",
     "HcStatus",
     "INSURER_SYSTEM",
     "Member",

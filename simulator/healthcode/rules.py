@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "FaultPlan",
     "TEST_SITES",
     "CredentialOutcome",
     "HcStatus",
@@ -391,3 +392,25 @@ def status_at(
 def make_reference(site_id: str, submitted_at: datetime, sequence: int) -> str:
     """A provider reference of at most 25 characters (reference §2.1): ``SIM001-261122-00001``."""
     return f"{site_id}-{submitted_at:%y%m%d}-{sequence:05d}"[:25]
+
+
+@dataclass
+class FaultPlan:
+    """A fault the control API asked for and how many more calls it hits (then it clears)."""
+
+    fault: str | None = None
+    count: int = 0
+
+    def arm(self, fault: str | None, count: int) -> None:
+        """Hit the next ``count`` calls with ``fault``; ``None`` or ``0`` clears it."""
+        self.fault, self.count = (fault, count) if fault and count else (None, 0)
+
+    def take(self) -> str | None:
+        """The fault for this call, if any, counting it down."""
+        if self.fault is None or self.count <= 0:
+            return None
+        fault = self.fault
+        self.count -= 1
+        if self.count == 0:
+            self.fault = None
+        return fault

@@ -40,6 +40,7 @@ from aiohttp import web
 
 from simulator.clock import Clock
 from simulator.healthcode.rules import (
+    FaultPlan,
     CredentialOutcome,
     HcStatus,
     Member,
@@ -74,20 +75,10 @@ class _State:
     #: not scan every bill.
     invoices: dict[tuple[str, str], StoredBill] = field(default_factory=dict)
     sequence: int = 0
-    fault: str | None = None
-    fault_count: int = 0
+    faults: FaultPlan = field(default_factory=FaultPlan)
     timings: Timings = field(default_factory=Timings)
     hold_seconds: float = _DEFAULT_HOLD_SECONDS
     release: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def take_fault(self) -> str | None:
-        if self.fault is None or self.fault_count <= 0:
-            return None
-        self.fault_count -= 1
-        fault = self.fault
-        if self.fault_count == 0:
-            self.fault = None
-        return fault
 
     def by_invoice(self, site_id: str, invoice_number: str) -> StoredBill | None:
         return self.invoices.get((site_id, invoice_number))
@@ -143,7 +134,7 @@ def reset_healthcode(app: web.Application) -> None:
     state.bills.clear()
     state.invoices.clear()
     state.sequence = 0
-    state.fault, state.fault_count = None, 0
+    state.faults.arm(None, 0)
     state.timings = Timings()
     state.hold_seconds = _DEFAULT_HOLD_SECONDS
     state.release.set()
@@ -201,7 +192,7 @@ _Handler = Callable[[web.Request, "_State", str], Awaitable[web.Response]]
 async def _guarded(request: web.Request, handler: _Handler) -> web.StreamResponse:
     """Apply the pending fault and authentication, then run ``handler(request, state, site)``."""
     state = request.app[_STATE]
-    fault = state.take_fault()
+    fault = state.faults.take()
     if fault in ("502", "503"):
         text = "Bad Gateway" if fault == "502" else "Service Unavailable"
         return _error(int(fault), f"Http{fault}", text)
@@ -410,7 +401,7 @@ async def _control(request: web.Request) -> web.Response:
             return _error(400, "InvalidControl", f"fault must be one of {sorted(FAULTS)} or null")
         if not isinstance(count, int) or count < 0:
             return _error(400, "InvalidControl", "count must be an integer >= 0")
-        state.fault, state.fault_count = (fault, count) if fault and count else (None, 0)
+        state.faults.arm(fault, count)
     if "timings" in body:
         timings = body["timings"]
         names = {"unprocessed": "unprocessed", "inProcess": "in_process",
@@ -427,8 +418,8 @@ async def _control(request: web.Request) -> web.Response:
         state.hold_seconds = float(hold)
     return web.json_response(
         {
-            "fault": state.fault,
-            "count": state.fault_count,
+            "fault": state.faults.fault,
+            "count": state.faults.count,
             "timings": {
                 "unprocessed": state.timings.unprocessed,
                 "inProcess": state.timings.in_process,

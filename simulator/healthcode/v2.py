@@ -41,7 +41,7 @@ from simulator.healthcode.fhir import (
     operation_outcome,
     payment_reconciliation,
 )
-from simulator.healthcode.rules import TEST_SITES, HcStatus, Member, StoredBill
+from simulator.healthcode.rules import TEST_SITES, FaultPlan, HcStatus, Member, StoredBill
 
 __all__ = ["API_KEYS", "V2_FAULTS", "install_v2", "remit", "reset_v2"]
 
@@ -70,19 +70,9 @@ class _V2:
     tokens: dict[str, datetime] = field(default_factory=dict)
     remittances: list[Remittance] = field(default_factory=list)
     sequence: int = 0
-    fault: str | None = None
-    fault_count: int = 0
+    faults: FaultPlan = field(default_factory=FaultPlan)
     slow_s: float = _DEFAULT_SLOW_S
     token_lifetime_s: float = _DEFAULT_TOKEN_LIFETIME_S
-
-    def take_fault(self) -> str | None:
-        if self.fault is None or self.fault_count <= 0:
-            return None
-        self.fault_count -= 1
-        fault = self.fault
-        if self.fault_count == 0:
-            self.fault = None
-        return fault
 
 
 _V2_KEY = web.AppKey("healthcode_v2", _V2)
@@ -125,7 +115,7 @@ def reset_v2(app: web.Application) -> None:
     state.tokens.clear()
     state.remittances.clear()
     state.sequence = 0
-    state.fault, state.fault_count = None, 0
+    state.faults.arm(None, 0)
     state.slow_s, state.token_lifetime_s = _DEFAULT_SLOW_S, _DEFAULT_TOKEN_LIFETIME_S
 
 
@@ -190,7 +180,7 @@ _Handler = Callable[[web.Request, _V2, str], Awaitable[web.Response]]
 async def _guarded(request: web.Request, handler: _Handler) -> web.Response:
     """Faults first, then the bearer token, ``SU-SiteId`` and ``HC-API-Version``."""
     state = request.app[_V2_KEY]
-    fault = state.take_fault()
+    fault = state.faults.take()
     if fault == "503":
         return _outcome(503, "transient", "Service Unavailable")
     if fault == "slow":
@@ -342,7 +332,7 @@ async def _control(request: web.Request) -> web.Response:
             )
         if not isinstance(count, int) or count < 0:
             return web.json_response({"error": "InvalidControl", "message": "count: integer >= 0"}, status=400)
-        state.fault, state.fault_count = (fault, count) if fault and count else (None, 0)
+        state.faults.arm(fault, count)
     for key, attr in (("slowSeconds", "slow_s"), ("tokenLifetimeS", "token_lifetime_s")):
         if key in body:
             value = body[key]
@@ -350,6 +340,6 @@ async def _control(request: web.Request) -> web.Response:
                 return web.json_response({"error": "InvalidControl", "message": f"{key}: >= 0"}, status=400)
             setattr(state, attr, float(value))
     return web.json_response({
-        "fault": state.fault, "count": state.fault_count, "slowSeconds": state.slow_s,
+        "fault": state.faults.fault, "count": state.faults.count, "slowSeconds": state.slow_s,
         "tokenLifetimeS": state.token_lifetime_s, "insurerSystem": INSURER_SYSTEM,
     })

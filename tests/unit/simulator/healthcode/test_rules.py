@@ -188,3 +188,14 @@ def test_cancel_ends_the_history() -> None:
 def test_reference_is_at_most_25_characters() -> None:
     assert make_reference("SIM001", T0, 1) == "SIM001-261120-00001"
     assert len(make_reference("X" * 30, T0, 99999)) == 25
+
+
+def test_fault_plan_counts_down_then_clears() -> None:
+    from simulator.healthcode.rules import FaultPlan
+
+    plan = FaultPlan()
+    assert plan.take() is None
+    plan.arm("503", 2)
+    assert [plan.take(), plan.take(), plan.take()] == ["503", "503", None]
+    plan.arm("slow", 0)
+    assert plan.fault is None and plan.take() is None
