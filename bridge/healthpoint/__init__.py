@@ -1,4 +1,4 @@
-"""HealthPoint, pure: claims, cancels and gaps, iClient conversions, the same-day rule,
+"""HealthPoint, pure: claims, cancels, gaps and refunds, the money guards, iClient conversions, the same-day rule,
 recovery matching and reconciliation parsing.
 
 Nothing here does I/O or reads a clock: times arrive as aware datetimes. Rules cite their
@@ -32,6 +32,17 @@ from bridge.healthpoint.claims import (
     to_iclient_cancel,
     to_iclient_claim,
 )
+from bridge.healthpoint.guards import (
+    JobView,
+    Refusal,
+    default_gap_amount,
+    gap_amount,
+    paid_amount,
+    refund_left,
+    refuse_cancel,
+    refuse_gap,
+    refuse_refund,
+)
 from bridge.healthpoint.policy import (
     ACCEPT,
     REJECT,
@@ -39,7 +50,9 @@ from bridge.healthpoint.policy import (
 )
 from bridge.healthpoint.purchases import (
     normalise_purchase,
+    receipts_of,
     to_iclient_gap_purchase,
+    to_iclient_refund,
 )
 from bridge.healthpoint.reconciliation import (
     parse_reconciliation,
@@ -62,25 +75,36 @@ __all__ = [
     "FUNDS_BY_DIGITS",
     "Fund",
     "IsoDate",
+    "JobView",
     "MAX_CLAIM_AMOUNT",
     "MAX_ITEMS",
     "MODALITIES",
     "Pairing",
     "REJECT",
     "RefTag",
+    "Refusal",
     "SYDNEY",
     "auto_answers",
     "cancel_deadline",
     "claim_total",
+    "default_gap_amount",
+    "gap_amount",
     "is_same_transaction",
     "may_cancel",
     "normalise_claim_response",
     "normalise_purchase",
     "pad_service_code",
+    "paid_amount",
     "parse_reconciliation",
+    "receipts_of",
+    "refund_left",
+    "refuse_cancel",
+    "refuse_gap",
+    "refuse_refund",
     "same_claim",
     "same_purchase",
     "to_iclient_cancel",
     "to_iclient_claim",
     "to_iclient_gap_purchase",
+    "to_iclient_refund",
 ]

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict
 from bridge.jobs import JobKind, JobState
 
 __all__ = [
-    "NOTIFICATIONS",
     "AbortResult",
     "AnswerResult",
     "BillProblem",
@@ -28,7 +27,15 @@ __all__ = [
     "JobQuestion",
     "JobStatus",
     "JobUpdated",
+    "NOTIFICATIONS",
     "PairResult",
+    "ReconcileAmbiguous",
+    "ReconcileDiscrepancy",
+    "ReconcileResult",
+    "ReconcileSettled",
+    "ReconcileSide",
+    "ReconcileTotals",
+    "ReconciliationDone",
     "ReconciliationReport",
     "SubscribeResult",
     "TerminalInfo",
@@ -238,3 +245,88 @@ NOTIFICATIONS: Mapping[str, type[BaseModel]] = MappingProxyType(
         "terminal.pairing": TerminalPairing,
     }
 )
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+class ReconcileSettled(BaseModel):
+    """A job the fund's report settled: it is now ``completed`` with the fund's result."""
+
+    model_config = _RESULT
+
+    jobId: str
+    state: JobState
+    result: dict[str, Any]
+    refTag: str
+
+
+class ReconcileDiscrepancy(BaseModel):
+    """Where the journal and the fund's report disagree."""
+
+    model_config = _RESULT
+
+    kind: Literal["missingAtFund", "notInJournal", "statusDiffers", "amountDiffers"]
+    jobId: str | None = None
+    refTag: str | None = None
+    #: The journal's side: ``{state, result, totalClaimAmount, totalBenefit}``.
+    journal: dict[str, Any] | None = None
+    #: The report's row, as parsed.
+    fund: dict[str, Any] | None = None
+
+
+class ReconcileAmbiguous(BaseModel):
+    """An ``unknown`` job the report could not settle, with the rows that might be it."""
+
+    model_config = _RESULT
+
+    jobId: str
+    refTags: tuple[str, ...]
+
+
+class ReconcileSide(BaseModel):
+    """One side's totals: claims counted, cents claimed, cents of benefit."""
+
+    model_config = _RESULT
+
+    claims: int
+    claimed: int
+    benefit: int
+
+
+class ReconcileTotals(BaseModel):
+    """Totals of both sides."""
+
+    model_config = _RESULT
+
+    fund: ReconcileSide
+    journal: ReconcileSide
+
+
+class ReconcileResult(BaseModel):
+    """``healthpoint.reconcile``: the fund's claims report of a Sydney day held against the journal."""
+
+    model_config = _RESULT
+
+    terminal: str
+    date: str
+    available: bool
+    settled: tuple[ReconcileSettled, ...]
+    discrepancies: tuple[ReconcileDiscrepancy, ...]
+    ambiguous: tuple[ReconcileAmbiguous, ...]
+    totals: ReconcileTotals
+
+
+class ReconciliationDone(BaseModel):
+    """``reconciliation.done``: one reconciliation run ended (counts of what it found)."""
+
+    model_config = _RESULT
+
+    terminal: str
+    date: str
+    settled: int
+    discrepancies: int
+
+
+#: ``reconciliation.done`` joins the notifications (kept beside its model, in this block).
+NOTIFICATIONS = MappingProxyType({**NOTIFICATIONS, "reconciliation.done": ReconciliationDone})

@@ -12,7 +12,9 @@ the same transaction.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from datetime import datetime
 from typing import Any
 
 from bridge import healthpoint
@@ -38,9 +40,18 @@ log = logging.getLogger("claimbridge.worker")
 
 
 
-def job_to_wire(job: JobRecord) -> dict[str, Any]:
-    """A journal row as the protocol's Job object (INTERFACES.md)."""
-    return {
+def job_to_wire(job: JobRecord, question: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A journal row as the protocol's Job object (INTERFACES.md).
+
+    ``receipts`` are kept in the journal beside the result (one row, one write) and lifted out
+    here; ``question`` is the one pending now (see :meth:`TerminalWorker.pending_question`).
+    """
+    result = job.result
+    receipts = None
+    if result is not None and "receipts" in result:
+        result = dict(result)
+        receipts = result.pop("receipts")
+    wire: dict[str, Any] = {
         "jobId": job.job_id,
         "requestId": job.request_id,
         "kind": str(job.kind),
@@ -49,9 +60,13 @@ def job_to_wire(job: JobRecord) -> dict[str, Any]:
         "createdAt": job.created_at.isoformat(),
         "updatedAt": job.updated_at.isoformat(),
         "request": job.request,
-        "result": job.result,
+        "result": result,
         "error": job.error,
+        "question": question,
     }
+    if receipts:
+        wire["receipts"] = receipts
+    return wire
 
 
 def _auto_answers(job: JobRecord) -> tuple[str, ...]:
@@ -94,6 +109,11 @@ class TerminalWorker:
         self._queued: set[str] = set()
         self._op: Operation | None = None
         self._pending_question: dict[str, Any] | None = None
+        #: Status lines not yet journalled: written with the job's next audit row, in one
+        #: transaction, so a claim does not wait for one disk flush per line.
+        self._statuses: list[tuple[str, datetime, str, str | None]] = []
+        #: Merchant receipts the running job's terminal sent (a declined signature sends two).
+        self._receipts: list[str] = []
         self._lock = asyncio.Lock()
         self._pairing_cache: PairingRecord | None = None
         self._page_ready = asyncio.Event()
@@ -159,14 +179,43 @@ class TerminalWorker:
                     log.exception("job %s: unexpected error in the worker", job_id)
                     await self._settle_unknown(job_id, "internal error while running")
                 finally:
+                    await self._flush_statuses(job_id)
                     self.current_job = None
                     self._op = None
                     self._pending_question = None
+                    self._receipts = []
+
+    def pending_question(self, job_id: str) -> dict[str, Any] | None:
+        """The question the terminal is waiting on for this job: ``{text, options}`` or None.
+
+        It lives here and nowhere else because only this page holds the terminal's answer
+        callback: after a restart no question can be pending (the job is ``unknown``).
+        """
+        q = self._pending_question
+        if q is None or q["jobId"] != job_id:
+            return None
+        return {"text": q["text"], "options": list(q["options"])}
 
     async def _publish(self, job: JobRecord) -> None:
-        self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
+        wire = job_to_wire(job, self.pending_question(job.job_id))
+        self.hub.publish("job.updated", {"job": wire}, job.job_id)
+
+    def _buffer(self, job_id: str, event: str, detail: str | None) -> None:
+        self._statuses.append((job_id, self.journal.clock_now(), event, detail))
+
+    async def _flush_statuses(self, job_id: str | None = None) -> None:
+        """Journal the buffered audit rows (``job_id`` is only a hint: each row keeps its own)."""
+        pending, self._statuses = self._statuses, []
+        for jid in dict.fromkeys(row[0] for row in pending):
+            await self.journal.note_many(jid, [(at, ev, d) for j, at, ev, d in pending if j == jid])
+
+    async def _note(self, job_id: str, event: str, detail: str | None) -> None:
+        """An audit row, after the status lines that came before it."""
+        self._buffer(job_id, event, detail)
+        await self._flush_statuses()
 
     async def _move(self, job_id: str, state: JobState, **kw: Any) -> JobRecord:
+        await self._flush_statuses(job_id)
         job = await self.journal.move(job_id, state, **kw)
         await self._publish(job)
         return job
@@ -197,9 +246,13 @@ class TerminalWorker:
         if job.kind is JobKind.REBATE_ESTIMATE:
             params = RebateEstimateParams.model_validate(job.request)
             return "initiateHealthPointRebateEstimate", healthpoint.to_iclient_claim(params, p)
-        assert job.parent_job_id is not None
+        if job.parent_job_id is None:
+            raise NotAllowedNow(f"a {job.kind} job needs the job it was made against")
         claim = await self.journal.get(job.parent_job_id)
-        assert claim.result is not None
+        if job.kind is JobKind.REFUND:
+            return "initiateRefund", healthpoint.to_iclient_refund(int(job.request["amount"]), p)
+        if claim.result is None:
+            raise NotAllowedNow(f"the job a {job.kind} was made against has no result")
         if job.kind is JobKind.CANCEL:
             original = ClaimParams.model_validate(claim.request)
             return "cancelHealthPointClaim", healthpoint.to_iclient_cancel(original, str(claim.result["refTag"]), p)
@@ -244,13 +297,24 @@ class TerminalWorker:
         definite outcome; anything else leaves it ``unknown``."""
         raw_result = str(response.get("result", "UNKNOWN"))
         state = outcome_state(raw_result)
-        if job.kind is JobKind.GAP:
+        if job.kind in (JobKind.GAP, JobKind.REFUND):
             result = healthpoint.normalise_purchase(response)
         else:
             request = None if job.kind is JobKind.CANCEL else ClaimParams.model_validate(job.request) if job.kind is JobKind.CLAIM else RebateEstimateParams.model_validate(job.request)
             result = healthpoint.normalise_claim_response(response, request).model_dump(mode="json")
         if reattached and state is not JobState.COMPLETED:
-            await self.journal.note(job.job_id, "reattach", f"terminal answered {raw_result}; left unknown")
+            await self._note(job.job_id, "reattach", f"terminal answered {raw_result}; left unknown")
+            return
+        receipts = healthpoint.receipts_of(self._receipts, response)
+        if receipts is not None:
+            result["receipts"] = receipts
+        if reattached:
+            # An unknown job's outcome is now known: its old "outcome unknown" error goes.
+            await self._flush_statuses(job.job_id)
+            settled = await self.journal.settle(
+                job.job_id, state, result=result, note="outcome from continueLastTransaction"
+            )
+            await self._publish(settled)
             return
         error = None
         if state is JobState.FAILED:
@@ -258,8 +322,7 @@ class TerminalWorker:
                 "message": str(response.get("healthpointErrorDescription") or response.get("result")),
                 "code": response.get("healthpointErrorCode"),
             }
-        note = "outcome from continueLastTransaction" if reattached else None
-        await self._move(job.job_id, state, result=result, error=error, note=note)
+        await self._move(job.job_id, state, result=result, error=error)
 
     async def _follow(self, job: JobRecord, op: Operation, *, reattaching: bool = False) -> dict[str, Any] | None:
         """Relay an operation's events until it completes; None when its outcome is uncertain.
@@ -287,11 +350,14 @@ class TerminalWorker:
                     pass
                 continue
             if event.kind == "status":
+                self._buffer(job.job_id, "status", str(event.payload))
                 self.hub.publish("job.status", {"jobId": job.job_id, "message": event.payload}, job.job_id)
             elif event.kind == "question":
                 await self._on_question(job, op, event.payload)
             elif event.kind == "receipt":
-                await self.journal.note(job.job_id, "receipt", str((event.payload or {}).get("merchantReceipt")))
+                text = str((event.payload or {}).get("merchantReceipt") or "")
+                self._receipts.append(text)
+                await self._note(job.job_id, "receipt", text)
             elif event.kind == "complete":
                 return dict(event.payload or {})
             elif event.kind == "crashed":
@@ -304,17 +370,28 @@ class TerminalWorker:
         pending = {"jobId": job.job_id, "text": text, "options": options}
         if pending == self._pending_question:
             return  # terminals repeat an unanswered question now and then; ask the PMS once
-        await self.journal.note(job.job_id, "question", text)
         answered = question.get("answered")
+        detail = json.dumps({"text": text, "options": options}, separators=(",", ":"))
         if answered is not None:
             # The page answered at once, by the job's policy (see _auto_answers).
-            await self.journal.note(job.job_id, "answer", f"{answered} (automatic)")
+            self._buffer(job.job_id, "question", detail)
+            await self._note(job.job_id, "answer", json.dumps({"answer": answered, "by": "onApproved policy"}))
             return
+        await self._note(job.job_id, "question", detail)
         self._pending_question = pending
         self.hub.publish("job.question", dict(pending), job.job_id)
 
-    async def answer(self, job_id: str, answer: str) -> None:
-        """``job.answer``: pass the operator's answer to the pending question.
+    def replay_question(self, job_id: str) -> dict[str, Any] | None:
+        """The pending question as a ``job.question`` notification's params, for a client that
+        re-sent the job's requestId; None when no question is pending."""
+        q = self._pending_question
+        return dict(q) if q is not None and q["jobId"] == job_id else None
+
+    async def answer(self, job_id: str, answer: str, operator: str | None = None) -> None:
+        """``job.answer``: pass the answer to the pending question.
+
+        The answer is matched against the options without regard to case ("accept" answers
+        "ACCEPT"); the terminal gets the option exactly as it offered it.
 
         Raises:
             NotAllowedNow: no question is pending for this job, or the answer is not an option.
@@ -322,11 +399,12 @@ class TerminalWorker:
         q = self._pending_question
         if q is None or q["jobId"] != job_id or self._op is None:
             raise NotAllowedNow("no question is pending for this job", {"jobId": job_id})
-        if answer not in q["options"]:
+        label = next((o for o in q["options"] if o.casefold() == answer.strip().casefold()), None)
+        if label is None:
             raise NotAllowedNow(f"answer must be one of {q['options']}", {"jobId": job_id, "options": q["options"]})
         self._pending_question = None
-        await self.journal.note(job_id, "answer", answer)
-        await self.page.answer(self._op.op_id, answer)
+        await self._note(job_id, "answer", json.dumps({"answer": label, "by": operator}))
+        await self.page.answer(self._op.op_id, label)
 
     async def abort(self, job_id: str) -> bool:
         """``job.abort``: a queued job fails at once; a running one is cancelled on the terminal."""
@@ -336,7 +414,7 @@ class TerminalWorker:
             await self._move(job_id, JobState.FAILED, error={"message": "aborted before it started"}, note="aborted")
             return True
         if job.state is JobState.RUNNING and self.current_job == job_id:
-            await self.journal.note(job_id, "abort", "cancelCurrentTransaction")
+            await self._note(job_id, "abort", "cancelCurrentTransaction")
             return await self.page.abort()
         return False
 
@@ -356,7 +434,7 @@ class TerminalWorker:
             await self.reattach(job_id, sent)
         except ClaimbridgeError as exc:
             log.warning("job %s stays unknown: %s", job_id, exc)
-            await self.journal.note(job_id, "reattach", f"failed: {exc}")
+            await self._note(job_id, "reattach", f"failed: {exc}")
 
     async def _wait_ready(self, timeout: float) -> None:
         """Wait for the daemon to bring the page back (after a browser crash)."""
@@ -398,7 +476,7 @@ class TerminalWorker:
         if response is None:
             return False
         if not healthpoint.is_same_transaction(sent, response, purchase=job.kind is JobKind.GAP):
-            await self.journal.note(job_id, "reattach", "the terminal's last transaction is another one")
+            await self._note(job_id, "reattach", "the terminal's last transaction is another one")
             return False
         await self._complete(job, response, reattached=True)
         return (await self.journal.get(job_id)).state is JobState.COMPLETED
@@ -412,7 +490,8 @@ class TerminalWorker:
                 try:
                     await self.reattach(unknown[0].job_id)
                 except ClaimbridgeError as exc:
-                    await self.journal.note(unknown[0].job_id, "reattach", f"failed: {exc}")
+                    await self._note(unknown[0].job_id, "reattach", f"failed: {exc}")
+                await self._flush_statuses()
         for job in await self.journal.list_jobs(states=[JobState.QUEUED], terminal=self.name, oldest_first=True):
             self.enqueue(job.job_id)
 
