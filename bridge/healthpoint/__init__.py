@@ -1,5 +1,5 @@
 """HealthPoint, pure: claims, cancels, gaps and refunds, the money guards, iClient conversions, the same-day rule,
-recovery matching and reconciliation parsing.
+recovery matching, reconciliation parsing and matching.
 
 Nothing here does I/O or reads a clock: times arrive as aware datetimes. Rules cite their
 source beside the check (``seeds/004``, ``reference/tyro-iclient-healthpoint.md``).
@@ -43,6 +43,16 @@ from bridge.healthpoint.guards import (
     refuse_gap,
     refuse_refund,
 )
+from bridge.healthpoint.matching import (
+    DEFAULT_SKEW,
+    FUND_RESULTS,
+    Matching,
+    ReconJob,
+    ReportRow,
+    reconcile,
+    report_rows,
+    settled_result,
+)
 from bridge.healthpoint.policy import (
     ACCEPT,
     REJECT,
@@ -71,18 +81,23 @@ __all__ = [
     "ClaimItemResult",
     "ClaimRequest",
     "ClaimResult",
+    "DEFAULT_SKEW",
     "FIELD_RULES",
     "FUNDS_BY_DIGITS",
+    "FUND_RESULTS",
     "Fund",
     "IsoDate",
     "JobView",
     "MAX_CLAIM_AMOUNT",
     "MAX_ITEMS",
     "MODALITIES",
+    "Matching",
     "Pairing",
     "REJECT",
+    "ReconJob",
     "RefTag",
     "Refusal",
+    "ReportRow",
     "SYDNEY",
     "auto_answers",
     "cancel_deadline",
@@ -97,12 +112,15 @@ __all__ = [
     "paid_amount",
     "parse_reconciliation",
     "receipts_of",
+    "reconcile",
     "refund_left",
     "refuse_cancel",
     "refuse_gap",
     "refuse_refund",
+    "report_rows",
     "same_claim",
     "same_purchase",
+    "settled_result",
     "to_iclient_cancel",
     "to_iclient_claim",
     "to_iclient_gap_purchase",

@@ -11,7 +11,7 @@ import pytest
 #: package -> the modules whose ``__all__`` it gathers (adapters of a package are not gathered).
 NAMESPACES = {
     "bridge.protocol": ("envelope", "methods", "openrpc", "params", "results"),
-    "bridge.healthpoint": ("claims", "guards", "policy", "purchases", "reconciliation", "recovery"),
+    "bridge.healthpoint": ("claims", "guards", "matching", "policy", "purchases", "reconciliation", "recovery"),
     "bridge.healthcode": ("bills", "jobs", "refdata", "rules", "search", "status"),
     "bridge.worker": ("history", "runner"),
     "simulator.healthpoint": ("adjudication", "cancels", "day", "reports", "requests"),
