@@ -28,6 +28,7 @@ from bridge.errors import (
 from bridge.hub import FINAL_FOR_CALLER, Hub, Peer
 from bridge.jobs import JobKind, JobState, is_final
 from bridge.journal import JobRecord, Journal
+from bridge.reconciler import Reconciler
 from bridge.worker import TerminalWorker, history_of, job_to_wire
 
 __all__ = ["Service", "job_view"]
@@ -77,6 +78,7 @@ class Service:
         self.accepting = True
         self.extra: dict[str, Callable[..., Awaitable[Any]]] = {}
         self._money = asyncio.Lock()
+        self.reconciler = Reconciler(journal, hub, workers, now)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -239,6 +241,10 @@ class Service:
         """``healthpoint.reconciliation``."""
         return await self._worker(params.terminal).reconciliation(params.date.isoformat(), params.type)
 
+    async def reconcile(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthpoint.reconcile``: the day's claims report held against the journal."""
+        return await self.reconciler.reconcile(params.terminal, params.date)
+
     # -- jobs ----------------------------------------------------------------------------------
 
     async def _job_worker(self, job_id: str) -> tuple[JobRecord, TerminalWorker | None]:
@@ -374,6 +380,7 @@ class Service:
             "payment.gap": self.gap,
             "payment.refund": self.refund,
             "healthpoint.reconciliation": self.reconciliation,
+            "healthpoint.reconcile": self.reconcile,
             "job.answer": self.answer,
             "job.abort": self.abort,
             "job.get": self.get,

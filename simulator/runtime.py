@@ -276,7 +276,7 @@ class Simulator(TransactionFlows):
         else:
             job = self._run_health(terminal, kind, request, scenario)
         terminal.task = asyncio.create_task(
-            self._guard(terminal, job),
+            self._guard(terminal, job, forget=scenario.no_last_transaction),
             name=f"claimbridge-sim[{terminal.mid}/{terminal.tid}].{kind.value}",
         )
 

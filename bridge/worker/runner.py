@@ -31,7 +31,7 @@ from bridge.jobs import JobKind, JobState, outcome_state
 from bridge.journal import JobRecord, Journal, PairingRecord
 from bridge.protocol import ClaimParams, RebateEstimateParams
 from bridge.terminal import Operation, PageEvent, TerminalPage
-from bridge.worker.operations import next_op_id, pairing_keys, read_reconciliation, wait_kind
+from bridge.worker.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation, wait_kind
 from bridge.worker.pairing import pair_on_page
 
 __all__ = ["TerminalWorker", "job_to_wire"]
@@ -430,14 +430,18 @@ class TerminalWorker:
             if self.ready:
                 await self.load_page()
             else:
-                await self._wait_ready(timeout=120.0)
+                await self.wait_ready(timeout=120.0)
             await self.reattach(job_id, sent)
         except ClaimbridgeError as exc:
             log.warning("job %s stays unknown: %s", job_id, exc)
             await self._note(job_id, "reattach", f"failed: {exc}")
 
-    async def _wait_ready(self, timeout: float) -> None:
-        """Wait for the daemon to bring the page back (after a browser crash)."""
+    async def wait_ready(self, timeout: float) -> None:
+        """Wait for the page to be loaded (after a reload or a browser crash).
+
+        Raises:
+            TemporarilyUnavailable: it did not come back within ``timeout`` seconds.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not self.ready:
@@ -527,6 +531,8 @@ class TerminalWorker:
         if pairing is None:
             raise TerminalNotPaired(self.name)
         if not self.ready:
-            raise TemporarilyUnavailable("the terminal's page is not loaded")
+            # A page being reloaded (after an unknown outcome, a browser restart) is back in
+            # seconds: a report asked for meanwhile waits for it rather than failing.
+            await self.wait_ready(timeout=REPORT_TIMEOUT_S)
         async with self._lock:
             return await read_reconciliation(self.page, pairing_keys(pairing), date, report_type)
