@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from bridge.config import ReconciliationConfig
     from bridge.daemon import Daemon
 
-__all__ = ["MAX_AGE", "Reconciler", "install", "sydney_day"]
+__all__ = ["MAX_AGE", "Reconciler", "daily_due", "daily_start", "install", "sydney_day"]
 
 log = logging.getLogger("claimbridge.reconciliation")
 
@@ -206,25 +206,46 @@ class Reconciler:
             log.info("reconciliation of %s for %s not done now: %s", terminal, day, exc)
 
     async def run(self, config: ReconciliationConfig) -> None:
-        """Forever: the daily run at ``daily_at`` (Sydney), and the unknown jobs' days every ``retry_s``."""
-        hour, minute = (int(part) for part in config.daily_at.split(":"))
-        daily_done: date | None = None
+        """Forever: the daily run at ``daily_at`` (Sydney), and the unknown jobs' days every ``retry_s``.
+
+        A daemon started after ``daily_at`` counts today's daily run as done: it reconciles
+        the previous day from the next morning (the ``retry_s`` runs cover its unknown jobs).
+        """
         loop = asyncio.get_running_loop()
+        done = daily_start(self.now(), config.daily_at)
         next_retry = loop.time() + config.retry_s
         while True:
             await asyncio.sleep(min(config.retry_s, 30.0, max(next_retry - loop.time(), 0.0)))
-            local = self.now().astimezone(healthpoint.SYDNEY)
-            if daily_done is None:
-                daily_done = local.date() if (local.hour, local.minute) >= (hour, minute) else local.date() - timedelta(days=1)
-            if local.date() > daily_done and (local.hour, local.minute) >= (hour, minute):
-                daily_done = local.date()
+            day = daily_due(self.now(), config.daily_at, done)
+            if day is not None:
+                done = day + timedelta(days=1)
                 for name, worker in sorted(self.workers.items()):
                     if worker.paired:
-                        await self._try(name, local.date() - timedelta(days=1))
+                        await self._try(name, day)
             if loop.time() >= next_retry:
                 next_retry = loop.time() + config.retry_s
-                for name, day in await self.unknown_days():
-                    await self._try(name, day)
+                for name, unknown_day in await self.unknown_days():
+                    await self._try(name, unknown_day)
+
+
+def _at(daily_at: str) -> time:
+    hour, minute = (int(part) for part in daily_at.split(":"))
+    return time(hour, minute)
+
+
+def daily_start(now: datetime, daily_at: str) -> date:
+    """The Sydney day whose daily run a daemon starting at ``now`` counts as done already."""
+    local = now.astimezone(healthpoint.SYDNEY)
+    return local.date() if local.time() >= _at(daily_at) else local.date() - timedelta(days=1)
+
+
+def daily_due(now: datetime, daily_at: str, done: date) -> date | None:
+    """The previous Sydney day to reconcile now, or None: the daily run is due once the Sydney
+    time passes ``daily_at`` on a day after ``done`` (the day whose run was made last)."""
+    local = now.astimezone(healthpoint.SYDNEY)
+    if local.date() > done and local.time() >= _at(daily_at):
+        return local.date() - timedelta(days=1)
+    return None
 
 
 def install(daemon: Daemon) -> None:

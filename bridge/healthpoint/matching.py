@@ -196,12 +196,18 @@ def _settle_unknowns(
     return settled, ambiguous
 
 
+def _cancelled_now(jobs: Iterable[ReconJob], settled: Mapping[str, ReportRow]) -> set[str]:
+    """refTags of claims whose unknown cancel this very run settled (the claim is cancelled)."""
+    return {j.ref_tag for j in jobs if j.kind is JobKind.CANCEL and j.job_id in settled and j.ref_tag}
+
+
 def _discrepancies(
     jobs: Sequence[ReconJob], rows: Sequence[ReportRow], settled: Mapping[str, ReportRow],
     ambiguous: Mapping[str, tuple[str, ...]], held: Mapping[str, str],
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     by_tag = {row.ref_tag: row for row in rows}
+    cancelled_now = _cancelled_now(jobs, settled)
     for job in jobs:
         if job.kind is not JobKind.CLAIM or job.state is not JobState.COMPLETED or job.ref_tag is None:
             continue
@@ -210,7 +216,8 @@ def _discrepancies(
             if job.result == "APPROVED":
                 out.append({"kind": "missingAtFund", "jobId": job.job_id, "refTag": job.ref_tag, "journal": _journal_side(job)})
             continue
-        expected = "CAN" if job.cancelled else _EXPECTED_STATUS.get(job.result or "")
+        cancelled = job.cancelled or job.ref_tag in cancelled_now
+        expected = "CAN" if cancelled else _EXPECTED_STATUS.get(job.result or "")
         if expected is not None and row.status != expected:
             out.append({"kind": "statusDiffers", "jobId": job.job_id, "refTag": job.ref_tag,
                         "journal": _journal_side(job), "fund": dict(row.raw)})
@@ -231,12 +238,13 @@ def _totals(jobs: Iterable[ReconJob], rows: Sequence[ReportRow], settled: Mappin
     the fund keeps (approved, not voided or cancelled)."""
     claims = [j for j in jobs if j.kind is JobKind.CLAIM]
     counted = [j for j in claims if j.ref_tag is not None or j.job_id in settled]
+    cancelled_now = _cancelled_now(jobs, settled)
     benefit = 0
     for job in counted:
         row = settled.get(job.job_id)
         if row is not None:
             benefit += row.total_benefit if row.status == "APP" else 0
-        elif job.result == "APPROVED" and not job.cancelled:
+        elif job.result == "APPROVED" and not job.cancelled and job.ref_tag not in cancelled_now:
             benefit += job.total_benefit
     return {
         "fund": {

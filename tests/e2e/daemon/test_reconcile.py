@@ -20,7 +20,9 @@ from playwright.async_api import Page, async_playwright
 from bridge import healthpoint
 from bridge.config import ReconciliationConfig
 from bridge.protocol import ClaimParams
-from tests.daemon_harness import FRONT_DESK, Client, Running, Sim, claim_request, make_settings, start_daemon, stop_daemon
+from tests.daemon_harness import (
+    FRONT_DESK, Client, RpcError, Running, Sim, claim_request, make_settings, start_daemon, stop_daemon,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -177,3 +179,20 @@ async def test_the_automatic_run_settles_an_unknown_claim(tmp_path: Path, sim: S
         assert [r["kind"] for r in await sim.ledger()] == ["claim"]
     finally:
         await stop_daemon(running)
+
+
+async def test_an_unknown_cancel_is_settled_by_the_report(fast: Running) -> None:
+    c = await fast.client()
+    claim = await c.call("healthpoint.claim", claim_request(requestId="rc-5"))
+    await fast.sim.scenario(dropResponse=True, noLastTransaction=True)
+    cancel = await c.call("healthpoint.cancel", {"requestId": "rc-5-x", "claimJobId": claim["jobId"]})
+    assert cancel["state"] == "unknown"
+    with pytest.raises(RpcError) as err:  # a cancel whose outcome is unknown blocks another one
+        await c.call("healthpoint.cancel", {"requestId": "rc-5-y", "claimJobId": claim["jobId"]})
+    assert err.value.code == -32004
+    out = await c.call("healthpoint.reconcile", {"terminal": "front-desk", "date": DAY})
+    assert [s["jobId"] for s in out["settled"]] == [cancel["jobId"]] and out["discrepancies"] == []
+    final = await _get(c, cancel["jobId"])
+    assert final["state"] == "completed" and final["result"]["result"] == "CANCELLED" and final["error"] is None
+    assert final["result"]["refTag"] == claim["result"]["refTag"]
+    assert [r["kind"] for r in await fast.sim.ledger()] == ["claim", "cancel"]

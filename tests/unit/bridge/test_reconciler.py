@@ -18,3 +18,18 @@ def test_day_bounds_follow_dst() -> None:
     start, end = _day_bounds(date(2026, 4, 5))  # DST ends: a 25-hour day
     assert (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() == 25 * 3600
     assert MAX_AGE.days == 7
+
+
+def test_the_daily_run_is_due_once_a_day_after_daily_at_sydney() -> None:
+    from bridge.reconciler import daily_due, daily_start
+
+    before = datetime(2026, 11, 22, 19, 59, tzinfo=UTC)  # 06:59 AEDT, Monday 23
+    after = datetime(2026, 11, 22, 20, 0, tzinfo=UTC)  # 07:00 AEDT
+    assert daily_start(before, "07:00") == date(2026, 11, 22)
+    assert daily_start(after, "07:00") == date(2026, 11, 23)
+    done = daily_start(before, "07:00")
+    assert daily_due(before, "07:00", done) is None
+    assert daily_due(after, "07:00", done) == date(2026, 11, 22)  # Sunday's report
+    assert daily_due(after, "07:00", date(2026, 11, 23)) is None  # made already
+    winter = datetime(2026, 6, 14, 21, 0, tzinfo=UTC)  # 07:00 AEST, Monday 15 June
+    assert daily_due(winter, "07:00", date(2026, 6, 14)) == date(2026, 6, 14)

@@ -96,6 +96,8 @@ def test_unknown_cancel_is_settled_only_by_a_can_row(status: str, settled: bool)
     assert ("x1" in m.settled) is settled
     if settled:
         assert settled_result(cancel, m.settled["x1"])["result"] == "CANCELLED"
+        assert m.discrepancies == ()  # the claim is cancelled now: CAN is what the journal expects
+        assert m.totals["journal"]["benefit"] == m.totals["fund"]["benefit"] == 0
     else:
         assert m.ambiguous == {"x1": ("2120601",)}
 
