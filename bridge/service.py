@@ -129,9 +129,9 @@ class Service:
             self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
             terminal.enqueue(job.job_id)
         elif peer is not None:
-            question = terminal.replay_question(job.job_id)
+            question = terminal.pending_question(job.job_id)
             if question is not None:
-                self.hub.send(peer, "job.question", question)
+                self.hub.send(peer, "job.question", {"jobId": job.job_id, **question})
 
     async def wait(self, job_id: str) -> dict[str, Any]:
         """The job once it is completed, failed, unknown or resolved."""
@@ -273,8 +273,9 @@ class Service:
     async def abort(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``job.abort``."""
         job, worker = await self._job_worker(params.jobId)
-        self._check_owner(job.job_id, peer)
-        return {"aborted": bool(worker and await worker.abort(job.job_id))}
+        operator = getattr(params, "operator", None)
+        self._check_owner(job.job_id, peer, operator)
+        return {"aborted": bool(worker and await worker.abort(job.job_id, operator))}
 
     def _wire(self, job: JobRecord) -> dict[str, Any]:
         worker = self.workers.get(job.terminal or "")

@@ -155,11 +155,12 @@ class ReconcileParams(BaseModel):
 
 
 class JobAbortParams(BaseModel):
-    """``job.abort``."""
+    """``job.abort``; ``operator`` lets any authenticated client abort for the desk, as for answers."""
 
     model_config = _PARAMS
 
     jobId: str = _JOB_ID
+    operator: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class JobGetParams(BaseModel):

@@ -12,9 +12,7 @@ the same transaction.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from datetime import datetime
 from typing import Any
 
 from bridge import healthpoint
@@ -31,6 +29,8 @@ from bridge.jobs import JobKind, JobState, outcome_state
 from bridge.journal import JobRecord, Journal, PairingRecord
 from bridge.protocol import ClaimParams, RebateEstimateParams
 from bridge.terminal import Operation, PageEvent, TerminalPage
+from bridge.worker.audit import AuditTrail, question_detail
+from bridge.worker.questions import Question
 from bridge.worker.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation, wait_kind
 from bridge.worker.pairing import pair_on_page
 
@@ -39,18 +39,14 @@ __all__ = ["TerminalWorker", "job_to_wire"]
 log = logging.getLogger("claimbridge.worker")
 
 
-
 def job_to_wire(job: JobRecord, question: dict[str, Any] | None = None) -> dict[str, Any]:
     """A journal row as the protocol's Job object (INTERFACES.md).
 
     ``receipts`` are kept in the journal beside the result (one row, one write) and lifted out
     here; ``question`` is the one pending now (see :meth:`TerminalWorker.pending_question`).
     """
-    result = job.result
-    receipts = None
-    if result is not None and "receipts" in result:
-        result = dict(result)
-        receipts = result.pop("receipts")
+    result = dict(job.result) if job.result is not None else None
+    receipts = result.pop("receipts", None) if result is not None else None
     wire: dict[str, Any] = {
         "jobId": job.job_id,
         "requestId": job.request_id,
@@ -108,12 +104,8 @@ class TerminalWorker:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._op: Operation | None = None
-        self._pending_question: dict[str, Any] | None = None
-        #: Status lines not yet journalled: written with the job's next audit row, in one
-        #: transaction, so a claim does not wait for one disk flush per line.
-        self._statuses: list[tuple[str, datetime, str, str | None]] = []
-        #: Merchant receipts the running job's terminal sent (a declined signature sends two).
-        self._receipts: list[str] = []
+        self._question: Question | None = None
+        self._audit = AuditTrail(journal)
         self._lock = asyncio.Lock()
         self._pairing_cache: PairingRecord | None = None
         self._page_ready = asyncio.Event()
@@ -179,43 +171,23 @@ class TerminalWorker:
                     log.exception("job %s: unexpected error in the worker", job_id)
                     await self._settle_unknown(job_id, "internal error while running")
                 finally:
-                    await self._flush_statuses(job_id)
+                    await self._audit.flush()
                     self.current_job = None
                     self._op = None
-                    self._pending_question = None
-                    self._receipts = []
+                    self._question = None
+                    self._audit.reset()
 
     def pending_question(self, job_id: str) -> dict[str, Any] | None:
-        """The question the terminal is waiting on for this job: ``{text, options}`` or None.
-
-        It lives here and nowhere else because only this page holds the terminal's answer
-        callback: after a restart no question can be pending (the job is ``unknown``).
-        """
-        q = self._pending_question
-        if q is None or q["jobId"] != job_id:
-            return None
-        return {"text": q["text"], "options": list(q["options"])}
+        """The question the terminal is waiting on for this job, ``{text, options}``, or None."""
+        q = self._question
+        return q.field() if q is not None and q.job_id == job_id else None
 
     async def _publish(self, job: JobRecord) -> None:
         wire = job_to_wire(job, self.pending_question(job.job_id))
         self.hub.publish("job.updated", {"job": wire}, job.job_id)
 
-    def _buffer(self, job_id: str, event: str, detail: str | None) -> None:
-        self._statuses.append((job_id, self.journal.clock_now(), event, detail))
-
-    async def _flush_statuses(self, job_id: str | None = None) -> None:
-        """Journal the buffered audit rows (``job_id`` is only a hint: each row keeps its own)."""
-        pending, self._statuses = self._statuses, []
-        for jid in dict.fromkeys(row[0] for row in pending):
-            await self.journal.note_many(jid, [(at, ev, d) for j, at, ev, d in pending if j == jid])
-
-    async def _note(self, job_id: str, event: str, detail: str | None) -> None:
-        """An audit row, after the status lines that came before it."""
-        self._buffer(job_id, event, detail)
-        await self._flush_statuses()
-
     async def _move(self, job_id: str, state: JobState, **kw: Any) -> JobRecord:
-        await self._flush_statuses(job_id)
+        await self._audit.flush()
         job = await self.journal.move(job_id, state, **kw)
         await self._publish(job)
         return job
@@ -303,18 +275,15 @@ class TerminalWorker:
             request = None if job.kind is JobKind.CANCEL else ClaimParams.model_validate(job.request) if job.kind is JobKind.CLAIM else RebateEstimateParams.model_validate(job.request)
             result = healthpoint.normalise_claim_response(response, request).model_dump(mode="json")
         if reattached and state is not JobState.COMPLETED:
-            await self._note(job.job_id, "reattach", f"terminal answered {raw_result}; left unknown")
+            await self._audit.note(job.job_id, "reattach", f"terminal answered {raw_result}; left unknown")
             return
-        receipts = healthpoint.receipts_of(self._receipts, response)
+        receipts = healthpoint.receipts_of(self._audit.receipts, response)
         if receipts is not None:
             result["receipts"] = receipts
         if reattached:
             # An unknown job's outcome is now known: its old "outcome unknown" error goes.
-            await self._flush_statuses(job.job_id)
-            settled = await self.journal.settle(
-                job.job_id, state, result=result, note="outcome from continueLastTransaction"
-            )
-            await self._publish(settled)
+            await self._audit.flush()
+            await self._publish(await self.journal.settle(job.job_id, state, result=result, note="outcome from continueLastTransaction"))
             return
         error = None
         if state is JobState.FAILED:
@@ -350,14 +319,12 @@ class TerminalWorker:
                     pass
                 continue
             if event.kind == "status":
-                self._buffer(job.job_id, "status", str(event.payload))
+                self._audit.add(job.job_id, "status", str(event.payload))
                 self.hub.publish("job.status", {"jobId": job.job_id, "message": event.payload}, job.job_id)
             elif event.kind == "question":
                 await self._on_question(job, op, event.payload)
             elif event.kind == "receipt":
-                text = str((event.payload or {}).get("merchantReceipt") or "")
-                self._receipts.append(text)
-                await self._note(job.job_id, "receipt", text)
+                await self._audit.note(job.job_id, "receipt", self._audit.receipt(job.job_id, event.payload))
             elif event.kind == "complete":
                 return dict(event.payload or {})
             elif event.kind == "crashed":
@@ -365,27 +332,19 @@ class TerminalWorker:
                 return None
 
     async def _on_question(self, job: JobRecord, op: Operation, question: dict[str, Any]) -> None:
-        options = [str(o) for o in question.get("options") or []]
-        text = str(question.get("text") or "")
-        pending = {"jobId": job.job_id, "text": text, "options": options}
-        if pending == self._pending_question:
+        pending = Question.of(job.job_id, question)
+        if pending == self._question:
             return  # terminals repeat an unanswered question now and then; ask the PMS once
         answered = question.get("answered")
-        detail = json.dumps({"text": text, "options": options}, separators=(",", ":"))
+        detail = question_detail(pending.text, list(pending.options))
         if answered is not None:
             # The page answered at once, by the job's policy (see _auto_answers).
-            self._buffer(job.job_id, "question", detail)
-            await self._note(job.job_id, "answer", json.dumps({"answer": answered, "by": "onApproved policy"}))
+            self._audit.add(job.job_id, "question", detail)
+            await self._audit.answer(job.job_id, str(answered), "onApproved policy")
             return
-        await self._note(job.job_id, "question", detail)
-        self._pending_question = pending
-        self.hub.publish("job.question", dict(pending), job.job_id)
-
-    def replay_question(self, job_id: str) -> dict[str, Any] | None:
-        """The pending question as a ``job.question`` notification's params, for a client that
-        re-sent the job's requestId; None when no question is pending."""
-        q = self._pending_question
-        return dict(q) if q is not None and q["jobId"] == job_id else None
+        await self._audit.note(job.job_id, "question", detail)
+        self._question = pending
+        self.hub.publish("job.question", pending.notification(), job.job_id)
 
     async def answer(self, job_id: str, answer: str, operator: str | None = None) -> None:
         """``job.answer``: pass the answer to the pending question.
@@ -396,25 +355,26 @@ class TerminalWorker:
         Raises:
             NotAllowedNow: no question is pending for this job, or the answer is not an option.
         """
-        q = self._pending_question
-        if q is None or q["jobId"] != job_id or self._op is None:
+        q = self._question
+        if q is None or q.job_id != job_id or self._op is None:
             raise NotAllowedNow("no question is pending for this job", {"jobId": job_id})
-        label = next((o for o in q["options"] if o.casefold() == answer.strip().casefold()), None)
+        label = q.option(answer)
         if label is None:
-            raise NotAllowedNow(f"answer must be one of {q['options']}", {"jobId": job_id, "options": q["options"]})
-        self._pending_question = None
-        await self._note(job_id, "answer", json.dumps({"answer": label, "by": operator}))
+            raise NotAllowedNow(f"answer must be one of {list(q.options)}", {"jobId": job_id, "options": list(q.options)})
+        self._question = None
+        await self._audit.answer(job_id, label, operator)
         await self.page.answer(self._op.op_id, label)
 
-    async def abort(self, job_id: str) -> bool:
+    async def abort(self, job_id: str, operator: str | None = None) -> bool:
         """``job.abort``: a queued job fails at once; a running one is cancelled on the terminal."""
         job = await self.journal.get(job_id)
         if job.state is JobState.QUEUED and job_id in self._queued:
             self._queued.discard(job_id)
-            await self._move(job_id, JobState.FAILED, error={"message": "aborted before it started"}, note="aborted")
+            note = f"aborted by {operator}" if operator else "aborted"
+            await self._move(job_id, JobState.FAILED, error={"message": "aborted before it started"}, note=note)
             return True
         if job.state is JobState.RUNNING and self.current_job == job_id:
-            await self._note(job_id, "abort", "cancelCurrentTransaction")
+            await self._audit.note(job_id, "abort", f"cancelCurrentTransaction (by {operator})" if operator else "cancelCurrentTransaction")
             return await self.page.abort()
         return False
 
@@ -434,7 +394,7 @@ class TerminalWorker:
             await self.reattach(job_id, sent)
         except ClaimbridgeError as exc:
             log.warning("job %s stays unknown: %s", job_id, exc)
-            await self._note(job_id, "reattach", f"failed: {exc}")
+            await self._audit.note(job_id, "reattach", f"failed: {exc}")
 
     async def wait_ready(self, timeout: float) -> None:
         """Wait for the page to be loaded (after a reload or a browser crash).
@@ -480,7 +440,7 @@ class TerminalWorker:
         if response is None:
             return False
         if not healthpoint.is_same_transaction(sent, response, purchase=job.kind is JobKind.GAP):
-            await self._note(job_id, "reattach", "the terminal's last transaction is another one")
+            await self._audit.note(job_id, "reattach", "the terminal's last transaction is another one")
             return False
         await self._complete(job, response, reattached=True)
         return (await self.journal.get(job_id)).state is JobState.COMPLETED
@@ -494,8 +454,8 @@ class TerminalWorker:
                 try:
                     await self.reattach(unknown[0].job_id)
                 except ClaimbridgeError as exc:
-                    await self._note(unknown[0].job_id, "reattach", f"failed: {exc}")
-                await self._flush_statuses()
+                    await self._audit.note(unknown[0].job_id, "reattach", f"failed: {exc}")
+                await self._audit.flush()
         for job in await self.journal.list_jobs(states=[JobState.QUEUED], terminal=self.name, oldest_first=True):
             self.enqueue(job.job_id)
 
