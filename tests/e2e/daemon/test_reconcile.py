@@ -196,3 +196,22 @@ async def test_an_unknown_cancel_is_settled_by_the_report(fast: Running) -> None
     assert final["state"] == "completed" and final["result"]["result"] == "CANCELLED" and final["error"] is None
     assert final["result"]["refTag"] == claim["result"]["refTag"]
     assert [r["kind"] for r in await fast.sim.ledger()] == ["claim", "cancel"]
+
+
+async def test_the_daily_run_reconciles_the_previous_day_at_daily_at(tmp_path: Path, sim: Sim) -> None:
+    from datetime import datetime
+
+    from bridge.healthpoint import SYDNEY
+
+    sim.clock.set(now=datetime(2026, 11, 23, 6, 58, tzinfo=SYDNEY))  # two simulated minutes before 07:00
+    settings = make_settings(tmp_path, sim, reconciliation=ReconciliationConfig(daily_at="07:00", retry_s=0.2))
+    running = await start_daemon(settings, sim)
+    try:
+        watcher = await running.client()
+        await watcher.call("events.subscribe", {"topics": ["reconciliation.done"]})
+        assert (await running.pair(*FRONT_DESK))["status"] == "success"
+        note = await watcher.wait_note(lambda n: n["method"] == "reconciliation.done", timeout=30)
+        assert note["params"] == {"terminal": "front-desk", "date": "2026-11-22", "settled": 0, "discrepancies": 0}
+        assert sim.clock.now() >= datetime(2026, 11, 23, 7, 0, tzinfo=SYDNEY)
+    finally:
+        await stop_daemon(running)
