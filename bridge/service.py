@@ -45,6 +45,15 @@ def job_view(job: JobRecord) -> JobView:
     )
 
 
+def _claimed_at(claim: JobRecord) -> datetime:
+    """When the fund took a claim: its last change, or, for one the claims report settled (maybe
+    days later), the terminal's time of the claim as the report gives it."""
+    at = (claim.result or {}).get("terminalAt")
+    if (claim.result or {}).get("source") == "reconciliation" and isinstance(at, str):
+        return datetime.fromisoformat(at)
+    return claim.updated_at
+
+
 class Service:
     """The daemon's methods.
 
@@ -182,11 +191,11 @@ class Service:
             if existing is None:
                 self._check_accepting()
                 self._refuse(healthpoint.refuse_cancel(job_view(claim), await self._related(claim)))
-                now = self.now()
-                if not healthpoint.may_cancel(claim.updated_at, now):
+                claimed_at = _claimed_at(claim)
+                if not healthpoint.may_cancel(claimed_at, self.now()):
                     raise NotAllowedNow(
                         "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
-                        {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claim.updated_at).isoformat()},
+                        {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claimed_at).isoformat()},
                     )
             job_id = await self._journal_job(peer, JobKind.CANCEL, params.requestId, claim, request)
         return await self.wait(job_id)

@@ -150,12 +150,14 @@ def _journal_side(job: ReconJob) -> dict[str, Any]:
 
 
 def _claim_candidates(job: ReconJob, rows: Sequence[ReportRow], held: Mapping[str, str], skew: timedelta) -> list[ReportRow]:
+    # An unknown claim that kept its refTag (a failed autovoid still reports it) is that row or none.
     return [
         row for row in rows
         if row.provider_id == job.provider_id
         and row.total_claim_amount == job.total_claim_amount
         and _inside(row.at, job.window, skew)
         and held.get(row.ref_tag) in (None, job.job_id)
+        and job.ref_tag in (None, row.ref_tag)
     ]
 
 

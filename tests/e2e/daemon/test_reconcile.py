@@ -215,3 +215,15 @@ async def test_the_daily_run_reconciles_the_previous_day_at_daily_at(tmp_path: P
         assert sim.clock.now() >= datetime(2026, 11, 23, 7, 0, tzinfo=SYDNEY)
     finally:
         await stop_daemon(running)
+
+
+async def test_a_failed_autovoid_is_settled_by_its_own_ref_tag(fast: Running) -> None:
+    c = await fast.client()
+    items = [{"claimAmount": 1015, "serviceCode": "500", "description": "Consult", "patientId": "02", "serviceDate": DAY}]
+    job = await c.call("healthpoint.claim", claim_request(requestId="rc-6", items=items))
+    assert job["state"] == "unknown" and job["result"]["refTag"]
+    out = await c.call("healthpoint.reconcile", {"terminal": "front-desk", "date": DAY})
+    assert [(s["jobId"], s["refTag"]) for s in out["settled"]] == [(job["jobId"], job["result"]["refTag"])]
+    final = await _get(c, job["jobId"])
+    assert final["result"]["result"] == "APPROVED" and final["result"]["fundStatus"] == "APP"
+    assert [(r["kind"], r["status"]) for r in await fast.sim.ledger()] == [("claim", "APPROVED"), ("autovoid", "FAILED")]

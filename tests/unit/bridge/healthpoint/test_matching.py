@@ -70,6 +70,13 @@ def test_unknown_claim(rows: list[dict[str, Any]], held: dict[str, str], settled
     assert dict(m.ambiguous) == ambiguous
 
 
+def test_an_unknown_claim_that_kept_its_ref_tag_is_that_row_only() -> None:
+    job = ReconJob("u1", K.CLAIM, S.UNKNOWN, PROVIDER, 20100, "2120602", window=WINDOW)
+    m = reconcile(_report(_row("2120601"), _row("2120602")), [job], {"2120602": "u1"})
+    assert {j: r.ref_tag for j, r in m.settled.items()} == {"u1": "2120602"}
+    assert [d["refTag"] for d in m.discrepancies] == ["2120601"]  # the other row: notInJournal
+
+
 def test_a_row_that_is_the_only_candidate_of_two_unknown_jobs_settles_neither() -> None:
     m = reconcile(_report(_row("2120601")), [_unknown("u1"), _unknown("u2")], {})
     assert m.settled == {} and m.ambiguous == {"u1": ("2120601",), "u2": ("2120601",)}
