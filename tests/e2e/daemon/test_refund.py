@@ -15,6 +15,8 @@ async def test_refund_of_a_gap_payment_then_a_refused_second_refund(daemon: Runn
     gap = await c.call("payment.gap", {"requestId": "rf-p1", "claimJobId": claim["jobId"]})
     assert gap["state"] == "completed" and gap["result"]["result"] == "APPROVED"
     assert "MERCHANT COPY" in gap["receipts"]["merchant"] and "CUSTOMER COPY" in gap["receipts"]["customer"]
+    history = (await c.call("job.get", {"jobId": gap["jobId"], "history": True}))["history"]
+    assert [e["message"] for e in history if e["event"] == "receipt"] == [gap["receipts"]["merchant"]]
     refund = await c.call("payment.refund", {"requestId": "rf-r1", "paymentJobId": gap["jobId"]})
     assert refund["kind"] == "refund" and refund["state"] == "completed"
     assert refund["result"]["result"] == "APPROVED" and refund["request"]["amount"] == claim["result"]["gap"]
