@@ -19,7 +19,7 @@ from playwright.async_api import Page, async_playwright
 
 from bridge import healthpoint
 from bridge.config import ReconciliationConfig
-from bridge.protocol import ClaimParams
+from bridge.protocol import ClaimParams, ReconcileResult
 from tests.daemon_harness import (
     FRONT_DESK, Client, RpcError, Running, Sim, claim_request, make_settings, start_daemon, stop_daemon,
 )
@@ -98,6 +98,7 @@ async def test_an_unknown_claim_is_settled_by_the_report(fast: Running) -> None:
     out = await c.call("healthpoint.reconcile", {"terminal": "front-desk", "date": DAY})
     ledger = await fast.sim.ledger()
     assert [r["kind"] for r in ledger] == ["claim"]
+    ReconcileResult.model_validate(out)
     assert out["available"] is True and out["ambiguous"] == [] and out["discrepancies"] == []
     (settled,) = out["settled"]
     assert settled["jobId"] == job["jobId"] and settled["state"] == "completed"
@@ -125,6 +126,7 @@ async def test_a_claim_behind_the_daemons_back_is_not_in_journal(fast: Running, 
     assert [(d["kind"], d["refTag"]) for d in out["discrepancies"]] == [
         ("notInJournal", theirs["response"]["healthpointRefTag"])
     ]
+    ReconcileResult.model_validate(out)  # the answer has the protocol's shape
     assert out["settled"] == [] and ours["result"]["refTag"] != theirs["response"]["healthpointRefTag"]
     assert out["totals"]["fund"]["claims"] == 2 and out["totals"]["journal"]["claims"] == 1
 
