@@ -28,8 +28,10 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -59,6 +61,8 @@ class Tally:
     results: Counter[str] = field(default_factory=Counter)
     unknown_then_completed: int = 0
     unknown_resolved_by_operator: int = 0
+    unknown_settled_by_reconciliation: int = 0
+    wrongly_settled: int = 0
     double_claims: int = 0
     lost: int = 0
     mismatches: list[str] = field(default_factory=list)
@@ -69,7 +73,9 @@ class Tally:
             f"kill points: {sum(self.kill_points.values())} {dict(sorted(self.kill_points.items()))}",
             f"client requests: {self.requests}, final states {dict(self.states)}, results {dict(self.results)}",
             f"unknown -> completed by continueLastTransaction: {self.unknown_then_completed}",
-            f"unknown -> resolved from the ledger (operator): {self.unknown_resolved_by_operator}",
+            f"unknown -> completed by the fund's claims report (healthpoint.reconcile): {self.unknown_settled_by_reconciliation}",
+            f"unknown -> resolved from the ledger (operator; what the report could not prove): {self.unknown_resolved_by_operator}",
+            f"settled wrongly by the report (checked against the ledger): {self.wrongly_settled}",
             f"claims approved/sent at the fund twice: {self.double_claims}",
             f"claims lost: {self.lost}",
             f"journal/ledger disagreements: {len(self.mismatches)}",
@@ -237,10 +243,16 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
             tally.lost += 1
             tally.mismatches.append(f"{r.rid}: still {state}")
             continue
-        if r.was_unknown and state == "completed":
-            tally.unknown_then_completed += 1
         rec = sent[0] if sent else None
         approved_at_fund = rec is not None and rec["status"] == "APPROVED" and str(rec["refTag"]) not in voids
+        reconciled = (job.get("result") or {}).get("source") == "reconciliation"
+        if state == "unknown":
+            job, state = await _reconcile(c, job, rec, approved_at_fund, tally)
+            reconciled = state == "completed"
+        elif reconciled:
+            _judge_settlement(job, rec, approved_at_fund, tally)  # settled by a run for another job
+        elif r.was_unknown and state == "completed":
+            tally.unknown_then_completed += 1
         if state == "unknown":
             outcome = "approved" if approved_at_fund else "declined" if rec is not None and rec["status"] != "APPROVED" else "notProcessed"
             job = await c.call("job.resolve", {"jobId": job["jobId"], "outcome": outcome, "note": f"ledger: {rec and rec['status']}"})
@@ -252,12 +264,37 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
         result = (job.get("result") or {}).get("result")
         if state == "completed":
             tally.results[str(result)] += 1
-            if result == "APPROVED" and not (approved_at_fund and rec and rec["transactionId"] == job["result"]["transactionId"]):
+            # A job the report settled is matched by refTag (_judge_settlement), not transactionId.
+            same = reconciled or (rec is not None and rec["transactionId"] == job["result"]["transactionId"])
+            if result == "APPROVED" and not (approved_at_fund and same):
                 tally.mismatches.append(f"{r.rid}: journal APPROVED, ledger {rec and rec['status']}")
             if result != "APPROVED" and approved_at_fund:
                 tally.mismatches.append(f"{r.rid}: journal {result}, but the fund approved and nothing voided it")
         if state == "failed" and rec is not None:
             tally.mismatches.append(f"{r.rid}: failed in the journal, yet the fund saw a claim")
+
+
+async def _reconcile(
+    c: Client, job: dict[str, Any], rec: dict[str, Any] | None, approved_at_fund: bool, tally: Tally
+) -> tuple[dict[str, Any], str]:
+    """Settle an unknown job as the daemon does by itself: the fund's claims report of its day.
+    Whatever it settles is checked against the ledger (the same claim, the same outcome)."""
+    day = datetime.fromisoformat(job["createdAt"]).astimezone(ZoneInfo("Australia/Sydney")).date().isoformat()
+    await c.call("healthpoint.reconcile", {"terminal": job["terminal"], "date": day}, timeout=120)
+    job = await c.call("job.get", {"jobId": job["jobId"]})
+    if job["state"] == "completed":
+        _judge_settlement(job, rec, approved_at_fund, tally)
+    return job, str(job["state"])
+
+
+def _judge_settlement(job: dict[str, Any], rec: dict[str, Any] | None, approved_at_fund: bool, tally: Tally) -> None:
+    """Count a job the report settled; wrong when it names another claim or another outcome."""
+    tally.unknown_settled_by_reconciliation += 1
+    result = job["result"] or {}
+    same_claim = rec is not None and str(rec["refTag"]) == str(result.get("refTag"))
+    if not same_claim or (result.get("result") == "APPROVED") != approved_at_fund:
+        tally.wrongly_settled += 1
+        tally.mismatches.append(f"{job['requestId']}: settled {result.get('result')} refTag {result.get('refTag')}, ledger {rec}")
 
 
 async def _daemon_campaign(sim: Sim, workdir: Path, kills: int, rng: random.Random, tally: Tally) -> None:
@@ -307,7 +344,9 @@ async def _inprocess_campaign(
             await _wait_terminal_idle(sim)
             await _wait_up(running)
             c = await running.client()
-            await sim.scenario(dropResponse=True, cardDelayMs=rng.randint(0, WINDOW_MS), fundDelayMs=rng.randint(0, WINDOW_MS))
+            # Half the terminals also forget the transaction: only the fund's report can settle it.
+            await sim.scenario(dropResponse=True, cardDelayMs=rng.randint(0, WINDOW_MS), fundDelayMs=rng.randint(0, WINDOW_MS),
+                               noLastTransaction=rng.random() < 0.5)
             req = new_request("drop", "accept")
             tally.kill_points["dropResponse"] += 1
             await replay(c, [req], settle_s=8.0)

@@ -32,6 +32,7 @@ __all__ = [
     "HealthcodeConfig",
     "MqttConfig",
     "PosProduct",
+    "ReconciliationConfig",
     "Settings",
     "TerminalConfig",
     "load_settings",
@@ -175,6 +176,18 @@ class MqttConfig(_Section):
         return self
 
 
+class ReconciliationConfig(_Section):
+    """``[reconciliation]``: when the daemon holds the fund's claims report against its journal.
+
+    ``daily_at`` (``HH:MM``, Sydney time) reconciles each paired terminal's previous day;
+    every ``retry_s`` seconds the day of each ``unknown`` claim or cancel is reconciled again,
+    until it is settled or 7 days old.
+    """
+
+    daily_at: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    retry_s: float = Field(default=300.0, gt=0)
+
+
 class PosProduct(_Section):
     """What iClient is told about us (``posProductData``)."""
 
@@ -207,6 +220,7 @@ class Settings(BaseSettings):
     terminals: dict[str, TerminalConfig] = Field(default_factory=dict)
     healthcode: HealthcodeConfig = Field(default_factory=HealthcodeConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
     #: The iClient API key (Tyro issues one per POS product); kept out of repr.
     api_key: str = Field(default="Test API Key", repr=False)
     pos_product: PosProduct = Field(default_factory=PosProduct)

@@ -21,7 +21,7 @@ __all__ = ["Hub", "Peer", "TOPICS", "FINAL_FOR_CALLER"]
 log = logging.getLogger("claimbridge.hub")
 
 #: Notification methods a connection may subscribe to ("*" means all).
-TOPICS = ("job.updated", "job.status", "job.question", "terminal.pairing")
+TOPICS = ("job.updated", "job.status", "job.question", "terminal.pairing", "reconciliation.done")
 
 #: Job states in which a waiting caller gets its answer (``queued``/``running`` are not):
 #: every final state, and ``unknown``, which only the terminal or an operator ends.
@@ -109,6 +109,11 @@ class Hub:
                 # Nothing more will happen to the job: its owners need no more notifications.
                 # (``unknown`` keeps them: the terminal may still complete it.)
                 self._owners.pop(job_id, None)
+
+    def send(self, peer: Peer, method: str, params: dict[str, Any]) -> None:
+        """Send one notification to one peer only (a question replayed to a client that re-sent
+        a job's requestId)."""
+        asyncio.get_running_loop().create_task(self._send(peer, method, params), name=f"claimbridge.hub.notify[{method}]")
 
     def drop_waiter(self, job_id: str, fut: asyncio.Future[dict[str, Any]]) -> None:
         """Forget a waiter that is no longer needed (the job was already final)."""

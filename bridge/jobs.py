@@ -43,6 +43,7 @@ class JobKind(StrEnum):
     REBATE_ESTIMATE = "rebateEstimate"
     CANCEL = "cancel"
     GAP = "gap"
+    REFUND = "refund"
     HEALTHCODE_BILL = "healthcodeBill"
 
 

@@ -503,3 +503,139 @@ class Journal:
             if p.exists():
                 total += p.stat().st_size
         return total
+
+    # -- money, questions, history and reconciliation (one block: bridge/service.py, worker, reconciler)
+
+    def clock_now(self) -> datetime:
+        """The journal's clock: audit rows that are batched keep the time they happened."""
+        return self._clock()
+
+    async def related_jobs(self, job_id: str) -> list[JobRecord]:
+        """Jobs made against ``job_id`` (its cancels, gap payments) and against those (refunds),
+        oldest first: what the money guards look at."""
+        return await self._run(self._related_jobs, job_id)
+
+    def _related_jobs(self, job_id: str) -> list[JobRecord]:
+        rows = self._conn.execute(
+            "WITH RECURSIVE tree(id) AS (SELECT job_id FROM jobs WHERE parent_job_id = ?"
+            " UNION SELECT j.job_id FROM jobs j JOIN tree t ON j.parent_job_id = t.id)"
+            " SELECT * FROM jobs WHERE job_id IN (SELECT id FROM tree) ORDER BY created_at, rowid",
+            (job_id,),
+        ).fetchall()
+        return [_row_to_job(r) for r in rows]
+
+    async def settle(self, job_id: str, to_state: JobState, *, result: dict[str, Any], note: str) -> JobRecord:
+        """Move a job (an ``unknown`` one whose outcome is now known) and drop its stale ``error``,
+        in one transaction; :meth:`move` keeps the error it had (COALESCE).
+
+        Raises:
+            JobNotFound: no such job.
+            IllegalTransition: the state table forbids the move.
+        """
+        return await self._run(self._settle, job_id, to_state, result, note)
+
+    def _settle(self, job_id: str, to_state: JobState, result: dict[str, Any], note: str) -> JobRecord:
+        db = self._conn
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise JobNotFound(job_id)
+            from_state = JobState(row["state"])
+            check_move(from_state, to_state)
+            at = _iso(self._clock())
+            db.execute(
+                "UPDATE jobs SET state = ?, updated_at = ?, result = ?, error = NULL WHERE job_id = ?",
+                (str(to_state), at, _dumps(result), job_id),
+            )
+            db.execute(
+                "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail) VALUES (?,?,?,?,?,?)",
+                (job_id, at, str(from_state), str(to_state), "state", note),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return self._get(job_id)
+
+    async def note_many(self, job_id: str, notes: Sequence[tuple[datetime, str, str | None]]) -> None:
+        """Several audit rows ``(at, event, detail)`` in one transaction (one fsync): a claim's
+        status lines, written together rather than one disk flush each."""
+        if notes:
+            await self._run(self._note_many, job_id, list(notes))
+
+    def _note_many(self, job_id: str, notes: list[tuple[datetime, str, str | None]]) -> None:
+        db = self._conn
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
+                [(job_id, _iso(at), event, detail) for at, event, detail in notes],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    async def jobs_created_between(
+        self, terminal: str, kinds: Sequence[JobKind], start: datetime, end: datetime
+    ) -> list[JobRecord]:
+        """A terminal's jobs of these kinds created in ``[start, end)``, oldest first."""
+        return await self._run(self._jobs_created_between, terminal, list(kinds), start, end)
+
+    def _jobs_created_between(
+        self, terminal: str, kinds: list[JobKind], start: datetime, end: datetime
+    ) -> list[JobRecord]:
+        rows = self._conn.execute(
+            f"SELECT * FROM jobs WHERE terminal = ? AND kind IN ({','.join('?' * len(kinds))})"
+            " AND created_at >= ? AND created_at < ? ORDER BY created_at, rowid",
+            (terminal, *(str(k) for k in kinds), _iso(start), _iso(end)),
+        ).fetchall()
+        return [_row_to_job(r) for r in rows]
+
+    async def jobs_with_ref_tags(self, ref_tags: Sequence[str]) -> list[JobRecord]:
+        """Jobs whose result carries one of these refTags (any day, any terminal)."""
+        return await self._run(self._jobs_with_ref_tags, list(ref_tags))
+
+    def _jobs_with_ref_tags(self, ref_tags: list[str]) -> list[JobRecord]:
+        if not ref_tags:
+            return []
+        rows = self._conn.execute(
+            "SELECT * FROM jobs WHERE json_extract(result, '$.refTag') IN"
+            f" ({','.join('?' * len(ref_tags))})",
+            ref_tags,
+        ).fetchall()
+        return [_row_to_job(r) for r in rows]
+
+    async def save_reconciliation(self, terminal: str, day: str, report: dict[str, Any]) -> None:
+        """Keep one reconciliation run (the daemon's answer to ``healthpoint.reconcile``)."""
+        await self._run(self._save_reconciliation, terminal, day, report)
+
+    def _save_reconciliation(self, terminal: str, day: str, report: dict[str, Any]) -> None:
+        db = self._conn
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS reconciliations (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+            " terminal TEXT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL, report TEXT NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO reconciliations (terminal, day, at, report) VALUES (?,?,?,?)",
+            (terminal, day, _iso(self._clock()), _dumps(report)),
+        )
+
+    async def last_reconciliation(self, terminal: str, day: str) -> dict[str, Any] | None:
+        """The newest reconciliation run kept for that terminal and day, if any."""
+        return await self._run(self._last_reconciliation, terminal, day)
+
+    def _last_reconciliation(self, terminal: str, day: str) -> dict[str, Any] | None:
+        exists = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reconciliations'"
+        ).fetchone()
+        if exists is None:
+            return None
+        row = self._conn.execute(
+            "SELECT report FROM reconciliations WHERE terminal = ? AND day = ? ORDER BY seq DESC LIMIT 1",
+            (terminal, day),
+        ).fetchone()
+        return None if row is None else dict(_loads(row["report"]))

@@ -30,6 +30,7 @@ PARTS: tuple[tuple[str, Callable[[Settings], bool]], ...] = (
     ("bridge.console", _always),
     ("bridge.mqtt.link", lambda s: bool(s.mqtt.url)),
     ("bridge.sdnotify", _always),
+    ("bridge.reconciler", _always),
 )
 
 

@@ -9,12 +9,14 @@ dispatcher, never here.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from bridge import healthpoint
+from bridge.healthpoint import JobView, Refusal
 from bridge.errors import (
     FieldError,
     InvalidParams,
@@ -26,12 +28,30 @@ from bridge.errors import (
 from bridge.hub import FINAL_FOR_CALLER, Hub, Peer
 from bridge.jobs import JobKind, JobState, is_final
 from bridge.journal import JobRecord, Journal
-from bridge.worker.runner import TerminalWorker, job_to_wire
+from bridge.reconciler import Reconciler
+from bridge.worker import TerminalWorker, history_of, job_to_wire
 
-__all__ = ["Service"]
+__all__ = ["Service", "job_view"]
 
 #: Creates (and starts) a worker for a terminal that ``terminal.pair`` names for the first time.
 WorkerFactory = Callable[[str, int, int], Awaitable[TerminalWorker]]
+
+
+def job_view(job: JobRecord) -> JobView:
+    """A journal row as the money guards and the reconciliation see it."""
+    return JobView(
+        job_id=job.job_id, kind=job.kind, state=job.state, request=job.request, result=job.result,
+        parent_job_id=job.parent_job_id,
+    )
+
+
+def _claimed_at(claim: JobRecord) -> datetime:
+    """When the fund took a claim: its last change, or, for one the claims report settled (maybe
+    days later), the terminal's time of the claim as the report gives it."""
+    at = (claim.result or {}).get("terminalAt")
+    if (claim.result or {}).get("source") == "reconciliation" and isinstance(at, str):
+        return datetime.fromisoformat(at)
+    return claim.updated_at
 
 
 class Service:
@@ -66,6 +86,8 @@ class Service:
         self._started = time.monotonic()
         self.accepting = True
         self.extra: dict[str, Callable[..., Awaitable[Any]]] = {}
+        self._money = asyncio.Lock()
+        self.reconciler = Reconciler(journal, hub, workers, now)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -104,12 +126,21 @@ class Service:
         job, created = await self.journal.create_job(
             kind=kind, request_id=request_id, terminal=terminal.name, request=request, parent_job_id=parent_job_id,
         )
+        self._follow(peer, job, terminal, created)
+        return await self.wait(job.job_id)
+
+    def _follow(self, peer: Peer | None, job: JobRecord, terminal: TerminalWorker, created: bool) -> None:
+        """Make ``peer`` an owner of the job; queue a new one, or replay a pending question to
+        a client that re-sent the requestId (after a reconnect it has not seen it)."""
         if peer is not None and not is_final(job.state):
             self.hub.own(job.job_id, peer)
         if created:
             self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
             terminal.enqueue(job.job_id)
-        return await self.wait(job.job_id)
+        elif peer is not None:
+            question = terminal.pending_question(job.job_id)
+            if question is not None:
+                self.hub.send(peer, "job.question", {"jobId": job.job_id, **question})
 
     async def wait(self, job_id: str) -> dict[str, Any]:
         """The job once it is completed, failed, unknown or resolved."""
@@ -121,17 +152,13 @@ class Service:
             return job_to_wire(job)
         return await waiter  # the job as the journal returned it with that state
 
-    async def _approved_claim(self, claim_job_id: str) -> JobRecord:
-        claim = await self.journal.get(claim_job_id)
-        if claim.kind is not JobKind.CLAIM:
-            raise NotAllowedNow("the job is not a claim", {"claimJobId": claim_job_id, "kind": str(claim.kind)})
-        result = claim.result or {}
-        if claim.state is not JobState.COMPLETED or result.get("result") != "APPROVED":
-            raise NotAllowedNow(
-                "the claim was not approved",
-                {"claimJobId": claim_job_id, "state": str(claim.state), "result": result.get("result")},
-            )
-        return claim
+    async def _related(self, job: JobRecord) -> list[JobView]:
+        return [job_view(j) for j in await self.journal.related_jobs(job.job_id)]
+
+    @staticmethod
+    def _refuse(refusal: Refusal | None) -> None:
+        if refusal is not None:
+            raise NotAllowedNow(refusal.reason, refusal.data)
 
     # -- HealthPoint ---------------------------------------------------------------------------
 
@@ -157,39 +184,75 @@ class Service:
     async def cancel(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``healthpoint.cancel``: the original payload and refTag come from the journal."""
         request = params.model_dump(mode="json", exclude_none=True)
-        existing = await self._existing(params.requestId)
-        claim = await self.journal.get(params.claimJobId)
-        if existing is None:
-            self._check_accepting()
-            claim = await self._approved_claim(params.claimJobId)
-            now = self.now()
-            if not healthpoint.may_cancel(claim.updated_at, now):
-                raise NotAllowedNow(
-                    "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
-                    {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claim.updated_at).isoformat()},
-                )
-        assert claim.terminal is not None
-        return await self._submit(peer, JobKind.CANCEL, params.requestId, self._worker(claim.terminal), request, claim.job_id)
+        async with self._money:
+            # Guards and journalling under one lock: two cancels sent together cannot both pass.
+            existing = await self._existing(params.requestId)
+            claim = await self.journal.get(params.claimJobId)
+            if existing is None:
+                self._check_accepting()
+                self._refuse(healthpoint.refuse_cancel(job_view(claim), await self._related(claim)))
+                claimed_at = _claimed_at(claim)
+                if not healthpoint.may_cancel(claimed_at, self.now()):
+                    raise NotAllowedNow(
+                        "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
+                        {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claimed_at).isoformat()},
+                    )
+            job_id = await self._journal_job(peer, JobKind.CANCEL, params.requestId, claim, request)
+        return await self.wait(job_id)
 
     async def gap(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``payment.gap``: a purchase linked to the claim by its transactionId."""
         request = params.model_dump(mode="json", exclude_none=True)
-        existing = await self._existing(params.requestId)
-        claim = await self.journal.get(params.claimJobId)
-        if existing is None:
-            self._check_accepting()
-            claim = await self._approved_claim(params.claimJobId)
-            gap = int((claim.result or {}).get("gap") or 0)
-            amount = params.amount if params.amount is not None else gap
-            if amount <= 0:
-                raise NotAllowedNow("the claim left no gap to pay", {"claimJobId": claim.job_id, "gap": gap})
-            request["amount"] = amount
-        assert claim.terminal is not None
-        return await self._submit(peer, JobKind.GAP, params.requestId, self._worker(claim.terminal), request, claim.job_id)
+        async with self._money:
+            existing = await self._existing(params.requestId)
+            claim = await self.journal.get(params.claimJobId)
+            if existing is None:
+                self._check_accepting()
+                view = job_view(claim)
+                self._refuse(healthpoint.refuse_gap(view, await self._related(claim), params.amount))
+                request["amount"] = healthpoint.gap_amount(view, params.amount)
+            elif params.amount is None and "amount" in existing.request:
+                request["amount"] = existing.request["amount"]  # the default it was given then
+            job_id = await self._journal_job(peer, JobKind.GAP, params.requestId, claim, request)
+        return await self.wait(job_id)
+
+    async def refund(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``payment.refund``: iClient ``initiateRefund`` of (part of) an approved gap payment."""
+        request = params.model_dump(mode="json", exclude_none=True)
+        async with self._money:
+            existing = await self._existing(params.requestId)
+            payment = await self.journal.get(params.paymentJobId)
+            if existing is None:
+                self._check_accepting()
+                view = job_view(payment)
+                related = await self._related(payment)
+                self._refuse(healthpoint.refuse_refund(view, related, params.amount))
+                request["amount"] = params.amount if params.amount is not None else healthpoint.refund_left(view, related)
+            elif params.amount is None and "amount" in existing.request:
+                request["amount"] = existing.request["amount"]
+            job_id = await self._journal_job(peer, JobKind.REFUND, params.requestId, payment, request)
+        return await self.wait(job_id)
+
+    async def _journal_job(
+        self, peer: Peer | None, kind: JobKind, request_id: str, parent: JobRecord, request: dict[str, Any]
+    ) -> str:
+        """Journal (or find) a job made against ``parent`` and queue it on the parent's terminal."""
+        if parent.terminal is None:
+            raise NotAllowedNow("the job has no terminal", {"jobId": parent.job_id})
+        terminal = self._worker(parent.terminal)
+        job, created = await self.journal.create_job(
+            kind=kind, request_id=request_id, terminal=terminal.name, request=request, parent_job_id=parent.job_id,
+        )
+        self._follow(peer, job, terminal, created)
+        return job.job_id
 
     async def reconciliation(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``healthpoint.reconciliation``."""
         return await self._worker(params.terminal).reconciliation(params.date.isoformat(), params.type)
+
+    async def reconcile(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+        """``healthpoint.reconcile``: the day's claims report held against the journal."""
+        return await self.reconciler.reconcile(params.terminal, params.date)
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -197,34 +260,46 @@ class Service:
         job = await self.journal.get(job_id)
         return job, self.workers.get(job.terminal or "")
 
-    def _check_owner(self, job_id: str, peer: Peer | None) -> None:
-        """Only the client that asked for a job may answer or abort it (a clinic's other PMS
-        windows see its notifications only if they subscribed, and cannot act on it)."""
-        if peer is not None and not self.hub.owns(job_id, peer):
+    def _check_owner(self, job_id: str, peer: Peer | None, operator: str | None = None) -> None:
+        """Who may answer or abort (INTERFACES.md "Who may answer"): the client that submitted
+        the job, any client that re-sent its requestId, or any client naming an ``operator``."""
+        if peer is not None and operator is None and not self.hub.owns(job_id, peer):
             raise NotAllowedNow(
-                "this job belongs to another client; re-send its requestId to follow it", {"jobId": job_id}
+                "this job belongs to another client; re-send its requestId to follow it, or name an operator",
+                {"jobId": job_id},
             )
 
     async def answer(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``job.answer``."""
         job, worker = await self._job_worker(params.jobId)
-        self._check_owner(job.job_id, peer)
+        operator = getattr(params, "operator", None)
+        self._check_owner(job.job_id, peer, operator)
         if worker is None:
             raise NotAllowedNow("no question is pending for this job", {"jobId": job.job_id})
-        await worker.answer(job.job_id, params.answer)
+        await worker.answer(job.job_id, params.answer, operator)
         return {"accepted": True}
 
     async def abort(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``job.abort``."""
         job, worker = await self._job_worker(params.jobId)
-        self._check_owner(job.job_id, peer)
-        return {"aborted": bool(worker and await worker.abort(job.job_id))}
+        operator = getattr(params, "operator", None)
+        self._check_owner(job.job_id, peer, operator)
+        return {"aborted": bool(worker and await worker.abort(job.job_id, operator))}
+
+    def _wire(self, job: JobRecord) -> dict[str, Any]:
+        worker = self.workers.get(job.terminal or "")
+        return job_to_wire(job, worker.pending_question(job.job_id) if worker is not None else None)
 
     async def get(self, params: Any, peer: Peer | None) -> dict[str, Any]:
-        """``job.get`` by jobId or requestId."""
+        """``job.get`` by jobId or requestId; ``history: true`` adds the audit trail."""
         if getattr(params, "jobId", None):
-            return job_to_wire(await self.journal.get(params.jobId))
-        return job_to_wire(await self.journal.get_by_request_id(params.requestId))
+            job = await self.journal.get(params.jobId)
+        else:
+            job = await self.journal.get_by_request_id(params.requestId)
+        wire = self._wire(job)
+        if getattr(params, "history", False):
+            wire["history"] = history_of(await self.journal.events(job.job_id))
+        return wire
 
     async def list_jobs(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
         """``job.list``."""
@@ -233,7 +308,7 @@ class Service:
         jobs = await self.journal.list_jobs(
             states=states, terminal=getattr(params, "terminal", None), kind=kind, limit=getattr(params, "limit", None) or 100,
         )
-        return [job_to_wire(j) for j in jobs]
+        return [self._wire(j) for j in jobs]
 
     async def resolve(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``job.resolve``: an operator settles an ``unknown`` job, with a note."""
@@ -313,7 +388,9 @@ class Service:
             "healthpoint.rebateEstimate": self.rebate_estimate,
             "healthpoint.cancel": self.cancel,
             "payment.gap": self.gap,
+            "payment.refund": self.refund,
             "healthpoint.reconciliation": self.reconciliation,
+            "healthpoint.reconcile": self.reconcile,
             "job.answer": self.answer,
             "job.abort": self.abort,
             "job.get": self.get,

@@ -192,6 +192,15 @@ export type HealthcodeSubmitParams = {
   replaces?: string | null;
 };
 
+/** One audit event of a job: a state change, status line, question, answer, receipt or note. */
+export type HistoryEntry = {
+  at: string;
+  event: string;
+  state?: JobState | null;
+  message?: string | null;
+  by?: string | null;
+};
+
 export type JobCommon = {
   jobId: string;
   requestId: string;
@@ -203,6 +212,9 @@ export type JobCommon = {
   request: { [key: string]: unknown };
   result?: ClaimOutcome | PaymentOutcome | BillOutcome | null;
   error?: JobError | null;
+  question?: PendingQuestion | null;
+  receipts?: Receipts | null;
+  history?: Array<HistoryEntry> | null;
 };
 
 /** What every long operation returns and what notifications carry.
@@ -216,7 +228,7 @@ export type Job =
   | (JobCommon & { kind: "rebateEstimate"; result?: ClaimOutcome | null; request: RebateEstimateParams })
   | (JobCommon & { kind: "cancel"; result?: ClaimOutcome | null; request: CancelParams })
   | (JobCommon & { kind: "gap"; result?: PaymentOutcome | null; request: GapParams })
-  | (JobCommon & { kind: "refund"; result?: PaymentOutcome | null })
+  | (JobCommon & { kind: "refund"; result?: PaymentOutcome | null; request: RefundParams })
   | (JobCommon & { kind: "healthcodeBill"; result?: BillOutcome | null; request: HealthcodeSubmitParams })
 ;
 
@@ -229,7 +241,7 @@ export type JobError = {
 };
 
 /** What a job does. */
-export type JobKind = "claim" | "rebateEstimate" | "cancel" | "gap" | "healthcodeBill";
+export type JobKind = "claim" | "rebateEstimate" | "cancel" | "gap" | "refund" | "healthcodeBill";
 
 /** ``job.question``: answer with ``job.answer``. */
 export type JobQuestion = {
@@ -309,6 +321,12 @@ export type PaymentOutcome = {
   [key: string]: unknown;
 };
 
+/** A job's pending question: its text and the options ``job.answer`` takes. */
+export type PendingQuestion = {
+  text: string;
+  options: Array<string>;
+};
+
 /** The treating clinician (the Controlling Specialist). */
 export type Practitioner = {
   healthcodeId: string;
@@ -323,6 +341,67 @@ export type RebateEstimateParams = {
   /** The PMS's idempotency key. */
   requestId?: string;
   terminal?: string | null;
+};
+
+/** Receipt text as iClient delivered it (receipt callback, ``customerReceipt``). */
+export type Receipts = {
+  merchant?: string | null;
+  customer?: string | null;
+};
+
+/** An ``unknown`` job the report could not settle, with the rows that might be it. */
+export type ReconcileAmbiguous = {
+  jobId: string;
+  refTags: Array<string>;
+};
+
+/** Where the journal and the fund's report disagree. */
+export type ReconcileDiscrepancy = {
+  kind: "missingAtFund" | "notInJournal" | "statusDiffers" | "amountDiffers";
+  jobId?: string | null;
+  refTag?: string | null;
+  journal?: ReconcileJournalSide | null;
+  fund?: ReconciliationClaim | null;
+};
+
+/** What the journal says of a job in a discrepancy (amounts in cents). */
+export type ReconcileJournalSide = {
+  state: JobState;
+  result?: string | null;
+  totalClaimAmount?: number | null;
+  totalBenefit?: number | null;
+};
+
+/** ``healthpoint.reconcile``: the fund's claims report of a Sydney day held against the journal. */
+export type ReconcileResult = {
+  terminal: string;
+  date: string;
+  available: boolean;
+  settled: Array<ReconcileSettled>;
+  discrepancies: Array<ReconcileDiscrepancy>;
+  ambiguous: Array<ReconcileAmbiguous>;
+  totals: ReconcileTotals;
+};
+
+/** A job the fund's report settled: it is now ``completed`` with the fund's result. */
+export type ReconcileSettled = {
+  jobId: string;
+  state: JobState;
+  result: ClaimOutcome;
+  refTag: string;
+};
+
+/** One side's totals: claims counted, cents claimed, cents of benefit. */
+export type ReconcileSide = {
+  claims: number;
+  claimed: number;
+  benefit: number;
+};
+
+/** Totals of both sides. */
+export type ReconcileTotals = {
+  fund: ReconcileSide;
+  journal: ReconcileSide;
 };
 
 /** One ``<claim>`` of a claims report: Tyro's tags in camelCase, amounts in integer cents,
@@ -342,6 +421,14 @@ export type ReconciliationClaim = {
   privateHealthFundResponseCode?: string | null;
   text?: string | null;
   [key: string]: unknown;
+};
+
+/** ``reconciliation.done``: one reconciliation run ended (counts of what it found). */
+export type ReconciliationDone = {
+  terminal: string;
+  date: string;
+  settled: number;
+  discrepancies: number;
 };
 
 /** One ``<payment>`` of a payments report (amounts in integer cents). */
@@ -379,6 +466,14 @@ export type ReconciliationTotals = {
   sumBenefitAmount?: number | null;
   sumClaimAmount?: number | null;
   [key: string]: unknown;
+};
+
+/** ``payment.refund``: refund (part of) an approved gap payment; ``amount`` defaults to what is left. */
+export type RefundParams = {
+  /** The PMS's idempotency key. */
+  requestId?: string;
+  paymentJobId: string;
+  amount?: number | null;
 };
 
 /** One remittance of ``healthcode.remittances`` (amounts in pence). */
@@ -492,6 +587,16 @@ export interface Methods {
     };
     result: Job;
   };
+  /** Refund (part of) an approved gap payment (iClient initiateRefund). */
+  "payment.refund": {
+    params: {
+      /** The PMS's idempotency key. */
+      requestId: string;
+      paymentJobId: string;
+      amount?: number | null;
+    };
+    result: Job;
+  };
   /** Answer a job's pending question. */
   "job.answer": {
     params: {
@@ -505,6 +610,7 @@ export interface Methods {
   "job.abort": {
     params: {
       jobId: string;
+      operator?: string | null;
     };
     result: AbortResult;
   };
@@ -513,6 +619,7 @@ export interface Methods {
     params: {
       jobId?: string | null;
       requestId?: string | null;
+      history?: boolean;
     };
     result: Job;
   };
@@ -557,6 +664,14 @@ export interface Methods {
       type: "claims" | "payments";
     };
     result: ReconciliationReport;
+  };
+  /** Hold a day's claims report against the journal; settle unknown claims it proves. */
+  "healthpoint.reconcile": {
+    params: {
+      terminal: string;
+      date: string;
+    };
+    result: ReconcileResult;
   };
   /** Check the site's Healthcode credentials. */
   "healthcode.checkCredentials": {
@@ -626,7 +741,7 @@ export interface Methods {
   /** Receive notifications for every job. */
   "events.subscribe": {
     params: {
-      topics: Array<"job.updated" | "job.status" | "job.question" | "terminal.pairing" | "*">;
+      topics: Array<"job.updated" | "job.status" | "job.question" | "terminal.pairing" | "reconciliation.done" | "*">;
     };
     result: SubscribeResult;
   };
@@ -638,6 +753,7 @@ export interface Notifications {
   "job.status": JobStatus;
   "job.question": JobQuestion;
   "terminal.pairing": TerminalPairing;
+  "reconciliation.done": ReconciliationDone;
 }
 
 /** A JSON-RPC error; -32602 carries data.errors naming every bad field. */

@@ -276,11 +276,12 @@ class Simulator(TransactionFlows):
         else:
             job = self._run_health(terminal, kind, request, scenario)
         terminal.task = asyncio.create_task(
-            self._guard(terminal, job),
+            self._guard(terminal, job, forget=scenario.no_last_transaction),
             name=f"claimbridge-sim[{terminal.mid}/{terminal.tid}].{kind.value}",
         )
 
-    async def _guard(self, terminal: TerminalRuntime, job: Awaitable[None]) -> None:
+    async def _guard(self, terminal: TerminalRuntime, job: Awaitable[None], *, forget: bool = False) -> None:
+        mine = terminal.log
         try:
             await job
         except asyncio.CancelledError:
@@ -289,6 +290,11 @@ class Simulator(TransactionFlows):
             _log.exception("simulated transaction crashed on %s/%s", terminal.mid, terminal.tid)
             terminal.machine.fire(Event.FAIL)
             await self._finish(terminal, {"result": "SYSTEM ERROR"}, drop=False)
+        if forget and terminal.log is mine:
+            # Scenario noLastTransaction: the terminal lost its memory of the transaction (a
+            # power cut, a swap), so continueLastTransaction cannot tell its outcome. The fund
+            # still knows it: the claims report does.
+            terminal.log = None
 
     async def _continue(self, session: Session, terminal: TerminalRuntime) -> None:
         log = terminal.log
@@ -409,7 +415,7 @@ class Simulator(TransactionFlows):
                 "healthpointErrorDescription": str(InvalidRequest(problems)),
             }
         today = sydney_date(self.clock.now())
-        data = unavailable_report_xml()
+        data = unavailable_report_xml(terminal.terminal_id, day, str(report_type))
         if report_type == "claims" and day <= today:
             claims = self.ledger.recon_claims(terminal.mid, terminal.tid, day)
             if claims:

@@ -70,6 +70,9 @@ class Scenario(BaseModel):
     autovoid_error: int | None = Field(default=None, alias="autovoidError", ge=1015, le=1019)
     card_delay_ms: int | None = Field(default=None, alias="cardDelayMs", ge=0)
     answer_timeout_ms: int | None = Field(default=None, alias="answerTimeoutMs", ge=0)
+    #: The terminal forgets this transaction once it ends: continueLastTransaction answers
+    #: NOT STARTED (only the fund's claims report can tell the outcome).
+    no_last_transaction: bool = Field(default=False, alias="noLastTransaction")
 
     @field_validator("item_response_codes")
     @classmethod

@@ -28,11 +28,10 @@ from simulator.healthpoint import (
     cancel_outcome,
     claim_receipt_lines,
     claim_response,
-    format_money,
-    format_terminal_datetime,
     gap_payment_allowed,
 )
 from simulator.ledger import Ledger, LedgerKind, LedgerRecord, items_json
+from simulator.receipts import PaymentSlip, payment_receipt
 from simulator.scenarios import (
     DEFAULT_CARD_DELAY_MS,
     DEFAULT_FUND_DELAY_MS,
@@ -547,21 +546,25 @@ class TransactionFlows:
             cardType=magic.card_type,
         )
         await self._enter(terminal, Event.FUND_FINAL, line=result)
-        title = "REFUND" if kind is TransactionKind.REFUND else "PURCHASE"
-        log.receipt_lines = [
-            "MERCHANT COPY".center(32),
-            f"{title}{format_money(request.amount):>{32 - len(title)}}",
-            f"{magic.card_type} {final['elidedPan']}",
-            f"REF {final['transactionReference']}  RRN {final['rrn']}",
-            format_terminal_datetime(self.clock.now()),
-            result.center(32),
-        ]
+        slip = PaymentSlip(
+            kind="refund" if kind is TransactionKind.REFUND else "purchase",
+            amount=request.amount,
+            result=result,
+            card_type=magic.card_type,
+            elided_pan=final["elidedPan"],
+            reference=final["transactionReference"],
+            rrn=final["rrn"],
+            authorisation_code=final["authorisationCode"],
+            mid=terminal.mid,
+            tid=terminal.tid,
+            at=self.clock.now(),
+        )
+        merchant = payment_receipt(slip, "merchant")
+        log.receipt_lines = merchant.split("\n")
         receipt = None
         if request.integrated_receipt:  # receipts only when asked for (reference §2.1 item 8)
-            receipt = {
-                "signatureRequired": magic.signature and result == "APPROVED",
-                "merchantReceipt": "\n".join(log.receipt_lines),
-            }
+            receipt = {"signatureRequired": magic.signature and result == "APPROVED", "merchantReceipt": merchant}
+            final["customerReceipt"] = payment_receipt(slip, "customer")  # reference §1.4
         await self._finish(terminal, final, drop=scenario.drop_response, receipt=receipt)
 
     def _digits(self, text: str, width: int) -> str:

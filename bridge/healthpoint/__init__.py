@@ -1,5 +1,5 @@
-"""HealthPoint, pure: claims, cancels and gaps, iClient conversions, the same-day rule,
-recovery matching and reconciliation parsing.
+"""HealthPoint, pure: claims, cancels, gaps and refunds, the money guards, iClient conversions, the same-day rule,
+recovery matching, reconciliation parsing and matching.
 
 Nothing here does I/O or reads a clock: times arrive as aware datetimes. Rules cite their
 source beside the check (``seeds/004``, ``reference/tyro-iclient-healthpoint.md``).
@@ -32,6 +32,27 @@ from bridge.healthpoint.claims import (
     to_iclient_cancel,
     to_iclient_claim,
 )
+from bridge.healthpoint.guards import (
+    JobView,
+    Refusal,
+    default_gap_amount,
+    gap_amount,
+    paid_amount,
+    refund_left,
+    refuse_cancel,
+    refuse_gap,
+    refuse_refund,
+)
+from bridge.healthpoint.matching import (
+    DEFAULT_SKEW,
+    FUND_RESULTS,
+    Matching,
+    ReconJob,
+    ReportRow,
+    reconcile,
+    report_rows,
+    settled_result,
+)
 from bridge.healthpoint.policy import (
     ACCEPT,
     REJECT,
@@ -39,7 +60,9 @@ from bridge.healthpoint.policy import (
 )
 from bridge.healthpoint.purchases import (
     normalise_purchase,
+    receipts_of,
     to_iclient_gap_purchase,
+    to_iclient_refund,
 )
 from bridge.healthpoint.reconciliation import (
     parse_reconciliation,
@@ -58,29 +81,48 @@ __all__ = [
     "ClaimItemResult",
     "ClaimRequest",
     "ClaimResult",
+    "DEFAULT_SKEW",
     "FIELD_RULES",
     "FUNDS_BY_DIGITS",
+    "FUND_RESULTS",
     "Fund",
     "IsoDate",
+    "JobView",
     "MAX_CLAIM_AMOUNT",
     "MAX_ITEMS",
     "MODALITIES",
+    "Matching",
     "Pairing",
     "REJECT",
+    "ReconJob",
     "RefTag",
+    "Refusal",
+    "ReportRow",
     "SYDNEY",
     "auto_answers",
     "cancel_deadline",
     "claim_total",
+    "default_gap_amount",
+    "gap_amount",
     "is_same_transaction",
     "may_cancel",
     "normalise_claim_response",
     "normalise_purchase",
     "pad_service_code",
+    "paid_amount",
     "parse_reconciliation",
+    "receipts_of",
+    "reconcile",
+    "refund_left",
+    "refuse_cancel",
+    "refuse_gap",
+    "refuse_refund",
+    "report_rows",
     "same_claim",
     "same_purchase",
+    "settled_result",
     "to_iclient_cancel",
     "to_iclient_claim",
     "to_iclient_gap_purchase",
+    "to_iclient_refund",
 ]

@@ -1,17 +1,20 @@
-"""Gap payments, pure: the purchase that pays a claim's gap, to iClient and back.
+"""Gap payments and their refunds, pure: the purchase that pays a claim's gap, the refund that
+gives (part of) it back, to iClient and back, and the receipts the terminal sends.
 
 A gap payment is an ordinary iClient purchase linked to the claim by its
-``healthpointTransactionId`` (seeds/004 "Gap Payments").
+``healthpointTransactionId`` (seeds/004 "Gap Payments"); a refund is iClient's
+``initiateRefund`` (reference §1.3). Both ask for integrated receipts, so the terminal's
+receipt text reaches the PMS (reference §1.2 ``receiptCallback``, §1.4 ``customerReceipt``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bridge.healthpoint.claims import Pairing
 
-__all__ = ["normalise_purchase", "to_iclient_gap_purchase"]
+__all__ = ["normalise_purchase", "receipts_of", "to_iclient_gap_purchase", "to_iclient_refund"]
 
 #: Purchase answer fields kept as the terminal sent them (reference §1.3 transaction result).
 _KEPT = ("result", "transactionId", "transactionReference", "authorisationCode", "elidedPan", "rrn", "cardType")
@@ -25,7 +28,8 @@ def to_iclient_gap_purchase(
     """The ``initiatePurchase`` request that pays a claim's gap.
 
     Source: seeds/004 "Gap Payments" (pass ``healthpointTransactionId``); reference §1.3
-    (``amount`` digits only with no leading 0, ``integratedReceipt`` required).
+    (``amount`` digits only with no leading 0, ``integratedReceipt`` required; true, so that
+    the receipts come back to the daemon).
 
     Raises:
         ValueError: ``amount`` is not positive, or no transaction id.
@@ -36,7 +40,7 @@ def to_iclient_gap_purchase(
         raise ValueError("a gap payment needs the claim's transactionId")
     out: dict[str, Any] = {
         "amount": str(amount),
-        "integratedReceipt": False,
+        "integratedReceipt": True,
         "healthpointTransactionId": healthpoint_transaction_id,
     }
     if pairing is not None:
@@ -61,3 +65,38 @@ def normalise_purchase(response: Mapping[str, Any]) -> dict[str, Any]:
     if "healthpointTransactionId" in response:
         out["healthpointTransactionId"] = response["healthpointTransactionId"]
     return out
+
+
+def to_iclient_refund(amount: int, pairing: Pairing | None) -> dict[str, Any]:
+    """The ``initiateRefund`` request that gives back ``amount`` cents of a gap payment.
+
+    Source: reference §1.3 (``initiateRefund``: ``amount``, ``integratedReceipt``,
+    ``transactionId``, ``mid``, ``tid``, ``integrationKey``); how much may be refunded is the
+    money guards' business (bridge.healthpoint.guards).
+
+    Raises:
+        ValueError: ``amount`` is not positive.
+    """
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValueError("a refund needs a positive amount in cents")
+    out: dict[str, Any] = {"amount": str(amount), "integratedReceipt": True}
+    if pairing is not None:
+        out.update(pairing.as_iclient())
+    return out
+
+
+def receipts_of(merchant: Sequence[str], response: Mapping[str, Any]) -> dict[str, str] | None:
+    """The job's ``receipts``: the merchant copies the receipt callback delivered (joined, as a
+    declined signature sends a second one, reference §1.2) and the answer's ``customerReceipt``.
+
+    Returns:
+        ``{merchant?, customer?}``, or None when the terminal sent neither.
+    """
+    out: dict[str, str] = {}
+    texts = [m for m in merchant if m]
+    if texts:
+        out["merchant"] = "\n\n".join(texts)
+    customer = response.get("customerReceipt")
+    if isinstance(customer, str) and customer and customer != "undefined":
+        out["customer"] = customer
+    return out or None

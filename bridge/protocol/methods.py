@@ -49,23 +49,27 @@ from bridge.protocol.params import (
     JobListParams,
     JobResolveParams,
     RebateEstimateParams,
+    ReconcileParams,
     ReconciliationParams,
+    RefundParams,
     TerminalPairParams,
 )
-from bridge.protocol.results import (
-    AbortResult,
-    AnswerResult,
+from bridge.protocol.billing import (
     CodeEntry,
     CredentialsResult,
     FindMemberResult,
+    RemittanceEntry,
+    ValidateResult,
+)
+from bridge.protocol.reports import ReconcileResult, ReconciliationReport
+from bridge.protocol.results import (
+    AbortResult,
+    AnswerResult,
     HealthResult,
     Job,
     PairResult,
-    ReconciliationReport,
-    RemittanceEntry,
     SubscribeResult,
     TerminalInfo,
-    ValidateResult,
 )
 
 __all__ = [
@@ -108,6 +112,9 @@ METHODS: Mapping[str, MethodSpec] = MappingProxyType(
         "payment.gap": MethodSpec(
             GapParams, Job, "Take a card payment for an approved claim's gap.", _JOB_ERRORS
         ),
+        "payment.refund": MethodSpec(
+            RefundParams, Job, "Refund (part of) an approved gap payment (iClient initiateRefund).", _JOB_ERRORS
+        ),
         "job.answer": MethodSpec(
             JobAnswerParams, AnswerResult, "Answer a job's pending question.",
             (*_COMMON_ERRORS, JobNotFound, NotAllowedNow),
@@ -130,6 +137,11 @@ METHODS: Mapping[str, MethodSpec] = MappingProxyType(
         ),
         "healthpoint.reconciliation": MethodSpec(
             ReconciliationParams, ReconciliationReport, "A terminal's HealthPoint report for a day.",
+            (*_COMMON_ERRORS, TerminalNotPaired),
+        ),
+        "healthpoint.reconcile": MethodSpec(
+            ReconcileParams, ReconcileResult,
+            "Hold a day's claims report against the journal; settle unknown claims it proves.",
             (*_COMMON_ERRORS, TerminalNotPaired),
         ),
         "healthcode.checkCredentials": MethodSpec(

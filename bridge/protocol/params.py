@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from bridge.healthpoint import (
@@ -41,7 +41,9 @@ __all__ = [
     "JobListParams",
     "JobResolveParams",
     "RebateEstimateParams",
+    "ReconcileParams",
     "ReconciliationParams",
+    "RefundParams",
     "TerminalPairParams",
 ]
 
@@ -58,6 +60,9 @@ FIELD_RULES: Mapping[str, str] = MappingProxyType(
         "requestId": "must be text of 1 to 64 characters",
         "jobId": "must be text of 1 to 64 characters",
         "claimJobId": "must be text of 1 to 64 characters",
+        "paymentJobId": "must be text of 1 to 64 characters",
+        "operator": "must be text of 1 to 64 characters (the name of who answers)",
+        "history": "must be true or false",
         "terminal": "must be 1 to 40 lower-case letters, digits or '-'",
         "onApproved": "must be one of 'ask', 'accept', 'reject'",
         "amount": f"must be a whole number of cents from 1 to {MAX_CLAIM_AMOUNT}",
@@ -72,7 +77,7 @@ FIELD_RULES: Mapping[str, str] = MappingProxyType(
         "date": "must be a date written YYYY-MM-DD",
         "type": "must be 'claims' or 'payments'",
         "topics": "must be a list of topics from job.updated, job.status, job.question, "
-        "terminal.pairing, *",
+        "terminal.pairing, reconciliation.done, *",
         "bill": "must be an object",
         "query": "must be text of 1 to 64 characters",
         "insurer": "must be text of 1 to 32 characters",
@@ -118,22 +123,46 @@ class GapParams(BaseModel):
     amount: StrictInt | None = Field(default=None, gt=0, le=MAX_CLAIM_AMOUNT)
 
 
+class RefundParams(BaseModel):
+    """``payment.refund``: refund (part of) an approved gap payment; ``amount`` defaults to what is left."""
+
+    model_config = _PARAMS
+
+    requestId: str = _REQUEST_ID
+    paymentJobId: str = _JOB_ID
+    amount: StrictInt | None = Field(default=None, gt=0, le=MAX_CLAIM_AMOUNT)
+
+
 class JobAnswerParams(BaseModel):
-    """``job.answer``: one of the options of the pending question."""
+    """``job.answer``: one of the options of the pending question (case does not matter).
+
+    ``operator`` names the person answering for the desk: any authenticated client may then
+    answer (the console, ``claimbridge call --answer``); the name goes into the job's history.
+    """
 
     model_config = _PARAMS
 
     jobId: str = _JOB_ID
     answer: str = Field(min_length=1, max_length=64)
-    operator: str | None = None
+    operator: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class ReconcileParams(BaseModel):
+    """``healthpoint.reconcile``: hold one Sydney day's claims report against the journal."""
+
+    model_config = _PARAMS
+
+    terminal: str = Field(pattern=_TERMINAL_PATTERN)
+    date: IsoDate
 
 
 class JobAbortParams(BaseModel):
-    """``job.abort``."""
+    """``job.abort``; ``operator`` lets any authenticated client abort for the desk, as for answers."""
 
     model_config = _PARAMS
 
     jobId: str = _JOB_ID
+    operator: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class JobGetParams(BaseModel):
@@ -143,6 +172,8 @@ class JobGetParams(BaseModel):
 
     jobId: str | None = Field(default=None, min_length=1, max_length=64)
     requestId: str | None = Field(default=None, min_length=1, max_length=64)
+    #: Add the audit trail: every state change, status line, question, answer, receipt, note.
+    history: StrictBool = False
 
     @model_validator(mode="after")
     def _exactly_one(self) -> JobGetParams:
@@ -200,9 +231,13 @@ class ReconciliationParams(BaseModel):
     type: Literal["claims", "payments"]
 
 
-EventTopic: TypeAlias = Literal["job.updated", "job.status", "job.question", "terminal.pairing", "*"]
+EventTopic: TypeAlias = Literal[
+    "job.updated", "job.status", "job.question", "terminal.pairing", "reconciliation.done", "*"
+]
 #: Topics ``events.subscribe`` accepts; ``*`` means all.
-EVENT_TOPICS: tuple[str, ...] = ("job.updated", "job.status", "job.question", "terminal.pairing", "*")
+EVENT_TOPICS: tuple[str, ...] = (
+    "job.updated", "job.status", "job.question", "terminal.pairing", "reconciliation.done", "*"
+)
 
 
 class EventsSubscribeParams(BaseModel):

@@ -27,11 +27,9 @@ __all__ = [
     "BillProblem",
     "BrowserHealth",
     "ClaimOutcome",
-    "CodeEntry",
     "ComponentHealth",
-    "CredentialsResult",
-    "FindMemberResult",
     "HealthResult",
+    "HistoryEntry",
     "JOB_RESULTS",
     "Job",
     "JobError",
@@ -39,22 +37,16 @@ __all__ = [
     "JobStatus",
     "JobUpdated",
     "JournalHealth",
-    "MemberDetails",
     "NOTIFICATIONS",
     "PairResult",
     "PaymentOutcome",
-    "ReconciliationClaim",
-    "ReconciliationPayment",
-    "ReconciliationReport",
-    "ReconciliationTotals",
-    "RemittanceEntry",
-    "RemittanceLineEntry",
-    "ReportError",
+    "PendingQuestion",
+    "Receipts",
+    "ReconciliationDone",
     "Resolution",
     "SubscribeResult",
     "TerminalInfo",
     "TerminalPairing",
-    "ValidateResult",
 ]
 
 _RESULT = ConfigDict(frozen=True)
@@ -136,6 +128,18 @@ class BillOutcome(BaseModel):
     replacedBy: str | None = None
 
 
+class BillProblem(BaseModel):
+    """One problem with a bill, VEDA style; ``field`` may add Healthcode's own name."""
+
+    model_config = _RESULT
+
+    field: str
+    error: str
+    suggestion: str | None = None
+    #: Healthcode's own name for the field (``RegistrationNo``, ``AuthCode``, ``FDOS`` ...).
+    healthcodeField: str | None = None
+
+
 class JobError(BaseModel):
     """Why a job failed: a JSON-RPC-style error object."""
 
@@ -144,6 +148,37 @@ class JobError(BaseModel):
     code: int
     message: str
     data: Any = None
+
+
+class PendingQuestion(BaseModel):
+    """A job's pending question: its text and the options ``job.answer`` takes."""
+
+    model_config = _RESULT
+
+    text: str
+    options: tuple[str, ...]
+
+
+class Receipts(BaseModel):
+    """Receipt text as iClient delivered it (receipt callback, ``customerReceipt``)."""
+
+    model_config = _RESULT
+
+    merchant: str | None = None
+    customer: str | None = None
+
+
+class HistoryEntry(BaseModel):
+    """One audit event of a job: a state change, status line, question, answer, receipt or note."""
+
+    model_config = _RESULT
+
+    at: datetime
+    event: str
+    state: JobState | None = None
+    message: str | None = None
+    #: Who answered, for an operator's answer.
+    by: str | None = None
 
 
 class Job(BaseModel):
@@ -168,6 +203,12 @@ class Job(BaseModel):
     result: ClaimOutcome | PaymentOutcome | BillOutcome | None = None
     #: Set when the job failed (or an ``unknown`` job's last error).
     error: JobError | None = None
+    #: The question waiting for an answer (``job.answer``), else null.
+    question: PendingQuestion | None = None
+    #: Receipt text as the terminal sent it (completed claims, cancels, gaps, refunds).
+    receipts: Receipts | None = None
+    #: With ``job.get {..., history: true}``: every audit event, oldest first.
+    history: tuple[HistoryEntry, ...] | None = None
 
 
 class AnswerResult(BaseModel):
@@ -206,119 +247,6 @@ class PairResult(BaseModel):
 
     status: str
     message: str
-
-
-class ReconciliationClaim(BaseModel):
-    """One ``<claim>`` of a claims report: Tyro's tags in camelCase, amounts in integer cents,
-    times as the report writes them (``YYYYMMDDhhmmss``, Sydney)."""
-
-    model_config = _TOLERANT
-
-    terminalDateTime: str | None = Field(default=None, pattern=r"^\d{14}$")
-    settlementDateTime: str | None = None
-    responseDateTime: str | None = None
-    transactionDateTime: str | None = None
-    providerId: str | None = None
-    privateHealthFundId: str | None = None
-    refTag: str | None = None
-    #: Tyro's status code: ``APP``, ``CAN``, ``VOID``, ``AVOID`` ...
-    status: str | None = None
-    totalClaimAmount: int | None = None
-    privateHealthFundTotalBenefitAmount: int | None = None
-    privateHealthFundResponseCode: str | None = None
-    text: str | None = None
-
-
-class ReconciliationPayment(BaseModel):
-    """One ``<payment>`` of a payments report (amounts in integer cents)."""
-
-    model_config = _TOLERANT
-
-    refTag: str | None = None
-    status: str | None = None
-    amount: int | None = None
-    benefitAmount: int | None = None
-
-
-class ReconciliationTotals(BaseModel):
-    """The report's ``<check>`` footer."""
-
-    model_config = _TOLERANT
-
-    totalNumberClaims: int | None = None
-    sumBenefitAmount: int | None = None
-    sumClaimAmount: int | None = None
-
-
-class ReportError(BaseModel):
-    """Why the terminal could not give the report."""
-
-    model_config = _TOLERANT
-
-    code: str | None = None
-    message: str
-
-
-class ReconciliationReport(BaseModel):
-    """``healthpoint.reconciliation`` result: the terminal's report, its XML turned into JSON.
-
-    ``terminalId`` is the terminal's HealthPoint id (e.g. ``SIM00001``) and ``date`` the report's
-    day as Tyro writes it (``YYYYMMDD``). ``claims`` (or ``payments``) holds one object per row;
-    ``available`` is false, with ``message`` (``No report created.``) or ``error``, when there is
-    no report.
-    """
-
-    model_config = _TOLERANT
-
-    type: Literal["claims", "payments"]
-    available: bool
-    terminalId: str | None = None
-    date: str | None = Field(default=None, pattern=r"^\d{8}$")
-    claims: tuple[ReconciliationClaim, ...] | None = None
-    payments: tuple[ReconciliationPayment, ...] | None = None
-    totals: ReconciliationTotals | None = None
-    message: str | None = None
-    error: ReportError | None = None
-
-
-class CredentialsResult(BaseModel):
-    """``healthcode.checkCredentials`` result."""
-
-    model_config = _RESULT
-
-    ok: bool
-    message: str
-
-
-class BillProblem(BaseModel):
-    """One problem with a bill, VEDA style; ``field`` may add Healthcode's own name."""
-
-    model_config = _RESULT
-
-    field: str
-    error: str
-    suggestion: str | None = None
-    #: Healthcode's own name for the field (``RegistrationNo``, ``AuthCode``, ``FDOS`` ...).
-    healthcodeField: str | None = None
-
-
-class ValidateResult(BaseModel):
-    """``healthcode.validate`` result."""
-
-    model_config = _RESULT
-
-    valid: bool
-    problems: tuple[BillProblem, ...] = ()
-
-
-class CodeEntry(BaseModel):
-    """One line of a ``healthcode.codes`` pick-list."""
-
-    model_config = _RESULT
-
-    code: str
-    description: str
-    allowed: bool
 
 
 class ComponentHealth(BaseModel):
@@ -418,6 +346,17 @@ JOB_RESULTS: Mapping[str, type[BaseModel]] = MappingProxyType(
     }
 )
 
+class ReconciliationDone(BaseModel):
+    """``reconciliation.done``: one reconciliation run ended (counts of what it found)."""
+
+    model_config = _RESULT
+
+    terminal: str
+    date: str
+    settled: int
+    discrepancies: int
+
+
 #: Notification method -> params model.
 NOTIFICATIONS: Mapping[str, type[BaseModel]] = MappingProxyType(
     {
@@ -425,55 +364,8 @@ NOTIFICATIONS: Mapping[str, type[BaseModel]] = MappingProxyType(
         "job.status": JobStatus,
         "job.question": JobQuestion,
         "terminal.pairing": TerminalPairing,
+        "reconciliation.done": ReconciliationDone,
     }
 )
 
 
-# --------------------------------------------------------------------------- Healthcode V2
-
-
-class MemberDetails(BaseModel):
-    """The member Healthcode's Find Member found (``healthcode.findMember``)."""
-
-    model_config = _RESULT
-
-    firstName: str | None = None
-    lastName: str | None = None
-    dateOfBirth: str | None = None
-    membershipNumber: str | None = None
-
-
-class FindMemberResult(BaseModel):
-    """``healthcode.findMember`` result; ``problems`` name required fields that are missing."""
-
-    model_config = _RESULT
-
-    found: bool
-    policyActive: bool
-    member: MemberDetails | None = None
-    message: str
-    problems: tuple[BillProblem, ...] = ()
-
-
-class RemittanceLineEntry(BaseModel):
-    """One bill paid in a remittance, in pence; ``jobId`` is the bill's job when matched."""
-
-    model_config = _RESULT
-
-    invoiceNumber: str
-    amountInvoiced: int | None = None
-    amountPaid: int
-    shortfall: int
-    jobId: str | None = None
-
-
-class RemittanceEntry(BaseModel):
-    """One remittance of ``healthcode.remittances`` (amounts in pence)."""
-
-    model_config = _RESULT
-
-    paymentReference: str
-    datePaid: str | None = None
-    insurer: str
-    total: int
-    lines: tuple[RemittanceLineEntry, ...] = ()

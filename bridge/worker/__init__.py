@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from bridge.worker.history import (
+    history_of,
+)
 from bridge.worker.runner import (
     TerminalWorker,
     job_to_wire,
@@ -10,5 +13,6 @@ from bridge.worker.runner import (
 
 __all__ = [
     "TerminalWorker",
+    "history_of",
     "job_to_wire",
 ]

@@ -29,7 +29,9 @@ from bridge.jobs import JobKind, JobState, outcome_state
 from bridge.journal import JobRecord, Journal, PairingRecord
 from bridge.protocol import ClaimParams, RebateEstimateParams
 from bridge.terminal import Operation, PageEvent, TerminalPage
-from bridge.worker.operations import next_op_id, pairing_keys, read_reconciliation, wait_kind
+from bridge.worker.audit import AuditTrail, question_detail
+from bridge.worker.questions import Question
+from bridge.worker.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation, wait_kind
 from bridge.worker.pairing import pair_on_page
 
 __all__ = ["TerminalWorker", "job_to_wire"]
@@ -37,10 +39,15 @@ __all__ = ["TerminalWorker", "job_to_wire"]
 log = logging.getLogger("claimbridge.worker")
 
 
+def job_to_wire(job: JobRecord, question: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A journal row as the protocol's Job object (INTERFACES.md).
 
-def job_to_wire(job: JobRecord) -> dict[str, Any]:
-    """A journal row as the protocol's Job object (INTERFACES.md)."""
-    return {
+    ``receipts`` are kept in the journal beside the result (one row, one write) and lifted out
+    here; ``question`` is the one pending now (see :meth:`TerminalWorker.pending_question`).
+    """
+    result = dict(job.result) if job.result is not None else None
+    receipts = result.pop("receipts", None) if result is not None else None
+    wire: dict[str, Any] = {
         "jobId": job.job_id,
         "requestId": job.request_id,
         "kind": str(job.kind),
@@ -49,9 +56,13 @@ def job_to_wire(job: JobRecord) -> dict[str, Any]:
         "createdAt": job.created_at.isoformat(),
         "updatedAt": job.updated_at.isoformat(),
         "request": job.request,
-        "result": job.result,
+        "result": result,
         "error": job.error,
+        "question": question,
     }
+    if receipts:
+        wire["receipts"] = receipts
+    return wire
 
 
 def _auto_answers(job: JobRecord) -> tuple[str, ...]:
@@ -93,7 +104,8 @@ class TerminalWorker:
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._op: Operation | None = None
-        self._pending_question: dict[str, Any] | None = None
+        self._question: Question | None = None
+        self._audit = AuditTrail(journal)
         self._lock = asyncio.Lock()
         self._pairing_cache: PairingRecord | None = None
         self._page_ready = asyncio.Event()
@@ -159,14 +171,23 @@ class TerminalWorker:
                     log.exception("job %s: unexpected error in the worker", job_id)
                     await self._settle_unknown(job_id, "internal error while running")
                 finally:
+                    await self._audit.flush()
                     self.current_job = None
                     self._op = None
-                    self._pending_question = None
+                    self._question = None
+                    self._audit.reset()
+
+    def pending_question(self, job_id: str) -> dict[str, Any] | None:
+        """The question the terminal is waiting on for this job, ``{text, options}``, or None."""
+        q = self._question
+        return q.field() if q is not None and q.job_id == job_id else None
 
     async def _publish(self, job: JobRecord) -> None:
-        self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
+        wire = job_to_wire(job, self.pending_question(job.job_id))
+        self.hub.publish("job.updated", {"job": wire}, job.job_id)
 
     async def _move(self, job_id: str, state: JobState, **kw: Any) -> JobRecord:
+        await self._audit.flush()
         job = await self.journal.move(job_id, state, **kw)
         await self._publish(job)
         return job
@@ -197,9 +218,13 @@ class TerminalWorker:
         if job.kind is JobKind.REBATE_ESTIMATE:
             params = RebateEstimateParams.model_validate(job.request)
             return "initiateHealthPointRebateEstimate", healthpoint.to_iclient_claim(params, p)
-        assert job.parent_job_id is not None
+        if job.parent_job_id is None:
+            raise NotAllowedNow(f"a {job.kind} job needs the job it was made against")
         claim = await self.journal.get(job.parent_job_id)
-        assert claim.result is not None
+        if job.kind is JobKind.REFUND:
+            return "initiateRefund", healthpoint.to_iclient_refund(int(job.request["amount"]), p)
+        if claim.result is None:
+            raise NotAllowedNow(f"the job a {job.kind} was made against has no result")
         if job.kind is JobKind.CANCEL:
             original = ClaimParams.model_validate(claim.request)
             return "cancelHealthPointClaim", healthpoint.to_iclient_cancel(original, str(claim.result["refTag"]), p)
@@ -244,13 +269,21 @@ class TerminalWorker:
         definite outcome; anything else leaves it ``unknown``."""
         raw_result = str(response.get("result", "UNKNOWN"))
         state = outcome_state(raw_result)
-        if job.kind is JobKind.GAP:
+        if job.kind in (JobKind.GAP, JobKind.REFUND):
             result = healthpoint.normalise_purchase(response)
         else:
             request = None if job.kind is JobKind.CANCEL else ClaimParams.model_validate(job.request) if job.kind is JobKind.CLAIM else RebateEstimateParams.model_validate(job.request)
             result = healthpoint.normalise_claim_response(response, request).model_dump(mode="json")
         if reattached and state is not JobState.COMPLETED:
-            await self.journal.note(job.job_id, "reattach", f"terminal answered {raw_result}; left unknown")
+            await self._audit.note(job.job_id, "reattach", f"terminal answered {raw_result}; left unknown")
+            return
+        receipts = healthpoint.receipts_of(self._audit.receipts, response)
+        if receipts is not None:
+            result["receipts"] = receipts
+        if reattached:
+            # An unknown job's outcome is now known: its old "outcome unknown" error goes.
+            await self._audit.flush()
+            await self._publish(await self.journal.settle(job.job_id, state, result=result, note="outcome from continueLastTransaction"))
             return
         error = None
         if state is JobState.FAILED:
@@ -258,8 +291,7 @@ class TerminalWorker:
                 "message": str(response.get("healthpointErrorDescription") or response.get("result")),
                 "code": response.get("healthpointErrorCode"),
             }
-        note = "outcome from continueLastTransaction" if reattached else None
-        await self._move(job.job_id, state, result=result, error=error, note=note)
+        await self._move(job.job_id, state, result=result, error=error)
 
     async def _follow(self, job: JobRecord, op: Operation, *, reattaching: bool = False) -> dict[str, Any] | None:
         """Relay an operation's events until it completes; None when its outcome is uncertain.
@@ -287,11 +319,12 @@ class TerminalWorker:
                     pass
                 continue
             if event.kind == "status":
+                self._audit.add(job.job_id, "status", str(event.payload))
                 self.hub.publish("job.status", {"jobId": job.job_id, "message": event.payload}, job.job_id)
             elif event.kind == "question":
                 await self._on_question(job, op, event.payload)
             elif event.kind == "receipt":
-                await self.journal.note(job.job_id, "receipt", str((event.payload or {}).get("merchantReceipt")))
+                await self._audit.note(job.job_id, "receipt", self._audit.receipt(job.job_id, event.payload))
             elif event.kind == "complete":
                 return dict(event.payload or {})
             elif event.kind == "crashed":
@@ -299,44 +332,49 @@ class TerminalWorker:
                 return None
 
     async def _on_question(self, job: JobRecord, op: Operation, question: dict[str, Any]) -> None:
-        options = [str(o) for o in question.get("options") or []]
-        text = str(question.get("text") or "")
-        pending = {"jobId": job.job_id, "text": text, "options": options}
-        if pending == self._pending_question:
+        pending = Question.of(job.job_id, question)
+        if pending == self._question:
             return  # terminals repeat an unanswered question now and then; ask the PMS once
-        await self.journal.note(job.job_id, "question", text)
         answered = question.get("answered")
+        detail = question_detail(pending.text, list(pending.options))
         if answered is not None:
             # The page answered at once, by the job's policy (see _auto_answers).
-            await self.journal.note(job.job_id, "answer", f"{answered} (automatic)")
+            self._audit.add(job.job_id, "question", detail)
+            await self._audit.answer(job.job_id, str(answered), "onApproved policy")
             return
-        self._pending_question = pending
-        self.hub.publish("job.question", dict(pending), job.job_id)
+        await self._audit.note(job.job_id, "question", detail)
+        self._question = pending
+        self.hub.publish("job.question", pending.notification(), job.job_id)
 
-    async def answer(self, job_id: str, answer: str) -> None:
-        """``job.answer``: pass the operator's answer to the pending question.
+    async def answer(self, job_id: str, answer: str, operator: str | None = None) -> None:
+        """``job.answer``: pass the answer to the pending question.
+
+        The answer is matched against the options without regard to case ("accept" answers
+        "ACCEPT"); the terminal gets the option exactly as it offered it.
 
         Raises:
             NotAllowedNow: no question is pending for this job, or the answer is not an option.
         """
-        q = self._pending_question
-        if q is None or q["jobId"] != job_id or self._op is None:
+        q = self._question
+        if q is None or q.job_id != job_id or self._op is None:
             raise NotAllowedNow("no question is pending for this job", {"jobId": job_id})
-        if answer not in q["options"]:
-            raise NotAllowedNow(f"answer must be one of {q['options']}", {"jobId": job_id, "options": q["options"]})
-        self._pending_question = None
-        await self.journal.note(job_id, "answer", answer)
-        await self.page.answer(self._op.op_id, answer)
+        label = q.option(answer)
+        if label is None:
+            raise NotAllowedNow(f"answer must be one of {list(q.options)}", {"jobId": job_id, "options": list(q.options)})
+        self._question = None
+        await self._audit.answer(job_id, label, operator)
+        await self.page.answer(self._op.op_id, label)
 
-    async def abort(self, job_id: str) -> bool:
+    async def abort(self, job_id: str, operator: str | None = None) -> bool:
         """``job.abort``: a queued job fails at once; a running one is cancelled on the terminal."""
         job = await self.journal.get(job_id)
         if job.state is JobState.QUEUED and job_id in self._queued:
             self._queued.discard(job_id)
-            await self._move(job_id, JobState.FAILED, error={"message": "aborted before it started"}, note="aborted")
+            note = f"aborted by {operator}" if operator else "aborted"
+            await self._move(job_id, JobState.FAILED, error={"message": "aborted before it started"}, note=note)
             return True
         if job.state is JobState.RUNNING and self.current_job == job_id:
-            await self.journal.note(job_id, "abort", "cancelCurrentTransaction")
+            await self._audit.note(job_id, "abort", f"cancelCurrentTransaction (by {operator})" if operator else "cancelCurrentTransaction")
             return await self.page.abort()
         return False
 
@@ -352,14 +390,18 @@ class TerminalWorker:
             if self.ready:
                 await self.load_page()
             else:
-                await self._wait_ready(timeout=120.0)
+                await self.wait_ready(timeout=120.0)
             await self.reattach(job_id, sent)
         except ClaimbridgeError as exc:
             log.warning("job %s stays unknown: %s", job_id, exc)
-            await self.journal.note(job_id, "reattach", f"failed: {exc}")
+            await self._audit.note(job_id, "reattach", f"failed: {exc}")
 
-    async def _wait_ready(self, timeout: float) -> None:
-        """Wait for the daemon to bring the page back (after a browser crash)."""
+    async def wait_ready(self, timeout: float) -> None:
+        """Wait for the page to be loaded (after a reload or a browser crash).
+
+        Raises:
+            TemporarilyUnavailable: it did not come back within ``timeout`` seconds.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not self.ready:
@@ -398,7 +440,7 @@ class TerminalWorker:
         if response is None:
             return False
         if not healthpoint.is_same_transaction(sent, response, purchase=job.kind is JobKind.GAP):
-            await self.journal.note(job_id, "reattach", "the terminal's last transaction is another one")
+            await self._audit.note(job_id, "reattach", "the terminal's last transaction is another one")
             return False
         await self._complete(job, response, reattached=True)
         return (await self.journal.get(job_id)).state is JobState.COMPLETED
@@ -412,7 +454,8 @@ class TerminalWorker:
                 try:
                     await self.reattach(unknown[0].job_id)
                 except ClaimbridgeError as exc:
-                    await self.journal.note(unknown[0].job_id, "reattach", f"failed: {exc}")
+                    await self._audit.note(unknown[0].job_id, "reattach", f"failed: {exc}")
+                await self._audit.flush()
         for job in await self.journal.list_jobs(states=[JobState.QUEUED], terminal=self.name, oldest_first=True):
             self.enqueue(job.job_id)
 
@@ -448,6 +491,8 @@ class TerminalWorker:
         if pairing is None:
             raise TerminalNotPaired(self.name)
         if not self.ready:
-            raise TemporarilyUnavailable("the terminal's page is not loaded")
+            # A page being reloaded (after an unknown outcome, a browser restart) is back in
+            # seconds: a report asked for meanwhile waits for it rather than failing.
+            await self.wait_ready(timeout=REPORT_TIMEOUT_S)
         async with self._lock:
             return await read_reconciliation(self.page, pairing_keys(pairing), date, report_type)

@@ -109,6 +109,13 @@ def payments_report_xml(terminal_id: str, payment_date: date, lines: Sequence[Pa
     return _xml(root)
 
 
-def unavailable_report_xml() -> str:
-    """The report for a date with nothing to report (reference §4.4)."""
-    return "<unavailable>No report created.</unavailable>"
+def unavailable_report_xml(terminal_id: str, report_date: date, report_type: str = "claims") -> str:
+    """The report for a date with nothing to report, in Tyro's captured shape (reference §4.4):
+    the report's header (terminal id and date), then ``<unavailable>No report created.</unavailable>``."""
+    name = "claims" if report_type == "claims" else "payments"
+    root = ET.Element(f"{name}-reconciliation-response")
+    body = ET.SubElement(root, f"{name}-reconciliation")
+    _sub(body, "healthpoint-terminal-id", terminal_id)
+    _sub(body, "claim-date" if name == "claims" else "payment-date", report_date.strftime("%Y%m%d"))
+    _sub(body, "unavailable", "No report created.")
+    return _xml(root)

@@ -68,6 +68,7 @@ async def test_lost_response_becomes_unknown_then_completes(tmp_path: Path, sim:
         assert job["state"] == "unknown"
         final = await _poll_state(c, job["jobId"], {"completed"})
         assert final["state"] == "completed" and final["result"]["result"] == "APPROVED"
+        assert job["error"] is not None and final["error"] is None  # the stale "unknown" error went
         again = await c.call("healthpoint.claim", claim_request(requestId="dropped"))
         assert again["jobId"] == job["jobId"]
         assert [r["kind"] for r in await sim.ledger()] == ["claim"]

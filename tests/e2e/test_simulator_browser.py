@@ -539,6 +539,50 @@ def test_continue_last_transaction_resends_dropped_result(pms: Pms, sim: Sim) ->
     assert kinds(sim) == ["claim"]
 
 
+def test_no_last_transaction_leaves_only_the_report(pms: Pms, sim: Sim) -> None:
+    terminal = pair(pms, sim)
+    sim.scenario(dropResponse=True, noLastTransaction=True)
+    pms.start("claim", claim_request([1000, 10000], terminal), {"answer": "ACCEPT"})
+    pms.page.wait_for_function(
+        "window.pms.events.some(e => e.type === 'status' && e.value === 'Printing patient copy')"
+    )
+    for _ in range(500):  # the transaction ends (after the simulated print) and is forgotten
+        if sim.http.get("/_sim/terminals").json()["terminals"][0]["transaction"] is None:
+            break
+        pms.page.wait_for_timeout(10)
+    pms.reload()
+    outcome = pms.call("continueLast", {"answer": "ACCEPT"})
+    assert outcome["response"]["result"] == "NOT STARTED"
+    report = pms.call("healthpointReconciliation", {"reportType": "claims", "reconDate": TODAY, **terminal})
+    (ledger,) = sim.ledger()
+    assert f"<ref-tag>{ledger['refTag']}</ref-tag><status>APP</status>" in report["data"]
+
+
+def test_claims_report_lists_each_status_and_a_check_footer(pms: Pms, sim: Sim) -> None:
+    terminal = pair(pms, sim)
+    kept = pms.call("claim", claim_request([1000, 10000], terminal), {"answer": "ACCEPT"})["response"]
+    voided = pms.call("claim", claim_request([2000], terminal), {"answer": "REJECT"})["response"]
+    cancelled = pms.call("claim", claim_request([3000], terminal), {"answer": "ACCEPT"})["response"]
+    undo = claim_request([3000], terminal, refTag=cancelled["healthpointRefTag"])
+    assert pms.call("cancelClaim", undo, {"answer": "ACCEPT"})["response"]["result"] == "CANCELLED"
+    autovoided = pms.call("claim", claim_request([99055], terminal), {"answer": "ACCEPT"})["response"]
+    data = pms.call("healthpointReconciliation", {"reportType": "claims", "reconDate": TODAY, **terminal})["data"]
+    for response, status in ((kept, "APP"), (voided, "VOID"), (cancelled, "CAN"), (autovoided, "AVOID")):
+        assert f"<ref-tag>{response['healthpointRefTag']}</ref-tag><status>{status}</status>" in data
+    assert "<check><total-number-claims>000004</total-number-claims>" in data
+    empty = pms.call("healthpointReconciliation", {"reportType": "claims", "reconDate": "20261101", **terminal})["data"]
+    assert "<claim-date>20261101</claim-date><unavailable>No report created.</unavailable>" in empty
+
+
+def test_refund_sends_both_receipts(pms: Pms, sim: Sim) -> None:
+    terminal = pair(pms, sim)
+    outcome = pms.call("run", "initiateRefund", {"amount": "4400", "integratedReceipt": True, **terminal}, {})
+    assert outcome["response"]["result"] == "APPROVED"
+    assert "MERCHANT COPY" in outcome["receipts"][0]["merchantReceipt"]
+    assert "REFUND" in outcome["response"]["customerReceipt"] and "CUSTOMER COPY" in outcome["response"]["customerReceipt"]
+    assert [(r["kind"], r["amount"]) for r in sim.ledger()] == [("refund", 4400)]
+
+
 # --------------------------------------------------------------------------- wire and pages
 
 

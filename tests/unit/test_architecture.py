@@ -27,6 +27,7 @@ PURE = (
     "bridge/jobs.py",
     "bridge/errors.py",
     "bridge/backoff.py",
+    "bridge/worker/history.py",
     "bridge/mqtt/topics.py",
     "simulator/healthpoint/__init__.py",
     "simulator/healthpoint/adjudication.py",

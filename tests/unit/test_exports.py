@@ -10,10 +10,10 @@ import pytest
 
 #: package -> the modules whose ``__all__`` it gathers (adapters of a package are not gathered).
 NAMESPACES = {
-    "bridge.protocol": ("envelope", "methods", "openrpc", "params", "results"),
-    "bridge.healthpoint": ("claims", "policy", "purchases", "reconciliation", "recovery"),
+    "bridge.protocol": ("billing", "envelope", "methods", "openrpc", "params", "reports", "results"),
+    "bridge.healthpoint": ("claims", "guards", "matching", "policy", "purchases", "reconciliation", "recovery"),
     "bridge.healthcode": ("bills", "fhir", "intake", "jobs", "members", "refdata", "rules", "search", "status"),
-    "bridge.worker": ("runner",),
+    "bridge.worker": ("history", "runner"),
     "simulator.healthpoint": ("adjudication", "cancels", "day", "reports", "requests"),
     "simulator.healthcode": ("fhir", "rules", "service", "v2"),
 }

@@ -36,7 +36,7 @@ def test_names_are_the_interfaces_names():
         "queued", "running", "completed", "failed", "unknown", "resolved"
     ]
     assert [k.value for k in JobKind] == [
-        "claim", "rebateEstimate", "cancel", "gap", "healthcodeBill"
+        "claim", "rebateEstimate", "cancel", "gap", "refund", "healthcodeBill"
     ]
 
 

@@ -13,7 +13,7 @@ def test_gap_purchase() -> None:
     out = to_iclient_gap_purchase(4400, "6dbdaffd58adac4e89387f2c9d2c0cdd7c1e", PAIRING)
     assert out == {
         "amount": "4400",
-        "integratedReceipt": False,
+        "integratedReceipt": True,
         "healthpointTransactionId": "6dbdaffd58adac4e89387f2c9d2c0cdd7c1e",
         "mid": 100,
         "tid": 200,

@@ -35,3 +35,9 @@ def test_failure_keeps_the_error() -> None:
 def test_unreadable_xml_is_reported_not_raised() -> None:
     report = parse_reconciliation({"result": "success", "data": "<claims"}, "claims")
     assert report["available"] is False and "unreadable" in report["error"]["message"]
+
+
+def test_a_day_without_a_report_in_tyros_shape() -> None:
+    data = (Path(__file__).resolve().parents[4] / "fixtures" / "healthpoint" / "reconciliation" / "claims-unavailable.xml").read_text()
+    report = parse_reconciliation({"result": "success", "data": data}, "claims")
+    assert report == {"type": "claims", "available": False, "message": "No report created."}

@@ -148,7 +148,7 @@ OTHER_RULES = [
     ("healthpoint.cancel", {"claimJobId": ""}, "claimJobId", "1 to 64"),
     ("job.answer", {"answer": ""}, "answer", "1 to 64"),
     ("job.list", {"state": "done"}, "state", "queued"),
-    ("job.list", {"kind": "refund"}, "kind", "rebateEstimate"),
+    ("job.list", {"kind": "purchase"}, "kind", "rebateEstimate"),
     ("job.list", {"limit": 0}, "limit", "1 to 1000"),
     ("job.resolve", {"outcome": "completed"}, "outcome", "notProcessed"),
     ("job.resolve", {"note": "   "}, "note", "not only spaces"),

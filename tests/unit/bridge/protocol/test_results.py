@@ -44,7 +44,7 @@ def _claim_result() -> dict[str, object]:
 
 
 def test_result_models_type_the_known_fields_and_keep_new_ones() -> None:
-    from bridge.protocol.results import BillOutcome, ClaimOutcome, PaymentOutcome, ReconciliationReport
+    from bridge.protocol.results import BillOutcome, ClaimOutcome, PaymentOutcome
 
     claim = ClaimOutcome.model_validate({**_claim_result(), "terminalAddedThis": 1})
     assert claim.totalBenefit == 4800 and claim.model_dump()["terminalAddedThis"] == 1
@@ -53,13 +53,22 @@ def test_result_models_type_the_known_fields_and_keep_new_ones() -> None:
     assert gap.cardType == "Visa"
     with pytest.raises(ValidationError):
         BillOutcome.model_validate({"status": "Posted", "invoiceNumber": "INV-1"})
-    report = ReconciliationReport.model_validate({
-        "type": "claims", "available": True, "terminalId": "SIM00001", "date": "20261201",
-        "claims": [{"refTag": "1", "status": "APP", "totalClaimAmount": 20100, "terminalDateTime": "20261201181819"}],
-        "totals": {"totalNumberClaims": 1, "sumBenefitAmount": 12060, "sumClaimAmount": 20100}})
-    assert report.totals is not None and report.totals.sumClaimAmount == 20100
+
+
+def test_job_carries_question_receipts_and_history() -> None:
+    at = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
+    job = Job.model_validate({
+        "jobId": "j", "requestId": "r", "kind": "claim", "terminal": "front-desk", "state": "running",
+        "createdAt": at, "updatedAt": at, "request": {}, "result": None, "error": None,
+        "question": {"text": "Accept the gap of $80.40?", "options": ["ACCEPT", "REJECT"]},
+        "receipts": {"merchant": "MERCHANT COPY"},
+        "history": [{"at": at, "event": "state", "state": "running"}, {"at": at, "event": "answer", "by": "alice"}],
+    })
+    assert job.question is not None and job.question.options == ("ACCEPT", "REJECT")
+    assert job.receipts is not None and job.receipts.customer is None
+    assert job.history is not None and job.history[1].by == "alice"
     with pytest.raises(ValidationError):
-        ReconciliationReport.model_validate({"type": "claims", "available": True, "date": "2026-12-01"})
+        Job.model_validate({**job.model_dump(), "question": {"text": "no options"}})
 
 
 def test_every_job_kind_has_a_result_model() -> None:

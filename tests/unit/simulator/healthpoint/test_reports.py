@@ -35,7 +35,12 @@ def test_claims_report_xml() -> None:
     assert [c.findtext("status") for c in body.iter("claim")] == ["APP", "AVOID"]
     assert body.findtext("check/total-number-claims") == "000002"
     assert int(body.findtext("check/sum-claim-amount") or "0") == 110055
-    assert ET.fromstring(unavailable_report_xml()).text == "No report created."
+    root = ET.fromstring(unavailable_report_xml("TYR99906", date(2026, 11, 23)))
+    assert root.tag == "claims-reconciliation-response"
+    header = root.find("claims-reconciliation")
+    assert header is not None and header.findtext("healthpoint-terminal-id") == "TYR99906"
+    assert header.findtext("claim-date") == "20261123"
+    assert root.findtext(".//unavailable") == "No report created."
 
 
 def test_payments_report_xml() -> None:

@@ -1,0 +1,213 @@
+"""Money guards, pure: the cancels, gap payments and refunds that must never reach a terminal.
+
+Each guard is asked with the journal's view of the jobs involved (the claim, the cancels and
+gap payments made against it, the refunds made against a payment) before anything is
+queued, and answers with a :class:`Refusal` (becomes -32004 ``NotAllowedNow`` with
+``data.reason``) or ``None``. They exist because the patient taps again and the fund then
+declines, or worse, accepts (INTERFACES.md "Money guards"): a second cancel, a cancel that
+leaves an approved gap payment charged, a gap larger than the gap, a second gap, a gap after a
+cancel, a refund of more than was paid.
+
+A job whose outcome is not known yet (``queued``, ``running``, ``unknown``) counts as if it
+succeeded: guessing that it failed is how money moves twice. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.jobs import JobKind, JobState
+
+__all__ = [
+    "JobView",
+    "Refusal",
+    "default_gap_amount",
+    "gap_amount",
+    "paid_amount",
+    "refund_left",
+    "refuse_cancel",
+    "refuse_gap",
+    "refuse_refund",
+]
+
+#: States whose outcome is still open: treated as if the operation went through.
+_OPEN = frozenset({JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN})
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """What a guard needs to know of one journalled job."""
+
+    job_id: str
+    kind: JobKind
+    state: JobState
+    request: Mapping[str, Any] = field(default_factory=dict)
+    result: Mapping[str, Any] | None = None
+    #: The job this one was made against (the claim of a cancel or gap, the gap of a refund).
+    parent_job_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an operation is refused: ``reason`` in plain words, ``data`` for the PMS."""
+
+    reason: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _terminal_result(job: JobView) -> str | None:
+    return str((job.result or {}).get("result") or "") or None
+
+
+def _approved(job: JobView) -> bool:
+    return job.state is JobState.COMPLETED and _terminal_result(job) == "APPROVED"
+
+
+def _cancelled(job: JobView) -> bool:
+    """A cancel that went through at the fund (CANCELLED) or may have (still open)."""
+    return job.state in _OPEN or (job.state is JobState.COMPLETED and _terminal_result(job) == "CANCELLED")
+
+
+def _of(related: Sequence[JobView], kind: JobKind, parent: str) -> list[JobView]:
+    return [j for j in related if j.kind is kind and j.parent_job_id == parent]
+
+
+def paid_amount(payment: JobView) -> int:
+    """Cents a gap payment (or refund) asked the terminal for; the terminal's own figure wins."""
+    result = payment.result or {}
+    if isinstance(result.get("amount"), int):
+        return int(result["amount"])
+    return int(payment.request.get("amount") or 0)
+
+
+def refund_left(payment: JobView, related: Sequence[JobView]) -> int:
+    """What is left of an approved gap payment once its refunds are taken off.
+
+    A refund still open (queued, running, unknown) is taken off too: it may have gone through.
+    """
+    if not _approved(payment):
+        return 0
+    refunded = sum(
+        paid_amount(r) for r in _of(related, JobKind.REFUND, payment.job_id) if _approved(r) or r.state in _OPEN
+    )
+    return max(paid_amount(payment) - refunded, 0)
+
+
+def _claim_refusal(claim: JobView) -> Refusal | None:
+    if claim.kind is not JobKind.CLAIM:
+        return Refusal("the job is not a claim", {"claimJobId": claim.job_id, "kind": str(claim.kind)})
+    if not _approved(claim):
+        return Refusal(
+            "the claim was not approved",
+            {"claimJobId": claim.job_id, "state": str(claim.state), "result": _terminal_result(claim)},
+        )
+    return None
+
+
+def _cancel_refusal(claim: JobView, related: Sequence[JobView]) -> Refusal | None:
+    for cancel in _of(related, JobKind.CANCEL, claim.job_id):
+        if cancel.state in _OPEN:
+            return Refusal(
+                "a cancel of this claim is in flight or its outcome is unknown",
+                {"claimJobId": claim.job_id, "cancelJobId": cancel.job_id, "state": str(cancel.state)},
+            )
+        if _cancelled(cancel):
+            return Refusal("the claim is already cancelled", {"claimJobId": claim.job_id, "cancelJobId": cancel.job_id})
+    return None
+
+
+def refuse_cancel(claim: JobView, related: Sequence[JobView]) -> Refusal | None:
+    """Whether a cancel of ``claim`` must be refused.
+
+    Refused: a job that is not an approved claim; a second cancel (a cancel that went through,
+    or one still open); a claim whose gap payment is approved (or still open) and not fully
+    refunded: cancelling would leave the patient charged for a gap that no longer exists
+    (``data.paymentJobId`` names that payment).
+
+    Args:
+        claim: the claim to cancel.
+        related: the jobs made against the claim and against its payments.
+    """
+    refusal = _claim_refusal(claim) or _cancel_refusal(claim, related)
+    if refusal is not None:
+        return refusal
+    for gap in _of(related, JobKind.GAP, claim.job_id):
+        if gap.state in _OPEN:
+            return Refusal(
+                "a gap payment of this claim is in flight or its outcome is unknown",
+                {"claimJobId": claim.job_id, "paymentJobId": gap.job_id, "state": str(gap.state)},
+            )
+        if _approved(gap) and refund_left(gap, related) > 0:
+            return Refusal(
+                "the claim's gap payment is approved and not refunded; refund it first",
+                {"claimJobId": claim.job_id, "paymentJobId": gap.job_id, "left": refund_left(gap, related)},
+            )
+    return None
+
+
+def default_gap_amount(claim: JobView) -> int:
+    """The claim's gap in cents as the fund answered it (0 when it left none)."""
+    return int((claim.result or {}).get("gap") or 0)
+
+
+def gap_amount(claim: JobView, amount: int | None) -> int:
+    """The amount a gap payment asks for: ``amount`` if given, else the claim's gap."""
+    return amount if amount is not None else default_gap_amount(claim)
+
+
+def refuse_gap(claim: JobView, related: Sequence[JobView], amount: int | None) -> Refusal | None:
+    """Whether a gap payment of ``amount`` (None: the claim's gap) on ``claim`` must be refused.
+
+    Refused: a job that is not an approved claim; a claim cancelled (or with a cancel still
+    open); a claim that already has an approved gap payment not fully refunded, or one still
+    open; a claim that left no gap; an ``amount`` above the claim's gap.
+    """
+    refusal = _claim_refusal(claim)
+    if refusal is not None:
+        return refusal
+    for cancel in _of(related, JobKind.CANCEL, claim.job_id):
+        if _cancelled(cancel):
+            return Refusal(
+                "the claim is cancelled or a cancel of it is in flight",
+                {"claimJobId": claim.job_id, "cancelJobId": cancel.job_id, "state": str(cancel.state)},
+            )
+    for payment in _of(related, JobKind.GAP, claim.job_id):
+        if payment.state in _OPEN or (_approved(payment) and refund_left(payment, related) > 0):
+            return Refusal(
+                "the claim already has a gap payment",
+                {"claimJobId": claim.job_id, "paymentJobId": payment.job_id, "state": str(payment.state)},
+            )
+    gap = default_gap_amount(claim)
+    if gap <= 0:
+        return Refusal("the claim left no gap to pay", {"claimJobId": claim.job_id, "gap": gap})
+    wanted = gap_amount(claim, amount)
+    if wanted > gap:
+        return Refusal("the amount is above the claim's gap", {"claimJobId": claim.job_id, "gap": gap, "amount": wanted})
+    return None
+
+
+def refuse_refund(payment: JobView, related: Sequence[JobView], amount: int | None) -> Refusal | None:
+    """Whether a refund of ``amount`` (None: all that is left) of ``payment`` must be refused.
+
+    Refused: a job that is not a gap payment, or one not approved; nothing left to refund;
+    an ``amount`` above what is left (refunds still open count as made).
+    """
+    if payment.kind is not JobKind.GAP:
+        return Refusal("the job is not a gap payment", {"paymentJobId": payment.job_id, "kind": str(payment.kind)})
+    if not _approved(payment):
+        return Refusal(
+            "the payment was not approved",
+            {"paymentJobId": payment.job_id, "state": str(payment.state), "result": _terminal_result(payment)},
+        )
+    left = refund_left(payment, related)
+    if left <= 0:
+        return Refusal("nothing is left of the payment to refund", {"paymentJobId": payment.job_id, "left": 0})
+    wanted = amount if amount is not None else left
+    if wanted > left:
+        return Refusal(
+            "the amount is above what is left of the payment",
+            {"paymentJobId": payment.job_id, "left": left, "amount": wanted},
+        )
+    return None

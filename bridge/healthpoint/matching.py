@@ -1,0 +1,316 @@
+"""Reconciliation matching, pure: the fund's claims report of a day held against the journal.
+
+The claims report (reference/tyro-iclient-healthpoint.md §4.4) lists the day's claims of a
+terminal, one row each: ``ref-tag``, ``provider-id``, ``terminal-date-time`` (Sydney local,
+``yyyyMMddHHmmss``), ``status`` (``APP``, ``CAN`` cancelled, ``VOID`` voided at the terminal,
+``AVOID`` auto-voided), ``total-claim-amount`` and the fund's benefit. :func:`reconcile` holds
+it against the journal's jobs of that day (INTERFACES.md "Reconciliation"):
+
+- an ``unknown`` claim is settled only when exactly one row has its provider and total claim
+  amount, a terminal time inside the job's running window (widened by ``skew`` for the
+  terminal's clock and the report's whole seconds), and a refTag no other job holds;
+- an ``unknown`` cancel is settled only when the row of its claim's refTag (one row, same
+  provider and amount) shows ``CAN``;
+- anything less leaves the job ``unknown``, listed in ``ambiguous`` with the candidate refTags;
+- the rest are discrepancies: ``missingAtFund``, ``notInJournal``, ``statusDiffers``,
+  ``amountDiffers``.
+
+Pure: no I/O, no clock; times are aware datetimes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bridge.healthpoint.claims import SYDNEY
+from bridge.jobs import JobKind, JobState
+
+__all__ = [
+    "DEFAULT_SKEW",
+    "FUND_RESULTS",
+    "Matching",
+    "ReconJob",
+    "ReportRow",
+    "reconcile",
+    "report_rows",
+    "settled_result",
+]
+
+#: How far a terminal's clock may stray from the daemon's (and the report's whole seconds).
+DEFAULT_SKEW = timedelta(seconds=30)
+
+#: The report's status -> the iClient result a settled claim gets. ``APP`` the fund approved
+#: and kept; ``VOID`` the patient rejected (or did not answer), which the terminal reports
+#: as CANCELLED; ``AVOID`` the terminal auto-voided it (REVERSED, reference §4.3); ``CAN`` a
+#: cancel went through (no benefit paid: CANCELLED).
+FUND_RESULTS: Mapping[str, str] = {"APP": "APPROVED", "VOID": "CANCELLED", "AVOID": "REVERSED", "CAN": "CANCELLED"}
+
+#: What the journal's result leads the report to show, when the report has the claim.
+_EXPECTED_STATUS: Mapping[str, str] = {"APPROVED": "APP", "CANCELLED": "VOID", "REVERSED": "AVOID"}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """One ``<claim>`` of the claims report."""
+
+    ref_tag: str
+    status: str
+    provider_id: str
+    total_claim_amount: int
+    total_benefit: int
+    at: datetime | None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconJob:
+    """One journalled claim or cancel of the day, as the matching sees it."""
+
+    job_id: str
+    kind: JobKind
+    state: JobState
+    provider_id: str
+    total_claim_amount: int
+    #: The refTag the journal knows: a claim's own, or the claim a cancel is for.
+    ref_tag: str | None
+    #: iClient's result as journalled (APPROVED, CANCELLED...), None while unknown.
+    result: str | None = None
+    total_benefit: int = 0
+    #: When the job was at the terminal: from ``running`` to its end (unknown jobs).
+    window: tuple[datetime, datetime] | None = None
+    #: A claim cancelled through the daemon (its cancel completed CANCELLED).
+    cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Matching:
+    """What :func:`reconcile` found: settlements to make, ambiguities, discrepancies, totals."""
+
+    available: bool
+    #: job id -> the report row that settles it.
+    settled: Mapping[str, ReportRow]
+    #: job id -> the candidate refTags (none, or more than one).
+    ambiguous: Mapping[str, tuple[str, ...]]
+    discrepancies: tuple[dict[str, Any], ...]
+    totals: dict[str, dict[str, int]]
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value or "").strip()
+    return int(text) if text.lstrip("-").isdigit() else 0
+
+
+def _sydney(text: Any) -> datetime | None:
+    # reference §1.5/§4.4: yyyyMMddHHmmss in Sydney local time.
+    if not isinstance(text, str) or not re.fullmatch(r"\d{14}", text):
+        return None
+    try:
+        return datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=SYDNEY)
+    except ValueError:
+        return None
+
+
+def report_rows(report: Mapping[str, Any]) -> list[ReportRow]:
+    """The rows of a parsed claims report (:func:`bridge.healthpoint.parse_reconciliation`)."""
+    rows = []
+    for claim in report.get("claims") or []:
+        ref_tag = str(claim.get("refTag") or "").strip()
+        if not ref_tag:
+            continue
+        rows.append(ReportRow(
+            ref_tag=ref_tag,
+            status=str(claim.get("status") or "").strip().upper(),
+            provider_id=str(claim.get("providerId") or "").strip(),
+            total_claim_amount=_int(claim.get("totalClaimAmount")),
+            total_benefit=_int(claim.get("privateHealthFundTotalBenefitAmount")),
+            at=_sydney(claim.get("terminalDateTime")),
+            raw=dict(claim),
+        ))
+    return rows
+
+
+def _inside(at: datetime | None, window: tuple[datetime, datetime] | None, skew: timedelta) -> bool:
+    if at is None or window is None:
+        return False
+    start, end = window
+    return start - skew <= at <= end + skew
+
+
+def _journal_side(job: ReconJob) -> dict[str, Any]:
+    return {
+        "state": str(job.state), "result": job.result,
+        "totalClaimAmount": job.total_claim_amount, "totalBenefit": job.total_benefit,
+    }
+
+
+def _claim_candidates(job: ReconJob, rows: Sequence[ReportRow], held: Mapping[str, str], skew: timedelta) -> list[ReportRow]:
+    # An unknown claim that kept its refTag (a failed autovoid still reports it) is that row or none.
+    return [
+        row for row in rows
+        if row.provider_id == job.provider_id
+        and row.total_claim_amount == job.total_claim_amount
+        and _inside(row.at, job.window, skew)
+        and held.get(row.ref_tag) in (None, job.job_id)
+        and job.ref_tag in (None, row.ref_tag)
+    ]
+
+
+def _cancel_candidates(job: ReconJob, rows: Sequence[ReportRow]) -> list[ReportRow]:
+    return [
+        row for row in rows
+        if row.ref_tag == job.ref_tag
+        and row.provider_id == job.provider_id
+        and row.total_claim_amount == job.total_claim_amount
+    ]
+
+
+def _settle_unknowns(
+    jobs: Sequence[ReconJob], rows: Sequence[ReportRow], held: Mapping[str, str], skew: timedelta
+) -> tuple[dict[str, ReportRow], dict[str, tuple[str, ...]]]:
+    settled: dict[str, ReportRow] = {}
+    ambiguous: dict[str, tuple[str, ...]] = {}
+    unknown_claims = [j for j in jobs if j.state is JobState.UNKNOWN and j.kind is JobKind.CLAIM]
+    candidates = {j.job_id: _claim_candidates(j, rows, held, skew) for j in unknown_claims}
+    for job in unknown_claims:
+        found = candidates[job.job_id]
+        # A row that is the only candidate of two unknown jobs proves neither.
+        shared = any(
+            other != job.job_id and found and found[0] in rows_of for other, rows_of in candidates.items()
+        )
+        if len(found) == 1 and not shared:
+            settled[job.job_id] = found[0]
+        else:
+            ambiguous[job.job_id] = tuple(r.ref_tag for r in found)
+    for job in jobs:
+        if job.state is not JobState.UNKNOWN or job.kind is not JobKind.CANCEL:
+            continue
+        found = _cancel_candidates(job, rows)
+        if len(found) == 1 and found[0].status == "CAN":
+            settled[job.job_id] = found[0]
+        else:
+            ambiguous[job.job_id] = tuple(r.ref_tag for r in found)
+    return settled, ambiguous
+
+
+def _cancelled_now(jobs: Iterable[ReconJob], settled: Mapping[str, ReportRow]) -> set[str]:
+    """refTags of claims whose unknown cancel this very run settled (the claim is cancelled)."""
+    return {j.ref_tag for j in jobs if j.kind is JobKind.CANCEL and j.job_id in settled and j.ref_tag}
+
+
+def _discrepancies(
+    jobs: Sequence[ReconJob], rows: Sequence[ReportRow], settled: Mapping[str, ReportRow],
+    ambiguous: Mapping[str, tuple[str, ...]], held: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    by_tag = {row.ref_tag: row for row in rows}
+    cancelled_now = _cancelled_now(jobs, settled)
+    for job in jobs:
+        if job.kind is not JobKind.CLAIM or job.state is not JobState.COMPLETED or job.ref_tag is None:
+            continue
+        row = by_tag.get(job.ref_tag)
+        if row is None:
+            if job.result == "APPROVED":
+                out.append({"kind": "missingAtFund", "jobId": job.job_id, "refTag": job.ref_tag, "journal": _journal_side(job)})
+            continue
+        cancelled = job.cancelled or job.ref_tag in cancelled_now
+        expected = "CAN" if cancelled else _EXPECTED_STATUS.get(job.result or "")
+        if expected is not None and row.status != expected:
+            out.append({"kind": "statusDiffers", "jobId": job.job_id, "refTag": job.ref_tag,
+                        "journal": _journal_side(job), "fund": dict(row.raw)})
+        elif row.total_claim_amount != job.total_claim_amount or (
+            row.status == "APP" and row.total_benefit != job.total_benefit
+        ):
+            out.append({"kind": "amountDiffers", "jobId": job.job_id, "refTag": job.ref_tag,
+                        "journal": _journal_side(job), "fund": dict(row.raw)})
+    taken = {row.ref_tag for row in settled.values()} | {tag for tags in ambiguous.values() for tag in tags}
+    for row in rows:
+        if row.ref_tag not in held and row.ref_tag not in taken:
+            out.append({"kind": "notInJournal", "refTag": row.ref_tag, "fund": dict(row.raw)})
+    return out
+
+
+def _totals(jobs: Iterable[ReconJob], rows: Sequence[ReportRow], settled: Mapping[str, ReportRow]) -> dict[str, dict[str, int]]:
+    """Both sides counted alike: claims the fund took that day, cents claimed, and the benefit
+    the fund keeps (approved, not voided or cancelled)."""
+    claims = [j for j in jobs if j.kind is JobKind.CLAIM]
+    counted = [j for j in claims if j.ref_tag is not None or j.job_id in settled]
+    cancelled_now = _cancelled_now(jobs, settled)
+    benefit = 0
+    for job in counted:
+        row = settled.get(job.job_id)
+        if row is not None:
+            benefit += row.total_benefit if row.status == "APP" else 0
+        elif job.result == "APPROVED" and not job.cancelled and job.ref_tag not in cancelled_now:
+            benefit += job.total_benefit
+    return {
+        "fund": {
+            "claims": len(rows),
+            "claimed": sum(r.total_claim_amount for r in rows),
+            "benefit": sum(r.total_benefit for r in rows if r.status == "APP"),
+        },
+        "journal": {
+            "claims": len(counted),
+            "claimed": sum(j.total_claim_amount for j in counted),
+            "benefit": benefit,
+        },
+    }
+
+
+def reconcile(
+    report: Mapping[str, Any],
+    jobs: Sequence[ReconJob],
+    held: Mapping[str, str],
+    *,
+    skew: timedelta = DEFAULT_SKEW,
+) -> Matching:
+    """Hold a parsed claims report against the journal's claims and cancels of that day.
+
+    Args:
+        report: :func:`bridge.healthpoint.parse_reconciliation`'s answer for ``claims``.
+        jobs: the terminal's claims and cancels of the day (and ``unknown`` ones near it).
+        held: refTag -> the id of the claim job that holds it, for every row's refTag that any
+            claim of the journal holds (on any day): a row so held settles no other job.
+        skew: how far the terminal's time may fall outside a job's running window.
+
+    Returns:
+        A :class:`Matching`; nothing is settled when the report is not available (a day with no
+        report proves nothing, and every unknown job of it is ambiguous with no candidates).
+    """
+    available = bool(report.get("available"))
+    rows = report_rows(report) if available else []
+    if not available:
+        unknown = {j.job_id: () for j in jobs if j.state is JobState.UNKNOWN}
+        return Matching(False, {}, unknown, (), _totals(jobs, rows, {}))
+    settled, ambiguous = _settle_unknowns(jobs, rows, held, skew)
+    discrepancies = _discrepancies(jobs, rows, settled, ambiguous, held)
+    return Matching(True, settled, ambiguous, tuple(discrepancies), _totals(jobs, rows, settled))
+
+
+def settled_result(job: ReconJob, row: ReportRow) -> dict[str, Any]:
+    """The result an ``unknown`` job gets from the report row that settles it: the fund's
+    refTag, result and amounts, marked ``source: "reconciliation"`` (INTERFACES.md)."""
+    fund_id = str(row.raw.get("privateHealthFundId") or "") or None
+    settlement = _sydney(row.raw.get("settlementDateTime"))
+    benefit = row.total_benefit if row.status in ("APP", "CAN") else 0
+    result: dict[str, Any] = {
+        "result": "CANCELLED" if job.kind is JobKind.CANCEL else FUND_RESULTS.get(row.status, row.status),
+        "refTag": row.ref_tag,
+        "fundStatus": row.status,
+        "totalClaimAmount": row.total_claim_amount,
+        "totalBenefit": benefit,
+        "fund": {"id": fund_id, "name": None} if fund_id else None,
+        "settlementAt": settlement.isoformat() if settlement is not None and row.status == "APP" else None,
+        "terminalAt": row.at.isoformat() if row.at is not None else None,
+        "phfResponseCode": str(row.raw.get("privateHealthFundResponseCode") or "") or None,
+        "freeText": str(row.raw.get("text") or "") or None,
+        "source": "reconciliation",
+    }
+    if job.kind is JobKind.CLAIM and row.status == "APP":
+        result["gap"] = max(row.total_claim_amount - benefit, 0)
+    return result

@@ -1,0 +1,66 @@
+"""A terminal worker's audit trail: the rows it adds to the journal while a job runs, batched.
+
+Status lines arrive many to a claim; writing each at once would cost a disk flush each on the
+claim's path. They wait here, with the time they arrived, and go to the journal in one
+transaction together with the job's next audit row or state change (a question, a receipt, the
+outcome), so the history stays in order and complete. The merchant receipts the terminal
+sends are kept too, for the job's ``receipts``. The only I/O is the journal's.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bridge.journal import Journal
+
+__all__ = ["AuditTrail", "question_detail"]
+
+
+def question_detail(text: str, options: list[str]) -> str:
+    """How a question is kept in the journal (history shows its text and options)."""
+    return json.dumps({"text": text, "options": options}, separators=(",", ":"))
+
+
+class AuditTrail:
+    """Buffered audit rows and the running job's merchant receipts.
+
+    Args:
+        journal: where the rows go (its clock stamps them as they arrive).
+    """
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self._rows: list[tuple[str, datetime, str, str | None]] = []
+        #: Merchant receipts of the running job (a declined signature sends a second one).
+        self.receipts: list[str] = []
+
+    def add(self, job_id: str, event: str, detail: str | None) -> None:
+        """Keep a row for the next :meth:`flush` (status lines)."""
+        self._rows.append((job_id, self.journal.clock_now(), event, detail))
+
+    async def flush(self) -> None:
+        """Write every kept row, one transaction per job, in arrival order."""
+        rows, self._rows = self._rows, []
+        for job_id in dict.fromkeys(row[0] for row in rows):
+            await self.journal.note_many(job_id, [(at, ev, d) for j, at, ev, d in rows if j == job_id])
+
+    async def note(self, job_id: str, event: str, detail: str | None) -> None:
+        """Write a row now, after the rows kept before it."""
+        self.add(job_id, event, detail)
+        await self.flush()
+
+    async def answer(self, job_id: str, label: str, by: str | None) -> None:
+        """An answer to the pending question, and who gave it (history's ``by``)."""
+        await self.note(job_id, "answer", json.dumps({"answer": label, "by": by}))
+
+    def receipt(self, job_id: str, payload: Any) -> str:
+        """Keep a merchant receipt of the running job; returns its text."""
+        text = str((payload or {}).get("merchantReceipt") or "")
+        self.receipts.append(text)
+        return text
+
+    def reset(self) -> None:
+        """The job ended: forget its receipts."""
+        self.receipts = []

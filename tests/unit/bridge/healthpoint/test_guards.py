@@ -1,0 +1,120 @@
+"""bridge/healthpoint/guards.py: the money guards, as tables of journal views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bridge.healthpoint import (
+    JobView,
+    default_gap_amount,
+    refund_left,
+    refuse_cancel,
+    refuse_gap,
+    refuse_refund,
+)
+from bridge.jobs import JobKind, JobState
+
+K, S = JobKind, JobState
+CLAIM = JobView("c1", K.CLAIM, S.COMPLETED, {}, {"result": "APPROVED", "gap": 8040})
+
+
+def _job(job_id: str, kind: JobKind, state: JobState, result: str | None = None, parent: str = "c1",
+         amount: int | None = None) -> JobView:
+    request: dict[str, Any] = {"amount": amount} if amount is not None else {}
+    return JobView(job_id, kind, state, request, {"result": result} if result else None, parent)
+
+
+GAP_OK = _job("g1", K.GAP, S.COMPLETED, "APPROVED", amount=8040)
+
+
+@pytest.mark.parametrize(
+    ("related", "reason"),
+    [
+        ([], None),
+        ([_job("x1", K.CANCEL, S.COMPLETED, "CANCELLED")], "the claim is already cancelled"),
+        ([_job("x1", K.CANCEL, S.RUNNING)], "a cancel of this claim is in flight or its outcome is unknown"),
+        ([_job("x1", K.CANCEL, S.UNKNOWN)], "a cancel of this claim is in flight or its outcome is unknown"),
+        ([_job("x1", K.CANCEL, S.COMPLETED, "DECLINED")], None),  # the fund refused it: may try again
+        ([_job("x1", K.CANCEL, S.FAILED)], None),
+        ([GAP_OK], "the claim's gap payment is approved and not refunded; refund it first"),
+        ([GAP_OK, _job("r1", K.REFUND, S.COMPLETED, "APPROVED", "g1", 8040)], None),
+        ([GAP_OK, _job("r1", K.REFUND, S.COMPLETED, "APPROVED", "g1", 40)],
+         "the claim's gap payment is approved and not refunded; refund it first"),
+        ([_job("g1", K.GAP, S.COMPLETED, "DECLINED", amount=8040)], None),
+        ([_job("g1", K.GAP, S.QUEUED, amount=8040)], "a gap payment of this claim is in flight or its outcome is unknown"),
+    ],
+)
+def test_cancel_guard(related: list[JobView], reason: str | None) -> None:
+    refusal = refuse_cancel(CLAIM, related)
+    assert (refusal.reason if refusal else None) == reason
+
+
+def test_cancel_blocked_by_a_paid_gap_names_the_payment() -> None:
+    refusal = refuse_cancel(CLAIM, [GAP_OK])
+    assert refusal is not None and refusal.data["paymentJobId"] == "g1"
+
+
+@pytest.mark.parametrize(
+    ("claim", "reason"),
+    [
+        (JobView("c1", K.CLAIM, S.COMPLETED, {}, {"result": "DECLINED"}), "the claim was not approved"),
+        (JobView("c1", K.CLAIM, S.UNKNOWN, {}, None), "the claim was not approved"),
+        (JobView("c1", K.GAP, S.COMPLETED, {}, {"result": "APPROVED"}), "the job is not a claim"),
+    ],
+)
+def test_only_an_approved_claim_is_cancelled_or_paid(claim: JobView, reason: str) -> None:
+    assert (r := refuse_cancel(claim, [])) is not None and r.reason == reason
+    assert (r := refuse_gap(claim, [], None)) is not None and r.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("related", "amount", "reason"),
+    [
+        ([], None, None),
+        ([], 8040, None),
+        ([], 100, None),
+        ([], 8041, "the amount is above the claim's gap"),
+        ([GAP_OK], None, "the claim already has a gap payment"),
+        ([_job("g1", K.GAP, S.UNKNOWN, amount=8040)], None, "the claim already has a gap payment"),
+        ([_job("g1", K.GAP, S.COMPLETED, "DECLINED", amount=8040)], None, None),
+        ([GAP_OK, _job("r1", K.REFUND, S.COMPLETED, "APPROVED", "g1", 8040)], None, None),
+        ([_job("x1", K.CANCEL, S.COMPLETED, "CANCELLED")], None, "the claim is cancelled or a cancel of it is in flight"),
+        ([_job("x1", K.CANCEL, S.RUNNING)], None, "the claim is cancelled or a cancel of it is in flight"),
+    ],
+)
+def test_gap_guard(related: list[JobView], amount: int | None, reason: str | None) -> None:
+    refusal = refuse_gap(CLAIM, related, amount)
+    assert (refusal.reason if refusal else None) == reason
+
+
+def test_a_claim_with_no_gap_cannot_be_paid() -> None:
+    claim = JobView("c1", K.CLAIM, S.COMPLETED, {}, {"result": "APPROVED", "gap": 0})
+    assert default_gap_amount(claim) == 0
+    assert (r := refuse_gap(claim, [], None)) is not None and r.reason == "the claim left no gap to pay"
+
+
+@pytest.mark.parametrize(
+    ("refunds", "amount", "left", "reason"),
+    [
+        ([], None, 8040, None),
+        ([], 8040, 8040, None),
+        ([], 8041, 8040, "the amount is above what is left of the payment"),
+        ([_job("r1", K.REFUND, S.COMPLETED, "APPROVED", "g1", 8040)], None, 0, "nothing is left of the payment to refund"),
+        ([_job("r1", K.REFUND, S.COMPLETED, "APPROVED", "g1", 40)], 8000, 8000, None),
+        ([_job("r1", K.REFUND, S.COMPLETED, "APPROVED", "g1", 40)], 8001, 8000, "the amount is above what is left of the payment"),
+        ([_job("r1", K.REFUND, S.RUNNING, None, "g1", 8040)], None, 0, "nothing is left of the payment to refund"),
+        ([_job("r1", K.REFUND, S.COMPLETED, "DECLINED", "g1", 8040)], None, 8040, None),
+    ],
+)
+def test_refund_guard(refunds: list[JobView], amount: int | None, left: int, reason: str | None) -> None:
+    assert refund_left(GAP_OK, refunds) == left
+    refusal = refuse_refund(GAP_OK, refunds, amount)
+    assert (refusal.reason if refusal else None) == reason
+
+
+def test_only_an_approved_gap_payment_is_refunded() -> None:
+    assert (r := refuse_refund(CLAIM, [], None)) is not None and r.reason == "the job is not a gap payment"
+    declined = _job("g1", K.GAP, S.COMPLETED, "DECLINED", amount=8040)
+    assert (r := refuse_refund(declined, [], None)) is not None and r.reason == "the payment was not approved"

@@ -1,0 +1,153 @@
+"""bridge/healthpoint/matching.py: the claims report held against the journal, as tables."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bridge.healthpoint import SYDNEY, ReconJob, reconcile, report_rows, settled_result
+from bridge.jobs import JobKind, JobState
+
+K, S = JobKind, JobState
+T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=SYDNEY)
+WINDOW = (T0, T0 + timedelta(seconds=5))
+PROVIDER = "2159081W"
+
+
+def _row(ref: str, at: datetime = T0 + timedelta(seconds=2), status: str = "APP", amount: int = 20100,
+         benefit: int = 12060, provider: str = PROVIDER) -> dict[str, Any]:
+    return {
+        "terminalDateTime": at.strftime("%Y%m%d%H%M%S"), "settlementDateTime": "20261124140000",
+        "providerId": provider, "privateHealthFundId": "PHF00999", "refTag": ref, "status": status,
+        "totalClaimAmount": amount, "privateHealthFundTotalBenefitAmount": benefit,
+        "privateHealthFundResponseCode": "00", "text": "APPROVED",
+    }
+
+
+def _report(*rows: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "claims", "available": True, "claims": list(rows)}
+
+
+def _unknown(job_id: str = "u1", amount: int = 20100, window: tuple[datetime, datetime] = WINDOW) -> ReconJob:
+    return ReconJob(job_id, K.CLAIM, S.UNKNOWN, PROVIDER, amount, None, window=window)
+
+
+def _done(job_id: str, ref: str, result: str = "APPROVED", benefit: int = 12060, amount: int = 20100,
+          cancelled: bool = False) -> ReconJob:
+    return ReconJob(job_id, K.CLAIM, S.COMPLETED, PROVIDER, amount, ref, result, benefit, cancelled=cancelled)
+
+
+@pytest.mark.parametrize(
+    ("rows", "held", "settled", "ambiguous"),
+    [
+        # one row: settled
+        ([_row("2120601")], {}, {"u1": "2120601"}, {}),
+        # two candidates: nothing settled
+        ([_row("2120601"), _row("2120602", T0 + timedelta(seconds=3))], {}, {}, {"u1": ("2120601", "2120602")}),
+        # the only candidate row is already another job's
+        ([_row("2120601")], {"2120601": "other"}, {}, {"u1": ()}),
+        # one row another job holds, one free: the free one settles it
+        ([_row("2120601"), _row("2120602")], {"2120601": "other"}, {"u1": "2120602"}, {}),
+        # clock skew: inside the window widened by 30 s on either edge
+        ([_row("2120601", T0 - timedelta(seconds=30))], {}, {"u1": "2120601"}, {}),
+        ([_row("2120601", T0 + timedelta(seconds=35))], {}, {"u1": "2120601"}, {}),
+        ([_row("2120601", T0 - timedelta(seconds=31))], {}, {}, {"u1": ()}),
+        ([_row("2120601", T0 + timedelta(seconds=36))], {}, {}, {"u1": ()}),
+        # another provider or another amount is not the job
+        ([_row("2120601", provider="4237955J")], {}, {}, {"u1": ()}),
+        ([_row("2120601", amount=20000)], {}, {}, {"u1": ()}),
+        # an autovoid row and a void row settle too, with what the fund says
+        ([_row("2120601", status="AVOID")], {}, {"u1": "2120601"}, {}),
+        ([_row("2120601", status="VOID")], {}, {"u1": "2120601"}, {}),
+    ],
+)
+def test_unknown_claim(rows: list[dict[str, Any]], held: dict[str, str], settled: dict[str, str],
+                       ambiguous: dict[str, tuple[str, ...]]) -> None:
+    m = reconcile(_report(*rows), [_unknown()], held)
+    assert {j: r.ref_tag for j, r in m.settled.items()} == settled
+    assert dict(m.ambiguous) == ambiguous
+
+
+def test_an_unknown_claim_that_kept_its_ref_tag_is_that_row_only() -> None:
+    job = ReconJob("u1", K.CLAIM, S.UNKNOWN, PROVIDER, 20100, "2120602", window=WINDOW)
+    m = reconcile(_report(_row("2120601"), _row("2120602")), [job], {"2120602": "u1"})
+    assert {j: r.ref_tag for j, r in m.settled.items()} == {"u1": "2120602"}
+    assert [d["refTag"] for d in m.discrepancies] == ["2120601"]  # the other row: notInJournal
+
+
+def test_a_row_that_is_the_only_candidate_of_two_unknown_jobs_settles_neither() -> None:
+    m = reconcile(_report(_row("2120601")), [_unknown("u1"), _unknown("u2")], {})
+    assert m.settled == {} and m.ambiguous == {"u1": ("2120601",), "u2": ("2120601",)}
+
+
+@pytest.mark.parametrize(("status", "result"), [("APP", "APPROVED"), ("AVOID", "REVERSED"), ("VOID", "CANCELLED")])
+def test_settled_result_carries_the_funds_answer(status: str, result: str) -> None:
+    job = _unknown()
+    m = reconcile(_report(_row("2120601", status=status)), [job], {})
+    got = settled_result(job, m.settled["u1"])
+    assert got["result"] == result and got["refTag"] == "2120601" and got["source"] == "reconciliation"
+    if status == "APP":
+        assert got["totalBenefit"] == 12060 and got["gap"] == 8040 and got["fund"]["id"] == "PHF00999"
+        assert got["settlementAt"] == "2026-11-24T14:00:00+11:00"
+    else:
+        assert got["totalBenefit"] == 0 and "gap" not in got
+
+
+@pytest.mark.parametrize(("status", "settled"), [("CAN", True), ("APP", False)])
+def test_unknown_cancel_is_settled_only_by_a_can_row(status: str, settled: bool) -> None:
+    cancel = ReconJob("x1", K.CANCEL, S.UNKNOWN, PROVIDER, 20100, "2120601", window=WINDOW)
+    claim = _done("c1", "2120601", cancelled=False)
+    m = reconcile(_report(_row("2120601", T0 - timedelta(hours=1), status=status)), [claim, cancel], {"2120601": "c1"})
+    assert ("x1" in m.settled) is settled
+    if settled:
+        assert settled_result(cancel, m.settled["x1"])["result"] == "CANCELLED"
+        assert m.discrepancies == ()  # the claim is cancelled now: CAN is what the journal expects
+        assert m.totals["journal"]["benefit"] == m.totals["fund"]["benefit"] == 0
+    else:
+        assert m.ambiguous == {"x1": ("2120601",)}
+
+
+@pytest.mark.parametrize(
+    ("job", "row", "kind"),
+    [
+        (_done("c1", "2120601"), None, "missingAtFund"),
+        (_done("c1", "2120601"), _row("2120601", status="CAN"), "statusDiffers"),
+        (_done("c1", "2120601"), _row("2120601", status="AVOID"), "statusDiffers"),
+        (_done("c1", "2120601", cancelled=True), _row("2120601", status="APP"), "statusDiffers"),
+        (_done("c1", "2120601"), _row("2120601", benefit=12000), "amountDiffers"),
+        (_done("c1", "2120601", amount=20000), _row("2120601"), "amountDiffers"),
+        (_done("c1", "2120601"), _row("2120601"), None),
+        (_done("c1", "2120601", cancelled=True), _row("2120601", status="CAN"), None),
+        (_done("c1", "2120601", result="CANCELLED", benefit=0), _row("2120601", status="VOID"), None),
+        (_done("c1", "2120601", result="DECLINED", benefit=0), None, None),
+    ],
+)
+def test_discrepancies(job: ReconJob, row: dict[str, Any] | None, kind: str | None) -> None:
+    m = reconcile(_report(*([row] if row else [])), [job], {"2120601": "c1"})
+    assert [d["kind"] for d in m.discrepancies] == ([kind] if kind else [])
+    if kind:
+        assert m.discrepancies[0]["jobId"] == "c1" and m.discrepancies[0]["journal"]["state"] == "completed"
+
+
+def test_a_row_no_job_holds_is_not_in_journal() -> None:
+    m = reconcile(_report(_row("2120601"), _row("2120609", amount=5000, benefit=3000)), [_done("c1", "2120601")],
+                  {"2120601": "c1"})
+    assert [(d["kind"], d["refTag"]) for d in m.discrepancies] == [("notInJournal", "2120609")]
+    assert m.totals == {
+        "fund": {"claims": 2, "claimed": 25100, "benefit": 15060},
+        "journal": {"claims": 1, "claimed": 20100, "benefit": 12060},
+    }
+
+
+def test_a_day_with_no_report_settles_nothing() -> None:
+    report = {"type": "claims", "available": False, "message": "No report created."}
+    m = reconcile(report, [_unknown(), _done("c1", "2120601")], {})
+    assert not m.available and m.settled == {} and m.ambiguous == {"u1": ()} and m.discrepancies == ()
+    assert m.totals["fund"] == {"claims": 0, "claimed": 0, "benefit": 0}
+
+
+def test_report_rows_read_the_parsed_report() -> None:
+    (row,) = report_rows(_report(_row("2120601")))
+    assert row.at == T0 + timedelta(seconds=2) and row.total_benefit == 12060 and row.status == "APP"
