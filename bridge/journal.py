@@ -8,16 +8,25 @@ caller goes on to talk to a terminal. Whether a move is allowed is asked of
 
 All calls run on one worker thread, so the event loop never waits on ``fsync`` and SQLite
 sees one writer.
+
+Storage faults (another process holding a lock, a full disk) stop here: every ``sqlite3``
+error becomes :class:`~bridge.errors.JournalUnavailable`. Whether writes work is measured, not
+assumed: :meth:`Journal.probe` commits a real write. A job's outcome that could not be written
+is held in memory (:meth:`Journal.hold`), shown as ``unknown`` to readers, and committed by
+:meth:`Journal.flush_held` once writes succeed again; audit notes that cannot be written are
+held the same way instead of failing the transaction they describe.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import hashlib
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +34,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from bridge.errors import JobNotFound, RequestIdReused, TemporarilyUnavailable
+from bridge.errors import ClaimbridgeError, JobNotFound, JournalUnavailable, RequestIdReused
 from bridge.jobs import JobKind, JobState, check_move
 
 __all__ = ["Journal", "JobRecord", "PairingRecord", "TerminalRecord", "payload_digest"]
@@ -63,6 +72,14 @@ CREATE TABLE IF NOT EXISTS terminals (
     mid        INTEGER NOT NULL,
     tid        INTEGER NOT NULL,
     created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS pairings (
     terminal        TEXT PRIMARY KEY,
@@ -152,6 +169,34 @@ def _row_to_job(row: sqlite3.Row) -> JobRecord:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _HeldMove:
+    """A state change the disk refused, waiting in memory to be committed."""
+
+    job_id: str
+    to_state: JobState
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _HeldNote:
+    """An audit row the disk refused."""
+
+    job_id: str
+    event: str
+    detail: str | None
+    at: str
+
+
+#: What readers are shown for a job whose outcome is held in memory.
+_HELD_ERROR = {
+    "message": "the outcome is known but the journal could not record it yet;"
+    " it is recorded as soon as the journal accepts writes again",
+}
+
+
 class Journal:
     """Durable job queue and audit log in one SQLite file.
 
@@ -161,13 +206,23 @@ class Journal:
     Args:
         path: the database file (created with its folder if missing).
         clock: where times come from; tests pass a fixed one.
+        busy_timeout_s: how long a write waits for another process's lock before it fails
+            (the one journal thread waits with it, so this stays short).
     """
 
-    def __init__(self, path: Path, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(self, path: Path, clock: Callable[[], datetime] = _now, busy_timeout_s: float = 1.0) -> None:
         self.path = path
         self._clock = clock
+        self._busy_timeout_s = busy_timeout_s
         self._db: sqlite3.Connection | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimbridge-journal")
+        #: Whether the last write (a probe or a real one) succeeded.
+        self.writable = True
+        #: SQLite's text for the last failed write, for health and the log; None while writable.
+        self.last_error: str | None = None
+        self._held: dict[str, list[_HeldMove]] = {}
+        self._held_notes: list[_HeldNote] = []
+        self._fault = asyncio.Event()
 
     async def __aenter__(self) -> Journal:
         await self._run(self._open)
@@ -179,18 +234,44 @@ class Journal:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._run(self._close)
+        with contextlib.suppress(JournalUnavailable):
+            await self.flush_held()
+        with contextlib.suppress(JournalUnavailable):
+            await self._run(self._close)
         self._executor.shutdown(wait=True)
 
     # -- plumbing -----------------------------------------------------------------------------
 
     async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn`` on the journal's thread; sqlite3 errors become JournalUnavailable here."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
+        try:
+            return await loop.run_in_executor(self._executor, fn, *args)
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(str(exc)) from exc
+
+    async def _write(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Like :meth:`_run`, for a write: a failure marks the journal unwritable and wakes
+        :meth:`wait_fault` (the daemon then probes until writes work again)."""
+        try:
+            return await self._run(fn, *args)
+        except JournalUnavailable as exc:
+            self._mark_unwritable(exc.detail)
+            raise
+
+    def _mark_unwritable(self, detail: str) -> None:
+        self.writable = False
+        self.last_error = detail
+        self._fault.set()
+
+    async def wait_fault(self) -> None:
+        """Return once a write has failed since the last call."""
+        await self._fault.wait()
+        self._fault.clear()
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
@@ -206,8 +287,105 @@ class Journal:
     @property
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            raise TemporarilyUnavailable("journal is not open")
+            raise JournalUnavailable("journal is not open")
         return self._db
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error: the one copy of it."""
+        db = self._conn
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            raise
+
+    # -- measured health and held writes ------------------------------------------------------
+
+    async def probe(self) -> list[JobRecord]:
+        """A real write (one row, committed with fsync), then every held write.
+
+        Sets :attr:`writable` from the outcome; a tiny probe alone could pass on a full disk
+        (SQLite reuses its WAL), so the held writes count as part of the probe.
+
+        Returns:
+            The jobs whose held state change was committed now (the daemon publishes them).
+        """
+        try:
+            await self._run(self._probe)
+            committed = await self.flush_held()
+        except JournalUnavailable as exc:
+            self._mark_unwritable(exc.detail)
+            return []
+        self.writable = True
+        self.last_error = None
+        return committed
+
+    def _probe(self) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)", (_iso(self._clock()),))
+
+    @property
+    def held_count(self) -> int:
+        """How many state changes and notes wait in memory for the disk."""
+        return sum(len(v) for v in self._held.values()) + len(self._held_notes)
+
+    async def hold(
+        self,
+        job_id: str,
+        to_state: JobState,
+        *,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        note: str | None = None,
+    ) -> JobRecord:
+        """Keep a state change the disk refused; return the job as callers must see it now,
+        ``unknown``: its outcome is not on disk, so nobody may rely on it yet.
+
+        Raises:
+            JobNotFound: no such job.
+            JournalUnavailable: the job cannot even be read.
+        """
+        self._held.setdefault(job_id, []).append(_HeldMove(job_id, to_state, result, error, note))
+        self._mark_unwritable(self.last_error or "a write failed")
+        return await self.get(job_id)
+
+    async def flush_held(self) -> list[JobRecord]:
+        """Commit held writes, oldest first; returns the jobs whose state changed.
+
+        Raises:
+            JournalUnavailable: the disk still refuses (what is left stays held).
+        """
+        done: list[JobRecord] = []
+        while self._held_notes:
+            n = self._held_notes[0]
+            await self._run(self._insert_note, n.job_id, n.event, n.detail, n.at)
+            self._held_notes.pop(0)
+        for job_id in list(self._held):
+            moves = self._held[job_id]
+            while moves:
+                m = moves[0]
+                record: JobRecord | None
+                try:
+                    record = await self._run(self._move, m.job_id, m.to_state, m.result, m.error, m.note)
+                except JournalUnavailable:
+                    raise
+                except ClaimbridgeError:
+                    record = None  # the table refuses it now (an operator settled the job): drop it
+                moves.pop(0)
+                if record is not None:
+                    done.append(record)
+            del self._held[job_id]
+        return done
+
+    def _overlay(self, job: JobRecord) -> JobRecord:
+        if job.job_id not in self._held:
+            return job
+        return dataclasses.replace(job, state=JobState.UNKNOWN, error=dict(_HELD_ERROR))
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -228,7 +406,7 @@ class Journal:
         Raises:
             RequestIdReused: ``request_id`` is stored with a different payload.
         """
-        return await self._run(self._create_job, kind, request_id, terminal, request, parent_job_id)
+        return await self._write(self._create_job, kind, request_id, terminal, request, parent_job_id)
 
     def _create_job(
         self,
@@ -238,13 +416,10 @@ class Journal:
         request: dict[str, Any],
         parent_job_id: str | None,
     ) -> tuple[JobRecord, bool]:
-        db = self._conn
         digest = payload_digest({"kind": str(kind), "terminal": terminal, "request": request})
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             row = db.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
             if row is not None:
-                db.execute("COMMIT")
                 if row["digest"] != digest:
                     raise RequestIdReused(request_id)
                 return _row_to_job(row), False
@@ -260,11 +435,6 @@ class Journal:
                 "INSERT INTO job_events (job_id, at, from_state, to_state, event) VALUES (?,?,?,?,?)",
                 (job_id, at, None, str(JobState.QUEUED), "created"),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         return self._get(job_id), True
 
     async def move(
@@ -282,7 +452,7 @@ class Journal:
             JobNotFound: no such job.
             IllegalTransition: the state table forbids the move.
         """
-        return await self._run(self._move, job_id, to_state, result, error, note)
+        return await self._write(self._move, job_id, to_state, result, error, note)
 
     def _move(
         self,
@@ -292,9 +462,7 @@ class Journal:
         error: dict[str, Any] | None,
         note: str | None,
     ) -> JobRecord:
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
             if row is None:
                 raise JobNotFound(job_id)
@@ -311,11 +479,6 @@ class Journal:
                 " VALUES (?,?,?,?,?,?)",
                 (job_id, at, str(from_state), str(to_state), "state", note),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         return self._get(job_id)
 
     async def update_result(self, job_id: str, result: dict[str, Any], note: str | None = None) -> JobRecord:
@@ -324,12 +487,10 @@ class Journal:
         Raises:
             JobNotFound: no such job.
         """
-        return await self._run(self._update_result, job_id, result, note)
+        return await self._write(self._update_result, job_id, result, note)
 
     def _update_result(self, job_id: str, result: dict[str, Any], note: str | None) -> JobRecord:
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             at = _iso(self._clock())
             cursor = db.execute(
                 "UPDATE jobs SET result = ?, updated_at = ? WHERE job_id = ?", (_dumps(result), at, job_id),
@@ -340,26 +501,31 @@ class Journal:
                 "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
                 (job_id, at, "result", note),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         return self._get(job_id)
 
     async def note(self, job_id: str, event: str, detail: str | None = None) -> None:
-        """Add an audit row that is not a state change (a question asked, an answer given)."""
-        await self._run(self._note, job_id, event, detail)
+        """Add an audit row that is not a state change (a question asked, an answer given).
 
-    def _note(self, job_id: str, event: str, detail: str | None) -> None:
+        A note the disk refuses is held and written later, never raised: the transaction it
+        describes must go on.
+        """
+        at = _iso(self._clock())
+        if not self._held_notes:
+            try:
+                await self._write(self._insert_note, job_id, event, detail, at)
+                return
+            except JournalUnavailable:
+                pass
+        self._held_notes.append(_HeldNote(job_id, event, detail, at))
+
+    def _insert_note(self, job_id: str, event: str, detail: str | None, at: str) -> None:
         self._conn.execute(
-            "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
-            (job_id, _iso(self._clock()), event, detail),
+            "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)", (job_id, at, event, detail),
         )
 
     async def get(self, job_id: str) -> JobRecord:
-        """Raises: JobNotFound."""
-        return await self._run(self._get, job_id)
+        """Raises: JobNotFound, JournalUnavailable."""
+        return self._overlay(await self._run(self._get, job_id))
 
     def _get(self, job_id: str) -> JobRecord:
         row = self._conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
@@ -368,8 +534,8 @@ class Journal:
         return _row_to_job(row)
 
     async def get_by_request_id(self, request_id: str) -> JobRecord:
-        """Raises: JobNotFound."""
-        return await self._run(self._get_by_request_id, request_id)
+        """Raises: JobNotFound, JournalUnavailable."""
+        return self._overlay(await self._run(self._get_by_request_id, request_id))
 
     def _get_by_request_id(self, request_id: str) -> JobRecord:
         row = self._conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
@@ -387,7 +553,11 @@ class Journal:
         oldest_first: bool = False,
     ) -> list[JobRecord]:
         """Jobs matching every given filter, newest first unless ``oldest_first``."""
-        return await self._run(self._list_jobs, states, terminal, kind, limit, oldest_first)
+        jobs = [self._overlay(j) for j in await self._run(self._list_jobs, states, terminal, kind, limit, oldest_first)]
+        if states and self._held:
+            # A held job shows as unknown: it belongs to the listing of the state it shows.
+            jobs = [j for j in jobs if j.state in states]
+        return jobs
 
     def _list_jobs(
         self,
@@ -450,7 +620,7 @@ class Journal:
 
     async def remember_terminal(self, name: str, mid: int, tid: int) -> None:
         """Record a terminal created through ``terminal.pair`` (or update its mid/tid)."""
-        await self._run(self._remember_terminal, name, mid, tid)
+        await self._write(self._remember_terminal, name, mid, tid)
 
     def _remember_terminal(self, name: str, mid: int, tid: int) -> None:
         self._conn.execute(
@@ -469,7 +639,7 @@ class Journal:
 
     async def save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
         """Store (or replace) a terminal's pairing keys."""
-        await self._run(self._save_pairing, terminal, mid, tid, integration_key)
+        await self._write(self._save_pairing, terminal, mid, tid, integration_key)
 
     def _save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
         self._conn.execute(
