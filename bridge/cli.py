@@ -284,6 +284,7 @@ def _simulator_settings(settings: Settings, base: str, updates: dict[str, Any]) 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bridge.daemon import Daemon
+    from bridge.errors import CannotStart
     from bridge.observability import configure_logging
 
     configure_logging(settings.log_level)
@@ -317,6 +318,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         asyncio.run(main())
+    except CannotStart as exc:  # a second daemon on this state_dir, a port in use: one plain line
+        print(exc, file=sys.stderr)
+        return 1
     finally:
         if sim is not None:
             sim.terminate()

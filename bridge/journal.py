@@ -35,7 +35,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from bridge.errors import ClaimbridgeError, JobNotFound, JournalUnavailable, RequestIdReused
-from bridge.jobs import JobKind, JobState, check_move
+from bridge.jobs import IllegalTransition, JobKind, JobState, check_move
 
 __all__ = ["Journal", "JobRecord", "PairingRecord", "TerminalRecord", "payload_digest"]
 
@@ -374,7 +374,7 @@ class Journal:
                     record = await self._run(self._move, m.job_id, m.to_state, m.result, m.error, m.note)
                 except JournalUnavailable:
                     raise
-                except ClaimbridgeError:
+                except (ClaimbridgeError, IllegalTransition):
                     record = None  # the table refuses it now (an operator settled the job): drop it
                 moves.pop(0)
                 if record is not None:

@@ -112,6 +112,8 @@ def refusal(state: DaemonState, health: Health, terminal: str | None) -> tuple[s
         return "the daemon is starting", _RETRY_MS["starting"]
     if not health.browser_up:
         return "the browser is restarting", _RETRY_MS["browser"]
-    if not health.pages.get(terminal, False):
+    if terminal not in health.pages:
+        return None  # a terminal ``terminal.pair`` creates: it needs only the browser
+    if not health.pages[terminal]:
         return f"the page of terminal {terminal!r} is not ready", _RETRY_MS["page"]
     return None

@@ -55,6 +55,7 @@ class Service:
         now: Callable[[], datetime],
         version: str,
         browser_state: Callable[[], dict[str, Any]] = dict,
+        gate: Callable[[str | None], None] | None = None,
     ) -> None:
         self.journal = journal
         self.hub = hub
@@ -63,6 +64,8 @@ class Service:
         self.now = now
         self.version = version
         self._browser_state = browser_state
+        #: Raises -32005 when new work for a terminal (None: journal only) cannot be taken now.
+        self._gate: Callable[[str | None], None] = gate or (lambda _terminal: None)
         self._started = time.monotonic()
         self.accepting = True
         self.extra: dict[str, Callable[..., Awaitable[Any]]] = {}
@@ -145,11 +148,12 @@ class Service:
 
     async def _claim_like(self, kind: JobKind, params: Any, peer: Peer | None) -> dict[str, Any]:
         worker = self._worker(params.terminal)
-        if not (self.accepting and worker.paired):
-            # A repeated requestId is answered even while draining or unpaired: it is not new.
-            if await self._existing(params.requestId) is None:
-                self._check_accepting()
+        # A repeated requestId is answered whatever the state of the daemon: it is not new.
+        if await self._existing(params.requestId) is None:
+            self._check_accepting()
+            if not worker.paired:
                 raise TerminalNotPaired(worker.name)
+            self._gate(worker.name)
         request = params.model_dump(mode="json", exclude_none=True)
         request["terminal"] = worker.name
         return await self._submit(peer, kind, params.requestId, worker, request)
@@ -162,6 +166,7 @@ class Service:
         if existing is None:
             self._check_accepting()
             claim = await self._approved_claim(params.claimJobId)
+            self._gate(claim.terminal)
             now = self.now()
             if not healthpoint.may_cancel(claim.updated_at, now):
                 raise NotAllowedNow(
@@ -179,6 +184,7 @@ class Service:
         if existing is None:
             self._check_accepting()
             claim = await self._approved_claim(params.claimJobId)
+            self._gate(claim.terminal)
             gap = int((claim.result or {}).get("gap") or 0)
             amount = params.amount if params.amount is not None else gap
             if amount <= 0:
@@ -267,6 +273,7 @@ class Service:
     async def pair(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``terminal.pair``: creates the terminal if it is new (the journal remembers it)."""
         self._check_accepting()
+        self._gate(params.terminal)
         if peer is not None:
             self.hub.subscribe(peer, ["terminal.pairing"])
         worker = self.workers.get(params.terminal)
@@ -278,24 +285,31 @@ class Service:
     # -- system --------------------------------------------------------------------------------
 
     async def health(self, params: Any, peer: Peer | None) -> dict[str, Any]:
-        """``system.health``."""
-        size = await self.journal.size_bytes()
+        """``system.health``: ``journal.ok`` and ``browser.ok`` are measured (the write probe,
+        the pages' liveness probes), and the answer comes even while the disk refuses."""
+        try:
+            size = await self.journal.size_bytes()
+            jobs = await self.journal.count_by_state()
+        except TemporarilyUnavailable:
+            size, jobs = 0, {}
+        writable = self.journal.writable
+        journal_message = f"open, {size} bytes" if writable else f"writes fail: {self.journal.last_error}"
         browser = self._browser_state()
-        up = bool(browser.get("up"))
+        up = bool(browser.get("ok", browser.get("up")))
         return {
             "version": self.version,
             "uptimeS": round(time.monotonic() - self._started, 3),
             "terminals": await self.terminals(None, None),
             "journal": {
-                "ok": True,
-                "message": f"open, {size} bytes",
+                "ok": writable,
+                "message": journal_message,
                 "path": str(self.journal.path),
                 "sizeBytes": size,
-                "jobs": await self.journal.count_by_state(),
+                "jobs": jobs,
             },
             "browser": {
                 "ok": up,
-                "message": "running" if up else "not running (restarting)",
+                "message": "running" if up else "a page is hung or the browser is restarting",
                 **browser,
             },
         }
