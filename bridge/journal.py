@@ -553,9 +553,13 @@ class Journal:
         oldest_first: bool = False,
     ) -> list[JobRecord]:
         """Jobs matching every given filter, newest first unless ``oldest_first``."""
-        jobs = [self._overlay(j) for j in await self._run(self._list_jobs, states, terminal, kind, limit, oldest_first)]
+        wanted = states
         if states and self._held:
-            # A held job shows as unknown: it belongs to the listing of the state it shows.
+            # A held job shows as unknown while its row still says where it was (queued,
+            # running): ask for those rows too, then keep what shows in a wanted state.
+            wanted = sorted({*states, JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN})
+        jobs = [self._overlay(j) for j in await self._run(self._list_jobs, wanted, terminal, kind, limit, oldest_first)]
+        if wanted is not states and states:
             jobs = [j for j in jobs if j.state in states]
         return jobs
 

@@ -38,7 +38,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from bridge import protocol
-from bridge.errors import ClaimbridgeError, InvalidRequest, MethodNotFound, TemporarilyUnavailable
+from bridge.errors import (
+    ClaimbridgeError,
+    FieldError,
+    InvalidParams,
+    InvalidRequest,
+    MethodNotFound,
+    TemporarilyUnavailable,
+)
 from bridge.hub import Hub, Peer
 
 __all__ = ["Dispatcher", "ThrottledLog", "WebsocketServer", "SUBPROTOCOL", "TOKEN_COOKIE", "token_cookie"]
@@ -137,6 +144,8 @@ class Dispatcher:
         if isinstance(item, InvalidRequest):
             return protocol.error_response(item.request_id, item)
         try:
+            if item.duplicate_fields:
+                raise InvalidParams(tuple(FieldError(f, "is given more than once") for f in item.duplicate_fields))
             result = await self.call(item.method, item.params, peer)
         except ClaimbridgeError as exc:
             return None if item.is_notification else protocol.error_response(item.id, exc)

@@ -180,11 +180,11 @@ class Browser:
         if self._on_crash is not None:
             asyncio.get_running_loop().create_task(self._on_crash(), name="claimbridge.browser.on_crash")
 
-    async def relaunch(self, max_delay: float = 30.0) -> None:
+    async def relaunch(self, max_delay: float = 30.0, close_timeout_s: float = 10.0) -> None:
         """Launch again after a crash, backing off 0.25 s, 0.5 s, 1 s … up to ``max_delay``."""
         attempt = 0
         while not self._closing:
-            await self._close_browser()
+            await self._close_browser(close_timeout_s)
             try:
                 await self.launch()
                 self.restarts += 1
@@ -215,7 +215,8 @@ class Browser:
     async def restart(self, why: str) -> None:
         """Close a browser that is up but not answering (a hung page), then launch again."""
         log.error("restarting the browser: %s", why)
-        await self.relaunch()
+        # A browser with a stopped renderer may never finish closing: do not wait long for it.
+        await self.relaunch(close_timeout_s=2.0)
 
     async def new_context(self) -> BrowserContext:
         """A fresh context: each terminal gets its own storage, as separate POS machines would."""
