@@ -406,7 +406,8 @@ class Journal:
         Raises:
             RequestIdReused: ``request_id`` is stored with a different payload.
         """
-        return await self._write(self._create_job, kind, request_id, terminal, request, parent_job_id)
+        job, created = await self._write(self._create_job, kind, request_id, terminal, request, parent_job_id)
+        return self._overlay(job), created
 
     def _create_job(
         self,
@@ -417,6 +418,12 @@ class Journal:
         parent_job_id: str | None,
     ) -> tuple[JobRecord, bool]:
         digest = payload_digest({"kind": str(kind), "terminal": terminal, "request": request})
+        # A repeated requestId needs no write: answer it even while the disk refuses writes.
+        row = self._conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
+        if row is not None:
+            if row["digest"] != digest:
+                raise RequestIdReused(request_id)
+            return _row_to_job(row), False
         with self._transaction() as db:
             row = db.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
             if row is not None:

@@ -128,6 +128,8 @@ def test_a_lock_held_by_another_process_is_journal_unavailable_and_the_outcome_i
                 assert [x.job_id for x in await j.list_jobs(states=[JobState.UNKNOWN])] == [job.job_id]
                 assert await j.list_jobs(states=[JobState.RUNNING]) == []
                 await j.note(job.job_id, "receipt", "held too")  # never raises
+                again, created = await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={"a": 1})
+                assert not created and again.job_id == job.job_id and again.state is JobState.UNKNOWN
                 with pytest.raises(JournalUnavailable):
                     await j.create_job(kind=JobKind.CLAIM, request_id="r2", terminal="t", request={})
                 assert await j.probe() == [] and not j.writable and j.held_count == 2
