@@ -30,7 +30,6 @@ import itertools
 import os
 import random
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +42,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SubprocessDaemon, default_terminals, process_tree, running_sim
+from bench.common import SubprocessDaemon, default_terminals, running_sim
+from bench.faults import hang_renderers, hold_journal_lock
 from tests.daemon_harness import Client, RpcError, Running, Sim, claim_request, make_settings, start_daemon, stop_daemon
 
 __all__ = ["PHASES", "Tally", "run_campaign", "main"]
@@ -379,52 +379,8 @@ async def _inprocess_campaign(
         await stop_daemon(running)
 
 
-_LOCKER = (
-    "import sqlite3, sys\n"
-    "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-    "db.execute('BEGIN EXCLUSIVE')\n"
-    "print('locked', flush=True)\n"
-    "sys.stdin.read()\n"
-)
-
 #: Phases a fault that leaves the daemon alive is injected in.
 LIVE_PHASES = ("card", "fund", "question", "approved")
-
-
-async def _hold_journal_lock(db: Path, seconds: float) -> None:
-    """Another process holds ``BEGIN EXCLUSIVE`` on the journal for ``seconds``."""
-    proc = await asyncio.to_thread(
-        subprocess.Popen, [sys.executable, "-c", _LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-    )
-    try:
-        assert proc.stdout is not None
-        await asyncio.to_thread(proc.stdout.readline)
-        await asyncio.sleep(seconds)
-    finally:
-        await asyncio.to_thread(proc.communicate, b"", 10)
-
-
-def _renderers(browser_pid: int) -> list[int]:
-    out = []
-    for pid in process_tree(browser_pid):
-        with contextlib.suppress(OSError):
-            if b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                out.append(pid)
-    return out
-
-
-async def _hang_renderers(browser_pid: int, seconds: float) -> None:
-    """SIGSTOP every renderer for ``seconds``, then SIGCONT (the dead browser's ones just die)."""
-    stopped = _renderers(browser_pid)
-    for pid in stopped:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGSTOP)
-    try:
-        await asyncio.sleep(seconds)
-    finally:
-        for pid in stopped:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
 
 
 async def _live_fault_campaign(
@@ -446,11 +402,11 @@ async def _live_fault_campaign(
             c = await running.client()
             reqs = await drive_to(phase, c, sim, rng, fault)
             if fault == "journal-lock":
-                await _hold_journal_lock(settings.state_dir / "claimbridge.db", rng.uniform(0.3, 2.5))
+                await hold_journal_lock(settings.state_dir / "claimbridge.db", rng.uniform(0.3, 2.5))
             else:
                 pid = await browser.process_id()
                 assert pid is not None
-                await _hang_renderers(pid, rng.uniform(0.5, 3.0))
+                await hang_renderers(pid, rng.uniform(0.5, 3.0))
             tally.kill_points[f"{fault}/{phase}"] += 1
             await _wait_up(running)
             await replay(c, reqs, settle_s=8.0)

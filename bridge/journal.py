@@ -6,95 +6,36 @@ row that :meth:`Journal.create_job` or :meth:`Journal.move` returned is on disk 
 caller goes on to talk to a terminal. Whether a move is allowed is asked of
 :mod:`bridge.jobs`; the journal only refuses what that table refuses. Nothing is ever deleted.
 
-All calls run on one worker thread, so the event loop never waits on ``fsync`` and SQLite
-sees one writer.
-
-Storage faults (another process holding a lock, a full disk) stop here: every ``sqlite3``
-error becomes :class:`~bridge.errors.JournalUnavailable`. Whether writes work is measured, not
-assumed: :meth:`Journal.probe` commits a real write. A job's outcome that could not be written
-is held in memory (:meth:`Journal.hold`), shown as ``unknown`` to readers, and committed by
-:meth:`Journal.flush_held` once writes succeed again; audit notes that cannot be written are
-held the same way instead of failing the transaction they describe.
+Calls run on one thread (:mod:`bridge.journal_thread`, where ``sqlite3`` errors become
+``JournalUnavailable``). Whether writes work is measured: :meth:`Journal.probe` commits a real
+write. An outcome the disk refuses is held (:mod:`bridge.journal_held`), shown ``unknown``, and
+committed once writes work again; so are audit notes, which never fail the transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import hashlib
 import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from bridge.errors import ClaimbridgeError, JobNotFound, JournalUnavailable, RequestIdReused
-from bridge.jobs import IllegalTransition, JobKind, JobState, check_move
+from bridge.errors import JobNotFound, JournalUnavailable, RequestIdReused
+from bridge.jobs import JobKind, JobState, check_move
+from bridge.journal_held import HeldWrites
+from bridge.journal_schema import dumps, iso, loads, payload_digest
+from bridge.journal_thread import JournalThread
 
-__all__ = ["Journal", "JobRecord", "PairingRecord", "TerminalRecord", "payload_digest"]
+__all__ = ["Journal", "JobRecord", "PairingRecord", "TerminalRecord"]
 
 _T = TypeVar("_T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id        TEXT PRIMARY KEY,
-    request_id    TEXT NOT NULL UNIQUE,
-    kind          TEXT NOT NULL,
-    terminal      TEXT,
-    state         TEXT NOT NULL,
-    digest        TEXT NOT NULL,
-    request       TEXT NOT NULL,
-    result        TEXT,
-    error         TEXT,
-    parent_job_id TEXT,
-    created_at    TEXT NOT NULL,
-    updated_at    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, terminal, created_at);
-CREATE TABLE IF NOT EXISTS job_events (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id     TEXT NOT NULL REFERENCES jobs (job_id),
-    at         TEXT NOT NULL,
-    from_state TEXT,
-    to_state   TEXT,
-    event      TEXT NOT NULL,
-    detail     TEXT
-);
-CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id, seq);
-CREATE TABLE IF NOT EXISTS terminals (
-    name       TEXT PRIMARY KEY,
-    mid        INTEGER NOT NULL,
-    tid        INTEGER NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS probe (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS probe (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS pairings (
-    terminal        TEXT PRIMARY KEY,
-    mid             INTEGER NOT NULL,
-    tid             INTEGER NOT NULL,
-    integration_key TEXT NOT NULL,
-    paired_at       TEXT NOT NULL
-);
-"""
-
-
-def payload_digest(payload: dict[str, Any]) -> str:
-    """A stable fingerprint of a request: a repeated ``requestId`` must carry the same one."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,18 +82,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
-
-
 def _row_to_job(row: sqlite3.Row) -> JobRecord:
     return JobRecord(
         job_id=row["job_id"],
@@ -161,40 +90,12 @@ def _row_to_job(row: sqlite3.Row) -> JobRecord:
         terminal=row["terminal"],
         state=JobState(row["state"]),
         request=json.loads(row["request"]),
-        result=_loads(row["result"]),
-        error=_loads(row["error"]),
+        result=loads(row["result"]),
+        error=loads(row["error"]),
         parent_job_id=row["parent_job_id"],
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _HeldMove:
-    """A state change the disk refused, waiting in memory to be committed."""
-
-    job_id: str
-    to_state: JobState
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
-    note: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class _HeldNote:
-    """An audit row the disk refused."""
-
-    job_id: str
-    event: str
-    detail: str | None
-    at: str
-
-
-#: What readers are shown for a job whose outcome is held in memory.
-_HELD_ERROR = {
-    "message": "the outcome is known but the journal could not record it yet;"
-    " it is recorded as soon as the journal accepts writes again",
-}
 
 
 class Journal:
@@ -213,19 +114,16 @@ class Journal:
     def __init__(self, path: Path, clock: Callable[[], datetime] = _now, busy_timeout_s: float = 1.0) -> None:
         self.path = path
         self._clock = clock
-        self._busy_timeout_s = busy_timeout_s
-        self._db: sqlite3.Connection | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimbridge-journal")
+        self._thread = JournalThread(path, busy_timeout_s)
         #: Whether the last write (a probe or a real one) succeeded.
         self.writable = True
         #: SQLite's text for the last failed write, for health and the log; None while writable.
         self.last_error: str | None = None
-        self._held: dict[str, list[_HeldMove]] = {}
-        self._held_notes: list[_HeldNote] = []
+        self._held = HeldWrites()
         self._fault = asyncio.Event()
 
     async def __aenter__(self) -> Journal:
-        await self._run(self._open)
+        await self._run(self._thread.open)
         return self
 
     async def __aexit__(
@@ -237,18 +135,13 @@ class Journal:
         with contextlib.suppress(JournalUnavailable):
             await self.flush_held()
         with contextlib.suppress(JournalUnavailable):
-            await self._run(self._close)
-        self._executor.shutdown(wait=True)
+            await self._run(self._thread.close)
+        self._thread.shutdown()
 
     # -- plumbing -----------------------------------------------------------------------------
 
     async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run ``fn`` on the journal's thread; sqlite3 errors become JournalUnavailable here."""
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, fn, *args)
-        except sqlite3.Error as exc:
-            raise JournalUnavailable(str(exc)) from exc
+        return await self._thread.run(fn, *args)
 
     async def _write(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Like :meth:`_run`, for a write: a failure marks the journal unwritable and wakes
@@ -269,51 +162,13 @@ class Journal:
         await self._fault.wait()
         self._fault.clear()
 
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA foreign_keys=ON")
-        db.executescript(_SCHEMA)
-        self._db = db
-
-    def _close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise JournalUnavailable("journal is not open")
-        return self._db
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error: the one copy of it."""
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-            raise
-
     # -- measured health and held writes ------------------------------------------------------
 
     async def probe(self) -> list[JobRecord]:
-        """A real write (one row, committed with fsync), then every held write.
+        """A real write (one row, fsynced), then every held write; sets :attr:`writable`.
 
-        Sets :attr:`writable` from the outcome; a tiny probe alone could pass on a full disk
-        (SQLite reuses its WAL), so the held writes count as part of the probe.
-
-        Returns:
-            The jobs whose held state change was committed now (the daemon publishes them).
+        The held writes count as part of the probe: a tiny write alone can pass on a full disk
+        (SQLite reuses its WAL). Returns the jobs whose held state change was committed now.
         """
         try:
             await self._run(self._probe)
@@ -326,23 +181,16 @@ class Journal:
         return committed
 
     def _probe(self) -> None:
-        with self._transaction() as db:
-            db.execute("INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)", (_iso(self._clock()),))
+        with self._thread.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)", (iso(self._clock()),))
 
     @property
     def held_count(self) -> int:
         """How many state changes and notes wait in memory for the disk."""
-        return sum(len(v) for v in self._held.values()) + len(self._held_notes)
+        return self._held.count
 
-    async def hold(
-        self,
-        job_id: str,
-        to_state: JobState,
-        *,
-        result: dict[str, Any] | None = None,
-        error: dict[str, Any] | None = None,
-        note: str | None = None,
-    ) -> JobRecord:
+    async def hold(self, job_id: str, to_state: JobState, *, result: dict[str, Any] | None = None,
+                   error: dict[str, Any] | None = None, note: str | None = None) -> JobRecord:
         """Keep a state change the disk refused; return the job as callers must see it now,
         ``unknown``: its outcome is not on disk, so nobody may rely on it yet.
 
@@ -350,7 +198,7 @@ class Journal:
             JobNotFound: no such job.
             JournalUnavailable: the job cannot even be read.
         """
-        self._held.setdefault(job_id, []).append(_HeldMove(job_id, to_state, result, error, note))
+        self._held.add_move(job_id, to_state, result, error, note)
         self._mark_unwritable(self.last_error or "a write failed")
         return await self.get(job_id)
 
@@ -360,32 +208,10 @@ class Journal:
         Raises:
             JournalUnavailable: the disk still refuses (what is left stays held).
         """
-        done: list[JobRecord] = []
-        while self._held_notes:
-            n = self._held_notes[0]
-            await self._run(self._insert_note, n.job_id, n.event, n.detail, n.at)
-            self._held_notes.pop(0)
-        for job_id in list(self._held):
-            moves = self._held[job_id]
-            while moves:
-                m = moves[0]
-                record: JobRecord | None
-                try:
-                    record = await self._run(self._move, m.job_id, m.to_state, m.result, m.error, m.note)
-                except JournalUnavailable:
-                    raise
-                except (ClaimbridgeError, IllegalTransition):
-                    record = None  # the table refuses it now (an operator settled the job): drop it
-                moves.pop(0)
-                if record is not None:
-                    done.append(record)
-            del self._held[job_id]
-        return done
-
-    def _overlay(self, job: JobRecord) -> JobRecord:
-        if job.job_id not in self._held:
-            return job
-        return dataclasses.replace(job, state=JobState.UNKNOWN, error=dict(_HELD_ERROR))
+        return await self._held.flush(
+            lambda m: self._run(self._move, m.job_id, m.to_state, m.result, m.error, m.note),
+            lambda n: self._run(self._insert_note, n.job_id, n.event, n.detail, n.at),
+        )
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -407,36 +233,32 @@ class Journal:
             RequestIdReused: ``request_id`` is stored with a different payload.
         """
         job, created = await self._write(self._create_job, kind, request_id, terminal, request, parent_job_id)
-        return self._overlay(job), created
+        return self._held.overlay(job), created
 
     def _create_job(
-        self,
-        kind: JobKind,
-        request_id: str,
-        terminal: str | None,
-        request: dict[str, Any],
+        self, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any],
         parent_job_id: str | None,
     ) -> tuple[JobRecord, bool]:
         digest = payload_digest({"kind": str(kind), "terminal": terminal, "request": request})
         # A repeated requestId needs no write: answer it even while the disk refuses writes.
-        row = self._conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
+        row = self._thread.conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
         if row is not None:
             if row["digest"] != digest:
                 raise RequestIdReused(request_id)
             return _row_to_job(row), False
-        with self._transaction() as db:
+        with self._thread.transaction() as db:
             row = db.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
             if row is not None:
                 if row["digest"] != digest:
                     raise RequestIdReused(request_id)
                 return _row_to_job(row), False
             job_id = str(uuid.uuid4())
-            at = _iso(self._clock())
+            at = iso(self._clock())
             db.execute(
                 "INSERT INTO jobs (job_id, request_id, kind, terminal, state, digest, request,"
                 " parent_job_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (job_id, request_id, str(kind), terminal, str(JobState.QUEUED), digest,
-                 _dumps(request), parent_job_id, at, at),
+                 dumps(request), parent_job_id, at, at),
             )
             db.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, event) VALUES (?,?,?,?,?)",
@@ -462,24 +284,20 @@ class Journal:
         return await self._write(self._move, job_id, to_state, result, error, note)
 
     def _move(
-        self,
-        job_id: str,
-        to_state: JobState,
-        result: dict[str, Any] | None,
-        error: dict[str, Any] | None,
+        self, job_id: str, to_state: JobState, result: dict[str, Any] | None, error: dict[str, Any] | None,
         note: str | None,
     ) -> JobRecord:
-        with self._transaction() as db:
+        with self._thread.transaction() as db:
             row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
             if row is None:
                 raise JobNotFound(job_id)
             from_state = JobState(row["state"])
             check_move(from_state, to_state)
-            at = _iso(self._clock())
+            at = iso(self._clock())
             db.execute(
                 "UPDATE jobs SET state = ?, updated_at = ?, result = COALESCE(?, result),"
                 " error = COALESCE(?, error) WHERE job_id = ?",
-                (str(to_state), at, _dumps(result), _dumps(error), job_id),
+                (str(to_state), at, dumps(result), dumps(error), job_id),
             )
             db.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail)"
@@ -497,10 +315,10 @@ class Journal:
         return await self._write(self._update_result, job_id, result, note)
 
     def _update_result(self, job_id: str, result: dict[str, Any], note: str | None) -> JobRecord:
-        with self._transaction() as db:
-            at = _iso(self._clock())
+        with self._thread.transaction() as db:
+            at = iso(self._clock())
             cursor = db.execute(
-                "UPDATE jobs SET result = ?, updated_at = ? WHERE job_id = ?", (_dumps(result), at, job_id),
+                "UPDATE jobs SET result = ?, updated_at = ? WHERE job_id = ?", (dumps(result), at, job_id),
             )
             if cursor.rowcount == 0:
                 raise JobNotFound(job_id)
@@ -516,36 +334,36 @@ class Journal:
         A note the disk refuses is held and written later, never raised: the transaction it
         describes must go on.
         """
-        at = _iso(self._clock())
-        if not self._held_notes:
+        at = iso(self._clock())
+        if not self._held.notes:
             try:
                 await self._write(self._insert_note, job_id, event, detail, at)
                 return
             except JournalUnavailable:
                 pass
-        self._held_notes.append(_HeldNote(job_id, event, detail, at))
+        self._held.add_note(job_id, event, detail, at)
 
     def _insert_note(self, job_id: str, event: str, detail: str | None, at: str) -> None:
-        self._conn.execute(
+        self._thread.conn.execute(
             "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)", (job_id, at, event, detail),
         )
 
     async def get(self, job_id: str) -> JobRecord:
         """Raises: JobNotFound, JournalUnavailable."""
-        return self._overlay(await self._run(self._get, job_id))
+        return self._held.overlay(await self._run(self._get, job_id))
 
     def _get(self, job_id: str) -> JobRecord:
-        row = self._conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        row = self._thread.conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFound(job_id)
         return _row_to_job(row)
 
     async def get_by_request_id(self, request_id: str) -> JobRecord:
         """Raises: JobNotFound, JournalUnavailable."""
-        return self._overlay(await self._run(self._get_by_request_id, request_id))
+        return self._held.overlay(await self._run(self._get_by_request_id, request_id))
 
     def _get_by_request_id(self, request_id: str) -> JobRecord:
-        row = self._conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
+        row = self._thread.conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
         if row is None:
             raise JobNotFound(request_id)
         return _row_to_job(row)
@@ -561,21 +379,17 @@ class Journal:
     ) -> list[JobRecord]:
         """Jobs matching every given filter, newest first unless ``oldest_first``."""
         wanted = states
-        if states and self._held:
+        if states and self._held.count:
             # A held job shows as unknown while its row still says where it was (queued,
             # running): ask for those rows too, then keep what shows in a wanted state.
             wanted = sorted({*states, JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN})
-        jobs = [self._overlay(j) for j in await self._run(self._list_jobs, wanted, terminal, kind, limit, oldest_first)]
+        jobs = [self._held.overlay(j) for j in await self._run(self._list_jobs, wanted, terminal, kind, limit, oldest_first)]
         if wanted is not states and states:
             jobs = [j for j in jobs if j.state in states]
         return jobs
 
     def _list_jobs(
-        self,
-        states: Sequence[JobState] | None,
-        terminal: str | None,
-        kind: JobKind | None,
-        limit: int | None,
+        self, states: Sequence[JobState] | None, terminal: str | None, kind: JobKind | None, limit: int | None,
         oldest_first: bool,
     ) -> list[JobRecord]:
         clauses: list[str] = []
@@ -595,14 +409,14 @@ class Journal:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        return [_row_to_job(r) for r in self._conn.execute(sql, args).fetchall()]
+        return [_row_to_job(r) for r in self._thread.conn.execute(sql, args).fetchall()]
 
     async def events(self, job_id: str) -> list[dict[str, Any]]:
         """The audit trail of one job, oldest first."""
         return await self._run(self._events, job_id)
 
     def _events(self, job_id: str) -> list[dict[str, Any]]:
-        rows = self._conn.execute(
+        rows = self._thread.conn.execute(
             "SELECT at, from_state, to_state, event, detail FROM job_events WHERE job_id = ? ORDER BY seq",
             (job_id,),
         ).fetchall()
@@ -613,7 +427,7 @@ class Journal:
         return await self._run(self._count_by_state)
 
     def _count_by_state(self) -> dict[str, int]:
-        rows = self._conn.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetchall()
+        rows = self._thread.conn.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetchall()
         return {r["state"]: r["n"] for r in rows}
 
     async def count_jobs(self) -> list[tuple[str, str, str | None, int]]:
@@ -621,7 +435,7 @@ class Journal:
         return await self._run(self._count_jobs)
 
     def _count_jobs(self) -> list[tuple[str, str, str | None, int]]:
-        rows = self._conn.execute(
+        rows = self._thread.conn.execute(
             "SELECT kind, state, json_extract(result, '$.status') AS status, COUNT(*) AS n"
             " FROM jobs GROUP BY kind, state, status"
         ).fetchall()
@@ -634,10 +448,10 @@ class Journal:
         await self._write(self._remember_terminal, name, mid, tid)
 
     def _remember_terminal(self, name: str, mid: int, tid: int) -> None:
-        self._conn.execute(
+        self._thread.conn.execute(
             "INSERT INTO terminals (name, mid, tid, created_at) VALUES (?,?,?,?)"
             " ON CONFLICT(name) DO UPDATE SET mid = excluded.mid, tid = excluded.tid",
-            (name, mid, tid, _iso(self._clock())),
+            (name, mid, tid, iso(self._clock())),
         )
 
     async def terminals(self) -> list[TerminalRecord]:
@@ -645,7 +459,7 @@ class Journal:
         return await self._run(self._terminals)
 
     def _terminals(self) -> list[TerminalRecord]:
-        rows = self._conn.execute("SELECT name, mid, tid FROM terminals ORDER BY name").fetchall()
+        rows = self._thread.conn.execute("SELECT name, mid, tid FROM terminals ORDER BY name").fetchall()
         return [TerminalRecord(r["name"], r["mid"], r["tid"]) for r in rows]
 
     async def save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
@@ -653,11 +467,11 @@ class Journal:
         await self._write(self._save_pairing, terminal, mid, tid, integration_key)
 
     def _save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
-        self._conn.execute(
+        self._thread.conn.execute(
             "INSERT INTO pairings (terminal, mid, tid, integration_key, paired_at) VALUES (?,?,?,?,?)"
             " ON CONFLICT(terminal) DO UPDATE SET mid = excluded.mid, tid = excluded.tid,"
             " integration_key = excluded.integration_key, paired_at = excluded.paired_at",
-            (terminal, mid, tid, integration_key, _iso(self._clock())),
+            (terminal, mid, tid, integration_key, iso(self._clock())),
         )
 
     async def pairing(self, terminal: str) -> PairingRecord | None:
@@ -665,7 +479,7 @@ class Journal:
         return await self._run(self._pairing, terminal)
 
     def _pairing(self, terminal: str) -> PairingRecord | None:
-        row = self._conn.execute("SELECT * FROM pairings WHERE terminal = ?", (terminal,)).fetchone()
+        row = self._thread.conn.execute("SELECT * FROM pairings WHERE terminal = ?", (terminal,)).fetchone()
         if row is None:
             return None
         return PairingRecord(

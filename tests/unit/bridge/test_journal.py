@@ -23,8 +23,8 @@ def test_wal_and_synchronous_full(tmp_path: Path) -> None:
     async def go() -> tuple[str, int]:
         async with Journal(tmp_path / "j.db") as j:
             return (
-                await j._run(lambda: j._conn.execute("PRAGMA journal_mode").fetchone()[0]),
-                await j._run(lambda: j._conn.execute("PRAGMA synchronous").fetchone()[0]),
+                await j._run(lambda: j._thread.conn.execute("PRAGMA journal_mode").fetchone()[0]),
+                await j._run(lambda: j._thread.conn.execute("PRAGMA synchronous").fetchone()[0]),
             )
 
     mode, sync = run(go())
@@ -165,8 +165,8 @@ def test_a_full_disk_fails_writes_but_not_reads(tmp_path: Path) -> None:
     async def go() -> None:
         async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
             job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={})
-            pages = await j._run(lambda: j._conn.execute("PRAGMA page_count").fetchone()[0])
-            await j._run(lambda: j._conn.execute(f"PRAGMA max_page_count = {pages}"))
+            pages = await j._run(lambda: j._thread.conn.execute("PRAGMA page_count").fetchone()[0])
+            await j._run(lambda: j._thread.conn.execute(f"PRAGMA max_page_count = {pages}"))
             with pytest.raises(JournalUnavailable) as full:
                 await j.create_job(kind=JobKind.CLAIM, request_id="r2", terminal="t", request={"x": "y" * 20000})
             assert "full" in full.value.detail and not j.writable
