@@ -1,7 +1,9 @@
 """The journal's one SQLite connection and the one thread it is used on.
 
 Every call runs on that thread, so the event loop never waits on ``fsync`` and SQLite sees one
-writer. This is where a ``sqlite3`` error stops: it becomes
+writer. Calls wait in lanes, taken round-robin: a lane is whatever :data:`LANE` holds in the
+caller's context (the server sets one per websocket connection), so one client's thousand
+queued reads delay another client's read by one call, not by a thousand. This is where a ``sqlite3`` error stops: it becomes
 :class:`~bridge.errors.JournalUnavailable` (a lock held by another process, a full disk, a
 damaged file), which the protocol answers -32005.
 """
@@ -10,18 +12,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import sqlite3
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections import deque
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bridge.errors import JournalUnavailable
 from bridge.journal_schema import SCHEMA
 
-__all__ = ["JournalThread"]
+__all__ = ["LANE", "JournalThread"]
 
 _T = TypeVar("_T")
+
+#: The fairness lane of the current task's journal calls (None: the daemon's own work).
+LANE: contextvars.ContextVar[Hashable | None] = contextvars.ContextVar("claimbridge_journal_lane", default=None)
+
+_Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 
 
 class JournalThread:
@@ -37,7 +46,12 @@ class JournalThread:
         self.path = path
         self._busy_timeout_s = busy_timeout_s
         self._db: sqlite3.Connection | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimbridge-journal")
+        self._lanes: dict[Hashable | None, deque[_Call]] = {}
+        self._order: deque[Hashable | None] = deque()
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._serve, name="claimbridge-journal", daemon=True)
+        self._thread.start()
 
     async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run ``fn(*args)`` on the thread.
@@ -46,10 +60,49 @@ class JournalThread:
             JournalUnavailable: SQLite failed (its text in ``detail``).
         """
         loop = asyncio.get_running_loop()
+        fut: asyncio.Future[_T] = loop.create_future()
+        lane = LANE.get()
+        with self._wake:
+            if self._stopping:
+                raise JournalUnavailable("the journal is closed")
+            queue = self._lanes.get(lane)
+            if queue is None:
+                queue = self._lanes[lane] = deque()
+                self._order.append(lane)
+            queue.append((fn, args, fut, loop))
+            self._wake.notify()
         try:
-            return await loop.run_in_executor(self._executor, fn, *args)
+            return await fut
         except sqlite3.Error as exc:
             raise JournalUnavailable(str(exc)) from exc
+
+    def _next(self) -> _Call | None:
+        """The next call, round-robin over the lanes; None once stopping with nothing left."""
+        with self._wake:
+            while not self._order:
+                if self._stopping:
+                    return None
+                self._wake.wait()
+            lane = self._order.popleft()
+            queue = self._lanes[lane]
+            call = queue.popleft()
+            if queue:
+                self._order.append(lane)
+            else:
+                del self._lanes[lane]
+            return call
+
+    def _serve(self) -> None:
+        while (call := self._next()) is not None:
+            fn, args, fut, loop = call
+            if fut.cancelled():
+                continue  # nobody waits for it any more (as an executor drops a cancelled job)
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the caller, who maps it
+                loop.call_soon_threadsafe(_settle, fut, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, fut, result, None)
 
     def open(self) -> None:
         """Connect and create the schema if missing (on the thread)."""
@@ -69,8 +122,11 @@ class JournalThread:
             self._db = None
 
     def shutdown(self) -> None:
-        """Stop the thread once its calls are done."""
-        self._executor.shutdown(wait=True)
+        """Stop the thread once its queued calls are done."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        self._thread.join()
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -92,3 +148,12 @@ class JournalThread:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
             raise
+
+
+def _settle(fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if fut.cancelled():
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(result)

@@ -47,6 +47,7 @@ from bridge.errors import (
     TemporarilyUnavailable,
 )
 from bridge.hub import Hub, Peer
+from bridge.journal_thread import LANE as JOURNAL_LANE
 
 __all__ = ["Dispatcher", "ThrottledLog", "WebsocketServer", "SUBPROTOCOL", "TOKEN_COOKIE", "token_cookie"]
 
@@ -412,6 +413,8 @@ class WebsocketServer:
                 await connection.send(reply)
 
     async def _answer(self, connection: ServerConnection, peer: _WsPeer, frame: str | bytes) -> None:
+        # Journal calls made for this request wait in this connection's lane (fair to the others).
+        JOURNAL_LANE.set(id(connection))
         reply = await self.dispatcher.handle_frame(frame, peer)
         if reply is not None:
             try:
