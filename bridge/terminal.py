@@ -237,7 +237,7 @@ class TerminalPage:
         iclient_url: where iClient is loaded from (Tyro's or the simulator's).
         api_key: the POS vendor's iClient API key.
         pos_product: ``posProductData`` sent with every request.
-        call_timeout_s: the longest any call into the page may take (loading it: three times as long).
+        call_timeout_s: the longest any call into the page may take (loading it: 3x, at least 30 s).
     """
 
     def __init__(
@@ -302,7 +302,8 @@ class TerminalPage:
         """Open the host page and load iClient into it (again, after a crash)."""
         await self.close()
         self._context = await self._browser.new_context()
-        load_timeout = 3 * self.call_timeout_s
+        # Loading fetches iClient over the network: a slower bound than a call into a live page.
+        load_timeout = max(3 * self.call_timeout_s, 30.0)
         try:
             page = await asyncio.wait_for(self._context.new_page(), load_timeout)
             page.on("crash", lambda _p: self._fail_all("the page crashed"))
