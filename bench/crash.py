@@ -2,8 +2,16 @@
 terminal's answer (``dropResponse``), at random points of a claim's life; restart; replay every
 client request with its same ``requestId``; then compare the journal with the simulator's ledger.
 
-Run ``python -m bench.crash [--daemon-kills 50] [--chromium-kills 20] [--drops 10] [--seed N]``
-from the project root. It prints the counts; it asserts nothing (tests/crash/test_crash_harness.py
+Two more faults leave every process alive: ``journal-lock`` (another process holds
+``BEGIN EXCLUSIVE`` on the journal for a random 0.3–2.5 s) and ``hung-page`` (every renderer is
+SIGSTOPped for a random 0.5–3 s; the liveness probe restarts the browser).
+
+An answer is *untruthful* when the job's final state in the journal disagrees with what a
+caller was told (``unknown`` excepted: it promises nothing), or an APPROVED answer disagrees
+with the journal's result.
+
+Run ``python -m bench.crash [--daemon-kills 50] [--chromium-kills 20] [--drops 10]
+[--journal-locks 10] [--hung-pages 10] [--seed N]`` from the project root. It prints the counts; it asserts nothing (tests/crash/test_crash_harness.py
 runs a short campaign and asserts on the same tally).
 
 Kill points (``PHASES``), each followed by a random extra delay inside its window:
@@ -37,6 +45,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import SubprocessDaemon, default_terminals, running_sim
+from bench.faults import hang_renderers, hold_journal_lock
 from tests.daemon_harness import Client, RpcError, Running, Sim, claim_request, make_settings, start_daemon, stop_daemon
 
 __all__ = ["PHASES", "Tally", "run_campaign", "main"]
@@ -65,6 +74,7 @@ class Tally:
     wrongly_settled: int = 0
     double_claims: int = 0
     lost: int = 0
+    untruthful: int = 0
     mismatches: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -78,6 +88,7 @@ class Tally:
             f"settled wrongly by the report (checked against the ledger): {self.wrongly_settled}",
             f"claims approved/sent at the fund twice: {self.double_claims}",
             f"claims lost: {self.lost}",
+            f"untruthful answers: {self.untruthful}",
             f"journal/ledger disagreements: {len(self.mismatches)}",
             *(f"  - {m}" for m in self.mismatches[:20]),
             f"seconds: {self.seconds:.1f}",
@@ -92,6 +103,10 @@ class Req:
     amount: int
     job: dict[str, Any] | None = None
     was_unknown: bool = False
+    #: The first call's answer, while the fault happens (None: it never came).
+    first: asyncio.Future[Any] | None = None
+    #: Every job a caller was answered with, in order.
+    told: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rid(self) -> str:
@@ -167,6 +182,7 @@ async def drive_to(phase: str, c: Client, sim: Sim, rng: random.Random, tag: str
     window = WINDOW_MS / 1000 / sim.clock.scale
     call = asyncio.ensure_future(c.call("healthpoint.claim", first.params, timeout=120))
     call.add_done_callback(lambda f: f.cancelled() or f.exception())
+    first.first = call
     jid = lambda: _job_id_for(c, first.rid)  # noqa: E731
     if phase == "before-journal":
         await asyncio.sleep(rng.uniform(0, 0.008))
@@ -176,6 +192,7 @@ async def drive_to(phase: str, c: Client, sim: Sim, rng: random.Random, tag: str
         reqs.append(second)
         call2 = asyncio.ensure_future(c.call("healthpoint.claim", second.params, timeout=120))
         call2.add_done_callback(lambda f: f.cancelled() or f.exception())
+        second.first = call2
         await _note(c, lambda n: n["method"] == "job.updated" and n["params"]["job"]["requestId"] == second.rid)
         await asyncio.sleep(rng.uniform(0, window * 0.5))
     elif phase == "card":
@@ -201,9 +218,12 @@ async def replay(c: Client, reqs: list[Req], settle_s: float) -> None:
     to be completed through continueLastTransaction."""
     answerer = Answerer(c)
     try:
-        jobs = await asyncio.gather(*(c.call("healthpoint.claim", r.params, timeout=120) for r in reqs))
+        for r in reqs:
+            r.told.extend(await _first_answer(r))
+        jobs = await asyncio.gather(*(_call_retrying(c, r.params) for r in reqs))
         for r, job in zip(reqs, jobs, strict=True):
             r.job = job
+            r.told.append(job)
             r.was_unknown = job["state"] == "unknown"
         deadline = time.monotonic() + settle_s
         while any(r.job and r.job["state"] in ("unknown", "queued", "running") for r in reqs):
@@ -214,6 +234,44 @@ async def replay(c: Client, reqs: list[Req], settle_s: float) -> None:
                 r.job = await c.call("job.get", {"requestId": r.rid})
     finally:
         answerer.stop()
+
+
+async def _first_answer(r: Req, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """The first call's job, when it was answered with one (an error or a dead socket: none)."""
+    if r.first is None:
+        return []
+    with contextlib.suppress(RpcError, TimeoutError, ConnectionError, asyncio.CancelledError):
+        job = await asyncio.wait_for(asyncio.shield(r.first), timeout)
+        if isinstance(job, dict) and "state" in job:
+            return [job]
+    return []
+
+
+async def _call_retrying(c: Client, params: dict[str, Any], attempts: int = 100) -> dict[str, Any]:
+    """Re-send a request as a PMS would: -32005 means "try again after retryAfterMs"."""
+    for attempt in range(attempts):
+        try:
+            job: dict[str, Any] = await c.call("healthpoint.claim", params, timeout=120)
+            return job
+        except RpcError as exc:
+            if exc.code != -32005 or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(min(2.0, float((exc.data or {}).get("retryAfterMs", 500)) / 1000))
+    raise AssertionError("unreachable")
+
+
+def _untruthful(told: list[dict[str, Any]], final: dict[str, Any]) -> list[str]:
+    """What a caller was told that the journal's final word contradicts (``unknown`` excepted)."""
+    out = []
+    for job in told:
+        state = job["state"]
+        if state == "unknown":
+            continue
+        if state != final["state"]:
+            out.append(f"told {state}, journal {final['state']}")
+        elif state == "completed" and (job.get("result") or {}).get("result") != (final.get("result") or {}).get("result"):
+            out.append(f"told {(job.get('result') or {}).get('result')}, journal {(final.get('result') or {}).get('result')}")
+    return out
 
 
 async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
@@ -234,6 +292,9 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
             tally.lost += 1
             tally.mismatches.append(f"{r.rid}: no job in the journal")
             continue
+        for why in _untruthful(r.told, job):
+            tally.untruthful += 1
+            tally.mismatches.append(f"{r.rid}: untruthful answer: {why}")
         sent = claims.get(r.amount, [])
         if len(sent) > 1:
             tally.double_claims += 1
@@ -310,6 +371,8 @@ async def _daemon_campaign(sim: Sim, workdir: Path, kills: int, rng: random.Rand
             reqs = await drive_to(phase, c, sim, rng, "daemon")
             d.kill()
             tally.kill_points[f"daemon/{phase}"] += 1
+            for r in reqs:
+                r.first = None  # its connection died with the daemon: no answer will come
             await c.close()
             await d.start()
             c2 = await d.client()
@@ -355,6 +418,43 @@ async def _inprocess_campaign(
         await stop_daemon(running)
 
 
+#: Phases a fault that leaves the daemon alive is injected in.
+LIVE_PHASES = ("card", "fund", "question", "approved")
+
+
+async def _live_fault_campaign(
+    sim: Sim, workdir: Path, locks: int, hangs: int, rng: random.Random, tally: Tally
+) -> None:
+    """Faults the daemon survives: a locked journal, hung pages. Every process stays up."""
+    settings = make_settings(workdir / "live", sim, transaction_timeout_s=2.5, page_probe_timeout_s=1.0)
+    running = await start_daemon(settings, sim)
+    try:
+        assert (await running.pair("front-desk", 2187, 1))["status"] == "success"
+        browser = running.daemon.browser
+        assert browser is not None
+        faults = ["journal-lock"] * locks + ["hung-page"] * hangs
+        rng.shuffle(faults)
+        for i, fault in enumerate(faults):
+            phase = LIVE_PHASES[i % len(LIVE_PHASES)] if i < len(LIVE_PHASES) else rng.choice(LIVE_PHASES)
+            await _wait_terminal_idle(sim)
+            await _wait_up(running)
+            c = await running.client()
+            reqs = await drive_to(phase, c, sim, rng, fault)
+            if fault == "journal-lock":
+                await hold_journal_lock(settings.state_dir / "claimbridge.db", rng.uniform(0.3, 2.5))
+            else:
+                pid = await browser.process_id()
+                assert pid is not None
+                await hang_renderers(pid, rng.uniform(0.5, 3.0))
+            tally.kill_points[f"{fault}/{phase}"] += 1
+            await _wait_up(running)
+            await replay(c, reqs, settle_s=8.0)
+            await check(c, sim, reqs, tally)
+            await c.close()
+    finally:
+        await stop_daemon(running)
+
+
 async def _wait_up(running: Running, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -365,9 +465,10 @@ async def _wait_up(running: Running, timeout: float = 30.0) -> None:
 
 
 async def run_campaign(
-    sim: Sim, workdir: Path, *, daemon_kills: int, chromium_kills: int, drops: int, seed: int = 0
+    sim: Sim, workdir: Path, *, daemon_kills: int, chromium_kills: int, drops: int,
+    journal_locks: int = 0, hung_pages: int = 0, seed: int = 0,
 ) -> Tally:
-    """Run the three kinds of fault and return the tally (prints nothing)."""
+    """Run every kind of fault and return the tally (prints nothing)."""
     tally = Tally()
     rng = random.Random(seed)
     start = time.monotonic()
@@ -375,6 +476,8 @@ async def run_campaign(
         await _daemon_campaign(sim, workdir, daemon_kills, rng, tally)
     if chromium_kills or drops:
         await _inprocess_campaign(sim, workdir, chromium_kills, drops, rng, tally)
+    if journal_locks or hung_pages:
+        await _live_fault_campaign(sim, workdir, journal_locks, hung_pages, rng, tally)
     tally.seconds = time.monotonic() - start
     return tally
 
@@ -384,7 +487,7 @@ async def _main(args: argparse.Namespace) -> Tally:
         with tempfile.TemporaryDirectory(prefix="claimbridge-crash-") as tmp:
             return await run_campaign(
                 sim, Path(tmp), daemon_kills=args.daemon_kills, chromium_kills=args.chromium_kills,
-                drops=args.drops, seed=args.seed,
+                drops=args.drops, journal_locks=args.journal_locks, hung_pages=args.hung_pages, seed=args.seed,
             )
 
 
@@ -394,6 +497,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--daemon-kills", type=int, default=50)
     parser.add_argument("--chromium-kills", type=int, default=20)
     parser.add_argument("--drops", type=int, default=10)
+    parser.add_argument("--journal-locks", type=int, default=10)
+    parser.add_argument("--hung-pages", type=int, default=10)
     parser.add_argument("--seed", type=int, default=int(time.time()))
     args = parser.parse_args(argv)
     print(f"seed {args.seed}")

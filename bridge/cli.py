@@ -218,8 +218,17 @@ def _in_use_line(what: str, port: int, variable: str, setting: str) -> str:
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bridge.daemon import Daemon
+    from bridge.errors import CannotStart
     from bridge.observability import configure_logging
+    from bridge.statelock import StateDirLock
 
+    try:
+        # Another daemon on this state directory is named by its pid before any port is looked at.
+        with StateDirLock(Path(settings.state_dir)):
+            pass
+    except CannotStart as exc:
+        print(exc, file=sys.stderr)
+        return 1
     if _port_in_use(settings.listen_host, settings.listen_port):
         raise CliError(_in_use_line("the daemon", settings.listen_port, "PORT", "listen in the config, or CLAIMBRIDGE_LISTEN"), 1)
     if args.with_simulator and _port_in_use("127.0.0.1", args.simulator_port):
@@ -249,6 +258,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         asyncio.run(main())
+    except CannotStart as exc:  # a second daemon on this state_dir, a port in use: one plain line
+        print(exc, file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 0
     except Exception as exc:

@@ -231,6 +231,13 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=50, gt=0)
     pairing_timeout_s: float = Field(default=90, gt=0)
     transaction_timeout_s: float = Field(default=600, gt=0)
+    #: A terminal page that does not answer a liveness probe within this is dead (INTERFACES.md
+    #: "Availability"); every other call into a page has the same limit.
+    page_probe_timeout_s: float = Field(default=10, gt=0, le=600)
+    #: Websocket connections served at once; the next handshake gets HTTP 503.
+    max_connections: int = Field(default=256, ge=1, le=65536)
+    #: Requests one connection may have in flight; the next one gets -32005.
+    max_in_flight: int = Field(default=32, ge=1, le=10000)
 
     @field_validator("listen")
     @classmethod

@@ -1,9 +1,22 @@
-"""Wiring: opens the journal, the server, the browser and the terminals, in that order.
+"""Wiring and life cycle: the state directory's lock, the port, the journal, the server, the
+browser and the terminals, in that order.
 
-Start-up recovery happens here: a job left ``running`` by a previous process becomes
-``unknown`` before anything else can touch a terminal (it is never sent again); each worker
-then tries ``continueLastTransaction`` for it. SIGTERM drains: new jobs are refused with
--32005, the running transaction finishes, then the daemon exits.
+Start-up order is what keeps every answer honest:
+
+1. the state directory's lock (a second daemon exits here, having changed nothing);
+2. the port is bound (a port clash exits here: the journal is not even opened);
+3. the journal is opened; the configured and journal-remembered terminals become workers
+   (without pages yet), so that every terminal a request may name is known;
+4. the server starts answering: reads from the journal and repeated ``requestId`` s at once,
+   new work -32005 until it can be done (:mod:`bridge.lifecycle`);
+5. recovery: a job left ``running`` by a previous process becomes ``unknown`` (never sent
+   again; the lock guarantees no other process is running it);
+6. the browser and the pages; each worker then tries ``continueLastTransaction``.
+
+While running, a health loop measures the journal (a real write) and probes every page; a
+hung page counts as dead: the browser is restarted and the page's job becomes ``unknown``.
+SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then the
+daemon exits.
 """
 
 from __future__ import annotations
@@ -14,6 +27,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -22,19 +36,24 @@ from typing import Any
 
 from bridge.backoff import backoff_delay
 from bridge.config import Settings
-from bridge.errors import TerminalError
+from bridge.errors import CannotStart, JournalUnavailable, TemporarilyUnavailable, TerminalError
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
+from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
 from bridge.parts import install_parts
 from bridge.server import Dispatcher, WebsocketServer
 from bridge.service import Service
+from bridge.statelock import StateDirLock
 from bridge.terminal import Browser, TerminalPage
-from bridge.worker.runner import TerminalWorker
+from bridge.worker.runner import TerminalWorker, job_to_wire
 
 __all__ = ["Daemon", "ensure_token", "package_version"]
 
 log = logging.getLogger("claimbridge.daemon")
+
+#: How often the journal's write probe runs while all is well (a failed write probes at once).
+JOURNAL_PROBE_S = 2.0
 
 
 def package_version() -> str:
@@ -67,6 +86,27 @@ def _split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind the listening socket (not yet serving): a clash is found before the journal opens.
+
+    Raises:
+        CannotStart: the address is in use or not ours to bind.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CannotStart(
+            f"claimbridge: cannot listen on {host}:{port}: {exc.strerror}; "
+            "is another program using that port? Change `listen` or stop it"
+        ) from exc
+    sock.setblocking(False)
+    return sock
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -89,7 +129,14 @@ class Daemon:
         self.browser: Browser | None = None
         self.service: Service | None = None
         self.token = ""
+        #: Set once everything is up the first time (start-up is over).
         self.ready = asyncio.Event()
+        #: Set as soon as the server answers (start-up still going on).
+        self.listening = asyncio.Event()
+        self.state = DaemonState.STARTING
+        self._started = False
+        self._recovered = False
+        self._restarting: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.dispatcher: Dispatcher | None = None
@@ -106,8 +153,10 @@ class Daemon:
 
     @property
     def url(self) -> str:
-        """The websocket URL clients connect to."""
-        assert self.server is not None
+        """The websocket URL clients connect to (the configured one until the server listens)."""
+        if self.server is None:
+            host, port = _split_listen(self.settings.listen)
+            return f"ws://{host}:{port}/v1"
         return f"ws://{self.server.host}:{self.server.port}/v1"
 
     def stop(self) -> None:
@@ -148,79 +197,144 @@ class Daemon:
         if not task.cancelled() and task.exception() is not None:
             log.error("task %s failed", task.get_name(), exc_info=task.exception())
 
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def health(self) -> Health:
+        """What is measured now: journal writes, the browser, each page's liveness."""
+        return Health(
+            journal_ok=self.journal is not None and self.journal.writable,
+            browser_up=bool(self.browser and self.browser.up),
+            pages={name: w.ready for name, w in self.workers.items()},
+        )
+
+    def _move_to(self, new: DaemonState) -> None:
+        check_lifecycle_move(self.state, new)
+        if new is not self.state:
+            log.info("daemon state: %s -> %s", self.state, new)
+            self.state = new
+
+    def _refresh_state(self) -> None:
+        self._move_to(state_for(self.state, self.health(), self._started))
+
+    def gate(self, terminal: str | None) -> None:
+        """Raise -32005 when new work for ``terminal`` (None: journal-only work) cannot be
+        taken now; the service asks this after it has looked for a repeated ``requestId``.
+
+        Raises:
+            TemporarilyUnavailable: with the reason and a retry hint.
+        """
+        self._refresh_state()
+        refused = refusal(self.state, self.health(), terminal)
+        if refused is not None:
+            raise TemporarilyUnavailable(*refused)
+
     async def run(self, install_signals: bool = True) -> None:
-        """Run until :meth:`stop` (or SIGTERM/SIGINT), then drain and close everything."""
+        """Run until :meth:`stop` (or SIGTERM/SIGINT), then drain and close everything.
+
+        Raises:
+            StateDirLocked: another daemon holds the state directory (nothing was changed).
+            CannotStart: the port cannot be bound (the journal was not opened).
+        """
         if install_signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError):
                     loop.add_signal_handler(sig, self.stop)
-        async with contextlib.AsyncExitStack() as stack:
-            await self._start(stack)
-            self.ready.set()
-            log.info("ready: %s (token file %s)", self.url, self.state_dir / "token")
-            await self._stop.wait()
-            log.info("draining: no new jobs; waiting for running transactions")
-            assert self.service is not None
-            self.service.accepting = False
-            await asyncio.gather(*(w.drain() for w in self.workers.values()))
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        with StateDirLock(self.state_dir):
+            async with contextlib.AsyncExitStack() as stack:
+                await self._start(stack)
+                self.ready.set()
+                log.info("ready: %s (token file %s)", self.url, self.state_dir / "token")
+                await self._stop.wait()
+                log.info("draining: no new jobs; waiting for running transactions")
+                self._move_to(DaemonState.DRAINING)
+                if self.service is not None:
+                    self.service.accepting = False
+                await asyncio.gather(*(w.drain() for w in self.workers.values()))
+                for task in list(self._tasks):
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
         log.info("stopped")
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         s = self.settings
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        host, port = _split_listen(s.listen)
+        sock = _bind(host, port)
+        stack.callback(sock.close)
         self.token = ensure_token(self.state_dir / "token")
-        self.journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db", clock=self.now))
-        await self._recover_running()
+        journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db", clock=self.now))
+        self.journal = journal
+        os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
+        self.browser = Browser(s.browser.executable_path, tuple(s.browser.args), on_crash=self._browser_crashed)
+        names: dict[str, tuple[int, int]] = {n: (t.mid, t.tid) for n, t in s.terminals.items()}
+        for remembered in await journal.terminals():
+            names.setdefault(remembered.name, (remembered.mid, remembered.tid))
+        for name, (mid, tid) in sorted(names.items()):
+            await self._make_worker(name, mid, tid)
         self.service = Service(
-            self.journal, self.hub, self.workers, self._add_worker, self.now, package_version(),
-            browser_state=self._browser_state,
+            journal, self.hub, self.workers, self._add_worker, self.now, package_version(),
+            browser_state=self._browser_state, gate=self.gate,
         )
         for fn in self._early:
             await fn(self, stack)
         dispatcher = Dispatcher(self.service.handlers(), package_version(), max_batch=s.max_batch)
         self.dispatcher = dispatcher
-        host, port = _split_listen(s.listen)
         self.server = await stack.enter_async_context(WebsocketServer(
             host, port, self.token, dispatcher, self.hub,
             allowed_origins=tuple(s.allowed_origins),
             readiness=self._readiness,
             extra_routes=self.extra_routes,
             max_frame_bytes=s.max_frame_bytes,
+            max_connections=s.max_connections,
+            max_in_flight=s.max_in_flight,
+            sock=sock,
         ))
-        os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
-        self.browser = await stack.enter_async_context(Browser(
-            s.browser.executable_path, tuple(s.browser.args), on_crash=self._browser_crashed,
-        ))
-        names: dict[str, tuple[int, int]] = {n: (t.mid, t.tid) for n, t in s.terminals.items()}
-        for remembered in await self.journal.terminals():
-            names.setdefault(remembered.name, (remembered.mid, remembered.tid))
-        await asyncio.gather(*(self._add_worker(n, mid, tid) for n, (mid, tid) in sorted(names.items())))
+        for worker in self.workers.values():
+            worker.page.host_url = self.server.host_page_url
+        self.listening.set()
+        await self._recover_running()
+        await stack.enter_async_context(self.browser)
+        await asyncio.gather(*(self._start_worker(w) for _, w in sorted(self.workers.items())))
+        self._started = True
+        self._refresh_state()
+        self._spawn(self._journal_loop(), "claimbridge.journal.probe")
+        self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
         for fn in self._late:
             await fn(self, stack)
 
     async def _recover_running(self) -> None:
-        assert self.journal is not None
-        for job in await self.journal.list_jobs(states=[JobState.RUNNING]):
-            if job.kind is JobKind.HEALTHCODE_BILL:
-                continue  # submitted bills resume polling in bridge.healthcode.service's worker
-            log.warning("job %s was running when the daemon stopped: now unknown", job.job_id)
-            await self.journal.move(
-                job.job_id, JobState.UNKNOWN,
-                error={"message": "the daemon stopped while the job was running; outcome unknown"},
-                note="daemon restarted while running",
-            )
+        """``running`` -> ``unknown`` for jobs a previous process left; retried by the journal
+        loop when the journal does not take writes now."""
+        journal = self.journal
+        if journal is None:
+            return
+        try:
+            for job in await journal.list_jobs(states=[JobState.RUNNING]):
+                if job.kind is JobKind.HEALTHCODE_BILL:
+                    continue  # submitted bills resume polling in bridge.healthcode.service's worker
+                log.warning("job %s was running when the daemon stopped: now unknown", job.job_id)
+                moved = await journal.move(
+                    job.job_id, JobState.UNKNOWN,
+                    error={"message": "the daemon stopped while the job was running; outcome unknown"},
+                    note="daemon restarted while running",
+                )
+                # A caller that re-sent the requestId during start-up waits for this.
+                self.hub.publish("job.updated", {"job": job_to_wire(moved)}, moved.job_id)
+        except JournalUnavailable as exc:
+            log.error("recovery of running jobs postponed: the journal refuses writes (%s)", exc.detail)
+            return
+        self._recovered = True
 
-    async def _add_worker(self, name: str, mid: int, tid: int) -> TerminalWorker:
-        assert self.journal is not None and self.server is not None and self.browser is not None
+    async def _make_worker(self, name: str, mid: int, tid: int) -> TerminalWorker:
+        """A worker for a terminal, with its page object (not loaded) and pairing state."""
+        if self.journal is None or self.browser is None:
+            raise TemporarilyUnavailable("the daemon is starting")
         s = self.settings
         page = TerminalPage(
-            self.browser, self.server.host_page_url, s.iclient_url, s.api_key,
+            self.browser, self.server.host_page_url if self.server else "", s.iclient_url, s.api_key,
             {"posProductVendor": s.pos_product.vendor, "posProductName": s.pos_product.name,
              "posProductVersion": s.pos_product.version},
+            call_timeout_s=s.page_probe_timeout_s,
         )
         worker = TerminalWorker(
             name, self.journal, page, self.hub,
@@ -229,13 +343,24 @@ class Daemon:
         pairing = await self.journal.pairing(name)
         worker.mid, worker.tid, worker.paired = mid, tid, pairing is not None
         self.workers[name] = worker
+        return worker
+
+    async def _start_worker(self, worker: TerminalWorker) -> None:
+        """Load the worker's page (in the background if that fails) and start its loops."""
         try:
             await worker.load_page()
         except TerminalError as exc:
-            log.error("terminal %s: %s; retrying in the background", name, exc)
-            self._spawn(self._load_until_up(worker), f"claimbridge[{name}].load")
-        self._spawn(worker.run(), f"claimbridge[{name}].worker")
-        self._spawn(worker.recover(), f"claimbridge[{name}].recover")
+            log.error("terminal %s: %s; retrying in the background", worker.name, exc)
+            self._spawn(self._load_until_up(worker), f"claimbridge[{worker.name}].load")
+        self._spawn(worker.run(), f"claimbridge[{worker.name}].worker")
+        self._spawn(worker.recover(), f"claimbridge[{worker.name}].recover")
+
+    async def _add_worker(self, name: str, mid: int, tid: int) -> TerminalWorker:
+        """A terminal that ``terminal.pair`` names for the first time (needs the browser up)."""
+        if not (self._started and self.browser is not None and self.browser.up):
+            raise TemporarilyUnavailable("the browser is not up yet")
+        worker = await self._make_worker(name, mid, tid)
+        await self._start_worker(worker)
         return worker
 
     async def _load_until_up(self, worker: TerminalWorker, max_delay: float = 30.0) -> None:
@@ -244,7 +369,7 @@ class Daemon:
         while not worker.ready:
             await asyncio.sleep(backoff_delay(attempt, 0.5, max_delay))
             attempt += 1
-            if self.browser is None or not self.browser.up:
+            if self.browser is None or not self.browser.up or self._restarting is not None:
                 continue  # the crash handler reloads every page once the browser is back
             try:
                 await worker.load_page()
@@ -253,26 +378,93 @@ class Daemon:
 
     async def _browser_crashed(self) -> None:
         """Every page is gone: running jobs become unknown (in their workers), then relaunch."""
-        assert self.browser is not None
+        await self._relaunch(None)
+
+    async def _relaunch(self, why: str | None) -> None:
+        browser = self.browser
+        if browser is None:
+            return
         for worker in self.workers.values():
             worker.browser_died()
-        await self.browser.relaunch()
+        self._refresh_state()
+        if why is None:
+            await browser.relaunch()
+        else:
+            await browser.restart(why)
         for name, worker in self.workers.items():
             try:
                 await worker.load_page()
             except TerminalError as exc:
                 log.error("terminal %s: page reload after browser restart failed: %s", name, exc)
+                self._spawn(self._load_until_up(worker), f"claimbridge[{name}].load")
+        self._refresh_state()
+
+    async def _page_probe_loop(self) -> None:
+        """Probe every loaded page; a page that does not answer counts as dead (browser restart)."""
+        timeout = self.settings.page_probe_timeout_s
+        while True:
+            await asyncio.sleep(min(timeout / 2, 5.0))
+            if self.browser is None or not self.browser.up or self._restarting is not None:
+                continue
+            loaded = [w for w in self.workers.values() if w.page.loaded]
+            answers = await asyncio.gather(*(w.page.probe() for w in loaded))
+            hung = [w.name for w, ok in zip(loaded, answers, strict=True) if not ok]
+            if hung:
+                self._refresh_state()
+                why = f"the page of {', '.join(hung)} did not answer within {timeout:g} s"
+                self._restarting = asyncio.current_task()
+                try:
+                    await self._relaunch(why)
+                finally:
+                    self._restarting = None
+
+    async def _journal_loop(self) -> None:
+        """Measure the journal with a real write every few seconds, and at once after a failed
+        write; commit held outcomes (and publish them) as soon as writes work again."""
+        journal = self.journal
+        if journal is None:
+            return
+        attempt = 0
+        while True:
+            delay = JOURNAL_PROBE_S if journal.writable else backoff_delay(attempt, 0.25, JOURNAL_PROBE_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(journal.wait_fault(), delay)
+            was_ok = journal.writable and journal.held_count == 0
+            committed = await journal.probe()
+            for job in committed:
+                log.info("job %s: held outcome %s committed", job.job_id, job.state)
+                self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
+            if journal.writable:
+                attempt = 0
+                if not was_ok:
+                    log.warning("the journal accepts writes again")
+                if not self._recovered:
+                    await self._recover_running()
+            else:
+                if was_ok:
+                    log.error("the journal refuses writes: %s", journal.last_error)
+                attempt += 1
+            self._refresh_state()
 
     def _browser_state(self) -> dict[str, Any]:
         b = self.browser
+        up = bool(b and b.up)
+        hung = sorted(name for name, w in self.workers.items() if w.page.hung)
         return {
-            "up": bool(b and b.up),
+            "up": up,
+            "ok": up and not hung and self._restarting is None,
+            "hungPages": hung,
             "restarts": b.restarts if b else 0,
             "executable": b.executable_path if b else None,
         }
 
     async def _readiness(self) -> tuple[bool, dict[str, Any]]:
-        pages = {name: w.ready for name, w in self.workers.items()}
-        browser_up = bool(self.browser and self.browser.up)
-        ready = self.journal is not None and browser_up and all(pages.values())
-        return ready, {"journal": self.journal is not None, "browser": browser_up, "terminals": pages}
+        self._refresh_state()
+        health = self.health()
+        ready = health.all_ok and self.state is DaemonState.READY
+        return ready, {
+            "state": str(self.state),
+            "journal": health.journal_ok,
+            "browser": health.browser_up and self._restarting is None,
+            "terminals": health.pages,
+        }

@@ -12,7 +12,8 @@ The tree::
      +-- JobNotFound                      -32002
      +-- TerminalNotPaired                -32003
      +-- NotAllowedNow                    -32004
-     +-- TemporarilyUnavailable           -32005
+     +-- TemporarilyUnavailable           -32005  data {reason, retryAfterMs}
+     |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
      +-- TerminalError                    -32005  (browser/page failures; details withheld)
      +-- HealthcodeError                  -32005
           +-- HealthcodeUnavailable       -32005
@@ -20,6 +21,8 @@ The tree::
           +-- HealthcodeCredentialsInvalid -32004
           +-- HealthcodeRejected          -32602  data.errors [{field, message}] + data.problems
           +-- HealthcodeNotFound          -32002
+     +-- CannotStart                      -32603  (never on the wire: the daemon exits 1)
+          +-- StateDirLocked                       (another daemon holds the state directory)
 
 Errors hold fields (the bad field and rule, the job id), never pre-formatted text. Each has a
 short human :attr:`~ClaimbridgeError.message`, a JSON-RPC :attr:`~ClaimbridgeError.code` looked
@@ -40,6 +43,7 @@ from typing import Any, ClassVar
 __all__ = [
     "ERROR_CODES",
     "INTERNAL_ERROR",
+    "CannotStart",
     "ClaimbridgeError",
     "FieldError",
     "HealthcodeCredentialsInvalid",
@@ -50,12 +54,14 @@ __all__ = [
     "HealthcodeUnavailable",
     "InvalidParams",
     "InvalidRequest",
+    "JournalUnavailable",
     "JobNotFound",
     "MethodNotFound",
     "NotAllowedNow",
     "ParseError",
     "ProtocolError",
     "RequestIdReused",
+    "StateDirLocked",
     "TemporarilyUnavailable",
     "TerminalError",
     "TerminalNotPaired",
@@ -226,16 +232,34 @@ class NotAllowedNow(ClaimbridgeError):
 
 
 class TemporarilyUnavailable(ClaimbridgeError):
-    """The daemon cannot serve this now (browser restarting, shutting down); try again later."""
+    """The daemon cannot serve this now (browser restarting, shutting down); try again later.
+
+    Attributes:
+        reason: what is not ready, in plain words.
+        retry_after_ms: when trying again is worth it.
+    """
 
     message = "Temporarily unavailable"
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, retry_after_ms: int = 1000) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.retry_after_ms = retry_after_ms
 
     def data(self) -> dict[str, Any] | None:
-        return {"reason": self.reason}
+        return {"reason": self.reason, "retryAfterMs": self.retry_after_ms}
+
+
+class JournalUnavailable(TemporarilyUnavailable):
+    """The journal cannot be read or written now (locked by another process, disk full).
+
+    Raised by the journal for every ``sqlite3`` error; ``detail`` is SQLite's own text, kept for
+    the log and ``system.health`` (it names no secret).
+    """
+
+    def __init__(self, detail: str, retry_after_ms: int = 2000) -> None:
+        super().__init__("the journal cannot be written now", retry_after_ms)
+        self.detail = detail
 
 
 class TerminalError(ClaimbridgeError):
@@ -316,6 +340,32 @@ class HealthcodeNotFound(HealthcodeError):
     message = "Not found"
 
 
+class CannotStart(ClaimbridgeError):
+    """The daemon cannot start; ``str()`` is the one plain line the command prints."""
+
+    message = "The daemon cannot start"
+
+    def __init__(self, line: str) -> None:
+        super().__init__(line)
+        self.line = line
+
+    def __str__(self) -> str:
+        return self.line
+
+
+class StateDirLocked(CannotStart):
+    """Another daemon holds the state directory's lock; nothing was changed."""
+
+    def __init__(self, state_dir: str, holder_pid: int | None) -> None:
+        who = f"pid {holder_pid}" if holder_pid is not None else "a process whose pid is not recorded"
+        super().__init__(
+            f"claimbridge: the state directory {state_dir} is in use by another daemon ({who}); "
+            "stop that one first or give this one its own state_dir"
+        )
+        self.state_dir = state_dir
+        self.holder_pid = holder_pid
+
+
 #: The one table from error class to JSON-RPC code. A unit test checks every subclass is
 #: listed and every code of INTERFACES.md has a class.
 ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
@@ -331,6 +381,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         TerminalNotPaired: -32003,
         NotAllowedNow: -32004,
         TemporarilyUnavailable: -32005,
+        JournalUnavailable: -32005,
         TerminalError: -32005,
         HealthcodeError: -32005,
         HealthcodeUnavailable: -32005,
@@ -338,6 +389,8 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         HealthcodeCredentialsInvalid: -32004,
         HealthcodeRejected: -32602,
         HealthcodeNotFound: -32002,
+        CannotStart: INTERNAL_ERROR,
+        StateDirLocked: INTERNAL_ERROR,
     }
 )
 

@@ -6,78 +6,36 @@ row that :meth:`Journal.create_job` or :meth:`Journal.move` returned is on disk 
 caller goes on to talk to a terminal. Whether a move is allowed is asked of
 :mod:`bridge.jobs`; the journal only refuses what that table refuses. Nothing is ever deleted.
 
-All calls run on one worker thread, so the event loop never waits on ``fsync`` and SQLite
-sees one writer.
+Calls run on one thread (:mod:`bridge.journal_thread`, where ``sqlite3`` errors become
+``JournalUnavailable``). Whether writes work is measured: :meth:`Journal.probe` commits a real
+write. An outcome the disk refuses is held (:mod:`bridge.journal_held`), shown ``unknown``, and
+committed once writes work again; so are audit notes, which never fail the transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import contextlib
 import json
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from bridge.errors import JobNotFound, RequestIdReused, TemporarilyUnavailable
+from bridge.errors import JobNotFound, JournalUnavailable, RequestIdReused
 from bridge.jobs import JobKind, JobState, check_move
+from bridge.journal_held import HeldWrites
+from bridge.journal_schema import dumps, iso, loads, payload_digest
+from bridge.journal_thread import JournalThread
 
-__all__ = ["Journal", "JobRecord", "PairingRecord", "TerminalRecord", "payload_digest"]
+__all__ = ["Journal", "JobRecord", "PairingRecord", "TerminalRecord"]
 
 _T = TypeVar("_T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id        TEXT PRIMARY KEY,
-    request_id    TEXT NOT NULL UNIQUE,
-    kind          TEXT NOT NULL,
-    terminal      TEXT,
-    state         TEXT NOT NULL,
-    digest        TEXT NOT NULL,
-    request       TEXT NOT NULL,
-    result        TEXT,
-    error         TEXT,
-    parent_job_id TEXT,
-    created_at    TEXT NOT NULL,
-    updated_at    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, terminal, created_at);
-CREATE TABLE IF NOT EXISTS job_events (
-    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id     TEXT NOT NULL REFERENCES jobs (job_id),
-    at         TEXT NOT NULL,
-    from_state TEXT,
-    to_state   TEXT,
-    event      TEXT NOT NULL,
-    detail     TEXT
-);
-CREATE INDEX IF NOT EXISTS job_events_by_job ON job_events (job_id, seq);
-CREATE TABLE IF NOT EXISTS terminals (
-    name       TEXT PRIMARY KEY,
-    mid        INTEGER NOT NULL,
-    tid        INTEGER NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS pairings (
-    terminal        TEXT PRIMARY KEY,
-    mid             INTEGER NOT NULL,
-    tid             INTEGER NOT NULL,
-    integration_key TEXT NOT NULL,
-    paired_at       TEXT NOT NULL
-);
-"""
-
-
-def payload_digest(payload: dict[str, Any]) -> str:
-    """A stable fingerprint of a request: a repeated ``requestId`` must carry the same one."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,18 +82,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), default=str)
-
-
 def _row_to_job(row: sqlite3.Row) -> JobRecord:
     return JobRecord(
         job_id=row["job_id"],
@@ -144,8 +90,8 @@ def _row_to_job(row: sqlite3.Row) -> JobRecord:
         terminal=row["terminal"],
         state=JobState(row["state"]),
         request=json.loads(row["request"]),
-        result=_loads(row["result"]),
-        error=_loads(row["error"]),
+        result=loads(row["result"]),
+        error=loads(row["error"]),
         parent_job_id=row["parent_job_id"],
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
@@ -161,16 +107,23 @@ class Journal:
     Args:
         path: the database file (created with its folder if missing).
         clock: where times come from; tests pass a fixed one.
+        busy_timeout_s: how long a write waits for another process's lock before it fails
+            (the one journal thread waits with it, so this stays short).
     """
 
-    def __init__(self, path: Path, clock: Callable[[], datetime] = _now) -> None:
+    def __init__(self, path: Path, clock: Callable[[], datetime] = _now, busy_timeout_s: float = 1.0) -> None:
         self.path = path
         self._clock = clock
-        self._db: sqlite3.Connection | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimbridge-journal")
+        self._thread = JournalThread(path, busy_timeout_s)
+        #: Whether the last write (a probe or a real one) succeeded.
+        self.writable = True
+        #: SQLite's text for the last failed write, for health and the log; None while writable.
+        self.last_error: str | None = None
+        self._held = HeldWrites()
+        self._fault = asyncio.Event()
 
     async def __aenter__(self) -> Journal:
-        await self._run(self._open)
+        await self._run(self._thread.open)
         return self
 
     async def __aexit__(
@@ -179,35 +132,86 @@ class Journal:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._run(self._close)
-        self._executor.shutdown(wait=True)
+        with contextlib.suppress(JournalUnavailable):
+            await self.flush_held()
+        with contextlib.suppress(JournalUnavailable):
+            await self._run(self._thread.close)
+        self._thread.shutdown()
 
     # -- plumbing -----------------------------------------------------------------------------
 
     async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, *args)
+        return await self._thread.run(fn, *args)
 
-    def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA foreign_keys=ON")
-        db.executescript(_SCHEMA)
-        self._db = db
+    async def _write(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Like :meth:`_run`, for a write: a failure marks the journal unwritable and wakes
+        :meth:`wait_fault` (the daemon then probes until writes work again)."""
+        try:
+            return await self._run(fn, *args)
+        except JournalUnavailable as exc:
+            self._mark_unwritable(exc.detail)
+            raise
 
-    def _close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+    def _mark_unwritable(self, detail: str) -> None:
+        self.writable = False
+        self.last_error = detail
+        self._fault.set()
+
+    async def wait_fault(self) -> None:
+        """Return once a write has failed since the last call."""
+        await self._fault.wait()
+        self._fault.clear()
+
+    # -- measured health and held writes ------------------------------------------------------
+
+    async def probe(self) -> list[JobRecord]:
+        """A real write (one row, fsynced), then every held write; sets :attr:`writable`.
+
+        The held writes count as part of the probe: a tiny write alone can pass on a full disk
+        (SQLite reuses its WAL). Returns the jobs whose held state change was committed now.
+        """
+        try:
+            await self._run(self._probe)
+            committed = await self.flush_held()
+        except JournalUnavailable as exc:
+            self._mark_unwritable(exc.detail)
+            return []
+        self.writable = True
+        self.last_error = None
+        return committed
+
+    def _probe(self) -> None:
+        with self._thread.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)", (iso(self._clock()),))
 
     @property
-    def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise TemporarilyUnavailable("journal is not open")
-        return self._db
+    def held_count(self) -> int:
+        """How many state changes and notes wait in memory for the disk."""
+        return self._held.count
+
+    async def hold(self, job_id: str, to_state: JobState, *, result: dict[str, Any] | None = None,
+                   error: dict[str, Any] | None = None, note: str | None = None) -> JobRecord:
+        """Keep a state change the disk refused; return the job as callers must see it now,
+        ``unknown``: its outcome is not on disk, so nobody may rely on it yet.
+
+        Raises:
+            JobNotFound: no such job.
+            JournalUnavailable: the job cannot even be read.
+        """
+        self._held.add_move(job_id, to_state, result, error, note)
+        self._mark_unwritable(self.last_error or "a write failed")
+        return await self.get(job_id)
+
+    async def flush_held(self) -> list[JobRecord]:
+        """Commit held writes, oldest first; returns the jobs whose state changed.
+
+        Raises:
+            JournalUnavailable: the disk still refuses (what is left stays held).
+        """
+        return await self._held.flush(
+            lambda m: self._run(self._move, m.job_id, m.to_state, m.result, m.error, m.note),
+            lambda n: self._run(self._insert_note, n.job_id, n.event, n.detail, n.at),
+        )
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -228,43 +232,38 @@ class Journal:
         Raises:
             RequestIdReused: ``request_id`` is stored with a different payload.
         """
-        return await self._run(self._create_job, kind, request_id, terminal, request, parent_job_id)
+        job, created = await self._write(self._create_job, kind, request_id, terminal, request, parent_job_id)
+        return self._held.overlay(job), created
 
     def _create_job(
-        self,
-        kind: JobKind,
-        request_id: str,
-        terminal: str | None,
-        request: dict[str, Any],
+        self, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any],
         parent_job_id: str | None,
     ) -> tuple[JobRecord, bool]:
-        db = self._conn
         digest = payload_digest({"kind": str(kind), "terminal": terminal, "request": request})
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        # A repeated requestId needs no write: answer it even while the disk refuses writes.
+        row = self._thread.conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
+        if row is not None:
+            if row["digest"] != digest:
+                raise RequestIdReused(request_id)
+            return _row_to_job(row), False
+        with self._thread.transaction() as db:
             row = db.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
             if row is not None:
-                db.execute("COMMIT")
                 if row["digest"] != digest:
                     raise RequestIdReused(request_id)
                 return _row_to_job(row), False
             job_id = str(uuid.uuid4())
-            at = _iso(self._clock())
+            at = iso(self._clock())
             db.execute(
                 "INSERT INTO jobs (job_id, request_id, kind, terminal, state, digest, request,"
                 " parent_job_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (job_id, request_id, str(kind), terminal, str(JobState.QUEUED), digest,
-                 _dumps(request), parent_job_id, at, at),
+                 dumps(request), parent_job_id, at, at),
             )
             db.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, event) VALUES (?,?,?,?,?)",
                 (job_id, at, None, str(JobState.QUEUED), "created"),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         return self._get(job_id), True
 
     async def move(
@@ -282,40 +281,29 @@ class Journal:
             JobNotFound: no such job.
             IllegalTransition: the state table forbids the move.
         """
-        return await self._run(self._move, job_id, to_state, result, error, note)
+        return await self._write(self._move, job_id, to_state, result, error, note)
 
     def _move(
-        self,
-        job_id: str,
-        to_state: JobState,
-        result: dict[str, Any] | None,
-        error: dict[str, Any] | None,
-        note: str | None,
+        self, job_id: str, to_state: JobState, result: dict[str, Any] | None, error: dict[str, Any] | None,
+        note: str | None, clear_error: bool = False,
     ) -> JobRecord:
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._thread.transaction() as db:
             row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
             if row is None:
                 raise JobNotFound(job_id)
             from_state = JobState(row["state"])
             check_move(from_state, to_state)
-            at = _iso(self._clock())
+            at = iso(self._clock())
             db.execute(
                 "UPDATE jobs SET state = ?, updated_at = ?, result = COALESCE(?, result),"
-                " error = COALESCE(?, error) WHERE job_id = ?",
-                (str(to_state), at, _dumps(result), _dumps(error), job_id),
+                " error = CASE WHEN ? THEN NULL ELSE COALESCE(?, error) END WHERE job_id = ?",
+                (str(to_state), at, dumps(result), clear_error, dumps(error), job_id),
             )
             db.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail)"
                 " VALUES (?,?,?,?,?,?)",
                 (job_id, at, str(from_state), str(to_state), "state", note),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         return self._get(job_id)
 
     async def update_result(self, job_id: str, result: dict[str, Any], note: str | None = None) -> JobRecord:
@@ -324,15 +312,13 @@ class Journal:
         Raises:
             JobNotFound: no such job.
         """
-        return await self._run(self._update_result, job_id, result, note)
+        return await self._write(self._update_result, job_id, result, note)
 
     def _update_result(self, job_id: str, result: dict[str, Any], note: str | None) -> JobRecord:
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            at = _iso(self._clock())
+        with self._thread.transaction() as db:
+            at = iso(self._clock())
             cursor = db.execute(
-                "UPDATE jobs SET result = ?, updated_at = ? WHERE job_id = ?", (_dumps(result), at, job_id),
+                "UPDATE jobs SET result = ?, updated_at = ? WHERE job_id = ?", (dumps(result), at, job_id),
             )
             if cursor.rowcount == 0:
                 raise JobNotFound(job_id)
@@ -340,39 +326,44 @@ class Journal:
                 "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
                 (job_id, at, "result", note),
             )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         return self._get(job_id)
 
     async def note(self, job_id: str, event: str, detail: str | None = None) -> None:
-        """Add an audit row that is not a state change (a question asked, an answer given)."""
-        await self._run(self._note, job_id, event, detail)
+        """Add an audit row that is not a state change (a question asked, an answer given).
 
-    def _note(self, job_id: str, event: str, detail: str | None) -> None:
-        self._conn.execute(
-            "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
-            (job_id, _iso(self._clock()), event, detail),
+        A note the disk refuses is held and written later, never raised: the transaction it
+        describes must go on.
+        """
+        at = iso(self._clock())
+        if not self._held.notes:
+            try:
+                await self._write(self._insert_note, job_id, event, detail, at)
+                return
+            except JournalUnavailable:
+                pass
+        self._held.add_note(job_id, event, detail, at)
+
+    def _insert_note(self, job_id: str, event: str, detail: str | None, at: str) -> None:
+        self._thread.conn.execute(
+            "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)", (job_id, at, event, detail),
         )
 
     async def get(self, job_id: str) -> JobRecord:
-        """Raises: JobNotFound."""
-        return await self._run(self._get, job_id)
+        """Raises: JobNotFound, JournalUnavailable."""
+        return self._held.overlay(await self._run(self._get, job_id))
 
     def _get(self, job_id: str) -> JobRecord:
-        row = self._conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+        row = self._thread.conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFound(job_id)
         return _row_to_job(row)
 
     async def get_by_request_id(self, request_id: str) -> JobRecord:
-        """Raises: JobNotFound."""
-        return await self._run(self._get_by_request_id, request_id)
+        """Raises: JobNotFound, JournalUnavailable."""
+        return self._held.overlay(await self._run(self._get_by_request_id, request_id))
 
     def _get_by_request_id(self, request_id: str) -> JobRecord:
-        row = self._conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
+        row = self._thread.conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
         if row is None:
             raise JobNotFound(request_id)
         return _row_to_job(row)
@@ -387,14 +378,18 @@ class Journal:
         oldest_first: bool = False,
     ) -> list[JobRecord]:
         """Jobs matching every given filter, newest first unless ``oldest_first``."""
-        return await self._run(self._list_jobs, states, terminal, kind, limit, oldest_first)
+        wanted = states
+        if states and self._held.count:
+            # A held job shows as unknown while its row still says where it was (queued,
+            # running): ask for those rows too, then keep what shows in a wanted state.
+            wanted = sorted({*states, JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN})
+        jobs = [self._held.overlay(j) for j in await self._run(self._list_jobs, wanted, terminal, kind, limit, oldest_first)]
+        if wanted is not states and states:
+            jobs = [j for j in jobs if j.state in states]
+        return jobs
 
     def _list_jobs(
-        self,
-        states: Sequence[JobState] | None,
-        terminal: str | None,
-        kind: JobKind | None,
-        limit: int | None,
+        self, states: Sequence[JobState] | None, terminal: str | None, kind: JobKind | None, limit: int | None,
         oldest_first: bool,
     ) -> list[JobRecord]:
         clauses: list[str] = []
@@ -414,14 +409,14 @@ class Journal:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        return [_row_to_job(r) for r in self._conn.execute(sql, args).fetchall()]
+        return [_row_to_job(r) for r in self._thread.conn.execute(sql, args).fetchall()]
 
     async def events(self, job_id: str) -> list[dict[str, Any]]:
         """The audit trail of one job, oldest first."""
         return await self._run(self._events, job_id)
 
     def _events(self, job_id: str) -> list[dict[str, Any]]:
-        rows = self._conn.execute(
+        rows = self._thread.conn.execute(
             "SELECT at, from_state, to_state, event, detail FROM job_events WHERE job_id = ? ORDER BY seq",
             (job_id,),
         ).fetchall()
@@ -432,7 +427,7 @@ class Journal:
         return await self._run(self._count_by_state)
 
     def _count_by_state(self) -> dict[str, int]:
-        rows = self._conn.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetchall()
+        rows = self._thread.conn.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetchall()
         return {r["state"]: r["n"] for r in rows}
 
     async def count_jobs(self) -> list[tuple[str, str, str | None, int]]:
@@ -440,7 +435,7 @@ class Journal:
         return await self._run(self._count_jobs)
 
     def _count_jobs(self) -> list[tuple[str, str, str | None, int]]:
-        rows = self._conn.execute(
+        rows = self._thread.conn.execute(
             "SELECT kind, state, json_extract(result, '$.status') AS status, COUNT(*) AS n"
             " FROM jobs GROUP BY kind, state, status"
         ).fetchall()
@@ -450,13 +445,13 @@ class Journal:
 
     async def remember_terminal(self, name: str, mid: int, tid: int) -> None:
         """Record a terminal created through ``terminal.pair`` (or update its mid/tid)."""
-        await self._run(self._remember_terminal, name, mid, tid)
+        await self._write(self._remember_terminal, name, mid, tid)
 
     def _remember_terminal(self, name: str, mid: int, tid: int) -> None:
-        self._conn.execute(
+        self._thread.conn.execute(
             "INSERT INTO terminals (name, mid, tid, created_at) VALUES (?,?,?,?)"
             " ON CONFLICT(name) DO UPDATE SET mid = excluded.mid, tid = excluded.tid",
-            (name, mid, tid, _iso(self._clock())),
+            (name, mid, tid, iso(self._clock())),
         )
 
     async def terminals(self) -> list[TerminalRecord]:
@@ -464,19 +459,19 @@ class Journal:
         return await self._run(self._terminals)
 
     def _terminals(self) -> list[TerminalRecord]:
-        rows = self._conn.execute("SELECT name, mid, tid FROM terminals ORDER BY name").fetchall()
+        rows = self._thread.conn.execute("SELECT name, mid, tid FROM terminals ORDER BY name").fetchall()
         return [TerminalRecord(r["name"], r["mid"], r["tid"]) for r in rows]
 
     async def save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
         """Store (or replace) a terminal's pairing keys."""
-        await self._run(self._save_pairing, terminal, mid, tid, integration_key)
+        await self._write(self._save_pairing, terminal, mid, tid, integration_key)
 
     def _save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
-        self._conn.execute(
+        self._thread.conn.execute(
             "INSERT INTO pairings (terminal, mid, tid, integration_key, paired_at) VALUES (?,?,?,?,?)"
             " ON CONFLICT(terminal) DO UPDATE SET mid = excluded.mid, tid = excluded.tid,"
             " integration_key = excluded.integration_key, paired_at = excluded.paired_at",
-            (terminal, mid, tid, integration_key, _iso(self._clock())),
+            (terminal, mid, tid, integration_key, iso(self._clock())),
         )
 
     async def pairing(self, terminal: str) -> PairingRecord | None:
@@ -484,7 +479,7 @@ class Journal:
         return await self._run(self._pairing, terminal)
 
     def _pairing(self, terminal: str) -> PairingRecord | None:
-        row = self._conn.execute("SELECT * FROM pairings WHERE terminal = ?", (terminal,)).fetchone()
+        row = self._thread.conn.execute("SELECT * FROM pairings WHERE terminal = ?", (terminal,)).fetchone()
         if row is None:
             return None
         return PairingRecord(
@@ -516,7 +511,7 @@ class Journal:
         return await self._run(self._related_jobs, job_id)
 
     def _related_jobs(self, job_id: str) -> list[JobRecord]:
-        rows = self._conn.execute(
+        rows = self._thread.conn.execute(
             "WITH RECURSIVE tree(id) AS (SELECT job_id FROM jobs WHERE parent_job_id = ?"
             " UNION SELECT j.job_id FROM jobs j JOIN tree t ON j.parent_job_id = t.id)"
             " SELECT * FROM jobs WHERE job_id IN (SELECT id FROM tree) ORDER BY created_at, rowid",
@@ -532,52 +527,30 @@ class Journal:
             JobNotFound: no such job.
             IllegalTransition: the state table forbids the move.
         """
-        return await self._run(self._settle, job_id, to_state, result, note)
-
-    def _settle(self, job_id: str, to_state: JobState, result: dict[str, Any], note: str) -> JobRecord:
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-            if row is None:
-                raise JobNotFound(job_id)
-            from_state = JobState(row["state"])
-            check_move(from_state, to_state)
-            at = _iso(self._clock())
-            db.execute(
-                "UPDATE jobs SET state = ?, updated_at = ?, result = ?, error = NULL WHERE job_id = ?",
-                (str(to_state), at, _dumps(result), job_id),
-            )
-            db.execute(
-                "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail) VALUES (?,?,?,?,?,?)",
-                (job_id, at, str(from_state), str(to_state), "state", note),
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        return self._get(job_id)
+        return await self._write(self._move, job_id, to_state, result, None, note, True)
 
     async def note_many(self, job_id: str, notes: Sequence[tuple[datetime, str, str | None]]) -> None:
         """Several audit rows ``(at, event, detail)`` in one transaction (one fsync): a claim's
-        status lines, written together rather than one disk flush each."""
-        if notes:
-            await self._run(self._note_many, job_id, list(notes))
+        status lines, written together rather than one disk flush each. Rows the disk refuses are
+        held and written later, never raised (as :meth:`note`)."""
+        rows = [(iso(at), event, detail) for at, event, detail in notes]
+        if not rows:
+            return
+        if not self._held.notes:
+            try:
+                await self._write(self._note_many, job_id, rows)
+                return
+            except JournalUnavailable:
+                pass
+        for at, event, detail in rows:
+            self._held.add_note(job_id, event, detail, at)
 
-    def _note_many(self, job_id: str, notes: list[tuple[datetime, str, str | None]]) -> None:
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
+    def _note_many(self, job_id: str, notes: list[tuple[str, str, str | None]]) -> None:
+        with self._thread.transaction() as db:
             db.executemany(
                 "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
-                [(job_id, _iso(at), event, detail) for at, event, detail in notes],
+                [(job_id, at, event, detail) for at, event, detail in notes],
             )
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
 
     async def jobs_created_between(
         self, terminal: str, kinds: Sequence[JobKind], start: datetime, end: datetime
@@ -588,10 +561,10 @@ class Journal:
     def _jobs_created_between(
         self, terminal: str, kinds: list[JobKind], start: datetime, end: datetime
     ) -> list[JobRecord]:
-        rows = self._conn.execute(
+        rows = self._thread.conn.execute(
             f"SELECT * FROM jobs WHERE terminal = ? AND kind IN ({','.join('?' * len(kinds))})"
             " AND created_at >= ? AND created_at < ? ORDER BY created_at, rowid",
-            (terminal, *(str(k) for k in kinds), _iso(start), _iso(end)),
+            (terminal, *(str(k) for k in kinds), iso(start), iso(end)),
         ).fetchall()
         return [_row_to_job(r) for r in rows]
 
@@ -602,7 +575,7 @@ class Journal:
     def _jobs_with_ref_tags(self, ref_tags: list[str]) -> list[JobRecord]:
         if not ref_tags:
             return []
-        rows = self._conn.execute(
+        rows = self._thread.conn.execute(
             "SELECT * FROM jobs WHERE json_extract(result, '$.refTag') IN"
             f" ({','.join('?' * len(ref_tags))})",
             ref_tags,
@@ -611,31 +584,22 @@ class Journal:
 
     async def save_reconciliation(self, terminal: str, day: str, report: dict[str, Any]) -> None:
         """Keep one reconciliation run (the daemon's answer to ``healthpoint.reconcile``)."""
-        await self._run(self._save_reconciliation, terminal, day, report)
+        await self._write(self._save_reconciliation, terminal, day, report)
 
     def _save_reconciliation(self, terminal: str, day: str, report: dict[str, Any]) -> None:
-        db = self._conn
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS reconciliations (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-            " terminal TEXT NOT NULL, day TEXT NOT NULL, at TEXT NOT NULL, report TEXT NOT NULL)"
-        )
-        db.execute(
-            "INSERT INTO reconciliations (terminal, day, at, report) VALUES (?,?,?,?)",
-            (terminal, day, _iso(self._clock()), _dumps(report)),
-        )
+        with self._thread.transaction() as db:
+            db.execute(
+                "INSERT INTO reconciliations (terminal, day, at, report) VALUES (?,?,?,?)",
+                (terminal, day, iso(self._clock()), dumps(report)),
+            )
 
     async def last_reconciliation(self, terminal: str, day: str) -> dict[str, Any] | None:
         """The newest reconciliation run kept for that terminal and day, if any."""
         return await self._run(self._last_reconciliation, terminal, day)
 
     def _last_reconciliation(self, terminal: str, day: str) -> dict[str, Any] | None:
-        exists = self._conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reconciliations'"
-        ).fetchone()
-        if exists is None:
-            return None
-        row = self._conn.execute(
+        row = self._thread.conn.execute(
             "SELECT report FROM reconciliations WHERE terminal = ? AND day = ? ORDER BY seq DESC LIMIT 1",
             (terminal, day),
         ).fetchone()
-        return None if row is None else dict(_loads(row["report"]))
+        return None if row is None else dict(loads(row["report"]))

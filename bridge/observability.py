@@ -37,6 +37,7 @@ from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bridge.errors import TemporarilyUnavailable
 from bridge.jobs import JobKind, JobState
 
 if TYPE_CHECKING:
@@ -246,6 +247,7 @@ class _Snapshot:
     browser_up: bool = False
     browser_restarts: int = 0
     ready: bool = False
+    journal_writable: bool = False
 
 
 class _DaemonCollector(Collector):
@@ -295,6 +297,9 @@ class _DaemonCollector(Collector):
             "claimbridge_browser_restarts", "Times Chromium was relaunched after a crash.", value=s.browser_restarts
         )
         yield GaugeMetricFamily("claimbridge_ready", "1 when /readyz would answer 200.", value=int(s.ready))
+        yield GaugeMetricFamily(
+            "claimbridge_journal_writable", "1 when the journal's last write probe succeeded.", value=int(s.journal_writable)
+        )
 
 
 class _Metrics:
@@ -341,12 +346,14 @@ class _Metrics:
         d = self.daemon
         snap = _Snapshot()
         if d.journal is not None:
-            snap.jobs = await d.journal.count_jobs()
-            snap.journal_bytes = await d.journal.size_bytes()
+            with contextlib.suppress(TemporarilyUnavailable):  # a scrape still answers while the disk refuses
+                snap.jobs = await d.journal.count_jobs()
+                snap.journal_bytes = await d.journal.size_bytes()
+            snap.journal_writable = d.journal.writable
         snap.terminals = [(n, w.paired, w.busy, w.ready, w.queued) for n, w in sorted(d.workers.items())]
         snap.browser_up = bool(d.browser and d.browser.up)
         snap.browser_restarts = d.browser.restarts if d.browser else 0
-        snap.ready = d.ready.is_set() and snap.browser_up and all(t[3] for t in snap.terminals)
+        snap.ready = d.ready.is_set() and d.health().all_ok
         self.collector.snapshot = snap
 
     async def route(self, request: Request) -> tuple[HTTPStatus, bytes, str]:

@@ -206,9 +206,8 @@ def _terminals(daemon: Daemon) -> list[TerminalStatus]:
 
 
 def _ready_now(daemon: Daemon) -> bool:
-    # The rule of Daemon._readiness (and /readyz): journal open, browser up, every page loaded.
-    browser_up = bool(daemon.browser and daemon.browser.up)
-    return daemon.journal is not None and browser_up and all(w.ready for w in daemon.workers.values())
+    # The rule of /readyz: the journal takes writes, the browser is up, every page answers.
+    return daemon.health().all_ok
 
 
 async def _announce_ready(daemon: Daemon, notifier: Notifier, state: dict[str, bool]) -> None:

@@ -5,16 +5,27 @@ One port serves the JSON-RPC 2.0 protocol at ``/v1`` (bearer token at the handsh
 ``/readyz``, ``/metrics`` and the host page Chromium loads. The :class:`Dispatcher` turns
 frames into calls of :class:`~bridge.service.Service` and maps errors to JSON-RPC codes in one
 place (:func:`bridge.errors.to_jsonrpc_error`).
+
+Limits keep one client from starving the others: at most ``max_connections`` websocket
+connections (the next handshake gets HTTP 503) and ``max_in_flight`` requests per connection
+(the next request gets -32005 at once); each connection's frames are read one at a time, with a
+yield to the event loop between them, so a client pipelining thousands of requests is throttled
+by its own socket while every other connection is served. Repeated refusals, and accept errors
+when the process runs out of file descriptors, are logged at most once a minute.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
 import mimetypes
 import secrets
+import socket
+import time
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from importlib import resources
@@ -28,10 +39,18 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from bridge import protocol
-from bridge.errors import ClaimbridgeError, InvalidRequest, MethodNotFound
+from bridge.errors import (
+    ClaimbridgeError,
+    FieldError,
+    InvalidParams,
+    InvalidRequest,
+    MethodNotFound,
+    TemporarilyUnavailable,
+)
 from bridge.hub import Hub, Peer
+from bridge.journal_thread import LANE as JOURNAL_LANE
 
-__all__ = ["ConsoleSessions", "Dispatcher", "WebsocketServer", "SESSION_COOKIE", "SUBPROTOCOL", "session_cookie"]
+__all__ = ["ConsoleSessions", "Dispatcher", "SESSION_COOKIE", "SUBPROTOCOL", "ThrottledLog", "WebsocketServer", "session_cookie"]
 
 log = logging.getLogger("claimbridge.server")
 
@@ -39,6 +58,44 @@ SUBPROTOCOL = "claimbridge.v1"
 _BEARER_PREFIX = "bearer."
 
 Handler = Callable[[Any, Peer | None], Awaitable[Any]]
+
+#: Seconds between two log lines about the same kind of refusal.
+_REFUSAL_LOG_S = 60.0
+
+
+class ThrottledLog:
+    """Logs a repeated event at most once per ``interval_s``, with how many were not logged.
+
+    Args:
+        logger: where the line goes.
+        interval_s: the shortest time between two lines.
+        clock: monotonic seconds (tests pass their own).
+    """
+
+    def __init__(self, logger: logging.Logger, interval_s: float = _REFUSAL_LOG_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._log = logger
+        self._interval = interval_s
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._skipped: dict[str, int] = {}
+
+    def warning(self, key: str, message: str, *args: object) -> bool:
+        """Log ``message`` unless a line for ``key`` went out less than ``interval_s`` ago.
+
+        Returns:
+            Whether a line was written.
+        """
+        now = self._clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self._interval:
+            self._skipped[key] = self._skipped.get(key, 0) + 1
+            return False
+        skipped = self._skipped.pop(key, 0)
+        self._last[key] = now
+        suffix = f" ({skipped} more since the last report)" if skipped else ""
+        self._log.warning(message + suffix, *args)
+        return True
 
 
 class Dispatcher:
@@ -67,10 +124,30 @@ class Dispatcher:
         answer = await self._one(incoming, peer)
         return None if answer is None else json.dumps(answer)
 
+    def refuse_frame(self, frame: str | bytes, error: ClaimbridgeError) -> str | None:
+        """The reply to a frame refused as a whole (nothing in it is run): ``error`` for each
+        request in it, nothing for notifications; parse errors are answered as usual."""
+        try:
+            incoming = protocol.parse_frame(frame, max_batch=self.max_batch)
+        except ClaimbridgeError as exc:
+            return json.dumps(protocol.error_response(None, exc))
+        items = incoming if isinstance(incoming, list) else [incoming]
+        replies = []
+        for item in items:
+            if isinstance(item, InvalidRequest):
+                replies.append(protocol.error_response(item.request_id, item))
+            elif not item.is_notification:
+                replies.append(protocol.error_response(item.id, error))
+        if not replies:
+            return None
+        return json.dumps(replies if isinstance(incoming, list) else replies[0])
+
     async def _one(self, item: protocol.Message, peer: Peer | None) -> dict[str, Any] | None:
         if isinstance(item, InvalidRequest):
             return protocol.error_response(item.request_id, item)
         try:
+            if item.duplicate_fields:
+                raise InvalidParams(tuple(FieldError(f, "is given more than once") for f in item.duplicate_fields))
             result = await self.call(item.method, item.params, peer)
         except ClaimbridgeError as exc:
             return None if item.is_notification else protocol.error_response(item.id, exc)
@@ -181,6 +258,9 @@ class WebsocketServer:
         readiness: returns (ready, details) for ``/readyz``.
         extra_routes: path -> coroutine returning (status, body, content type), e.g. /metrics.
         max_frame_bytes: the largest frame accepted.
+        max_connections: websocket connections served at once (HTTP 503 beyond).
+        max_in_flight: requests one connection may have in flight (-32005 beyond).
+        sock: a socket already bound (the daemon binds before it opens the journal).
     """
 
     def __init__(
@@ -194,6 +274,9 @@ class WebsocketServer:
         readiness: Callable[[], Awaitable[tuple[bool, dict[str, Any]]]] | None = None,
         extra_routes: Mapping[str, Callable[[Request], Awaitable[tuple[HTTPStatus, bytes, str] | Response]]] | None = None,
         max_frame_bytes: int = 1_048_576,
+        max_connections: int = 256,
+        max_in_flight: int = 32,
+        sock: socket.socket | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -204,16 +287,25 @@ class WebsocketServer:
         self._readiness = readiness
         self.extra_routes = dict(extra_routes or {})
         self.max_frame_bytes = max_frame_bytes
+        self.max_connections = max_connections
+        self.max_in_flight = max_in_flight
+        self._sock = sock
         self._server: Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         #: The console's login sessions (bridge/console.py creates and drops them).
         self.console_sessions = ConsoleSessions()
+        #: Connections admitted at the handshake and not yet closed (failed handshakes drop out).
+        self._admitted: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        self._refusals = ThrottledLog(log)
+        self.refused_connections = 0
+        self.refused_requests = 0
 
     async def __aenter__(self) -> WebsocketServer:
+        self._install_accept_error_handler()
+        where: dict[str, Any] = {"sock": self._sock} if self._sock is not None else {"host": self.host, "port": self.port}
         self._server = await serve(
             self._handle,
-            self.host,
-            self.port,
+            **where,
             process_request=self._process_request,
             select_subprotocol=self._select_subprotocol,
             max_size=self.max_frame_bytes,
@@ -225,6 +317,24 @@ class WebsocketServer:
         self.port = sock.getsockname()[1]
         log.info("listening on ws://%s:%d/v1", self.host, self.port)
         return self
+
+    def _install_accept_error_handler(self) -> None:
+        """At fd exhaustion asyncio retries ``accept`` every second and reports each failure
+        through the loop's exception handler: keep one line a minute of that, not a flood."""
+        loop = asyncio.get_running_loop()
+        previous = loop.get_exception_handler()
+
+        def handler(lp: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            exc = context.get("exception")
+            if isinstance(exc, OSError) and "accept" in str(context.get("message", "")):
+                self._refusals.warning("accept", "cannot accept connections: %s", exc.strerror or exc)
+                return
+            if previous is not None:
+                previous(lp, context)
+            else:
+                lp.default_exception_handler(context)
+
+        loop.set_exception_handler(handler)
 
     async def __aexit__(
         self,
@@ -257,7 +367,16 @@ class WebsocketServer:
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = PurePosixPath(request.path.split("?", 1)[0])
         if str(path) == "/v1":
-            return self._authorise(request)
+            refused = self._authorise(request)
+            if refused is None:
+                if len(self._admitted) >= self.max_connections:
+                    self.refused_connections += 1
+                    self._refusals.warning(
+                        "connections", "refusing websocket connections: %d open (max_connections)", len(self._admitted)
+                    )
+                    return _text_response(HTTPStatus.SERVICE_UNAVAILABLE, b"too many connections; try again later\n", "text/plain")
+                self._admitted.add(connection)
+            return refused
         return await self._http(request, str(path))
 
     def _authorise(self, request: Request) -> Response | None:
@@ -303,19 +422,43 @@ class WebsocketServer:
 
     async def _handle(self, connection: ServerConnection) -> None:
         peer = _WsPeer(connection)
+        in_flight: set[asyncio.Task[None]] = set()
         try:
             async for frame in connection:
-                task = asyncio.get_running_loop().create_task(
-                    self._answer(connection, peer, frame), name="claimbridge.server.request"
-                )
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                if len(in_flight) >= self.max_in_flight:
+                    await self._refuse(connection, frame)
+                else:
+                    task = asyncio.get_running_loop().create_task(
+                        self._answer(connection, peer, frame), name="claimbridge.server.request"
+                    )
+                    in_flight.add(task)
+                    self._tasks.add(task)
+                    task.add_done_callback(in_flight.discard)
+                    task.add_done_callback(self._tasks.discard)
+                # Buffered frames would otherwise be read without ever yielding: let the other
+                # connections (and the requests just started) run between two frames.
+                await asyncio.sleep(0)
         except ConnectionClosed:
             pass
         finally:
+            self._admitted.discard(connection)
             self.hub.forget(peer)
 
+    async def _refuse(self, connection: ServerConnection, frame: str | bytes) -> None:
+        """Answer a request beyond ``max_in_flight`` with -32005 at once (nothing is done)."""
+        self.refused_requests += 1
+        self._refusals.warning("in-flight", "refusing requests: a connection has %d in flight (max_in_flight)",
+                               self.max_in_flight)
+        reply = self.dispatcher.refuse_frame(
+            frame, TemporarilyUnavailable("too many requests in flight on this connection", 100)
+        )
+        if reply is not None:
+            with contextlib.suppress(ConnectionClosed):
+                await connection.send(reply)
+
     async def _answer(self, connection: ServerConnection, peer: _WsPeer, frame: str | bytes) -> None:
+        # Journal calls made for this request wait in this connection's lane (fair to the others).
+        JOURNAL_LANE.set(id(connection))
         reply = await self.dispatcher.handle_frame(frame, peer)
         if reply is not None:
             try:

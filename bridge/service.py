@@ -75,6 +75,7 @@ class Service:
         now: Callable[[], datetime],
         version: str,
         browser_state: Callable[[], dict[str, Any]] = dict,
+        gate: Callable[[str | None], None] | None = None,
     ) -> None:
         self.journal = journal
         self.hub = hub
@@ -83,6 +84,8 @@ class Service:
         self.now = now
         self.version = version
         self._browser_state = browser_state
+        #: Raises -32005 when new work for a terminal (None: journal only) cannot be taken now.
+        self._gate: Callable[[str | None], None] = gate or (lambda _terminal: None)
         self._started = time.monotonic()
         self.accepting = True
         self.extra: dict[str, Callable[..., Awaitable[Any]]] = {}
@@ -172,11 +175,12 @@ class Service:
 
     async def _claim_like(self, kind: JobKind, params: Any, peer: Peer | None) -> dict[str, Any]:
         worker = self._worker(params.terminal)
-        if not (self.accepting and worker.paired):
-            # A repeated requestId is answered even while draining or unpaired: it is not new.
-            if await self._existing(params.requestId) is None:
-                self._check_accepting()
+        # A repeated requestId is answered whatever the state of the daemon: it is not new.
+        if await self._existing(params.requestId) is None:
+            self._check_accepting()
+            if not worker.paired:
                 raise TerminalNotPaired(worker.name)
+            self._gate(worker.name)
         request = params.model_dump(mode="json", exclude_none=True)
         request["terminal"] = worker.name
         return await self._submit(peer, kind, params.requestId, worker, request)
@@ -191,6 +195,7 @@ class Service:
             if existing is None:
                 self._check_accepting()
                 self._refuse(healthpoint.refuse_cancel(job_view(claim), await self._related(claim)))
+                self._gate(claim.terminal)
                 claimed_at = _claimed_at(claim)
                 if not healthpoint.may_cancel(claimed_at, self.now()):
                     raise NotAllowedNow(
@@ -210,6 +215,7 @@ class Service:
                 self._check_accepting()
                 view = job_view(claim)
                 self._refuse(healthpoint.refuse_gap(view, await self._related(claim), params.amount))
+                self._gate(claim.terminal)
                 request["amount"] = healthpoint.gap_amount(view, params.amount)
             elif params.amount is None and "amount" in existing.request:
                 request["amount"] = existing.request["amount"]  # the default it was given then
@@ -227,6 +233,7 @@ class Service:
                 view = job_view(payment)
                 related = await self._related(payment)
                 self._refuse(healthpoint.refuse_refund(view, related, params.amount))
+                self._gate(payment.terminal)
                 request["amount"] = params.amount if params.amount is not None else healthpoint.refund_left(view, related)
             elif params.amount is None and "amount" in existing.request:
                 request["amount"] = existing.request["amount"]
@@ -342,6 +349,7 @@ class Service:
     async def pair(self, params: Any, peer: Peer | None) -> dict[str, Any]:
         """``terminal.pair``: creates the terminal if it is new (the journal remembers it)."""
         self._check_accepting()
+        self._gate(params.terminal)
         if peer is not None:
             self.hub.subscribe(peer, ["terminal.pairing"])
         worker = self.workers.get(params.terminal)
@@ -353,24 +361,31 @@ class Service:
     # -- system --------------------------------------------------------------------------------
 
     async def health(self, params: Any, peer: Peer | None) -> dict[str, Any]:
-        """``system.health``."""
-        size = await self.journal.size_bytes()
+        """``system.health``: ``journal.ok`` and ``browser.ok`` are measured (the write probe,
+        the pages' liveness probes), and the answer comes even while the disk refuses."""
+        try:
+            size = await self.journal.size_bytes()
+            jobs = await self.journal.count_by_state()
+        except TemporarilyUnavailable:
+            size, jobs = 0, {}
+        writable = self.journal.writable
+        journal_message = f"open, {size} bytes" if writable else f"writes fail: {self.journal.last_error}"
         browser = self._browser_state()
-        up = bool(browser.get("up"))
+        up = bool(browser.get("ok", browser.get("up")))
         return {
             "version": self.version,
             "uptimeS": round(time.monotonic() - self._started, 3),
             "terminals": await self.terminals(None, None),
             "journal": {
-                "ok": True,
-                "message": f"open, {size} bytes",
+                "ok": writable,
+                "message": journal_message,
                 "path": str(self.journal.path),
                 "sizeBytes": size,
-                "jobs": await self.journal.count_by_state(),
+                "jobs": jobs,
             },
             "browser": {
                 "ok": up,
-                "message": "running" if up else "not running (restarting)",
+                "message": "running" if up else "a page is hung or the browser is restarting",
                 **browser,
             },
         }

@@ -7,13 +7,20 @@ host page, which loads iClient, and turns the page's callbacks into a closed set
 Events come back by long poll (``claimbridge.next`` resolves with every event queued so far),
 which costs less CPU than a Playwright binding call per event. It decides nothing about jobs:
 that is :mod:`bridge.worker.runner`'s business.
+
+Every call into a page has a timeout (``call_timeout_s``): a renderer that stopped (SIGSTOP, a
+busy loop, a wedged GPU process) must not block the caller. :meth:`TerminalPage.probe` is the
+liveness probe the daemon runs; a page that fails it is marked :attr:`~TerminalPage.hung` and its
+operations end as ``crashed``, exactly as when the page dies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -100,6 +107,8 @@ class Browser:
         self._closing = False
         self.restarts = 0
         self.generation = 0
+        #: The browser process's id, learnt at launch (to kill it when it will not close).
+        self.pid: int | None = None
 
     async def __aenter__(self) -> Browser:
         self._pw = await async_playwright().start()
@@ -125,6 +134,11 @@ class Browser:
 
     async def process_id(self) -> int | None:
         """The browser process's id (asked of Chromium itself), for tests that kill it."""
+        if self.pid is not None and self.up:
+            return self.pid
+        return await self._ask_process_id()
+
+    async def _ask_process_id(self) -> int | None:
         for _ in range(20):
             if self._browser is not None:
                 try:
@@ -141,7 +155,8 @@ class Browser:
 
     async def launch(self) -> None:
         """Start Chromium; raises TerminalError when it cannot start."""
-        assert self._pw is not None
+        if self._pw is None:
+            raise TerminalError("the browser driver is not started")
         args = list(BROWSER_ARGS) + list(self.extra_args)
         if os.geteuid() == 0:
             args.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox.
@@ -153,6 +168,8 @@ class Browser:
             raise TerminalError(f"cannot start the browser {self.executable_path}: {exc.message}") from exc
         self.generation += 1
         self._browser.on("disconnected", self._disconnected)
+        self.pid = None
+        self.pid = await self._ask_process_id()
         log.info("browser started (%s, generation %d)", self.executable_path, self.generation)
 
     def _disconnected(self, _browser: PwBrowser) -> None:
@@ -163,11 +180,11 @@ class Browser:
         if self._on_crash is not None:
             asyncio.get_running_loop().create_task(self._on_crash(), name="claimbridge.browser.on_crash")
 
-    async def relaunch(self, max_delay: float = 30.0) -> None:
+    async def relaunch(self, max_delay: float = 30.0, close_timeout_s: float = 10.0) -> None:
         """Launch again after a crash, backing off 0.25 s, 0.5 s, 1 s … up to ``max_delay``."""
         attempt = 0
         while not self._closing:
-            await self._close_browser()
+            await self._close_browser(close_timeout_s)
             try:
                 await self.launch()
                 self.restarts += 1
@@ -178,13 +195,28 @@ class Browser:
                 log.error("browser relaunch failed: %s; retrying in %.2f s", exc, delay)
                 await asyncio.sleep(delay)
 
-    async def _close_browser(self) -> None:
+    async def _close_browser(self, timeout_s: float = 10.0) -> None:
         browser, self._browser = self._browser, None
-        if browser is not None:
-            try:
-                await browser.close()
-            except PlaywrightError:
-                pass  # already gone; close() still cleans Playwright's temporary profile
+        if browser is None:
+            return
+        # A close we asked for is not a crash: no second relaunch from the handler.
+        browser.remove_listener("disconnected", self._disconnected)
+        try:
+            await asyncio.wait_for(browser.close(), timeout_s)
+        except PlaywrightError:
+            pass  # already gone; close() still cleans Playwright's temporary profile
+        except TimeoutError:
+            # A hung renderer can keep Chromium from closing: end the process.
+            log.error("browser did not close within %.0f s: killing pid %s", timeout_s, self.pid)
+            if self.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+
+    async def restart(self, why: str) -> None:
+        """Close a browser that is up but not answering (a hung page), then launch again."""
+        log.error("restarting the browser: %s", why)
+        # A browser with a stopped renderer may never finish closing: do not wait long for it.
+        await self.relaunch(close_timeout_s=2.0)
 
     async def new_context(self) -> BrowserContext:
         """A fresh context: each terminal gets its own storage, as separate POS machines would."""
@@ -205,6 +237,7 @@ class TerminalPage:
         iclient_url: where iClient is loaded from (Tyro's or the simulator's).
         api_key: the POS vendor's iClient API key.
         pos_product: ``posProductData`` sent with every request.
+        call_timeout_s: the longest any call into the page may take (loading it: 3x, at least 30 s).
     """
 
     def __init__(
@@ -214,8 +247,12 @@ class TerminalPage:
         iclient_url: str,
         api_key: str,
         pos_product: dict[str, str],
+        call_timeout_s: float = 10.0,
     ) -> None:
         self._browser = browser
+        self.call_timeout_s = call_timeout_s
+        #: Set when the page failed a liveness probe; cleared by :meth:`open`.
+        self.hung = False
         self.host_url = host_url
         self.iclient_url = iclient_url
         self.api_key = api_key
@@ -228,23 +265,61 @@ class TerminalPage:
     @property
     def loaded(self) -> bool:
         """Whether the page is open with iClient loaded."""
-        return self._page is not None and not self._page.is_closed() and self.generation == self._browser.generation
+        return (
+            self._page is not None and not self._page.is_closed() and not self.hung
+            and self.generation == self._browser.generation
+        )
+
+    async def _evaluate(self, page: Page, script: str, arg: Any, timeout_s: float | None = None) -> Any:
+        """``page.evaluate`` with a timeout; a timeout is a TerminalError like any page failure."""
+        limit = self.call_timeout_s if timeout_s is None else timeout_s
+        try:
+            return await asyncio.wait_for(page.evaluate(script, arg), limit)
+        except TimeoutError as exc:
+            raise TerminalError(f"the page did not answer within {limit:.1f} s") from exc
+        except PlaywrightError as exc:
+            raise TerminalError(exc.message) from exc
+
+    async def probe(self) -> bool:
+        """Liveness: the page evaluates a trivial script within ``call_timeout_s``.
+
+        A page that fails is marked :attr:`hung` and its operations end as ``crashed`` (their
+        outcome is unknown); only :meth:`open` (after a browser restart) clears it.
+        """
+        page = self._page
+        if page is None or page.is_closed():
+            return False
+        try:
+            await self._evaluate(page, "() => 1", None)
+        except TerminalError as exc:
+            log.error("terminal page failed its liveness probe: %s", exc.detail)
+            self.hung = True
+            self._fail_all("the page stopped answering")
+            return False
+        return True
 
     async def open(self) -> None:
         """Open the host page and load iClient into it (again, after a crash)."""
         await self.close()
         self._context = await self._browser.new_context()
+        # Loading fetches iClient over the network: a slower bound than a call into a live page.
+        load_timeout = max(3 * self.call_timeout_s, 30.0)
         try:
-            page = await self._context.new_page()
+            page = await asyncio.wait_for(self._context.new_page(), load_timeout)
             page.on("crash", lambda _p: self._fail_all("the page crashed"))
             page.on("close", lambda _p: self._fail_all("the page closed"))
-            await page.goto(self.host_url)
-            await page.evaluate(
-                "([u, k, p]) => window.claimbridge.init(u, k, p)",
-                [self.iclient_url, self.api_key, self.pos_product],
+            await page.goto(self.host_url, timeout=load_timeout * 1000)
+            await self._evaluate(
+                page, "([u, k, p]) => window.claimbridge.init(u, k, p)",
+                [self.iclient_url, self.api_key, self.pos_product], load_timeout,
             )
+        except TerminalError as exc:
+            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.detail}") from exc
+        except TimeoutError as exc:
+            raise TerminalError(f"cannot open a page within {load_timeout:.0f} s") from exc
         except PlaywrightError as exc:
             raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.message}") from exc
+        self.hung = False
         self._page = page
         self.generation = self._browser.generation
 
@@ -253,9 +328,9 @@ class TerminalPage:
         context, self._context, self._page = self._context, None, None
         if context is not None:
             try:
-                await context.close()
-            except PlaywrightError:
-                pass
+                await asyncio.wait_for(context.close(), self.call_timeout_s)
+            except (PlaywrightError, TimeoutError):
+                pass  # gone already, or hung: the browser restart that follows takes it away
 
     def _fail_all(self, why: str) -> None:
         for op in list(self._ops.values()):
@@ -280,18 +355,18 @@ class TerminalPage:
             TerminalError: the page is gone, or iClient refused the call at once.
         """
         page = self._page
-        if page is None or page.is_closed():
+        if page is None or page.is_closed() or self.hung:
             raise TerminalError("the terminal page is not loaded")
         op = Operation(op_id, method)
         self._ops[op_id] = op
         try:
-            await page.evaluate(
-                "([id, m, r, a]) => window.claimbridge.run(id, m, r, a)",
+            await self._evaluate(
+                page, "([id, m, r, a]) => window.claimbridge.run(id, m, r, a)",
                 [op_id, method, request or {}, list(auto_answers)],
             )
-        except PlaywrightError as exc:
+        except TerminalError as exc:
             self._ops.pop(op_id, None)
-            raise TerminalError(f"iClient refused {method}: {exc.message}") from exc
+            raise TerminalError(f"iClient refused {method}: {exc.detail}") from exc
         op.pump = asyncio.get_running_loop().create_task(
             self._pump(page, op), name=f"claimbridge.page.events[{op_id}]"
         )
@@ -318,12 +393,11 @@ class TerminalPage:
                 self._release(page, op_id), name=f"claimbridge.page.finish[{op_id}]"
             )
 
-    @staticmethod
-    async def _release(page: Page, op_id: str) -> None:
+    async def _release(self, page: Page, op_id: str) -> None:
         try:
-            await page.evaluate("id => window.claimbridge.finish(id)", op_id)
-        except PlaywrightError:
-            pass  # the page is gone, and its queues with it
+            await self._evaluate(page, "id => window.claimbridge.finish(id)", op_id)
+        except TerminalError:
+            pass  # the page is gone (or hung), and its queues with it
 
     async def answer(self, op_id: str, label: str) -> bool:
         """Answer the pending question of an operation; False when none is pending."""
@@ -335,9 +409,6 @@ class TerminalPage:
 
     async def _call(self, script: str, arg: Any) -> Any:
         page = self._page
-        if page is None or page.is_closed():
+        if page is None or page.is_closed() or self.hung:
             raise TerminalError("the terminal page is not loaded")
-        try:
-            return await page.evaluate(script, arg)
-        except PlaywrightError as exc:
-            raise TerminalError(exc.message) from exc
+        return await self._evaluate(page, script, arg)

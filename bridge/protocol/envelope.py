@@ -47,6 +47,9 @@ class Request:
     method: str
     params: dict[str, Any] | list[Any] | None
     is_notification: bool
+    #: Dotted paths inside ``params`` of keys the frame gave twice: the request is refused
+    #: (-32602 naming them), never read with the last value winning.
+    duplicate_fields: tuple[str, ...] = ()
 
 
 #: One parsed request, or the error to answer it with (``error_response(err.request_id, err)``).
@@ -59,6 +62,36 @@ Incoming: TypeAlias = Message | Batch
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+class _Object(dict[str, Any]):
+    """A JSON object as parsed, remembering the keys it held more than once."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object()
+    seen: list[str] = []
+    for key, value in pairs:
+        if key in obj and key not in seen:
+            seen.append(key)
+        obj[key] = value
+    obj.duplicates = tuple(seen)
+    return obj
+
+
+def _duplicate_paths(value: Any, prefix: str) -> list[str]:
+    """Dotted paths of every duplicated key under ``value`` (``items.0.claimAmount``)."""
+    out: list[str] = []
+    if isinstance(value, dict):
+        out.extend(f"{prefix}{k}" for k in getattr(value, "duplicates", ()))
+        for k, v in value.items():
+            out.extend(_duplicate_paths(v, f"{prefix}{k}."))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out.extend(_duplicate_paths(v, f"{prefix}{i}."))
+    return out
 
 
 def _message(obj: Any) -> Message:
@@ -80,7 +113,11 @@ def _message(obj: Any) -> Message:
     params = obj.get("params")
     if "params" in obj and not isinstance(params, (dict, list)):
         return InvalidRequest("params must be an object or an array", rid)
-    return Request(rid, method, params, not has_id)
+    duplicated = getattr(obj, "duplicates", ())
+    if duplicated:
+        # Which "id" or "method" was meant cannot be known: the envelope itself is invalid.
+        return InvalidRequest(f"duplicate key {duplicated[0]!r} in the request", rid if "id" not in duplicated else None)
+    return Request(rid, method, params, not has_id, tuple(_duplicate_paths(params, "")))
 
 
 def parse_frame(text: str | bytes, *, max_batch: int | None = None) -> Incoming:
@@ -103,7 +140,7 @@ def parse_frame(text: str | bytes, *, max_batch: int | None = None) -> Incoming:
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_pairs)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ParseError(type(exc).__name__) from None
     if isinstance(data, list):

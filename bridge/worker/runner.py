@@ -18,6 +18,7 @@ from typing import Any
 from bridge import healthpoint
 from bridge.errors import (
     ClaimbridgeError,
+    JournalUnavailable,
     NotAllowedNow,
     TemporarilyUnavailable,
     TerminalError,
@@ -162,20 +163,37 @@ class TerminalWorker:
             if self._draining:
                 return
             await self._page_ready.wait()
+            retry = False
             async with self._lock:
                 self._queued.discard(job_id)
                 self.current_job = job_id
                 try:
                     await self._run_job(job_id)
+                except JournalUnavailable as exc:
+                    # Before ``running`` is on disk nothing was sent: the job stays queued.
+                    log.error("job %s: the journal refuses writes (%s); the job waits", job_id, exc.detail)
+                    retry = True
                 except Exception:
                     log.exception("job %s: unexpected error in the worker", job_id)
-                    await self._settle_unknown(job_id, "internal error while running")
+                    try:
+                        await self._settle_unknown(job_id, "internal error while running")
+                    except ClaimbridgeError as exc:
+                        log.error("job %s: could not record it unknown: %s", job_id, exc)
                 finally:
                     await self._audit.flush()
                     self.current_job = None
                     self._op = None
                     self._question = None
                     self._audit.reset()
+            if retry:
+                await self._requeue_when_writable(job_id)
+
+    async def _requeue_when_writable(self, job_id: str, poll_s: float = 0.5) -> None:
+        """Put a job that could not start back in line once the journal takes writes again
+        (the daemon's probe sets ``writable``); the worker goes on with the queue meanwhile."""
+        while not self.journal.writable:
+            await asyncio.sleep(poll_s)
+        self.enqueue(job_id)
 
     def pending_question(self, job_id: str) -> dict[str, Any] | None:
         """The question the terminal is waiting on for this job, ``{text, options}``, or None."""
@@ -187,8 +205,15 @@ class TerminalWorker:
         self.hub.publish("job.updated", {"job": wire}, job.job_id)
 
     async def _move(self, job_id: str, state: JobState, **kw: Any) -> JobRecord:
-        await self._audit.flush()
-        job = await self.journal.move(job_id, state, **kw)
+        try:
+            await self._audit.flush()
+            job = await self.journal.move(job_id, state, **kw)
+        except JournalUnavailable:
+            if state is JobState.RUNNING:
+                raise  # nothing was sent: the job can wait in the queue
+            # The terminal has spoken but the disk refuses: the journal holds the outcome and
+            # commits it later; the caller hears ``unknown`` now, never a guess.
+            job = await self.journal.hold(job_id, state, **kw)
         await self._publish(job)
         return job
 

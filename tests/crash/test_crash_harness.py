@@ -38,3 +38,13 @@ async def test_chromium_sigkill_and_dropped_answers(tmp_path: Path, sim: Sim) ->
     _assert_safe(tally.lines(), tally.double_claims, tally.lost, tally.mismatches)
     assert tally.kill_points["dropResponse"] == 1
     assert sum(tally.states.values()) == tally.requests
+
+
+async def test_journal_locked_and_pages_hung_while_claims_run(tmp_path: Path, sim: Sim) -> None:
+    tally = await run_campaign(sim, tmp_path, daemon_kills=0, chromium_kills=0, drops=0, journal_locks=2, hung_pages=2, seed=11)
+    print("\n".join(tally.lines()))
+    assert sum(v for k, v in tally.kill_points.items() if k.startswith("journal-lock/")) == 2
+    assert sum(v for k, v in tally.kill_points.items() if k.startswith("hung-page/")) == 2
+    _assert_safe(tally.lines(), tally.double_claims, tally.lost, tally.mismatches)
+    assert tally.untruthful == 0
+    assert sum(tally.states.values()) == tally.requests

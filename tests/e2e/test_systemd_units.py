@@ -60,6 +60,7 @@ def test_daemon_unit_key_settings() -> None:
         "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
         "MemoryMax": "1G",
         "KillMode": "mixed",
+        "LimitNOFILE": "8192",
     }
     assert {k: one(s, k) for k in expected} == expected
     assert "CLAIMBRIDGE_STATE_DIR=/var/lib/claimbridge" in s["Environment"]

@@ -46,6 +46,7 @@ def test_defaults_without_a_file(monkeypatch):
     assert settings.log_level == "INFO"
     assert (settings.max_frame_bytes, settings.max_batch) == (1_048_576, 50)
     assert (settings.pairing_timeout_s, settings.transaction_timeout_s) == (90, 600)
+    assert (settings.page_probe_timeout_s, settings.max_connections, settings.max_in_flight) == (10, 256, 32)
 
 
 def test_toml_file():
@@ -426,3 +427,14 @@ def test_a_refused_url_is_not_repeated_in_the_error():
     with pytest.raises(ValidationError) as err:
         MqttConfig(url="mqtt://user:hunter2secret@broker.example:1883")
     assert "hunter2secret" not in str(err.value)
+
+
+def test_availability_limits_from_the_environment_and_their_rules(monkeypatch):
+    monkeypatch.setenv("CLAIMBRIDGE_PAGE_PROBE_TIMEOUT_S", "2.5")
+    monkeypatch.setenv("CLAIMBRIDGE_MAX_CONNECTIONS", "8")
+    monkeypatch.setenv("CLAIMBRIDGE_MAX_IN_FLIGHT", "4")
+    settings = load_settings(None)
+    assert (settings.page_probe_timeout_s, settings.max_connections, settings.max_in_flight) == (2.5, 8, 4)
+    monkeypatch.setenv("CLAIMBRIDGE_MAX_IN_FLIGHT", "0")
+    with pytest.raises(Exception, match="max_in_flight"):
+        load_settings(None)

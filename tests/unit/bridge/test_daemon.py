@@ -40,3 +40,21 @@ def test_optional_parts_follow_the_settings(tmp_path: Path) -> None:
     full = Settings(state_dir=tmp_path, mqtt=MqttConfig(url="mqtt://127.0.0.1:1883"),
                     healthcode=HealthcodeConfig(url="http://127.0.0.1:1/healthcode/"))
     assert wanted["bridge.mqtt.link"](full) and wanted["bridge.healthcode.service"](full)
+
+
+def test_a_port_in_use_cannot_be_bound_and_says_so_in_one_line() -> None:
+    import socket
+
+    from bridge.daemon import _bind
+    from bridge.errors import CannotStart
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        with pytest.raises(CannotStart) as refused:
+            _bind("127.0.0.1", taken.getsockname()[1])
+        line = str(refused.value)
+        assert str(taken.getsockname()[1]) in line and "\n" not in line
+    finally:
+        taken.close()

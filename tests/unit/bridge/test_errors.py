@@ -16,11 +16,13 @@ from bridge.errors import (
     HealthcodeRejected,
     InvalidParams,
     InvalidRequest,
+    JournalUnavailable,
     JobNotFound,
     MethodNotFound,
     NotAllowedNow,
     ParseError,
     RequestIdReused,
+    StateDirLocked,
     TemporarilyUnavailable,
     TerminalError,
     TerminalNotPaired,
@@ -80,7 +82,9 @@ def test_every_class_has_a_message_and_exports(cls: type[ClaimbridgeError]) -> N
         (TerminalNotPaired("front-desk"), -32003, {"terminal": "front-desk"}),
         (NotAllowedNow("too late", {"deadline": "x"}), -32004, {"reason": "too late", "deadline": "x"}),
         (NotAllowedNow("no question"), -32004, {"reason": "no question"}),
-        (TemporarilyUnavailable("shutting down"), -32005, {"reason": "shutting down"}),
+        (TemporarilyUnavailable("shutting down"), -32005, {"reason": "shutting down", "retryAfterMs": 1000}),
+        (TemporarilyUnavailable("starting", 250), -32005, {"reason": "starting", "retryAfterMs": 250}),
+        (JournalUnavailable("database is locked"), -32005, {"reason": "the journal cannot be written now", "retryAfterMs": 2000}),
     ],
 )
 def test_to_jsonrpc_error(exc, code, data):
@@ -129,3 +133,15 @@ def test_errors_hold_fields():
     exc = InvalidParams((FieldError("a", "b"),))
     assert exc.errors == (FieldError("a", "b"),)
     assert "a" in str(exc)
+
+
+def test_state_dir_locked_is_one_plain_line_naming_the_holder():
+    line = str(StateDirLocked("/var/lib/claimbridge", 4242))
+    assert "pid 4242" in line and "/var/lib/claimbridge" in line and "\n" not in line
+
+
+def test_journal_unavailable_is_temporarily_unavailable_with_a_retry_hint():
+    exc = JournalUnavailable("database or disk is full")
+    assert isinstance(exc, TemporarilyUnavailable)
+    assert to_jsonrpc_error(exc)["data"] == {"reason": "the journal cannot be written now", "retryAfterMs": 2000}
+    assert exc.detail == "database or disk is full"

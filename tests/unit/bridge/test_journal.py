@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bridge.errors import JobNotFound, RequestIdReused
+from bridge.errors import JobNotFound, JournalUnavailable, RequestIdReused
 from bridge.jobs import IllegalTransition, JobKind, JobState
 from bridge.journal import Journal
 
@@ -23,8 +23,8 @@ def test_wal_and_synchronous_full(tmp_path: Path) -> None:
     async def go() -> tuple[str, int]:
         async with Journal(tmp_path / "j.db") as j:
             return (
-                await j._run(lambda: j._conn.execute("PRAGMA journal_mode").fetchone()[0]),
-                await j._run(lambda: j._conn.execute("PRAGMA synchronous").fetchone()[0]),
+                await j._run(lambda: j._thread.conn.execute("PRAGMA journal_mode").fetchone()[0]),
+                await j._run(lambda: j._thread.conn.execute("PRAGMA synchronous").fetchone()[0]),
             )
 
     mode, sync = run(go())
@@ -85,3 +85,91 @@ def test_jobs_survive_a_reopen_and_nothing_is_deleted(tmp_path: Path) -> None:
             assert [x.job_id for x in await j.list_jobs(states=[JobState.QUEUED], terminal="t")] == [job_id]
 
     run(read())
+
+
+_LOCKER = (
+    "import sqlite3, sys\n"
+    "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+    "db.execute('BEGIN EXCLUSIVE')\n"
+    "print('locked', flush=True)\n"
+    "sys.stdin.read()\n"
+    "db.execute('ROLLBACK')\n"
+)
+
+
+class _Locker:
+    """Another process holding ``BEGIN EXCLUSIVE`` on the journal until :meth:`release`."""
+
+    def __init__(self, path: Path) -> None:
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, "-c", _LOCKER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self.proc.stdout is not None and self.proc.stdout.readline() == b"locked\n"
+
+    def release(self) -> None:
+        self.proc.communicate(b"", timeout=10)
+
+
+def test_a_lock_held_by_another_process_is_journal_unavailable_and_the_outcome_is_held(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db", clock=lambda: AT, busy_timeout_s=0.05) as j:
+            job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={"a": 1})
+            await j.move(job.job_id, JobState.RUNNING)
+            assert await j.probe() == [] and j.writable
+            locker = _Locker(tmp_path / "j.db")
+            try:
+                with pytest.raises(JournalUnavailable):
+                    await j.move(job.job_id, JobState.COMPLETED, result={"result": "APPROVED"})
+                assert not j.writable and "locked" in (j.last_error or "")
+                shown = await j.hold(job.job_id, JobState.COMPLETED, result={"result": "APPROVED"}, note="from the terminal")
+                assert shown.state is JobState.UNKNOWN and "could not record" in str(shown.error)
+                assert (await j.get_by_request_id("r1")).state is JobState.UNKNOWN
+                assert [x.job_id for x in await j.list_jobs(states=[JobState.UNKNOWN])] == [job.job_id]
+                assert await j.list_jobs(states=[JobState.RUNNING]) == []
+                await j.note(job.job_id, "receipt", "held too")  # never raises
+                again, created = await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={"a": 1})
+                assert not created and again.job_id == job.job_id and again.state is JobState.UNKNOWN
+                with pytest.raises(JournalUnavailable):
+                    await j.create_job(kind=JobKind.CLAIM, request_id="r2", terminal="t", request={})
+                assert await j.probe() == [] and not j.writable and j.held_count == 2
+            finally:
+                locker.release()
+            committed = await j.probe()
+            assert j.writable and j.last_error is None and j.held_count == 0
+            assert [(c.job_id, c.state) for c in committed] == [(job.job_id, JobState.COMPLETED)]
+            final = await j.get(job.job_id)
+            assert final.state is JobState.COMPLETED and final.result == {"result": "APPROVED"}
+            assert [e["event"] for e in await j.events(job.job_id)] == ["created", "state", "receipt", "state"]
+
+    run(go())
+
+
+def test_a_held_move_the_table_refuses_later_is_dropped(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
+            job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={})
+            await j.move(job.job_id, JobState.RUNNING)
+            await j.hold(job.job_id, JobState.COMPLETED, result={"result": "APPROVED"})
+            await j.hold(job.job_id, JobState.COMPLETED, result={"result": "APPROVED"})
+            committed = await j.probe()
+            assert [c.state for c in committed] == [JobState.COMPLETED] and j.held_count == 0
+
+    run(go())
+
+
+def test_a_full_disk_fails_writes_but_not_reads(tmp_path: Path) -> None:
+    """A journal whose writes fail through SQLite's own limit (``max_page_count``): the same
+    SQLITE_FULL a full filesystem gives, without needing to mount one (tests/e2e does that)."""
+
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
+            job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={})
+            pages = await j._run(lambda: j._thread.conn.execute("PRAGMA page_count").fetchone()[0])
+            await j._run(lambda: j._thread.conn.execute(f"PRAGMA max_page_count = {pages}"))
+            with pytest.raises(JournalUnavailable) as full:
+                await j.create_job(kind=JobKind.CLAIM, request_id="r2", terminal="t", request={"x": "y" * 20000})
+            assert "full" in full.value.detail and not j.writable
+            assert (await j.get(job.job_id)).state is JobState.QUEUED
+
+    run(go())

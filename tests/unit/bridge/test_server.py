@@ -2,11 +2,12 @@
 
 import asyncio
 import json
+import logging
 from typing import Any
 
-from bridge.errors import NotAllowedNow
+from bridge.errors import NotAllowedNow, TemporarilyUnavailable
 from bridge.protocol import METHODS
-from bridge.server import Dispatcher
+from bridge.server import Dispatcher, ThrottledLog
 
 
 async def _health(params: Any, peer: Any) -> dict[str, Any]:
@@ -60,3 +61,50 @@ def test_batch_mixed_and_limit() -> None:
 def test_rpc_discover_is_generated_from_the_models() -> None:
     doc = _dispatch('{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}')["result"]
     assert {m["name"] for m in doc["methods"]} == set(METHODS) - {"rpc.discover"}
+
+
+def test_duplicate_key_in_the_envelope_is_an_invalid_request() -> None:
+    reply = _dispatch('{"jsonrpc":"2.0","id":5,"method":"system.health","method":"job.abort"}')
+    assert reply["error"]["code"] == -32600 and reply["id"] == 5
+    assert "method" in reply["error"]["data"]["reason"]
+    # which id was meant cannot be known: the answer carries id null
+    assert _dispatch('{"jsonrpc":"2.0","id":6,"id":7,"method":"system.health"}')["id"] is None
+
+
+def test_duplicate_key_inside_params_is_invalid_params_naming_the_field() -> None:
+    frame = ('{"jsonrpc":"2.0","id":8,"method":"job.abort","params":'
+             '{"jobId":"j","items":[{"claimAmount":1,"claimAmount":7000}],"jobId":"k"}}')
+    reply = _dispatch(frame)
+    assert reply["error"]["code"] == -32602
+    fields = [e["field"] for e in reply["error"]["data"]["errors"]]
+    assert fields == ["jobId", "items.0.claimAmount"]
+
+
+def test_duplicate_keys_in_a_batch_member_refuse_that_member_only() -> None:
+    frame = ('[{"jsonrpc":"2.0","id":1,"method":"system.health"},'
+             '{"jsonrpc":"2.0","id":2,"method":"job.abort","params":{"jobId":"a","jobId":"b"}}]')
+    replies = {r["id"]: r for r in _dispatch(frame)}
+    assert replies[1]["result"] == {"ok": True} and replies[2]["error"]["code"] == -32602
+
+
+def test_refuse_frame_answers_each_request_and_no_notification() -> None:
+    d = Dispatcher({"system.health": _health}, "1.0")
+    busy = TemporarilyUnavailable("too many requests in flight on this connection", 100)
+    one = json.loads(d.refuse_frame('{"jsonrpc":"2.0","id":9,"method":"system.health"}', busy) or "null")
+    assert one["id"] == 9 and one["error"]["code"] == -32005 and one["error"]["data"]["retryAfterMs"] == 100
+    assert d.refuse_frame('{"jsonrpc":"2.0","method":"system.health"}', busy) is None
+    batch = json.loads(d.refuse_frame('[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"b"}]', busy) or "null")
+    assert [r["id"] for r in batch] == [1]
+
+
+def test_throttled_log_writes_one_line_a_minute_with_the_count(caplog: Any) -> None:
+    now = [0.0]
+    throttled = ThrottledLog(logging.getLogger("test.throttle"), 60.0, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="test.throttle"):
+        written = [throttled.warning("k", "refused") for _ in range(1000)]
+        now[0] = 61.0
+        throttled.warning("k", "refused")
+        throttled.warning("other", "other kind")
+    assert written.count(True) == 1
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["refused", "refused (999 more since the last report)", "other kind"]

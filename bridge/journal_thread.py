@@ -1,0 +1,159 @@
+"""The journal's one SQLite connection and the one thread it is used on.
+
+Every call runs on that thread, so the event loop never waits on ``fsync`` and SQLite sees one
+writer. Calls wait in lanes, taken round-robin: a lane is whatever :data:`LANE` holds in the
+caller's context (the server sets one per websocket connection), so one client's thousand
+queued reads delay another client's read by one call, not by a thousand. This is where a ``sqlite3`` error stops: it becomes
+:class:`~bridge.errors.JournalUnavailable` (a lock held by another process, a full disk, a
+damaged file), which the protocol answers -32005.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable, Hashable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bridge.errors import JournalUnavailable
+from bridge.journal_schema import SCHEMA
+
+__all__ = ["LANE", "JournalThread"]
+
+_T = TypeVar("_T")
+
+#: The fairness lane of the current task's journal calls (None: the daemon's own work).
+LANE: contextvars.ContextVar[Hashable | None] = contextvars.ContextVar("claimbridge_journal_lane", default=None)
+
+_Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+class JournalThread:
+    """Opens the database (WAL, ``synchronous=FULL``) and runs calls on its thread.
+
+    Args:
+        path: the database file (created with its folder if missing).
+        busy_timeout_s: how long a write waits for another process's lock before it fails
+            (the one thread waits with it, so this stays short).
+    """
+
+    def __init__(self, path: Path, busy_timeout_s: float) -> None:
+        self.path = path
+        self._busy_timeout_s = busy_timeout_s
+        self._db: sqlite3.Connection | None = None
+        self._lanes: dict[Hashable | None, deque[_Call]] = {}
+        self._order: deque[Hashable | None] = deque()
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._serve, name="claimbridge-journal", daemon=True)
+        self._thread.start()
+
+    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn(*args)`` on the thread.
+
+        Raises:
+            JournalUnavailable: SQLite failed (its text in ``detail``).
+        """
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[_T] = loop.create_future()
+        lane = LANE.get()
+        with self._wake:
+            if self._stopping:
+                raise JournalUnavailable("the journal is closed")
+            queue = self._lanes.get(lane)
+            if queue is None:
+                queue = self._lanes[lane] = deque()
+                self._order.append(lane)
+            queue.append((fn, args, fut, loop))
+            self._wake.notify()
+        try:
+            return await fut
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(str(exc)) from exc
+
+    def _next(self) -> _Call | None:
+        """The next call, round-robin over the lanes; None once stopping with nothing left."""
+        with self._wake:
+            while not self._order:
+                if self._stopping:
+                    return None
+                self._wake.wait()
+            lane = self._order.popleft()
+            queue = self._lanes[lane]
+            call = queue.popleft()
+            if queue:
+                self._order.append(lane)
+            else:
+                del self._lanes[lane]
+            return call
+
+    def _serve(self) -> None:
+        while (call := self._next()) is not None:
+            fn, args, fut, loop = call
+            if fut.cancelled():
+                continue  # nobody waits for it any more (as an executor drops a cancelled job)
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the caller, who maps it
+                loop.call_soon_threadsafe(_settle, fut, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, fut, result, None)
+
+    def open(self) -> None:
+        """Connect and create the schema if missing (on the thread)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.executescript(SCHEMA)
+        self._db = db
+
+    def close(self) -> None:
+        """Close the connection (on the thread)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def shutdown(self) -> None:
+        """Stop the thread once its queued calls are done."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        self._thread.join()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The connection; JournalUnavailable when it is not open."""
+        if self._db is None:
+            raise JournalUnavailable("journal is not open")
+        return self._db
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error: the one copy of it."""
+        db = self.conn
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            raise
+
+
+def _settle(fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if fut.cancelled():
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(result)

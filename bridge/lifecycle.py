@@ -1,0 +1,119 @@
+"""The daemon's life cycle as a table, and what each request may count on in each state (pure).
+
+States::
+
+    starting --> ready <--> degraded
+        |          |           |
+        +----------+-----------+--> draining
+
+``starting``: listening, answering from the journal; the browser and the pages are loading.
+``ready``: the journal takes writes, the browser is up, every page answers. ``degraded``: one of
+those is not true now (a write probe failed, a page is hung, the browser restarts).
+``draining``: SIGTERM; running transactions finish, nothing new starts.
+
+Whatever the state, reads (``job.get``, ``job.list``, ``terminal.list``, ``system.health``,
+``rpc.discover``) and a repeated ``requestId`` are answered from the journal; only new work
+asks :func:`refusal` whether it can be taken now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["DaemonState", "Health", "LEGAL_MOVES", "IllegalLifecycleMove", "check_lifecycle_move", "refusal", "state_for"]
+
+
+class DaemonState(StrEnum):
+    """Where the daemon is in its life."""
+
+    STARTING = "starting"
+    READY = "ready"
+    DEGRADED = "degraded"
+    DRAINING = "draining"
+
+
+#: from state -> the states it may move to.
+LEGAL_MOVES: dict[DaemonState, frozenset[DaemonState]] = {
+    DaemonState.STARTING: frozenset({DaemonState.READY, DaemonState.DEGRADED, DaemonState.DRAINING}),
+    DaemonState.READY: frozenset({DaemonState.DEGRADED, DaemonState.DRAINING}),
+    DaemonState.DEGRADED: frozenset({DaemonState.READY, DaemonState.DRAINING}),
+    DaemonState.DRAINING: frozenset(),
+}
+
+
+class IllegalLifecycleMove(ValueError):
+    """A move the table forbids: a bug in the daemon's wiring, never a client's fault."""
+
+
+def check_lifecycle_move(current: DaemonState, new: DaemonState) -> None:
+    """Raise :class:`IllegalLifecycleMove` unless ``current -> new`` is in :data:`LEGAL_MOVES`
+    (staying put is always allowed)."""
+    if new is not current and new not in LEGAL_MOVES[current]:
+        raise IllegalLifecycleMove(f"{current} -> {new}")
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What the daemon measured a moment ago.
+
+    Attributes:
+        journal_ok: the last write probe (or write) succeeded.
+        browser_up: the browser process is connected.
+        pages: terminal name -> its page is loaded and answered its last liveness probe.
+    """
+
+    journal_ok: bool
+    browser_up: bool
+    pages: dict[str, bool]
+
+    @property
+    def all_ok(self) -> bool:
+        """Whether everything is up (``/readyz`` 200)."""
+        return self.journal_ok and self.browser_up and all(self.pages.values())
+
+
+def state_for(current: DaemonState, health: Health, started: bool) -> DaemonState:
+    """The state the daemon should be in now.
+
+    Args:
+        current: the state it is in.
+        health: what was measured.
+        started: whether start-up has finished (browser launched, first page loads tried).
+    """
+    if current is DaemonState.DRAINING:
+        return current
+    if current is DaemonState.STARTING and not started:
+        return current
+    return DaemonState.READY if health.all_ok else DaemonState.DEGRADED
+
+
+#: retryAfterMs by reason: start-up takes a second or two; a browser restart about as long;
+#: a journal fault is re-probed every couple of seconds.
+_RETRY_MS = {"starting": 1000, "draining": 5000, "journal": 2000, "browser": 1000, "page": 1000}
+
+
+def refusal(state: DaemonState, health: Health, terminal: str | None) -> tuple[str, int] | None:
+    """Why new work for ``terminal`` (None: work that needs only the journal) cannot be taken
+    now, as ``(reason, retryAfterMs)``; None when it can.
+
+    Args:
+        state: the daemon's state.
+        health: what was measured.
+        terminal: the terminal the work needs, if any.
+    """
+    if state is DaemonState.DRAINING:
+        return "the daemon is shutting down", _RETRY_MS["draining"]
+    if not health.journal_ok:
+        return "the journal cannot be written now", _RETRY_MS["journal"]
+    if terminal is None:
+        return None
+    if state is DaemonState.STARTING:
+        return "the daemon is starting", _RETRY_MS["starting"]
+    if not health.browser_up:
+        return "the browser is restarting", _RETRY_MS["browser"]
+    if terminal not in health.pages:
+        return None  # a terminal ``terminal.pair`` creates: it needs only the browser
+    if not health.pages[terminal]:
+        return f"the page of terminal {terminal!r} is not ready", _RETRY_MS["page"]
+    return None
