@@ -247,8 +247,8 @@ function mark(row, text) {
   td.setAttribute("role", "note");
 }
 
-/** The fund's claims report held against the jobs, row by row (used when the daemon has no
- * healthpoint.reconcile). */
+/** The fund's claims report held against the jobs, row by row. With healthpoint.reconcile the
+ * daemon's own verdicts (settled, discrepancies, ambiguous) then mark the rows. */
 async function reconcileInPage(terminal, date) {
   const report = await rpc.call("healthpoint.reconciliation", { terminal, date, type: "claims" });
   const jobs = await rpc.call("job.list", { terminal, limit: 1000 });
@@ -282,8 +282,15 @@ async function reconcileInPage(terminal, date) {
       rows.push({ claim: null, job, problem: "approved here, missing at the fund" });
     }
   }
-  return { report, rows };
+  return { report, rows, jobs };
 }
+
+const DISCREPANCY_TEXT = {
+  missingAtFund: "approved here, missing at the fund",
+  notInJournal: "not in the journal",
+  statusDiffers: "status differs",
+  amountDiffers: "amount differs",
+};
 
 function reconRow(body, claim, job, problem) {
   const row = body.insertRow();
@@ -309,15 +316,31 @@ async function reconciliation(event) {
   const date = $("recon-date").value;
   try {
     if (hasMethod("healthpoint.reconcile")) {
+      // First the daemon's verdicts (this settles unknown claims), then every row of the report.
       const rec = await rpc.call("healthpoint.reconcile", { terminal, date });
-      const jobs = new Map((await rpc.call("job.list", { terminal, limit: 1000 })).map((j) => [j.jobId, j]));
-      for (const s of rec.settled || []) reconRow(body, null, jobs.get(s.jobId) || { jobId: s.jobId, kind: "claim", result: s.result }, "settled from the report");
-      for (const d of rec.discrepancies || []) reconRow(body, d.fund || null, d.jobId ? jobs.get(d.jobId) : null, d.kind);
-      for (const a of rec.ambiguous || []) reconRow(body, null, jobs.get(a.jobId), `ambiguous: ${a.refTags.join(", ")}`);
+      const { rows, jobs } = await reconcileInPage(terminal, date);
+      const verdicts = new Map();
+      for (const d of rec.discrepancies || []) if (d.refTag) verdicts.set(d.refTag, DISCREPANCY_TEXT[d.kind] || d.kind);
+      for (const s of rec.settled || []) if (!verdicts.has(s.refTag)) verdicts.set(s.refTag, "");
+      const settled = new Set((rec.settled || []).map((s) => s.refTag));
+      for (const { claim, job, problem } of rows) {
+        const ref = claim ? claim.refTag : job && job.result && job.result.refTag;
+        // The row's own words say most; the daemon's verdict marks what the page did not see.
+        const verdict = problem || verdicts.get(ref) || "";
+        reconRow(body, claim, job, verdict);
+        if (settled.has(ref)) body.rows[body.rows.length - 1].classList.add("settled");
+      }
+      const byId = new Map(jobs.map((j) => [j.jobId, j]));
+      for (const a of rec.ambiguous || []) {
+        reconRow(body, null, byId.get(a.jobId) || null, `unknown here, ambiguous: rows ${a.refTags.join(", ")}`);
+      }
       const t = rec.totals || {};
+      const bad = body.querySelectorAll("tr.discrepancy").length;
       out.textContent = rec.available === false ? "No report for that day." :
-        `Fund: ${t.fund ? `${t.fund.claims} claims, ${aud(t.fund.claimed)} claimed, ${aud(t.fund.benefit)} benefit` : ""}; `
-        + `journal: ${t.journal ? `${t.journal.claims} claims, ${aud(t.journal.claimed)} claimed, ${aud(t.journal.benefit)} benefit` : ""}`;
+        `Fund: ${t.fund.claims} claims, ${aud(t.fund.claimed)} claimed, ${aud(t.fund.benefit)} benefit; `
+        + `journal: ${t.journal.claims} claims, ${aud(t.journal.claimed)} claimed, ${aud(t.journal.benefit)} benefit; `
+        + `${(rec.settled || []).length} settled from the report; `
+        + (bad ? `${bad} discrepanc${bad === 1 ? "y" : "ies"} marked.` : "every row matches a job.");
       return;
     }
     const { report, rows } = await reconcileInPage(terminal, date);
