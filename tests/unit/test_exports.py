@@ -17,6 +17,7 @@ NAMESPACES = {
     "bridge.worker": ("history", "runner"),
     "simulator.healthpoint": ("adjudication", "cancels", "day", "reports", "requests"),
     "simulator.healthcode": ("fhir", "rules", "service", "v2"),
+    "simulator.transactions": ("cancels", "claims", "payments", "steps"),
 }
 
 
