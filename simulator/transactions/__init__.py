@@ -13,12 +13,12 @@ from simulator.transactions.steps import AUTOVOID_AFTER_S, PRINT_DELAY_S, Health
 
 __all__ = [
     "AUTOVOID_AFTER_S",
-    "PRINT_DELAY_S",
-    "QUESTION_TIMEOUT_S",
     "CancelFlow",
     "ClaimFlow",
     "HealthCard",
+    "PRINT_DELAY_S",
     "PaymentFlow",
+    "QUESTION_TIMEOUT_S",
     "TerminalSteps",
     "fund_delay",
 ]
