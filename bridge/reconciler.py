@@ -22,7 +22,7 @@ from bridge import healthpoint
 from bridge.errors import ClaimbridgeError, FieldError, InvalidParams
 from bridge.hub import Hub
 from bridge.jobs import IllegalTransition, JobKind, JobState
-from bridge.journal import JobRecord, Journal
+from bridge.journal import JobRecord, Journal, ReconciliationStore
 from bridge.worker import TerminalWorker, job_to_wire
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ class Reconciler:
         skew: timedelta = healthpoint.DEFAULT_SKEW,
     ) -> None:
         self.journal = journal
+        self.store = ReconciliationStore(journal)
         self.hub = hub
         self.workers = workers
         self.now = now
@@ -115,7 +116,7 @@ class Reconciler:
                 "ambiguous": [{"jobId": j, "refTags": list(tags)} for j, tags in matching.ambiguous.items()],
                 "totals": matching.totals,
             }
-            await self.journal.save_reconciliation(terminal, day.isoformat(), out)
+            await self.store.save_reconciliation(terminal, day.isoformat(), out)
         self.hub.publish("reconciliation.done", {
             "terminal": terminal, "date": day.isoformat(),
             "settled": len(settled), "discrepancies": len(discrepancies),
@@ -125,7 +126,7 @@ class Reconciler:
     async def _jobs(self, terminal: str, day: date) -> tuple[list[healthpoint.ReconJob], dict[str, JobRecord]]:
         """The terminal's claims and cancels of the day, as the matching sees them."""
         start, end = _day_bounds(day)
-        records = await self.journal.jobs_created_between(terminal, _KINDS, start - self.skew, end + self.skew)
+        records = await self.store.jobs_created_between(terminal, _KINDS, start - self.skew, end + self.skew)
         by_id = {r.job_id: r for r in records}
         cancelled = {
             r.parent_job_id for r in records
@@ -168,7 +169,7 @@ class Reconciler:
     async def _held(self, terminal: str, ref_tags: list[str]) -> dict[str, str]:
         """refTag -> the claim job of this terminal that holds it (refTags are per terminal)."""
         held = {}
-        for job in await self.journal.jobs_with_ref_tags(ref_tags):
+        for job in await self.store.jobs_with_ref_tags(ref_tags):
             if job.terminal == terminal and job.kind is JobKind.CLAIM:
                 held[str((job.result or {}).get("refTag"))] = job.job_id
         return held

@@ -48,7 +48,7 @@ from bridge.errors import (
     TemporarilyUnavailable,
 )
 from bridge.hub import Hub, Peer
-from bridge.journal_thread import LANE as JOURNAL_LANE
+from bridge.journal import LANE as JOURNAL_LANE
 
 __all__ = ["ConsoleSessions", "Dispatcher", "SESSION_COOKIE", "SUBPROTOCOL", "ThrottledLog", "WebsocketServer", "session_cookie"]
 

@@ -1,5 +1,6 @@
 """Async driver of the simulated terminals: dispatches link frames, pairs terminals, answers
-queries and reports, starts each transaction (``transactions.py``) as a named task.
+queries and reports, starts each transaction (:mod:`simulator.transactions`: a claim, cancel or
+payment flow) as a named task.
 
 The only I/O it owns is time (the :class:`~simulator.clock.Clock`) and the per-terminal
 tasks; every decision comes from the pure modules (``terminal``, ``healthpoint``,
@@ -42,7 +43,7 @@ from simulator.ledger import Ledger
 from simulator.scenarios import Scenario, ScenarioBook, purchase_magic
 from simulator.terminal import Event, State, TransactionKind, TransactionLog
 from simulator.sessions import Session, TerminalRuntime
-from simulator.transactions import TransactionFlows
+from simulator.transactions import CancelFlow, ClaimFlow, PaymentFlow, TerminalSteps
 
 __all__ = ["PAIRING_TIMEOUT_S", "Simulator"]
 
@@ -65,7 +66,7 @@ def _int(value: Any) -> int | None:
 _TRANSACTIONS = {k.value: k for k in TransactionKind}
 
 
-class Simulator(TransactionFlows):
+class Simulator:
     """The simulated terminals, HealthPoint network and ledger of one simulator app.
 
     Args:
@@ -81,9 +82,11 @@ class Simulator(TransactionFlows):
         self.ledger = Ledger()
         self.scenarios = ScenarioBook()
         self._terminals: dict[tuple[int, int], TerminalRuntime] = {}
-        self._counter = 0
-        self._payments = 0
         self._keys = 0
+        self.steps = TerminalSteps(clock, self.reference, self.ledger, seed)
+        self.claims = ClaimFlow(self.steps)
+        self.cancels = CancelFlow(self.steps)
+        self.payments = PaymentFlow(self.steps)
 
     # ------------------------------------------------------------------ control API
 
@@ -93,8 +96,7 @@ class Simulator(TransactionFlows):
         self._terminals.clear()
         self.ledger.clear()
         self.scenarios.clear()
-        self._counter = 0
-        self._payments = 0
+        self.steps.reset()
         self._keys = 0
 
     async def close(self) -> None:
@@ -120,7 +122,7 @@ class Simulator(TransactionFlows):
         if terminal is None or terminal.machine.state is not State.PAIRING:
             raise PairingNotPending(mid, tid)
         self._keys += 1
-        key = self._hash(f"key:{mid}:{tid}:{self._keys}")[:32]
+        key = self.steps.hash(f"key:{mid}:{tid}:{self._keys}")[:32]
         terminal.integration_key = key
         terminal.authorised.set()
         return {"status": "success", "message": "Paired", "integrationKey": key}
@@ -272,9 +274,11 @@ class Simulator(TransactionFlows):
         terminal.machine.fire(Event.START)
         job: Awaitable[None]
         if isinstance(request, PurchaseRequest):
-            job = self._run_purchase(terminal, kind, request, scenario)
+            job = self.payments.run(terminal, kind, request, scenario)
+        elif kind is TransactionKind.CANCEL:
+            job = self.cancels.run(terminal, request, scenario)
         else:
-            job = self._run_health(terminal, kind, request, scenario)
+            job = self.claims.run(terminal, kind, request, scenario)
         terminal.task = asyncio.create_task(
             self._guard(terminal, job, forget=scenario.no_last_transaction),
             name=f"claimbridge-sim[{terminal.mid}/{terminal.tid}].{kind.value}",
@@ -289,7 +293,7 @@ class Simulator(TransactionFlows):
         except Exception:
             _log.exception("simulated transaction crashed on %s/%s", terminal.mid, terminal.tid)
             terminal.machine.fire(Event.FAIL)
-            await self._finish(terminal, {"result": "SYSTEM ERROR"}, drop=False)
+            await self.steps.finish(terminal, {"result": "SYSTEM ERROR"}, drop=False)
         if forget and terminal.log is mine:
             # Scenario noLastTransaction: the terminal lost its memory of the transaction (a
             # power cut, a swap), so continueLastTransaction cannot tell its outcome. The fund

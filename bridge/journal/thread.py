@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bridge.errors import JournalUnavailable
-from bridge.journal_schema import SCHEMA
+from bridge.journal.schema import SCHEMA
 
 __all__ = ["LANE", "JournalThread"]
 

@@ -11,15 +11,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bridge.errors import ClaimbridgeError, JournalUnavailable
 from bridge.jobs import IllegalTransition, JobState
-
-if TYPE_CHECKING:
-    from bridge.journal import JobRecord
+from bridge.journal.records import JobRecord
 
 __all__ = ["HELD_ERROR", "HeldMove", "HeldNote", "HeldWrites"]
+
 
 @dataclass(frozen=True, slots=True)
 class HeldMove:

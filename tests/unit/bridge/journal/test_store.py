@@ -1,8 +1,9 @@
-"""bridge/journal.py against a real SQLite file: durability settings, idempotency, audit trail."""
+"""bridge/journal/store.py against a real SQLite file: durability settings, idempotency, audit trail,
+held writes, the money guards' job tree and batched notes."""
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ def test_wal_and_synchronous_full(tmp_path: Path) -> None:
     async def go() -> tuple[str, int]:
         async with Journal(tmp_path / "j.db") as j:
             return (
-                await j._run(lambda: j._thread.conn.execute("PRAGMA journal_mode").fetchone()[0]),
-                await j._run(lambda: j._thread.conn.execute("PRAGMA synchronous").fetchone()[0]),
+                await j.read(lambda: j.thread.conn.execute("PRAGMA journal_mode").fetchone()[0]),
+                await j.read(lambda: j.thread.conn.execute("PRAGMA synchronous").fetchone()[0]),
             )
 
     mode, sync = run(go())
@@ -165,11 +166,45 @@ def test_a_full_disk_fails_writes_but_not_reads(tmp_path: Path) -> None:
     async def go() -> None:
         async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
             job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={})
-            pages = await j._run(lambda: j._thread.conn.execute("PRAGMA page_count").fetchone()[0])
-            await j._run(lambda: j._thread.conn.execute(f"PRAGMA max_page_count = {pages}"))
+            pages = await j.read(lambda: j.thread.conn.execute("PRAGMA page_count").fetchone()[0])
+            await j.read(lambda: j.thread.conn.execute(f"PRAGMA max_page_count = {pages}"))
             with pytest.raises(JournalUnavailable) as full:
                 await j.create_job(kind=JobKind.CLAIM, request_id="r2", terminal="t", request={"x": "y" * 20000})
             assert "full" in full.value.detail and not j.writable
             assert (await j.get(job.job_id)).state is JobState.QUEUED
+
+    run(go())
+
+
+def test_related_jobs_and_settle(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
+            claim, _ = await j.create_job(kind=JobKind.CLAIM, request_id="c", terminal="t", request={})
+            gap, _ = await j.create_job(kind=JobKind.GAP, request_id="g", terminal="t", request={}, parent_job_id=claim.job_id)
+            refund, _ = await j.create_job(kind=JobKind.REFUND, request_id="r", terminal="t", request={}, parent_job_id=gap.job_id)
+            await j.create_job(kind=JobKind.CLAIM, request_id="other", terminal="t", request={})
+            assert [x.job_id for x in await j.related_jobs(claim.job_id)] == [gap.job_id, refund.job_id]
+            await j.move(claim.job_id, JobState.RUNNING)
+            await j.move(claim.job_id, JobState.UNKNOWN, error={"message": "lost"})
+            done = await j.settle(claim.job_id, JobState.COMPLETED, result={"result": "APPROVED"}, note="report")
+            assert done.state is JobState.COMPLETED and done.error is None and done.result == {"result": "APPROVED"}
+            events = await j.events(claim.job_id)
+            assert events[-1]["to_state"] == "completed" and events[-1]["detail"] == "report"
+            with pytest.raises(IllegalTransition):
+                await j.settle(claim.job_id, JobState.COMPLETED, result={}, note="again")
+
+    run(go())
+
+
+def test_note_many_keeps_times_and_order(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
+            job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="c", terminal="t", request={})
+            await j.note_many(job.job_id, [(AT + timedelta(seconds=1), "status", "one"), (AT + timedelta(seconds=2), "status", "two")])
+            await j.note_many(job.job_id, [])
+            rows = (await j.events(job.job_id))[1:]
+            assert [(r["event"], r["detail"]) for r in rows] == [("status", "one"), ("status", "two")]
+            assert rows[0]["at"].startswith("2026-11-22T23:00:01")
+            assert j.clock_now() == AT
 
     run(go())

@@ -1,6 +1,7 @@
 """The journal's SQLite schema and row encoding (pure: no connection is opened here).
 
-Kept apart from :mod:`bridge.journal` so that the adapter holds only what talks to SQLite.
+Kept apart from :mod:`bridge.journal.thread` and :mod:`bridge.journal.store` so that they hold
+only what talks to SQLite.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SQLite journal: the only code that opens the database; it decides no state change.
+"""The journal's store: the only code that writes the database; it decides no state change.
 
 Every job, its request and result, every state change with its time (the audit trail) and
 every terminal's pairing live in one SQLite file in WAL mode with ``synchronous=FULL``, so a
@@ -6,21 +6,20 @@ row that :meth:`Journal.create_job` or :meth:`Journal.move` returned is on disk 
 caller goes on to talk to a terminal. Whether a move is allowed is asked of
 :mod:`bridge.jobs`; the journal only refuses what that table refuses. Nothing is ever deleted.
 
-Calls run on one thread (:mod:`bridge.journal_thread`, where ``sqlite3`` errors become
+Calls run on one thread (:mod:`bridge.journal.thread`, where ``sqlite3`` errors become
 ``JournalUnavailable``). Whether writes work is measured: :meth:`Journal.probe` commits a real
-write. An outcome the disk refuses is held (:mod:`bridge.journal_held`), shown ``unknown``, and
-committed once writes work again; so are audit notes, which never fail the transaction.
+write. An outcome the disk refuses is held (:mod:`bridge.journal.held`), shown ``unknown``, and
+committed once writes work again; so are audit notes, which never fail the transaction. Other
+stores on the same file (:mod:`bridge.journal.reconciliations`) run through :meth:`Journal.read`
+and :meth:`Journal.write`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -28,74 +27,18 @@ from typing import Any, TypeVar
 
 from bridge.errors import JobNotFound, JournalUnavailable, RequestIdReused
 from bridge.jobs import JobKind, JobState, check_move
-from bridge.journal_held import HeldWrites
-from bridge.journal_schema import dumps, iso, loads, payload_digest
-from bridge.journal_thread import JournalThread
+from bridge.journal.held import HeldWrites
+from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, job_from_row, pairing_from_row
+from bridge.journal.schema import dumps, iso, payload_digest
+from bridge.journal.thread import JournalThread
 
-__all__ = ["Journal", "JobRecord", "PairingRecord", "TerminalRecord"]
+__all__ = ["Journal"]
 
 _T = TypeVar("_T")
 
 
-
-@dataclass(frozen=True, slots=True)
-class JobRecord:
-    """One row of the ``jobs`` table, as the rest of the daemon sees it."""
-
-    job_id: str
-    request_id: str
-    kind: JobKind
-    terminal: str | None
-    state: JobState
-    request: dict[str, Any]
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
-    parent_job_id: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PairingRecord:
-    """A terminal's pairing keys; ``integration_key`` is a secret and is kept out of repr."""
-
-    terminal: str
-    mid: int
-    tid: int
-    integration_key: str
-    paired_at: datetime
-
-    def __repr__(self) -> str:
-        return f"PairingRecord(terminal={self.terminal!r}, mid={self.mid}, tid={self.tid}, integration_key=***)"
-
-
-@dataclass(frozen=True, slots=True)
-class TerminalRecord:
-    """A terminal created by ``terminal.pair`` that the journal remembers across restarts."""
-
-    name: str
-    mid: int
-    tid: int
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _row_to_job(row: sqlite3.Row) -> JobRecord:
-    return JobRecord(
-        job_id=row["job_id"],
-        request_id=row["request_id"],
-        kind=JobKind(row["kind"]),
-        terminal=row["terminal"],
-        state=JobState(row["state"]),
-        request=json.loads(row["request"]),
-        result=loads(row["result"]),
-        error=loads(row["error"]),
-        parent_job_id=row["parent_job_id"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        updated_at=datetime.fromisoformat(row["updated_at"]),
-    )
 
 
 class Journal:
@@ -123,31 +66,38 @@ class Journal:
         self._fault = asyncio.Event()
 
     async def __aenter__(self) -> Journal:
-        await self._run(self._thread.open)
+        await self.read(self._thread.open)
         return self
 
     async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         with contextlib.suppress(JournalUnavailable):
             await self.flush_held()
         with contextlib.suppress(JournalUnavailable):
-            await self._run(self._thread.close)
+            await self.read(self._thread.close)
         self._thread.shutdown()
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+    @property
+    def thread(self) -> JournalThread:
+        """The one thread and connection: what a function given to :meth:`read` or :meth:`write` uses."""
+        return self._thread
+
+    async def read(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn(*args)`` on the journal's thread.
+
+        Raises:
+            JournalUnavailable: SQLite failed.
+        """
         return await self._thread.run(fn, *args)
 
-    async def _write(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Like :meth:`_run`, for a write: a failure marks the journal unwritable and wakes
+    async def write(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Like :meth:`read`, for a write: a failure marks the journal unwritable and wakes
         :meth:`wait_fault` (the daemon then probes until writes work again)."""
         try:
-            return await self._run(fn, *args)
+            return await self.read(fn, *args)
         except JournalUnavailable as exc:
             self._mark_unwritable(exc.detail)
             raise
@@ -171,7 +121,7 @@ class Journal:
         (SQLite reuses its WAL). Returns the jobs whose held state change was committed now.
         """
         try:
-            await self._run(self._probe)
+            await self.read(self._probe)
             committed = await self.flush_held()
         except JournalUnavailable as exc:
             self._mark_unwritable(exc.detail)
@@ -209,8 +159,8 @@ class Journal:
             JournalUnavailable: the disk still refuses (what is left stays held).
         """
         return await self._held.flush(
-            lambda m: self._run(self._move, m.job_id, m.to_state, m.result, m.error, m.note),
-            lambda n: self._run(self._insert_note, n.job_id, n.event, n.detail, n.at),
+            lambda m: self.read(self._move, m.job_id, m.to_state, m.result, m.error, m.note),
+            lambda n: self.read(self._insert_note, n.job_id, n.event, n.detail, n.at),
         )
 
     # -- jobs ---------------------------------------------------------------------------------
@@ -232,7 +182,7 @@ class Journal:
         Raises:
             RequestIdReused: ``request_id`` is stored with a different payload.
         """
-        job, created = await self._write(self._create_job, kind, request_id, terminal, request, parent_job_id)
+        job, created = await self.write(self._create_job, kind, request_id, terminal, request, parent_job_id)
         return self._held.overlay(job), created
 
     def _create_job(
@@ -245,13 +195,13 @@ class Journal:
         if row is not None:
             if row["digest"] != digest:
                 raise RequestIdReused(request_id)
-            return _row_to_job(row), False
+            return job_from_row(row), False
         with self._thread.transaction() as db:
             row = db.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
             if row is not None:
                 if row["digest"] != digest:
                     raise RequestIdReused(request_id)
-                return _row_to_job(row), False
+                return job_from_row(row), False
             job_id = str(uuid.uuid4())
             at = iso(self._clock())
             db.execute(
@@ -267,13 +217,8 @@ class Journal:
         return self._get(job_id), True
 
     async def move(
-        self,
-        job_id: str,
-        to_state: JobState,
-        *,
-        result: dict[str, Any] | None = None,
-        error: dict[str, Any] | None = None,
-        note: str | None = None,
+        self, job_id: str, to_state: JobState, *, result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None, note: str | None = None,
     ) -> JobRecord:
         """Move a job to ``to_state`` if :mod:`bridge.jobs` allows it, with its audit row.
 
@@ -281,7 +226,7 @@ class Journal:
             JobNotFound: no such job.
             IllegalTransition: the state table forbids the move.
         """
-        return await self._write(self._move, job_id, to_state, result, error, note)
+        return await self.write(self._move, job_id, to_state, result, error, note)
 
     def _move(
         self, job_id: str, to_state: JobState, result: dict[str, Any] | None, error: dict[str, Any] | None,
@@ -312,7 +257,7 @@ class Journal:
         Raises:
             JobNotFound: no such job.
         """
-        return await self._write(self._update_result, job_id, result, note)
+        return await self.write(self._update_result, job_id, result, note)
 
     def _update_result(self, job_id: str, result: dict[str, Any], note: str | None) -> JobRecord:
         with self._thread.transaction() as db:
@@ -337,7 +282,7 @@ class Journal:
         at = iso(self._clock())
         if not self._held.notes:
             try:
-                await self._write(self._insert_note, job_id, event, detail, at)
+                await self.write(self._insert_note, job_id, event, detail, at)
                 return
             except JournalUnavailable:
                 pass
@@ -350,23 +295,23 @@ class Journal:
 
     async def get(self, job_id: str) -> JobRecord:
         """Raises: JobNotFound, JournalUnavailable."""
-        return self._held.overlay(await self._run(self._get, job_id))
+        return self._held.overlay(await self.read(self._get, job_id))
 
     def _get(self, job_id: str) -> JobRecord:
         row = self._thread.conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFound(job_id)
-        return _row_to_job(row)
+        return job_from_row(row)
 
     async def get_by_request_id(self, request_id: str) -> JobRecord:
         """Raises: JobNotFound, JournalUnavailable."""
-        return self._held.overlay(await self._run(self._get_by_request_id, request_id))
+        return self._held.overlay(await self.read(self._get_by_request_id, request_id))
 
     def _get_by_request_id(self, request_id: str) -> JobRecord:
         row = self._thread.conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
         if row is None:
             raise JobNotFound(request_id)
-        return _row_to_job(row)
+        return job_from_row(row)
 
     async def list_jobs(
         self,
@@ -383,7 +328,7 @@ class Journal:
             # A held job shows as unknown while its row still says where it was (queued,
             # running): ask for those rows too, then keep what shows in a wanted state.
             wanted = sorted({*states, JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN})
-        jobs = [self._held.overlay(j) for j in await self._run(self._list_jobs, wanted, terminal, kind, limit, oldest_first)]
+        jobs = [self._held.overlay(j) for j in await self.read(self._list_jobs, wanted, terminal, kind, limit, oldest_first)]
         if wanted is not states and states:
             jobs = [j for j in jobs if j.state in states]
         return jobs
@@ -409,11 +354,11 @@ class Journal:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        return [_row_to_job(r) for r in self._thread.conn.execute(sql, args).fetchall()]
+        return [job_from_row(r) for r in self._thread.conn.execute(sql, args).fetchall()]
 
     async def events(self, job_id: str) -> list[dict[str, Any]]:
         """The audit trail of one job, oldest first."""
-        return await self._run(self._events, job_id)
+        return await self.read(self._events, job_id)
 
     def _events(self, job_id: str) -> list[dict[str, Any]]:
         rows = self._thread.conn.execute(
@@ -424,7 +369,7 @@ class Journal:
 
     async def count_by_state(self) -> dict[str, int]:
         """How many jobs are in each (kind, state); for health and metrics."""
-        return await self._run(self._count_by_state)
+        return await self.read(self._count_by_state)
 
     def _count_by_state(self) -> dict[str, int]:
         rows = self._thread.conn.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetchall()
@@ -432,7 +377,7 @@ class Journal:
 
     async def count_jobs(self) -> list[tuple[str, str, str | None, int]]:
         """``(kind, state, result.status, count)`` rows, for metrics (Healthcode bills carry a status)."""
-        return await self._run(self._count_jobs)
+        return await self.read(self._count_jobs)
 
     def _count_jobs(self) -> list[tuple[str, str, str | None, int]]:
         rows = self._thread.conn.execute(
@@ -445,7 +390,7 @@ class Journal:
 
     async def remember_terminal(self, name: str, mid: int, tid: int) -> None:
         """Record a terminal created through ``terminal.pair`` (or update its mid/tid)."""
-        await self._write(self._remember_terminal, name, mid, tid)
+        await self.write(self._remember_terminal, name, mid, tid)
 
     def _remember_terminal(self, name: str, mid: int, tid: int) -> None:
         self._thread.conn.execute(
@@ -456,7 +401,7 @@ class Journal:
 
     async def terminals(self) -> list[TerminalRecord]:
         """Terminals the journal remembers."""
-        return await self._run(self._terminals)
+        return await self.read(self._terminals)
 
     def _terminals(self) -> list[TerminalRecord]:
         rows = self._thread.conn.execute("SELECT name, mid, tid FROM terminals ORDER BY name").fetchall()
@@ -464,7 +409,7 @@ class Journal:
 
     async def save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
         """Store (or replace) a terminal's pairing keys."""
-        await self._write(self._save_pairing, terminal, mid, tid, integration_key)
+        await self.write(self._save_pairing, terminal, mid, tid, integration_key)
 
     def _save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
         self._thread.conn.execute(
@@ -476,20 +421,15 @@ class Journal:
 
     async def pairing(self, terminal: str) -> PairingRecord | None:
         """The terminal's pairing keys, or None when it was never paired."""
-        return await self._run(self._pairing, terminal)
+        return await self.read(self._pairing, terminal)
 
     def _pairing(self, terminal: str) -> PairingRecord | None:
         row = self._thread.conn.execute("SELECT * FROM pairings WHERE terminal = ?", (terminal,)).fetchone()
-        if row is None:
-            return None
-        return PairingRecord(
-            row["terminal"], row["mid"], row["tid"], row["integration_key"],
-            datetime.fromisoformat(row["paired_at"]),
-        )
+        return None if row is None else pairing_from_row(row)
 
     async def size_bytes(self) -> int:
         """Size of the database file and its WAL, for health and metrics."""
-        return await self._run(self._size_bytes)
+        return await self.read(self._size_bytes)
 
     def _size_bytes(self) -> int:
         total = 0
@@ -499,7 +439,7 @@ class Journal:
                 total += p.stat().st_size
         return total
 
-    # -- money, questions, history and reconciliation (one block: bridge/service.py, worker, reconciler)
+    # -- money and history (bridge/service.py, the worker): reconciliation has its own store
 
     def clock_now(self) -> datetime:
         """The journal's clock: audit rows that are batched keep the time they happened."""
@@ -508,7 +448,7 @@ class Journal:
     async def related_jobs(self, job_id: str) -> list[JobRecord]:
         """Jobs made against ``job_id`` (its cancels, gap payments) and against those (refunds),
         oldest first: what the money guards look at."""
-        return await self._run(self._related_jobs, job_id)
+        return await self.read(self._related_jobs, job_id)
 
     def _related_jobs(self, job_id: str) -> list[JobRecord]:
         rows = self._thread.conn.execute(
@@ -517,7 +457,7 @@ class Journal:
             " SELECT * FROM jobs WHERE job_id IN (SELECT id FROM tree) ORDER BY created_at, rowid",
             (job_id,),
         ).fetchall()
-        return [_row_to_job(r) for r in rows]
+        return [job_from_row(r) for r in rows]
 
     async def settle(self, job_id: str, to_state: JobState, *, result: dict[str, Any], note: str) -> JobRecord:
         """Move a job (an ``unknown`` one whose outcome is now known) and drop its stale ``error``,
@@ -527,7 +467,7 @@ class Journal:
             JobNotFound: no such job.
             IllegalTransition: the state table forbids the move.
         """
-        return await self._write(self._move, job_id, to_state, result, None, note, True)
+        return await self.write(self._move, job_id, to_state, result, None, note, True)
 
     async def note_many(self, job_id: str, notes: Sequence[tuple[datetime, str, str | None]]) -> None:
         """Several audit rows ``(at, event, detail)`` in one transaction (one fsync): a claim's
@@ -538,7 +478,7 @@ class Journal:
             return
         if not self._held.notes:
             try:
-                await self._write(self._note_many, job_id, rows)
+                await self.write(self._note_many, job_id, rows)
                 return
             except JournalUnavailable:
                 pass
@@ -551,55 +491,3 @@ class Journal:
                 "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
                 [(job_id, at, event, detail) for at, event, detail in notes],
             )
-
-    async def jobs_created_between(
-        self, terminal: str, kinds: Sequence[JobKind], start: datetime, end: datetime
-    ) -> list[JobRecord]:
-        """A terminal's jobs of these kinds created in ``[start, end)``, oldest first."""
-        return await self._run(self._jobs_created_between, terminal, list(kinds), start, end)
-
-    def _jobs_created_between(
-        self, terminal: str, kinds: list[JobKind], start: datetime, end: datetime
-    ) -> list[JobRecord]:
-        rows = self._thread.conn.execute(
-            f"SELECT * FROM jobs WHERE terminal = ? AND kind IN ({','.join('?' * len(kinds))})"
-            " AND created_at >= ? AND created_at < ? ORDER BY created_at, rowid",
-            (terminal, *(str(k) for k in kinds), iso(start), iso(end)),
-        ).fetchall()
-        return [_row_to_job(r) for r in rows]
-
-    async def jobs_with_ref_tags(self, ref_tags: Sequence[str]) -> list[JobRecord]:
-        """Jobs whose result carries one of these refTags (any day, any terminal)."""
-        return await self._run(self._jobs_with_ref_tags, list(ref_tags))
-
-    def _jobs_with_ref_tags(self, ref_tags: list[str]) -> list[JobRecord]:
-        if not ref_tags:
-            return []
-        rows = self._thread.conn.execute(
-            "SELECT * FROM jobs WHERE json_extract(result, '$.refTag') IN"
-            f" ({','.join('?' * len(ref_tags))})",
-            ref_tags,
-        ).fetchall()
-        return [_row_to_job(r) for r in rows]
-
-    async def save_reconciliation(self, terminal: str, day: str, report: dict[str, Any]) -> None:
-        """Keep one reconciliation run (the daemon's answer to ``healthpoint.reconcile``)."""
-        await self._write(self._save_reconciliation, terminal, day, report)
-
-    def _save_reconciliation(self, terminal: str, day: str, report: dict[str, Any]) -> None:
-        with self._thread.transaction() as db:
-            db.execute(
-                "INSERT INTO reconciliations (terminal, day, at, report) VALUES (?,?,?,?)",
-                (terminal, day, iso(self._clock()), dumps(report)),
-            )
-
-    async def last_reconciliation(self, terminal: str, day: str) -> dict[str, Any] | None:
-        """The newest reconciliation run kept for that terminal and day, if any."""
-        return await self._run(self._last_reconciliation, terminal, day)
-
-    def _last_reconciliation(self, terminal: str, day: str) -> dict[str, Any] | None:
-        row = self._thread.conn.execute(
-            "SELECT report FROM reconciliations WHERE terminal = ? AND day = ? ORDER BY seq DESC LIMIT 1",
-            (terminal, day),
-        ).fetchone()
-        return None if row is None else dict(loads(row["report"]))

@@ -1,4 +1,4 @@
-"""bridge/journal_held.py: held writes, shown as unknown, committed in order, refused ones dropped."""
+"""bridge/journal/held.py: held writes, shown as unknown, committed in order, refused ones dropped."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from bridge.errors import JournalUnavailable
 from bridge.jobs import IllegalTransition, JobKind, JobState
 from bridge.journal import JobRecord
-from bridge.journal_held import HELD_ERROR, HeldMove, HeldNote, HeldWrites
+from bridge.journal.held import HELD_ERROR, HeldMove, HeldNote, HeldWrites
 
 AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 

@@ -1,0 +1,33 @@
+"""The journal: one SQLite file holding every job, its audit trail and every pairing.
+
+:class:`Journal` (:mod:`~bridge.journal.store`) is the store the daemon opens; the records it
+hands out are pure (:mod:`~bridge.journal.records`); the reconciliation keeps its own store on
+the same connection (:mod:`~bridge.journal.reconciliations`). Inside: the schema and row encoding
+(:mod:`~bridge.journal.schema`), the one thread every call runs on (:mod:`~bridge.journal.thread`)
+and the writes held while the disk refuses them (:mod:`~bridge.journal.held`).
+"""
+
+from bridge.journal.records import (
+    JobRecord,
+    PairingRecord,
+    StoredRow,
+    TerminalRecord,
+    job_from_row,
+    pairing_from_row,
+)
+from bridge.journal.reconciliations import ReconciliationStore
+from bridge.journal.store import Journal
+from bridge.journal.thread import LANE, JournalThread
+
+__all__ = [
+    "JobRecord",
+    "Journal",
+    "JournalThread",
+    "LANE",
+    "PairingRecord",
+    "ReconciliationStore",
+    "StoredRow",
+    "TerminalRecord",
+    "job_from_row",
+    "pairing_from_row",
+]

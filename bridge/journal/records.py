@@ -1,0 +1,92 @@
+"""What the journal hands out: a job, a pairing, a remembered terminal (pure: no SQLite here).
+
+Rows are decoded from anything indexable by column name (a ``sqlite3.Row`` in the journal, a
+plain dict in a test or in code that builds a record without a database), so this module
+imports no database driver and can be used by the pure core.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bridge.jobs import JobKind, JobState
+from bridge.journal.schema import loads
+
+__all__ = ["JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "job_from_row", "pairing_from_row"]
+
+
+class StoredRow(Protocol):
+    """A stored row read by column name (``sqlite3.Row`` and ``dict`` both fit)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One row of the ``jobs`` table, as the rest of the daemon sees it."""
+
+    job_id: str
+    request_id: str
+    kind: JobKind
+    terminal: str | None
+    state: JobState
+    request: dict[str, Any]
+    result: dict[str, Any] | None
+    error: dict[str, Any] | None
+    parent_job_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PairingRecord:
+    """A terminal's pairing keys; ``integration_key`` is a secret and is kept out of repr."""
+
+    terminal: str
+    mid: int
+    tid: int
+    integration_key: str
+    paired_at: datetime
+
+    def __repr__(self) -> str:
+        return f"PairingRecord(terminal={self.terminal!r}, mid={self.mid}, tid={self.tid}, integration_key=***)"
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalRecord:
+    """A terminal created by ``terminal.pair`` that the journal remembers across restarts."""
+
+    name: str
+    mid: int
+    tid: int
+
+
+def job_from_row(row: StoredRow) -> JobRecord:
+    """A ``jobs`` row as a record: JSON columns decoded, times parsed, kind and state typed.
+
+    Raises:
+        ValueError: a kind or state this version does not know, or a malformed time.
+    """
+    return JobRecord(
+        job_id=row["job_id"],
+        request_id=row["request_id"],
+        kind=JobKind(row["kind"]),
+        terminal=row["terminal"],
+        state=JobState(row["state"]),
+        request=json.loads(row["request"]),
+        result=loads(row["result"]),
+        error=loads(row["error"]),
+        parent_job_id=row["parent_job_id"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+    )
+
+
+def pairing_from_row(row: StoredRow) -> PairingRecord:
+    """A ``pairings`` row as a record."""
+    return PairingRecord(
+        row["terminal"], row["mid"], row["tid"], row["integration_key"], datetime.fromisoformat(row["paired_at"]),
+    )

@@ -1,0 +1,73 @@
+"""bridge/journal/records.py: rows decoded from a plain mapping and from a real SQLite row alike,
+and a pairing's key kept out of its repr."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.jobs import JobKind, JobState
+from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, job_from_row, pairing_from_row
+from bridge.journal.schema import SCHEMA
+
+AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
+
+
+def _job_row(**changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "job_id": "j1", "request_id": "r1", "kind": "claim", "terminal": "t", "state": "completed",
+        "request": '{"items":[{"claimAmount":5000}]}', "result": '{"result":"APPROVED"}', "error": None,
+        "parent_job_id": None, "created_at": "2026-11-22T23:00:00.000000+00:00",
+        "updated_at": "2026-11-22T23:00:05.000000+00:00",
+    }
+    row.update(changes)
+    return row
+
+
+def test_a_job_row_from_a_mapping() -> None:
+    job = job_from_row(_job_row())
+    assert job == JobRecord(
+        "j1", "r1", JobKind.CLAIM, "t", JobState.COMPLETED, {"items": [{"claimAmount": 5000}]},
+        {"result": "APPROVED"}, None, None, AT, datetime(2026, 11, 22, 23, 0, 5, tzinfo=UTC),
+    )
+    assert job.kind is JobKind.CLAIM and job.state is JobState.COMPLETED
+
+
+def test_a_job_row_from_sqlite_decodes_the_same(tmp_path: Path) -> None:
+    row = _job_row(error='{"message":"late"}', parent_job_id="p")
+    with sqlite3.connect(tmp_path / "j.db") as db:
+        db.row_factory = sqlite3.Row
+        db.executescript(SCHEMA)
+        db.execute(
+            "INSERT INTO jobs (job_id, request_id, kind, terminal, state, digest, request, result, error,"
+            " parent_job_id, created_at, updated_at) VALUES (?,?,?,?,?,'d',?,?,?,?,?,?)",
+            tuple(row[k] for k in ("job_id", "request_id", "kind", "terminal", "state", "request", "result",
+                                   "error", "parent_job_id", "created_at", "updated_at")),
+        )
+        stored = db.execute("SELECT * FROM jobs").fetchone()
+    assert job_from_row(stored) == job_from_row(row)
+    assert job_from_row(stored).error == {"message": "late"} and job_from_row(stored).parent_job_id == "p"
+
+
+def test_an_unknown_state_is_refused() -> None:
+    with pytest.raises(ValueError):
+        job_from_row(_job_row(state="teleported"))
+
+
+def test_a_pairing_row_and_its_repr_hide_the_key() -> None:
+    pairing = pairing_from_row({
+        "terminal": "t", "mid": 1, "tid": 2, "integration_key": "secret-key",
+        "paired_at": "2026-11-22T23:00:00.000000+00:00",
+    })
+    assert pairing == PairingRecord("t", 1, 2, "secret-key", AT)
+    assert "secret-key" not in repr(pairing) and "tid=2" in repr(pairing)
+
+
+def test_records_are_frozen() -> None:
+    terminal = TerminalRecord("t", 1, 2)
+    with pytest.raises(AttributeError):
+        terminal.mid = 3  # type: ignore[misc]
