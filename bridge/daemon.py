@@ -61,6 +61,7 @@ from bridge.terminal import Browser, TerminalPage
 from bridge.worker.runner import TerminalWorker, job_to_wire
 
 if TYPE_CHECKING:
+    from bridge.healthcode.service import HealthcodePart
     from bridge.sdnotify import SystemdNotifier
 
 __all__ = ["Daemon", "package_version"]
@@ -114,8 +115,9 @@ class Daemon:
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.dispatcher: Dispatcher | None = None
-        #: The console's log ring, once observability is on (tests read it).
+        #: Set as each part is built (tests read them).
         self.observability: Observability | None = None
+        self.healthcode: HealthcodePart | None = None
         if settings.mqtt.url is not None:
             # Checked now, so a bad broker URL or site stops the daemon before anything starts.
             parse_broker_url(settings.mqtt.url)
@@ -243,6 +245,7 @@ class Daemon:
                 s.healthcode, journal, self.hub, self.now, lambda: service.accepting,
             ))
             handlers.update(healthcode.methods())
+            self.healthcode = healthcode
         observability = await stack.enter_async_context(Observability(
             journal, self.hub, self.workers, self.browser,
             ready=lambda: self.ready.is_set() and self.health().all_ok,
