@@ -140,11 +140,6 @@ class Daemon:
         """Ask the daemon to drain and exit (what SIGTERM does)."""
         self._stop.set()
 
-    @property
-    def stopping(self) -> asyncio.Event:
-        """Set once the daemon begins to drain (sd_notify's STOPPING=1 waits on it); do not set it."""
-        return self._stop
-
     def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
         task.set_name(name)
