@@ -19,7 +19,11 @@ dispatcher's table), observability (``/metrics``, JSON logs) and the console (ro
 sd_notify (``$NOTIFY_SOCKET``: the watchdog runs from here on); once the terminals are
 started, the Healthcode worker, the MQTT link (``[mqtt] url``), sd_notify's announcements and
 the automatic reconciliation. Each part that opens something is an async context manager on
-the one exit stack, so shutdown closes them in reverse order.
+the one exit stack, so shutdown closes them in reverse order. The background loops are named
+tasks in one set, cancelled after the drain, rather than an ``asyncio.TaskGroup``: a group on
+the stack would turn a start-up :class:`~bridge.errors.CannotStart` into an ``ExceptionGroup``
+(the command prints the one line of a ``CannotStart``), and one loop's failure would cancel
+all the others (a terminal whose recovery fails must not stop the other terminals).
 
 While running, a health loop measures the journal (a real write) and probes every page; a
 hung page counts as dead: the browser is restarted and the page's job becomes ``unknown``.

@@ -304,8 +304,10 @@ class HealthcodeService:
 
 def _required(config: HealthcodeConfig) -> tuple[str, str, str, Path]:
     """``url``, ``site_id``, ``user_id`` and ``password_file``, or why the daemon cannot start."""
-    missing = [name for name in ("site_id", "user_id", "password_file") if not getattr(config, name)]
-    if not config.url or not config.site_id or not config.user_id or not config.password_file:
+    if not config.url:
+        raise CannotStart("claimbridge: [healthcode] url is not set")
+    if not config.site_id or not config.user_id or not config.password_file:
+        missing = [name for name in ("site_id", "user_id", "password_file") if not getattr(config, name)]
         raise CannotStart(f"claimbridge: [healthcode] url is set but {', '.join(missing)} is not")
     return config.url, config.site_id, config.user_id, Path(os.path.expanduser(str(config.password_file)))
 
