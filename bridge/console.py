@@ -6,34 +6,35 @@ logs in with ``GET /console/session`` and the token in an ``Authorization`` head
 sets a session cookie (``HttpOnly; SameSite=Strict``: a session id the daemon holds in memory,
 never the token) that ``/v1`` accepts from the console's own origin only. ``/console/logout``
 forgets the session. Two things are not protocol methods and are served here behind the same
-cookie: ``/console/logs.json`` (the last 200 log records, from
-:func:`bridge.observability.recent_logs`) and ``/console/info.json`` (the POS product data and
+cookie: ``/console/logs.json`` (the last 200 log records, from the daemon's
+:class:`bridge.observability.RecentLogs`) and ``/console/info.json`` (the POS product data and
 where the daemon keeps its files). Every console answer carries
 ``Content-Security-Policy: frame-ancestors 'none'``, so no other page can frame the console.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
 import mimetypes
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from bridge.observability import recent_logs
 from bridge.server import SESSION_COOKIE, ConsoleSessions, session_cookie
 
 if TYPE_CHECKING:
     from websockets.http11 import Request
 
-    from bridge.daemon import Daemon
+    from bridge.config import Settings
+    from bridge.observability import RecentLogs
 
-__all__ = ["PREFIX", "install"]
+__all__ = ["PREFIX", "Console"]
 
 #: Where the console lives on the daemon's port.
 PREFIX = "/console/"
@@ -76,15 +77,25 @@ def _cookie(value: str, max_age: int | None = None) -> str:
     return f"{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/{age}"
 
 
-class _Console:
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+class Console:
+    """The console's HTTP routes (it has no life cycle of its own: the server serves them).
 
-    @property
-    def _sessions(self) -> ConsoleSessions:
-        server = self.daemon.server
-        # Routes are served by the server, so it exists whenever one is called.
-        return server.console_sessions if server is not None else ConsoleSessions()
+    Args:
+        sessions: the server's console sessions (the same object ``/v1`` checks cookies against).
+        token: the bearer token a login must present.
+        settings: what ``/console/info.json`` shows.
+        recent: the daemon's recent log records, for ``/console/logs.json``.
+    """
+
+    def __init__(self, sessions: ConsoleSessions, token: str, settings: Settings, recent: RecentLogs) -> None:
+        self._sessions = sessions
+        self._token = token
+        self._settings = settings
+        self._recent = recent
+
+    def routes(self) -> dict[str, Callable[[Request], Awaitable[Response]]]:
+        """``/console`` and everything under ``/console/``, for the server's extra routes."""
+        return {"/console": self.route, PREFIX: self.route}  # the server drops a trailing slash
 
     def _logged_in(self, request: Request) -> bool:
         return self._sessions.valid(session_cookie(request))
@@ -92,7 +103,7 @@ class _Console:
     def _login(self, request: Request) -> Response:
         auth = request.headers.get("Authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        if not token or not self.daemon.token or not hmac.compare_digest(token.encode(), self.daemon.token.encode()):
+        if not token or not self._token or not hmac.compare_digest(token.encode(), self._token.encode()):
             return _json({"error": "that token was refused"}, HTTPStatus.UNAUTHORIZED)
         return _json({"ok": True}, cookie=_cookie(self._sessions.create()))
 
@@ -101,7 +112,7 @@ class _Console:
         return _json({"ok": True}, cookie=_cookie("", max_age=0))
 
     def _info(self) -> dict[str, Any]:
-        s = self.daemon.settings
+        s = self._settings
         return {
             "posProduct": {
                 "posProductVendor": s.pos_product.vendor,
@@ -109,12 +120,13 @@ class _Console:
                 "posProductVersion": s.pos_product.version,
             },
             "iclientUrl": s.iclient_url,
-            "stateDir": str(self.daemon.state_dir),
+            "stateDir": str(Path(s.state_dir)),
             "healthcode": s.healthcode.url is not None,
             "mqtt": s.mqtt.url is not None,
         }
 
     async def route(self, request: Request) -> Response:
+        """Answer one request under ``/console``."""
         path = request.path.split("?", 1)[0]
         name = path[len(PREFIX):] if path.startswith(PREFIX) else ""
         if name == "session":
@@ -124,16 +136,5 @@ class _Console:
         if name in ("logs.json", "info.json"):
             if not self._logged_in(request):
                 return _json({"error": "log in first"}, HTTPStatus.UNAUTHORIZED)
-            return _json(recent_logs(self.daemon) if name == "logs.json" else self._info())
+            return _json(self._recent.snapshot() if name == "logs.json" else self._info())
         return _static(name or "index.html")
-
-
-def install(daemon: Daemon) -> None:
-    """Always on: the console is how field engineers pair terminals."""
-    console = _Console(daemon)
-
-    async def setup(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
-        d.extra_routes["/console"] = console.route  # the server drops a trailing slash
-        d.extra_routes[PREFIX] = console.route
-
-    daemon.add_setup(setup)

@@ -13,6 +13,18 @@ Start-up order is what keeps every answer honest:
    again; the lock guarantees no other process is running it);
 6. the browser and the pages; each worker then tries ``continueLastTransaction``.
 
+The optional parts are chosen here, in plain code, and each gets what it needs in its
+constructor: before the server starts, Healthcode (``[healthcode] url``: its methods join the
+dispatcher's table), observability (``/metrics``, JSON logs) and the console (routes), and
+sd_notify (``$NOTIFY_SOCKET``: the watchdog runs from here on); once the terminals are
+started, the Healthcode worker, the MQTT link (``[mqtt] url``), sd_notify's announcements and
+the automatic reconciliation. Each part that opens something is an async context manager on
+the one exit stack, so shutdown closes them in reverse order. The background loops are named
+tasks in one set, cancelled after the drain, rather than an ``asyncio.TaskGroup``: a group on
+the stack would turn a start-up :class:`~bridge.errors.CannotStart` into an ``ExceptionGroup``
+(the command prints the one line of a ``CannotStart``), and one loop's failure would cancel
+all the others (a terminal whose recovery fails must not stop the other terminals).
+
 While running, a health loop measures the journal (a real write) and probes every page; a
 hung page counts as dead: the browser is restarted and the page's job becomes ``unknown``.
 SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then the
@@ -25,35 +37,45 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
 import signal
-import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from websockets.http11 import Request, Response
 
 from bridge.backoff import backoff_delay
 from bridge.config import Settings
-from bridge.errors import CannotStart, JournalUnavailable, TemporarilyUnavailable, TerminalError
+from bridge.console import Console
+from bridge.endpoint import bind_socket, ensure_token, split_listen
+from bridge.errors import JournalUnavailable, TemporarilyUnavailable, TerminalError
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
 from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
-from bridge.parts import install_parts
-from bridge.server import Dispatcher, WebsocketServer
+from bridge.mqtt.topics import Topics, parse_broker_url
+from bridge.observability import Observability, secrets_to_mask
+from bridge.server import ConsoleSessions, Dispatcher, WebsocketServer
 from bridge.service import Service
 from bridge.statelock import StateDirLock
 from bridge.terminal import Browser, TerminalPage
 from bridge.worker.runner import TerminalWorker, job_to_wire
 
-__all__ = ["Daemon", "ensure_token", "package_version"]
+if TYPE_CHECKING:
+    from bridge.healthcode.service import HealthcodePart
+    from bridge.sdnotify import SystemdNotifier
+
+__all__ = ["Daemon", "package_version"]
 
 log = logging.getLogger("claimbridge.daemon")
 
 #: How often the journal's write probe runs while all is well (a failed write probes at once).
 JOURNAL_PROBE_S = 2.0
+
+_Route = Callable[[Request], Awaitable[tuple[HTTPStatus, bytes, str] | Response]]
 
 
 def package_version() -> str:
@@ -62,49 +84,6 @@ def package_version() -> str:
         return version("claimbridge")
     except PackageNotFoundError:
         return "0+unknown"
-
-
-def ensure_token(path: Path) -> str:
-    """Read the bearer token, creating it (mode 0600) on first start. Never logged."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        token = path.read_text().strip()
-        if token:
-            if path.stat().st_mode & 0o077:
-                os.chmod(path, 0o600)
-            return token
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(token + "\n")
-    os.chmod(path, 0o600)
-    return token
-
-
-def _split_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """Bind the listening socket (not yet serving): a clash is found before the journal opens.
-
-    Raises:
-        CannotStart: the address is in use or not ours to bind.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise CannotStart(
-            f"claimbridge: cannot listen on {host}:{port}: {exc.strerror}; "
-            "is another program using that port? Change `listen` or stop it"
-        ) from exc
-    sock.setblocking(False)
-    return sock
 
 
 def _utcnow() -> datetime:
@@ -140,11 +119,13 @@ class Daemon:
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.dispatcher: Dispatcher | None = None
-        #: HTTP routes served beside the websocket (path, or prefix ending in "/", -> handler).
-        self.extra_routes: dict[str, Any] = {}
-        self._early: list[Callable[[Daemon, contextlib.AsyncExitStack], Awaitable[None]]] = []
-        self._late: list[Callable[[Daemon, contextlib.AsyncExitStack], Awaitable[None]]] = []
-        install_parts(self)
+        #: Set as each part is built (tests read them).
+        self.observability: Observability | None = None
+        self.healthcode: HealthcodePart | None = None
+        if settings.mqtt.url is not None:
+            # Checked now, so a bad broker URL or site stops the daemon before anything starts.
+            parse_broker_url(settings.mqtt.url)
+            Topics(settings.mqtt.site)
 
     @property
     def state_dir(self) -> Path:
@@ -155,7 +136,7 @@ class Daemon:
     def url(self) -> str:
         """The websocket URL clients connect to (the configured one until the server listens)."""
         if self.server is None:
-            host, port = _split_listen(self.settings.listen)
+            host, port = split_listen(self.settings.listen)
             return f"ws://{host}:{port}/v1"
         return f"ws://{self.server.host}:{self.server.port}/v1"
 
@@ -163,31 +144,9 @@ class Daemon:
         """Ask the daemon to drain and exit (what SIGTERM does)."""
         self._stop.set()
 
-    @property
-    def stopping(self) -> asyncio.Event:
-        """Set once the daemon begins to drain (sd_notify's STOPPING=1 waits on it); do not set it."""
-        return self._stop
-
-    def add_setup(
-        self, fn: Callable[[Daemon, contextlib.AsyncExitStack], Awaitable[None]], *, late: bool = False
-    ) -> None:
-        """Plug an optional part in (Healthcode, MQTT, metrics, console, sd_notify).
-
-        Early setups run once the journal and the service exist, before the dispatcher is
-        built: they add methods to ``service.extra`` and routes to ``extra_routes``. Late
-        setups run once the server, the browser and the terminals are up, before ``ready``:
-        they use ``dispatcher`` (the MQTT link) or wait for ``ready`` in a task. Contexts they
-        enter on ``stack`` are closed at shutdown, in reverse order.
-        """
-        (self._late if late else self._early).append(fn)
-
-    def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
-        """Run a background task that is cancelled at shutdown; ``name`` like ``claimbridge[x].y``."""
-        return self._spawn(coro, name)
-
-    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        task.set_name(name)
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run a loop until shutdown; ``name`` like ``claimbridge[front-desk].worker``."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
@@ -258,8 +217,8 @@ class Daemon:
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         s = self.settings
-        host, port = _split_listen(s.listen)
-        sock = _bind(host, port)
+        host, port = split_listen(s.listen)
+        sock = bind_socket(host, port)
         stack.callback(sock.close)
         self.token = ensure_token(self.state_dir / "token")
         journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db", clock=self.now))
@@ -271,23 +230,44 @@ class Daemon:
             names.setdefault(remembered.name, (remembered.mid, remembered.tid))
         for name, (mid, tid) in sorted(names.items()):
             await self._make_worker(name, mid, tid)
-        self.service = Service(
+        service = Service(
             journal, self.hub, self.workers, self._add_worker, self.now, package_version(),
             browser_state=self._browser_state, gate=self.gate,
         )
-        for fn in self._early:
-            await fn(self, stack)
-        dispatcher = Dispatcher(self.service.handlers(), package_version(), max_batch=s.max_batch)
+        self.service = service
+        handlers = dict(service.handlers())
+        healthcode = None
+        if s.healthcode.url:
+            from bridge.healthcode.service import HealthcodePart  # httpx only when it is used
+
+            healthcode = await stack.enter_async_context(HealthcodePart(
+                s.healthcode, journal, self.hub, self.now, lambda: service.accepting,
+            ))
+            handlers.update(healthcode.methods())
+            self.healthcode = healthcode
+        observability = await stack.enter_async_context(Observability(
+            journal, self.hub, self.workers, self.browser,
+            ready=lambda: self.ready.is_set() and self.health().all_ok,
+            secrets=secrets_to_mask(self.token, s.api_key, s.healthcode.password_file),
+            log_level=s.log_level,
+        ))
+        self.observability = observability
+        sessions = ConsoleSessions()
+        console = Console(sessions, self.token, s, observability.recent)
+        routes: dict[str, _Route] = {**observability.routes(), **console.routes()}
+        notifier = await self._systemd_notifier(stack)
+        dispatcher = Dispatcher(handlers, package_version(), max_batch=s.max_batch)
         self.dispatcher = dispatcher
         self.server = await stack.enter_async_context(WebsocketServer(
             host, port, self.token, dispatcher, self.hub,
             allowed_origins=tuple(s.allowed_origins),
             readiness=self._readiness,
-            extra_routes=self.extra_routes,
+            extra_routes=routes,
             max_frame_bytes=s.max_frame_bytes,
             max_connections=s.max_connections,
             max_in_flight=s.max_in_flight,
             sock=sock,
+            console_sessions=sessions,
         ))
         for worker in self.workers.values():
             worker.page.host_url = self.server.host_page_url
@@ -299,8 +279,34 @@ class Daemon:
         self._refresh_state()
         self._spawn(self._journal_loop(), "claimbridge.journal.probe")
         self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
-        for fn in self._late:
-            await fn(self, stack)
+        if healthcode is not None:
+            self._spawn(healthcode.run(), "claimbridge.healthcode")
+        if s.mqtt.url is not None:
+            from bridge.mqtt.link import MqttLink  # aiomqtt only when it is used
+
+            await stack.enter_async_context(MqttLink(
+                s.mqtt, dispatcher, self.hub, lambda: service.terminals(None, None), max_payload=s.max_frame_bytes,
+            ))
+        if notifier is not None:
+            self._spawn(notifier.run(), "claimbridge.sdnotify")
+        self._spawn(service.reconciler.run(s.reconciliation), "claimbridge.reconciliation")
+
+    async def _systemd_notifier(self, stack: contextlib.AsyncExitStack) -> SystemdNotifier | None:
+        """sd_notify, entered on ``stack``, when ``$NOTIFY_SOCKET`` is set (systemd ``Type=notify``)."""
+        notify_socket = os.environ.get("NOTIFY_SOCKET")
+        if not notify_socket:
+            return None
+        from bridge.sdnotify import SystemdNotifier, watchdog_interval
+
+        try:
+            notifier = SystemdNotifier(
+                notify_socket, watchdog_interval(os.environ, os.getpid()), self.hub, self.workers,
+                ready_now=lambda: self.health().all_ok, started=self.ready, stopping=self._stop,
+            )
+        except ValueError as exc:
+            log.warning("sd_notify off: %s", exc)
+            return None
+        return await stack.enter_async_context(notifier)
 
     async def _recover_running(self) -> None:
         """``running`` -> ``unknown`` for jobs a previous process left; retried by the journal

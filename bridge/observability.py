@@ -1,6 +1,6 @@
 """Metrics and logs: the only code that imports ``prometheus_client`` or formats log records.
 
-``install(daemon)`` adds:
+:class:`Observability` (entered by the daemon, undone at shutdown) adds:
 
 - ``GET /metrics`` in the Prometheus text format, from the daemon's own
   :class:`~prometheus_client.CollectorRegistry` (no process-global state, so two daemons in one
@@ -10,11 +10,11 @@
   ``requestId`` and ``terminal`` when the record carries them (``extra={"jobId": ...}``) or the
   message names a job; :class:`SecretFilter` masks the bearer token, the Healthcode password and
   anything that looks like a credential before any handler sees the record.
-- :class:`RecentLogs`, the last 200 records in memory, which the console shows
-  (:func:`recent_logs`).
+- :class:`RecentLogs`, the last 200 records in memory (``Observability.recent``), which the
+  daemon hands to the console.
 
 The CLI should call :func:`configure_logging` instead of ``logging.basicConfig``; when it does
-not, ``install`` switches plain stream handlers already on the root logger to JSON.
+not, :class:`Observability` switches plain stream handlers already on the root logger to JSON.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ import logging
 import re
 import sys
 import time
-import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
+from pathlib import Path
+from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -43,17 +44,20 @@ from bridge.jobs import JobKind, JobState
 if TYPE_CHECKING:
     from websockets.http11 import Request
 
-    from bridge.daemon import Daemon
+    from bridge.hub import Hub
+    from bridge.journal import Journal
+    from bridge.terminal import Browser
+    from bridge.worker.runner import TerminalWorker
 
 __all__ = [
     "CLAIM_LATENCY_BUCKETS",
     "JsonFormatter",
+    "Observability",
     "RecentLogs",
     "SecretFilter",
     "configure_logging",
-    "install",
     "mask_secrets",
-    "recent_logs",
+    "secrets_to_mask",
 ]
 
 log = logging.getLogger("claimbridge.observability")
@@ -225,15 +229,6 @@ def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> log
     return handler
 
 
-_RECENT: weakref.WeakKeyDictionary[Any, RecentLogs] = weakref.WeakKeyDictionary()
-
-
-def recent_logs(daemon: Daemon) -> list[dict[str, Any]]:
-    """The daemon's last records (empty when observability is not installed)."""
-    handler = _RECENT.get(daemon)
-    return handler.snapshot() if handler else []
-
-
 # -- metrics ---------------------------------------------------------------------------------------
 
 
@@ -305,8 +300,17 @@ class _DaemonCollector(Collector):
 class _Metrics:
     """The daemon's registry, its scrape-time collector and the claim latency histogram."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(
+        self,
+        journal: Journal,
+        workers: Mapping[str, TerminalWorker],
+        browser: Browser,
+        ready: Callable[[], bool],
+    ) -> None:
+        self._journal = journal
+        self._workers = workers
+        self._browser = browser
+        self._ready = ready
         self.registry = CollectorRegistry(auto_describe=False)
         self.collector = _DaemonCollector()
         self.registry.register(self.collector)
@@ -318,7 +322,6 @@ class _Metrics:
             registry=self.registry,
         )
         self._running_since: dict[str, float] = {}
-
     def on_notification(self, method: str, params: Mapping[str, Any]) -> None:
         """Hub listener: time claims, and log every job change with its ids."""
         if method != "job.updated":
@@ -343,17 +346,16 @@ class _Metrics:
 
     async def refresh(self) -> None:
         """Read the journal and the workers into the collector's snapshot."""
-        d = self.daemon
+        journal, browser = self._journal, self._browser
         snap = _Snapshot()
-        if d.journal is not None:
-            with contextlib.suppress(TemporarilyUnavailable):  # a scrape still answers while the disk refuses
-                snap.jobs = await d.journal.count_jobs()
-                snap.journal_bytes = await d.journal.size_bytes()
-            snap.journal_writable = d.journal.writable
-        snap.terminals = [(n, w.paired, w.busy, w.ready, w.queued) for n, w in sorted(d.workers.items())]
-        snap.browser_up = bool(d.browser and d.browser.up)
-        snap.browser_restarts = d.browser.restarts if d.browser else 0
-        snap.ready = d.ready.is_set() and d.health().all_ok
+        with contextlib.suppress(TemporarilyUnavailable):  # a scrape still answers while the disk refuses
+            snap.jobs = await journal.count_jobs()
+            snap.journal_bytes = await journal.size_bytes()
+        snap.journal_writable = journal.writable
+        snap.terminals = [(n, w.paired, w.busy, w.ready, w.queued) for n, w in sorted(self._workers.items())]
+        snap.browser_up = browser.up
+        snap.browser_restarts = browser.restarts
+        snap.ready = self._ready()
         self.collector.snapshot = snap
 
     async def route(self, request: Request) -> tuple[HTTPStatus, bytes, str]:
@@ -362,46 +364,82 @@ class _Metrics:
         return HTTPStatus.OK, generate_latest(self.registry), "text/plain; version=0.0.4; charset=utf-8"
 
 
-def _secrets_of(daemon: Daemon) -> list[str]:
-    values = [daemon.token, daemon.settings.api_key]
-    pw_file = daemon.settings.healthcode.password_file
-    if pw_file is not None:
+def secrets_to_mask(token: str, api_key: str, password_file: Path | None) -> list[str]:
+    """The literal secrets to mask in logs: the bearer token, iClient's API key (unless it is
+    the published test key) and the Healthcode password, when its file can be read now."""
+    values = [token, api_key]
+    if password_file is not None:
         with contextlib.suppress(OSError):
-            values.append(pw_file.read_text().strip())
+            values.append(password_file.read_text().strip())
     return [v for v in values if v and v != "Test API Key"]
 
 
-def install(daemon: Daemon) -> None:
-    """Always on: ``/metrics``, JSON logs, secret masking, recent logs."""
-    metrics = _Metrics(daemon)
+class Observability:
+    """Metrics, JSON logs, secret masking and the recent-logs ring, for one daemon.
 
-    async def setup(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
-        d.extra_routes["/metrics"] = metrics.route
-        d.hub.listen(metrics.on_notification)
-        secret_filter = SecretFilter(_secrets_of(d))
-        recent = RecentLogs()
-        recent.addFilter(secret_filter)
-        _RECENT[d] = recent
+    Entering it masks secrets in every root handler, switches plain stream handlers to JSON
+    lines, adds :attr:`recent` to the root logger, sets ``claimbridge``'s level and starts
+    timing claims from the hub; leaving it undoes the logging changes.
+
+    Args:
+        journal: job counts and size at scrape time.
+        hub: ``job.updated`` notifications (claim latency, one log line per change).
+        workers: terminal name -> worker, read at scrape time (the daemon adds to it).
+        browser: headless Chromium (up, restarts).
+        ready: whether ``/readyz`` would answer 200 now.
+        secrets: literal values to mask (:func:`secrets_to_mask`).
+        log_level: the ``claimbridge`` loggers' level (``log_level`` in the config).
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        hub: Hub,
+        workers: Mapping[str, TerminalWorker],
+        browser: Browser,
+        ready: Callable[[], bool],
+        secrets: Iterable[str],
+        log_level: str,
+    ) -> None:
+        self._hub = hub
+        self._metrics = _Metrics(journal, workers, browser, ready)
+        self._filter = SecretFilter(secrets)
+        self._log_level = log_level
+        #: The last records, masked; the console's "recent logs".
+        self.recent = RecentLogs()
+        self.recent.addFilter(self._filter)
+        self._touched: list[tuple[logging.Handler, logging.Formatter | None]] = []
+        self._previous_level = logging.NOTSET
+
+    def routes(self) -> dict[str, Callable[[Request], Awaitable[tuple[HTTPStatus, bytes, str]]]]:
+        """``/metrics``, for the server's extra routes."""
+        return {"/metrics": self._metrics.route}
+
+    async def __aenter__(self) -> Observability:
+        self._hub.listen(self._metrics.on_notification)
         root = logging.getLogger()
-        touched: list[tuple[logging.Handler, logging.Formatter | None]] = []
         for handler in root.handlers:
-            handler.addFilter(secret_filter)
+            handler.addFilter(self._filter)
             if type(handler) is logging.StreamHandler and not isinstance(handler.formatter, JsonFormatter):
-                touched.append((handler, handler.formatter))
+                self._touched.append((handler, handler.formatter))
                 handler.setFormatter(JsonFormatter())
-        root.addHandler(recent)
+        root.addHandler(self.recent)
         ours = logging.getLogger("claimbridge")
-        previous_level = ours.level
-        ours.setLevel(d.settings.log_level)
+        self._previous_level = ours.level
+        ours.setLevel(self._log_level)
+        return self
 
-        def undo() -> None:
-            ours.setLevel(previous_level)
-            root.removeHandler(recent)
-            for handler in root.handlers:
-                handler.removeFilter(secret_filter)
-            for handler, formatter in touched:
-                handler.setFormatter(formatter)
-
-        stack.callback(undo)
-
-    daemon.add_setup(setup)
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        logging.getLogger("claimbridge").setLevel(self._previous_level)
+        root = logging.getLogger()
+        root.removeHandler(self.recent)
+        for handler in root.handlers:
+            handler.removeFilter(self._filter)
+        for handler, formatter in self._touched:
+            handler.setFormatter(formatter)
+        self._touched.clear()

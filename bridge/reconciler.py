@@ -1,8 +1,8 @@
 """HealthPoint reconciliation adapter: fetches a day's claims report through a terminal's worker
 and writes what the pure matching (:mod:`bridge.healthpoint.matching`) proves into the journal.
 
-``healthpoint.reconcile`` calls :meth:`Reconciler.reconcile`; the daemon's part
-(:func:`install`) runs it by itself as the named task ``claimbridge.reconciliation``: each
+``healthpoint.reconcile`` calls :meth:`Reconciler.reconcile`; the daemon runs
+:meth:`Reconciler.run` by itself as the named task ``claimbridge.reconciliation``: each
 paired terminal's previous Sydney day at ``[reconciliation] daily_at``, and the day of every
 ``unknown`` claim or cancel every ``retry_s`` seconds until it is settled or 7 days old
 (INTERFACES.md "Reconciliation"). Each settled job gets a ``job.updated``; each run a
@@ -12,7 +12,6 @@ paired terminal's previous Sydney day at ``[reconciliation] daily_at``, and the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
@@ -27,9 +26,8 @@ from bridge.worker import TerminalWorker, job_to_wire
 
 if TYPE_CHECKING:
     from bridge.config import ReconciliationConfig
-    from bridge.daemon import Daemon
 
-__all__ = ["MAX_AGE", "Reconciler", "daily_due", "daily_start", "install", "sydney_day"]
+__all__ = ["MAX_AGE", "Reconciler", "daily_due", "daily_start", "sydney_day"]
 
 log = logging.getLogger("claimbridge.reconciliation")
 
@@ -248,12 +246,3 @@ def daily_due(now: datetime, daily_at: str, done: date) -> date | None:
         return local.date() - timedelta(days=1)
     return None
 
-
-def install(daemon: Daemon) -> None:
-    """Run the automatic reconciliation once the daemon is up (the task ``claimbridge.reconciliation``)."""
-
-    async def late(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
-        if d.service is not None:
-            d.spawn(d.service.reconciler.run(d.settings.reconciliation), name="claimbridge.reconciliation")
-
-    daemon.add_setup(late, late=True)

@@ -16,7 +16,9 @@ What we send:
   - ``STOPPING=1`` when the daemon starts to drain.
 
 The functions at the top are pure (message formatting, addresses, periods, status lines); the
-socket is touched only by :class:`Notifier`.
+socket is touched only by :class:`Notifier`. :class:`SystemdNotifier` is the daemon's part: an
+async context manager that opens the socket and pings the watchdog, and whose :meth:`run`
+follows the daemon once its terminals are started.
 """
 
 from __future__ import annotations
@@ -26,18 +28,20 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bridge.daemon import Daemon
+    from bridge.hub import Hub
+    from bridge.worker.runner import TerminalWorker
 
 __all__ = [
     "Notifier",
+    "SystemdNotifier",
     "TerminalStatus",
     "format_message",
-    "install",
     "socket_address",
     "status_line",
     "watchdog_interval",
@@ -198,25 +202,107 @@ class Notifier:
         return True
 
 
-def _terminals(daemon: Daemon) -> list[TerminalStatus]:
-    return [
-        TerminalStatus(name=name, paired=w.paired, ready=w.ready, busy=w.busy, queued=w.queued)
-        for name, w in sorted(daemon.workers.items())
-    ]
+class SystemdNotifier:
+    """sd_notify for one daemon: ``STATUS=starting`` and the watchdog from the start, then
+    ``READY=1``, the ``STATUS=`` lines and ``STOPPING=1`` (:meth:`run`).
 
+    Args:
+        notify_socket: ``$NOTIFY_SOCKET``.
+        watchdog_s: seconds between ``WATCHDOG=1`` pings (:func:`watchdog_interval`), None: off.
+        hub: every notification prompts a fresh ``STATUS=`` line.
+        workers: terminal name -> worker, read for each ``STATUS=`` line (the daemon adds to it).
+        ready_now: the rule of ``/readyz`` (journal writable, browser up, every page answers).
+        started: set by the daemon once start-up is over.
+        stopping: set by the daemon when it begins to drain.
 
-def _ready_now(daemon: Daemon) -> bool:
-    # The rule of /readyz: the journal takes writes, the browser is up, every page answers.
-    return daemon.health().all_ok
+    Raises:
+        ValueError: ``notify_socket`` is neither a path nor an abstract name.
+    """
 
+    def __init__(
+        self,
+        notify_socket: str,
+        watchdog_s: float | None,
+        hub: Hub,
+        workers: Mapping[str, TerminalWorker],
+        ready_now: Callable[[], bool],
+        started: asyncio.Event,
+        stopping: asyncio.Event,
+    ) -> None:
+        self._notifier = Notifier(notify_socket)
+        self._watchdog_s = watchdog_s
+        self._hub = hub
+        self._workers = workers
+        self._ready_now = ready_now
+        self._started = started
+        self._stopping = stopping
+        self._ready = False
+        self._changed = asyncio.Event()
+        self._watchdog: asyncio.Task[None] | None = None
 
-async def _announce_ready(daemon: Daemon, notifier: Notifier, state: dict[str, bool]) -> None:
-    await daemon.ready.wait()
-    while not _ready_now(daemon):
-        await asyncio.sleep(_READY_POLL_S)
-    notifier.send(READY=1, STATUS=status_line(_terminals(daemon), ready=True), MAINPID=os.getpid())
-    state["ready"] = True
-    log.info("told systemd we are ready")
+    async def __aenter__(self) -> SystemdNotifier:
+        # The watchdog starts before the browser is launched: start-up counts too.
+        self._notifier.open()
+        self._notifier.send(STATUS="starting")
+        if self._watchdog_s is not None:
+            self._watchdog = asyncio.get_running_loop().create_task(
+                _watchdog(self._notifier, self._watchdog_s), name="claimbridge.sdnotify.watchdog"
+            )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            await asyncio.gather(self._watchdog, return_exceptions=True)
+            self._watchdog = None
+        self._notifier.close()
+
+    def _terminals(self) -> list[TerminalStatus]:
+        return [
+            TerminalStatus(name=name, paired=w.paired, ready=w.ready, busy=w.busy, queued=w.queued)
+            for name, w in sorted(self._workers.items())
+        ]
+
+    async def run(self) -> None:
+        """Until cancelled: ``READY=1`` once ready, ``STATUS=`` on changes, ``STOPPING=1`` at the drain."""
+        self._hub.listen(lambda method, params: self._changed.set())
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._announce_ready(), name="claimbridge.sdnotify.ready")
+            group.create_task(self._status(), name="claimbridge.sdnotify.status")
+            group.create_task(self._announce_stopping(), name="claimbridge.sdnotify.stopping")
+
+    async def _announce_ready(self) -> None:
+        await self._started.wait()
+        while not self._ready_now():
+            await asyncio.sleep(_READY_POLL_S)
+        self._notifier.send(READY=1, STATUS=status_line(self._terminals(), ready=True), MAINPID=os.getpid())
+        self._ready = True
+        log.info("told systemd we are ready")
+
+    async def _status(self) -> None:
+        last = ""
+        while True:
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that races
+            # with the event being set, and this task must end when the daemon cancels it.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_STATUS_POLL_S):
+                    await self._changed.wait()
+            self._changed.clear()
+            await asyncio.sleep(0)  # let the worker finish the state change that prompted us
+            line = status_line(self._terminals(), ready=self._ready, stopping=self._stopping.is_set())
+            if line != last:
+                self._notifier.send(STATUS=line)
+                last = line
+
+    async def _announce_stopping(self) -> None:
+        await self._stopping.wait()
+        self._notifier.send(STOPPING=1, STATUS=status_line(self._terminals(), ready=False, stopping=True))
+        self._changed.set()
 
 
 async def _watchdog(notifier: Notifier, interval: float) -> None:
@@ -224,57 +310,3 @@ async def _watchdog(notifier: Notifier, interval: float) -> None:
     while True:
         notifier.send(WATCHDOG=1)
         await asyncio.sleep(interval)
-
-
-async def _status(daemon: Daemon, notifier: Notifier, changed: asyncio.Event, state: dict[str, bool]) -> None:
-    last = ""
-    while True:
-        # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that races
-        # with the event being set, and this task must end when the daemon cancels it.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(_STATUS_POLL_S):
-                await changed.wait()
-        changed.clear()
-        await asyncio.sleep(0)  # let the worker finish the state change that prompted us
-        line = status_line(_terminals(daemon), ready=state["ready"], stopping=daemon.stopping.is_set())
-        if line != last:
-            notifier.send(STATUS=line)
-            last = line
-
-
-async def _stopping(daemon: Daemon, notifier: Notifier, changed: asyncio.Event) -> None:
-    await daemon.stopping.wait()
-    notifier.send(STOPPING=1, STATUS=status_line(_terminals(daemon), ready=False, stopping=True))
-    changed.set()
-
-
-def install(daemon: Daemon) -> None:
-    """Plug sd_notify in when ``$NOTIFY_SOCKET`` is set (that is, under systemd ``Type=notify``)."""
-    notify_socket = os.environ.get("NOTIFY_SOCKET")
-    if not notify_socket:
-        return
-    try:
-        notifier = Notifier(notify_socket)
-    except ValueError as exc:
-        log.warning("sd_notify off: %s", exc)
-        return
-    interval = watchdog_interval(os.environ, os.getpid())
-
-    async def early(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
-        # The watchdog starts before the browser is launched: start-up counts too.
-        notifier.open()
-        stack.callback(notifier.close)
-        notifier.send(STATUS="starting")
-        if interval is not None:
-            d.spawn(_watchdog(notifier, interval), name="claimbridge.sdnotify.watchdog")
-
-    async def late(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
-        state = {"ready": False}
-        changed = asyncio.Event()
-        d.hub.listen(lambda method, params: changed.set())
-        d.spawn(_announce_ready(d, notifier, state), name="claimbridge.sdnotify.ready")
-        d.spawn(_status(d, notifier, changed, state), name="claimbridge.sdnotify.status")
-        d.spawn(_stopping(d, notifier, changed), name="claimbridge.sdnotify.stopping")
-
-    daemon.add_setup(early)
-    daemon.add_setup(late, late=True)

@@ -261,6 +261,8 @@ class WebsocketServer:
         max_connections: websocket connections served at once (HTTP 503 beyond).
         max_in_flight: requests one connection may have in flight (-32005 beyond).
         sock: a socket already bound (the daemon binds before it opens the journal).
+        console_sessions: the console's login sessions, shared with the console's routes
+            (a fresh set when not given).
     """
 
     def __init__(
@@ -277,6 +279,7 @@ class WebsocketServer:
         max_connections: int = 256,
         max_in_flight: int = 32,
         sock: socket.socket | None = None,
+        console_sessions: ConsoleSessions | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -293,7 +296,7 @@ class WebsocketServer:
         self._server: Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         #: The console's login sessions (bridge/console.py creates and drops them).
-        self.console_sessions = ConsoleSessions()
+        self.console_sessions = console_sessions if console_sessions is not None else ConsoleSessions()
         #: Connections admitted at the handshake and not yet closed (failed handshakes drop out).
         self._admitted: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         self._refusals = ThrottledLog(log)

@@ -88,7 +88,6 @@ class Service:
         self._gate: Callable[[str | None], None] = gate or (lambda _terminal: None)
         self._started = time.monotonic()
         self.accepting = True
-        self.extra: dict[str, Callable[..., Awaitable[Any]]] = {}
         self._money = asyncio.Lock()
         self.reconciler = Reconciler(journal, hub, workers, now)
 
@@ -416,5 +415,4 @@ class Service:
             "system.health": self.health,
             "events.subscribe": self.subscribe,
         }
-        table.update(self.extra)
         return table

@@ -49,6 +49,7 @@ The site password is read from ``[healthcode] password_file`` and is never logge
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -56,10 +57,11 @@ import stat
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import Any
 
 from bridge.config import HealthcodeConfig
-from bridge.errors import HealthcodeRejected, JobNotFound, NotAllowedNow, TemporarilyUnavailable
+from bridge.errors import CannotStart, HealthcodeRejected, JobNotFound, NotAllowedNow, TemporarilyUnavailable
 from bridge.healthcode.bills import Bill, Problem
 from bridge.healthcode.enquiry import MemberEnquiry
 from bridge.healthcode.intake import check_bill
@@ -83,13 +85,10 @@ from bridge.jobs import JobKind
 from bridge.journal import JobRecord, Journal
 from bridge.worker.runner import job_to_wire
 
-if TYPE_CHECKING:
-    from bridge.daemon import Daemon
-
 __all__ = [
+    "HealthcodePart",
     "HealthcodeService",
     "discovery_url",
-    "install",
     "read_password",
 ]
 
@@ -167,7 +166,7 @@ class HealthcodeService:
         )
 
     def methods(self) -> dict[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
-        """Method name -> handler, for ``service.extra``."""
+        """Method name -> handler, for the dispatcher's table."""
         return {
             "healthcode.checkCredentials": self.check_credentials,
             "healthcode.validate": self.validate,
@@ -303,57 +302,96 @@ class HealthcodeService:
 # --------------------------------------------------------------------------------------------
 
 
-def install(daemon: Daemon) -> None:
-    """Plug Healthcode in when ``[healthcode] url`` is set.
-
-    The early setup opens the transport (refusing to start, with a ``ValueError`` naming the
-    setting, when ``site_id``, ``user_id`` or a readable ``password_file`` is missing) and
-    registers the methods; the late setup starts the worker as ``claimbridge.healthcode.worker``.
-    """
-    config = daemon.settings.healthcode
+def _required(config: HealthcodeConfig) -> tuple[str, str, str, Path]:
+    """``url``, ``site_id``, ``user_id`` and ``password_file``, or why the daemon cannot start."""
     if not config.url:
-        return
-    parts: dict[str, Any] = {}
-
-    async def early(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
+        raise CannotStart("claimbridge: [healthcode] url is not set")
+    if not config.site_id or not config.user_id or not config.password_file:
         missing = [name for name in ("site_id", "user_id", "password_file") if not getattr(config, name)]
-        if missing:
-            raise ValueError(f"[healthcode] url is set but {', '.join(missing)} is not")
-        assert config.url is not None and config.site_id and config.user_id and config.password_file
-        assert d.journal is not None and d.service is not None
-        password = read_password(Path(os.path.expanduser(str(config.password_file))))
-        transport = await stack.enter_async_context(HealthcodeTransport(
-            config.url, config.site_id, config.user_id, password, timeout=config.timeout_s,
-        ))
-        del password
-        v2: HealthcodeV2 | None = None
+        raise CannotStart(f"claimbridge: [healthcode] url is set but {', '.join(missing)} is not")
+    return config.url, config.site_id, config.user_id, Path(os.path.expanduser(str(config.password_file)))
+
+
+def _secret(path: Path, setting: str) -> str:
+    try:
+        return read_password(path, setting)
+    except ValueError as exc:
+        raise CannotStart(f"claimbridge: {exc}") from exc
+
+
+class HealthcodePart:
+    """Healthcode in the daemon: the transport, the V2 client, the bill worker, the remittance
+    poller and the ``healthcode.*`` methods, built from ``[healthcode]``.
+
+    Entering it opens the transport (and the V2 client when ``api_key_id`` and
+    ``api_key_file`` are set); :meth:`run` runs the worker (``claimbridge.healthcode.worker``)
+    and the poller (``claimbridge.healthcode.remittances``) until cancelled.
+
+    Args:
+        config: ``[healthcode]``, with ``url`` set.
+        journal: The durable job store.
+        hub: Notification fan-out.
+        now: The daemon's clock (aware datetimes).
+        accepting: False while the daemon drains.
+
+    Raises:
+        CannotStart: ``site_id``, ``user_id`` or a readable ``password_file`` is missing, or
+            ``member_check`` is on without a V2 key (one plain line naming the setting).
+    """
+
+    def __init__(
+        self,
+        config: HealthcodeConfig,
+        journal: Journal,
+        hub: Hub,
+        now: Callable[[], datetime],
+        accepting: Callable[[], bool],
+    ) -> None:
+        url, site_id, user_id, password_file = _required(config)
+        self.transport = HealthcodeTransport(
+            url, site_id, user_id, _secret(password_file, "password_file"), timeout=config.timeout_s,
+        )
+        self.v2: HealthcodeV2 | None = None
         if config.api_key_id and config.api_key_file:
-            api_key = read_password(Path(os.path.expanduser(str(config.api_key_file))), "api_key_file")
-            v2 = await stack.enter_async_context(HealthcodeV2(
-                discovery_url(config), config.site_id, config.api_key_id, api_key,
+            api_key = _secret(Path(os.path.expanduser(str(config.api_key_file))), "api_key_file")
+            self.v2 = HealthcodeV2(
+                discovery_url(config), site_id, config.api_key_id, api_key,
                 timeout=config.timeout_s, retry_initial_s=config.retry_initial_s,
                 retry_max_s=min(config.retry_max_s, 10.0),
-            ))
-            del api_key
+            )
         elif config.member_check:
-            raise ValueError("[healthcode] member_check = true needs api_key_id and api_key_file")
+            raise CannotStart("claimbridge: [healthcode] member_check = true needs api_key_id and api_key_file")
         reference = load_reference()
-        worker = HealthcodeWorker(d.journal, d.hub, transport, config)
-        service = d.service
-        methods = HealthcodeService(
-            d.journal, d.hub, worker, reference, d.now, lambda: service.accepting, config,
-            MemberEnquiry(v2, reference, d.now),
-            RemittanceBook(d.journal, d.hub, worker, v2, d.now, config.remittance_poll_s),
+        self.worker = HealthcodeWorker(journal, hub, self.transport, config)
+        self.service = HealthcodeService(
+            journal, hub, self.worker, reference, now, accepting, config,
+            MemberEnquiry(self.v2, reference, now),
+            RemittanceBook(journal, hub, self.worker, self.v2, now, config.remittance_poll_s),
         )
-        d.service.extra.update(methods.methods())
-        parts["worker"] = worker
-        parts["remittances"] = methods.remittances
+        self._stack = contextlib.AsyncExitStack()
 
-    async def late(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
-        worker: HealthcodeWorker = parts["worker"]
-        d.spawn(worker.run(), name="claimbridge.healthcode.worker")
-        book: RemittanceBook = parts["remittances"]
-        d.spawn(book.run(), name="claimbridge.healthcode.remittances")
+    def methods(self) -> dict[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
+        """The ``healthcode.*`` handlers, for the dispatcher's table."""
+        return self.service.methods()
 
-    daemon.add_setup(early)
-    daemon.add_setup(late, late=True)
+    async def __aenter__(self) -> HealthcodePart:
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(self.transport)
+            if self.v2 is not None:
+                await stack.enter_async_context(self.v2)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+
+    async def run(self) -> None:
+        """Submit and follow bills, and poll remittances, until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.worker.run(), name="claimbridge.healthcode.worker")
+            group.create_task(self.service.remittances.run(), name="claimbridge.healthcode.remittances")

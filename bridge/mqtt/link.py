@@ -44,7 +44,6 @@ from bridge.config import MqttConfig
 from bridge.mqtt.topics import Topics, parse_broker_url, valid_response_topic
 
 if TYPE_CHECKING:
-    from bridge.daemon import Daemon
     from bridge.hub import Hub
     from bridge.server import Dispatcher
 
@@ -53,7 +52,6 @@ __all__ = [
     "OFFLINE",
     "ONLINE",
     "MqttLink",
-    "install",
 ]
 
 log = logging.getLogger("claimbridge.mqtt")
@@ -380,27 +378,3 @@ class MqttLink:
                     self._published_states[name] = body
                     self._outbox.put_nowait(_Outgoing(self.topics.terminal(name), body, retain=True))
 
-
-def install(daemon: Daemon) -> None:
-    """Turn the link on when ``[mqtt] url`` is set: it starts once terminals are up.
-
-    Raises:
-        ValueError: The URL or site cannot be used (checked now, so the daemon fails at start).
-    """
-    config = daemon.settings.mqtt
-    if config.url is None:
-        return
-    parse_broker_url(config.url)
-    Topics(config.site)
-
-    async def setup(d: Daemon, stack: contextlib.AsyncExitStack) -> None:
-        assert d.dispatcher is not None and d.service is not None
-        service = d.service
-
-        async def terminal_states() -> list[dict[str, Any]]:
-            return await service.terminals(None, None)
-
-        link = MqttLink(config, d.dispatcher, d.hub, terminal_states, max_payload=d.settings.max_frame_bytes)
-        await stack.enter_async_context(link)
-
-    daemon.add_setup(setup, late=True)

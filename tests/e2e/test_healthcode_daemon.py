@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from bridge.config import HealthcodeConfig
+from bridge.errors import CannotStart
 from tests.daemon_harness import (
     FIXTURES,
     FRONT_DESK,
@@ -254,7 +255,7 @@ async def test_bad_credentials_give_a_clear_error(tmp_path: Path, sim: Sim) -> N
 
 async def test_missing_password_file_refuses_to_start(tmp_path: Path, sim: Sim) -> None:
     settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, tmp_path / "absent"))
-    with pytest.raises(ValueError, match="password_file"):
+    with pytest.raises(CannotStart, match="password_file"):
         await start_daemon(settings, sim)
 
 

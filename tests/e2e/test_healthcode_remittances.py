@@ -21,9 +21,8 @@ pytestmark = pytest.mark.e2e
 
 
 def book(running: Running) -> RemittanceBook:
-    handler: Any = running.daemon.service.extra["healthcode.remittances"]  # type: ignore[union-attr]
-    found: RemittanceBook = handler.__self__.remittances
-    return found
+    assert running.daemon.healthcode is not None
+    return running.daemon.healthcode.service.remittances
 
 
 async def polls_after(running: Running, rounds: int) -> None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bridge.observability import configure_logging, recent_logs
+from bridge.observability import configure_logging
 from tests.daemon_harness import FRONT_DESK, Sim, claim_request, make_settings, start_daemon, stop_daemon
 
 pytestmark = pytest.mark.e2e
@@ -71,7 +71,8 @@ async def test_metrics_json_logs_and_no_token(
         assert m[("claimbridge_ready", ())] == 1
         assert token not in r.text
 
-        recent = recent_logs(daemon)
+        assert daemon.observability is not None
+        recent = daemon.observability.recent.snapshot()
         assert recent and any(rec.get("jobId") == job["jobId"] for rec in recent)
         assert token not in json.dumps(recent)
     finally:

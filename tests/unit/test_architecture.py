@@ -59,7 +59,6 @@ TESTED_ELSEWHERE = {
     "bridge/healthcode/enquiry.py": "tests/e2e/test_healthcode_members.py",
     "bridge/healthcode/remittances.py": "tests/e2e/test_healthcode_remittances.py",
     "simulator/healthcode/fhir.py": "tests/unit/simulator/healthcode/test_v2.py",
-    "bridge/parts.py": "tests/unit/bridge/test_daemon.py",
     "bridge/service.py": "tests/e2e/daemon/test_claims.py",
     "bridge/terminal.py": "tests/e2e/daemon/test_claims.py",
     "simulator/app.py": "tests/e2e/test_simulator_http.py",
@@ -166,3 +165,10 @@ def test_every_module_declares_all(path: Path) -> None:
         isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets)
         for node in tree.body
     ), f"{path.relative_to(ROOT)} has no __all__"
+
+
+@pytest.mark.parametrize("path", _modules("bridge/**/*.py"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_assert_in_the_daemon(path: Path) -> None:
+    # `python -O` drops asserts, and a condition that can happen is an error of bridge/errors.py.
+    lines = [node.lineno for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Assert)]
+    assert not lines, f"{path.relative_to(ROOT)}: assert on line(s) {lines}"

@@ -1,60 +1,48 @@
-"""bridge/daemon.py's helpers and bridge/parts.py: the token file and which parts a config turns on."""
+"""bridge/daemon.py: the optional parts are chosen by the settings, in plain code, and a part
+that cannot start stops the daemon with one plain line before anything is served."""
 
-import stat
+import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from bridge.config import HealthcodeConfig, MqttConfig, Settings
-from bridge.daemon import _split_listen, ensure_token
-from bridge.parts import PARTS
+from bridge.daemon import Daemon
+from bridge.errors import CannotStart
+
+DAEMON = Path(__file__).resolve().parents[3] / "bridge" / "daemon.py"
 
 
-def test_token_created_once_with_mode_0600(tmp_path: Path) -> None:
-    path = tmp_path / "state" / "token"
-    token = ensure_token(path)
-    assert len(token) >= 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert ensure_token(path) == token
+def test_without_mqtt_or_healthcode_neither_library_is_imported() -> None:
+    # A fresh interpreter: this test process may have imported both already.
+    code = "import sys, bridge.daemon; print('aiomqtt' in sys.modules, 'httpx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
 
 
-def test_a_too_open_token_file_is_tightened(tmp_path: Path) -> None:
-    path = tmp_path / "token"
-    path.write_text("existing-token-value\n")
-    path.chmod(0o644)
-    assert ensure_token(path) == "existing-token-value"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+def test_parts_are_not_imported_by_name() -> None:
+    tree = ast.parse(DAEMON.read_text())
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not {name for name in imported if name.startswith("importlib") and name != "importlib.metadata"}
+    calls = {node.func.attr for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
+    assert "import_module" not in calls
 
 
-@pytest.mark.parametrize(("listen", "expected"), [
-    ("127.0.0.1:8765", ("127.0.0.1", 8765)), ("[::1]:9000", ("::1", 9000)), (":8765", ("127.0.0.1", 8765)),
-])
-def test_split_listen(listen: str, expected: tuple[str, int]) -> None:
-    assert _split_listen(listen) == expected
+def test_a_bad_broker_url_refuses_at_construction(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="mqtt://"):
+        Daemon(Settings(state_dir=tmp_path, mqtt=MqttConfig(url="http://broker.example:1883")))
 
 
-def test_optional_parts_follow_the_settings(tmp_path: Path) -> None:
-    wanted = {name: on for name, on in PARTS}
-    plain = Settings(state_dir=tmp_path)
-    assert not wanted["bridge.mqtt.link"](plain) and not wanted["bridge.healthcode.service"](plain)
-    assert wanted["bridge.observability"](plain) and wanted["bridge.console"](plain)
-    full = Settings(state_dir=tmp_path, mqtt=MqttConfig(url="mqtt://127.0.0.1:1883"),
-                    healthcode=HealthcodeConfig(url="http://127.0.0.1:1/healthcode/"))
-    assert wanted["bridge.mqtt.link"](full) and wanted["bridge.healthcode.service"](full)
-
-
-def test_a_port_in_use_cannot_be_bound_and_says_so_in_one_line() -> None:
-    import socket
-
-    from bridge.daemon import _bind
-    from bridge.errors import CannotStart
-
-    taken = socket.socket()
-    taken.bind(("127.0.0.1", 0))
-    taken.listen()
-    try:
-        with pytest.raises(CannotStart) as refused:
-            _bind("127.0.0.1", taken.getsockname()[1])
-        line = str(refused.value)
-        assert str(taken.getsockname()[1]) in line and "\n" not in line
-    finally:
-        taken.close()
+async def test_an_incomplete_healthcode_section_cannot_start(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, listen="127.0.0.1:0",
+                        healthcode=HealthcodeConfig(url="http://127.0.0.1:1/healthcode/", site_id="SIM001"))
+    daemon = Daemon(settings)
+    with pytest.raises(CannotStart) as refused:
+        await daemon.run(install_signals=False)
+    line = str(refused.value)
+    assert "user_id, password_file" in line and "\n" not in line
+    assert not daemon.listening.is_set()  # refused before the server answered anything

@@ -1,10 +1,22 @@
-"""bridge.observability's pure parts: secret masking, JSON lines, the recent-logs ring."""
+"""bridge.observability: secret masking, JSON lines, the recent-logs ring, and the part that sets them up and undoes them."""
 
+import io
 import json
 import logging
 import sys
+from pathlib import Path
 
-from bridge.observability import JsonFormatter, RecentLogs, SecretFilter, mask_secrets
+from bridge.hub import Hub
+from bridge.journal import Journal
+from bridge.observability import (
+    JsonFormatter,
+    Observability,
+    RecentLogs,
+    SecretFilter,
+    mask_secrets,
+    secrets_to_mask,
+)
+from bridge.terminal import Browser
 
 TOKEN = "s3cr3t-token-AbCdEf0123456789"
 JOB = "0b9f6c1e-3c1a-4f7e-9a55-2d1d8f1c7e42"
@@ -77,3 +89,34 @@ def test_recent_logs_keeps_the_last_n() -> None:
     for i in range(5):
         ring.handle(_record("line %d", i))
     assert [r["msg"] for r in ring.snapshot()] == ["line 2", "line 3", "line 4"]
+
+
+async def test_observability_sets_logging_up_and_undoes_it(tmp_path: Path) -> None:
+    root = logging.getLogger()
+    stream = io.StringIO()
+    plain = logging.StreamHandler(stream)  # what logging.basicConfig would have added
+    root.addHandler(plain)
+    secret = "tok-secret-123456"
+    try:
+        async with Journal(tmp_path / "j.db") as journal:
+            obs = Observability(journal, Hub(), {}, Browser(None), lambda: False, [secret], "INFO")
+            async with obs:
+                logging.getLogger("claimbridge.test").warning("the token %s leaked", secret)
+                assert isinstance(plain.formatter, JsonFormatter)
+                line = json.loads(stream.getvalue().splitlines()[-1])
+                assert line["msg"] == "the token *** leaked"
+                assert obs.recent.snapshot()[-1]["msg"] == line["msg"]
+                status, body, ctype = await obs.routes()["/metrics"](None)  # type: ignore[arg-type]
+                assert status == 200 and ctype.startswith("text/plain; version=0.0.4")
+                assert b"claimbridge_ready 0.0" in body and b"claimbridge_journal_writable 1.0" in body
+            assert plain.formatter is None and obs.recent not in root.handlers
+            assert not [f for f in plain.filters if isinstance(f, SecretFilter)]
+    finally:
+        root.removeHandler(plain)
+
+
+def test_secrets_to_mask_reads_the_password_file_and_skips_the_test_key(tmp_path: Path) -> None:
+    password = tmp_path / "pw"
+    password.write_text("hunter2hunter2\n")
+    assert secrets_to_mask("the-token", "Test API Key", password) == ["the-token", "hunter2hunter2"]
+    assert secrets_to_mask("", "real-key", tmp_path / "absent") == ["real-key"]

@@ -59,3 +59,58 @@ def test_status_line_names_each_terminal_state() -> None:
 def test_status_line_heads() -> None:
     assert status_line([], ready=False) == "starting; no terminals configured"
     assert status_line([], ready=True, stopping=True).startswith("stopping")
+
+
+async def test_systemd_notifier_life_cycle_over_a_real_socket() -> None:
+    import asyncio
+    import os
+    import socket
+    import tempfile
+    from pathlib import Path
+
+    from bridge.hub import Hub
+    from bridge.sdnotify import SystemdNotifier
+
+    path = Path(tempfile.mkdtemp(prefix="cb-notify-")) / "notify"
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    systemd.bind(str(path))
+    systemd.setblocking(False)
+    loop = asyncio.get_running_loop()
+
+    async def receive() -> dict[str, str]:
+        data = await asyncio.wait_for(loop.sock_recv(systemd, 4096), 5)
+        return dict(line.split("=", 1) for line in data.decode().split("\n"))
+
+    started, stopping, ready_now = asyncio.Event(), asyncio.Event(), [False]
+    notifier = SystemdNotifier(str(path), 0.05, Hub(), {}, lambda: ready_now[0], started, stopping)
+    try:
+        async with notifier:
+            assert await receive() == {"STATUS": "starting"}
+            assert await receive() == {"WATCHDOG": "1"}  # from the start: start-up counts too
+            following = loop.create_task(notifier.run(), name="test.sdnotify.run")
+            started.set()
+            ready_now[0] = True
+            while "READY" not in (message := await receive()):
+                assert message == {"WATCHDOG": "1"}
+            assert message["MAINPID"] == str(os.getpid())
+            stopping.set()
+            while "STOPPING" not in (message := await receive()):
+                assert "READY" not in message
+            following.cancel()
+            await asyncio.gather(following, return_exceptions=True)
+        # Leaving it stops the watchdog: systemd sees the pings end with the process's work.
+        assert not [t for t in asyncio.all_tasks() if t.get_name() == "claimbridge.sdnotify.watchdog"]
+    finally:
+        systemd.close()
+        path.unlink()
+        path.parent.rmdir()
+
+
+def test_systemd_notifier_refuses_an_unusable_socket_name() -> None:
+    import asyncio
+
+    from bridge.hub import Hub
+    from bridge.sdnotify import SystemdNotifier
+
+    with pytest.raises(ValueError, match="NOTIFY_SOCKET"):
+        SystemdNotifier("relative/path", None, Hub(), {}, lambda: True, asyncio.Event(), asyncio.Event())

@@ -1,0 +1,57 @@
+"""Where clients reach the daemon: the listening socket, bound before anything else opens, and
+the bearer token file they must present. Owns that socket's bind and the token file, nothing else."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from pathlib import Path
+
+from bridge.errors import CannotStart
+
+__all__ = ["bind_socket", "ensure_token", "split_listen"]
+
+
+def ensure_token(path: Path) -> str:
+    """Read the bearer token, creating it (mode 0600) on first start. Never logged."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        token = path.read_text().strip()
+        if token:
+            if path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)
+            return token
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port``; an empty host is 127.0.0.1) as (host, port)."""
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket (not yet serving): a clash is found before the journal opens.
+
+    Raises:
+        CannotStart: the address is in use or not ours to bind.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise CannotStart(
+            f"claimbridge: cannot listen on {host}:{port}: {exc.strerror}; "
+            "is another program using that port? Change `listen` or stop it"
+        ) from exc
+    sock.setblocking(False)
+    return sock

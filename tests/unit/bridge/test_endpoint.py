@@ -1,0 +1,45 @@
+"""bridge/endpoint.py: the token file, the listen address, the early bind."""
+
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from bridge.endpoint import bind_socket, ensure_token, split_listen
+from bridge.errors import CannotStart
+
+
+def test_token_created_once_with_mode_0600(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "token"
+    token = ensure_token(path)
+    assert len(token) >= 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert ensure_token(path) == token
+
+
+def test_a_too_open_token_file_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "token"
+    path.write_text("existing-token-value\n")
+    path.chmod(0o644)
+    assert ensure_token(path) == "existing-token-value"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(("listen", "expected"), [
+    ("127.0.0.1:8765", ("127.0.0.1", 8765)), ("[::1]:9000", ("::1", 9000)), (":8765", ("127.0.0.1", 8765)),
+])
+def test_split_listen(listen: str, expected: tuple[str, int]) -> None:
+    assert split_listen(listen) == expected
+
+
+def test_a_port_in_use_cannot_be_bound_and_says_so_in_one_line() -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        with pytest.raises(CannotStart) as refused:
+            bind_socket("127.0.0.1", taken.getsockname()[1])
+        line = str(refused.value)
+        assert str(taken.getsockname()[1]) in line and "\n" not in line
+    finally:
+        taken.close()
