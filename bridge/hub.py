@@ -14,18 +14,15 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from bridge.jobs import FINAL_STATES, JobState
+from bridge.jobs import ANSWERED_STATES, FINAL_STATES
 
-__all__ = ["Hub", "Peer", "TOPICS", "FINAL_FOR_CALLER"]
+__all__ = ["Hub", "Peer", "TOPICS"]
 
 log = logging.getLogger("claimbridge.hub")
 
 #: Notification methods a connection may subscribe to ("*" means all).
 TOPICS = ("job.updated", "job.status", "job.question", "terminal.pairing", "reconciliation.done")
 
-#: Job states in which a waiting caller gets its answer (``queued``/``running`` are not):
-#: every final state, and ``unknown``, which only the terminal or an operator ends.
-FINAL_FOR_CALLER = frozenset(str(s) for s in FINAL_STATES | {JobState.UNKNOWN})
 _FINAL = frozenset(str(s) for s in FINAL_STATES)
 
 
@@ -81,7 +78,7 @@ class Hub:
                 del self._owners[job_id]
 
     def wait(self, job_id: str) -> asyncio.Future[dict[str, Any]]:
-        """A future resolved with the job the next time it reaches a state in FINAL_FOR_CALLER."""
+        """A future resolved with the job the next time it reaches a state in ANSWERED_STATES."""
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiters[job_id].append(fut)
         return fut
@@ -101,7 +98,7 @@ class Hub:
             )
         if method == "job.updated" and job_id is not None:
             job = params.get("job", {})
-            if job.get("state") in FINAL_FOR_CALLER:
+            if job.get("state") in ANSWERED_STATES:
                 for fut in self._waiters.pop(job_id, []):
                     if not fut.done():
                         fut.set_result(job)

@@ -33,6 +33,11 @@ from bridge.protocol.envelope import (
     response,
     to_json,
 )
+from bridge.protocol.jobs import (
+    JobFields,
+    job_from_record,
+    job_wire,
+)
 from bridge.protocol.methods import (
     METHODS,
     MethodSpec,
@@ -90,6 +95,7 @@ from bridge.protocol.results import (
     ComponentHealth,
     HealthResult,
     HistoryEntry,
+    Instant,
     JOB_RESULTS,
     Job,
     JobError,
@@ -137,12 +143,14 @@ __all__ = [
     "HealthcodeValidateParams",
     "HistoryEntry",
     "Incoming",
+    "Instant",
     "JOB_RESULTS",
     "JSONRPC_VERSION",
     "Job",
     "JobAbortParams",
     "JobAnswerParams",
     "JobError",
+    "JobFields",
     "JobGetParams",
     "JobListParams",
     "JobQuestion",
@@ -187,6 +195,8 @@ __all__ = [
     "TerminalPairing",
     "ValidateResult",
     "error_response",
+    "job_from_record",
+    "job_wire",
     "notification",
     "openrpc_document",
     "parse_frame",

@@ -3,8 +3,7 @@
 import asyncio
 from typing import Any
 
-from bridge.hub import FINAL_FOR_CALLER, Hub
-from bridge.jobs import FINAL_STATES, JobState
+from bridge.hub import Hub
 
 
 class Peer:
@@ -13,10 +12,6 @@ class Peer:
 
     async def notify(self, method: str, params: dict[str, Any]) -> None:
         self.got.append((method, params))
-
-
-def test_final_for_caller_is_every_final_state_and_unknown() -> None:
-    assert FINAL_FOR_CALLER == {str(s) for s in FINAL_STATES} | {str(JobState.UNKNOWN)}
 
 
 def test_owner_and_subscriber_get_notifications_others_do_not() -> None:
