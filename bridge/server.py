@@ -31,7 +31,7 @@ from http import HTTPStatus
 from importlib import resources
 from pathlib import PurePosixPath
 from types import TracebackType
-from typing import Any, get_args, get_origin
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -50,7 +50,7 @@ from bridge.errors import (
 from bridge.hub import Hub, Peer
 from bridge.journal_thread import LANE as JOURNAL_LANE
 
-__all__ = ["ConsoleSessions", "Dispatcher", "SESSION_COOKIE", "SUBPROTOCOL", "ThrottledLog", "WebsocketServer", "fits", "session_cookie"]
+__all__ = ["ConsoleSessions", "Dispatcher", "SESSION_COOKIE", "SUBPROTOCOL", "ThrottledLog", "WebsocketServer", "session_cookie"]
 
 log = logging.getLogger("claimbridge.server")
 
@@ -62,17 +62,6 @@ _BEARER_PREFIX = "bearer."
 #: them to :data:`bridge.protocol.METHODS`); the table holds them side by side, so loosely.
 Handler = Callable[[Any, Peer | None], Awaitable[Any]]
 
-
-def fits(value: Any, documented: Any) -> bool:
-    """Whether ``value`` is what a method documents as its result: an instance of the model, a
-    list of instances for ``list[Model]``, a dict for ``dict[...]`` (``rpc.discover``)."""
-    origin = get_origin(documented)
-    if origin is list:
-        (member,) = get_args(documented)
-        return isinstance(value, list) and all(fits(v, member) for v in value)
-    if origin is dict:
-        return isinstance(value, dict)
-    return isinstance(documented, type) and isinstance(value, documented)
 
 #: Seconds between two log lines about the same kind of refusal.
 _REFUSAL_LOG_S = 60.0
@@ -165,7 +154,7 @@ class Dispatcher:
                 raise InvalidParams(tuple(FieldError(f, "is given more than once") for f in item.duplicate_fields))
             result = await self.call(item.method, item.params, peer)
             documented = protocol.METHODS[item.method].result
-            if not fits(result, documented):
+            if not protocol.fits_result(result, documented):
                 # Never send what the OpenRPC document does not promise: a bug, said as one.
                 log.error("method %s answered a %s, not its documented %s; not sent",
                           item.method, type(result).__name__, getattr(documented, "__name__", documented))

@@ -232,10 +232,10 @@ export type Job =
   | (JobCommon & { kind: "healthcodeBill"; result?: BillOutcome | null; request: HealthcodeSubmitParams })
 ;
 
-/** Why a job failed: a JSON-RPC-style error object. */
+/** Why a job failed: a JSON-RPC-style error object, or the fund's own code and words. */
 export type JobError = {
-  code: number;
   message: string;
+  code?: number | string | null;
   data?: unknown;
   [key: string]: unknown;
 };

@@ -31,7 +31,7 @@ from bridge.healthcode.transport import HealthcodeTransport
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
-from bridge.worker.runner import job_to_wire
+from bridge.protocol import job_from_record, job_wire
 
 __all__ = [
     "HealthcodeWorker",
@@ -124,7 +124,7 @@ class HealthcodeWorker:
         self._locks.pop(job.job_id, None)
 
     def _publish(self, job: JobRecord) -> None:
-        self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
+        self.hub.publish("job.updated", {"job": job_wire(job_from_record(job))}, job.job_id)
 
     # -- the loops ------------------------------------------------------------------------------
 

@@ -398,7 +398,7 @@ def install(daemon: Daemon) -> None:
         service = d.service
 
         async def terminal_states() -> list[dict[str, Any]]:
-            return await service.terminals(None, None)
+            return [t.model_dump(mode="json") for t in await service.terminals(None, None)]
 
         link = MqttLink(config, d.dispatcher, d.hub, terminal_states, max_payload=d.settings.max_frame_bytes)
         await stack.enter_async_context(link)

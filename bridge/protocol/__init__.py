@@ -41,6 +41,7 @@ from bridge.protocol.jobs import (
 from bridge.protocol.methods import (
     METHODS,
     MethodSpec,
+    fits_result,
     parse_params,
 )
 from bridge.protocol.openrpc import (
@@ -195,6 +196,7 @@ __all__ = [
     "TerminalPairing",
     "ValidateResult",
     "error_response",
+    "fits_result",
     "job_from_record",
     "job_wire",
     "notification",

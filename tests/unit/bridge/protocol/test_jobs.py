@@ -1,0 +1,69 @@
+"""bridge/protocol/jobs.py: a journal row as the protocol's Job, and its exact wire form."""
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from bridge.jobs import JobKind, JobState
+from bridge.journal import JobRecord
+from bridge.protocol import ClaimOutcome, Job, PaymentOutcome, job_from_record, job_wire
+
+AT = datetime(2026, 11, 22, 23, 0, 0, 226887, tzinfo=UTC)
+
+
+def _job(request: dict[str, object], kind: JobKind = JobKind.CLAIM) -> JobRecord:
+    return JobRecord("j1", "r1", kind, "front-desk", JobState.RUNNING, dict(request), None, None, None, AT, AT)
+
+
+def test_the_wire_has_the_interfaces_fields_with_nulls_where_empty() -> None:
+    wire = job_wire(job_from_record(_job({"requestId": "r1"})))
+    assert set(wire) == {"jobId", "requestId", "kind", "terminal", "state", "createdAt", "updatedAt",
+                         "request", "result", "error", "question"}
+    assert wire["result"] is None and wire["error"] is None and wire["question"] is None
+    assert wire["state"] == "running" and wire["kind"] == "claim"
+
+
+def test_times_keep_the_offset_as_isoformat_writes_it() -> None:
+    wire = job_wire(job_from_record(_job({})))
+    assert wire["createdAt"] == AT.isoformat() == "2026-11-22T23:00:00.226887+00:00"
+
+
+def test_receipts_are_lifted_out_of_the_result_and_the_question_carried() -> None:
+    job = dataclasses.replace(_job({}), result={"result": "APPROVED", "receipts": {"merchant": "M"}})
+    model = job_from_record(job, {"text": "Accept?", "options": ["ACCEPT"]})
+    wire = job_wire(model)
+    assert wire["receipts"] == {"merchant": "M"} and wire["result"] == {"result": "APPROVED"}
+    assert wire["question"] == {"text": "Accept?", "options": ["ACCEPT"]}
+    assert "history" not in wire
+
+
+def test_the_result_is_read_by_the_model_of_its_kind_and_keeps_extra_fields() -> None:
+    claim = dataclasses.replace(_job({}), result={"result": "APPROVED", "terminalAt": "x"})
+    assert isinstance(job_from_record(claim).result, ClaimOutcome)
+    assert job_wire(job_from_record(claim))["result"] == {"result": "APPROVED", "terminalAt": "x"}
+    gap = dataclasses.replace(_job({}, JobKind.GAP), result={"result": "APPROVED", "amount": 3000})
+    assert isinstance(job_from_record(gap).result, PaymentOutcome)
+
+
+def test_errors_as_the_daemon_writes_them_fit() -> None:
+    for error in ({"message": "no answer from the terminal"}, {"message": "Declined", "code": "93"},
+                  {"code": -32003, "message": "not paired", "data": {"terminal": "t"}}):
+        assert job_wire(job_from_record(dataclasses.replace(_job({}), error=error)))["error"] == error
+
+
+def test_history_only_when_asked_for() -> None:
+    entries = [{"at": AT.isoformat(), "event": "state", "state": "queued"}]
+    wire = job_wire(job_from_record(_job({}), None, entries))
+    assert wire["history"] == entries
+
+
+def test_a_row_that_does_not_fit_the_documented_job_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        job_from_record(dataclasses.replace(_job({}), result={"refTag": "no result field"}))
+
+
+def test_read_back_from_its_dump_it_dumps_the_same() -> None:
+    wire = job_wire(job_from_record(_job({"requestId": "r1"})))
+    assert job_wire(Job.model_validate(wire)) == wire
