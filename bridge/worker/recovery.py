@@ -19,7 +19,7 @@ from bridge import healthpoint
 from bridge.errors import ClaimbridgeError, TemporarilyUnavailable
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal, PairingRecord
-from bridge.terminal import Operation, TerminalPage
+from bridge.terminal import TerminalPage
 from bridge.worker.audit import AuditTrail
 from bridge.worker.operations import next_op_id, pairing_keys, wait_kind
 
@@ -57,7 +57,7 @@ class Runner(Protocol):
     async def load_page(self) -> None: ...
     def enqueue(self, job_id: str) -> None: ...
     async def iclient_call(self, job: JobRecord, pairing: PairingRecord) -> tuple[str, dict[str, Any]]: ...
-    async def follow_reattached(self, job: JobRecord, op: Operation) -> dict[str, Any] | None: ...
+    async def continue_last(self, job: JobRecord) -> dict[str, Any] | None: ...
     async def complete_reattached(self, job: JobRecord, response: dict[str, Any]) -> None: ...
 
 
@@ -109,12 +109,7 @@ class Recovery:
             await wait_kind(info, ("info",), 15.0)
         finally:
             self._page.finish(info.op_id)
-        policy = job.request.get("onApproved")
-        op = await self._page.start(
-            next_op_id(f"continue-{job_id}"), "continueLastTransaction", None,
-            healthpoint.auto_answers(str(policy) if policy is not None else None),
-        )
-        response = await self._runner.follow_reattached(job, op)
+        response = await self._runner.continue_last(job)
         if response is None:
             return False
         if not healthpoint.is_same_transaction(sent, response, purchase=job.kind is JobKind.GAP):

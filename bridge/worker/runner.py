@@ -32,7 +32,7 @@ from bridge.protocol import ClaimParams, RebateEstimateParams, job_from_record, 
 from bridge.terminal import Operation, PageEvent, TerminalPage
 from bridge.worker.audit import AuditTrail, question_detail
 from bridge.worker.questions import Question
-from bridge.worker.operations import REPORT_TIMEOUT_S, pairing_keys, read_reconciliation
+from bridge.worker.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation
 from bridge.worker.pairing import pair_on_page
 from bridge.worker.recovery import Recovery, wait_ready
 
@@ -402,8 +402,13 @@ class TerminalWorker:
         """On start: re-attach the newest ``unknown`` job, re-queue the ``queued`` ones."""
         await self._recovery.recover()
 
-    async def follow_reattached(self, job: JobRecord, op: Operation) -> dict[str, Any] | None:
-        """Follow a ``continueLastTransaction`` (its questions answerable as any job's)."""
+    async def continue_last(self, job: JobRecord) -> dict[str, Any] | None:
+        """Ask the terminal for its last transaction (``continueLastTransaction``) on behalf of
+        ``job`` and follow it as the job's (its questions answerable as any job's); None when
+        its outcome stays uncertain."""
+        op = await self.page.start(
+            next_op_id(f"continue-{job.job_id}"), "continueLastTransaction", None, _auto_answers(job)
+        )
         self._op = op
         try:
             return await self._follow(job, op, reattaching=True)
