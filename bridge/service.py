@@ -53,6 +53,7 @@ from bridge.protocol import (
     TerminalInfo,
     TerminalPairParams,
     job_from_record,
+    job_from_wire,
     job_wire,
 )
 from bridge.reconciler import Reconciler
@@ -182,7 +183,7 @@ class Service:
             return job_from_record(job)
         # The job as its ``job.updated`` carried it (the same model's dump): read back as the
         # model, with exactly the fields it was sent with.
-        return Job.model_validate(await waiter)
+        return job_from_wire(await waiter)
 
     async def _related(self, job: JobRecord) -> list[JobView]:
         return [job_view(j) for j in await self.journal.related_jobs(job.job_id)]
