@@ -1,14 +1,17 @@
 """bridge/protocol/jobs.py: a journal row as the protocol's Job, and its exact wire form."""
 
 import dataclasses
+import json
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord
-from bridge.protocol import ClaimOutcome, PaymentOutcome, job_from_record, job_from_wire, job_wire
+from bridge.protocol import METHODS, ClaimOutcome, Job, PaymentOutcome, job_from_record, job_from_wire, job_wire
 
 AT = datetime(2026, 11, 22, 23, 0, 0, 226887, tzinfo=UTC)
 
@@ -71,3 +74,26 @@ def test_read_back_from_its_dump_it_is_the_same_job() -> None:
         assert back == job and job_wire(back) == job_wire(job)
     # a payment's result is read as a payment, not as whichever member of the union fits first
     assert isinstance(job_from_wire(job_wire(job_from_record(gap))).result, PaymentOutcome)
+
+
+def _recorded_jobs() -> list[dict[str, Any]]:
+    examples = json.loads((Path(__file__).resolve().parents[4] / "docs" / "protocol_examples.json").read_text())
+    jobs: list[dict[str, Any]] = []
+    for method, exchanges in examples["methods"].items():
+        if METHODS[method].result in (Job, list[Job]):
+            for exchange in exchanges:
+                result = exchange.get("result")
+                jobs.extend(result if isinstance(result, list) else [result] if result else [])
+    return jobs
+
+
+def test_every_recorded_job_comes_out_exactly_as_the_daemon_sent_it() -> None:
+    jobs = _recorded_jobs()
+    assert len(jobs) >= 10 and {j["kind"] for j in jobs} >= {"claim", "cancel", "gap", "refund", "healthcodeBill"}
+    for wire in jobs:
+        result = wire["result"] if wire.get("receipts") is None else {**wire["result"], "receipts": wire["receipts"]}
+        row = JobRecord(wire["jobId"], wire["requestId"], JobKind(wire["kind"]), wire["terminal"], JobState(wire["state"]),
+                        wire["request"], result, wire["error"], None,
+                        datetime.fromisoformat(wire["createdAt"]), datetime.fromisoformat(wire["updatedAt"]))
+        history = wire.get("history")
+        assert job_wire(job_from_record(row, wire["question"], history)) == wire, wire["jobId"]
