@@ -45,6 +45,7 @@ __all__ = [
     "Receipts",
     "ReconciliationDone",
     "Resolution",
+    "StoredInstant",
     "SubscribeResult",
     "TerminalInfo",
     "TerminalPairing",
@@ -57,6 +58,18 @@ _RESULT = ConfigDict(frozen=True)
 Instant = Annotated[
     datetime,
     PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
+
+
+def _with_microseconds(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+#: A moment as the journal stores it, always with microseconds (the audit trail's ``at``).
+StoredInstant = Annotated[
+    datetime,
+    PlainSerializer(_with_microseconds, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
 #: For shapes the terminal, a fund or Healthcode may grow: known fields typed, others kept.
@@ -184,7 +197,7 @@ class HistoryEntry(BaseModel):
 
     model_config = _RESULT
 
-    at: Instant
+    at: StoredInstant
     event: str
     state: JobState | None = None
     message: str | None = None

@@ -56,8 +56,9 @@ def test_errors_as_the_daemon_writes_them_fit() -> None:
         assert job_wire(job_from_record(dataclasses.replace(_job({}), error=error)))["error"] == error
 
 
-def test_history_only_when_asked_for() -> None:
-    entries = [{"at": AT.isoformat(), "event": "state", "state": "queued"}]
+def test_history_only_when_asked_for_with_times_as_the_journal_stores_them() -> None:
+    entries = [{"at": "2026-11-22T23:00:00.000000+00:00", "event": "state", "state": "queued"},
+               {"at": AT.isoformat(), "event": "answer", "message": "ACCEPT", "by": "Sam"}]
     wire = job_wire(job_from_record(_job({}), None, entries))
     assert wire["history"] == entries
 
