@@ -46,7 +46,6 @@ from bridge.server import Dispatcher, WebsocketServer
 from bridge.service import Service
 from bridge.statelock import StateDirLock
 from bridge.terminal import Browser, TerminalPage
-from bridge.protocol import job_from_record, job_wire
 from bridge.worker.runner import TerminalWorker
 
 __all__ = ["Daemon", "ensure_token", "package_version"]
@@ -320,7 +319,7 @@ class Daemon:
                     note="daemon restarted while running",
                 )
                 # A caller that re-sent the requestId during start-up waits for this.
-                self.hub.publish("job.updated", {"job": job_wire(job_from_record(moved))}, moved.job_id)
+                self.hub.publish_job(moved)
         except JournalUnavailable as exc:
             log.error("recovery of running jobs postponed: the journal refuses writes (%s)", exc.detail)
             return
@@ -434,7 +433,7 @@ class Daemon:
             committed = await journal.probe()
             for job in committed:
                 log.info("job %s: held outcome %s committed", job.job_id, job.state)
-                self.hub.publish("job.updated", {"job": job_wire(job_from_record(job))}, job.job_id)
+                self.hub.publish_job(job)
             if journal.writable:
                 attempt = 0
                 if not was_ok:

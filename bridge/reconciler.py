@@ -23,7 +23,6 @@ from bridge.errors import ClaimbridgeError, FieldError, InvalidParams
 from bridge.hub import Hub
 from bridge.jobs import IllegalTransition, JobKind, JobState
 from bridge.journal import JobRecord, Journal
-from bridge.protocol import job_from_record, job_wire
 from bridge.worker import TerminalWorker
 
 if TYPE_CHECKING:
@@ -185,7 +184,7 @@ class Reconciler:
             return None
         worker = self.workers.get(done.terminal or "")
         question = worker.pending_question(done.job_id) if worker is not None else None
-        self.hub.publish("job.updated", {"job": job_wire(job_from_record(done, question))}, done.job_id)
+        self.hub.publish_job(done, question)
         log.info("job %s settled by the claims report of %s: %s", done.job_id, day, result["result"])
         return done
 

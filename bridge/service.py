@@ -2,8 +2,10 @@
 
 The websocket server and the MQTT link hand this module validated params models (from
 :mod:`bridge.protocol`) and a :class:`~bridge.hub.Peer` to notify; it talks to the journal and
-the terminal workers and returns each method's result model (the dispatcher serialises it). Errors are raised as
-:class:`~bridge.errors.ClaimbridgeError` subclasses and mapped to JSON-RPC codes by the
+the terminal workers and returns each method's result model, which the dispatcher serialises.
+Each handler is annotated with exactly the params model and result type that
+:data:`bridge.protocol.METHODS` documents (a unit test holds them together). Errors are raised
+as :class:`~bridge.errors.ClaimbridgeError` subclasses and mapped to JSON-RPC codes by the
 dispatcher, never here.
 """
 
@@ -53,8 +55,6 @@ from bridge.protocol import (
     TerminalInfo,
     TerminalPairParams,
     job_from_record,
-    job_from_wire,
-    job_wire,
 )
 from bridge.reconciler import Reconciler
 from bridge.worker import TerminalWorker, history_of
@@ -166,7 +166,7 @@ class Service:
         if peer is not None and not is_final(job.state):
             self.hub.own(job.job_id, peer)
         if created:
-            self.hub.publish("job.updated", {"job": job_wire(job_from_record(job))}, job.job_id)
+            self.hub.publish_job(job)
             terminal.enqueue(job.job_id)
         elif peer is not None:
             question = terminal.pending_question(job.job_id)
@@ -181,9 +181,7 @@ class Service:
             waiter.cancel()
             self.hub.drop_waiter(job_id, waiter)
             return job_from_record(job)
-        # The job as its ``job.updated`` carried it (the same model's dump): read back as the
-        # model, with exactly the fields it was sent with.
-        return job_from_wire(await waiter)
+        return await waiter  # the Job its ``job.updated`` carried
 
     async def _related(self, job: JobRecord) -> list[JobView]:
         return [job_view(j) for j in await self.journal.related_jobs(job.job_id)]
@@ -334,7 +332,7 @@ class Service:
         elif params.requestId:
             job = await self.journal.get_by_request_id(params.requestId)
         else:  # the params model requires one of them; say so rather than guess
-            raise InvalidParams((FieldError("jobId", "jobId or requestId is required"),))
+            raise InvalidParams((FieldError("params", "give exactly one of jobId or requestId"),))
         history = history_of(await self.journal.events(job.job_id)) if params.history else None
         return self._job(job, history)
 
@@ -354,9 +352,8 @@ class Service:
         resolution = {"outcome": str(params.outcome), "note": params.note, "at": self.now().isoformat()}
         result = {**(job.result or {}), "resolution": resolution}
         moved = await self.journal.move(job.job_id, JobState.RESOLVED, result=result, note=f"{params.outcome}: {params.note}")
-        resolved = job_from_record(moved)
-        self.hub.publish("job.updated", {"job": job_wire(resolved)}, job.job_id)
-        return resolved
+        # A row that does not fit is not sent; job_from_record then raises it (-32603).
+        return self.hub.publish_job(moved) or job_from_record(moved)
 
     # -- terminals -----------------------------------------------------------------------------
 

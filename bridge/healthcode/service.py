@@ -95,7 +95,6 @@ from bridge.protocol import (
     RemittanceEntry,
     ValidateResult,
     job_from_record,
-    job_wire,
 )
 
 if TYPE_CHECKING:
@@ -246,7 +245,7 @@ class HealthcodeService:
             self.hub.own(job.job_id, peer)
         waiter = self.worker.waiter(job.job_id)
         if created:
-            self.hub.publish("job.updated", {"job": job_wire(job_from_record(job))}, job.job_id)
+            self.hub.publish_job(job)
             self.worker.enqueue(job)
         settled = await self.worker.wait_settled(job, self.config.submit_wait_s, waiter)
         return job_from_record(settled)

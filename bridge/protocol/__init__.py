@@ -36,7 +36,6 @@ from bridge.protocol.envelope import (
 from bridge.protocol.jobs import (
     JobFields,
     job_from_record,
-    job_from_wire,
     job_wire,
 )
 from bridge.protocol.methods import (
@@ -201,7 +200,6 @@ __all__ = [
     "error_response",
     "fits_result",
     "job_from_record",
-    "job_from_wire",
     "job_wire",
     "notification",
     "openrpc_document",

@@ -18,7 +18,6 @@ from bridge.protocol.results import JOB_RESULTS, HistoryEntry, Job, PendingQuest
 __all__ = [
     "JobFields",
     "job_from_record",
-    "job_from_wire",
     "job_wire",
 ]
 
@@ -89,20 +88,6 @@ def job_from_record(
         fields["receipts"] = receipts
     if history is not None:
         fields["history"] = tuple(HistoryEntry.model_validate(entry) for entry in history)
-    return Job.model_validate(fields)
-
-
-def job_from_wire(wire: Mapping[str, Any]) -> Job:
-    """A Job read back from :func:`job_wire` (a ``job.updated`` a caller waited for), with the
-    same fields set, so that it dumps the same; ``result`` by the model of its ``kind``.
-
-    Raises:
-        pydantic.ValidationError: ``wire`` is not a Job.
-    """
-    fields = dict(wire)
-    result = fields.get("result")
-    if result is not None:
-        fields["result"] = JOB_RESULTS[str(fields.get("kind"))].model_validate(result)
     return Job.model_validate(fields)
 
 

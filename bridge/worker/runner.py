@@ -28,7 +28,7 @@ from bridge.errors import (
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState, outcome_state
 from bridge.journal import JobRecord, Journal, PairingRecord
-from bridge.protocol import ClaimParams, RebateEstimateParams, job_from_record, job_wire
+from bridge.protocol import ClaimParams, RebateEstimateParams
 from bridge.terminal import Operation, PageEvent, TerminalPage
 from bridge.worker.audit import AuditTrail, question_detail
 from bridge.worker.questions import Question
@@ -177,8 +177,7 @@ class TerminalWorker:
         return q.field() if q is not None and q.job_id == job_id else None
 
     async def _publish(self, job: JobRecord) -> None:
-        wire = job_wire(job_from_record(job, self.pending_question(job.job_id)))
-        self.hub.publish("job.updated", {"job": wire}, job.job_id)
+        self.hub.publish_job(job, self.pending_question(job.job_id))
 
     async def _move(self, job_id: str, state: JobState, **kw: Any) -> JobRecord:
         try:

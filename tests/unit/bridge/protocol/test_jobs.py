@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord
-from bridge.protocol import METHODS, ClaimOutcome, Job, PaymentOutcome, job_from_record, job_from_wire, job_wire
+from bridge.protocol import METHODS, ClaimOutcome, Job, PaymentOutcome, job_from_record, job_wire
 
 AT = datetime(2026, 11, 22, 23, 0, 0, 226887, tzinfo=UTC)
 
@@ -66,15 +66,6 @@ def test_history_only_when_asked_for_with_times_as_the_journal_stores_them() -> 
 def test_a_row_that_does_not_fit_the_documented_job_is_refused() -> None:
     with pytest.raises(ValidationError):
         job_from_record(dataclasses.replace(_job({}), result={"refTag": "no result field"}))
-
-
-def test_read_back_from_its_dump_it_is_the_same_job() -> None:
-    gap = dataclasses.replace(_job({}, JobKind.GAP), result={"result": "APPROVED", "amount": 3000, "receipts": {"customer": "C"}})
-    for job in (job_from_record(_job({"requestId": "r1"})), job_from_record(gap)):
-        back = job_from_wire(job_wire(job))
-        assert back == job and job_wire(back) == job_wire(job)
-    # a payment's result is read as a payment, not as whichever member of the union fits first
-    assert isinstance(job_from_wire(job_wire(job_from_record(gap))).result, PaymentOutcome)
 
 
 def _recorded_jobs() -> list[dict[str, Any]]:
