@@ -100,6 +100,10 @@ class ClaimOutcome(ClaimResult):
 
     model_config = _TOLERANT
 
+    #: iClient ``result``; absent only when a job that never had an outcome was settled by
+    #: hand (``job.resolve``: then ``resolution`` says how). Looser than the terminal's
+    #: :class:`ClaimResult`, which always has one, hence the ignore.
+    result: str | None = None  # type: ignore[assignment]
     #: Set by ``job.resolve`` on a job that was ``unknown``.
     resolution: Resolution | None = None
     #: ``reconciliation`` when the outcome was settled from the fund's report.
@@ -111,8 +115,9 @@ class PaymentOutcome(BaseModel):
 
     model_config = _TOLERANT
 
-    #: iClient ``result``: APPROVED, DECLINED, CANCELLED, REVERSED, SYSTEM ERROR, UNKNOWN.
-    result: str
+    #: iClient ``result``: APPROVED, DECLINED, CANCELLED, REVERSED, SYSTEM ERROR, UNKNOWN; absent
+    #: only when a job that never had an outcome was settled by hand (see ``resolution``).
+    result: str | None = None
     transactionId: str | None = None
     transactionReference: str | None = None
     authorisationCode: str | None = None

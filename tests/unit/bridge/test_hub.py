@@ -70,7 +70,7 @@ def test_a_row_that_does_not_fit_is_not_sent_and_its_waiter_gets_the_error() -> 
         peer = Peer()
         hub.subscribe(peer, ["*"])
         fut = hub.wait("job-1")
-        sent = hub.publish_job(_row("job-1", JobState.COMPLETED, {"refTag": "a claim result has a result"}))
+        sent = hub.publish_job(_row("job-1", JobState.COMPLETED, {"totalBenefit": "not cents"}))
         await asyncio.sleep(0)
         return sent, peer, fut.exception()
 
