@@ -62,7 +62,7 @@ from bridge.server import ConsoleSessions, Dispatcher, WebsocketServer
 from bridge.service import Service
 from bridge.statelock import StateDirLock
 from bridge.terminal import Browser, TerminalPage
-from bridge.worker.runner import TerminalWorker, job_to_wire
+from bridge.worker.runner import TerminalWorker
 
 if TYPE_CHECKING:
     from bridge.healthcode.service import HealthcodePart
@@ -284,8 +284,11 @@ class Daemon:
         if s.mqtt.url is not None:
             from bridge.mqtt.link import MqttLink  # aiomqtt only when it is used
 
+            async def terminal_states() -> list[dict[str, Any]]:
+                return [t.model_dump(mode="json") for t in await service.terminals(None, None)]
+
             await stack.enter_async_context(MqttLink(
-                s.mqtt, dispatcher, self.hub, lambda: service.terminals(None, None), max_payload=s.max_frame_bytes,
+                s.mqtt, dispatcher, self.hub, terminal_states, max_payload=s.max_frame_bytes,
             ))
         if notifier is not None:
             self._spawn(notifier.run(), "claimbridge.sdnotify")
@@ -325,7 +328,7 @@ class Daemon:
                     note="daemon restarted while running",
                 )
                 # A caller that re-sent the requestId during start-up waits for this.
-                self.hub.publish("job.updated", {"job": job_to_wire(moved)}, moved.job_id)
+                self.hub.publish_job(moved)
         except JournalUnavailable as exc:
             log.error("recovery of running jobs postponed: the journal refuses writes (%s)", exc.detail)
             return
@@ -439,7 +442,7 @@ class Daemon:
             committed = await journal.probe()
             for job in committed:
                 log.info("job %s: held outcome %s committed", job.job_id, job.state)
-                self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
+                self.hub.publish_job(job)
             if journal.writable:
                 attempt = 0
                 if not was_ok:

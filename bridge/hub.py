@@ -4,6 +4,10 @@ A job's notifications go to every connection that asked for it (submitted it, or
 ``requestId``) and to every connection subscribed to the topic with ``events.subscribe``.
 Connections are anything with a ``notify(method, params)`` coroutine; the hub never touches a
 socket, so the websocket server and the MQTT link can both be peers.
+
+``job.updated`` is published from a journal row with :meth:`Hub.publish_job`: peers and
+listeners get the Job model's dump (:func:`bridge.protocol.job_wire`), a caller waiting on the
+job gets the model itself, so an answer and its notification are the same Job.
 """
 
 from __future__ import annotations
@@ -14,19 +18,18 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from bridge.jobs import FINAL_STATES, JobState
+from pydantic import ValidationError
 
-__all__ = ["Hub", "Peer", "TOPICS", "FINAL_FOR_CALLER"]
+from bridge.jobs import ANSWERED_STATES, FINAL_STATES
+from bridge.protocol import Job, JobFields, job_from_record, job_wire
+
+__all__ = ["Hub", "Peer", "TOPICS"]
 
 log = logging.getLogger("claimbridge.hub")
 
 #: Notification methods a connection may subscribe to ("*" means all).
 TOPICS = ("job.updated", "job.status", "job.question", "terminal.pairing", "reconciliation.done")
 
-#: Job states in which a waiting caller gets its answer (``queued``/``running`` are not):
-#: every final state, and ``unknown``, which only the terminal or an operator ends.
-FINAL_FOR_CALLER = frozenset(str(s) for s in FINAL_STATES | {JobState.UNKNOWN})
-_FINAL = frozenset(str(s) for s in FINAL_STATES)
 
 
 class Peer(Protocol):
@@ -41,7 +44,7 @@ class Hub:
     def __init__(self) -> None:
         self._owners: dict[str, set[Peer]] = defaultdict(set)
         self._subscriptions: dict[Peer, frozenset[str]] = {}
-        self._waiters: dict[str, list[asyncio.Future[dict[str, Any]]]] = defaultdict(list)
+        self._waiters: dict[str, list[asyncio.Future[Job]]] = defaultdict(list)
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
 
     def listen(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
@@ -80,14 +83,16 @@ class Hub:
             if not owners:
                 del self._owners[job_id]
 
-    def wait(self, job_id: str) -> asyncio.Future[dict[str, Any]]:
-        """A future resolved with the job the next time it reaches a state in FINAL_FOR_CALLER."""
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    def wait(self, job_id: str) -> asyncio.Future[Job]:
+        """A future resolved with the job the next time :meth:`publish_job` publishes it in one
+        of :data:`~bridge.jobs.ANSWERED_STATES`."""
+        fut: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
         self._waiters[job_id].append(fut)
         return fut
 
     def publish(self, method: str, params: dict[str, Any], job_id: str | None = None) -> None:
-        """Send one notification to the job's owners and to the topic's subscribers."""
+        """Send one notification to the job's owners and to the topic's subscribers
+        (``job.updated`` is :meth:`publish_job`'s: it also wakes the job's waiters)."""
         targets: set[Peer] = set(self._owners.get(job_id, ())) if job_id else set()
         targets.update(p for p, topics in self._subscriptions.items() if method in topics)
         for listener in self._listeners:
@@ -99,23 +104,43 @@ class Hub:
             asyncio.get_running_loop().create_task(
                 self._send(peer, method, params), name=f"claimbridge.hub.notify[{method}]"
             )
-        if method == "job.updated" and job_id is not None:
-            job = params.get("job", {})
-            if job.get("state") in FINAL_FOR_CALLER:
-                for fut in self._waiters.pop(job_id, []):
-                    if not fut.done():
-                        fut.set_result(job)
-            if job.get("state") in _FINAL:
-                # Nothing more will happen to the job: its owners need no more notifications.
-                # (``unknown`` keeps them: the terminal may still complete it.)
-                self._owners.pop(job_id, None)
+
+    def publish_job(self, record: JobFields, question: dict[str, Any] | None = None) -> Job | None:
+        """``job.updated`` for a journal row (with the question pending now, if any).
+
+        Returns:
+            The Job as sent; None when the row does not fit the documented Job. That is a bug:
+            it is logged and nothing is sent, and callers waiting on the job get the error
+            (the dispatcher answers it -32603) rather than wait for ever.
+        """
+        try:
+            job = job_from_record(record, question)
+        except ValidationError as exc:
+            # Where it does not fit, not the values (they may name a patient).
+            where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                              for e in exc.errors(include_input=False, include_url=False))
+            log.error("job %s: its journal row does not fit the documented Job (%s); not sent", record.job_id, where)
+            for fut in self._waiters.pop(record.job_id, []):
+                if not fut.done():
+                    fut.set_exception(exc)
+            return None
+        self.publish("job.updated", {"job": job_wire(job)}, job.jobId)
+        if job.state in ANSWERED_STATES:
+            for fut in self._waiters.pop(job.jobId, []):
+                if not fut.done():
+                    fut.set_result(job)
+        if job.state in FINAL_STATES:
+            # Nothing more will happen to the job: its owners need no more notifications.
+            # (``unknown`` keeps them: the terminal may still complete it.)
+            self._owners.pop(job.jobId, None)
+        return job
 
     def send(self, peer: Peer, method: str, params: dict[str, Any]) -> None:
         """Send one notification to one peer only (a question replayed to a client that re-sent
         a job's requestId)."""
         asyncio.get_running_loop().create_task(self._send(peer, method, params), name=f"claimbridge.hub.notify[{method}]")
 
-    def drop_waiter(self, job_id: str, fut: asyncio.Future[dict[str, Any]]) -> None:
+    def drop_waiter(self, job_id: str, fut: asyncio.Future[Job]) -> None:
         """Forget a waiter that is no longer needed (the job was already final)."""
         waiters = self._waiters.get(job_id)
         if waiters is not None and fut in waiters:

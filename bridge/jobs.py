@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import NewType
 
 __all__ = [
+    "ANSWERED_STATES",
     "FINAL_STATES",
     "ICLIENT_RESULTS",
     "TRANSITIONS",
@@ -98,6 +99,11 @@ def check_move(from_state: JobState, to_state: JobState) -> None:
     """
     if not can_move(from_state, to_state):
         raise IllegalTransition(from_state, to_state)
+
+
+#: States in which a caller waiting on a job gets its answer (``queued`` and ``running`` are
+#: not): every final state, and ``unknown``, which only the terminal or an operator ends.
+ANSWERED_STATES: frozenset[JobState] = FINAL_STATES | {JobState.UNKNOWN}
 
 
 def is_final(state: JobState) -> bool:

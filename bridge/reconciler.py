@@ -22,7 +22,7 @@ from bridge.errors import ClaimbridgeError, FieldError, InvalidParams
 from bridge.hub import Hub
 from bridge.jobs import IllegalTransition, JobKind, JobState
 from bridge.journal import JobRecord, Journal, ReconciliationStore
-from bridge.worker import TerminalWorker, job_to_wire
+from bridge.worker import TerminalWorker
 
 if TYPE_CHECKING:
     from bridge.config import ReconciliationConfig
@@ -183,7 +183,7 @@ class Reconciler:
             return None
         worker = self.workers.get(done.terminal or "")
         question = worker.pending_question(done.job_id) if worker is not None else None
-        self.hub.publish("job.updated", {"job": job_to_wire(done, question)}, done.job_id)
+        self.hub.publish_job(done, question)
         log.info("job %s settled by the claims report of %s: %s", done.job_id, day, result["result"])
         return done
 

@@ -57,7 +57,11 @@ log = logging.getLogger("claimbridge.server")
 SUBPROTOCOL = "claimbridge.v1"
 _BEARER_PREFIX = "bearer."
 
+#: A method's handler: its params model (None for a method without params) and the peer, to
+#: its result model. Each handler's own annotations name the exact types (a unit test pins
+#: them to :data:`bridge.protocol.METHODS`); the table holds them side by side, so loosely.
 Handler = Callable[[Any, Peer | None], Awaitable[Any]]
+
 
 #: Seconds between two log lines about the same kind of refusal.
 _REFUSAL_LOG_S = 60.0
@@ -149,11 +153,19 @@ class Dispatcher:
             if item.duplicate_fields:
                 raise InvalidParams(tuple(FieldError(f, "is given more than once") for f in item.duplicate_fields))
             result = await self.call(item.method, item.params, peer)
+            documented = protocol.METHODS[item.method].result
+            if not protocol.fits_result(result, documented):
+                # Never send what the OpenRPC document does not promise: a bug, said as one.
+                log.error("method %s answered a %s, not its documented %s; not sent",
+                          item.method, type(result).__name__, getattr(documented, "__name__", documented))
+                return None if item.is_notification else protocol.error_response(
+                    item.id, TypeError("result does not fit its schema"))
         except ClaimbridgeError as exc:
             return None if item.is_notification else protocol.error_response(item.id, exc)
         except Exception as exc:
             log.exception("method %s failed unexpectedly", item.method)
             return None if item.is_notification else protocol.error_response(item.id, exc)
+        # Serialised here, once, with exactly the fields each model was built with.
         return None if item.is_notification else protocol.response(item.id, result)
 
     async def call(self, method: str, raw_params: Any, peer: Peer | None) -> Any:

@@ -2,8 +2,10 @@
 
 The websocket server and the MQTT link hand this module validated params models (from
 :mod:`bridge.protocol`) and a :class:`~bridge.hub.Peer` to notify; it talks to the journal and
-the terminal workers and returns plain JSON-able results. Errors are raised as
-:class:`~bridge.errors.ClaimbridgeError` subclasses and mapped to JSON-RPC codes by the
+the terminal workers and returns each method's result model, which the dispatcher serialises.
+Each handler is annotated with exactly the params model and result type that
+:data:`bridge.protocol.METHODS` documents (a unit test holds them together). Errors are raised
+as :class:`~bridge.errors.ClaimbridgeError` subclasses and mapped to JSON-RPC codes by the
 dispatcher, never here.
 """
 
@@ -25,11 +27,37 @@ from bridge.errors import (
     TemporarilyUnavailable,
     TerminalNotPaired,
 )
-from bridge.hub import FINAL_FOR_CALLER, Hub, Peer
-from bridge.jobs import JobKind, JobState, is_final
+from bridge.hub import Hub, Peer
+from bridge.jobs import ANSWERED_STATES, JobKind, JobState, is_final
 from bridge.journal import JobRecord, Journal
+from bridge.protocol import (
+    AbortResult,
+    AnswerResult,
+    CancelParams,
+    ClaimParams,
+    EventsSubscribeParams,
+    GapParams,
+    HealthResult,
+    Job,
+    JobAbortParams,
+    JobAnswerParams,
+    JobGetParams,
+    JobListParams,
+    JobResolveParams,
+    PairResult,
+    RebateEstimateParams,
+    ReconcileParams,
+    ReconcileResult,
+    ReconciliationParams,
+    ReconciliationReport,
+    RefundParams,
+    SubscribeResult,
+    TerminalInfo,
+    TerminalPairParams,
+    job_from_record,
+)
 from bridge.reconciler import Reconciler
-from bridge.worker import TerminalWorker, history_of, job_to_wire
+from bridge.worker import TerminalWorker, history_of
 
 __all__ = ["Service", "job_view"]
 
@@ -123,7 +151,7 @@ class Service:
         terminal: TerminalWorker,
         request: dict[str, Any],
         parent_job_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Job:
         """Journal a job (or find it by requestId), queue it, and wait for its outcome."""
         job, created = await self.journal.create_job(
             kind=kind, request_id=request_id, terminal=terminal.name, request=request, parent_job_id=parent_job_id,
@@ -137,22 +165,22 @@ class Service:
         if peer is not None and not is_final(job.state):
             self.hub.own(job.job_id, peer)
         if created:
-            self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
+            self.hub.publish_job(job)
             terminal.enqueue(job.job_id)
         elif peer is not None:
             question = terminal.pending_question(job.job_id)
             if question is not None:
                 self.hub.send(peer, "job.question", {"jobId": job.job_id, **question})
 
-    async def wait(self, job_id: str) -> dict[str, Any]:
+    async def wait(self, job_id: str) -> Job:
         """The job once it is completed, failed, unknown or resolved."""
         waiter = self.hub.wait(job_id)
         job = await self.journal.get(job_id)
-        if str(job.state) in FINAL_FOR_CALLER:
+        if job.state in ANSWERED_STATES:
             waiter.cancel()
             self.hub.drop_waiter(job_id, waiter)
-            return job_to_wire(job)
-        return await waiter  # the job as the journal returned it with that state
+            return job_from_record(job)
+        return await waiter  # the Job its ``job.updated`` carried
 
     async def _related(self, job: JobRecord) -> list[JobView]:
         return [job_view(j) for j in await self.journal.related_jobs(job.job_id)]
@@ -164,15 +192,15 @@ class Service:
 
     # -- HealthPoint ---------------------------------------------------------------------------
 
-    async def claim(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def claim(self, params: ClaimParams, peer: Peer | None) -> Job:
         """``healthpoint.claim``."""
         return await self._claim_like(JobKind.CLAIM, params, peer)
 
-    async def rebate_estimate(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def rebate_estimate(self, params: RebateEstimateParams, peer: Peer | None) -> Job:
         """``healthpoint.rebateEstimate``."""
         return await self._claim_like(JobKind.REBATE_ESTIMATE, params, peer)
 
-    async def _claim_like(self, kind: JobKind, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def _claim_like(self, kind: JobKind, params: ClaimParams | RebateEstimateParams, peer: Peer | None) -> Job:
         worker = self._worker(params.terminal)
         # A repeated requestId is answered whatever the state of the daemon: it is not new.
         if await self._existing(params.requestId) is None:
@@ -184,7 +212,7 @@ class Service:
         request["terminal"] = worker.name
         return await self._submit(peer, kind, params.requestId, worker, request)
 
-    async def cancel(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def cancel(self, params: CancelParams, peer: Peer | None) -> Job:
         """``healthpoint.cancel``: the original payload and refTag come from the journal."""
         request = params.model_dump(mode="json", exclude_none=True)
         async with self._money:
@@ -204,7 +232,7 @@ class Service:
             job_id = await self._journal_job(peer, JobKind.CANCEL, params.requestId, claim, request)
         return await self.wait(job_id)
 
-    async def gap(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def gap(self, params: GapParams, peer: Peer | None) -> Job:
         """``payment.gap``: a purchase linked to the claim by its transactionId."""
         request = params.model_dump(mode="json", exclude_none=True)
         async with self._money:
@@ -221,7 +249,7 @@ class Service:
             job_id = await self._journal_job(peer, JobKind.GAP, params.requestId, claim, request)
         return await self.wait(job_id)
 
-    async def refund(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def refund(self, params: RefundParams, peer: Peer | None) -> Job:
         """``payment.refund``: iClient ``initiateRefund`` of (part of) an approved gap payment."""
         request = params.model_dump(mode="json", exclude_none=True)
         async with self._money:
@@ -252,13 +280,14 @@ class Service:
         self._follow(peer, job, terminal, created)
         return job.job_id
 
-    async def reconciliation(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def reconciliation(self, params: ReconciliationParams, peer: Peer | None) -> ReconciliationReport:
         """``healthpoint.reconciliation``."""
-        return await self._worker(params.terminal).reconciliation(params.date.isoformat(), params.type)
+        report = await self._worker(params.terminal).reconciliation(params.date.isoformat(), params.type)
+        return ReconciliationReport.model_validate(report)
 
-    async def reconcile(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def reconcile(self, params: ReconcileParams, peer: Peer | None) -> ReconcileResult:
         """``healthpoint.reconcile``: the day's claims report held against the journal."""
-        return await self.reconciler.reconcile(params.terminal, params.date)
+        return ReconcileResult.model_validate(await self.reconciler.reconcile(params.terminal, params.date))
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -275,48 +304,46 @@ class Service:
                 {"jobId": job_id},
             )
 
-    async def answer(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def answer(self, params: JobAnswerParams, peer: Peer | None) -> AnswerResult:
         """``job.answer``."""
         job, worker = await self._job_worker(params.jobId)
-        operator = getattr(params, "operator", None)
-        self._check_owner(job.job_id, peer, operator)
+        self._check_owner(job.job_id, peer, params.operator)
         if worker is None:
             raise NotAllowedNow("no question is pending for this job", {"jobId": job.job_id})
-        await worker.answer(job.job_id, params.answer, operator)
-        return {"accepted": True}
+        await worker.answer(job.job_id, params.answer, params.operator)
+        return AnswerResult(accepted=True)
 
-    async def abort(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def abort(self, params: JobAbortParams, peer: Peer | None) -> AbortResult:
         """``job.abort``."""
         job, worker = await self._job_worker(params.jobId)
-        operator = getattr(params, "operator", None)
-        self._check_owner(job.job_id, peer, operator)
-        return {"aborted": bool(worker and await worker.abort(job.job_id, operator))}
+        self._check_owner(job.job_id, peer, params.operator)
+        return AbortResult(aborted=bool(worker and await worker.abort(job.job_id, params.operator)))
 
-    def _wire(self, job: JobRecord) -> dict[str, Any]:
+    def _job(self, job: JobRecord, history: list[dict[str, Any]] | None = None) -> Job:
         worker = self.workers.get(job.terminal or "")
-        return job_to_wire(job, worker.pending_question(job.job_id) if worker is not None else None)
+        question = worker.pending_question(job.job_id) if worker is not None else None
+        return job_from_record(job, question, history)
 
-    async def get(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def get(self, params: JobGetParams, peer: Peer | None) -> Job:
         """``job.get`` by jobId or requestId; ``history: true`` adds the audit trail."""
-        if getattr(params, "jobId", None):
+        if params.jobId:
             job = await self.journal.get(params.jobId)
-        else:
+        elif params.requestId:
             job = await self.journal.get_by_request_id(params.requestId)
-        wire = self._wire(job)
-        if getattr(params, "history", False):
-            wire["history"] = history_of(await self.journal.events(job.job_id))
-        return wire
+        else:  # the params model requires one of them; say so rather than guess
+            raise InvalidParams((FieldError("params", "give exactly one of jobId or requestId"),))
+        history = history_of(await self.journal.events(job.job_id)) if params.history else None
+        return self._job(job, history)
 
-    async def list_jobs(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
+    async def list_jobs(self, params: JobListParams, peer: Peer | None) -> list[Job]:
         """``job.list``."""
-        states = [JobState(params.state)] if getattr(params, "state", None) else None
-        kind = JobKind(params.kind) if getattr(params, "kind", None) else None
         jobs = await self.journal.list_jobs(
-            states=states, terminal=getattr(params, "terminal", None), kind=kind, limit=getattr(params, "limit", None) or 100,
+            states=[params.state] if params.state else None, terminal=params.terminal, kind=params.kind,
+            limit=params.limit or 100,
         )
-        return [self._wire(j) for j in jobs]
+        return [self._job(j) for j in jobs]
 
-    async def resolve(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def resolve(self, params: JobResolveParams, peer: Peer | None) -> Job:
         """``job.resolve``: an operator settles an ``unknown`` job, with a note."""
         job = await self.journal.get(params.jobId)
         if job.state is not JobState.UNKNOWN:
@@ -324,28 +351,27 @@ class Service:
         resolution = {"outcome": str(params.outcome), "note": params.note, "at": self.now().isoformat()}
         result = {**(job.result or {}), "resolution": resolution}
         moved = await self.journal.move(job.job_id, JobState.RESOLVED, result=result, note=f"{params.outcome}: {params.note}")
-        wire = job_to_wire(moved)
-        self.hub.publish("job.updated", {"job": wire}, job.job_id)
-        return wire
+        # A row that does not fit is not sent; job_from_record then raises it (-32603).
+        return self.hub.publish_job(moved) or job_from_record(moved)
 
     # -- terminals -----------------------------------------------------------------------------
 
-    async def terminals(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
+    async def terminals(self, params: None, peer: Peer | None) -> list[TerminalInfo]:
         """``terminal.list``."""
         out = []
         for name, w in sorted(self.workers.items()):
             pairing = await self.journal.pairing(name)
-            out.append({
+            out.append(TerminalInfo.model_validate({
                 "name": name,
                 "mid": pairing.mid if pairing else w.mid,
                 "tid": pairing.tid if pairing else w.tid,
                 "paired": pairing is not None,
                 "busy": w.busy,
                 "queued": w.queued,
-            })
+            }))
         return out
 
-    async def pair(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def pair(self, params: TerminalPairParams, peer: Peer | None) -> PairResult:
         """``terminal.pair``: creates the terminal if it is new (the journal remembers it)."""
         self._check_accepting()
         self._gate(params.terminal)
@@ -355,11 +381,11 @@ class Service:
         if worker is None:
             await self.journal.remember_terminal(params.terminal, params.mid, params.tid)
             worker = await self._new_worker(params.terminal, params.mid, params.tid)
-        return await worker.pair(params.mid, params.tid)
+        return PairResult.model_validate(await worker.pair(params.mid, params.tid))
 
     # -- system --------------------------------------------------------------------------------
 
-    async def health(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def health(self, params: None, peer: Peer | None) -> HealthResult:
         """``system.health``: ``journal.ok`` and ``browser.ok`` are measured (the write probe,
         the pages' liveness probes), and the answer comes even while the disk refuses."""
         try:
@@ -371,7 +397,7 @@ class Service:
         journal_message = f"open, {size} bytes" if writable else f"writes fail: {self.journal.last_error}"
         browser = self._browser_state()
         up = bool(browser.get("ok", browser.get("up")))
-        return {
+        return HealthResult.model_validate({
             "version": self.version,
             "uptimeS": round(time.monotonic() - self._started, 3),
             "terminals": await self.terminals(None, None),
@@ -387,13 +413,13 @@ class Service:
                 "message": "running" if up else "a page is hung or the browser is restarting",
                 **browser,
             },
-        }
+        })
 
-    async def subscribe(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def subscribe(self, params: EventsSubscribeParams, peer: Peer | None) -> SubscribeResult:
         """``events.subscribe``."""
         if peer is None:
-            return {"topics": []}
-        return {"topics": self.hub.subscribe(peer, list(params.topics))}
+            return SubscribeResult(topics=())
+        return SubscribeResult(topics=tuple(self.hub.subscribe(peer, list(params.topics))))
 
     def handlers(self) -> Mapping[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
         """Method name -> handler; the dispatcher's table (``rpc.discover`` is the dispatcher's)."""

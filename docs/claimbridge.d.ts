@@ -109,7 +109,7 @@ export type ClaimItemResult = {
  * marks an item the fund added (loyalty item ``00992``), never part of the request.
  */
 export type ClaimOutcome = {
-  result: string;
+  result?: string | null;
   transactionId?: string | null;
   refTag?: string | null;
   fund?: Fund | null;
@@ -232,10 +232,10 @@ export type Job =
   | (JobCommon & { kind: "healthcodeBill"; result?: BillOutcome | null; request: HealthcodeSubmitParams })
 ;
 
-/** Why a job failed: a JSON-RPC-style error object. */
+/** Why a job failed: a JSON-RPC-style error object, or the fund's own code and words. */
 export type JobError = {
-  code: number;
   message: string;
+  code?: number | string | null;
   data?: unknown;
   [key: string]: unknown;
 };
@@ -308,7 +308,7 @@ export type Payee = {
 
 /** ``result`` of a ``gap`` (or ``refund``) job: the card payment as the terminal reported it. */
 export type PaymentOutcome = {
-  result: string;
+  result?: string | null;
   transactionId?: string | null;
   transactionReference?: string | null;
   authorisationCode?: string | null;

@@ -29,7 +29,6 @@ from bridge.healthcode.worker import HealthcodeWorker
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
-from bridge.worker.runner import job_to_wire
 
 __all__ = ["RemittanceBook"]
 
@@ -163,7 +162,7 @@ class RemittanceBook:
                         f"{_pounds(line.amount_paid)}, shortfall {_pounds(line.shortfall)}")
                 updated = await self.journal.update_result(job.job_id, result, note=note)
             bills[line.invoice_number] = updated
-            self.hub.publish("job.updated", {"job": job_to_wire(updated)}, job.job_id)
+            self.hub.publish_job(updated)
             recorded += 1
         self.ingested += recorded
         return recorded

@@ -83,7 +83,21 @@ from bridge.healthcode.worker import HealthcodeWorker
 from bridge.hub import Hub, Peer
 from bridge.jobs import JobKind
 from bridge.journal import JobRecord, Journal
-from bridge.worker.runner import job_to_wire
+from bridge.protocol import (
+    CodeEntry,
+    CredentialsResult,
+    FindMemberResult,
+    HealthcodeCancelParams,
+    HealthcodeCodesParams,
+    HealthcodeFindMemberParams,
+    HealthcodeRemittancesParams,
+    HealthcodeSubmitParams,
+    HealthcodeValidateParams,
+    Job,
+    RemittanceEntry,
+    ValidateResult,
+    job_from_record,
+)
 
 __all__ = [
     "HealthcodePart",
@@ -177,19 +191,21 @@ class HealthcodeService:
             "healthcode.remittances": self.list_remittances,
         }
 
-    async def check_credentials(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def check_credentials(self, params: None, peer: Peer | None) -> CredentialsResult:
         """``healthcode.checkCredentials`` -> ``{ok, message}``."""
         check = await self.worker.transport.check_credentials()
-        return {"ok": check.ok, "message": check.message}
+        return CredentialsResult(ok=check.ok, message=check.message)
 
-    async def validate(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def validate(self, params: HealthcodeValidateParams, peer: Peer | None) -> ValidateResult:
         """``healthcode.validate``: our pre-flight first; Healthcode's dry run only if that is clean."""
         bill, problems = await self._preflight(params.bill)
         if bill is not None and not problems:
             problems = await self.worker.transport.validate(bill)
-        return {"valid": not problems, "problems": [problem_to_wire(p) for p in problems]}
+        return ValidateResult.model_validate(
+            {"valid": not problems, "problems": [problem_to_wire(p) for p in problems]}
+        )
 
-    async def submit(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def submit(self, params: HealthcodeSubmitParams, peer: Peer | None) -> Job:
         """``healthcode.submit``: journal the bill, hand it to the worker, return the Job once sent."""
         try:
             existing: JobRecord | None = await self.journal.get_by_request_id(params.requestId)
@@ -228,10 +244,10 @@ class HealthcodeService:
             self.hub.own(job.job_id, peer)
         waiter = self.worker.waiter(job.job_id)
         if created:
-            self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
+            self.hub.publish_job(job)
             self.worker.enqueue(job)
         settled = await self.worker.wait_settled(job, self.config.submit_wait_s, waiter)
-        return job_to_wire(settled)
+        return job_from_record(settled)
 
     async def _preflight(self, data: dict[str, Any]) -> tuple[Bill | None, list[Problem]]:
         """Our one-pass check, then (``member_check``, bill otherwise clean) Find Member."""
@@ -240,14 +256,16 @@ class HealthcodeService:
             problems = await self.enquiry.preflight(bill)
         return bill, problems
 
-    async def find_member(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def find_member(self, params: HealthcodeFindMemberParams, peer: Peer | None) -> FindMemberResult:
         """``healthcode.findMember``: problems for the insurer's missing fields, else Find Member."""
-        given = {name: getattr(params, name) for name in FIND_MEMBER_FIELDS}
-        return await self.enquiry.find(params.insurer, given)
+        sent = params.model_dump()
+        given = {name: sent[name] for name in FIND_MEMBER_FIELDS}
+        return FindMemberResult.model_validate(await self.enquiry.find(params.insurer, given))
 
-    async def list_remittances(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
+    async def list_remittances(self, params: HealthcodeRemittancesParams, peer: Peer | None) -> list[RemittanceEntry]:
         """``healthcode.remittances``: the insurer's remittances, recorded on their bills' jobs."""
-        return await self.remittances.search(params.insurer, params.since, params.invoiceNumber)
+        found = await self.remittances.search(params.insurer, params.since, params.invoiceNumber)
+        return [RemittanceEntry.model_validate(entry) for entry in found]
 
     async def _create(self, request_id: str, request: dict[str, Any]) -> tuple[JobRecord, bool]:
         return await self.journal.create_job(
@@ -285,16 +303,16 @@ class HealthcodeService:
             await self.worker.point_replaced(old_id, job.job_id)
         return job, created
 
-    async def cancel(self, params: Any, peer: Peer | None) -> dict[str, Any]:
+    async def cancel(self, params: HealthcodeCancelParams, peer: Peer | None) -> Job:
         """``healthcode.cancel``: before collection only."""
         if peer is not None:
             self.hub.own(params.jobId, peer)
-        return job_to_wire(await self.worker.cancel(params.jobId))
+        return job_from_record(await self.worker.cancel(params.jobId))
 
-    async def codes(self, params: Any, peer: Peer | None) -> list[dict[str, Any]]:
+    async def codes(self, params: HealthcodeCodesParams, peer: Peer | None) -> list[CodeEntry]:
         """``healthcode.codes``: the pick-list ``[{code, description, allowed}]``."""
         matches = search_codes(params.kind, params.query, params.insurer, params.limit, self.reference)
-        return [m.model_dump(mode="json", by_alias=True) for m in matches]
+        return [CodeEntry.model_validate(m.model_dump(mode="json", by_alias=True)) for m in matches]
 
 
 # --------------------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from bridge.healthcode.transport import HealthcodeTransport
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
-from bridge.worker.runner import job_to_wire
 
 __all__ = [
     "HealthcodeWorker",
@@ -124,7 +123,7 @@ class HealthcodeWorker:
         self._locks.pop(job.job_id, None)
 
     def _publish(self, job: JobRecord) -> None:
-        self.hub.publish("job.updated", {"job": job_to_wire(job)}, job.job_id)
+        self.hub.publish_job(job)
 
     # -- the loops ------------------------------------------------------------------------------
 

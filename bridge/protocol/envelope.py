@@ -155,9 +155,13 @@ def parse_frame(text: str | bytes, *, max_batch: int | None = None) -> Incoming:
 
 
 def to_json(value: Any) -> Any:
-    """Models (and lists/dicts of them) as plain JSON values; datetimes ISO with offset."""
+    """Models (and lists/dicts of them) as plain JSON values; datetimes ISO with offset.
+
+    A model gives exactly the fields it was built with (``exclude_unset``): a Job's
+    ``result: null`` is on the wire because it was set, its ``history`` only when asked for.
+    """
     if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+        return value.model_dump(mode="json", exclude_unset=True)
     if isinstance(value, (list, tuple)):
         return [to_json(v) for v in value]
     if isinstance(value, dict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -75,6 +75,7 @@ from bridge.protocol.results import (
 __all__ = [
     "METHODS",
     "MethodSpec",
+    "fits_result",
     "parse_params",
 ]
 
@@ -182,6 +183,19 @@ METHODS: Mapping[str, MethodSpec] = MappingProxyType(
         ),
     }
 )
+
+
+def fits_result(value: Any, documented: Any) -> bool:
+    """Whether ``value`` is what a method documents as its result (:attr:`MethodSpec.result`):
+    an instance of the model, a list of instances for ``list[Model]``, a dict for ``dict[...]``
+    (``rpc.discover``)."""
+    origin = get_origin(documented)
+    if origin is list:
+        (member,) = get_args(documented)
+        return isinstance(value, list) and all(fits_result(v, member) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    return isinstance(documented, type) and isinstance(value, documented)
 
 
 # --------------------------------------------------------------------------- params parsing

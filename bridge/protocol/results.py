@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from bridge.healthcode.status import BillStatus
 from bridge.healthpoint.claims import ClaimResult
@@ -30,6 +30,7 @@ __all__ = [
     "ComponentHealth",
     "HealthResult",
     "HistoryEntry",
+    "Instant",
     "JOB_RESULTS",
     "Job",
     "JobError",
@@ -44,12 +45,33 @@ __all__ = [
     "Receipts",
     "ReconciliationDone",
     "Resolution",
+    "StoredInstant",
     "SubscribeResult",
     "TerminalInfo",
     "TerminalPairing",
 ]
 
 _RESULT = ConfigDict(frozen=True)
+
+#: A moment on the wire: ISO 8601 with its offset as :meth:`datetime.isoformat` writes it
+#: (``+00:00``, not pydantic's ``Z``), the form the daemon has always sent.
+Instant = Annotated[
+    datetime,
+    PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
+
+
+def _with_microseconds(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+#: A moment as the journal stores it, always with microseconds (the audit trail's ``at``).
+StoredInstant = Annotated[
+    datetime,
+    PlainSerializer(_with_microseconds, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
+]
 #: For shapes the terminal, a fund or Healthcode may grow: known fields typed, others kept.
 _TOLERANT = ConfigDict(frozen=True, extra="allow")
 
@@ -64,7 +86,7 @@ class Resolution(BaseModel):
 
     outcome: Literal["approved", "declined", "notProcessed"]
     note: str
-    at: datetime
+    at: Instant
     #: The operator, when one was named.
     by: str | None = None
 
@@ -78,6 +100,10 @@ class ClaimOutcome(ClaimResult):
 
     model_config = _TOLERANT
 
+    #: iClient ``result``; absent only when a job that never had an outcome was settled by
+    #: hand (``job.resolve``: then ``resolution`` says how). Looser than the terminal's
+    #: :class:`ClaimResult`, which always has one, hence the ignore.
+    result: str | None = None  # type: ignore[assignment]
     #: Set by ``job.resolve`` on a job that was ``unknown``.
     resolution: Resolution | None = None
     #: ``reconciliation`` when the outcome was settled from the fund's report.
@@ -89,8 +115,9 @@ class PaymentOutcome(BaseModel):
 
     model_config = _TOLERANT
 
-    #: iClient ``result``: APPROVED, DECLINED, CANCELLED, REVERSED, SYSTEM ERROR, UNKNOWN.
-    result: str
+    #: iClient ``result``: APPROVED, DECLINED, CANCELLED, REVERSED, SYSTEM ERROR, UNKNOWN; absent
+    #: only when a job that never had an outcome was settled by hand (see ``resolution``).
+    result: str | None = None
     transactionId: str | None = None
     transactionReference: str | None = None
     authorisationCode: str | None = None
@@ -115,7 +142,7 @@ class BillOutcome(BaseModel):
     reference: str | None = None
     invoiceNumber: str
     #: When the bill entered ``status`` (Healthcode's clock), if known.
-    at: datetime | None = None
+    at: Instant | None = None
     #: Why the bill is ``AwaitingCorrection``.
     problems: tuple[BillProblem, ...] = ()
     #: Healthcode already held a bill with this invoice number.
@@ -141,12 +168,14 @@ class BillProblem(BaseModel):
 
 
 class JobError(BaseModel):
-    """Why a job failed: a JSON-RPC-style error object."""
+    """Why a job failed: a JSON-RPC-style error object, or the fund's own code and words."""
 
     model_config = _TOLERANT
 
-    code: int
     message: str
+    #: A JSON-RPC code for the daemon's refusals, the fund's ``healthpointErrorCode`` (text,
+    #: e.g. ``"93"``) for a declined claim; absent for an ``unknown`` or aborted job.
+    code: int | str | None = None
     data: Any = None
 
 
@@ -173,7 +202,7 @@ class HistoryEntry(BaseModel):
 
     model_config = _RESULT
 
-    at: datetime
+    at: StoredInstant
     event: str
     state: JobState | None = None
     message: str | None = None
@@ -196,8 +225,8 @@ class Job(BaseModel):
     kind: JobKind
     terminal: str | None = None
     state: JobState
-    createdAt: datetime
-    updatedAt: datetime
+    createdAt: Instant
+    updatedAt: Instant
     #: The params as the PMS sent them (validated).
     request: dict[str, Any]
     result: ClaimOutcome | PaymentOutcome | BillOutcome | None = None

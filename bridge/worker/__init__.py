@@ -8,11 +8,9 @@ from bridge.worker.history import (
 )
 from bridge.worker.runner import (
     TerminalWorker,
-    job_to_wire,
 )
 
 __all__ = [
     "TerminalWorker",
     "history_of",
-    "job_to_wire",
 ]

@@ -4,9 +4,9 @@ The worker owns no I/O of its own; it drives a :class:`~bridge.terminal.Terminal
 writes every step to the :class:`~bridge.journal.Journal` *before* it happens: ``running`` is
 committed before iClient is called, and whatever the page reports afterwards is committed
 before the caller hears of it. If the page or the browser dies while a job is ``running``, the
-job becomes ``unknown`` and is never sent again; the worker then tries to re-attach with
-``continueLastTransaction`` and completes the job only when the terminal's answer is provably
-the same transaction.
+job becomes ``unknown`` and is never sent again; :mod:`bridge.worker.recovery` then tries to
+re-attach with ``continueLastTransaction`` and completes the job only when the terminal's
+answer is provably the same transaction.
 """
 
 from __future__ import annotations
@@ -32,38 +32,13 @@ from bridge.protocol import ClaimParams, RebateEstimateParams
 from bridge.terminal import Operation, PageEvent, TerminalPage
 from bridge.worker.audit import AuditTrail, question_detail
 from bridge.worker.questions import Question
-from bridge.worker.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation, wait_kind
+from bridge.worker.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation
 from bridge.worker.pairing import pair_on_page
+from bridge.worker.recovery import Recovery, wait_ready
 
-__all__ = ["TerminalWorker", "job_to_wire"]
+__all__ = ["TerminalWorker"]
 
 log = logging.getLogger("claimbridge.worker")
-
-
-def job_to_wire(job: JobRecord, question: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A journal row as the protocol's Job object (INTERFACES.md).
-
-    ``receipts`` are kept in the journal beside the result (one row, one write) and lifted out
-    here; ``question`` is the one pending now (see :meth:`TerminalWorker.pending_question`).
-    """
-    result = dict(job.result) if job.result is not None else None
-    receipts = result.pop("receipts", None) if result is not None else None
-    wire: dict[str, Any] = {
-        "jobId": job.job_id,
-        "requestId": job.request_id,
-        "kind": str(job.kind),
-        "terminal": job.terminal,
-        "state": str(job.state),
-        "createdAt": job.created_at.isoformat(),
-        "updatedAt": job.updated_at.isoformat(),
-        "request": job.request,
-        "result": result,
-        "error": job.error,
-        "question": question,
-    }
-    if receipts:
-        wire["receipts"] = receipts
-    return wire
 
 
 def _auto_answers(job: JobRecord) -> tuple[str, ...]:
@@ -111,6 +86,7 @@ class TerminalWorker:
         self._pairing_cache: PairingRecord | None = None
         self._page_ready = asyncio.Event()
         self._draining = False
+        self._recovery = Recovery(self, journal, page, self._audit)
 
     # -- state visible to the protocol ---------------------------------------------------------
 
@@ -201,8 +177,7 @@ class TerminalWorker:
         return q.field() if q is not None and q.job_id == job_id else None
 
     async def _publish(self, job: JobRecord) -> None:
-        wire = job_to_wire(job, self.pending_question(job.job_id))
-        self.hub.publish("job.updated", {"job": wire}, job.job_id)
+        self.hub.publish_job(job, self.pending_question(job.job_id))
 
     async def _move(self, job_id: str, state: JobState, **kw: Any) -> JobRecord:
         try:
@@ -225,7 +200,7 @@ class TerminalWorker:
         if job.state is JobState.RUNNING:
             await self._move(job_id, JobState.UNKNOWN, error={"message": why}, note=why)
 
-    async def _iclient_call(self, job: JobRecord, pairing: PairingRecord) -> tuple[str, dict[str, Any]]:
+    async def iclient_call(self, job: JobRecord, pairing: PairingRecord) -> tuple[str, dict[str, Any]]:
         """The iClient method and request for a job (pure conversions in bridge.healthpoint).
 
         Every request carries the job's id as its custom ``transactionId`` (seeds/004: "Supply a
@@ -266,20 +241,20 @@ class TerminalWorker:
         if pairing is None:
             await self._fail(job_id, TerminalNotPaired(self.name))
             return
-        method, request = await self._iclient_call(job, pairing)
+        method, request = await self.iclient_call(job, pairing)
         await self._move(job_id, JobState.RUNNING)
         try:
             op = await self.page.start(job_id, method, request, _auto_answers(job))
         except TerminalError as exc:
             # The call may or may not have reached the terminal: never guess.
             await self._settle_unknown(job_id, f"the page failed while starting: {exc.detail}")
-            await self._after_unknown(job_id, request)
+            await self._recovery.after_unknown(job_id, request)
             return
         self._op = op
         outcome = await self._follow(job, op)
         self.page.finish(op.op_id)
         if outcome is None:
-            await self._after_unknown(job_id, request)
+            await self._recovery.after_unknown(job_id, request)
             return
         await self._complete(job, outcome)
 
@@ -403,23 +378,12 @@ class TerminalWorker:
             return await self.page.abort()
         return False
 
-    # -- recovery ------------------------------------------------------------------------------
+    # -- recovery (bridge/worker/recovery.py) -------------------------------------------------
 
-    async def _after_unknown(self, job_id: str, sent: dict[str, Any]) -> None:
-        """After a crash or a lost answer: a fresh page, then try to re-attach.
-
-        A fresh page is needed either way: after a lost answer iClient's channel is still open
-        and would refuse every new call with "Transaction already in progress.".
-        """
-        try:
-            if self.ready:
-                await self.load_page()
-            else:
-                await self.wait_ready(timeout=120.0)
-            await self.reattach(job_id, sent)
-        except ClaimbridgeError as exc:
-            log.warning("job %s stays unknown: %s", job_id, exc)
-            await self._audit.note(job_id, "reattach", f"failed: {exc}")
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held while a transaction, a pairing or a report is on the terminal."""
+        return self._lock
 
     async def wait_ready(self, timeout: float) -> None:
         """Wait for the page to be loaded (after a reload or a browser crash).
@@ -427,62 +391,32 @@ class TerminalWorker:
         Raises:
             TemporarilyUnavailable: it did not come back within ``timeout`` seconds.
         """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not self.ready:
-            if loop.time() > deadline:
-                raise TemporarilyUnavailable("the terminal page did not come back")
-            await asyncio.sleep(0.05)
+        await wait_ready(lambda: self.ready, timeout)
 
     async def reattach(self, job_id: str, sent: dict[str, Any] | None = None) -> bool:
-        """``continueLastTransaction`` for an ``unknown`` job; True when it completed it.
+        """``continueLastTransaction`` for an ``unknown`` job; True when it completed it."""
+        return await self._recovery.reattach(job_id, sent)
 
-        The terminal's last transaction counts only when its echoed fields match what was sent.
-        """
-        job = await self.journal.get(job_id)
-        if job.state is not JobState.UNKNOWN:
-            return False
-        pairing = await self.journal.pairing(self.name)
-        if pairing is None:
-            return False
-        if sent is None:
-            _, sent = await self._iclient_call(job, pairing)
-        # terminalInfo with mid/tid/key tells the iClient frame which terminal to ask (its own
-        # storage may have been lost with the browser).
-        info = await self.page.start(next_op_id("info"), "terminalInfo", pairing_keys(pairing).as_iclient())
-        try:
-            await wait_kind(info, ("info",), 15.0)
-        finally:
-            self.page.finish(info.op_id)
+    async def recover(self) -> None:
+        """On start: re-attach the newest ``unknown`` job, re-queue the ``queued`` ones."""
+        await self._recovery.recover()
+
+    async def continue_last(self, job: JobRecord) -> dict[str, Any] | None:
+        """Ask the terminal for its last transaction (``continueLastTransaction``) on behalf of
+        ``job`` and follow it as the job's (its questions answerable as any job's); None when
+        its outcome stays uncertain."""
         op = await self.page.start(
-            next_op_id(f"continue-{job_id}"), "continueLastTransaction", None, _auto_answers(job)
+            next_op_id(f"continue-{job.job_id}"), "continueLastTransaction", None, _auto_answers(job)
         )
         self._op = op
         try:
-            response = await self._follow(job, op, reattaching=True)
+            return await self._follow(job, op, reattaching=True)
         finally:
             self.page.finish(op.op_id)
-        if response is None:
-            return False
-        if not healthpoint.is_same_transaction(sent, response, purchase=job.kind is JobKind.GAP):
-            await self._audit.note(job_id, "reattach", "the terminal's last transaction is another one")
-            return False
-        await self._complete(job, response, reattached=True)
-        return (await self.journal.get(job_id)).state is JobState.COMPLETED
 
-    async def recover(self) -> None:
-        """On start: try to re-attach the newest ``unknown`` job of this terminal, and re-queue
-        the ``queued`` ones (they were never sent: ``running`` is committed before sending)."""
-        async with self._lock:
-            unknown = await self.journal.list_jobs(states=[JobState.UNKNOWN], terminal=self.name, limit=1)
-            if unknown and unknown[0].kind is not JobKind.HEALTHCODE_BILL:
-                try:
-                    await self.reattach(unknown[0].job_id)
-                except ClaimbridgeError as exc:
-                    await self._audit.note(unknown[0].job_id, "reattach", f"failed: {exc}")
-                await self._audit.flush()
-        for job in await self.journal.list_jobs(states=[JobState.QUEUED], terminal=self.name, oldest_first=True):
-            self.enqueue(job.job_id)
+    async def complete_reattached(self, job: JobRecord, response: dict[str, Any]) -> None:
+        """Journal a re-attached job's outcome: completed only by a definite one."""
+        await self._complete(job, response, reattached=True)
 
     # -- pairing and reports -------------------------------------------------------------------
 

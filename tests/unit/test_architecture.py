@@ -59,7 +59,6 @@ TESTED_ELSEWHERE = {
     "bridge/healthcode/enquiry.py": "tests/e2e/test_healthcode_members.py",
     "bridge/healthcode/remittances.py": "tests/e2e/test_healthcode_remittances.py",
     "simulator/healthcode/fhir.py": "tests/unit/simulator/healthcode/test_v2.py",
-    "bridge/service.py": "tests/e2e/daemon/test_claims.py",
     "bridge/terminal.py": "tests/e2e/daemon/test_claims.py",
     "simulator/app.py": "tests/e2e/test_simulator_http.py",
     "simulator/cli.py": "tests/e2e/test_simulator_http.py",
@@ -71,7 +70,7 @@ TESTED_ELSEWHERE = {
 }
 MAX_LINES = 500
 #: Modules still over the limit, each waiting for its split; the list may only shrink.
-OVERSIZED = frozenset({"bridge/worker/runner.py"})
+OVERSIZED: frozenset[str] = frozenset()
 
 
 def _modules(*patterns: str) -> list[Path]:

@@ -3,8 +3,19 @@
 import asyncio
 from typing import Any
 
-from bridge.hub import FINAL_FOR_CALLER, Hub
-from bridge.jobs import FINAL_STATES, JobState
+import dataclasses
+from datetime import UTC, datetime
+
+from bridge.hub import Hub
+from bridge.jobs import JobKind, JobState
+from bridge.journal import JobRecord
+from bridge.protocol import Job
+
+AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
+
+
+def _row(job_id: str, state: JobState, result: dict[str, Any] | None = None) -> JobRecord:
+    return JobRecord(job_id, "r-" + job_id, JobKind.CLAIM, "front-desk", state, {}, result, None, None, AT, AT)
 
 
 class Peer:
@@ -13,10 +24,6 @@ class Peer:
 
     async def notify(self, method: str, params: dict[str, Any]) -> None:
         self.got.append((method, params))
-
-
-def test_final_for_caller_is_every_final_state_and_unknown() -> None:
-    assert FINAL_FOR_CALLER == {str(s) for s in FINAL_STATES} | {str(JobState.UNKNOWN)}
 
 
 def test_owner_and_subscriber_get_notifications_others_do_not() -> None:
@@ -37,17 +44,38 @@ def test_owner_and_subscriber_get_notifications_others_do_not() -> None:
     assert stranger.got == []
 
 
-def test_waiter_resolves_only_on_a_final_for_caller_state() -> None:
-    async def scenario() -> tuple[bool, dict[str, Any]]:
+def test_waiter_resolves_only_in_an_answered_state_with_the_job_subscribers_got() -> None:
+    async def scenario() -> tuple[bool, Job, Peer]:
         hub = Hub()
+        peer = Peer()
+        hub.subscribe(peer, ["job.updated"])
         fut = hub.wait("job-1")
-        hub.publish("job.updated", {"job": {"jobId": "job-1", "state": "running"}}, "job-1")
+        hub.publish_job(_row("job-1", JobState.RUNNING))
         early = fut.done()
-        hub.publish("job.updated", {"job": {"jobId": "job-1", "state": "unknown"}}, "job-1")
-        return early, await fut
+        hub.publish_job(_row("job-1", JobState.UNKNOWN), {"text": "Accept?", "options": ["ACCEPT"]})
+        job = await fut
+        await asyncio.sleep(0)
+        return early, job, peer
 
-    early, job = asyncio.run(scenario())
-    assert early is False and job["state"] == "unknown"
+    early, job, peer = asyncio.run(scenario())
+    assert early is False and job.state is JobState.UNKNOWN
+    sent = [p["job"] for _, p in peer.got]
+    assert [j["state"] for j in sent] == ["running", "unknown"]
+    assert sent[-1] == job.model_dump(mode="json", exclude_unset=True) and sent[-1]["question"]["text"] == "Accept?"
+
+
+def test_a_row_that_does_not_fit_is_not_sent_and_its_waiter_gets_the_error() -> None:
+    async def scenario() -> tuple[Job | None, Peer, BaseException | None]:
+        hub = Hub()
+        peer = Peer()
+        hub.subscribe(peer, ["*"])
+        fut = hub.wait("job-1")
+        sent = hub.publish_job(_row("job-1", JobState.COMPLETED, {"totalBenefit": "not cents"}))
+        await asyncio.sleep(0)
+        return sent, peer, fut.exception()
+
+    sent, peer, error = asyncio.run(scenario())
+    assert sent is None and peer.got == [] and error is not None
 
 
 def test_listener_sees_everything_and_a_broken_one_does_not_stop_fan_out() -> None:
@@ -89,9 +117,9 @@ def test_final_jobs_and_dropped_waiters_leave_nothing_behind() -> None:
         hub = Hub()
         peer = Peer()
         hub.own("job-1", peer)
-        hub.publish("job.updated", {"job": {"jobId": "job-1", "state": "unknown"}}, "job-1")
+        hub.publish_job(_row("job-1", JobState.UNKNOWN))
         assert hub.owns("job-1", peer)  # unknown: the terminal may still complete it
-        hub.publish("job.updated", {"job": {"jobId": "job-1", "state": "completed"}}, "job-1")
+        hub.publish_job(dataclasses.replace(_row("job-1", JobState.COMPLETED), result={"result": "APPROVED"}))
         fut = hub.wait("job-2")
         fut.cancel()
         hub.drop_waiter("job-2", fut)

@@ -7,6 +7,8 @@ import itertools
 import pytest
 
 from bridge.jobs import (
+    ANSWERED_STATES,
+    FINAL_STATES,
     ICLIENT_RESULTS,
     TRANSITIONS,
     IllegalTransition,
@@ -89,3 +91,9 @@ def test_outcome_state(result, state):
 def test_outcomes_are_moves_from_running():
     for state in ICLIENT_RESULTS.values():
         assert can_move(S.RUNNING, state)
+
+
+def test_a_waiting_caller_is_answered_in_every_final_state_and_unknown() -> None:
+    assert ANSWERED_STATES == FINAL_STATES | {JobState.UNKNOWN}
+    assert JobState.QUEUED not in ANSWERED_STATES and JobState.RUNNING not in ANSWERED_STATES
+    assert "unknown" in ANSWERED_STATES  # a wire state (text) is looked up as it comes

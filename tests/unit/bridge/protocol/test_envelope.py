@@ -98,7 +98,7 @@ def test_response_serialises_models():
               state=JobState.QUEUED, createdAt=now, updatedAt=now, request={"a": 1})
     out = response(7, [job])
     assert out["jsonrpc"] == "2.0" and out["id"] == 7
-    assert out["result"][0]["createdAt"] == "2026-11-22T09:00:00Z"
+    assert out["result"][0]["createdAt"] == "2026-11-22T09:00:00+00:00"  # as the daemon has always sent it
     assert out["result"][0]["state"] == "queued" and out["result"][0]["kind"] == "claim"
     json.dumps(out)
 

@@ -1,0 +1,96 @@
+"""The Job's wire form, pure: a journal record as the protocol's :class:`~bridge.protocol.results.Job`.
+
+The journal keeps a job as one row; this module is the one place that row becomes what a PMS
+reads (INTERFACES.md "A Job"), for answers and for ``job.updated`` alike. It takes the row's
+fields through :class:`JobFields` (the journal's ``JobRecord`` has them), so it needs no
+journal and does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from bridge.jobs import JobKind, JobState
+from bridge.protocol.results import JOB_RESULTS, HistoryEntry, Job, PendingQuestion
+
+__all__ = [
+    "JobFields",
+    "job_from_record",
+    "job_wire",
+]
+
+
+class JobFields(Protocol):
+    """What a journal row of a job holds (the journal's ``JobRecord``)."""
+
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def kind(self) -> JobKind: ...
+    @property
+    def terminal(self) -> str | None: ...
+    @property
+    def state(self) -> JobState: ...
+    @property
+    def request(self) -> dict[str, Any]: ...
+    @property
+    def result(self) -> dict[str, Any] | None: ...
+    @property
+    def error(self) -> dict[str, Any] | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+
+
+def job_from_record(
+    job: JobFields,
+    question: Mapping[str, Any] | None = None,
+    history: Sequence[Mapping[str, Any]] | None = None,
+) -> Job:
+    """A journal row as the protocol's Job.
+
+    ``receipts`` are kept in the journal beside the result (one row, one write) and lifted out
+    here. ``result``, ``error``, ``question`` and ``terminal`` are always on the wire (null when
+    empty); ``receipts`` and ``history`` only when there are some. Serialise with
+    :func:`job_wire` (or ``model_dump(mode="json", exclude_unset=True)``).
+
+    Args:
+        job: The row.
+        question: The question pending now, ``{text, options}``, if any.
+        history: With ``job.get {history: true}``: the audit entries, oldest first.
+
+    Raises:
+        pydantic.ValidationError: The row does not fit the documented Job (a bug: the
+            dispatcher answers -32603 rather than send it).
+    """
+    result = dict(job.result) if job.result is not None else None
+    receipts = result.pop("receipts", None) if result is not None else None
+    fields: dict[str, Any] = {
+        "jobId": job.job_id,
+        "requestId": job.request_id,
+        "kind": job.kind,
+        "terminal": job.terminal,
+        "state": job.state,
+        "createdAt": job.created_at,
+        "updatedAt": job.updated_at,
+        "request": job.request,
+        # Validated by the model of its kind, not by trying each member of the union.
+        "result": JOB_RESULTS[str(job.kind)].model_validate(result) if result is not None else None,
+        "error": job.error,
+        "question": PendingQuestion.model_validate(question) if question is not None else None,
+    }
+    if receipts:
+        fields["receipts"] = receipts
+    if history is not None:
+        fields["history"] = tuple(HistoryEntry.model_validate(entry) for entry in history)
+    return Job.model_validate(fields)
+
+
+def job_wire(job: Job) -> dict[str, Any]:
+    """A Job as JSON values, exactly the fields it was built with (see :func:`job_from_record`)."""
+    return job.model_dump(mode="json", exclude_unset=True)
