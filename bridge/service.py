@@ -29,7 +29,7 @@ from bridge.errors import (
 )
 from bridge.hub import Hub, Peer
 from bridge.jobs import ANSWERED_STATES, JobKind, JobState, is_final
-from bridge.journal import JobRecord, Journal
+from bridge.journal import JobLinks, JobRecord, Journal
 from bridge.protocol import (
     AbortResult,
     AnswerResult,
@@ -118,6 +118,7 @@ class Service:
         self.accepting = True
         self._money = asyncio.Lock()
         self.reconciler = Reconciler(journal, hub, workers, now)
+        self._links = JobLinks(journal)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -183,7 +184,7 @@ class Service:
         return await waiter  # the Job its ``job.updated`` carried
 
     async def _related(self, job: JobRecord) -> list[JobView]:
-        return [job_view(j) for j in await self.journal.related_jobs(job.job_id)]
+        return [job_view(j) for j in await self._links.related(job.job_id)]
 
     @staticmethod
     def _refuse(refusal: Refusal | None) -> None:

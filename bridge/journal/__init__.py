@@ -2,11 +2,13 @@
 
 :class:`Journal` (:mod:`~bridge.journal.store`) is the store the daemon opens; the records it
 hands out are pure (:mod:`~bridge.journal.records`); the reconciliation keeps its own store on
-the same connection (:mod:`~bridge.journal.reconciliations`). Inside: the schema and row encoding
+the same connection (:mod:`~bridge.journal.reconciliations`), and so do the links between jobs
+(:mod:`~bridge.journal.links`). Inside: the schema and row encoding
 (:mod:`~bridge.journal.schema`), the one thread every call runs on (:mod:`~bridge.journal.thread`)
 and the writes held while the disk refuses them (:mod:`~bridge.journal.held`).
 """
 
+from bridge.journal.links import JobLinks
 from bridge.journal.records import (
     JobRecord,
     PairingRecord,
@@ -20,6 +22,7 @@ from bridge.journal.store import Journal
 from bridge.journal.thread import LANE, JournalThread
 
 __all__ = [
+    "JobLinks",
     "JobRecord",
     "Journal",
     "JournalThread",

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["SCHEMA", "dumps", "iso", "loads", "payload_digest"]
+__all__ = [
+    "audit_rows","SCHEMA", "dumps", "iso", "loads", "payload_digest"]
 
 #: Tables and indexes, created if missing when the journal opens.
 SCHEMA = """
@@ -76,6 +78,11 @@ def payload_digest(payload: dict[str, Any]) -> str:
 def iso(value: datetime) -> str:
     """A time as stored: UTC, ISO 8601, microseconds."""
     return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def audit_rows(notes: Sequence[tuple[datetime, str, str | None]]) -> list[tuple[str, str, str | None]]:
+    """Audit rows ``(at, event, detail)`` with their times as the journal stores them."""
+    return [(iso(at), event, detail) for at, event, detail in notes]
 
 
 def loads(text: str | None) -> Any:

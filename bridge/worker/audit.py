@@ -40,6 +40,13 @@ class AuditTrail:
         """Keep a row for the next :meth:`flush` (status lines)."""
         self._rows.append((job_id, self.journal.clock_now(), event, detail))
 
+    def take(self, job_id: str) -> list[tuple[datetime, str, str | None]]:
+        """The kept rows of ``job_id`` ``(at, event, detail)``, for the caller to write with its
+        next state change (one transaction); they are no longer kept here."""
+        mine = [(at, ev, d) for j, at, ev, d in self._rows if j == job_id]
+        self._rows = [row for row in self._rows if row[0] != job_id]
+        return mine
+
     async def flush(self) -> None:
         """Write every kept row, one transaction per job, in arrival order."""
         rows, self._rows = self._rows, []
@@ -52,8 +59,13 @@ class AuditTrail:
         await self.flush()
 
     async def answer(self, job_id: str, label: str, by: str | None) -> None:
-        """An answer to the pending question, and who gave it (history's ``by``)."""
-        await self.note(job_id, "answer", json.dumps({"answer": label, "by": by}))
+        """An answer to the pending question, and who gave it (history's ``by``), written now."""
+        self.answer_later(job_id, label, by)
+        await self.flush()
+
+    def answer_later(self, job_id: str, label: str, by: str | None) -> None:
+        """An answer the page already gave by policy: kept for the job's next write."""
+        self.add(job_id, "answer", json.dumps({"answer": label, "by": by}))
 
     def receipt(self, job_id: str, payload: Any) -> str:
         """Keep a merchant receipt of the running job; returns its text."""

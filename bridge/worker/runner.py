@@ -180,10 +180,11 @@ class TerminalWorker:
         self.hub.publish_job(job, self.pending_question(job.job_id))
 
     async def _move(self, job_id: str, state: JobState, **kw: Any) -> JobRecord:
+        rows = self._audit.take(job_id)  # the status lines that led here, in the same transaction
         try:
-            await self._audit.flush()
-            job = await self.journal.move(job_id, state, **kw)
+            job = await self.journal.move(job_id, state, notes=rows, **kw)
         except JournalUnavailable:
+            await self.journal.note_many(job_id, rows)  # held until the disk takes writes again
             if state is JobState.RUNNING:
                 raise  # nothing was sent: the job can wait in the queue
             # The terminal has spoken but the disk refuses: the journal holds the outcome and
@@ -282,8 +283,10 @@ class TerminalWorker:
             result["receipts"] = receipts
         if reattached:
             # An unknown job's outcome is now known: its old "outcome unknown" error goes.
-            await self._audit.flush()
-            await self._publish(await self.journal.settle(job.job_id, state, result=result, note="outcome from continueLastTransaction"))
+            await self._publish(await self.journal.settle(
+                job.job_id, state, result=result, note="outcome from continueLastTransaction",
+                notes=self._audit.take(job.job_id),
+            ))
             return
         error = None
         if state is JobState.FAILED:
@@ -339,8 +342,9 @@ class TerminalWorker:
         detail = question_detail(pending.text, list(pending.options))
         if answered is not None:
             # The page answered at once, by the job's policy (see _auto_answers).
+            # Nothing waits on the desk, so the rows go with the job's next write (its outcome).
             self._audit.add(job.job_id, "question", detail)
-            await self._audit.answer(job.job_id, str(answered), "onApproved policy")
+            self._audit.answer_later(job.job_id, str(answered), "onApproved policy")
             return
         await self._audit.note(job.job_id, "question", detail)
         self._question = pending

@@ -176,14 +176,10 @@ def test_a_full_disk_fails_writes_but_not_reads(tmp_path: Path) -> None:
     run(go())
 
 
-def test_related_jobs_and_settle(tmp_path: Path) -> None:
+def test_settle_drops_the_stale_error(tmp_path: Path) -> None:
     async def go() -> None:
         async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
             claim, _ = await j.create_job(kind=JobKind.CLAIM, request_id="c", terminal="t", request={})
-            gap, _ = await j.create_job(kind=JobKind.GAP, request_id="g", terminal="t", request={}, parent_job_id=claim.job_id)
-            refund, _ = await j.create_job(kind=JobKind.REFUND, request_id="r", terminal="t", request={}, parent_job_id=gap.job_id)
-            await j.create_job(kind=JobKind.CLAIM, request_id="other", terminal="t", request={})
-            assert [x.job_id for x in await j.related_jobs(claim.job_id)] == [gap.job_id, refund.job_id]
             await j.move(claim.job_id, JobState.RUNNING)
             await j.move(claim.job_id, JobState.UNKNOWN, error={"message": "lost"})
             done = await j.settle(claim.job_id, JobState.COMPLETED, result={"result": "APPROVED"}, note="report")
@@ -206,5 +202,22 @@ def test_note_many_keeps_times_and_order(tmp_path: Path) -> None:
             assert [(r["event"], r["detail"]) for r in rows] == [("status", "one"), ("status", "two")]
             assert rows[0]["at"].startswith("2026-11-22T23:00:01")
             assert j.clock_now() == AT
+
+    run(go())
+
+
+def test_a_move_writes_its_notes_in_the_same_transaction_before_the_state_row(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
+            job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="c", terminal="t", request={})
+            await j.move(job.job_id, JobState.RUNNING)
+            notes = [(AT, "status", "Swipe card"), (AT, "status", "Sending to fund")]
+            await j.move(job.job_id, JobState.COMPLETED, result={"result": "APPROVED"}, notes=notes)
+            events = await j.events(job.job_id)
+            assert [(e["event"], e["detail"]) for e in events[-3:]] == [
+                ("status", "Swipe card"), ("status", "Sending to fund"), ("state", None)]
+            with pytest.raises(IllegalTransition):  # a refused move writes none of its notes either
+                await j.move(job.job_id, JobState.RUNNING, notes=[(AT, "status", "never")])
+            assert all(e["detail"] != "never" for e in await j.events(job.job_id))
 
     run(go())

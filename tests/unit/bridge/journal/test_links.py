@@ -1,0 +1,27 @@
+"""bridge/journal/links.py: jobs made against other jobs, on a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bridge.jobs import JobKind
+from bridge.journal import JobLinks, Journal
+
+AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
+
+
+def test_related_jobs_follow_the_links_oldest_first(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
+            links = JobLinks(j)
+            claim, _ = await j.create_job(kind=JobKind.CLAIM, request_id="c", terminal="t", request={})
+            gap, _ = await j.create_job(kind=JobKind.GAP, request_id="g", terminal="t", request={}, parent_job_id=claim.job_id)
+            refund, _ = await j.create_job(kind=JobKind.REFUND, request_id="r", terminal="t", request={}, parent_job_id=gap.job_id)
+            await j.create_job(kind=JobKind.CLAIM, request_id="other", terminal="t", request={})
+            assert [x.job_id for x in await links.related(claim.job_id)] == [gap.job_id, refund.job_id]
+            assert [x.job_id for x in await links.related(gap.job_id)] == [refund.job_id]
+            assert await links.related(refund.job_id) == []
+
+    asyncio.run(go())
