@@ -245,8 +245,8 @@ class Service:
                 self._refuse(healthpoint.refuse_gap(view, await self._related(claim), params.amount))
                 self._gate(claim.terminal)
                 request["amount"] = healthpoint.gap_amount(view, params.amount)
-            elif params.amount is None and "amount" in existing.request:
-                request["amount"] = existing.request["amount"]  # the default it was given then
+            else:
+                _keep_default_amount(request, existing)
             job_id = await self._journal_job(peer, JobKind.GAP, params.requestId, claim, request)
         return await self.wait(job_id)
 
@@ -263,8 +263,8 @@ class Service:
                 self._refuse(healthpoint.refuse_refund(view, related, params.amount))
                 self._gate(payment.terminal)
                 request["amount"] = params.amount if params.amount is not None else healthpoint.refund_left(view, related)
-            elif params.amount is None and "amount" in existing.request:
-                request["amount"] = existing.request["amount"]
+            else:
+                _keep_default_amount(request, existing)
             job_id = await self._journal_job(peer, JobKind.REFUND, params.requestId, payment, request)
         return await self.wait(job_id)
 
@@ -443,3 +443,10 @@ class Service:
             "events.subscribe": self.subscribe,
         }
         return table
+
+
+def _keep_default_amount(request: dict[str, Any], existing: JobRecord) -> None:
+    """A re-sent gap or refund without ``amount`` means the default it was given the first time:
+    the journalled request holds it, and the same requestId must carry the same payload."""
+    if "amount" not in request and "amount" in existing.request:
+        request["amount"] = existing.request["amount"]

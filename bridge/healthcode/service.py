@@ -67,8 +67,6 @@ from bridge.healthcode.enquiry import MemberEnquiry
 from bridge.healthcode.intake import check_bill
 from bridge.healthcode.members import FIND_MEMBER_FIELDS
 from bridge.healthcode.jobs import (
-    bill_result,
-    job_state_for,
     problem_to_wire,
     replacement_refusal,
     uk_today,

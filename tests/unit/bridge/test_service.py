@@ -11,7 +11,6 @@ from bridge.service import Service
 def _handler_table() -> dict[str, typing.Any]:
     """Every handler the daemon serves (bound to bare instances: only annotations are read)."""
     service = object.__new__(Service)
-    service.extra = {}
     table: dict[str, typing.Any] = dict(Service.handlers(service))
     table.update(HealthcodeService.methods(object.__new__(HealthcodeService)))
     return table
