@@ -158,7 +158,7 @@ class Service:
             kind=kind, request_id=request_id, terminal=terminal.name, request=request, parent_job_id=parent_job_id,
         )
         self._follow(peer, job, terminal, created)
-        return await self.wait(job.job_id)
+        return await self.wait(job.job_id, job if created else None)
 
     def _follow(self, peer: Peer | None, job: JobRecord, terminal: TerminalWorker, created: bool) -> None:
         """Make ``peer`` an owner of the job; queue a new one, or replay a pending question to
@@ -173,10 +173,14 @@ class Service:
             if question is not None:
                 self.hub.send(peer, "job.question", {"jobId": job.job_id, **question})
 
-    async def wait(self, job_id: str) -> Job:
-        """The job once it is completed, failed, unknown or resolved."""
+    async def wait(self, job_id: str, created: JobRecord | None = None) -> Job:
+        """The job once it is completed, failed, unknown or resolved.
+
+        ``created``: the record of a job this call has just journalled and queued, with no await
+        since. Nothing can have changed it yet, so the journal is not read again.
+        """
         waiter = self.hub.wait(job_id)
-        job = await self.journal.get(job_id)
+        job = created if created is not None else await self.journal.get(job_id)
         if job.state in ANSWERED_STATES:
             waiter.cancel()
             self.hub.drop_waiter(job_id, waiter)
@@ -203,12 +207,16 @@ class Service:
 
     async def _claim_like(self, kind: JobKind, params: ClaimParams | RebateEstimateParams, peer: Peer | None) -> Job:
         worker = self._worker(params.terminal)
-        # A repeated requestId is answered whatever the state of the daemon: it is not new.
-        if await self._existing(params.requestId) is None:
+        try:
             self._check_accepting()
             if not worker.paired:
                 raise TerminalNotPaired(worker.name)
             self._gate(worker.name)
+        except (TemporarilyUnavailable, TerminalNotPaired):
+            # A repeated requestId is answered whatever the state of the daemon: it is not new.
+            # (Looked up only on refusal: a claim that may go ahead costs no extra journal read.)
+            if await self._existing(params.requestId) is None:
+                raise
         request = params.model_dump(mode="json", exclude_none=True)
         request["terminal"] = worker.name
         return await self._submit(peer, kind, params.requestId, worker, request)

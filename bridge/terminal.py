@@ -82,6 +82,8 @@ class Operation:
     method: str
     events: asyncio.Queue[PageEvent] = field(default_factory=asyncio.Queue)
     pump: asyncio.Task[None] | None = None
+    #: The page reported ``complete`` (nothing follows it) and released the operation's queue.
+    over: bool = False
 
 
 class Browser:
@@ -383,12 +385,15 @@ class TerminalPage:
                 return
             for kind, payload in batch:
                 op.events.put_nowait(PageEvent(kind, payload))
+                op.over = op.over or kind == "complete"
+            if op.over:
+                return  # no poll in flight while the worker writes the outcome
 
     def finish(self, op_id: str) -> None:
-        """Stop tracking an operation (and release its queue in the page)."""
+        """Stop tracking an operation (and release its queue in the page, unless it completed)."""
         op = self._ops.pop(op_id, None)
         page = self._page
-        if op is not None and page is not None and not page.is_closed():
+        if op is not None and not op.over and page is not None and not page.is_closed():
             asyncio.get_running_loop().create_task(
                 self._release(page, op_id), name=f"claimbridge.page.finish[{op_id}]"
             )

@@ -14,10 +14,17 @@
     return queues[opId];
   }
 
-  // Events the daemon must hear at once; status lines and receipts may wait a few
-  // milliseconds to travel together (fewer round trips through Playwright).
+  // Events the daemon must hear at once; status lines, receipts and questions the page has
+  // already answered may wait a few milliseconds to travel together (fewer round trips through
+  // Playwright: on a claim the daemon answers by policy, the whole claim is one batch).
   var URGENT = {question: true, complete: true, pairing: true, info: true, report: true};
   var BATCH_MS = 15;
+
+  function isUrgent(event) {
+    var type = event[0], payload = event[1];
+    if (type === "question" && payload && payload.answered !== undefined) { return false; }
+    return URGENT[type] === true;
+  }
 
   function flush(opId) {
     var q = queues[opId];
@@ -25,13 +32,18 @@
     var resolve = q.waiter;
     q.waiter = null;
     if (q.timer) { clearTimeout(q.timer); q.timer = null; }
-    resolve(q.events.splice(0));
+    var batch = q.events.splice(0);
+    // Nothing follows transactionCompleteCallback: the operation's queue goes with its last batch
+    // (the daemon stops polling when it sees "complete" and has nothing to release).
+    if (batch.some(function (e) { return e[0] === "complete"; })) { delete queues[opId]; }
+    resolve(batch);
   }
 
   function emit(opId, type, payload) {
     var q = queueFor(opId);
-    q.events.push([type, payload === undefined ? null : payload]);
-    if (URGENT[type]) {
+    var event = [type, payload === undefined ? null : payload];
+    q.events.push(event);
+    if (isUrgent(event)) {
       flush(opId);
     } else if (q.waiter && !q.timer) {
       q.timer = setTimeout(function () { q.timer = null; flush(opId); }, BATCH_MS);
@@ -134,7 +146,7 @@
       var q = queueFor(opId);
       return new Promise(function (resolve) {
         q.waiter = resolve;
-        var urgent = q.events.some(function (e) { return URGENT[e[0]]; });
+        var urgent = q.events.some(isUrgent);
         if (urgent) {
           flush(opId);
         } else if (q.events.length && !q.timer) {
