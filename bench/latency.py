@@ -28,8 +28,9 @@ from playwright.async_api import async_playwright
 
 from bench.common import ROOT, SubprocessDaemon, default_terminals, running_sim
 from bridge import healthpoint
-from bridge.config import DEFAULT_BROWSER_ARGS, BrowserConfig
+from bridge.config import BrowserConfig
 from bridge.protocol import ClaimParams
+from bridge.terminal import launch_args
 from tests.daemon_harness import FRONT_DESK, Sim, claim_request
 
 __all__ = ["main", "percentile"]
@@ -88,7 +89,8 @@ async def direct(sim: Sim, claims: int) -> list[float]:
     request = healthpoint.to_iclient_claim(ClaimParams.model_validate(claim_request()), None)
     try:
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=BrowserConfig().executable_path, args=list(DEFAULT_BROWSER_ARGS))
+            # The daemon's own flags, so that both sides run the same Chromium.
+            browser = await pw.chromium.launch(executable_path=BrowserConfig().executable_path, args=launch_args())
             page = await browser.new_page()
             await page.goto(f"{pms_base}/pms-page.html?sim={sim.base}/")
             await page.wait_for_function("window.pms && window.pms.ready")

@@ -26,7 +26,6 @@ from pydantic_settings import (
 
 __all__ = [
     "BROWSER_CANDIDATES",
-    "DEFAULT_BROWSER_ARGS",
     "DEFAULT_CONFIG_FILE",
     "BrowserConfig",
     "HealthcodeConfig",
@@ -48,13 +47,6 @@ BROWSER_CANDIDATES: tuple[str, ...] = (
     "/usr/bin/chromium",
 )
 
-#: We run as root in containers, hence ``--no-sandbox``; the rest keeps Chromium off the network.
-DEFAULT_BROWSER_ARGS: tuple[str, ...] = (
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 _TERMINAL_NAME = re.compile(r"^[a-z0-9-]{1,40}$")
 
@@ -197,10 +189,16 @@ class PosProduct(_Section):
 
 
 class BrowserConfig(_Section):
-    """``[browser]``: which Chromium to launch, with which arguments."""
+    """``[browser]``: which Chromium to launch, with which arguments.
+
+    ``executable_path`` defaults to the first of :data:`BROWSER_CANDIDATES` that exists (the
+    headless shell first). ``args`` are added to the flags the daemon always passes, which keep
+    Chromium off the network (``bridge.terminal.BROWSER_ARGS``); ``--no-sandbox`` is added by
+    itself only when running as root.
+    """
 
     executable_path: str | None = Field(default_factory=_first_browser)
-    args: tuple[str, ...] = DEFAULT_BROWSER_ARGS
+    args: tuple[str, ...] = ()
 
 
 class Settings(BaseSettings):

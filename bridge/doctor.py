@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 from bridge.cli_text import config_problems
-from bridge.config import DEFAULT_CONFIG_FILE, Settings, load_settings
+from bridge.config import DEFAULT_CONFIG_FILE, BrowserConfig, Settings, load_settings
 from bridge.errors import ClaimbridgeError
 from bridge.rpc_client import CliError, rpc_call
 from bridge.simconfig import simulator_settings
@@ -56,9 +56,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _browser(report: _Report, settings: Settings | None) -> None:
-    from bridge.terminal import find_browser_executable
-
-    exe = find_browser_executable(settings.browser.executable_path if settings else None)
+    exe = (settings.browser if settings else BrowserConfig()).executable_path
     report.check("browser", bool(exe and os.access(exe, os.X_OK)), exe or "no Chromium found",
                  "apt-get install chromium-headless-shell (or set [browser] executable_path)")
 

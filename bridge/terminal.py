@@ -34,7 +34,7 @@ from playwright.async_api import Error as PlaywrightError
 from bridge.backoff import backoff_delay
 from bridge.errors import TerminalError
 
-__all__ = ["Browser", "TerminalPage", "PageEvent", "PageEventKind", "Operation", "BROWSER_ARGS"]
+__all__ = ["Browser", "TerminalPage", "PageEvent", "PageEventKind", "Operation", "BROWSER_ARGS", "launch_args"]
 
 log = logging.getLogger("claimbridge.terminal")
 
@@ -56,21 +56,13 @@ BROWSER_ARGS = (
 _RUN = "s => { const [id, m, r, a] = JSON.parse(s); return window.claimbridge.run(id, m, r, a); }"
 _NEXT = "id => window.claimbridge.next(id).then(batch => JSON.stringify(batch))"
 
-_DEFAULT_EXECUTABLES = (
-    "/usr/bin/chromium-headless-shell",
-    "/usr/lib/chromium/chromium",
-    "/usr/bin/chromium",
-)
-
-
-def find_browser_executable(configured: str | None) -> str | None:
-    """The configured browser, else the first Debian build that exists (headless shell first)."""
-    if configured:
-        return configured
-    for candidate in _DEFAULT_EXECUTABLES:
-        if os.path.exists(candidate):
-            return candidate
-    return None
+def launch_args(extra: tuple[str, ...] = ()) -> list[str]:
+    """Chromium's flags: :data:`BROWSER_ARGS`, then the configured ``extra``, then
+    ``--no-sandbox`` when running as root (Chromium refuses its sandbox to root)."""
+    args = list(BROWSER_ARGS) + [a for a in extra if a not in BROWSER_ARGS]
+    if os.geteuid() == 0 and "--no-sandbox" not in args:
+        args.append("--no-sandbox")
+    return args
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +89,9 @@ class Browser:
     """One Chromium process for all terminals, relaunched with backoff after a crash.
 
     Args:
-        executable_path: the browser binary (None: Playwright's own, which this machine lacks).
-        extra_args: added to :data:`BROWSER_ARGS`.
+        executable_path: the browser binary (``[browser] executable_path``, which defaults to the
+            first Debian build found; None: Playwright's own, which this machine lacks).
+        extra_args: added to :data:`BROWSER_ARGS` (see :func:`launch_args`).
         on_crash: awaited (in a task) when the browser disconnects unexpectedly.
     """
 
@@ -108,7 +101,7 @@ class Browser:
         extra_args: tuple[str, ...] = (),
         on_crash: Callable[[], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
-        self.executable_path = find_browser_executable(executable_path)
+        self.executable_path = executable_path
         self.extra_args = extra_args
         self._on_crash = on_crash
         self._pw: Playwright | None = None
@@ -166,12 +159,9 @@ class Browser:
         """Start Chromium; raises TerminalError when it cannot start."""
         if self._pw is None:
             raise TerminalError("the browser driver is not started")
-        args = list(BROWSER_ARGS) + list(self.extra_args)
-        if os.geteuid() == 0:
-            args.append("--no-sandbox")  # Chromium refuses to run as root with its sandbox.
         try:
             self._browser = await self._pw.chromium.launch(
-                executable_path=self.executable_path, args=args, headless=True,
+                executable_path=self.executable_path, args=launch_args(self.extra_args), headless=True,
             )
         except PlaywrightError as exc:
             raise TerminalError(f"cannot start the browser {self.executable_path}: {exc.message}") from exc

@@ -8,7 +8,6 @@ import pytest
 from pydantic import ValidationError
 
 from bridge.config import (
-    DEFAULT_BROWSER_ARGS,
     HealthcodeConfig,
     MqttConfig,
     Settings,
@@ -41,7 +40,7 @@ def test_defaults_without_a_file(monkeypatch):
     assert settings.mqtt.url is None and settings.mqtt.site == "default"
     assert settings.api_key == "Test API Key"
     assert settings.pos_product.vendor == "claimbridge" and settings.pos_product.version
-    assert settings.browser.args == DEFAULT_BROWSER_ARGS
+    assert settings.browser.args == ()
     assert settings.allowed_origins == []
     assert settings.log_level == "INFO"
     assert (settings.max_frame_bytes, settings.max_batch) == (1_048_576, 50)
