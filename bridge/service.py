@@ -167,7 +167,7 @@ class Service:
             self.hub.own(job.job_id, peer)
         if created:
             self.hub.publish_job(job)
-            terminal.enqueue(job.job_id)
+            terminal.enqueue(job.job_id, job)
         elif peer is not None:
             question = terminal.pending_question(job.job_id)
             if question is not None:

@@ -79,6 +79,7 @@ class TerminalWorker:
         self.current_job: str | None = None
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
+        self._fresh: dict[str, JobRecord] = {}
         self._op: Operation | None = None
         self._question: Question | None = None
         self._audit = AuditTrail(journal)
@@ -105,10 +106,17 @@ class TerminalWorker:
         """Whether the page is loaded and can take work."""
         return self._page_ready.is_set() and self.page.loaded
 
-    def enqueue(self, job_id: str) -> None:
-        """Put a stored ``queued`` job at the back of this terminal's line."""
+    def enqueue(self, job_id: str, record: JobRecord | None = None) -> None:
+        """Put a stored ``queued`` job at the back of this terminal's line.
+
+        ``record``: the row the caller has just journalled, so that the job's turn does not read
+        it back. Only this worker moves a queued job (to ``running``, or ``failed`` by
+        :meth:`abort`, which drops the record), and the journal checks the move anyway.
+        """
         if job_id not in self._queued and job_id != self.current_job:
             self._queued.add(job_id)
+            if record is not None:
+                self._fresh[job_id] = record
             self._queue.put_nowait(job_id)
 
     # -- page lifecycle ------------------------------------------------------------------------
@@ -235,7 +243,7 @@ class TerminalWorker:
         raise NotAllowedNow(f"{job.kind} jobs do not run on a terminal")
 
     async def _run_job(self, job_id: str) -> None:
-        job = await self.journal.get(job_id)
+        job = self._fresh.pop(job_id, None) or await self.journal.get(job_id)
         if job.state is not JobState.QUEUED:
             return  # aborted while it waited, or already run before a restart
         pairing = await self._pairing_record()
@@ -374,6 +382,7 @@ class TerminalWorker:
         job = await self.journal.get(job_id)
         if job.state is JobState.QUEUED and job_id in self._queued:
             self._queued.discard(job_id)
+            self._fresh.pop(job_id, None)
             note = f"aborted by {operator}" if operator else "aborted"
             await self._move(job_id, JobState.FAILED, error={"message": "aborted before it started"}, note=note)
             return True
