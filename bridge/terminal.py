@@ -1,24 +1,25 @@
 """Headless Chromium through Playwright: the only code that imports playwright.
 
 :class:`Browser` launches Debian's Chromium (the headless shell by default) and relaunches it
-with backoff when it dies. :class:`TerminalPage` is one terminal's page: it loads the daemon's
-host page, which loads iClient, and turns the page's callbacks into a closed set of
-:class:`PageEvent` kinds (status, question, receipt, complete, pairing, info, report, crashed).
-Events come back by long poll (``claimbridge.next`` resolves with every event queued so far),
-which costs less CPU than a Playwright binding call per event. It decides nothing about jobs:
+with backoff when it dies; it also runs the :class:`~bridge.pagelink.PageLink` its pages connect
+to. :class:`TerminalPage` is one terminal's page: Playwright loads the daemon's host page, which
+loads iClient and connects back to the daemon over the page link; from then on operations go to
+the page and its callbacks come back over that link (one loopback hop, where ``page.evaluate``
+crosses four processes each way), as a closed set of :class:`PageEvent` kinds (status,
+question, receipt, complete, pairing, info, report, crashed). It decides nothing about jobs:
 that is :mod:`bridge.worker.runner`'s business.
 
 Every call into a page has a timeout (``call_timeout_s``): a renderer that stopped (SIGSTOP, a
 busy loop, a wedged GPU process) must not block the caller. :meth:`TerminalPage.probe` is the
-liveness probe the daemon runs; a page that fails it is marked :attr:`~TerminalPage.hung` and its
-operations end as ``crashed``, exactly as when the page dies.
+liveness probe the daemon runs (through Playwright, and the link must be up); a page that fails
+it is marked :attr:`~TerminalPage.hung` and its operations end as ``crashed``, exactly as when
+the page dies.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -33,6 +34,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from bridge.backoff import backoff_delay
 from bridge.errors import TerminalError
+from bridge.pagelink import PageChannel, PageLink
 
 __all__ = ["Browser", "TerminalPage", "PageEvent", "PageEventKind", "Operation", "BROWSER_ARGS", "launch_args"]
 
@@ -49,12 +51,6 @@ BROWSER_ARGS = (
     "--no-first-run",
     "--disable-quic",
 )
-
-# Requests and event batches cross Playwright as one JSON string each: Playwright validates a
-# structured value node by node in Python (a claim's outcome batch is ~1,500 nodes, over a
-# millisecond on the claim's critical path); one string is one node.
-_RUN = "s => { const [id, m, r, a] = JSON.parse(s); return window.claimbridge.run(id, m, r, a); }"
-_NEXT = "id => window.claimbridge.next(id).then(batch => JSON.stringify(batch))"
 
 def launch_args(extra: tuple[str, ...] = ()) -> list[str]:
     """Chromium's flags: :data:`BROWSER_ARGS`, then the configured ``extra``, then
@@ -80,8 +76,7 @@ class Operation:
     op_id: str
     method: str
     events: asyncio.Queue[PageEvent] = field(default_factory=asyncio.Queue)
-    pump: asyncio.Task[None] | None = None
-    #: The page reported ``complete`` (nothing follows it) and released the operation's queue.
+    #: The page reported ``complete``: nothing follows it, and the page has let the operation go.
     over: bool = False
 
 
@@ -106,6 +101,8 @@ class Browser:
         self._on_crash = on_crash
         self._pw: Playwright | None = None
         self._browser: PwBrowser | None = None
+        #: Where the pages connect back to the daemon (listening while the browser is entered).
+        self.link = PageLink()
         self._closing = False
         self.restarts = 0
         self.generation = 0
@@ -113,8 +110,13 @@ class Browser:
         self.pid: int | None = None
 
     async def __aenter__(self) -> Browser:
-        self._pw = await async_playwright().start()
-        await self.launch()
+        await self.link.__aenter__()
+        try:
+            self._pw = await async_playwright().start()
+            await self.launch()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         return self
 
     async def __aexit__(
@@ -128,6 +130,7 @@ class Browser:
         if self._pw is not None:
             await self._pw.stop()
             self._pw = None
+        await self.link.__aexit__(exc_type, exc, tb)
 
     @property
     def up(self) -> bool:
@@ -258,14 +261,16 @@ class TerminalPage:
         self.pos_product = pos_product
         self._context: BrowserContext | None = None
         self._page: Page | None = None
+        self._channel: PageChannel | None = None
         self._ops: dict[str, Operation] = {}
         self.generation = 0
 
     @property
     def loaded(self) -> bool:
-        """Whether the page is open with iClient loaded."""
+        """Whether the page is open with iClient loaded and connected to the daemon."""
         return (
             self._page is not None and not self._page.is_closed() and not self.hung
+            and self._channel is not None and self._channel.up
             and self.generation == self._browser.generation
         )
 
@@ -280,7 +285,8 @@ class TerminalPage:
             raise TerminalError(exc.message) from exc
 
     async def probe(self) -> bool:
-        """Liveness: the page evaluates a trivial script within ``call_timeout_s``.
+        """Liveness: the page evaluates a trivial script within ``call_timeout_s``, and its link
+        to the daemon is up.
 
         A page that fails is marked :attr:`hung` and its operations end as ``crashed`` (their
         outcome is unknown); only :meth:`open` (after a browser restart) clears it.
@@ -290,6 +296,8 @@ class TerminalPage:
             return False
         try:
             await self._evaluate(page, "() => 1", None)
+            if self._channel is None or not self._channel.up:
+                raise TerminalError("its link to the daemon is down")
         except TerminalError as exc:
             log.error("terminal page failed its liveness probe: %s", exc.detail)
             self.hung = True
@@ -298,33 +306,60 @@ class TerminalPage:
         return True
 
     async def open(self) -> None:
-        """Open the host page and load iClient into it (again, after a crash)."""
+        """Open the host page, load iClient into it and connect it (again, after a crash)."""
         await self.close()
         self._context = await self._browser.new_context()
         # Loading fetches iClient over the network: a slower bound than a call into a live page.
         load_timeout = max(3 * self.call_timeout_s, 30.0)
+        channel: PageChannel | None = None
         try:
             page = await asyncio.wait_for(self._context.new_page(), load_timeout)
             page.on("crash", lambda _p: self._fail_all("the page crashed"))
             page.on("close", lambda _p: self._fail_all("the page closed"))
             await page.goto(self.host_url, timeout=load_timeout * 1000)
+            link_url, channel = self._browser.link.channel(self._on_events, lambda: self._link_closed(channel))
             await self._evaluate(
-                page, "([u, k, p]) => window.claimbridge.init(u, k, p)",
-                [self.iclient_url, self.api_key, self.pos_product], load_timeout,
+                page, "([u, k, p, l]) => window.claimbridge.init(u, k, p, l)",
+                [self.iclient_url, self.api_key, self.pos_product, link_url], load_timeout,
             )
+            await channel.wait_connected(self.call_timeout_s)
         except TerminalError as exc:
+            self._forget(channel)
             raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.detail}") from exc
         except TimeoutError as exc:
+            self._forget(channel)
             raise TerminalError(f"cannot open a page within {load_timeout:.0f} s") from exc
         except PlaywrightError as exc:
+            self._forget(channel)
             raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.message}") from exc
         self.hung = False
         self._page = page
+        self._channel = channel
         self.generation = self._browser.generation
+
+    def _forget(self, channel: PageChannel | None) -> None:
+        if channel is not None:
+            self._browser.link.forget(channel)
+
+    def _link_closed(self, channel: PageChannel | None) -> None:
+        """The page's link ended: if it is this page's current one, its operations are over."""
+        if channel is not None and channel is self._channel:
+            self._fail_all("the page's link to the daemon closed")
+
+    def _on_events(self, op_id: str, batch: list[Any]) -> None:
+        op = self._ops.get(op_id)
+        if op is None:
+            return  # finished already: nobody follows it any more
+        for kind, payload in batch:
+            op.events.put_nowait(PageEvent(kind, payload))
+            op.over = op.over or kind == "complete"
 
     async def close(self) -> None:
         """Close the page and its context; safe after a crash."""
         context, self._context, self._page = self._context, None, None
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            await channel.close()
         if context is not None:
             try:
                 await asyncio.wait_for(context.close(), self.call_timeout_s)
@@ -341,6 +376,12 @@ class TerminalPage:
         self._fail_all("the browser died")
         self._page = None
 
+    def _live_channel(self) -> PageChannel:
+        page, channel = self._page, self._channel
+        if page is None or page.is_closed() or self.hung or channel is None or not channel.up:
+            raise TerminalError("the terminal page is not loaded")
+        return channel
+
     async def start(
         self, op_id: str, method: str, request: dict[str, Any] | None, auto_answers: tuple[str, ...] = ()
     ) -> Operation:
@@ -353,61 +394,27 @@ class TerminalPage:
         Raises:
             TerminalError: the page is gone, or iClient refused the call at once.
         """
-        page = self._page
-        if page is None or page.is_closed() or self.hung:
-            raise TerminalError("the terminal page is not loaded")
+        channel = self._live_channel()
         op = Operation(op_id, method)
         self._ops[op_id] = op
         try:
-            await self._evaluate(page, _RUN, json.dumps([op_id, method, request or {}, list(auto_answers)]))
+            await channel.call("run", [op_id, method, request or {}, list(auto_answers)], self.call_timeout_s)
         except TerminalError as exc:
             self._ops.pop(op_id, None)
             raise TerminalError(f"iClient refused {method}: {exc.detail}") from exc
-        op.pump = asyncio.get_running_loop().create_task(
-            self._pump(page, op), name=f"claimbridge.page.events[{op_id}]"
-        )
         return op
 
-    async def _pump(self, page: Page, op: Operation) -> None:
-        """Collect the operation's events from the page, batch by batch, until it is finished."""
-        while op.op_id in self._ops:
-            try:
-                batch = json.loads(await page.evaluate(_NEXT, op.op_id))
-            except PlaywrightError:
-                if op.op_id in self._ops:
-                    op.events.put_nowait(PageEvent("crashed", "the page went away"))
-                return
-            for kind, payload in batch:
-                op.events.put_nowait(PageEvent(kind, payload))
-                op.over = op.over or kind == "complete"
-            if op.over:
-                return  # no poll in flight while the worker writes the outcome
-
     def finish(self, op_id: str) -> None:
-        """Stop tracking an operation (and release its queue in the page, unless it completed)."""
+        """Stop tracking an operation (and let the page drop it, unless it completed)."""
         op = self._ops.pop(op_id, None)
-        page = self._page
-        if op is not None and not op.over and page is not None and not page.is_closed():
-            asyncio.get_running_loop().create_task(
-                self._release(page, op_id), name=f"claimbridge.page.finish[{op_id}]"
-            )
-
-    async def _release(self, page: Page, op_id: str) -> None:
-        try:
-            await self._evaluate(page, "id => window.claimbridge.finish(id)", op_id)
-        except TerminalError:
-            pass  # the page is gone (or hung), and its queues with it
+        channel = self._channel
+        if op is not None and not op.over and channel is not None:
+            channel.tell("finish", [op_id])
 
     async def answer(self, op_id: str, label: str) -> bool:
         """Answer the pending question of an operation; False when none is pending."""
-        return bool(await self._call("([id, l]) => window.claimbridge.answer(id, l)", [op_id, label]))
+        return bool(await self._live_channel().call("answer", [op_id, label], self.call_timeout_s))
 
     async def abort(self) -> bool:
         """``cancelCurrentTransaction``; False when iClient has nothing in progress."""
-        return bool(await self._call("() => window.claimbridge.abort()", None))
-
-    async def _call(self, script: str, arg: Any) -> Any:
-        page = self._page
-        if page is None or page.is_closed() or self.hung:
-            raise TerminalError("the terminal page is not loaded")
-        return await self._evaluate(page, script, arg)
+        return bool(await self._live_channel().call("abort", [], self.call_timeout_s))

@@ -1,52 +1,49 @@
 // claimbridge host glue: the daemon's side of the page that runs Tyro's iClient.
-// The daemon calls window.claimbridge.* through page.evaluate. Every iClient callback is queued
-// per operation; the daemon collects them with next(opId), a Promise that resolves with all
-// events queued so far (a long poll: cheaper than one Playwright binding call per event).
+// The daemon loads this page with Playwright and calls window.claimbridge.init once; from then
+// on it talks to the page over a loopback websocket (bridge/pagelink.py): it sends commands
+// (run, answer, abort, finish) and the page pushes every iClient callback back as events, in
+// batches per operation. One loopback hop each way instead of Playwright's four processes.
 (function () {
   "use strict";
 
   var client = null;
+  var link = null;
   var answers = {}; // opId -> answerCallback of the pending question
-  var queues = {};  // opId -> {events: [[type, payload], ...], waiter: resolve function or null}
-
-  function queueFor(opId) {
-    if (!queues[opId]) { queues[opId] = {events: [], waiter: null, timer: null}; }
-    return queues[opId];
-  }
+  var pending = {}; // opId -> {events: [[type, payload], ...], timer: timeout id or null}
 
   // Events the daemon must hear at once; status lines, receipts and questions the page has
-  // already answered may wait a few milliseconds to travel together (fewer round trips through
-  // Playwright: on a claim the daemon answers by policy, the whole claim is one batch).
+  // already answered wait a few milliseconds to travel together (on a claim answered by
+  // policy, the whole claim is one message: its outcome and every line that led to it).
   var URGENT = {question: true, complete: true, pairing: true, info: true, report: true};
   var BATCH_MS = 15;
 
-  function isUrgent(event) {
-    var type = event[0], payload = event[1];
+  function isUrgent(type, payload) {
     if (type === "question" && payload && payload.answered !== undefined) { return false; }
     return URGENT[type] === true;
   }
 
+  function send(message) {
+    if (link && link.readyState === WebSocket.OPEN) { link.send(JSON.stringify(message)); }
+  }
+
   function flush(opId) {
-    var q = queues[opId];
-    if (!q || !q.waiter || !q.events.length) { return; }
-    var resolve = q.waiter;
-    q.waiter = null;
-    if (q.timer) { clearTimeout(q.timer); q.timer = null; }
-    var batch = q.events.splice(0);
-    // Nothing follows transactionCompleteCallback: the operation's queue goes with its last batch
-    // (the daemon stops polling when it sees "complete" and has nothing to release).
-    if (batch.some(function (e) { return e[0] === "complete"; })) { delete queues[opId]; }
-    resolve(batch);
+    var p = pending[opId];
+    if (!p || !p.events.length) { return; }
+    if (p.timer) { clearTimeout(p.timer); p.timer = null; }
+    var events = p.events.splice(0);
+    // Nothing follows transactionCompleteCallback: the operation ends with its last batch.
+    if (events.some(function (e) { return e[0] === "complete"; })) { delete pending[opId]; }
+    send({op: opId, events: events});
   }
 
   function emit(opId, type, payload) {
-    var q = queueFor(opId);
-    var event = [type, payload === undefined ? null : payload];
-    q.events.push(event);
-    if (isUrgent(event)) {
+    var p = pending[opId] || (pending[opId] = {events: [], timer: null});
+    var value = payload === undefined ? null : payload;
+    p.events.push([type, value]);
+    if (isUrgent(type, value)) {
       flush(opId);
-    } else if (q.waiter && !q.timer) {
-      q.timer = setTimeout(function () { q.timer = null; flush(opId); }, BATCH_MS);
+    } else if (!p.timer) {
+      p.timer = setTimeout(function () { p.timer = null; flush(opId); }, BATCH_MS);
     }
   }
 
@@ -99,21 +96,32 @@
     });
   }
 
-  window.claimbridge = {
-    // Load iClient and build the client; resolves to true when TYRO.IClient exists.
-    init: function (iclientUrl, apiKey, posProductData) {
-      return loadScript(iclientUrl).then(function () {
-        if (!window.TYRO || !window.TYRO.IClient) {
-          throw new Error("iClient loaded from " + iclientUrl + " defines no TYRO.IClient");
-        }
-        client = new window.TYRO.IClient(apiKey, posProductData);
-        return true;
-      });
-    },
+  function connect(linkUrl) {
+    return new Promise(function (resolve, reject) {
+      var ws = new WebSocket(linkUrl);
+      ws.onopen = function () { link = ws; resolve(true); };
+      ws.onerror = function () { reject(new Error("could not connect to the daemon's page link")); };
+      ws.onclose = function () { if (link === ws) { link = null; } };
+      ws.onmessage = function (event) { command(JSON.parse(event.data)); };
+    });
+  }
 
-    // Start one operation. Returns at once; the outcome arrives through the binding.
-    // autoAnswers: option labels to answer at once when a question offers them.
-    // Throws (rejects) when iClient refuses synchronously, e.g. "Transaction already in progress.".
+  // One command from the daemon; answered {id, ok, value} or {id, ok: false, error} when it has an id.
+  function command(message) {
+    var reply = {id: message.id, ok: true, value: null};
+    try {
+      reply.value = COMMANDS[message.cmd].apply(null, message.args || []);
+    } catch (e) {
+      reply.ok = false;
+      reply.error = String((e && e.message) || e);
+    }
+    if (message.id !== undefined) { send(reply); }
+  }
+
+  var COMMANDS = {
+    // Start one operation; its outcome arrives as events. autoAnswers: option labels to answer
+    // at once when a question offers them. Throws when iClient refuses synchronously, e.g.
+    // "Transaction already in progress.".
     run: function (opId, method, request, autoAnswers) {
       var cbs = transactionCallbacks(opId, autoAnswers || []);
       switch (method) {
@@ -141,29 +149,6 @@
       }
     },
 
-    // Resolves with every event of the operation queued since the last call (waits for one).
-    next: function (opId) {
-      var q = queueFor(opId);
-      return new Promise(function (resolve) {
-        q.waiter = resolve;
-        var urgent = q.events.some(isUrgent);
-        if (urgent) {
-          flush(opId);
-        } else if (q.events.length && !q.timer) {
-          q.timer = setTimeout(function () { q.timer = null; flush(opId); }, BATCH_MS);
-        }
-      });
-    },
-
-    // The daemon no longer follows the operation: release its queue and any waiting poll.
-    finish: function (opId) {
-      var q = queues[opId];
-      delete queues[opId];
-      if (q && q.timer) { clearTimeout(q.timer); }
-      if (q && q.waiter) { q.waiter([]); }
-      return true;
-    },
-
     answer: function (opId, label) {
       var cb = answers[opId];
       if (!cb) { return false; }
@@ -179,6 +164,28 @@
       } catch (e) {
         return false;
       }
+    },
+
+    // The daemon no longer follows the operation: drop what it has not sent yet.
+    finish: function (opId) {
+      var p = pending[opId];
+      if (p && p.timer) { clearTimeout(p.timer); }
+      delete pending[opId];
+      delete answers[opId];
+      return true;
+    }
+  };
+
+  window.claimbridge = {
+    // Load iClient, build the client and connect to the daemon's page link; resolves to true.
+    init: function (iclientUrl, apiKey, posProductData, linkUrl) {
+      return loadScript(iclientUrl).then(function () {
+        if (!window.TYRO || !window.TYRO.IClient) {
+          throw new Error("iClient loaded from " + iclientUrl + " defines no TYRO.IClient");
+        }
+        client = new window.TYRO.IClient(apiKey, posProductData);
+        return connect(linkUrl);
+      });
     }
   };
 })();
