@@ -90,6 +90,8 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # user:password@ in URLs
     (re.compile(r"(://[^/\s:@]+:)[^@\s/]+@"), r"\1" + _MASK + "@"),
+    # a terminal page's secret in its page-link path (bridge/pagelink.py), e.g. in websockets' debug lines
+    (re.compile(r"(/page/)[A-Za-z0-9_-]{16,}"), r"\1" + _MASK),
 )
 
 

@@ -47,6 +47,8 @@ def test_mask_literal_secrets_and_credential_shapes() -> None:
     assert "bearer.***" in masked
     assert mask_secrets("Bearer abc.def", []) == "Bearer ***"
     assert "https://user:***@example.com/x" in masked
+    link = "< GET /page/3q2-_x9ZkQv8Jw0aLm4TtYb7Rr1sNn5Ee6Uu2Ii0Oo8 HTTP/1.1"
+    assert mask_secrets(link, []) == "< GET /page/*** HTTP/1.1"
 
 
 def test_mask_leaves_ordinary_text_alone() -> None:
