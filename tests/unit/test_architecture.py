@@ -35,6 +35,7 @@ PURE = (
     "bridge/worker/questions.py",
     "simulator/receipts.py",
     "bridge/mqtt/topics.py",
+    "bridge/cli/text.py",
     "simulator/healthpoint/__init__.py",
     "simulator/healthpoint/adjudication.py",
     "simulator/healthpoint/cancels.py",

@@ -10,6 +10,7 @@ import pytest
 
 #: package -> the modules whose ``__all__`` it gathers (adapters of a package are not gathered).
 NAMESPACES = {
+    "bridge.cli": ("commands",),
     "bridge.protocol": ("billing", "envelope", "jobs", "methods", "openrpc", "params", "reports", "results"),
     "bridge.healthpoint": ("claims", "guards", "matching", "policy", "purchases", "reconciliation", "recovery"),
     "bridge.healthcode": ("bills", "fhir", "intake", "jobs", "members", "refdata", "rules", "search", "status"),

@@ -1,4 +1,4 @@
-"""bridge/rpc_client.py: the CLI's websocket client against a real local websocket server."""
+"""bridge/cli/rpc.py: the CLI's websocket client against a real local websocket server."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from bridge.rpc_client import Answer, CliError, read_token, rpc_call
+from bridge.cli.rpc import Answer, CliError, read_token, rpc_call
 
 
 def test_a_missing_token_file_says_what_to_do(tmp_path: Path) -> None:

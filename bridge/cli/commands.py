@@ -26,11 +26,11 @@ from typing import Any
 
 import httpx
 
-from bridge.cli_text import EXIT_CODES, config_problems, error_line, event_line
+from bridge.cli.text import EXIT_CODES, config_problems, error_line, event_line
 from bridge.config import Settings, load_settings
 from bridge.jobs import JobState
-from bridge.rpc_client import Answer, CliError, read_token, rpc_call
-from bridge.simconfig import SIMULATOR_TERMINAL, simulator_settings
+from bridge.cli.rpc import Answer, CliError, read_token, rpc_call
+from bridge.cli.simulator import SIMULATOR_TERMINAL, simulator_settings
 
 __all__ = ["main"]
 
@@ -336,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = getattr(args, "sub_config", None) or args.config
     config_file = Path(config) if config else None
     if args.command == "doctor":
-        from bridge.doctor import run_doctor
+        from bridge.cli.doctor import run_doctor
 
         return run_doctor(config_file, simulator_port=args.simulator_port, url=args.url,
                           token_file=Path(args.token_file) if args.token_file else None)

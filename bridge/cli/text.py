@@ -3,7 +3,7 @@
 ``claimbridge`` never shows a person a traceback or a Python repr: a config that does not
 load becomes :class:`ConfigProblem` lines (file, key, rule, fix), a JSON-RPC error becomes
 one line with what to do, and each notification a short summary (``job 5f0c… running``).
-Nothing here does I/O; :mod:`bridge.cli` prints what these functions return.
+Nothing here does I/O; :mod:`bridge.cli.commands` prints what these functions return.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""bridge/cli.py: argument handling, plain errors and exit codes, without a daemon."""
+"""bridge/cli/commands.py: argument handling, plain errors and exit codes, without a daemon."""
 
 from pathlib import Path
 
 import pytest
 
 from bridge.cli import main
-from bridge.cli_text import EXIT_CODES
+from bridge.cli.text import EXIT_CODES
 
 
 def _config(tmp_path: Path, listen: str = "127.0.0.1:1") -> Path:
@@ -96,6 +96,6 @@ def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_operations_md_documents_the_exit_codes() -> None:
-    text = (Path(__file__).resolve().parents[3] / "docs" / "operations.md").read_text()
+    text = (Path(__file__).resolve().parents[4] / "docs" / "operations.md").read_text()
     for code, meaning in EXIT_CODES.items():
         assert f"| {code} | {meaning} |" in text

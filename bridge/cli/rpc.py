@@ -1,7 +1,7 @@
 """The CLI's JSON-RPC client: the one websocket the ``claimbridge`` commands open to the daemon.
 
 websockets' and the socket's errors stop here: each becomes a :class:`CliError` carrying one
-plain line (what is wrong, what to do) and the exit code (see :data:`bridge.cli_text.EXIT_CODES`).
+plain line (what is wrong, what to do) and the exit code (see :data:`bridge.cli.text.EXIT_CODES`).
 """
 
 from __future__ import annotations

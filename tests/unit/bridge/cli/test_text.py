@@ -1,11 +1,11 @@
-"""bridge/cli_text.py: refusals, events and config problems in plain words."""
+"""bridge/cli/text.py: refusals, events and config problems in plain words."""
 
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from bridge.cli_text import config_problems, error_line, event_line
+from bridge.cli.text import config_problems, error_line, event_line
 from bridge.config import Settings
 
 

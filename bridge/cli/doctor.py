@@ -18,11 +18,11 @@ from typing import Any
 
 import httpx
 
-from bridge.cli_text import config_problems
+from bridge.cli.text import config_problems
 from bridge.config import DEFAULT_CONFIG_FILE, BrowserConfig, Settings, load_settings
 from bridge.errors import ClaimbridgeError
-from bridge.rpc_client import CliError, rpc_call
-from bridge.simconfig import simulator_settings
+from bridge.cli.rpc import CliError, rpc_call
+from bridge.cli.simulator import simulator_settings
 
 __all__ = ["run_doctor"]
 

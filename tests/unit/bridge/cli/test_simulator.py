@@ -1,9 +1,9 @@
-"""bridge/simconfig.py: the settings of run --with-simulator."""
+"""bridge/cli/simulator.py: the settings of run --with-simulator."""
 
 from pathlib import Path
 
 from bridge.config import Settings
-from bridge.simconfig import SIMULATOR_HEALTHCODE, simulator_settings
+from bridge.cli.simulator import SIMULATOR_HEALTHCODE, simulator_settings
 
 
 def test_everything_points_at_the_simulators_port(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""bridge/doctor.py: every check a line, config failures as [FAIL] lines, never a traceback."""
+"""bridge/cli/doctor.py: every check a line, config failures as [FAIL] lines, never a traceback."""
 
 from pathlib import Path
 
