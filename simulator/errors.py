@@ -9,6 +9,7 @@
     │   ├── TerminalBusy            another transaction is running on the terminal
     │   └── HttpRefused             a scenario's ``httpError``
     ├── InvalidTransition           the terminal table has no such move
+    ├── NoTransaction               a transaction step with no transaction in progress (a bug in a flow)
     ├── InvalidScenario             a control-API scenario that does not validate
     └── PairingNotPending           "Authorise POS" pressed with no pairing pending
 
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidScenario",
     "InvalidTransition",
+    "NoTransaction",
     "NotPaired",
     "PairingNotPending",
     "Problem",
@@ -95,6 +97,15 @@ class InvalidTransition(SimulatorError):
         super().__init__(f"no transition from {state!r} on {event!r}")
         self.state = state
         self.event = event
+
+
+class NoTransaction(SimulatorError):
+    """A transaction step ran on a terminal with no transaction in progress: a bug in a flow."""
+
+    def __init__(self, mid: int, tid: int) -> None:
+        super().__init__(f"terminal {mid}/{tid} has no transaction in progress")
+        self.mid = mid
+        self.tid = tid
 
 
 class InvalidScenario(SimulatorError):

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from simulator.errors import NoTransaction
 from simulator.terminal import TerminalMachine, TransactionLog
 
 __all__ = [
@@ -75,6 +76,12 @@ class TerminalRuntime:
     @property
     def paired(self) -> bool:
         return self.integration_key is not None
+
+    def current_log(self) -> TransactionLog:
+        """The transaction in progress; NoTransaction when there is none (a flow's bug)."""
+        if self.log is None:
+            raise NoTransaction(self.mid, self.tid)
+        return self.log
 
     @property
     def terminal_id(self) -> str:

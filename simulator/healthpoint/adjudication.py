@@ -92,10 +92,9 @@ def _item_code(
     reference: Reference,
     overrides: Sequence[str | None] | None,
 ) -> str:
-    if overrides is not None and index < len(overrides) and overrides[index] is not None:
-        code = overrides[index]
-        assert code is not None
-        return code
+    override = overrides[index] if overrides is not None and index < len(overrides) else None
+    if override is not None:
+        return override
     magic = item_magic(item.claim_amount)
     if magic is not None:
         return magic

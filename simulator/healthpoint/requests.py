@@ -160,10 +160,9 @@ def _parse_item(raw: Any, index: int, problems: list[Problem]) -> ClaimItem | No
     service_date = _text(raw.get("serviceDate"))
     if service_date is None or not _valid_date(service_date):  # "YYYYMMDD format"
         problems.append(Problem(f"{where}.serviceDate", "a date as YYYYMMDD"))
-    if len(problems) != before:
+    if (len(problems) != before or amount is None or code is None or description is None
+            or patient is None or service_date is None):
         return None
-    assert amount is not None and code is not None and description is not None
-    assert patient is not None and service_date is not None
     return ClaimItem(
         claim_amount=int(amount),
         service_code=code,
@@ -233,9 +232,8 @@ def parse_claim_request(
     if transaction_id is not None and not isinstance(transaction_id, str):
         problems.append(Problem("transactionId", "must be a string"))
         transaction_id = None
-    if problems:
+    if problems or provider is None or service_type is None or total is None:
         raise InvalidRequest(problems)
-    assert provider is not None and service_type is not None and total is not None
     return ClaimRequest(
         provider_id=provider,
         service_type=service_type,
@@ -268,9 +266,8 @@ def parse_purchase_request(params: Mapping[str, Any]) -> PurchaseRequest:
     own = params.get("transactionId")
     if own is not None and not isinstance(own, str):
         problems.append(Problem("transactionId", "must be a string"))
-    if problems:
+    if problems or amount is None or cashout is None:
         raise InvalidRequest(problems)
-    assert amount is not None and cashout is not None
     return PurchaseRequest(
         amount=int(amount),
         cashout=int(cashout),

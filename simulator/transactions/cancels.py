@@ -29,19 +29,20 @@ class CancelFlow:
         if read is None:
             return
         card, fund, transaction_id = read
-        assert terminal.log is not None and request.ref_tag is not None
+        # Validation requires a refTag for a cancel; were one missing, it would match no claim.
+        ref_tag = request.ref_tag or ""
         await self.steps.clock.sleep(fund_delay(scenario))
         now = self.steps.clock.now()
-        original = self.steps.ledger.claim(terminal.mid, terminal.tid, request.ref_tag)
+        original = self.steps.ledger.claim(terminal.mid, terminal.tid, ref_tag)
         outcome = cancel_outcome(request, original, card, now)
         adjudication = original.adjudication if original is not None else None
         if outcome.cancelled and outcome.original is not None:
-            self.steps.ledger.set_standing(terminal.mid, terminal.tid, request.ref_tag, "cancelled")
+            self.steps.ledger.set_standing(terminal.mid, terminal.tid, ref_tag, "cancelled")
         self.steps.record(
             terminal,
             "cancel",
             "CANCELLED" if outcome.cancelled else "DECLINED",
-            ref_tag=request.ref_tag,
+            ref_tag=ref_tag,
             transaction_id=transaction_id,
             total=request.total_claim_amount,
             adjudication=adjudication,
@@ -56,7 +57,7 @@ class CancelFlow:
             reference=self.steps.reference,
             fund=fund,
             card=card,
-            ref_tag=request.ref_tag,
+            ref_tag=ref_tag,
             transaction_id=transaction_id,
             now=now,
             settles=False,
@@ -79,6 +80,6 @@ class CancelFlow:
                 for item in request.items
             ]
             final["healthpointTotalBenefitAmount"] = "0"
-        terminal.log.receipt_lines = claim_receipt_lines("cancel", final)
+        terminal.current_log().receipt_lines = claim_receipt_lines("cancel", final)
         await self.steps.clock.sleep(PRINT_DELAY_S)
         await self.steps.finish(terminal, final, drop=scenario.drop_response)

@@ -72,8 +72,7 @@ class _Claim:
 
     @property
     def log(self) -> TransactionLog:
-        assert self.terminal.log is not None
-        return self.terminal.log
+        return self.terminal.current_log()
 
     @property
     def ledger_kind(self) -> LedgerKind:

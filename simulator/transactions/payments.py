@@ -37,8 +37,7 @@ class PaymentFlow:
         scenario: Scenario,
     ) -> None:
         """Run a purchase or refund to its final answer."""
-        log = terminal.log
-        assert log is not None
+        log = terminal.current_log()
         await self.steps.status(terminal, status_line(kind, State.AWAITING_CARD) or "")
         if not await self.steps.present_card(terminal, scenario):
             await self.steps.finish(terminal, {"result": "CANCELLED"}, drop=scenario.drop_response)

@@ -67,22 +67,20 @@ class TerminalSteps:
     async def enter(self, terminal: TerminalRuntime, event: Event, *, line: str | None = None, show: bool = True) -> State:
         """Fire ``event`` through the table and show the new state's line (or ``line``)."""
         state = terminal.machine.fire(event)
-        assert terminal.log is not None and terminal.log.kind is not None
-        text = line if line is not None else status_line(terminal.log.kind, state)
+        kind = terminal.current_log().kind
+        text = line if line is not None or kind is None else status_line(kind, state)
         if show and text is not None:
             await self.status(terminal, text)
         return state
 
     async def status(self, terminal: TerminalRuntime, text: str) -> None:
         """Show one status line on the terminal and to its listeners."""
-        assert terminal.log is not None
-        terminal.log.statuses.append(text)
+        terminal.current_log().statuses.append(text)
         await terminal.broadcast("transactionStatus", text)
 
     async def finish(self, terminal: TerminalRuntime, final: dict[str, Any], *, drop: bool, receipt: Frame | None = None) -> None:
         """End the transaction: store the final answer and send it unless dropped."""
-        log = terminal.log
-        assert log is not None
+        log = terminal.current_log()
         log.question = None
         log.final = final
         log.dropped = drop

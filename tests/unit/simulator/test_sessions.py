@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
+from simulator.errors import NoTransaction
 from simulator.sessions import Frame, Session, TerminalRuntime
+from simulator.terminal import TransactionKind, TransactionLog
 
 
 def _run(coro: Any) -> Any:
@@ -58,3 +62,12 @@ def test_terminal_runtime_json_and_broadcast_drops_closed_sessions() -> None:
     data = terminal.to_json()
     assert data["paired"] and data["listeners"] == 1 and data["transaction"] is None
     assert data["mid"] == 2187 and data["terminalId"] == "SIM00001"
+
+
+def test_current_log_is_the_transaction_in_progress_or_a_named_error() -> None:
+    terminal = TerminalRuntime(2187, 1)
+    with pytest.raises(NoTransaction, match="2187/1 has no transaction in progress"):
+        terminal.current_log()
+    log = TransactionLog(TransactionKind.CLAIM)
+    terminal.log = log
+    assert terminal.current_log() is log
