@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from bridge.jobs import ANSWERED_STATES, FINAL_STATES
-from bridge.protocol import Job, JobFields, job_from_record, job_wire
+from bridge.protocol import Job, JobFields, invalid_where, job_from_record, job_wire
 
 __all__ = ["Hub", "Peer", "TOPICS"]
 
@@ -116,10 +116,8 @@ class Hub:
         try:
             job = job_from_record(record, question)
         except ValidationError as exc:
-            # Where it does not fit, not the values (they may name a patient).
-            where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                              for e in exc.errors(include_input=False, include_url=False))
-            log.error("job %s: its journal row does not fit the documented Job (%s); not sent", record.job_id, where)
+            log.error("job %s: its journal row does not fit the documented Job (%s); not sent",
+                      record.job_id, invalid_where(exc))
             for fut in self._waiters.pop(record.job_id, []):
                 if not fut.done():
                     fut.set_exception(exc)

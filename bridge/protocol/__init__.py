@@ -42,6 +42,7 @@ from bridge.protocol.methods import (
     METHODS,
     MethodSpec,
     fits_result,
+    invalid_where,
     parse_params,
 )
 from bridge.protocol.openrpc import (
@@ -199,6 +200,7 @@ __all__ = [
     "ValidateResult",
     "error_response",
     "fits_result",
+    "invalid_where",
     "job_from_record",
     "job_wire",
     "notification",

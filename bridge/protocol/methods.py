@@ -76,10 +76,21 @@ __all__ = [
     "METHODS",
     "MethodSpec",
     "fits_result",
+    "invalid_where",
     "parse_params",
 ]
 
 # --------------------------------------------------------------------------- method table
+
+
+def invalid_where(exc: ValidationError) -> str:
+    """Where and why a model refused its data, for a log line: never the values (they may name
+    a patient or carry a key)."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False, include_context=False)
+    )
+
 
 
 _COMMON_ERRORS: tuple[type[ClaimbridgeError], ...] = (InvalidParams, TemporarilyUnavailable)

@@ -121,3 +121,18 @@ def test_a_result_that_is_not_the_documented_type_is_not_sent(caplog: Any) -> No
         reply = json.loads(asyncio.run(d.handle_frame(frame, None)) or "null")
     assert reply["error"] == {"code": -32603, "message": "Internal error"}
     assert any("events.subscribe" in r.getMessage() and "SubscribeResult" in r.getMessage() for r in caplog.records)
+
+
+def test_a_model_refusing_inside_a_handler_logs_where_and_why_not_the_values(caplog: Any) -> None:
+    async def builds_a_bad_model(params: Any, peer: Any) -> SubscribeResult:
+        return SubscribeResult.model_validate({"topics": "Ms Jane Citizen 0412 345 678"})
+
+    d = Dispatcher({"events.subscribe": builds_a_bad_model}, "1.0")
+    frame = '{"jsonrpc":"2.0","id":1,"method":"events.subscribe","params":{"topics":["job.updated"]}}'
+    with caplog.at_level(logging.ERROR, logger="claimbridge.server"):
+        reply = json.loads(asyncio.run(d.handle_frame(frame, None)) or "null")
+    assert reply["error"] == {"code": -32603, "message": "Internal error"}
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "events.subscribe" in logged and "topics" in logged
+    assert "Jane" not in logged and "0412" not in logged
+    assert all(r.exc_info is None for r in caplog.records)  # no traceback: it would print the input

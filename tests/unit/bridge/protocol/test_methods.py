@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from bridge.errors import InvalidParams, MethodNotFound
-from bridge.protocol.methods import METHODS, parse_params
+from bridge.protocol.methods import METHODS, invalid_where, parse_params
 from bridge.protocol.params import ClaimParams
 
 FIXTURE = json.loads(
@@ -77,3 +78,11 @@ def test_claim_defaults_and_types():
     assert params.onApproved == "ask" and params.terminal is None
     assert params.items[0].serviceDate == date(2024, 9, 21)
     assert params.items[0].claimAmount == 10000
+
+
+def test_invalid_where_names_the_places_and_rules_not_the_values() -> None:
+    with pytest.raises(ValidationError) as refused:
+        ClaimParams.model_validate({"requestId": "r-1", "items": "Ms Jane Citizen"})
+    text = invalid_where(refused.value)
+    assert "items" in text and "Jane" not in text
+    assert text.count(";") == len(refused.value.errors()) - 1  # one entry per error
