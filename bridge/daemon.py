@@ -58,7 +58,8 @@ from bridge.journal import Journal
 from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
 from bridge.mqtt.topics import Topics, parse_broker_url
 from bridge.observability import Observability, secrets_to_mask
-from bridge.server import ConsoleSessions, Dispatcher, WebsocketServer
+from bridge.dispatcher import Dispatcher
+from bridge.server import ConsoleSessions, WebsocketServer
 from bridge.service import Service
 from bridge.statelock import StateDirLock
 from bridge.terminal import Browser, TerminalPage

@@ -4,7 +4,7 @@ Off unless ``[mqtt] url`` is set. The daemon connects *outbound* to a broker (MQ
 cloud PMS can reach a clinic without opening an inbound port (INTERFACES.md, "MQTT"):
 
 - ``claimbridge/<site>/request`` (subscribed, QoS 1): JSON-RPC envelopes. Each goes through the
-  websocket's :class:`~bridge.server.Dispatcher` (same methods, same errors) in its own task, and
+  websocket's :class:`~bridge.dispatcher.Dispatcher` (same methods, same errors) in its own task, and
   the answer is published (QoS 1) to the message's MQTT 5 *response topic* with its
   *correlation data*. A request without a response topic is run but not answered.
 - ``claimbridge/<site>/events``: every notification the hub sends (``job.updated``,
@@ -45,7 +45,7 @@ from bridge.mqtt.topics import Topics, parse_broker_url, valid_response_topic
 
 if TYPE_CHECKING:
     from bridge.hub import Hub
-    from bridge.server import Dispatcher
+    from bridge.dispatcher import Dispatcher
 
 __all__ = [
     "MAX_PENDING",
