@@ -223,57 +223,65 @@ class Service:
 
     async def cancel(self, params: CancelParams, peer: Peer | None) -> Job:
         """``healthpoint.cancel``: the original payload and refTag come from the journal."""
+
+        async def admit(claim: JobRecord) -> None:
+            self._refuse(healthpoint.refuse_cancel(job_view(claim), await self._related(claim)))
+            claimed_at = _claimed_at(claim)
+            if not healthpoint.may_cancel(claimed_at, self.now()):
+                raise NotAllowedNow(
+                    "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
+                    {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claimed_at).isoformat()},
+                )
+
         request = params.model_dump(mode="json", exclude_none=True)
-        async with self._money:
-            # Guards and journalling under one lock: two cancels sent together cannot both pass.
-            existing = await self._existing(params.requestId)
-            claim = await self.journal.get(params.claimJobId)
-            if existing is None:
-                self._check_accepting()
-                self._refuse(healthpoint.refuse_cancel(job_view(claim), await self._related(claim)))
-                self._gate(claim.terminal)
-                claimed_at = _claimed_at(claim)
-                if not healthpoint.may_cancel(claimed_at, self.now()):
-                    raise NotAllowedNow(
-                        "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
-                        {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claimed_at).isoformat()},
-                    )
-            job_id = await self._journal_job(peer, JobKind.CANCEL, params.requestId, claim, request)
-        return await self.wait(job_id)
+        return await self._money_job(peer, JobKind.CANCEL, params.requestId, params.claimJobId, request, admit)
 
     async def gap(self, params: GapParams, peer: Peer | None) -> Job:
         """``payment.gap``: a purchase linked to the claim by its transactionId."""
         request = params.model_dump(mode="json", exclude_none=True)
-        async with self._money:
-            existing = await self._existing(params.requestId)
-            claim = await self.journal.get(params.claimJobId)
-            if existing is None:
-                self._check_accepting()
-                view = job_view(claim)
-                self._refuse(healthpoint.refuse_gap(view, await self._related(claim), params.amount))
-                self._gate(claim.terminal)
-                request["amount"] = healthpoint.gap_amount(view, params.amount)
-            else:
-                _keep_default_amount(request, existing)
-            job_id = await self._journal_job(peer, JobKind.GAP, params.requestId, claim, request)
-        return await self.wait(job_id)
+
+        async def admit(claim: JobRecord) -> None:
+            view = job_view(claim)
+            self._refuse(healthpoint.refuse_gap(view, await self._related(claim), params.amount))
+            request["amount"] = healthpoint.gap_amount(view, params.amount)
+
+        return await self._money_job(peer, JobKind.GAP, params.requestId, params.claimJobId, request, admit)
 
     async def refund(self, params: RefundParams, peer: Peer | None) -> Job:
         """``payment.refund``: iClient ``initiateRefund`` of (part of) an approved gap payment."""
         request = params.model_dump(mode="json", exclude_none=True)
+
+        async def admit(payment: JobRecord) -> None:
+            view = job_view(payment)
+            related = await self._related(payment)
+            self._refuse(healthpoint.refuse_refund(view, related, params.amount))
+            request["amount"] = params.amount if params.amount is not None else healthpoint.refund_left(view, related)
+
+        return await self._money_job(peer, JobKind.REFUND, params.requestId, params.paymentJobId, request, admit)
+
+    async def _money_job(
+        self,
+        peer: Peer | None,
+        kind: JobKind,
+        request_id: str,
+        parent_id: str,
+        request: dict[str, Any],
+        admit: Callable[[JobRecord], Awaitable[None]],
+    ) -> Job:
+        """A cancel, gap or refund made against a journalled job: ``admit`` applies its guards
+        (and fills in defaults); guards and journalling run under one lock, so two sent together
+        cannot both pass. A repeated requestId is not new: no guard applies, and it keeps the
+        amount it was journalled with."""
         async with self._money:
-            existing = await self._existing(params.requestId)
-            payment = await self.journal.get(params.paymentJobId)
+            existing = await self._existing(request_id)
+            parent = await self.journal.get(parent_id)
             if existing is None:
                 self._check_accepting()
-                view = job_view(payment)
-                related = await self._related(payment)
-                self._refuse(healthpoint.refuse_refund(view, related, params.amount))
-                self._gate(payment.terminal)
-                request["amount"] = params.amount if params.amount is not None else healthpoint.refund_left(view, related)
+                await admit(parent)
+                self._gate(parent.terminal)
             else:
                 _keep_default_amount(request, existing)
-            job_id = await self._journal_job(peer, JobKind.REFUND, params.requestId, payment, request)
+            job_id = await self._journal_job(peer, kind, request_id, parent, request)
         return await self.wait(job_id)
 
     async def _journal_job(
