@@ -184,17 +184,18 @@ class ClaimFlow:
         self._record_claim(claim, late=True)  # the fund took the claim, too late
         await self.steps.enter(terminal, Event.FUND_SILENT, line=AUTOVOIDING)
         await self.steps.clock.sleep(PRINT_DELAY_S)
+        # The ledger row: FAILED with the void's error code when the void itself failed.
+        self.steps.record(
+            terminal,
+            "autovoid",
+            "FAILED" if error is not None else "AUTOVOIDED",
+            ref_tag=claim.ref_tag,
+            transaction_id=claim.transaction_id,
+            total=claim.request.total_claim_amount,
+            adjudication=None,
+            **({"errorCode": str(error)} if error is not None else {}),
+        )
         if error is not None:
-            self.steps.record(
-                terminal,
-                "autovoid",
-                "FAILED",
-                ref_tag=claim.ref_tag,
-                transaction_id=claim.transaction_id,
-                total=claim.request.total_claim_amount,
-                adjudication=None,
-                errorCode=str(error),
-            )
             self._remember(claim, "unknown" if claim.adjudication.approved else "declined")
             final = self._respond(claim, "UNKNOWN", settles=False)
             for key in list(final):
@@ -205,15 +206,6 @@ class ClaimFlow:
                 error, self.steps.reference, ref_tag=claim.ref_tag, now=self.steps.clock.now()
             )
         else:
-            self.steps.record(
-                terminal,
-                "autovoid",
-                "AUTOVOIDED",
-                ref_tag=claim.ref_tag,
-                transaction_id=claim.transaction_id,
-                total=claim.request.total_claim_amount,
-                adjudication=None,
-            )
             self._remember(claim, "autovoided")
             final = self._respond(claim, "REVERSED", adjudicated=False)
             final["healthpointErrorDescription"] = AUTOVOID_DESCRIPTION
