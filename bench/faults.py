@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.common import process_tree
 
-__all__ = ["hang_renderers", "hold_journal_lock", "renderer_pids"]
+__all__ = ["JournalLocker", "hang_renderers", "hold_journal_lock", "renderer_pids"]
 
 _LOCKER = (
     "import sqlite3, sys\n"
@@ -21,20 +21,34 @@ _LOCKER = (
     "db.execute('BEGIN EXCLUSIVE')\n"
     "print('locked', flush=True)\n"
     "sys.stdin.read()\n"
+    "db.execute('ROLLBACK')\n"
 )
+
+
+class JournalLocker:
+    """Another process holding ``BEGIN EXCLUSIVE`` on a SQLite file until :meth:`release`
+    (returns once the lock is held; used by the crash campaign and the storage-fault tests)."""
+
+    def __init__(self, db: Path) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", _LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        line = self.proc.stdout.readline() if self.proc.stdout is not None else b""
+        if line != b"locked\n":
+            self.release()
+            raise RuntimeError(f"could not lock {db}: {line!r}")
+
+    def release(self) -> None:
+        """Let go of the lock (the locking process ends)."""
+        if self.proc.poll() is None:
+            self.proc.communicate(b"", timeout=10)
 
 
 async def hold_journal_lock(db: Path, seconds: float) -> None:
     """Another process holds ``BEGIN EXCLUSIVE`` on the journal for ``seconds``."""
-    proc = await asyncio.to_thread(
-        subprocess.Popen, [sys.executable, "-c", _LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-    )
+    locker = await asyncio.to_thread(JournalLocker, db)
     try:
-        assert proc.stdout is not None
-        await asyncio.to_thread(proc.stdout.readline)
         await asyncio.sleep(seconds)
     finally:
-        await asyncio.to_thread(proc.communicate, b"", 10)
+        await asyncio.to_thread(locker.release)
 
 
 def renderer_pids(browser_pid: int) -> list[int]:

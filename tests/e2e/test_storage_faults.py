@@ -13,7 +13,6 @@ import contextlib
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,21 +20,12 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.faults import JournalLocker
 from tests.daemon_harness import FRONT_DESK, Client, Running, Sim, claim_request, make_settings, start_daemon, stop_daemon
 
 pytestmark = pytest.mark.e2e
 
 WAITING = "Waiting for health fund response"
-
-_LOCKER = (
-    "import sqlite3, sys\n"
-    "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-    "db.execute('BEGIN EXCLUSIVE')\n"
-    "print('locked', flush=True)\n"
-    "sys.stdin.read()\n"
-    "db.execute('ROLLBACK')\n"
-)
-
 
 async def _until(pred: Any, timeout: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
@@ -102,18 +92,14 @@ async def _ok(c: Client) -> bool:
 
 async def test_journal_locked_by_another_process_while_the_claim_is_at_the_fund(tmp_path: Path, sim: Sim) -> None:
     running = await start_daemon(make_settings(tmp_path, sim, transaction_timeout_s=20), sim)
-    locker: list[subprocess.Popen[bytes]] = []
+    locker: list[JournalLocker] = []
 
     def lock() -> None:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _LOCKER, str(tmp_path / "claimbridge.db")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        )
-        assert proc.stdout is not None and proc.stdout.readline() == b"locked\n"
-        locker.append(proc)
+        locker.append(JournalLocker(tmp_path / "claimbridge.db"))
 
     def unlock() -> None:
-        for proc in locker:
-            proc.communicate(b"", timeout=10)
+        for held in locker:
+            held.release()
 
     try:
         assert (await running.pair(*FRONT_DESK))["status"] == "success"

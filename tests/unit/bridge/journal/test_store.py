@@ -11,6 +11,7 @@ import pytest
 
 from bridge.errors import JobNotFound, JournalUnavailable, RequestIdReused
 from bridge.jobs import IllegalTransition, JobKind, JobState
+from bench.faults import JournalLocker
 from bridge.journal import Journal
 
 AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
@@ -88,37 +89,13 @@ def test_jobs_survive_a_reopen_and_nothing_is_deleted(tmp_path: Path) -> None:
     run(read())
 
 
-_LOCKER = (
-    "import sqlite3, sys\n"
-    "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-    "db.execute('BEGIN EXCLUSIVE')\n"
-    "print('locked', flush=True)\n"
-    "sys.stdin.read()\n"
-    "db.execute('ROLLBACK')\n"
-)
-
-
-class _Locker:
-    """Another process holding ``BEGIN EXCLUSIVE`` on the journal until :meth:`release`."""
-
-    def __init__(self, path: Path) -> None:
-        import subprocess
-        import sys
-
-        self.proc = subprocess.Popen([sys.executable, "-c", _LOCKER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        assert self.proc.stdout is not None and self.proc.stdout.readline() == b"locked\n"
-
-    def release(self) -> None:
-        self.proc.communicate(b"", timeout=10)
-
-
 def test_a_lock_held_by_another_process_is_journal_unavailable_and_the_outcome_is_held(tmp_path: Path) -> None:
     async def go() -> None:
         async with Journal(tmp_path / "j.db", clock=lambda: AT, busy_timeout_s=0.05) as j:
             job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={"a": 1})
             await j.move(job.job_id, JobState.RUNNING)
             assert await j.probe() == [] and j.writable
-            locker = _Locker(tmp_path / "j.db")
+            locker = JournalLocker(tmp_path / "j.db")
             try:
                 with pytest.raises(JournalUnavailable):
                     await j.move(job.job_id, JobState.COMPLETED, result={"result": "APPROVED"})
