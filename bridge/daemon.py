@@ -250,7 +250,7 @@ class Daemon:
             journal, self.hub, self.workers, self.browser,
             ready=lambda: self.ready.is_set() and self.health().all_ok,
             secrets=secrets_to_mask(self.token, s.api_key, s.healthcode.password_file),
-            log_level=s.log_level,
+            log_level=s.log_level, now=self.now,
         ))
         self.observability = observability
         sessions = ConsoleSessions()

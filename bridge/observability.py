@@ -4,8 +4,10 @@
 
 - ``GET /metrics`` in the Prometheus text format, from the daemon's own
   :class:`~prometheus_client.CollectorRegistry` (no process-global state, so two daemons in one
-  test process do not mix). Job counts come from the journal at scrape time; claim latency is
-  measured from the hub's ``job.updated`` notifications (``running`` to a final state).
+  test process do not mix). Job counts come from the journal at scrape time, and so do the
+  jobs waiting on evidence by age (``claimbridge_unknown_jobs{age}``,
+  ``claimbridge_unpaid_bills{age}`` and the oldest of each); claim latency is measured from the
+  hub's ``job.updated`` notifications (``running`` to a final state).
 - structured logs: :class:`JsonFormatter` writes one JSON object per line, with ``jobId``,
   ``requestId`` and ``terminal`` when the record carries them (``extra={"jobId": ...}``) or the
   message names a job; :class:`SecretFilter` masks the bearer token, the Healthcode password and
@@ -40,6 +42,7 @@ from prometheus_client.registry import Collector
 
 from bridge.errors import TemporarilyUnavailable
 from bridge.jobs import JobKind, JobState
+from bridge.journal import Waiting, WaitingJobs
 
 if TYPE_CHECKING:
     from websockets.http11 import Request
@@ -245,6 +248,9 @@ class _Snapshot:
     browser_restarts: int = 0
     ready: bool = False
     journal_writable: bool = False
+    #: Jobs waiting on evidence, and when the scrape looked (their ages are counted from it).
+    waiting: list[Waiting] = field(default_factory=list)
+    at: datetime | None = None
 
 
 class _DaemonCollector(Collector):
@@ -297,6 +303,30 @@ class _DaemonCollector(Collector):
         yield GaugeMetricFamily(
             "claimbridge_journal_writable", "1 when the journal's last write probe succeeded.", value=int(s.journal_writable)
         )
+        yield from _waiting_families(s.waiting, s.at)
+
+
+#: Age bands of jobs waiting on evidence: (label, upper bound in seconds).
+AGE_BANDS: tuple[tuple[str, float], ...] = (
+    ("under_1h", 3600.0), ("1h_to_1d", 86400.0), ("1d_to_7d", 7 * 86400.0), ("over_7d", float("inf")),
+)
+_WAITING = {
+    "unknown": ("claimbridge_unknown_jobs", "Jobs whose outcome is unknown (waiting on evidence), by how long."),
+    "unpaid": ("claimbridge_unpaid_bills", "Collected Healthcode bills no remittance has paid yet, by how long."),
+}
+
+
+def _waiting_families(waiting: list[Waiting], at: datetime | None) -> Iterator[Metric]:
+    for kind, (name, doc) in _WAITING.items():
+        ages = [max((at - w.since).total_seconds(), 0.0) for w in waiting if w.kind == kind and at is not None]
+        bands = GaugeMetricFamily(name, doc, labels=["age"])
+        low = 0.0
+        for label, high in AGE_BANDS:
+            bands.add_metric([label], sum(1 for a in ages if low <= a < high))
+            low = high
+        yield bands
+        yield GaugeMetricFamily(f"{name}_oldest_age_seconds", f"Age of the oldest of {name} (0: none).",
+                                value=max(ages, default=0.0))
 
 
 class _Metrics:
@@ -308,8 +338,11 @@ class _Metrics:
         workers: Mapping[str, TerminalWorker],
         browser: Browser,
         ready: Callable[[], bool],
+        now: Callable[[], datetime],
     ) -> None:
         self._journal = journal
+        self._waiting = WaitingJobs(journal)
+        self._now = now
         self._workers = workers
         self._browser = browser
         self._ready = ready
@@ -353,6 +386,8 @@ class _Metrics:
         with contextlib.suppress(TemporarilyUnavailable):  # a scrape still answers while the disk refuses
             snap.jobs = await journal.count_jobs()
             snap.journal_bytes = await journal.size_bytes()
+            snap.waiting = await self._waiting.all()
+        snap.at = self._now()
         snap.journal_writable = journal.writable
         snap.terminals = [(n, w.paired, w.busy, w.ready, w.queued) for n, w in sorted(self._workers.items())]
         snap.browser_up = browser.up
@@ -391,6 +426,7 @@ class Observability:
         ready: whether ``/readyz`` would answer 200 now.
         secrets: literal values to mask (:func:`secrets_to_mask`).
         log_level: the ``claimbridge`` loggers' level (``log_level`` in the config).
+        now: the business clock the ages of waiting jobs are counted on.
     """
 
     def __init__(
@@ -402,9 +438,10 @@ class Observability:
         ready: Callable[[], bool],
         secrets: Iterable[str],
         log_level: str,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._hub = hub
-        self._metrics = _Metrics(journal, workers, browser, ready)
+        self._metrics = _Metrics(journal, workers, browser, ready, now)
         self._filter = SecretFilter(secrets)
         self._log_level = log_level
         #: The last records, masked; the console's "recent logs".

@@ -3,11 +3,12 @@
 :class:`Journal` (:mod:`~bridge.journal.store`) is the store the daemon opens; the records it
 hands out are pure (:mod:`~bridge.journal.records`); the reconciliation keeps its own store on
 the same connection (:mod:`~bridge.journal.reconciliations`), and so do the links between jobs
-(:mod:`~bridge.journal.links`). Inside: the schema and row encoding
+(:mod:`~bridge.journal.links`) and the jobs waiting on evidence (:mod:`~bridge.journal.ages`). Inside: the schema and row encoding
 (:mod:`~bridge.journal.schema`), the one thread every call runs on (:mod:`~bridge.journal.thread`)
 and the writes held while the disk refuses them (:mod:`~bridge.journal.held`).
 """
 
+from bridge.journal.ages import Waiting, WaitingJobs
 from bridge.journal.links import JobLinks
 from bridge.journal.records import (
     JobRecord,
@@ -31,6 +32,8 @@ __all__ = [
     "ReconciliationStore",
     "StoredRow",
     "TerminalRecord",
+    "Waiting",
+    "WaitingJobs",
     "job_from_row",
     "pairing_from_row",
 ]

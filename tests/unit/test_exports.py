@@ -14,7 +14,7 @@ NAMESPACES = {
     "bridge.protocol": ("billing", "envelope", "jobs", "methods", "openrpc", "params", "reports", "results"),
     "bridge.healthpoint": ("claims", "guards", "matching", "policy", "purchases", "reconciliation", "recovery"),
     "bridge.healthcode": ("bills", "fhir", "intake", "jobs", "members", "refdata", "rules", "search", "status"),
-    "bridge.journal": ("links", "reconciliations", "records", "store", "thread"),
+    "bridge.journal": ("ages", "links", "reconciliations", "records", "store", "thread"),
     "bridge.worker": ("history", "runner"),
     "simulator.healthpoint": ("adjudication", "cancels", "day", "reports", "requests"),
     "simulator.healthcode": ("fhir", "rules", "service", "v2"),

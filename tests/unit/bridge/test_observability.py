@@ -4,9 +4,13 @@ import io
 import json
 import logging
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from bridge.hub import Hub
+from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
 from bridge.observability import (
     JsonFormatter,
@@ -122,3 +126,31 @@ def test_secrets_to_mask_reads_the_password_file_and_skips_the_test_key(tmp_path
     password.write_text("hunter2hunter2\n")
     assert secrets_to_mask("the-token", "Test API Key", password) == ["the-token", "hunter2hunter2"]
     assert secrets_to_mask("", "real-key", tmp_path / "absent") == ["real-key"]
+
+
+async def test_metrics_count_jobs_waiting_on_evidence_by_age(tmp_path: Path) -> None:
+    t0 = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
+    clock = [t0]
+    async with Journal(tmp_path / "j.db", clock=lambda: clock[0]) as journal:
+        for request_id, kind, final, result in (
+            ("u1", JobKind.CLAIM, JobState.UNKNOWN, None),
+            ("u2", JobKind.CANCEL, JobState.UNKNOWN, None),
+            ("b1", JobKind.HEALTHCODE_BILL, JobState.COMPLETED, {"status": "Collected"}),
+        ):
+            job, _ = await journal.create_job(kind=kind, request_id=request_id, terminal="t", request={})
+            await journal.move(job.job_id, JobState.RUNNING)
+            await journal.move(job.job_id, final, result=result)
+            clock[0] += timedelta(days=2)  # u1 waits 6 days at the scrape, u2 4 days, b1 2 days
+        obs = Observability(journal, Hub(), {}, Browser(None), lambda: True, [], "INFO", now=lambda: clock[0])
+        async with obs:
+            _status, body, _ctype = await obs.routes()["/metrics"](None)  # type: ignore[arg-type]
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body.decode()) for s in family.samples
+    }
+    unknown = {band: samples[("claimbridge_unknown_jobs", (("age", band),))]
+               for band in ("under_1h", "1h_to_1d", "1d_to_7d", "over_7d")}
+    assert unknown == {"under_1h": 0, "1h_to_1d": 0, "1d_to_7d": 2, "over_7d": 0}
+    assert samples[("claimbridge_unknown_jobs_oldest_age_seconds", ())] == 6 * 86400
+    assert samples[("claimbridge_unpaid_bills", (("age", "1d_to_7d"),))] == 1
+    assert samples[("claimbridge_unpaid_bills_oldest_age_seconds", ())] == 2 * 86400
