@@ -316,7 +316,10 @@ class TerminalWorker:
         while True:
             remaining = deadline - loop.time()
             try:
-                event: PageEvent = await asyncio.wait_for(op.events.get(), timeout=max(remaining, 0.01))
+                # A batch's events are queued together: take them at once, wait only for the next.
+                event: PageEvent = op.events.get_nowait() if not op.events.empty() else (
+                    await asyncio.wait_for(op.events.get(), timeout=max(remaining, 0.01))
+                )
             except TimeoutError:
                 if aborted:
                     await self._settle_unknown(job.job_id, "no answer from the terminal")
