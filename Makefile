@@ -27,7 +27,7 @@ unit: install
 	$(BIN)/python -m pytest -q tests/unit
 
 typecheck: install
-	$(BIN)/mypy bridge simulator
+	$(BIN)/mypy bridge simulator bench
 
 install: $(STAMP)
 

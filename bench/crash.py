@@ -183,7 +183,8 @@ async def drive_to(phase: str, c: Client, sim: Sim, rng: random.Random, tag: str
     call = asyncio.ensure_future(c.call("healthpoint.claim", first.params, timeout=120))
     call.add_done_callback(lambda f: f.cancelled() or f.exception())
     first.first = call
-    jid = lambda: _job_id_for(c, first.rid)  # noqa: E731
+    def jid() -> str | None:
+        return _job_id_for(c, first.rid)
     if phase == "before-journal":
         await asyncio.sleep(rng.uniform(0, 0.008))
     elif phase == "queued":
@@ -279,11 +280,11 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
     ledger = await sim.ledger()
     claims: dict[int, list[dict[str, Any]]] = {}
     voids: set[str] = set()
-    for rec in ledger:
-        if rec["kind"] == "claim" and rec.get("items"):
-            claims.setdefault(int(rec["items"][0]["claimAmount"]), []).append(rec)
-        elif rec["kind"] in ("void", "autovoid"):
-            voids.add(str(rec["refTag"]))
+    for row in ledger:
+        if row["kind"] == "claim" and row.get("items"):
+            claims.setdefault(int(row["items"][0]["claimAmount"]), []).append(row)
+        elif row["kind"] in ("void", "autovoid"):
+            voids.add(str(row["refTag"]))
     for r in reqs:
         tally.requests += 1
         try:
@@ -304,8 +305,8 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
             tally.lost += 1
             tally.mismatches.append(f"{r.rid}: still {state}")
             continue
-        rec = sent[0] if sent else None
-        approved_at_fund = rec is not None and rec["status"] == "APPROVED" and str(rec["refTag"]) not in voids
+        rec: dict[str, Any] | None = sent[0] if sent else None
+        approved_at_fund = rec is not None and row["status"] == "APPROVED" and str(row["refTag"]) not in voids
         reconciled = (job.get("result") or {}).get("source") == "reconciliation"
         if state == "unknown":
             job, state = await _reconcile(c, job, rec, approved_at_fund, tally)
@@ -315,8 +316,8 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
         elif r.was_unknown and state == "completed":
             tally.unknown_then_completed += 1
         if state == "unknown":
-            outcome = "approved" if approved_at_fund else "declined" if rec is not None and rec["status"] != "APPROVED" else "notProcessed"
-            job = await c.call("job.resolve", {"jobId": job["jobId"], "outcome": outcome, "note": f"ledger: {rec and rec['status']}"})
+            outcome = "approved" if approved_at_fund else "declined" if rec is not None and row["status"] != "APPROVED" else "notProcessed"
+            job = await c.call("job.resolve", {"jobId": job["jobId"], "outcome": outcome, "note": f"ledger: {rec and row['status']}"})
             if job["state"] == "resolved":
                 tally.unknown_resolved_by_operator += 1
             else:
@@ -326,9 +327,9 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
         if state == "completed":
             tally.results[str(result)] += 1
             # A job the report settled is matched by refTag (_judge_settlement), not transactionId.
-            same = reconciled or (rec is not None and rec["transactionId"] == job["result"]["transactionId"])
+            same = reconciled or (rec is not None and row["transactionId"] == job["result"]["transactionId"])
             if result == "APPROVED" and not (approved_at_fund and same):
-                tally.mismatches.append(f"{r.rid}: journal APPROVED, ledger {rec and rec['status']}")
+                tally.mismatches.append(f"{r.rid}: journal APPROVED, ledger {rec and row['status']}")
             if result != "APPROVED" and approved_at_fund:
                 tally.mismatches.append(f"{r.rid}: journal {result}, but the fund approved and nothing voided it")
         if state == "failed" and rec is not None:

@@ -56,7 +56,8 @@ class _Rpc:
     async def _read(self) -> None:
         async for frame in self.ws:
             msg = json.loads(frame)
-            fut = self._pending.pop(msg.get("id"), None) if isinstance(msg, dict) else None
+            rid = msg.get("id") if isinstance(msg, dict) else None
+            fut = self._pending.pop(rid, None) if isinstance(rid, int) else None
             if fut is not None and not fut.done():
                 fut.set_result(msg)
 
@@ -66,7 +67,8 @@ class _Rpc:
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
         await self.ws.send(json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params}))
-        return await fut
+        answer: dict[str, Any] = await fut
+        return answer
 
     async def close(self) -> None:
         await self.ws.close()
@@ -74,7 +76,7 @@ class _Rpc:
 
 
 def _bill(n: int) -> dict[str, Any]:
-    bill = copy.deepcopy(BILL)
+    bill: dict[str, Any] = copy.deepcopy(BILL)
     bill["invoiceNumber"] = f"B{n:07d}"
     return bill
 

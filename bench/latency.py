@@ -37,7 +37,7 @@ from bridge.protocol import ClaimParams
 from bridge.terminal import launch_args
 from tests.daemon_harness import FRONT_DESK, Client, Sim, claim_request
 
-__all__ = ["main", "percentile"]
+__all__ = ["DaemonSide", "DirectSide", "SCALE", "main", "percentile"]
 
 SCALE = 1000.0
 

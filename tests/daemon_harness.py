@@ -238,7 +238,7 @@ _DOC: dict[str, Any] | None = None
 
 
 def _validate(schema: dict[str, Any], value: Any, what: str, doc: dict[str, Any]) -> None:
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]  # (no stubs installed; jsonschema ships none)
 
     root = {**schema, "components": doc["components"]}
     validator = jsonschema.Draft202012Validator(root, format_checker=jsonschema.FormatChecker())
