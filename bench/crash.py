@@ -306,7 +306,7 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
             tally.mismatches.append(f"{r.rid}: still {state}")
             continue
         rec: dict[str, Any] | None = sent[0] if sent else None
-        approved_at_fund = rec is not None and row["status"] == "APPROVED" and str(row["refTag"]) not in voids
+        approved_at_fund = rec is not None and rec["status"] == "APPROVED" and str(rec["refTag"]) not in voids
         reconciled = (job.get("result") or {}).get("source") == "reconciliation"
         if state == "unknown":
             job, state = await _reconcile(c, job, rec, approved_at_fund, tally)
@@ -316,8 +316,8 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
         elif r.was_unknown and state == "completed":
             tally.unknown_then_completed += 1
         if state == "unknown":
-            outcome = "approved" if approved_at_fund else "declined" if rec is not None and row["status"] != "APPROVED" else "notProcessed"
-            job = await c.call("job.resolve", {"jobId": job["jobId"], "outcome": outcome, "note": f"ledger: {rec and row['status']}"})
+            outcome = "approved" if approved_at_fund else "declined" if rec is not None and rec["status"] != "APPROVED" else "notProcessed"
+            job = await c.call("job.resolve", {"jobId": job["jobId"], "outcome": outcome, "note": f"ledger: {rec and rec['status']}"})
             if job["state"] == "resolved":
                 tally.unknown_resolved_by_operator += 1
             else:
@@ -327,9 +327,9 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
         if state == "completed":
             tally.results[str(result)] += 1
             # A job the report settled is matched by refTag (_judge_settlement), not transactionId.
-            same = reconciled or (rec is not None and row["transactionId"] == job["result"]["transactionId"])
+            same = reconciled or (rec is not None and rec["transactionId"] == job["result"]["transactionId"])
             if result == "APPROVED" and not (approved_at_fund and same):
-                tally.mismatches.append(f"{r.rid}: journal APPROVED, ledger {rec and row['status']}")
+                tally.mismatches.append(f"{r.rid}: journal APPROVED, ledger {rec and rec['status']}")
             if result != "APPROVED" and approved_at_fund:
                 tally.mismatches.append(f"{r.rid}: journal {result}, but the fund approved and nothing voided it")
         if state == "failed" and rec is not None:
