@@ -19,11 +19,10 @@ dispatcher's table), observability (``/metrics``, JSON logs) and the console (ro
 sd_notify (``$NOTIFY_SOCKET``: the watchdog runs from here on); once the terminals are
 started, the Healthcode worker, the MQTT link (``[mqtt] url``), sd_notify's announcements and
 the automatic reconciliation. Each part that opens something is an async context manager on
-the one exit stack, so shutdown closes them in reverse order. The background loops are named
-tasks in one set, cancelled after the drain, rather than an ``asyncio.TaskGroup``: a group on
-the stack would turn a start-up :class:`~bridge.errors.CannotStart` into an ``ExceptionGroup``
-(the command prints the one line of a ``CannotStart``), and one loop's failure would cancel
-all the others (a terminal whose recovery fails must not stop the other terminals).
+the one exit stack, so shutdown closes them in reverse order. The background loops run in one
+``asyncio.TaskGroup`` inside that stack (so every loop has ended before the parts it uses
+close) and are cancelled after the drain; :mod:`bridge.loops` keeps each loop's failure its own
+and lets a start-up :class:`~bridge.errors.CannotStart` leave as itself.
 
 While running, a health loop measures the journal (a real write) and probes every page; a
 hung page counts as dead: the browser is restarted and the page's job becomes ``unknown``.
@@ -56,6 +55,7 @@ from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
 from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
+from bridge.loops import Loops
 from bridge.mqtt.topics import Topics, parse_broker_url
 from bridge.observability import Observability, secrets_to_mask
 from bridge.dispatcher import Dispatcher
@@ -118,7 +118,7 @@ class Daemon:
         self._recovered = False
         self._restarting: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loops = Loops()
         self.dispatcher: Dispatcher | None = None
         #: Set as each part is built (tests read them).
         self.observability: Observability | None = None
@@ -145,17 +145,9 @@ class Daemon:
         """Ask the daemon to drain and exit (what SIGTERM does)."""
         self._stop.set()
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        """Run a loop until shutdown; ``name`` like ``claimbridge[front-desk].worker``."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("task %s failed", task.get_name(), exc_info=task.exception())
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run a loop until shutdown (:class:`~bridge.loops.Loops`)."""
+        self._loops.spawn(coro, name)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -201,20 +193,23 @@ class Daemon:
                 with contextlib.suppress(NotImplementedError):
                     loop.add_signal_handler(sig, self.stop)
         with StateDirLock(self.state_dir):
-            async with contextlib.AsyncExitStack() as stack:
-                await self._start(stack)
-                self.ready.set()
-                log.info("ready: %s (token file %s)", self.url, self.state_dir / "token")
-                await self._stop.wait()
-                log.info("draining: no new jobs; waiting for running transactions")
-                self._move_to(DaemonState.DRAINING)
-                if self.service is not None:
-                    self.service.accepting = False
-                await asyncio.gather(*(w.drain() for w in self.workers.values()))
-                for task in list(self._tasks):
-                    task.cancel()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            # The loops' group inside the stack: every loop has ended before the parts it uses close.
+            async with contextlib.AsyncExitStack() as stack, self._loops:
+                await self._serve(stack)
         log.info("stopped")
+
+    async def _serve(self, stack: contextlib.AsyncExitStack) -> None:
+        """Start, answer until :meth:`stop`, then drain and end the loops."""
+        await self._start(stack)
+        self.ready.set()
+        log.info("ready: %s (token file %s)", self.url, self.state_dir / "token")
+        await self._stop.wait()
+        log.info("draining: no new jobs; waiting for running transactions")
+        self._move_to(DaemonState.DRAINING)
+        if self.service is not None:
+            self.service.accepting = False
+        await asyncio.gather(*(w.drain() for w in self.workers.values()))
+        self._loops.cancel_all()
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         s = self.settings
