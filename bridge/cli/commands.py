@@ -15,7 +15,6 @@ import asyncio
 import errno
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys

@@ -22,14 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 from pydantic.alias_generators import to_camel
 
 from bridge.errors import FieldError, InvalidParams
-from bridge.healthcode.status import (
-    BILL_TRANSITIONS,
-    FINAL_STATUSES,
-    BillStatus,
-    can_reach,
-    can_transition,
-    is_final,
-)
+from bridge.healthcode.status import BillStatus
 
 __all__ = [
     "MAX_REFERENCE_LENGTH",

@@ -353,7 +353,6 @@ class HealthcodeWorker:
                     {"jobId": job_id, "state": str(job.state), "status": status},
                 )
             reference = str((job.result or {}).get("reference"))
-            invoice = str(job.request["bill"]["invoiceNumber"])
             report = await self._cancel_at_healthcode(job, reference)
             await self._apply_locked(await self.journal.get(job_id), report)
             return await self.journal.get(job_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from simulator.healthpoint.funds import load_reference
 from simulator.healthpoint.adjudication import (
