@@ -144,7 +144,7 @@ class Service:
         except JobNotFound:
             return None
 
-    async def _submit(
+    async def _journal_job(
         self,
         peer: Peer | None,
         kind: JobKind,
@@ -152,13 +152,14 @@ class Service:
         terminal: TerminalWorker,
         request: dict[str, Any],
         parent_job_id: str | None = None,
-    ) -> Job:
-        """Journal a job (or find it by requestId), queue it, and wait for its outcome."""
+    ) -> tuple[JobRecord, bool]:
+        """Journal a job (or find it by requestId) and queue it; the record, and whether this call
+        created it."""
         job, created = await self.journal.create_job(
             kind=kind, request_id=request_id, terminal=terminal.name, request=request, parent_job_id=parent_job_id,
         )
         self._follow(peer, job, terminal, created)
-        return await self.wait(job.job_id, job if created else None)
+        return job, created
 
     def _follow(self, peer: Peer | None, job: JobRecord, terminal: TerminalWorker, created: bool) -> None:
         """Make ``peer`` an owner of the job; queue a new one, or replay a pending question to
@@ -173,14 +174,16 @@ class Service:
             if question is not None:
                 self.hub.send(peer, "job.question", {"jobId": job.job_id, **question})
 
-    async def wait(self, job_id: str, created: JobRecord | None = None) -> Job:
+    async def wait(self, job: JobRecord | str) -> Job:
         """The job once it is completed, failed, unknown or resolved.
 
-        ``created``: the record of a job this call has just journalled and queued, with no await
-        since. Nothing can have changed it yet, so the journal is not read again.
+        ``job``: its id, or the record of a job this call has just journalled and queued, with no
+        await since: nothing can have changed it yet, so the journal is not read again.
         """
+        job_id = job if isinstance(job, str) else job.job_id
         waiter = self.hub.wait(job_id)
-        job = created if created is not None else await self.journal.get(job_id)
+        if isinstance(job, str):
+            job = await self.journal.get(job_id)
         if job.state in ANSWERED_STATES:
             waiter.cancel()
             self.hub.drop_waiter(job_id, waiter)
@@ -219,7 +222,8 @@ class Service:
                 raise
         request = params.model_dump(mode="json", exclude_none=True)
         request["terminal"] = worker.name
-        return await self._submit(peer, kind, params.requestId, worker, request)
+        job, created = await self._journal_job(peer, kind, params.requestId, worker, request)
+        return await self.wait(job if created else job.job_id)
 
     async def cancel(self, params: CancelParams, peer: Peer | None) -> Job:
         """``healthpoint.cancel``: the original payload and refTag come from the journal."""
@@ -281,21 +285,12 @@ class Service:
                 self._gate(parent.terminal)
             else:
                 _keep_default_amount(request, existing)
-            job_id = await self._journal_job(peer, kind, request_id, parent, request)
-        return await self.wait(job_id)
-
-    async def _journal_job(
-        self, peer: Peer | None, kind: JobKind, request_id: str, parent: JobRecord, request: dict[str, Any]
-    ) -> str:
-        """Journal (or find) a job made against ``parent`` and queue it on the parent's terminal."""
-        if parent.terminal is None:
-            raise NotAllowedNow("the job has no terminal", {"jobId": parent.job_id})
-        terminal = self._worker(parent.terminal)
-        job, created = await self.journal.create_job(
-            kind=kind, request_id=request_id, terminal=terminal.name, request=request, parent_job_id=parent.job_id,
-        )
-        self._follow(peer, job, terminal, created)
-        return job.job_id
+            if parent.terminal is None:
+                raise NotAllowedNow("the job has no terminal", {"jobId": parent.job_id})
+            job, _created = await self._journal_job(
+                peer, kind, request_id, self._worker(parent.terminal), request, parent.job_id,
+            )
+        return await self.wait(job.job_id)  # read back: releasing the lock lies between
 
     async def reconciliation(self, params: ReconciliationParams, peer: Peer | None) -> ReconciliationReport:
         """``healthpoint.reconciliation``."""
