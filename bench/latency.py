@@ -34,7 +34,7 @@ from bench.common import ROOT, SubprocessDaemon, default_terminals, running_sim
 from bridge import healthpoint
 from bridge.config import BrowserConfig
 from bridge.protocol import ClaimParams
-from bridge.terminal import launch_args
+from bridge.browser.page import launch_args
 from tests.daemon_harness import FRONT_DESK, Client, Sim, claim_request
 
 __all__ = ["DaemonSide", "DirectSide", "SCALE", "main", "percentile"]

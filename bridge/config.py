@@ -193,7 +193,7 @@ class BrowserConfig(_Section):
 
     ``executable_path`` defaults to the first of :data:`BROWSER_CANDIDATES` that exists (the
     headless shell first). ``args`` are added to the flags the daemon always passes, which keep
-    Chromium off the network (``bridge.terminal.BROWSER_ARGS``); ``--no-sandbox`` is added by
+    Chromium off the network (``bridge.browser.page.BROWSER_ARGS``); ``--no-sandbox`` is added by
     itself only when running as root.
     """
 

@@ -60,13 +60,13 @@ from bridge.mqtt.topics import Topics, parse_broker_url
 from bridge.observability import Observability, secrets_to_mask
 from bridge.dispatcher import Dispatcher
 from bridge.server import ConsoleSessions, WebsocketServer
-from bridge.service import Service
+from bridge.terminals.methods import Service
 from bridge.statelock import StateDirLock
-from bridge.terminal import Browser, TerminalPage
-from bridge.worker.runner import TerminalWorker
+from bridge.browser.page import Browser, TerminalPage
+from bridge.terminals.runner import TerminalWorker
 
 if TYPE_CHECKING:
-    from bridge.healthcode.service import HealthcodePart
+    from bridge.clearing.service import HealthcodePart
     from bridge.sdnotify import SystemdNotifier
 
 __all__ = ["Daemon", "package_version"]
@@ -234,7 +234,7 @@ class Daemon:
         handlers = dict(service.handlers())
         healthcode = None
         if s.healthcode.url:
-            from bridge.healthcode.service import HealthcodePart  # httpx only when it is used
+            from bridge.clearing.service import HealthcodePart  # httpx only when it is used
 
             healthcode = await stack.enter_async_context(HealthcodePart(
                 s.healthcode, journal, self.hub, self.now, lambda: service.accepting,
@@ -316,7 +316,7 @@ class Daemon:
         try:
             for job in await journal.list_jobs(states=[JobState.RUNNING]):
                 if job.kind is JobKind.HEALTHCODE_BILL:
-                    continue  # submitted bills resume polling in bridge.healthcode.service's worker
+                    continue  # submitted bills resume polling in bridge.clearing.service's worker
                 log.warning("job %s was running when the daemon stopped: now unknown", job.job_id)
                 moved = await journal.move(
                     job.job_id, JobState.UNKNOWN,

@@ -49,8 +49,8 @@ if TYPE_CHECKING:
 
     from bridge.hub import Hub
     from bridge.journal import Journal
-    from bridge.terminal import Browser
-    from bridge.worker.runner import TerminalWorker
+    from bridge.browser.page import Browser
+    from bridge.terminals.runner import TerminalWorker
 
 __all__ = [
     "CLAIM_LATENCY_BUCKETS",
@@ -93,7 +93,7 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # user:password@ in URLs
     (re.compile(r"(://[^/\s:@]+:)[^@\s/]+@"), r"\1" + _MASK + "@"),
-    # a terminal page's secret in its page-link path (bridge/pagelink.py), e.g. in websockets' debug lines
+    # a terminal page's secret in its page-link path (bridge/browser/pagelink.py), e.g. in websockets' debug lines
     (re.compile(r"(/page/)[A-Za-z0-9_-]{16,}"), r"\1" + _MASK),
 )
 

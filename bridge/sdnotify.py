@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bridge.hub import Hub
-    from bridge.worker.runner import TerminalWorker
+    from bridge.terminals.runner import TerminalWorker
 
 __all__ = [
     "Notifier",

@@ -329,7 +329,7 @@ class WebsocketServer:
             body = json.dumps({"ready": ready, **details}).encode()
             return _text_response(HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, body, "application/json")
         if path.startswith("/host/"):
-            return _static("host", path[len("/host/"):])
+            return _static("browser/host", path[len("/host/"):])
         route = self.extra_routes.get(path)
         if route is None:
             for prefix, candidate in self.extra_routes.items():

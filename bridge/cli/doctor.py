@@ -92,7 +92,7 @@ def _iclient(report: _Report, settings: Settings) -> None:
 
 
 async def _healthcode_sign_in(url: str, site_id: str, user_id: str, password: str, timeout: float) -> tuple[bool, str]:
-    from bridge.healthcode.transport import HealthcodeTransport
+    from bridge.clearing.transport import HealthcodeTransport
 
     async with HealthcodeTransport(url, site_id, user_id, password, timeout=timeout) as hc:
         check = await hc.check_credentials()

@@ -1,13 +1,8 @@
 """Healthcode bills, pure: the one namespace of the bill model, statuses, rules, reference data
 models, code search and the job decisions.
 
-Nothing imported here does I/O. The adapters are modules of this package named for what they
-own, imported by their own names: :mod:`bridge.healthcode.transport` (httpx, the only HTTP
-code), :mod:`bridge.healthcode.worker` (submits and follows bills),
-:mod:`bridge.healthcode.service` (the ``healthcode.*`` methods), and
-:mod:`bridge.healthcode.reference` (reads ``fixtures/healthcode``), :mod:`bridge.healthcode.v2`
-(httpx, Healthcode's V2 APIs), :mod:`bridge.healthcode.members` and
-:mod:`bridge.healthcode.remittances` (membership enquiry and the remittance poller).
+Nothing here does I/O. The adapters that talk to Healthcode, read reference files and run the
+``healthcode.*`` methods live in :mod:`bridge.clearing`.
 """
 
 from __future__ import annotations

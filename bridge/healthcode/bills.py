@@ -2,8 +2,8 @@
 
 Nothing here does I/O (no asyncio, httpx, sqlite, files). Pre-flight validation is
 :mod:`bridge.healthcode.rules`, statuses :mod:`bridge.healthcode.status`, reference data models
-:mod:`bridge.healthcode.refdata` (read by :mod:`bridge.healthcode.reference`), code search
-:mod:`bridge.healthcode.search`. The HTTP adapter is :mod:`bridge.healthcode.transport`.
+:mod:`bridge.healthcode.refdata` (read by :mod:`bridge.clearing.reference`), code search
+:mod:`bridge.healthcode.search`. The HTTP adapter is :mod:`bridge.clearing.transport`.
 
 Healthcode's PMS web-service wire format is not public (reference/healthcode.md §2.1); what is
 public is the set of field names and error texts PMS vendors quote back (§3.2). Problems

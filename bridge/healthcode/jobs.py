@@ -1,6 +1,6 @@
 """Healthcode bill jobs, pure: a bill's status as a job state, the job's result, resubmission rules.
 
-The worker (:mod:`bridge.healthcode.worker`) and the methods (:mod:`bridge.healthcode.service`)
+The worker (:mod:`bridge.clearing.worker`) and the methods (:mod:`bridge.clearing.service`)
 use these; see the latter's docstring for the table of states. No I/O, no clock: time comes in
 as an aware ``now``.
 """
@@ -36,7 +36,7 @@ _STATE_FOR_STATUS: Mapping[BillStatus, JobState] = {
 
 
 #: Result keys a bill job keeps whatever Healthcode answers next: the pointers between a bill and
-#: its resubmission, and what the remittances recorded (see bridge.healthcode.remittances).
+#: its resubmission, and what the remittances recorded (see bridge.clearing.remittances).
 CARRIED_RESULT_KEYS = (
     "replaces", "replacedBy", "paid", "shortfall", "paymentReference", "datePaid", "remittanceIds",
 )

@@ -44,12 +44,12 @@ def validate_bill(bill: Bill, *, today: date, reference: HealthcodeReference) ->
 
     Checks that need Healthcode's own data (membership database, provider mapping, duplicate
     invoice numbers) are left to Healthcode: see the server dry run in
-    :meth:`bridge.healthcode.transport.HealthcodeTransport.validate`.
+    :meth:`bridge.clearing.transport.HealthcodeTransport.validate`.
 
     Args:
         bill: The bill.
         today: The local date of submission (the UK clinic's date).
-        reference: Insurers and codes, from :func:`bridge.healthcode.reference.load_reference`.
+        reference: Insurers and codes, from :func:`bridge.clearing.reference.load_reference`.
 
     Returns:
         Every problem found, in bill order; empty when the bill may be submitted.

@@ -449,7 +449,7 @@ class Journal:
                 total += p.stat().st_size
         return total
 
-    # -- money and history (bridge/service.py, the worker): reconciliation has its own store
+    # -- money and history (bridge/terminals/methods.py, the worker): reconciliation has its own store
 
     def clock_now(self) -> datetime:
         """The journal's clock: audit rows that are batched keep the time they happened."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bridge.healthcode.remittances import RemittanceBook
+from bridge.clearing.remittances import RemittanceBook
 from tests.daemon_harness import Client, RpcError, Running, Sim, make_settings, start_daemon, stop_daemon
 from tests.e2e.test_healthcode_daemon import FAST, bill, control, wait_final
 from tests.e2e.test_healthcode_members import v2_config

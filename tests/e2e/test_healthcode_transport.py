@@ -26,7 +26,7 @@ from bridge.errors import (
     NotAllowedNow,
 )
 from bridge.healthcode import Bill, BillStatus, can_reach
-from bridge.healthcode.transport import HealthcodeTransport
+from bridge.clearing.transport import HealthcodeTransport
 from simulator.clock import Clock
 from simulator.healthcode import create_healthcode_app
 

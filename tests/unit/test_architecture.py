@@ -31,8 +31,8 @@ PURE = (
     "bridge/errors.py",
     "bridge/backoff.py",
     "bridge/lifecycle.py",
-    "bridge/worker/history.py",
-    "bridge/worker/questions.py",
+    "bridge/terminals/history.py",
+    "bridge/terminals/questions.py",
     "simulator/receipts.py",
     "bridge/mqtt/topics.py",
     "bridge/cli/text.py",
@@ -60,10 +60,10 @@ IO_CALLS = frozenset({
 #: A module tested from outside tests/unit (real Chromium, real HTTP) names its test module here.
 TESTED_ELSEWHERE = {
     "bridge/console.py": "tests/e2e/test_console.py",
-    "bridge/healthcode/enquiry.py": "tests/e2e/test_healthcode_members.py",
-    "bridge/healthcode/remittances.py": "tests/e2e/test_healthcode_remittances.py",
+    "bridge/clearing/enquiry.py": "tests/e2e/test_healthcode_members.py",
+    "bridge/clearing/remittances.py": "tests/e2e/test_healthcode_remittances.py",
     "simulator/healthcode/fhir.py": "tests/unit/simulator/healthcode/test_v2.py",
-    "bridge/terminal.py": "tests/e2e/daemon/test_claims.py",
+    "bridge/browser/page.py": "tests/e2e/daemon/test_claims.py",
     "simulator/app.py": "tests/e2e/test_simulator_http.py",
     "simulator/cli.py": "tests/e2e/test_simulator_http.py",
     "simulator/runtime.py": "tests/e2e/test_simulator_browser.py",
@@ -176,3 +176,29 @@ def test_no_assert_on_runtime_paths(path: Path) -> None:
     # error tree (bridge/errors.py, simulator/errors.py): the simulator ships to PMS vendors too.
     lines = [node.lineno for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Assert)]
     assert not lines, f"{path.relative_to(ROOT)}: assert on line(s) {lines}"
+
+
+def _package_of(module: str) -> str | None:
+    """``bridge.protocol.jobs`` -> ``bridge.protocol``; a top-level module is its own package."""
+    parts = module.split(".")
+    if parts[0] not in {"bridge", "simulator"} or len(parts) < 2:
+        return None
+    candidate = ROOT.joinpath(*parts[:2])
+    return ".".join(parts[:2]) if candidate.is_dir() else None
+
+
+def test_no_import_cycle_between_packages() -> None:
+    # A package that imports another must not be imported back by it (protocol <-> healthcode was
+    # one): each wing depends on the pure core, never the other way round.
+    edges: set[tuple[str, str]] = set()
+    for path in _sources():
+        rel = path.relative_to(ROOT).with_suffix("")
+        own = _package_of(".".join(rel.parts))
+        if own is None:
+            continue
+        for name in _imports(ast.parse(path.read_text())):
+            other = _package_of(name)
+            if other is not None and other != own:
+                edges.add((own, other))
+    cycles = sorted((a, b) for a, b in edges if (b, a) in edges and a < b)
+    assert not cycles, f"packages import each other: {cycles}"

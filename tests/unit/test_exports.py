@@ -15,7 +15,7 @@ NAMESPACES = {
     "bridge.healthpoint": ("claims", "guards", "matching", "policy", "purchases", "reconciliation", "recovery"),
     "bridge.healthcode": ("bills", "fhir", "intake", "jobs", "members", "refdata", "rules", "search", "status"),
     "bridge.journal": ("ages", "links", "reconciliations", "records", "store", "thread"),
-    "bridge.worker": ("history", "runner"),
+    "bridge.terminals": ("history", "runner"),
     "simulator.healthpoint": ("adjudication", "cancels", "day", "reports", "requests"),
     "simulator.healthcode": ("fhir", "rules", "service", "v2"),
     "simulator.transactions": ("cancels", "claims", "payments", "steps"),

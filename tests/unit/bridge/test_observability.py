@@ -20,7 +20,7 @@ from bridge.observability import (
     mask_secrets,
     secrets_to_mask,
 )
-from bridge.terminal import Browser
+from bridge.browser.page import Browser
 
 TOKEN = "s3cr3t-token-AbCdEf0123456789"
 JOB = "0b9f6c1e-3c1a-4f7e-9a55-2d1d8f1c7e42"

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from bridge.healthcode import Bill
-from bridge.healthcode.reference import DEFAULT_REFERENCE_DIR
+from bridge.clearing.reference import DEFAULT_REFERENCE_DIR
 
 BILLS = DEFAULT_REFERENCE_DIR / "bills"
 

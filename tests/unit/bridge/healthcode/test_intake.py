@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from bridge.healthcode.intake import check_bill
-from bridge.healthcode.reference import load_reference
+from bridge.clearing.reference import load_reference
 from tests.unit.bridge.healthcode.bills import make, wire
 
 REF = load_reference()

@@ -12,7 +12,7 @@ from bridge.healthcode.members import (
     member_check_problems,
     missing_member_fields,
 )
-from bridge.healthcode.reference import load_reference
+from bridge.clearing.reference import load_reference
 from tests.unit.bridge.healthcode.bills import make
 
 REF = load_reference()

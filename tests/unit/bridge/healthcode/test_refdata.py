@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from bridge.healthcode.refdata import CodeFormat, IscCode
-from bridge.healthcode.reference import load_reference
+from bridge.clearing.reference import load_reference
 
 REF = load_reference()
 

@@ -9,7 +9,7 @@ import pytest
 
 from bridge.healthcode import Bill, Problem
 from bridge.healthcode.refdata import HealthcodeReference
-from bridge.healthcode.reference import load_reference
+from bridge.clearing.reference import load_reference
 from bridge.healthcode.rules import validate_bill
 from tests.unit.bridge.healthcode.bills import DELETE, make
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.healthcode.reference import load_reference
+from bridge.clearing.reference import load_reference
 from bridge.healthcode.search import search_codes
 
 REF = load_reference()
@@ -50,7 +50,7 @@ def test_search_result_shape() -> None:
 
 
 def test_insurer_pick_list_by_identifier_prefix_first() -> None:
-    from bridge.healthcode.reference import load_reference
+    from bridge.clearing.reference import load_reference
     from bridge.healthcode.search import search_codes
 
     reference = load_reference()
@@ -61,7 +61,7 @@ def test_insurer_pick_list_by_identifier_prefix_first() -> None:
 
 
 def test_insurer_pick_list_by_name_and_by_a_word_of_it() -> None:
-    from bridge.healthcode.reference import load_reference
+    from bridge.clearing.reference import load_reference
     from bridge.healthcode.search import search_codes
 
     reference = load_reference()
@@ -72,7 +72,7 @@ def test_insurer_pick_list_by_name_and_by_a_word_of_it() -> None:
 
 
 def test_insurer_not_taking_electronic_bills_is_not_allowed() -> None:
-    from bridge.healthcode.reference import load_reference
+    from bridge.clearing.reference import load_reference
     from bridge.healthcode.search import search_codes
 
     (paper,) = search_codes("insurer", "paper", None, None, load_reference())

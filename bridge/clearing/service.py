@@ -1,0 +1,413 @@
+"""Healthcode in the daemon: the ``healthcode.*`` methods and the worker that submits and follows bills.
+
+The one I/O this module owns is the bill's life in the daemon: it opens the
+:class:`~bridge.clearing.transport.HealthcodeTransport` (the only HTTP code), writes bill jobs
+to the journal and publishes ``job.updated``. Bill rules are :mod:`bridge.healthcode` (pure).
+The worker is :mod:`bridge.clearing.worker`, its pure decisions :mod:`bridge.healthcode.jobs`.
+
+A bill is a journal job of kind ``healthcodeBill`` with no terminal. Its states:
+
+=============  ============================================================================
+``queued``     accepted and durable; Healthcode may not hold it yet. This is the write-ahead
+               mark: a ``queued`` bill found at start-up *may* have been sent, so the worker
+               asks Healthcode for it by invoice number before (re)submitting.
+``running``    Healthcode holds the bill (we have its reference); ``result.status`` follows
+               Healthcode (``Unprocessed``, ``In-process``, ``AwaitingCorrection``,
+               ``Validated``, ``AwaitingCollection``) and every change is a ``job.updated``.
+``completed``  a final status: ``Collected`` or ``Cancelled`` (``result.status`` says which).
+``failed``     Healthcode refused the bill (malformed, 422) or the site's credentials; nothing
+               is held at Healthcode. ``error`` says why.
+``unknown``    Healthcode answered ``NotFound`` for a bill it had accepted: an operator looks.
+=============  ============================================================================
+
+``healthcode.submit`` returns the Job once Healthcode holds the bill (``running``, usually
+``result.status`` ``Unprocessed``), or once it failed, or after ``submit_wait_s`` (then still
+``queued``: the worker keeps trying and the PMS follows ``job.updated``). A bill job's
+``result`` is ``{status, reference, invoiceNumber, at, problems, duplicate}``, plus
+``replaces`` (the job this bill resubmits) or ``replacedBy`` (the job that resubmitted it), and
+once a remittance paid it ``paid``, ``shortfall``, ``paymentReference``, ``datePaid`` and
+``remittanceIds`` (:mod:`bridge.clearing.remittances`).
+
+Resubmission (``healthcode.submit`` ``replaces``): allowed for a job whose bill Healthcode
+cancelled, or that was collected and no remittance line paid; refused with -32004 and
+``data.reason`` otherwise (:func:`bridge.healthcode.jobs.replacement_refusal`). The new job is
+its own job with its own ``requestId``; the old job then carries ``result.replacedBy``. It keeps
+the invoice number: the transport names the replaced bill's reference, which is how the
+simulator lets the number be used again (its README), and a found-by-invoice-number check never
+mistakes the replaced bill for the new one.
+
+The invoice number is the idempotency key towards Healthcode: one active job per invoice
+number (a second ``requestId`` with the same number is refused with -32004), and a submit whose
+answer was lost (:class:`~bridge.errors.HealthcodeOutcomeUncertain`) is never re-sent blindly:
+the worker asks for the invoice number first and submits again only on ``NotFound``. A submit
+Healthcode did not take (:class:`~bridge.errors.HealthcodeUnavailable`: 502, 503, connection
+refused) is retried with backoff. Daemon restart: ``running`` bills resume polling (the
+daemon's recovery leaves them alone), ``queued`` ones are checked by invoice number first.
+
+The site password is read from ``[healthcode] password_file`` and is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import stat
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from bridge.config import HealthcodeConfig
+from bridge.errors import CannotStart, HealthcodeRejected, JobNotFound, NotAllowedNow, TemporarilyUnavailable
+from bridge.healthcode.bills import Bill, Problem
+from bridge.clearing.enquiry import MemberEnquiry
+from bridge.healthcode.intake import check_bill
+from bridge.healthcode.members import FIND_MEMBER_FIELDS
+from bridge.healthcode.jobs import (
+    problem_to_wire,
+    replacement_refusal,
+    uk_today,
+)
+from bridge.healthcode.refdata import HealthcodeReference
+from bridge.clearing.reference import load_reference
+from bridge.clearing.remittances import RemittanceBook
+from bridge.healthcode.search import search_codes
+from bridge.clearing.transport import HealthcodeTransport
+from bridge.clearing.v2 import HealthcodeV2
+from bridge.clearing.worker import HealthcodeWorker
+from bridge.hub import Hub, Peer
+from bridge.jobs import JobKind
+from bridge.journal import JobRecord, Journal
+from bridge.protocol import (
+    CodeEntry,
+    CredentialsResult,
+    FindMemberResult,
+    HealthcodeCancelParams,
+    HealthcodeCodesParams,
+    HealthcodeFindMemberParams,
+    HealthcodeRemittancesParams,
+    HealthcodeSubmitParams,
+    HealthcodeValidateParams,
+    Job,
+    RemittanceEntry,
+    ValidateResult,
+    job_from_record,
+)
+
+__all__ = [
+    "HealthcodePart",
+    "HealthcodeService",
+    "discovery_url",
+    "read_password",
+]
+
+log = logging.getLogger("claimbridge.healthcode")
+
+
+def read_password(path: Path, setting: str = "password_file") -> str:
+    """Read a Healthcode secret file (the password, or the V2 API key: ``setting`` names it in
+    messages); warn (never echoing it) when others may read it.
+
+    Raises:
+        ValueError: The file is missing, unreadable or empty.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise ValueError(f"[healthcode] {setting} {path}: cannot read it ({exc.strerror})") from exc
+    password = text.strip()
+    if not password:
+        raise ValueError(f"[healthcode] {setting} {path} is empty")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("[healthcode] %s %s is readable by others: chmod 600 it", setting, path)
+    return password
+
+
+def discovery_url(config: HealthcodeConfig) -> str:
+    """The V2 discovery document: ``discovery_url``, else under ``url``."""
+    if config.discovery_url:
+        return config.discovery_url
+    base = str(config.url or "")
+    return (base if base.endswith("/") else base + "/") + ".well-known/discovery-document.json"
+
+
+# --------------------------------------------------------------------------------------------
+# The methods
+# --------------------------------------------------------------------------------------------
+
+
+class HealthcodeService:
+    """The ``healthcode.*`` methods.
+
+    Args:
+        journal: The durable job store.
+        hub: Notification fan-out.
+        worker: The bill worker.
+        reference: Insurers and codes.
+        now: The daemon's clock (aware datetimes).
+        accepting: False while the daemon drains (new bills are refused with -32005).
+        config: The ``[healthcode]`` settings.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        hub: Hub,
+        worker: HealthcodeWorker,
+        reference: HealthcodeReference,
+        now: Callable[[], datetime],
+        accepting: Callable[[], bool],
+        config: HealthcodeConfig,
+        enquiry: MemberEnquiry | None = None,
+        remittances: RemittanceBook | None = None,
+    ) -> None:
+        self.journal = journal
+        self.hub = hub
+        self.worker = worker
+        self.reference = reference
+        self.now = now
+        self._accepting = accepting
+        self.config = config
+        self.enquiry = enquiry or MemberEnquiry(None, reference, now)
+        self.remittances = remittances or RemittanceBook(
+            journal, hub, worker, None, now, config.remittance_poll_s,
+        )
+
+    def methods(self) -> dict[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
+        """Method name -> handler, for the dispatcher's table."""
+        return {
+            "healthcode.checkCredentials": self.check_credentials,
+            "healthcode.validate": self.validate,
+            "healthcode.submit": self.submit,
+            "healthcode.cancel": self.cancel,
+            "healthcode.codes": self.codes,
+            "healthcode.findMember": self.find_member,
+            "healthcode.remittances": self.list_remittances,
+        }
+
+    async def check_credentials(self, params: None, peer: Peer | None) -> CredentialsResult:
+        """``healthcode.checkCredentials`` -> ``{ok, message}``."""
+        check = await self.worker.transport.check_credentials()
+        return CredentialsResult(ok=check.ok, message=check.message)
+
+    async def validate(self, params: HealthcodeValidateParams, peer: Peer | None) -> ValidateResult:
+        """``healthcode.validate``: our pre-flight first; Healthcode's dry run only if that is clean."""
+        bill, problems = await self._preflight(params.bill)
+        if bill is not None and not problems:
+            problems = await self.worker.transport.validate(bill)
+        return ValidateResult.model_validate(
+            {"valid": not problems, "problems": [problem_to_wire(p) for p in problems]}
+        )
+
+    async def submit(self, params: HealthcodeSubmitParams, peer: Peer | None) -> Job:
+        """``healthcode.submit``: journal the bill, hand it to the worker, return the Job once sent."""
+        try:
+            existing: JobRecord | None = await self.journal.get_by_request_id(params.requestId)
+        except JobNotFound:
+            existing = None
+        if existing is None:
+            bill, problems = await self._preflight(params.bill)
+        else:  # a re-sent request: its job answers, whatever Healthcode says of the member now
+            bill, problems = check_bill(params.bill, today=uk_today(self.now()), reference=self.reference)
+        if bill is None or (existing is None and problems):
+            # The same problems healthcode.validate lists, all at once (-32602).
+            raise HealthcodeRejected(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
+        request: dict[str, Any] = {"bill": bill.to_wire()}
+        if params.replaces is not None:
+            request["replaces"] = params.replaces
+        if existing is None:
+            if not self._accepting():
+                raise TemporarilyUnavailable("the daemon is shutting down")
+            if params.replaces is not None:
+                await self._refuse_replacement(params.replaces)  # its reason before any other
+            holder = self.worker.active_invoices.get(bill.invoice_number)
+            if holder is not None:
+                raise NotAllowedNow(
+                    "another bill with this invoice number is being submitted",
+                    {"invoiceNumber": bill.invoice_number, "jobId": holder},
+                )
+            if params.replaces is not None:
+                job, created = await self._create_replacement(
+                    params.requestId, request, params.replaces, peer,
+                )
+            else:
+                job, created = await self._create(params.requestId, request)
+        else:
+            job, created = await self._create(params.requestId, request)
+        if peer is not None:
+            self.hub.own(job.job_id, peer)
+        waiter = self.worker.waiter(job.job_id)
+        if created:
+            self.hub.publish_job(job)
+            self.worker.enqueue(job)
+        settled = await self.worker.wait_settled(job, self.config.submit_wait_s, waiter)
+        return job_from_record(settled)
+
+    async def _preflight(self, data: dict[str, Any]) -> tuple[Bill | None, list[Problem]]:
+        """Our one-pass check, then (``member_check``, bill otherwise clean) Find Member."""
+        bill, problems = check_bill(data, today=uk_today(self.now()), reference=self.reference)
+        if bill is not None and not problems and self.config.member_check:
+            problems = await self.enquiry.preflight(bill)
+        return bill, problems
+
+    async def find_member(self, params: HealthcodeFindMemberParams, peer: Peer | None) -> FindMemberResult:
+        """``healthcode.findMember``: problems for the insurer's missing fields, else Find Member."""
+        sent = params.model_dump()
+        given = {name: sent[name] for name in FIND_MEMBER_FIELDS}
+        return FindMemberResult.model_validate(await self.enquiry.find(params.insurer, given))
+
+    async def list_remittances(self, params: HealthcodeRemittancesParams, peer: Peer | None) -> list[RemittanceEntry]:
+        """``healthcode.remittances``: the insurer's remittances, recorded on their bills' jobs."""
+        found = await self.remittances.search(params.insurer, params.since, params.invoiceNumber)
+        return [RemittanceEntry.model_validate(entry) for entry in found]
+
+    async def _create(self, request_id: str, request: dict[str, Any]) -> tuple[JobRecord, bool]:
+        return await self.journal.create_job(
+            kind=JobKind.HEALTHCODE_BILL, request_id=request_id, terminal=None, request=request,
+        )
+
+    async def _refuse_replacement(self, old_id: str) -> None:
+        """Raise unless bill job ``old_id`` may be resubmitted (JobNotFound, NotAllowedNow)."""
+        old = await self.journal.get(old_id)
+        if old.kind is not JobKind.HEALTHCODE_BILL:
+            raise NotAllowedNow(
+                "only a Healthcode bill can be resubmitted", {"jobId": old_id, "kind": str(old.kind)},
+            )
+        reason = replacement_refusal(old.state, old.result)
+        if reason is not None:
+            raise NotAllowedNow(reason, {"jobId": old_id})
+
+    async def _create_replacement(
+        self, request_id: str, request: dict[str, Any], old_id: str, peer: Peer | None
+    ) -> tuple[JobRecord, bool]:
+        """Journal a resubmission of bill job ``old_id`` and point the two jobs at each other.
+
+        Raises:
+            JobNotFound: No job ``old_id``.
+            NotAllowedNow: The job is not a bill, is still in progress, was paid or was already
+                resubmitted (-32004, ``data.reason`` says which).
+        """
+        # Under the old job's lock, so two resubmissions of one bill cannot both pass.
+        async with self.worker.lock(old_id):
+            await self._refuse_replacement(old_id)
+            job, created = await self._create(request_id, request)
+        if created:
+            if peer is not None:
+                self.hub.own(old_id, peer)  # it hears of the old bill's replacedBy too
+            await self.worker.point_replaced(old_id, job.job_id)
+        return job, created
+
+    async def cancel(self, params: HealthcodeCancelParams, peer: Peer | None) -> Job:
+        """``healthcode.cancel``: before collection only."""
+        if peer is not None:
+            self.hub.own(params.jobId, peer)
+        return job_from_record(await self.worker.cancel(params.jobId))
+
+    async def codes(self, params: HealthcodeCodesParams, peer: Peer | None) -> list[CodeEntry]:
+        """``healthcode.codes``: the pick-list ``[{code, description, allowed}]``."""
+        matches = search_codes(params.kind, params.query, params.insurer, params.limit, self.reference)
+        return [CodeEntry.model_validate(m.model_dump(mode="json", by_alias=True)) for m in matches]
+
+
+# --------------------------------------------------------------------------------------------
+# Wiring
+# --------------------------------------------------------------------------------------------
+
+
+def _required(config: HealthcodeConfig) -> tuple[str, str, str, Path]:
+    """``url``, ``site_id``, ``user_id`` and ``password_file``, or why the daemon cannot start."""
+    if not config.url:
+        raise CannotStart("claimbridge: [healthcode] url is not set")
+    if not config.site_id or not config.user_id or not config.password_file:
+        missing = [name for name in ("site_id", "user_id", "password_file") if not getattr(config, name)]
+        raise CannotStart(f"claimbridge: [healthcode] url is set but {', '.join(missing)} is not")
+    return config.url, config.site_id, config.user_id, Path(os.path.expanduser(str(config.password_file)))
+
+
+def _secret(path: Path, setting: str) -> str:
+    try:
+        return read_password(path, setting)
+    except ValueError as exc:
+        raise CannotStart(f"claimbridge: {exc}") from exc
+
+
+class HealthcodePart:
+    """Healthcode in the daemon: the transport, the V2 client, the bill worker, the remittance
+    poller and the ``healthcode.*`` methods, built from ``[healthcode]``.
+
+    Entering it opens the transport (and the V2 client when ``api_key_id`` and
+    ``api_key_file`` are set); :meth:`run` runs the worker (``claimbridge.clearing.worker``)
+    and the poller (``claimbridge.clearing.remittances``) until cancelled.
+
+    Args:
+        config: ``[healthcode]``, with ``url`` set.
+        journal: The durable job store.
+        hub: Notification fan-out.
+        now: The daemon's clock (aware datetimes).
+        accepting: False while the daemon drains.
+
+    Raises:
+        CannotStart: ``site_id``, ``user_id`` or a readable ``password_file`` is missing, or
+            ``member_check`` is on without a V2 key (one plain line naming the setting).
+    """
+
+    def __init__(
+        self,
+        config: HealthcodeConfig,
+        journal: Journal,
+        hub: Hub,
+        now: Callable[[], datetime],
+        accepting: Callable[[], bool],
+    ) -> None:
+        url, site_id, user_id, password_file = _required(config)
+        self.transport = HealthcodeTransport(
+            url, site_id, user_id, _secret(password_file, "password_file"), timeout=config.timeout_s,
+        )
+        self.v2: HealthcodeV2 | None = None
+        if config.api_key_id and config.api_key_file:
+            api_key = _secret(Path(os.path.expanduser(str(config.api_key_file))), "api_key_file")
+            self.v2 = HealthcodeV2(
+                discovery_url(config), site_id, config.api_key_id, api_key,
+                timeout=config.timeout_s, retry_initial_s=config.retry_initial_s,
+                retry_max_s=min(config.retry_max_s, 10.0),
+            )
+        elif config.member_check:
+            raise CannotStart("claimbridge: [healthcode] member_check = true needs api_key_id and api_key_file")
+        reference = load_reference()
+        self.worker = HealthcodeWorker(journal, hub, self.transport, config)
+        self.service = HealthcodeService(
+            journal, hub, self.worker, reference, now, accepting, config,
+            MemberEnquiry(self.v2, reference, now),
+            RemittanceBook(journal, hub, self.worker, self.v2, now, config.remittance_poll_s),
+        )
+        self._stack = contextlib.AsyncExitStack()
+
+    def methods(self) -> dict[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
+        """The ``healthcode.*`` handlers, for the dispatcher's table."""
+        return self.service.methods()
+
+    async def __aenter__(self) -> HealthcodePart:
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(self.transport)
+            if self.v2 is not None:
+                await stack.enter_async_context(self.v2)
+            self._stack = stack.pop_all()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+
+    async def run(self) -> None:
+        """Submit and follow bills, and poll remittances, until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.worker.run(), name="claimbridge.clearing.worker")
+            group.create_task(self.service.remittances.run(), name="claimbridge.clearing.remittances")

@@ -1,0 +1,396 @@
+"""Healthcode bill worker: submits queued bills and follows submitted ones until they settle.
+
+The one I/O it owns is a bill's life after it is accepted: it calls the
+:class:`~bridge.clearing.transport.HealthcodeTransport`, writes bill jobs to the journal and
+publishes ``job.updated``. The states and the restart rules are in the docstring of
+:mod:`bridge.clearing.service`; the pure decisions in :mod:`bridge.healthcode.jobs`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from bridge.config import HealthcodeConfig
+from bridge.errors import (
+    ClaimbridgeError,
+    HealthcodeCredentialsInvalid,
+    HealthcodeError,
+    HealthcodeOutcomeUncertain,
+    HealthcodeRejected,
+    HealthcodeUnavailable,
+    NotAllowedNow,
+)
+from bridge.healthcode.bills import Bill, StatusReport, SubmitReceipt
+from bridge.healthcode.status import BillStatus, can_reach
+from bridge.backoff import backoff_delay
+from bridge.healthcode.jobs import bill_result, job_state_for
+from bridge.clearing.transport import HealthcodeTransport
+from bridge.hub import Hub
+from bridge.jobs import JobKind, JobState
+from bridge.journal import JobRecord, Journal
+
+__all__ = [
+    "HealthcodeWorker",
+]
+
+log = logging.getLogger("claimbridge.healthcode")
+
+#: Cancel attempts when Healthcode is unavailable or the answer is lost (cancel is idempotent).
+_CANCEL_ATTEMPTS = 4
+
+
+# --------------------------------------------------------------------------------------------
+# The worker: submits queued bills, follows submitted ones
+# --------------------------------------------------------------------------------------------
+
+
+class HealthcodeWorker:
+    """Submits queued bills and polls submitted ones until a final status.
+
+    Args:
+        journal: The durable job store.
+        hub: Where ``job.updated`` goes.
+        transport: An open Healthcode transport.
+        config: The ``[healthcode]`` settings (backoff, concurrency).
+    """
+
+    def __init__(self, journal: Journal, hub: Hub, transport: HealthcodeTransport, config: HealthcodeConfig) -> None:
+        self.journal = journal
+        self.hub = hub
+        self.transport = transport
+        self.config = config
+        self._queue: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+        self._locks: dict[str, asyncio.Lock] = {}
+        #: Callers of ``healthcode.submit`` waiting for the bill to leave ``queued``.
+        self._waiters: dict[str, list[asyncio.Future[JobRecord]]] = {}
+        #: invoice number -> job id of the bill job that is queued or running with it.
+        self.active_invoices: dict[str, str] = {}
+        self._http = asyncio.Semaphore(config.concurrency * 2)
+        self._group: asyncio.TaskGroup | None = None
+        self._polling: set[str] = set()
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def lock(self, job_id: str) -> asyncio.Lock:
+        """The lock every change of this job's state takes (submit, poll, cancel)."""
+        return self._locks.setdefault(job_id, asyncio.Lock())
+
+    def _settle(self, job: JobRecord) -> None:
+        for waiter in self._waiters.pop(job.job_id, []):
+            if not waiter.done():
+                waiter.set_result(job)
+
+    def waiter(self, job_id: str) -> asyncio.Future[JobRecord]:
+        """A future resolved with the job once it leaves ``queued`` (Healthcode holds it, or it failed).
+
+        Take it before the job can be submitted (before :meth:`enqueue`), or check the journal
+        after taking it.
+        """
+        future: asyncio.Future[JobRecord] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(job_id, []).append(future)
+        return future
+
+    async def wait_settled(self, job: JobRecord, timeout: float, waiter: asyncio.Future[JobRecord]) -> JobRecord:
+        """The job once it left ``queued``, or as it stands after ``timeout`` seconds."""
+        try:
+            if job.state is not JobState.QUEUED:
+                return job
+            try:
+                return await asyncio.wait_for(waiter, timeout)
+            except TimeoutError:
+                return await self.journal.get(job.job_id)
+        finally:
+            waiters = self._waiters.get(job.job_id, [])
+            if waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    del self._waiters[job.job_id]
+
+    def enqueue(self, job: JobRecord, *, check_first: bool = False) -> None:
+        """Queue a bill for submission; ``check_first``: it may already be at Healthcode."""
+        self.active_invoices[str(job.request["bill"]["invoiceNumber"])] = job.job_id
+        self._queue.put_nowait((job.job_id, check_first))
+
+    def _finished(self, job: JobRecord) -> None:
+        invoice = str(job.request["bill"]["invoiceNumber"])
+        if self.active_invoices.get(invoice) == job.job_id:
+            del self.active_invoices[invoice]
+        self._settle(job)
+        # A later caller gets a fresh lock; harmless, as every holder re-reads a final state.
+        self._locks.pop(job.job_id, None)
+
+    def _publish(self, job: JobRecord) -> None:
+        self.hub.publish_job(job)
+
+    # -- the loops ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Recover unfinished bills, then submit and poll until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            for index in range(self.config.concurrency):
+                group.create_task(self._submitter(), name=f"claimbridge.healthcode.submit[{index}]")
+            await self.recover()
+
+    async def recover(self) -> None:
+        """Queue ``queued`` bills (checked by invoice number first) and poll ``running`` ones."""
+        bills = await self.journal.list_jobs(
+            states=[JobState.QUEUED, JobState.RUNNING], kind=JobKind.HEALTHCODE_BILL, oldest_first=True,
+        )
+        for job in bills:
+            if job.request.get("replaces"):
+                # A crash between journalling a resubmission and pointing the old bill at it.
+                await self.point_replaced(str(job.request["replaces"]), job.job_id)
+            if job.state is JobState.QUEUED:
+                self.enqueue(job, check_first=True)
+            else:
+                self.active_invoices[str(job.request["bill"]["invoiceNumber"])] = job.job_id
+                self._start_polling(job.job_id)
+        if bills:
+            log.info("resuming %d Healthcode bill(s)", len(bills))
+
+    async def point_replaced(self, old_id: str, new_id: str) -> None:
+        """Record ``replacedBy`` on the replaced bill's job (idempotent), with ``job.updated``."""
+        async with self.lock(old_id):
+            old = await self.journal.get(old_id)
+            if (old.result or {}).get("replacedBy") == new_id:
+                return
+            result = {**(old.result or {}), "replacedBy": new_id}
+            old = await self.journal.update_result(old_id, result, note=f"resubmitted as job {new_id}")
+        self._publish(old)
+
+    def _start_polling(self, job_id: str) -> None:
+        if self._group is None or job_id in self._polling:
+            return
+        self._polling.add(job_id)
+        self._group.create_task(self._poll(job_id), name=f"claimbridge.healthcode.poll[{job_id}]")
+
+    async def _submitter(self) -> None:
+        while True:
+            job_id, check_first = await self._queue.get()
+            try:
+                await self._submit_job(job_id, check_first)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not stop the other bills; the job stays queued
+                log.exception("Healthcode bill %s: submit failed unexpectedly", job_id)
+
+    # -- submitting -----------------------------------------------------------------------------
+
+    async def _submit_job(self, job_id: str, check_first: bool) -> None:
+        async with self.lock(job_id):
+            job = await self.journal.get(job_id)
+            if job.state is not JobState.QUEUED:
+                self._settle(job)
+                return
+            bill = Bill.model_validate(job.request["bill"])
+            replaced = await self._replaced_reference(job)
+            try:
+                answer = await self._deliver(job_id, bill, check_first, replaced)
+            except (HealthcodeCredentialsInvalid, HealthcodeRejected) as exc:
+                failed = await self.journal.move(
+                    job_id, JobState.FAILED, error=_error_dict(exc), note=f"Healthcode refused: {exc.message}",
+                )
+                self._publish(failed)
+                self._finished(failed)
+                return
+            await self._apply_locked(job, answer)
+
+    async def _replaced_reference(self, job: JobRecord) -> str | None:
+        """The provider reference of the bill this job resubmits (None: not a resubmission,
+        or the replaced bill never reached Healthcode)."""
+        replaces = job.request.get("replaces")
+        if not replaces:
+            return None
+        old = await self.journal.get(str(replaces))
+        reference = (old.result or {}).get("reference")
+        return str(reference) if reference else None
+
+    async def _deliver(
+        self, job_id: str, bill: Bill, check_first: bool, replaced: str | None = None
+    ) -> SubmitReceipt | StatusReport:
+        """Get the bill to Healthcode exactly once; returns the receipt or the found bill's report.
+
+        ``replaced``: the reference of the bill this one resubmits under the same invoice
+        number; found by invoice number, that one is not this job's bill.
+        """
+        attempt = 0
+        while True:
+            try:
+                async with self._http:
+                    if check_first:
+                        # The bill may be there already: never submit again before asking.
+                        report = await self.transport.status(invoice_number=bill.invoice_number)
+                        if report.status is not BillStatus.NOT_FOUND and report.reference != replaced:
+                            await self.journal.note(job_id, "healthcode", f"found by invoice number: {report.reference}")
+                            return report
+                        check_first = False
+                    return await self.transport.submit(bill, replaces=replaced)
+            except (HealthcodeCredentialsInvalid, HealthcodeRejected):
+                raise
+            except HealthcodeOutcomeUncertain as exc:
+                log.warning("Healthcode bill %s: submit outcome uncertain (%s); checking first", job_id, exc.detail)
+                await self.journal.note(job_id, "healthcode", f"submit outcome uncertain: {exc.detail}")
+                check_first = True
+            except HealthcodeUnavailable as exc:
+                log.info("Healthcode bill %s: Healthcode unavailable (%s); retrying", job_id, exc.detail)
+            except (HealthcodeError, NotAllowedNow) as exc:
+                # An answer we did not expect to a submit: treat it as maybe-landed.
+                log.warning("Healthcode bill %s: unexpected answer (%s); checking first", job_id, exc)
+                check_first = True
+            await asyncio.sleep(backoff_delay(attempt, self.config.retry_initial_s, self.config.retry_max_s))
+            attempt += 1
+
+    # -- following --------------------------------------------------------------------------------
+
+    async def _poll(self, job_id: str) -> None:
+        attempt = 0
+        try:
+            while True:
+                await asyncio.sleep(backoff_delay(attempt, self.config.poll_initial_s, self.config.poll_max_s))
+                try:
+                    job = await self.journal.get(job_id)
+                    if job.state is not JobState.RUNNING:
+                        return
+                    reference = str((job.result or {}).get("reference") or "")
+                    async with self._http:
+                        report = await self.transport.status(reference)
+                    changed, still_running = await self.apply(job_id, report)
+                except asyncio.CancelledError:
+                    raise
+                except HealthcodeError as exc:
+                    log.info("Healthcode bill %s: status not available (%s)", job_id, exc)
+                    attempt += 1
+                    continue
+                except Exception:
+                    log.exception("Healthcode bill %s: polling failed unexpectedly", job_id)
+                    attempt += 1
+                    continue
+                if not still_running:
+                    return
+                attempt = 0 if changed else attempt + 1
+        finally:
+            self._polling.discard(job_id)
+
+    async def apply(self, job_id: str, answer: SubmitReceipt | StatusReport) -> tuple[bool, bool]:
+        """Record Healthcode's latest answer for a bill (takes the job's lock).
+
+        Returns:
+            (whether anything changed, whether the job is still ``queued`` or ``running``).
+        """
+        async with self.lock(job_id):
+            return await self._apply_locked(await self.journal.get(job_id), answer)
+
+    async def _apply_locked(self, job: JobRecord, answer: SubmitReceipt | StatusReport) -> tuple[bool, bool]:
+        """Record ``answer`` for ``job``, freshly read from the journal under the job's lock."""
+        job_id, invoice_number = job.job_id, str(job.request["bill"]["invoiceNumber"])
+        if job.state not in (JobState.QUEUED, JobState.RUNNING):
+            return False, False
+        result = _with_pointer(job, bill_result(answer, invoice_number, job.result))
+        status = BillStatus(result["status"])
+        before = (job.result or {}).get("status")
+        if job.state is JobState.RUNNING and before == result["status"] and result["problems"] == (job.result or {}).get("problems"):
+            return False, True
+        if before is not None and status is not BillStatus.NOT_FOUND and before != status:
+            if not can_reach(BillStatus(before), status):
+                log.warning("Healthcode bill %s: unexpected move %s -> %s", job_id, before, status)
+        note = f"Healthcode status {status}"
+        if job.state is JobState.QUEUED:
+            job = await self.journal.move(job_id, JobState.RUNNING, result=result, note=note)
+            self._settle(job)
+        target = job_state_for(status)
+        if target is JobState.RUNNING:
+            if job.result != result:
+                job = await self.journal.update_result(job_id, result, note=note)
+            self._publish(job)
+            self._start_polling(job_id)
+            return True, True
+        error = None
+        if target is JobState.UNKNOWN:
+            error = {"message": "Healthcode no longer knows this bill (NotFound); check it in Healthcode"}
+        job = await self.journal.move(job_id, target, result=result, error=error, note=note)
+        self._publish(job)
+        self._finished(job)
+        return True, False
+
+    # -- cancelling --------------------------------------------------------------------------------
+
+    async def cancel(self, job_id: str) -> JobRecord:
+        """Cancel a bill before the insurer collects it.
+
+        Raises:
+            JobNotFound: No such job.
+            NotAllowedNow: Not a bill, already collected, failed or unknown.
+            HealthcodeNotFound: Healthcode does not know the bill.
+            HealthcodeUnavailable: Healthcode could not be reached; try again.
+        """
+        job = await self.journal.get(job_id)
+        if job.kind is not JobKind.HEALTHCODE_BILL:
+            raise NotAllowedNow("the job is not a Healthcode bill", {"jobId": job_id, "kind": str(job.kind)})
+        async with self.lock(job_id):
+            job = await self.journal.get(job_id)
+            status = (job.result or {}).get("status")
+            if job.state is JobState.COMPLETED and status == BillStatus.CANCELLED:
+                return job
+            if job.state is JobState.QUEUED:
+                # Never sent (the submitter takes this lock before it sends): cancel locally.
+                result = {"status": str(BillStatus.CANCELLED), "reference": None,
+                          "invoiceNumber": job.request["bill"]["invoiceNumber"], "at": None,
+                          "problems": [], "duplicate": False}
+                result = _with_pointer(job, {**(job.result or {}), **result})
+                job = await self.journal.move(job_id, JobState.RUNNING, note="cancel before submission")
+                job = await self.journal.move(job_id, JobState.COMPLETED, result=result,
+                                              note="cancelled before it was sent to Healthcode")
+                self._publish(job)
+                self._finished(job)
+                return job
+            if job.state is not JobState.RUNNING:
+                raise NotAllowedNow(
+                    "only a queued or running bill can be cancelled",
+                    {"jobId": job_id, "state": str(job.state), "status": status},
+                )
+            reference = str((job.result or {}).get("reference"))
+            report = await self._cancel_at_healthcode(job, reference)
+            await self._apply_locked(await self.journal.get(job_id), report)
+            return await self.journal.get(job_id)
+
+    async def _cancel_at_healthcode(self, job: JobRecord, reference: str) -> StatusReport:
+        job_id = job.job_id
+        for attempt in range(_CANCEL_ATTEMPTS):
+            try:
+                async with self._http:
+                    return await self.transport.cancel(reference)
+            except NotAllowedNow as exc:
+                # 409: collected already. Record it so the job completes, then refuse.
+                with contextlib.suppress(HealthcodeError):
+                    report = await self.transport.status(reference)
+                    await self._apply_locked(await self.journal.get(job_id), report)
+                raise NotAllowedNow(
+                    "the insurer has already collected the bill", {"jobId": job_id, **exc.extra},
+                ) from exc
+            except (HealthcodeUnavailable, HealthcodeOutcomeUncertain) as exc:
+                # Cancelling twice is harmless, so a lost answer may be retried.
+                if attempt == _CANCEL_ATTEMPTS - 1:
+                    raise
+                log.info("Healthcode bill %s: cancel not answered (%s); retrying", job_id, exc.detail)
+            await asyncio.sleep(backoff_delay(attempt, self.config.retry_initial_s, self.config.retry_max_s))
+        raise HealthcodeUnavailable("cancel not answered", operation="cancel")  # pragma: no cover
+
+
+def _error_dict(exc: ClaimbridgeError) -> dict[str, Any]:
+    out: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    data = exc.data()
+    if data:
+        out["data"] = data
+    return out
+
+
+def _with_pointer(job: JobRecord, result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` with ``replaces`` when the job resubmits another bill (INTERFACES.md)."""
+    replaces = job.request.get("replaces")
+    if replaces:
+        result["replaces"] = str(replaces)
+    return result

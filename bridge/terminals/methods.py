@@ -1,0 +1,463 @@
+"""What each protocol method does, above any transport.
+
+The websocket server and the MQTT link hand this module validated params models (from
+:mod:`bridge.protocol`) and a :class:`~bridge.hub.Peer` to notify; it talks to the journal and
+the terminal workers and returns each method's result model, which the dispatcher serialises.
+Each handler is annotated with exactly the params model and result type that
+:data:`bridge.protocol.METHODS` documents (a unit test holds them together). Errors are raised
+as :class:`~bridge.errors.ClaimbridgeError` subclasses and mapped to JSON-RPC codes by the
+dispatcher, never here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from bridge import healthpoint
+from bridge.healthpoint import JobView, Refusal
+from bridge.errors import (
+    FieldError,
+    InvalidParams,
+    JobNotFound,
+    NotAllowedNow,
+    TemporarilyUnavailable,
+    TerminalNotPaired,
+)
+from bridge.hub import Hub, Peer
+from bridge.jobs import ANSWERED_STATES, JobKind, JobState, is_final
+from bridge.journal import JobLinks, JobRecord, Journal
+from bridge.protocol import (
+    AbortResult,
+    AnswerResult,
+    CancelParams,
+    ClaimParams,
+    EventsSubscribeParams,
+    GapParams,
+    HealthResult,
+    Job,
+    JobAbortParams,
+    JobAnswerParams,
+    JobGetParams,
+    JobListParams,
+    JobResolveParams,
+    PairResult,
+    RebateEstimateParams,
+    ReconcileParams,
+    ReconcileResult,
+    ReconciliationParams,
+    ReconciliationReport,
+    RefundParams,
+    SubscribeResult,
+    TerminalInfo,
+    TerminalPairParams,
+    job_from_record,
+)
+from bridge.terminals.reconciler import Reconciler
+from bridge.terminals import TerminalWorker, history_of
+
+__all__ = ["Service", "job_view"]
+
+#: Creates (and starts) a worker for a terminal that ``terminal.pair`` names for the first time.
+WorkerFactory = Callable[[str, int, int], Awaitable[TerminalWorker]]
+
+
+def job_view(job: JobRecord) -> JobView:
+    """A journal row as the money guards and the reconciliation see it."""
+    return JobView(
+        job_id=job.job_id, kind=job.kind, state=job.state, request=job.request, result=job.result,
+        parent_job_id=job.parent_job_id,
+    )
+
+
+def _claimed_at(claim: JobRecord) -> datetime:
+    """When the fund took a claim: its last change, or, for one the claims report settled (maybe
+    days later), the terminal's time of the claim as the report gives it."""
+    at = (claim.result or {}).get("terminalAt")
+    if (claim.result or {}).get("source") == "reconciliation" and isinstance(at, str):
+        return datetime.fromisoformat(at)
+    return claim.updated_at
+
+
+class Service:
+    """The daemon's methods.
+
+    Args:
+        journal: the durable job store.
+        hub: notification fan-out.
+        workers: terminal name -> worker (shared with the daemon, which adds to it).
+        new_worker: makes a worker for a new terminal.
+        now: the daemon's clock (aware datetimes); tests freeze it.
+        version: reported by ``system.health``.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        hub: Hub,
+        workers: dict[str, TerminalWorker],
+        new_worker: WorkerFactory,
+        now: Callable[[], datetime],
+        version: str,
+        browser_state: Callable[[], dict[str, Any]] = dict,
+        gate: Callable[[str | None], None] | None = None,
+    ) -> None:
+        self.journal = journal
+        self.hub = hub
+        self.workers = workers
+        self._new_worker = new_worker
+        self.now = now
+        self.version = version
+        self._browser_state = browser_state
+        #: Raises -32005 when new work for a terminal (None: journal only) cannot be taken now.
+        self._gate: Callable[[str | None], None] = gate or (lambda _terminal: None)
+        self._started = time.monotonic()
+        self.accepting = True
+        self._money = asyncio.Lock()
+        self.reconciler = Reconciler(journal, hub, workers, now)
+        self._links = JobLinks(journal)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _worker(self, name: str | None, field: str = "terminal") -> TerminalWorker:
+        if name is None:
+            if len(self.workers) == 1:
+                return next(iter(self.workers.values()))
+            names = ", ".join(sorted(self.workers)) or "none configured"
+            raise InvalidParams((FieldError(field, f"is required when several terminals exist ({names})"),))
+        worker = self.workers.get(name)
+        if worker is None:
+            names = ", ".join(sorted(self.workers)) or "none configured"
+            raise InvalidParams((FieldError(field, f"unknown terminal {name!r} (known: {names})"),))
+        return worker
+
+    def _check_accepting(self) -> None:
+        if not self.accepting:
+            raise TemporarilyUnavailable("the daemon is shutting down")
+
+    async def _existing(self, request_id: str) -> JobRecord | None:
+        try:
+            return await self.journal.get_by_request_id(request_id)
+        except JobNotFound:
+            return None
+
+    async def _journal_job(
+        self,
+        peer: Peer | None,
+        kind: JobKind,
+        request_id: str,
+        terminal: TerminalWorker,
+        request: dict[str, Any],
+        parent_job_id: str | None = None,
+    ) -> tuple[JobRecord, bool]:
+        """Journal a job (or find it by requestId) and queue it; the record, and whether this call
+        created it."""
+        job, created = await self.journal.create_job(
+            kind=kind, request_id=request_id, terminal=terminal.name, request=request, parent_job_id=parent_job_id,
+        )
+        self._follow(peer, job, terminal, created)
+        return job, created
+
+    def _follow(self, peer: Peer | None, job: JobRecord, terminal: TerminalWorker, created: bool) -> None:
+        """Make ``peer`` an owner of the job; queue a new one, or replay a pending question to
+        a client that re-sent the requestId (after a reconnect it has not seen it)."""
+        if peer is not None and not is_final(job.state):
+            self.hub.own(job.job_id, peer)
+        if created:
+            self.hub.publish_job(job)
+            terminal.enqueue(job.job_id, job)
+        elif peer is not None:
+            question = terminal.pending_question(job.job_id)
+            if question is not None:
+                self.hub.send(peer, "job.question", {"jobId": job.job_id, **question})
+
+    async def wait(self, job: JobRecord | str) -> Job:
+        """The job once it is completed, failed, unknown or resolved.
+
+        ``job``: its id, or the record of a job this call has just journalled and queued, with no
+        await since: nothing can have changed it yet, so the journal is not read again.
+        """
+        job_id = job if isinstance(job, str) else job.job_id
+        waiter = self.hub.wait(job_id)
+        if isinstance(job, str):
+            job = await self.journal.get(job_id)
+        if job.state in ANSWERED_STATES:
+            waiter.cancel()
+            self.hub.drop_waiter(job_id, waiter)
+            return job_from_record(job)
+        return await waiter  # the Job its ``job.updated`` carried
+
+    async def _related(self, job: JobRecord) -> list[JobView]:
+        return [job_view(j) for j in await self._links.related(job.job_id)]
+
+    @staticmethod
+    def _refuse(refusal: Refusal | None) -> None:
+        if refusal is not None:
+            raise NotAllowedNow(refusal.reason, refusal.data)
+
+    # -- HealthPoint ---------------------------------------------------------------------------
+
+    async def claim(self, params: ClaimParams, peer: Peer | None) -> Job:
+        """``healthpoint.claim``."""
+        return await self._claim_like(JobKind.CLAIM, params, peer)
+
+    async def rebate_estimate(self, params: RebateEstimateParams, peer: Peer | None) -> Job:
+        """``healthpoint.rebateEstimate``."""
+        return await self._claim_like(JobKind.REBATE_ESTIMATE, params, peer)
+
+    async def _claim_like(self, kind: JobKind, params: ClaimParams | RebateEstimateParams, peer: Peer | None) -> Job:
+        worker = self._worker(params.terminal)
+        try:
+            self._check_accepting()
+            if not worker.paired:
+                raise TerminalNotPaired(worker.name)
+            self._gate(worker.name)
+        except (TemporarilyUnavailable, TerminalNotPaired):
+            # A repeated requestId is answered whatever the state of the daemon: it is not new.
+            # (Looked up only on refusal: a claim that may go ahead costs no extra journal read.)
+            if await self._existing(params.requestId) is None:
+                raise
+        request = params.model_dump(mode="json", exclude_none=True)
+        request["terminal"] = worker.name
+        job, created = await self._journal_job(peer, kind, params.requestId, worker, request)
+        return await self.wait(job if created else job.job_id)
+
+    async def cancel(self, params: CancelParams, peer: Peer | None) -> Job:
+        """``healthpoint.cancel``: the original payload and refTag come from the journal."""
+
+        async def admit(claim: JobRecord) -> None:
+            self._refuse(healthpoint.refuse_cancel(job_view(claim), await self._related(claim)))
+            claimed_at = _claimed_at(claim)
+            if not healthpoint.may_cancel(claimed_at, self.now()):
+                raise NotAllowedNow(
+                    "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
+                    {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claimed_at).isoformat()},
+                )
+
+        request = params.model_dump(mode="json", exclude_none=True)
+        return await self._money_job(peer, JobKind.CANCEL, params.requestId, params.claimJobId, request, admit)
+
+    async def gap(self, params: GapParams, peer: Peer | None) -> Job:
+        """``payment.gap``: a purchase linked to the claim by its transactionId."""
+        request = params.model_dump(mode="json", exclude_none=True)
+
+        async def admit(claim: JobRecord) -> None:
+            view = job_view(claim)
+            self._refuse(healthpoint.refuse_gap(view, await self._related(claim), params.amount))
+            request["amount"] = healthpoint.gap_amount(view, params.amount)
+
+        return await self._money_job(peer, JobKind.GAP, params.requestId, params.claimJobId, request, admit)
+
+    async def refund(self, params: RefundParams, peer: Peer | None) -> Job:
+        """``payment.refund``: iClient ``initiateRefund`` of (part of) an approved gap payment."""
+        request = params.model_dump(mode="json", exclude_none=True)
+
+        async def admit(payment: JobRecord) -> None:
+            view = job_view(payment)
+            related = await self._related(payment)
+            self._refuse(healthpoint.refuse_refund(view, related, params.amount))
+            request["amount"] = params.amount if params.amount is not None else healthpoint.refund_left(view, related)
+
+        return await self._money_job(peer, JobKind.REFUND, params.requestId, params.paymentJobId, request, admit)
+
+    async def _money_job(
+        self,
+        peer: Peer | None,
+        kind: JobKind,
+        request_id: str,
+        parent_id: str,
+        request: dict[str, Any],
+        admit: Callable[[JobRecord], Awaitable[None]],
+    ) -> Job:
+        """A cancel, gap or refund made against a journalled job: ``admit`` applies its guards
+        (and fills in defaults); guards and journalling run under one lock, so two sent together
+        cannot both pass. A repeated requestId is not new: no guard applies, and it keeps the
+        amount it was journalled with."""
+        async with self._money:
+            existing = await self._existing(request_id)
+            parent = await self.journal.get(parent_id)
+            if existing is None:
+                self._check_accepting()
+                await admit(parent)
+                self._gate(parent.terminal)
+            else:
+                _keep_default_amount(request, existing)
+            if parent.terminal is None:
+                raise NotAllowedNow("the job has no terminal", {"jobId": parent.job_id})
+            job, _created = await self._journal_job(
+                peer, kind, request_id, self._worker(parent.terminal), request, parent.job_id,
+            )
+        return await self.wait(job.job_id)  # read back: releasing the lock lies between
+
+    async def reconciliation(self, params: ReconciliationParams, peer: Peer | None) -> ReconciliationReport:
+        """``healthpoint.reconciliation``."""
+        report = await self._worker(params.terminal).reconciliation(params.date.isoformat(), params.type)
+        return ReconciliationReport.model_validate(report)
+
+    async def reconcile(self, params: ReconcileParams, peer: Peer | None) -> ReconcileResult:
+        """``healthpoint.reconcile``: the day's claims report held against the journal."""
+        return ReconcileResult.model_validate(await self.reconciler.reconcile(params.terminal, params.date))
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    async def _job_worker(self, job_id: str) -> tuple[JobRecord, TerminalWorker | None]:
+        job = await self.journal.get(job_id)
+        return job, self.workers.get(job.terminal or "")
+
+    def _check_owner(self, job_id: str, peer: Peer | None, operator: str | None = None) -> None:
+        """Who may answer or abort (INTERFACES.md "Who may answer"): the client that submitted
+        the job, any client that re-sent its requestId, or any client naming an ``operator``."""
+        if peer is not None and operator is None and not self.hub.owns(job_id, peer):
+            raise NotAllowedNow(
+                "this job belongs to another client; re-send its requestId to follow it, or name an operator",
+                {"jobId": job_id},
+            )
+
+    async def answer(self, params: JobAnswerParams, peer: Peer | None) -> AnswerResult:
+        """``job.answer``."""
+        job, worker = await self._job_worker(params.jobId)
+        self._check_owner(job.job_id, peer, params.operator)
+        if worker is None:
+            raise NotAllowedNow("no question is pending for this job", {"jobId": job.job_id})
+        await worker.answer(job.job_id, params.answer, params.operator)
+        return AnswerResult(accepted=True)
+
+    async def abort(self, params: JobAbortParams, peer: Peer | None) -> AbortResult:
+        """``job.abort``."""
+        job, worker = await self._job_worker(params.jobId)
+        self._check_owner(job.job_id, peer, params.operator)
+        return AbortResult(aborted=bool(worker and await worker.abort(job.job_id, params.operator)))
+
+    def _job(self, job: JobRecord, history: list[dict[str, Any]] | None = None) -> Job:
+        worker = self.workers.get(job.terminal or "")
+        question = worker.pending_question(job.job_id) if worker is not None else None
+        return job_from_record(job, question, history)
+
+    async def get(self, params: JobGetParams, peer: Peer | None) -> Job:
+        """``job.get`` by jobId or requestId; ``history: true`` adds the audit trail."""
+        if params.jobId:
+            job = await self.journal.get(params.jobId)
+        elif params.requestId:
+            job = await self.journal.get_by_request_id(params.requestId)
+        else:  # the params model requires one of them; say so rather than guess
+            raise InvalidParams((FieldError("params", "give exactly one of jobId or requestId"),))
+        history = history_of(await self.journal.events(job.job_id)) if params.history else None
+        return self._job(job, history)
+
+    async def list_jobs(self, params: JobListParams, peer: Peer | None) -> list[Job]:
+        """``job.list``."""
+        jobs = await self.journal.list_jobs(
+            states=[params.state] if params.state else None, terminal=params.terminal, kind=params.kind,
+            limit=params.limit or 100,
+        )
+        return [self._job(j) for j in jobs]
+
+    async def resolve(self, params: JobResolveParams, peer: Peer | None) -> Job:
+        """``job.resolve``: an operator settles an ``unknown`` job, with a note."""
+        job = await self.journal.get(params.jobId)
+        if job.state is not JobState.UNKNOWN:
+            raise NotAllowedNow("only an unknown job can be resolved", {"jobId": job.job_id, "state": str(job.state)})
+        resolution = {"outcome": str(params.outcome), "note": params.note, "at": self.now().isoformat()}
+        result = {**(job.result or {}), "resolution": resolution}
+        moved = await self.journal.move(job.job_id, JobState.RESOLVED, result=result, note=f"{params.outcome}: {params.note}")
+        # A row that does not fit is not sent; job_from_record then raises it (-32603).
+        return self.hub.publish_job(moved) or job_from_record(moved)
+
+    # -- terminals -----------------------------------------------------------------------------
+
+    async def terminals(self, params: None, peer: Peer | None) -> list[TerminalInfo]:
+        """``terminal.list``."""
+        out = []
+        for name, w in sorted(self.workers.items()):
+            pairing = await self.journal.pairing(name)
+            out.append(TerminalInfo.model_validate({
+                "name": name,
+                "mid": pairing.mid if pairing else w.mid,
+                "tid": pairing.tid if pairing else w.tid,
+                "paired": pairing is not None,
+                "busy": w.busy,
+                "queued": w.queued,
+            }))
+        return out
+
+    async def pair(self, params: TerminalPairParams, peer: Peer | None) -> PairResult:
+        """``terminal.pair``: creates the terminal if it is new (the journal remembers it)."""
+        self._check_accepting()
+        self._gate(params.terminal)
+        if peer is not None:
+            self.hub.subscribe(peer, ["terminal.pairing"])
+        worker = self.workers.get(params.terminal)
+        if worker is None:
+            await self.journal.remember_terminal(params.terminal, params.mid, params.tid)
+            worker = await self._new_worker(params.terminal, params.mid, params.tid)
+        return PairResult.model_validate(await worker.pair(params.mid, params.tid))
+
+    # -- system --------------------------------------------------------------------------------
+
+    async def health(self, params: None, peer: Peer | None) -> HealthResult:
+        """``system.health``: ``journal.ok`` and ``browser.ok`` are measured (the write probe,
+        the pages' liveness probes), and the answer comes even while the disk refuses."""
+        try:
+            size = await self.journal.size_bytes()
+            jobs = await self.journal.count_by_state()
+        except TemporarilyUnavailable:
+            size, jobs = 0, {}
+        writable = self.journal.writable
+        journal_message = f"open, {size} bytes" if writable else f"writes fail: {self.journal.last_error}"
+        browser = self._browser_state()
+        up = bool(browser.get("ok", browser.get("up")))
+        return HealthResult.model_validate({
+            "version": self.version,
+            "uptimeS": round(time.monotonic() - self._started, 3),
+            "terminals": await self.terminals(None, None),
+            "journal": {
+                "ok": writable,
+                "message": journal_message,
+                "path": str(self.journal.path),
+                "sizeBytes": size,
+                "jobs": jobs,
+            },
+            "browser": {
+                "ok": up,
+                "message": "running" if up else "a page is hung or the browser is restarting",
+                **browser,
+            },
+        })
+
+    async def subscribe(self, params: EventsSubscribeParams, peer: Peer | None) -> SubscribeResult:
+        """``events.subscribe``."""
+        if peer is None:
+            return SubscribeResult(topics=())
+        return SubscribeResult(topics=tuple(self.hub.subscribe(peer, list(params.topics))))
+
+    def handlers(self) -> Mapping[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
+        """Method name -> handler; the dispatcher's table (``rpc.discover`` is the dispatcher's)."""
+        table: dict[str, Callable[[Any, Peer | None], Awaitable[Any]]] = {
+            "healthpoint.claim": self.claim,
+            "healthpoint.rebateEstimate": self.rebate_estimate,
+            "healthpoint.cancel": self.cancel,
+            "payment.gap": self.gap,
+            "payment.refund": self.refund,
+            "healthpoint.reconciliation": self.reconciliation,
+            "healthpoint.reconcile": self.reconcile,
+            "job.answer": self.answer,
+            "job.abort": self.abort,
+            "job.get": self.get,
+            "job.list": self.list_jobs,
+            "job.resolve": self.resolve,
+            "terminal.list": self.terminals,
+            "terminal.pair": self.pair,
+            "system.health": self.health,
+            "events.subscribe": self.subscribe,
+        }
+        return table
+
+
+def _keep_default_amount(request: dict[str, Any], existing: JobRecord) -> None:
+    """A re-sent gap or refund without ``amount`` means the default it was given the first time:
+    the journalled request holds it, and the same requestId must carry the same payload."""
+    if "amount" not in request and "amount" in existing.request:
+        request["amount"] = existing.request["amount"]

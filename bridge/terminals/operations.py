@@ -1,0 +1,73 @@
+"""Page operations the worker runs besides transactions: ids, waiting for an answer, reports.
+
+Each helper drives one iClient operation on a :class:`~bridge.browser.page.TerminalPage` and owns
+no state; the caller holds the terminal's lock (one operation on a terminal at a time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from bridge import healthpoint
+from bridge.errors import TerminalError
+from bridge.journal import PairingRecord
+from bridge.browser.page import Operation, PageEvent, TerminalPage
+
+__all__ = ["REPORT_TIMEOUT_S", "next_op_id", "pairing_keys", "read_reconciliation", "wait_kind"]
+
+_counter = itertools.count(1)
+
+#: How long iClient may take to return a reconciliation report.
+REPORT_TIMEOUT_S = 60.0
+
+
+def next_op_id(prefix: str) -> str:
+    """A page operation id unique within this process, like ``report-7``."""
+    return f"{prefix}-{next(_counter)}"
+
+
+def pairing_keys(record: PairingRecord) -> healthpoint.Pairing:
+    """The journal's pairing record as the keys iClient's headless calls carry."""
+    return healthpoint.Pairing(mid=record.mid, tid=record.tid, integrationKey=record.integration_key)
+
+
+async def wait_kind(op: Operation, kinds: tuple[str, ...], timeout: float) -> PageEvent:
+    """The operation's first event of one of ``kinds``.
+
+    Raises:
+        TerminalError: none within ``timeout`` seconds, or the page crashed.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            event = await asyncio.wait_for(op.events.get(), timeout=max(deadline - loop.time(), 0.01))
+        except TimeoutError as exc:
+            raise TerminalError(f"no {'/'.join(kinds)} answer from iClient within {timeout:.0f} s") from exc
+        if event.kind == "crashed":
+            raise TerminalError(str(event.payload))
+        if event.kind in kinds:
+            return event
+
+
+async def read_reconciliation(page: TerminalPage, keys: healthpoint.Pairing, date: str, report_type: str) -> dict[str, Any]:
+    """iClient's ``healthpointReconciliationReport`` for a Sydney business day, parsed.
+
+    Args:
+        page: The terminal's page (the caller holds the terminal's lock).
+        keys: The terminal's pairing keys.
+        date: ``YYYY-MM-DD``.
+        report_type: ``claims`` or ``payments``.
+
+    Raises:
+        TerminalError: no report within :data:`REPORT_TIMEOUT_S`, or the page crashed.
+    """
+    request = {"reportType": report_type, "reconDate": date.replace("-", ""), **keys.as_iclient()}
+    op = await page.start(next_op_id("report"), "healthpointReconciliationReport", request)
+    try:
+        event = await wait_kind(op, ("report",), REPORT_TIMEOUT_S)
+    finally:
+        page.finish(op.op_id)
+    return healthpoint.parse_reconciliation(dict(event.payload or {}), report_type)

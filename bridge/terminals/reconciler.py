@@ -1,0 +1,248 @@
+"""HealthPoint reconciliation adapter: fetches a day's claims report through a terminal's worker
+and writes what the pure matching (:mod:`bridge.healthpoint.matching`) proves into the journal.
+
+``healthpoint.reconcile`` calls :meth:`Reconciler.reconcile`; the daemon runs
+:meth:`Reconciler.run` by itself as the named task ``claimbridge.reconciliation``: each
+paired terminal's previous Sydney day at ``[reconciliation] daily_at``, and the day of every
+``unknown`` claim or cancel every ``retry_s`` seconds until it is settled or 7 days old
+(INTERFACES.md "Reconciliation"). Each settled job gets a ``job.updated``; each run a
+``reconciliation.done`` to subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bridge import healthpoint
+from bridge.errors import ClaimbridgeError, FieldError, InvalidParams
+from bridge.hub import Hub
+from bridge.jobs import IllegalTransition, JobKind, JobState
+from bridge.journal import JobRecord, Journal, ReconciliationStore
+from bridge.terminals import TerminalWorker
+
+if TYPE_CHECKING:
+    from bridge.config import ReconciliationConfig
+
+__all__ = ["MAX_AGE", "Reconciler", "daily_due", "daily_start", "sydney_day"]
+
+log = logging.getLogger("claimbridge.reconciliation")
+
+#: An ``unknown`` job older than this is left to an operator (INTERFACES.md: "7 days old").
+MAX_AGE = timedelta(days=7)
+_KINDS = (JobKind.CLAIM, JobKind.CANCEL)
+
+
+def sydney_day(moment: datetime) -> date:
+    """The Sydney business day of a moment (claims reports are per Sydney day)."""
+    return moment.astimezone(healthpoint.SYDNEY).date()
+
+
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), healthpoint.SYDNEY)
+    return start, datetime.combine(day + timedelta(days=1), time(0), healthpoint.SYDNEY)
+
+
+def _claim_amount(request: Mapping[str, Any]) -> int:
+    return sum(int(item.get("claimAmount") or 0) for item in request.get("items") or [])
+
+
+class Reconciler:
+    """Holds claims reports against the journal; one run at a time.
+
+    Args:
+        journal: the durable job store.
+        hub: where ``job.updated`` and ``reconciliation.done`` go.
+        workers: terminal name -> worker (the daemon's live table).
+        now: the daemon's business clock.
+        skew: how far a terminal's clock may stray from the daemon's.
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        hub: Hub,
+        workers: Mapping[str, TerminalWorker],
+        now: Callable[[], datetime],
+        skew: timedelta = healthpoint.DEFAULT_SKEW,
+    ) -> None:
+        self.journal = journal
+        self.store = ReconciliationStore(journal)
+        self.hub = hub
+        self.workers = workers
+        self.now = now
+        self.skew = skew
+        self._lock = asyncio.Lock()
+
+    async def reconcile(self, terminal: str, day: date) -> dict[str, Any]:
+        """``healthpoint.reconcile``: the Reconciliation of INTERFACES.md for that terminal and day.
+
+        Raises:
+            InvalidParams: no such terminal.
+            TerminalNotPaired: the terminal was never paired.
+            TemporarilyUnavailable: its page is not loaded.
+            TerminalError: the report did not come back.
+        """
+        worker = self.workers.get(terminal)
+        if worker is None:
+            names = ", ".join(sorted(self.workers)) or "none configured"
+            raise InvalidParams((FieldError("terminal", f"unknown terminal {terminal!r} (known: {names})"),))
+        async with self._lock:
+            report = await worker.reconciliation(day.isoformat(), "claims")
+            jobs, records = await self._jobs(terminal, day)
+            rows = healthpoint.report_rows(report) if report.get("available") else []
+            held = await self._held(terminal, [r.ref_tag for r in rows])
+            matching = healthpoint.reconcile(report, jobs, held, skew=self.skew)
+            settled = []
+            for job in jobs:
+                row = matching.settled.get(job.job_id)
+                if row is None:
+                    continue
+                done = await self._settle(records[job.job_id], healthpoint.settled_result(job, row), day)
+                if done is not None:
+                    settled.append({"jobId": done.job_id, "state": str(done.state), "result": done.result, "refTag": row.ref_tag})
+            discrepancies = list(matching.discrepancies)
+            out: dict[str, Any] = {
+                "terminal": terminal,
+                "date": day.isoformat(),
+                "available": matching.available,
+                "settled": settled,
+                "discrepancies": discrepancies,
+                "ambiguous": [{"jobId": j, "refTags": list(tags)} for j, tags in matching.ambiguous.items()],
+                "totals": matching.totals,
+            }
+            await self.store.save_reconciliation(terminal, day.isoformat(), out)
+        self.hub.publish("reconciliation.done", {
+            "terminal": terminal, "date": day.isoformat(),
+            "settled": len(settled), "discrepancies": len(discrepancies),
+        })
+        return out
+
+    async def _jobs(self, terminal: str, day: date) -> tuple[list[healthpoint.ReconJob], dict[str, JobRecord]]:
+        """The terminal's claims and cancels of the day, as the matching sees them."""
+        start, end = _day_bounds(day)
+        records = await self.store.jobs_created_between(terminal, _KINDS, start - self.skew, end + self.skew)
+        by_id = {r.job_id: r for r in records}
+        cancelled = {
+            r.parent_job_id for r in records
+            if r.kind is JobKind.CANCEL and r.state is JobState.COMPLETED and (r.result or {}).get("result") == "CANCELLED"
+        }
+        jobs = []
+        for record in records:
+            claim = record
+            if record.kind is JobKind.CANCEL:
+                if record.parent_job_id is None:
+                    continue
+                claim = by_id.get(record.parent_job_id) or await self.journal.get(record.parent_job_id)
+            result = record.result or {}
+            ref_tag = (claim.result or {}).get("refTag")
+            window = await self._window(record) if record.state is JobState.UNKNOWN else None
+            jobs.append(healthpoint.ReconJob(
+                job_id=record.job_id,
+                kind=record.kind,
+                state=record.state,
+                provider_id=str(claim.request.get("providerId") or ""),
+                total_claim_amount=_claim_amount(claim.request),
+                ref_tag=str(ref_tag) if ref_tag else None,
+                result=str(result["result"]) if result.get("result") and record.state is not JobState.UNKNOWN else None,
+                total_benefit=int(result.get("totalBenefit") or 0),
+                window=window,
+                cancelled=record.job_id in cancelled,
+            ))
+        return jobs, by_id
+
+    async def _window(self, record: JobRecord) -> tuple[datetime, datetime]:
+        """When an unknown job was at the terminal: from ``running`` to ``unknown``."""
+        start, end = record.created_at, record.updated_at
+        for event in await self.journal.events(record.job_id):
+            if event.get("to_state") == str(JobState.RUNNING):
+                start = datetime.fromisoformat(str(event["at"]))
+            elif event.get("to_state") == str(JobState.UNKNOWN):
+                end = datetime.fromisoformat(str(event["at"]))
+        return start, max(start, end)
+
+    async def _held(self, terminal: str, ref_tags: list[str]) -> dict[str, str]:
+        """refTag -> the claim job of this terminal that holds it (refTags are per terminal)."""
+        held = {}
+        for job in await self.store.jobs_with_ref_tags(ref_tags):
+            if job.terminal == terminal and job.kind is JobKind.CLAIM:
+                held[str((job.result or {}).get("refTag"))] = job.job_id
+        return held
+
+    async def _settle(self, record: JobRecord, result: dict[str, Any], day: date) -> JobRecord | None:
+        current = await self.journal.get(record.job_id)
+        if current.state is not JobState.UNKNOWN:
+            return None  # the terminal (continueLastTransaction) or an operator got there first
+        note = f"settled by the fund's claims report of {day.isoformat()} (refTag {result['refTag']})"
+        try:
+            done = await self.journal.settle(record.job_id, JobState.COMPLETED, result=result, note=note)
+        except IllegalTransition:
+            return None
+        worker = self.workers.get(done.terminal or "")
+        question = worker.pending_question(done.job_id) if worker is not None else None
+        self.hub.publish_job(done, question)
+        log.info("job %s settled by the claims report of %s: %s", done.job_id, day, result["result"])
+        return done
+
+    # -- automatic runs --------------------------------------------------------------------------
+
+    async def unknown_days(self) -> list[tuple[str, date]]:
+        """(terminal, Sydney day) of every ``unknown`` claim or cancel younger than 7 days."""
+        cutoff = self.now() - MAX_AGE
+        days: dict[tuple[str, date], None] = {}
+        for job in await self.journal.list_jobs(states=[JobState.UNKNOWN], oldest_first=True):
+            if job.kind in _KINDS and job.terminal is not None and job.created_at >= cutoff:
+                days[(job.terminal, sydney_day(job.created_at))] = None
+        return list(days)
+
+    async def _try(self, terminal: str, day: date) -> None:
+        try:
+            await self.reconcile(terminal, day)
+        except ClaimbridgeError as exc:
+            log.info("reconciliation of %s for %s not done now: %s", terminal, day, exc)
+
+    async def run(self, config: ReconciliationConfig) -> None:
+        """Forever: the daily run at ``daily_at`` (Sydney), and the unknown jobs' days every ``retry_s``.
+
+        A daemon started after ``daily_at`` counts today's daily run as done: it reconciles
+        the previous day from the next morning (the ``retry_s`` runs cover its unknown jobs).
+        """
+        loop = asyncio.get_running_loop()
+        done = daily_start(self.now(), config.daily_at)
+        next_retry = loop.time() + config.retry_s
+        while True:
+            await asyncio.sleep(min(config.retry_s, 30.0, max(next_retry - loop.time(), 0.0)))
+            day = daily_due(self.now(), config.daily_at, done)
+            if day is not None:
+                done = day + timedelta(days=1)
+                for name, worker in sorted(self.workers.items()):
+                    if worker.paired:
+                        await self._try(name, day)
+            if loop.time() >= next_retry:
+                next_retry = loop.time() + config.retry_s
+                for name, unknown_day in await self.unknown_days():
+                    await self._try(name, unknown_day)
+
+
+def _at(daily_at: str) -> time:
+    hour, minute = (int(part) for part in daily_at.split(":"))
+    return time(hour, minute)
+
+
+def daily_start(now: datetime, daily_at: str) -> date:
+    """The Sydney day whose daily run a daemon starting at ``now`` counts as done already."""
+    local = now.astimezone(healthpoint.SYDNEY)
+    return local.date() if local.time() >= _at(daily_at) else local.date() - timedelta(days=1)
+
+
+def daily_due(now: datetime, daily_at: str, done: date) -> date | None:
+    """The previous Sydney day to reconcile now, or None: the daily run is due once the Sydney
+    time passes ``daily_at`` on a day after ``done`` (the day whose run was made last)."""
+    local = now.astimezone(healthpoint.SYDNEY)
+    if local.date() > done and local.time() >= _at(daily_at):
+        return local.date() - timedelta(days=1)
+    return None
+

@@ -1,0 +1,473 @@
+"""One terminal's worker: strictly one transaction at a time, in FIFO order.
+
+The worker owns no I/O of its own; it drives a :class:`~bridge.browser.page.TerminalPage` and
+writes every step to the :class:`~bridge.journal.Journal` *before* it happens: ``running`` is
+committed before iClient is called, and whatever the page reports afterwards is committed
+before the caller hears of it. If the page or the browser dies while a job is ``running``, the
+job becomes ``unknown`` and is never sent again; :mod:`bridge.terminals.recovery` then tries to
+re-attach with ``continueLastTransaction`` and completes the job only when the terminal's
+answer is provably the same transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from bridge import healthpoint
+from bridge.errors import (
+    ClaimbridgeError,
+    JournalUnavailable,
+    NotAllowedNow,
+    TemporarilyUnavailable,
+    TerminalError,
+    TerminalNotPaired,
+    to_jsonrpc_error,
+)
+from bridge.hub import Hub
+from bridge.jobs import JobKind, JobState, outcome_state
+from bridge.journal import JobRecord, Journal, PairingRecord
+from bridge.protocol import ClaimParams, RebateEstimateParams
+from bridge.browser.page import Operation, PageEvent, TerminalPage
+from bridge.terminals.audit import AuditTrail, question_detail
+from bridge.terminals.questions import Question
+from bridge.terminals.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation
+from bridge.terminals.pairing import pair_on_page
+from bridge.terminals.recovery import Recovery, wait_ready
+
+__all__ = ["TerminalWorker"]
+
+log = logging.getLogger("claimbridge.terminals")
+
+
+def _auto_answers(job: JobRecord) -> tuple[str, ...]:
+    policy = job.request.get("onApproved")
+    return healthpoint.auto_answers(str(policy) if policy is not None else None)
+
+
+class TerminalWorker:
+    """Runs one terminal's jobs.
+
+    Args:
+        name: the terminal's name in the config and the protocol.
+        journal: the durable job store.
+        page: the terminal's page.
+        hub: where notifications go.
+        transaction_timeout_s: how long a transaction may go without finishing before it is
+            reported ``unknown`` (the terminal keeps its own timeouts too).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        journal: Journal,
+        page: TerminalPage,
+        hub: Hub,
+        transaction_timeout_s: float = 600.0,
+        pairing_timeout_s: float = 90.0,
+    ) -> None:
+        self.name = name
+        self.journal = journal
+        self.page = page
+        self.hub = hub
+        self.transaction_timeout_s = transaction_timeout_s
+        self.pairing_timeout_s = pairing_timeout_s
+        self.mid: int | None = None
+        self.tid: int | None = None
+        self.paired = False
+        self.current_job: str | None = None
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._queued: set[str] = set()
+        self._fresh: dict[str, JobRecord] = {}
+        self._op: Operation | None = None
+        self._question: Question | None = None
+        self._audit = AuditTrail(journal)
+        self._lock = asyncio.Lock()
+        self._pairing_cache: PairingRecord | None = None
+        self._page_ready = asyncio.Event()
+        self._draining = False
+        self._recovery = Recovery(self, journal, page, self._audit)
+
+    # -- state visible to the protocol ---------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """Whether a transaction (or pairing) is on the terminal now."""
+        return self._lock.locked()
+
+    @property
+    def queued(self) -> int:
+        """How many jobs wait behind the current one."""
+        return len(self._queued)
+
+    @property
+    def ready(self) -> bool:
+        """Whether the page is loaded and can take work."""
+        return self._page_ready.is_set() and self.page.loaded
+
+    def enqueue(self, job_id: str, record: JobRecord | None = None) -> None:
+        """Put a stored ``queued`` job at the back of this terminal's line.
+
+        ``record``: the row the caller has just journalled, so that the job's turn does not read
+        it back. Only this worker moves a queued job (to ``running``, or ``failed`` by
+        :meth:`abort`, which drops the record), and the journal checks the move anyway.
+        """
+        if job_id not in self._queued and job_id != self.current_job:
+            self._queued.add(job_id)
+            if record is not None:
+                self._fresh[job_id] = record
+            self._queue.put_nowait(job_id)
+
+    # -- page lifecycle ------------------------------------------------------------------------
+
+    async def load_page(self) -> None:
+        """(Re)open the page; queued jobs wait until this succeeds."""
+        self._page_ready.clear()
+        await self.page.open()
+        self._page_ready.set()
+
+    def browser_died(self) -> None:
+        """The browser is gone: operations in flight end as ``crashed``; new ones wait."""
+        self._page_ready.clear()
+        self.page.browser_died()
+
+    async def drain(self) -> None:
+        """Stop taking jobs off the queue; return when the running one has finished."""
+        self._draining = True
+        async with self._lock:
+            pass
+
+    # -- the FIFO loop -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Take jobs off the queue forever, one at a time."""
+        while True:
+            job_id = await self._queue.get()
+            if self._draining:
+                return
+            await self._page_ready.wait()
+            retry = False
+            async with self._lock:
+                self._queued.discard(job_id)
+                self.current_job = job_id
+                try:
+                    await self._run_job(job_id)
+                except JournalUnavailable as exc:
+                    # Before ``running`` is on disk nothing was sent: the job stays queued.
+                    log.error("job %s: the journal refuses writes (%s); the job waits", job_id, exc.detail)
+                    retry = True
+                except Exception:
+                    log.exception("job %s: unexpected error in the worker", job_id)
+                    try:
+                        await self._settle_unknown(job_id, "internal error while running")
+                    except ClaimbridgeError as exc:
+                        log.error("job %s: could not record it unknown: %s", job_id, exc)
+                finally:
+                    await self._audit.flush()
+                    self.current_job = None
+                    self._op = None
+                    self._question = None
+                    self._audit.reset()
+            if retry:
+                await self._requeue_when_writable(job_id)
+
+    async def _requeue_when_writable(self, job_id: str, poll_s: float = 0.5) -> None:
+        """Put a job that could not start back in line once the journal takes writes again
+        (the daemon's probe sets ``writable``); the worker goes on with the queue meanwhile."""
+        while not self.journal.writable:
+            await asyncio.sleep(poll_s)
+        self.enqueue(job_id)
+
+    def pending_question(self, job_id: str) -> dict[str, Any] | None:
+        """The question the terminal is waiting on for this job, ``{text, options}``, or None."""
+        q = self._question
+        return q.field() if q is not None and q.job_id == job_id else None
+
+    async def _publish(self, job: JobRecord) -> None:
+        self.hub.publish_job(job, self.pending_question(job.job_id))
+
+    async def _move(self, job_id: str, state: JobState, **kw: Any) -> JobRecord:
+        rows = self._audit.take(job_id)  # the status lines that led here, in the same transaction
+        try:
+            job = await self.journal.move(job_id, state, notes=rows, **kw)
+        except JournalUnavailable:
+            await self.journal.note_many(job_id, rows)  # held until the disk takes writes again
+            if state is JobState.RUNNING:
+                raise  # nothing was sent: the job can wait in the queue
+            # The terminal has spoken but the disk refuses: the journal holds the outcome and
+            # commits it later; the caller hears ``unknown`` now, never a guess.
+            job = await self.journal.hold(job_id, state, **kw)
+        await self._publish(job)
+        return job
+
+    async def _fail(self, job_id: str, exc: ClaimbridgeError) -> None:
+        await self._move(job_id, JobState.FAILED, error=to_jsonrpc_error(exc))
+
+    async def _settle_unknown(self, job_id: str, why: str) -> None:
+        job = await self.journal.get(job_id)
+        if job.state is JobState.RUNNING:
+            await self._move(job_id, JobState.UNKNOWN, error={"message": why}, note=why)
+
+    async def iclient_call(self, job: JobRecord, pairing: PairingRecord) -> tuple[str, dict[str, Any]]:
+        """The iClient method and request for a job (pure conversions in bridge.healthpoint).
+
+        Every request carries the job's id as its custom ``transactionId`` (seeds/004: "Supply a
+        custom transaction ID"), so that a ``continueLastTransaction`` answer can be proven to be
+        this job's and not another one's.
+        """
+        p = pairing_keys(pairing)
+        method, request = await self._iclient_request(job, p)
+        request["transactionId"] = job.job_id
+        return method, request
+
+    async def _iclient_request(self, job: JobRecord, p: healthpoint.Pairing) -> tuple[str, dict[str, Any]]:
+        if job.kind is JobKind.CLAIM:
+            return "initiateHealthPointClaim", healthpoint.to_iclient_claim(ClaimParams.model_validate(job.request), p)
+        if job.kind is JobKind.REBATE_ESTIMATE:
+            params = RebateEstimateParams.model_validate(job.request)
+            return "initiateHealthPointRebateEstimate", healthpoint.to_iclient_claim(params, p)
+        if job.parent_job_id is None:
+            raise NotAllowedNow(f"a {job.kind} job needs the job it was made against")
+        claim = await self.journal.get(job.parent_job_id)
+        if job.kind is JobKind.REFUND:
+            return "initiateRefund", healthpoint.to_iclient_refund(int(job.request["amount"]), p)
+        if claim.result is None:
+            raise NotAllowedNow(f"the job a {job.kind} was made against has no result")
+        if job.kind is JobKind.CANCEL:
+            original = ClaimParams.model_validate(claim.request)
+            return "cancelHealthPointClaim", healthpoint.to_iclient_cancel(original, str(claim.result["refTag"]), p)
+        if job.kind is JobKind.GAP:
+            amount = int(job.request.get("amount") or claim.result["gap"])
+            return "initiatePurchase", healthpoint.to_iclient_gap_purchase(amount, str(claim.result["transactionId"]), p)
+        raise NotAllowedNow(f"{job.kind} jobs do not run on a terminal")
+
+    async def _run_job(self, job_id: str) -> None:
+        job = self._fresh.pop(job_id, None) or await self.journal.get(job_id)
+        if job.state is not JobState.QUEUED:
+            return  # aborted while it waited, or already run before a restart
+        pairing = await self._pairing_record()
+        if pairing is None:
+            await self._fail(job_id, TerminalNotPaired(self.name))
+            return
+        method, request = await self.iclient_call(job, pairing)
+        await self._move(job_id, JobState.RUNNING)
+        try:
+            op = await self.page.start(job_id, method, request, _auto_answers(job))
+        except TerminalError as exc:
+            # The call may or may not have reached the terminal: never guess.
+            await self._settle_unknown(job_id, f"the page failed while starting: {exc.detail}")
+            await self._recovery.after_unknown(job_id, request)
+            return
+        self._op = op
+        outcome = await self._follow(job, op)
+        self.page.finish(op.op_id)
+        if outcome is None:
+            await self._recovery.after_unknown(job_id, request)
+            return
+        await self._complete(job, outcome)
+
+    async def _pairing_record(self) -> PairingRecord | None:
+        """The terminal's keys, read from the journal once and kept (``pair`` replaces them)."""
+        if self._pairing_cache is None:
+            self._pairing_cache = await self.journal.pairing(self.name)
+        return self._pairing_cache
+
+    async def _complete(self, job: JobRecord, response: dict[str, Any], *, reattached: bool = False) -> None:
+        """Journal the terminal's outcome. A re-attached ``unknown`` job is completed only by a
+        definite outcome; anything else leaves it ``unknown``."""
+        raw_result = str(response.get("result", "UNKNOWN"))
+        state = outcome_state(raw_result)
+        if job.kind in (JobKind.GAP, JobKind.REFUND):
+            result = healthpoint.normalise_purchase(response)
+        else:
+            request = None if job.kind is JobKind.CANCEL else ClaimParams.model_validate(job.request) if job.kind is JobKind.CLAIM else RebateEstimateParams.model_validate(job.request)
+            result = healthpoint.normalise_claim_response(response, request).model_dump(mode="json")
+        if reattached and state is not JobState.COMPLETED:
+            await self._audit.note(job.job_id, "reattach", f"terminal answered {raw_result}; left unknown")
+            return
+        receipts = healthpoint.receipts_of(self._audit.receipts, response)
+        if receipts is not None:
+            result["receipts"] = receipts
+        if reattached:
+            # An unknown job's outcome is now known: its old "outcome unknown" error goes.
+            await self._publish(await self.journal.settle(
+                job.job_id, state, result=result, note="outcome from continueLastTransaction",
+                notes=self._audit.take(job.job_id),
+            ))
+            return
+        error = None
+        if state is JobState.FAILED:
+            error = {
+                "message": str(response.get("healthpointErrorDescription") or response.get("result")),
+                "code": response.get("healthpointErrorCode"),
+            }
+        await self._move(job.job_id, state, result=result, error=error)
+
+    async def _follow(self, job: JobRecord, op: Operation, *, reattaching: bool = False) -> dict[str, Any] | None:
+        """Relay an operation's events until it completes; None when its outcome is uncertain.
+
+        A transaction with no outcome after ``transaction_timeout_s`` is asked to cancel, once;
+        a re-attached one is only waited for (cancelling it could void what the patient accepted).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.transaction_timeout_s
+        aborted = reattaching
+        while True:
+            remaining = deadline - loop.time()
+            try:
+                # A batch's events are queued together: take them at once, wait only for the next.
+                event: PageEvent = op.events.get_nowait() if not op.events.empty() else (
+                    await asyncio.wait_for(op.events.get(), timeout=max(remaining, 0.01))
+                )
+            except TimeoutError:
+                if aborted:
+                    await self._settle_unknown(job.job_id, "no answer from the terminal")
+                    return None
+                log.warning("job %s: no outcome after %.0f s; asking the terminal to cancel", job.job_id, self.transaction_timeout_s)
+                aborted = True
+                deadline = loop.time() + min(30.0, self.transaction_timeout_s)
+                try:
+                    await self.page.abort()
+                except TerminalError:
+                    pass
+                continue
+            if event.kind == "status":
+                self._audit.add(job.job_id, "status", str(event.payload))
+                self.hub.publish("job.status", {"jobId": job.job_id, "message": event.payload}, job.job_id)
+            elif event.kind == "question":
+                await self._on_question(job, op, event.payload)
+            elif event.kind == "receipt":
+                await self._audit.note(job.job_id, "receipt", self._audit.receipt(job.job_id, event.payload))
+            elif event.kind == "complete":
+                return dict(event.payload or {})
+            elif event.kind == "crashed":
+                await self._settle_unknown(job.job_id, f"{event.payload} while the job was running")
+                return None
+
+    async def _on_question(self, job: JobRecord, op: Operation, question: dict[str, Any]) -> None:
+        pending = Question.of(job.job_id, question)
+        if pending == self._question:
+            return  # terminals repeat an unanswered question now and then; ask the PMS once
+        answered = question.get("answered")
+        detail = question_detail(pending.text, list(pending.options))
+        if answered is not None:
+            # The page answered at once, by the job's policy (see _auto_answers).
+            # Nothing waits on the desk, so the rows go with the job's next write (its outcome).
+            self._audit.add(job.job_id, "question", detail)
+            self._audit.answer_later(job.job_id, str(answered), "onApproved policy")
+            return
+        await self._audit.note(job.job_id, "question", detail)
+        self._question = pending
+        self.hub.publish("job.question", pending.notification(), job.job_id)
+
+    async def answer(self, job_id: str, answer: str, operator: str | None = None) -> None:
+        """``job.answer``: pass the answer to the pending question.
+
+        The answer is matched against the options without regard to case ("accept" answers
+        "ACCEPT"); the terminal gets the option exactly as it offered it.
+
+        Raises:
+            NotAllowedNow: no question is pending for this job, or the answer is not an option.
+        """
+        q = self._question
+        if q is None or q.job_id != job_id or self._op is None:
+            raise NotAllowedNow("no question is pending for this job", {"jobId": job_id})
+        label = q.option(answer)
+        if label is None:
+            raise NotAllowedNow(f"answer must be one of {list(q.options)}", {"jobId": job_id, "options": list(q.options)})
+        self._question = None
+        await self._audit.answer(job_id, label, operator)
+        await self.page.answer(self._op.op_id, label)
+
+    async def abort(self, job_id: str, operator: str | None = None) -> bool:
+        """``job.abort``: a queued job fails at once; a running one is cancelled on the terminal."""
+        job = await self.journal.get(job_id)
+        if job.state is JobState.QUEUED and job_id in self._queued:
+            self._queued.discard(job_id)
+            self._fresh.pop(job_id, None)
+            note = f"aborted by {operator}" if operator else "aborted"
+            await self._move(job_id, JobState.FAILED, error={"message": "aborted before it started"}, note=note)
+            return True
+        if job.state is JobState.RUNNING and self.current_job == job_id:
+            await self._audit.note(job_id, "abort", f"cancelCurrentTransaction (by {operator})" if operator else "cancelCurrentTransaction")
+            return await self.page.abort()
+        return False
+
+    # -- recovery (bridge/terminals/recovery.py) -------------------------------------------------
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held while a transaction, a pairing or a report is on the terminal."""
+        return self._lock
+
+    async def wait_ready(self, timeout: float) -> None:
+        """Wait for the page to be loaded (after a reload or a browser crash).
+
+        Raises:
+            TemporarilyUnavailable: it did not come back within ``timeout`` seconds.
+        """
+        await wait_ready(lambda: self.ready, timeout)
+
+    async def reattach(self, job_id: str, sent: dict[str, Any] | None = None) -> bool:
+        """``continueLastTransaction`` for an ``unknown`` job; True when it completed it."""
+        return await self._recovery.reattach(job_id, sent)
+
+    async def recover(self) -> None:
+        """On start: re-attach the newest ``unknown`` job, re-queue the ``queued`` ones."""
+        await self._recovery.recover()
+
+    async def continue_last(self, job: JobRecord) -> dict[str, Any] | None:
+        """Ask the terminal for its last transaction (``continueLastTransaction``) on behalf of
+        ``job`` and follow it as the job's (its questions answerable as any job's); None when
+        its outcome stays uncertain."""
+        op = await self.page.start(
+            next_op_id(f"continue-{job.job_id}"), "continueLastTransaction", None, _auto_answers(job)
+        )
+        self._op = op
+        try:
+            return await self._follow(job, op, reattaching=True)
+        finally:
+            self.page.finish(op.op_id)
+
+    async def complete_reattached(self, job: JobRecord, response: dict[str, Any]) -> None:
+        """Journal a re-attached job's outcome: completed only by a definite one."""
+        await self._complete(job, response, reattached=True)
+
+    # -- pairing and reports -------------------------------------------------------------------
+
+    async def pair(self, mid: int, tid: int) -> dict[str, str]:
+        """Headless pairing: progress as ``terminal.pairing``; keys into the journal on success."""
+        if not self.ready:
+            raise TemporarilyUnavailable("the terminal's page is not loaded")
+        async with self._lock:
+            outcome = await pair_on_page(
+                self.page, mid, tid, self.pairing_timeout_s, lambda message: self._pairing_event("inProgress", message)
+            )
+            if outcome.status == "timeout":
+                try:
+                    await self.load_page()
+                except TerminalError as exc:
+                    log.error("terminal %s: page reload after pairing timeout failed: %s", self.name, exc)
+                return self._pairing_event("failure", outcome.message)
+            if outcome.integration_key is not None:
+                await self.journal.save_pairing(self.name, mid, tid, outcome.integration_key)
+                self._pairing_cache = None
+                self.mid, self.tid, self.paired = mid, tid, True
+            return self._pairing_event(outcome.status, outcome.message)
+
+    def _pairing_event(self, status: str, message: str) -> dict[str, str]:
+        self.hub.publish("terminal.pairing", {"terminal": self.name, "status": status, "message": message})
+        return {"status": status, "message": message}
+
+    async def reconciliation(self, date: str, report_type: str) -> dict[str, Any]:
+        """The HealthPoint reconciliation report for a Sydney business day, parsed."""
+        pairing = await self.journal.pairing(self.name)
+        if pairing is None:
+            raise TerminalNotPaired(self.name)
+        if not self.ready:
+            # A page being reloaded (after an unknown outcome, a browser restart) is back in
+            # seconds: a report asked for meanwhile waits for it rather than failing.
+            await self.wait_ready(timeout=REPORT_TIMEOUT_S)
+        async with self._lock:
+            return await read_reconciliation(self.page, pairing_keys(pairing), date, report_type)

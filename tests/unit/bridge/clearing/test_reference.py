@@ -1,0 +1,40 @@
+"""Tests for bridge.clearing.reference: the fixture files load and hold what validation needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.clearing.reference import DEFAULT_REFERENCE_DIR, load_reference
+
+
+def test_default_directory_is_the_fixtures() -> None:
+    assert DEFAULT_REFERENCE_DIR.parts[-2:] == ("fixtures", "healthcode")
+
+
+def test_loads_every_file() -> None:
+    reference = load_reference()
+    assert {"bup", "bui", "ppp", "nuh", "slh", "cin", "tih", "wpa", "pzo"} <= set(reference.insurers)
+    assert {code for code, rules in reference.insurers.items() if rules.has_member_database} == {
+        "bup", "ppp", "nuh", "slh"}
+    assert reference.insurers["slh"].max_submission_months == 3
+    assert reference.insurers["ppp"].requires_diagnosis
+    assert reference.insurers["ppp"].auth_formats is None  # AXA does not validate it
+    assert reference.isc["ISC-PROC-OP"].requires_procedure_code
+    assert "SYNTHETIC" in reference.isc["ISC-CONS-NEW"].description
+    assert reference.ccsd["W9220"].description
+    assert reference.icd10["M54.5"].description == "Low back pain"
+    assert not reference.ccsd_authoritative and not reference.icd10_authoritative
+
+
+def test_fake_insurer_codes_are_marked() -> None:
+    reference = load_reference()
+    fakes = [rules for code, rules in reference.insurers.items() if code.startswith("x")]
+    assert fakes and all("SYNTHETIC" in rules.name for rules in fakes)
+
+
+def test_explicit_path_and_missing_directory() -> None:
+    assert load_reference(Path(DEFAULT_REFERENCE_DIR)) == load_reference()
+    with pytest.raises(OSError):
+        load_reference(DEFAULT_REFERENCE_DIR / "missing")

@@ -1,0 +1,26 @@
+"""Tests for bridge/clearing/worker.py: the worker's bookkeeping (no transport, no journal)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from bridge.clearing.worker import HealthcodeWorker
+
+
+def _worker() -> HealthcodeWorker:
+    config: Any = SimpleNamespace(concurrency=1)
+    return HealthcodeWorker(None, None, None, config)  # type: ignore[arg-type]
+
+
+def test_one_lock_per_job() -> None:
+    worker = _worker()
+    assert worker.lock("j1") is worker.lock("j1")
+    assert worker.lock("j1") is not worker.lock("j2")
+
+
+def test_enqueue_marks_the_invoice_number_active() -> None:
+    worker = _worker()
+    job: Any = SimpleNamespace(job_id="j1", request={"bill": {"invoiceNumber": "INV-1"}})
+    worker.enqueue(job, check_first=True)
+    assert worker.active_invoices == {"INV-1": "j1"}
