@@ -50,11 +50,11 @@ from bridge.backoff import backoff_delay
 from bridge.config import Settings
 from bridge.console import Console
 from bridge.endpoint import bind_socket, ensure_token, split_listen
-from bridge.errors import JournalUnavailable, TemporarilyUnavailable, TerminalError
+from bridge.errors import IclientUnreachable, JournalUnavailable, TemporarilyUnavailable, TerminalError
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
-from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
+from bridge.lifecycle import ICLIENT_UNREACHABLE, DaemonState, Health, check_lifecycle_move, refusal, state_for
 from bridge.loops import Loops
 from bridge.mqtt.topics import Topics, parse_broker_url
 from bridge.observability import Observability, secrets_to_mask
@@ -64,6 +64,7 @@ from bridge.terminals.methods import Service
 from bridge.statelock import StateDirLock
 from bridge.browser.page import Browser, TerminalPage
 from bridge.terminals.runner import TerminalWorker
+from bridge.terminals.supervisor import PageSupervisor
 
 if TYPE_CHECKING:
     from bridge.clearing.service import HealthcodePart
@@ -157,6 +158,7 @@ class Daemon:
             journal_ok=self.journal is not None and self.journal.writable,
             browser_up=bool(self.browser and self.browser.up),
             pages={name: w.ready for name, w in self.workers.items()},
+            iclient_ok=self.browser is None or self.browser.iclient.ok,
         )
 
     def _move_to(self, new: DaemonState) -> None:
@@ -177,8 +179,11 @@ class Daemon:
         """
         self._refresh_state()
         refused = refusal(self.state, self.health(), terminal)
-        if refused is not None:
-            raise TemporarilyUnavailable(*refused)
+        if refused is None:
+            return
+        if refused[0] == ICLIENT_UNREACHABLE and self.browser is not None:
+            raise IclientUnreachable(self.browser.iclient.reason or "no answer", refused[1])
+        raise TemporarilyUnavailable(*refused)
 
     async def run(self, install_signals: bool = True) -> None:
         """Run until :meth:`stop` (or SIGTERM/SIGINT), then drain and close everything.
@@ -228,7 +233,7 @@ class Daemon:
             await self._make_worker(name, mid, tid)
         service = Service(
             journal, self.hub, self.workers, self._add_worker, self.now, package_version(),
-            browser_state=self._browser_state, gate=self.gate,
+            browser_state=self._browser_state, gate=self.gate, iclient_state=self.browser.iclient.view,
         )
         self.service = service
         handlers = dict(service.handlers())
@@ -275,6 +280,12 @@ class Daemon:
         self._refresh_state()
         self._spawn(self._journal_loop(), "claimbridge.journal.probe")
         self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
+        supervisor = PageSupervisor(
+            self.workers, self.browser, self._loops.spawn,
+            paused=lambda: self._restarting is not None, changed=self._refresh_state,
+        )
+        self._spawn(supervisor.load_loop(), "claimbridge.browser.supervisor")
+        self._spawn(supervisor.probe_loop(), "claimbridge.iclient.probe")
         if healthcode is not None:
             self._spawn(healthcode.run(), "claimbridge.healthcode")
         if s.mqtt.url is not None:
@@ -351,12 +362,11 @@ class Daemon:
         return worker
 
     async def _start_worker(self, worker: TerminalWorker) -> None:
-        """Load the worker's page (in the background if that fails) and start its loops."""
+        """Load the worker's page (the page supervisor retries it if that fails) and start its loops."""
         try:
             await worker.load_page()
         except TerminalError as exc:
             log.error("terminal %s: %s; retrying in the background", worker.name, exc)
-            self._spawn(self._load_until_up(worker), f"claimbridge[{worker.name}].load")
         self._spawn(worker.run(), f"claimbridge[{worker.name}].worker")
         self._spawn(worker.recover(), f"claimbridge[{worker.name}].recover")
 
@@ -367,19 +377,6 @@ class Daemon:
         worker = await self._make_worker(name, mid, tid)
         await self._start_worker(worker)
         return worker
-
-    async def _load_until_up(self, worker: TerminalWorker, max_delay: float = 30.0) -> None:
-        """Keep trying to load a terminal's page (iClient's URL unreachable at start, say)."""
-        attempt = 0
-        while not worker.ready:
-            await asyncio.sleep(backoff_delay(attempt, 0.5, max_delay))
-            attempt += 1
-            if self.browser is None or not self.browser.up or self._restarting is not None:
-                continue  # the crash handler reloads every page once the browser is back
-            try:
-                await worker.load_page()
-            except TerminalError as exc:
-                log.warning("terminal %s: page still not loaded: %s", worker.name, exc)
 
     async def _browser_crashed(self) -> None:
         """Every page is gone: running jobs become unknown (in their workers), then relaunch."""
@@ -397,11 +394,12 @@ class Daemon:
         else:
             await browser.restart(why)
         for name, worker in self.workers.items():
+            if worker.loading:
+                continue  # the page supervisor is at it
             try:
                 await worker.load_page()
             except TerminalError as exc:
                 log.error("terminal %s: page reload after browser restart failed: %s", name, exc)
-                self._spawn(self._load_until_up(worker), f"claimbridge[{name}].load")
         self._refresh_state()
 
     async def _page_probe_loop(self) -> None:
@@ -471,5 +469,6 @@ class Daemon:
             "state": str(self.state),
             "journal": health.journal_ok,
             "browser": health.browser_up and self._restarting is None,
+            "iclient": health.iclient_ok,
             "terminals": health.pages,
         }

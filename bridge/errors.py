@@ -14,7 +14,9 @@ The tree::
      +-- NotAllowedNow                    -32004
      +-- TemporarilyUnavailable           -32005  data {reason, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
+     |    +-- IclientUnreachable          -32005  data.reason "iclientUnreachable"
      +-- TerminalError                    -32005  (browser/page failures; details withheld)
+     |    +-- PageRefused                 -32005  (iClient refused a call at once: nothing sent)
      +-- HealthcodeError                  -32005
           +-- HealthcodeUnavailable       -32005
           +-- HealthcodeOutcomeUncertain  -32005
@@ -52,6 +54,7 @@ __all__ = [
     "HealthcodeOutcomeUncertain",
     "HealthcodeRejected",
     "HealthcodeUnavailable",
+    "IclientUnreachable",
     "InvalidParams",
     "InvalidRequest",
     "JournalUnavailable",
@@ -61,6 +64,7 @@ __all__ = [
     "ParseError",
     "ProtocolError",
     "RequestIdReused",
+    "PageRefused",
     "StateDirLocked",
     "TemporarilyUnavailable",
     "TerminalError",
@@ -262,6 +266,28 @@ class JournalUnavailable(TemporarilyUnavailable):
         self.detail = detail
 
 
+class IclientUnreachable(TemporarilyUnavailable):
+    """The iClient server (Tyro's) cannot be reached from the daemon's pages: nothing was sent.
+
+    ``data`` is ``{reason: "iclientUnreachable", message, retryAfterMs}``; ``detail`` (what
+    failed, e.g. Chromium's ``net::ERR_CONNECTION_REFUSED``) goes in ``message``.
+    """
+
+    #: The stable code in ``data.reason`` (INTERFACES.md).
+    REASON = "iclientUnreachable"
+
+    def __init__(self, detail: str, retry_after_ms: int = 2000) -> None:
+        super().__init__(self.REASON, retry_after_ms)
+        self.detail = detail
+
+    def data(self) -> dict[str, Any] | None:
+        return {
+            "reason": self.REASON,
+            "message": f"the iClient server cannot be reached: {self.detail}",
+            "retryAfterMs": self.retry_after_ms,
+        }
+
+
 class TerminalError(ClaimbridgeError):
     """The browser or the terminal page failed. Internal: its text never reaches a client."""
 
@@ -276,6 +302,11 @@ class TerminalError(ClaimbridgeError):
 
     def __str__(self) -> str:
         return f"terminal error: {self.detail}"
+
+
+class PageRefused(TerminalError):
+    """The page answered a command with a refusal: iClient threw at once ("Transaction already
+    in progress.") and nothing was sent to the terminal. ``detail`` is iClient's own text."""
 
 
 class HealthcodeError(ClaimbridgeError):
@@ -382,7 +413,9 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         NotAllowedNow: -32004,
         TemporarilyUnavailable: -32005,
         JournalUnavailable: -32005,
+        IclientUnreachable: -32005,
         TerminalError: -32005,
+        PageRefused: -32005,
         HealthcodeError: -32005,
         HealthcodeUnavailable: -32005,
         HealthcodeOutcomeUncertain: -32005,

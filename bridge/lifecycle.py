@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["DaemonState", "Health", "LEGAL_MOVES", "IllegalLifecycleMove", "check_lifecycle_move", "refusal", "state_for"]
+__all__ = ["ICLIENT_UNREACHABLE", "DaemonState", "Health", "LEGAL_MOVES", "IllegalLifecycleMove", "check_lifecycle_move", "refusal", "state_for"]
 
 
 class DaemonState(StrEnum):
@@ -61,16 +61,18 @@ class Health:
         journal_ok: the last write probe (or write) succeeded.
         browser_up: the browser process is connected.
         pages: terminal name -> its page is loaded and answered its last liveness probe.
+        iclient_ok: the iClient server answered the pages' last request to it.
     """
 
     journal_ok: bool
     browser_up: bool
     pages: dict[str, bool]
+    iclient_ok: bool = True
 
     @property
     def all_ok(self) -> bool:
         """Whether everything is up (``/readyz`` 200)."""
-        return self.journal_ok and self.browser_up and all(self.pages.values())
+        return self.journal_ok and self.browser_up and self.iclient_ok and all(self.pages.values())
 
 
 def state_for(current: DaemonState, health: Health, started: bool) -> DaemonState:
@@ -90,7 +92,11 @@ def state_for(current: DaemonState, health: Health, started: bool) -> DaemonStat
 
 #: retryAfterMs by reason: start-up takes a second or two; a browser restart about as long;
 #: a journal fault is re-probed every couple of seconds.
-_RETRY_MS = {"starting": 1000, "draining": 5000, "journal": 2000, "browser": 1000, "page": 1000}
+_RETRY_MS = {"starting": 1000, "draining": 5000, "journal": 2000, "browser": 1000, "page": 1000, "iclient": 2000}
+
+#: The refusal's reason while the iClient server cannot be reached (a stable code: -32005's
+#: ``data.reason``).
+ICLIENT_UNREACHABLE = "iclientUnreachable"
 
 
 def refusal(state: DaemonState, health: Health, terminal: str | None) -> tuple[str, int] | None:
@@ -112,6 +118,8 @@ def refusal(state: DaemonState, health: Health, terminal: str | None) -> tuple[s
         return "the daemon is starting", _RETRY_MS["starting"]
     if not health.browser_up:
         return "the browser is restarting", _RETRY_MS["browser"]
+    if not health.iclient_ok:
+        return ICLIENT_UNREACHABLE, _RETRY_MS["iclient"]
     if terminal not in health.pages:
         return None  # a terminal ``terminal.pair`` creates: it needs only the browser
     if not health.pages[terminal]:

@@ -246,6 +246,8 @@ class _Snapshot:
     terminals: list[tuple[str, bool, bool, bool, int]] = field(default_factory=list)
     browser_up: bool = False
     browser_restarts: int = 0
+    iclient_reachable: bool = True
+    iclient_outages: int = 0
     ready: bool = False
     journal_writable: bool = False
     #: Jobs waiting on evidence, and when the scrape looked (their ages are counted from it).
@@ -298,6 +300,13 @@ class _DaemonCollector(Collector):
         yield GaugeMetricFamily("claimbridge_browser_up", "1 while headless Chromium runs.", value=int(s.browser_up))
         yield CounterMetricFamily(
             "claimbridge_browser_restarts", "Times Chromium was relaunched after a crash.", value=s.browser_restarts
+        )
+        yield GaugeMetricFamily(
+            "claimbridge_iclient_reachable", "1 while the iClient server answers the pages' requests.",
+            value=int(s.iclient_reachable),
+        )
+        yield CounterMetricFamily(
+            "claimbridge_iclient_outages", "Times the iClient server could not be reached.", value=s.iclient_outages
         )
         yield GaugeMetricFamily("claimbridge_ready", "1 when /readyz would answer 200.", value=int(s.ready))
         yield GaugeMetricFamily(
@@ -392,6 +401,8 @@ class _Metrics:
         snap.terminals = [(n, w.paired, w.busy, w.ready, w.queued) for n, w in sorted(self._workers.items())]
         snap.browser_up = browser.up
         snap.browser_restarts = browser.restarts
+        snap.iclient_reachable = browser.iclient.ok
+        snap.iclient_outages = browser.iclient.outages
         snap.ready = self._ready()
         self.collector.snapshot = snap
 

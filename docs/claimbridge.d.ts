@@ -182,6 +182,7 @@ export type HealthResult = {
   terminals: Array<TerminalInfo>;
   journal: JournalHealth;
   browser: BrowserHealth;
+  iclient: IclientHealth;
 };
 
 /** ``healthcode.submit``. */
@@ -199,6 +200,20 @@ export type HistoryEntry = {
   state?: JobState | null;
   message?: string | null;
   by?: string | null;
+};
+
+/** Whether the iClient server (Tyro's) can be reached, as the terminals' pages see it.
+ *
+ * ``ok`` is false from the first request to it that failed on the network until the next one
+ * it answers; ``since`` is when the current state began; ``reason`` is what failed (Chromium's
+ * error and the URL), null while it is reachable. Meanwhile new money work answers -32005
+ * ``iclientUnreachable``.
+ */
+export type IclientHealth = {
+  ok: boolean;
+  since: string;
+  reason?: string | null;
+  [key: string]: unknown;
 };
 
 export type JobCommon = {

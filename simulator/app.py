@@ -187,6 +187,23 @@ async def _authorise(request: web.Request) -> web.StreamResponse:
     return web.json_response(answer)
 
 
+async def _restore_pairing(request: web.Request) -> web.StreamResponse:
+    """``PUT /_sim/terminals/{mid}/{tid}/pairing {integrationKey}``: the terminal keeps a pairing
+    made before the simulator restarted (as Tyro's terminals keep theirs)."""
+    try:
+        mid, tid = int(request.match_info["mid"]), int(request.match_info["tid"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    key = body.get("integrationKey") if isinstance(body, dict) else None
+    if not isinstance(key, str) or not key:
+        return web.json_response({"error": "integrationKey (a string) is required"}, status=400)
+    return web.json_response(request.app[SIMULATOR_KEY].restore_pairing(mid, tid, key))
+
+
 async def _on_cleanup(app: web.Application) -> None:
     await app[SIMULATOR_KEY].close()
 
@@ -228,6 +245,7 @@ def create_app(clock: Clock | None = None, *, seed: int = 0) -> web.Application:
     app.router.add_post("/_sim/scenario", _scenario)
     app.router.add_route("*", "/_sim/clock", _clock)
     app.router.add_post("/_sim/terminals/{mid}/{tid}/authorise", _authorise)
+    app.router.add_put("/_sim/terminals/{mid}/{tid}/pairing", _restore_pairing)
     if create_healthcode_app is not None:
         sub = create_healthcode_app(clock)
         app[_HEALTHCODE_KEY] = sub

@@ -127,6 +127,13 @@ class Simulator:
         terminal.authorised.set()
         return {"status": "success", "message": "Paired", "integrationKey": key}
 
+    def restore_pairing(self, mid: int, tid: int, integration_key: str) -> dict[str, Any]:
+        """A terminal that kept its pairing while the server was down: after a restart of the
+        simulator (which forgets everything) the POS's key is valid again, as with Tyro's."""
+        terminal = self._terminals.setdefault((mid, tid), TerminalRuntime(mid, tid))
+        terminal.integration_key = integration_key
+        return terminal.to_json()
+
     # ------------------------------------------------------------------ link frames
 
     def detach(self, session: Session) -> None:

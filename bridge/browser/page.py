@@ -29,18 +29,25 @@ from types import TracebackType
 from typing import Any, Literal
 
 from playwright.async_api import Browser as PwBrowser
-from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import BrowserContext, Page, Playwright, Request, Response, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from bridge.backoff import backoff_delay
-from bridge.errors import TerminalError
+from bridge.errors import PageRefused, TerminalError
 from bridge.browser.pagelink import PageChannel, PageLink
+from bridge.browser.reachability import PROBE_FETCH_S, PROBE_SCRIPT, Reachability, is_daemon_url, is_network_failure, where
 
 __all__ = ["Browser", "TerminalPage", "PageEvent", "PageEventKind", "Operation", "BROWSER_ARGS", "launch_args"]
 
 log = logging.getLogger("claimbridge.browser.page")
 
-PageEventKind = Literal["status", "question", "receipt", "complete", "pairing", "info", "report", "crashed"]
+PageEventKind = Literal[
+    "status", "question", "receipt", "complete", "pairing", "info", "report", "crashed", "unreachable",
+]
+
+#: Requests whose failure means iClient never ran in its frame: the operation did not leave the page.
+_FRAME_LOADS = frozenset({"document", "script"})
+
 
 #: Flags for a machine with no internet and no desktop (see reference/chromium-on-this-platform.md).
 BROWSER_ARGS = (
@@ -108,6 +115,8 @@ class Browser:
         self.generation = 0
         #: The browser process's id, learnt at launch (to kill it when it will not close).
         self.pid: int | None = None
+        #: Whether the iClient server can be reached, as the pages see it (shared by all pages).
+        self.iclient = Reachability()
 
     async def __aenter__(self) -> Browser:
         await self.link.__aenter__()
@@ -264,12 +273,23 @@ class TerminalPage:
         self._channel: PageChannel | None = None
         self._ops: dict[str, Operation] = {}
         self.generation = 0
+        #: Set when an operation could not reach the iClient server: iClient still holds its
+        #: half-open channel (every new call would be "already in progress"), so the page must
+        #: be loaded again before it takes work; cleared by :meth:`open`.
+        self.stale = False
+        #: The last network failure seen while the page was being opened (None: none).
+        self._network_failure: str | None = None
+
+    @property
+    def iclient(self) -> Reachability:
+        """Whether the iClient server can be reached (shared by all pages of the browser)."""
+        return self._browser.iclient
 
     @property
     def loaded(self) -> bool:
         """Whether the page is open with iClient loaded and connected to the daemon."""
         return (
-            self._page is not None and not self._page.is_closed() and not self.hung
+            self._page is not None and not self._page.is_closed() and not self.hung and not self.stale
             and self._channel is not None and self._channel.up
             and self.generation == self._browser.generation
         )
@@ -305,6 +325,53 @@ class TerminalPage:
             return False
         return True
 
+    async def probe_iclient(self) -> bool | None:
+        """Reachability: the page asks the iClient server for iClient's script (``HEAD``, no
+        cache); the answer or the failure goes to :attr:`iclient`. None when the page is not
+        there to ask (its own liveness is :meth:`probe`'s business)."""
+        page = self._page
+        if page is None or page.is_closed() or self.hung:
+            return None
+        try:
+            error = await self._evaluate(
+                page, PROBE_SCRIPT, [self.iclient_url, int(PROBE_FETCH_S * 1000)], PROBE_FETCH_S + self.call_timeout_s,
+            )
+        except TerminalError:
+            return None
+        if error is None:
+            self.iclient.reached()
+            return True
+        self.iclient.failed(f"{error} ({where(self.iclient_url)})")
+        return False
+
+    def _request_failed(self, request: Request) -> None:
+        """A request of the page failed: evidence about the iClient server when it was for it."""
+        failure = request.failure or ""
+        if is_daemon_url(request.url, self.host_url) or not is_network_failure(failure):
+            return
+        self._cannot_reach(f"{failure} ({where(request.url)})", request.resource_type)
+
+    def _response(self, response: Response) -> None:
+        """An answer from the iClient server: it is reachable, unless the answer is a 5xx to
+        iClient's script or frame (a proxy's or the server's failure: iClient did not load)."""
+        if is_daemon_url(response.url, self.host_url):
+            return
+        kind = response.request.resource_type
+        if response.status >= 500 and kind in _FRAME_LOADS:
+            self._cannot_reach(f"HTTP {response.status} ({where(response.url)})", kind)
+            return
+        self.iclient.reached()
+
+    def _cannot_reach(self, reason: str, resource_type: str) -> None:
+        self._network_failure = reason
+        self.iclient.failed(reason)
+        if resource_type in _FRAME_LOADS and self._ops:
+            # iClient's frame (or its script) did not load: the operations never left the page.
+            self.stale = True
+            for op in list(self._ops.values()):
+                op.events.put_nowait(PageEvent("unreachable", reason))
+            self._ops.clear()
+
     async def open(self) -> None:
         """Open the host page, load iClient into it and connect it (again, after a crash)."""
         await self.close()
@@ -312,10 +379,13 @@ class TerminalPage:
         # Loading fetches iClient over the network: a slower bound than a call into a live page.
         load_timeout = max(3 * self.call_timeout_s, 30.0)
         channel: PageChannel | None = None
+        self._network_failure = None
         try:
             page = await asyncio.wait_for(self._context.new_page(), load_timeout)
             page.on("crash", lambda _p: self._fail_all("the page crashed"))
             page.on("close", lambda _p: self._fail_all("the page closed"))
+            page.on("requestfailed", self._request_failed)
+            page.on("response", self._response)
             await page.goto(self.host_url, timeout=load_timeout * 1000)
             link_url, channel = self._browser.link.channel(self._on_events, lambda: self._link_closed(channel))
             await self._evaluate(
@@ -325,7 +395,9 @@ class TerminalPage:
             await channel.wait_connected(self.call_timeout_s)
         except TerminalError as exc:
             self._forget(channel)
-            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.detail}") from exc
+            if self._network_failure is None and "could not load iClient" in exc.detail:
+                self.iclient.failed(exc.detail)  # the script did not load: no request event told us why
+            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {self._network_failure or exc.detail}") from exc
         except TimeoutError as exc:
             self._forget(channel)
             raise TerminalError(f"cannot open a page within {load_timeout:.0f} s") from exc
@@ -333,9 +405,11 @@ class TerminalPage:
             self._forget(channel)
             raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.message}") from exc
         self.hung = False
+        self.stale = False
         self._page = page
         self._channel = channel
         self.generation = self._browser.generation
+        self.iclient.reached()
 
     def _forget(self, channel: PageChannel | None) -> None:
         if channel is not None:
@@ -378,7 +452,7 @@ class TerminalPage:
 
     def _live_channel(self) -> PageChannel:
         page, channel = self._page, self._channel
-        if page is None or page.is_closed() or self.hung or channel is None or not channel.up:
+        if page is None or page.is_closed() or self.hung or self.stale or channel is None or not channel.up:
             raise TerminalError("the terminal page is not loaded")
         return channel
 
@@ -399,9 +473,12 @@ class TerminalPage:
         self._ops[op_id] = op
         try:
             await channel.call("run", [op_id, method, request or {}, list(auto_answers)], self.call_timeout_s)
+        except PageRefused as exc:
+            self._ops.pop(op_id, None)
+            raise PageRefused(f"iClient refused {method}: {exc.detail}") from exc
         except TerminalError as exc:
             self._ops.pop(op_id, None)
-            raise TerminalError(f"iClient refused {method}: {exc.detail}") from exc
+            raise TerminalError(f"iClient did not take {method}: {exc.detail}") from exc
         return op
 
     def finish(self, op_id: str) -> None:

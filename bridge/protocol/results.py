@@ -29,6 +29,7 @@ __all__ = [
     "ClaimOutcome",
     "ComponentHealth",
     "HealthResult",
+    "IclientHealth",
     "HistoryEntry",
     "Instant",
     "JOB_RESULTS",
@@ -303,6 +304,22 @@ class BrowserHealth(ComponentHealth):
     executable: str | None = None
 
 
+class IclientHealth(BaseModel):
+    """Whether the iClient server (Tyro's) can be reached, as the terminals' pages see it.
+
+    ``ok`` is false from the first request to it that failed on the network until the next one
+    it answers; ``since`` is when the current state began; ``reason`` is what failed (Chromium's
+    error and the URL), null while it is reachable. Meanwhile new money work answers -32005
+    ``iclientUnreachable``.
+    """
+
+    model_config = _TOLERANT
+
+    ok: bool
+    since: Instant
+    reason: str | None = None
+
+
 class HealthResult(BaseModel):
     """``system.health`` result."""
 
@@ -313,6 +330,7 @@ class HealthResult(BaseModel):
     terminals: tuple[TerminalInfo, ...]
     journal: JournalHealth
     browser: BrowserHealth
+    iclient: IclientHealth
 
 
 class SubscribeResult(BaseModel):

@@ -103,6 +103,7 @@ class Service:
         now: Callable[[], datetime],
         version: str,
         browser_state: Callable[[], dict[str, Any]] = dict,
+        iclient_state: Callable[[], dict[str, Any]] | None = None,
         gate: Callable[[str | None], None] | None = None,
     ) -> None:
         self.journal = journal
@@ -112,6 +113,7 @@ class Service:
         self.now = now
         self.version = version
         self._browser_state = browser_state
+        self._iclient_state = iclient_state or (lambda: {"ok": True, "since": now().isoformat()})
         #: Raises -32005 when new work for a terminal (None: journal only) cannot be taken now.
         self._gate: Callable[[str | None], None] = gate or (lambda _terminal: None)
         self._started = time.monotonic()
@@ -425,6 +427,7 @@ class Service:
                 "message": "running" if up else "a page is hung or the browser is restarting",
                 **browser,
             },
+            "iclient": self._iclient_state(),
         })
 
     async def subscribe(self, params: EventsSubscribeParams, peer: Peer | None) -> SubscribeResult:

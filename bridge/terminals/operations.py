@@ -11,7 +11,7 @@ import itertools
 from typing import Any
 
 from bridge import healthpoint
-from bridge.errors import TerminalError
+from bridge.errors import IclientUnreachable, TerminalError
 from bridge.journal import PairingRecord
 from bridge.browser.page import Operation, PageEvent, TerminalPage
 
@@ -48,6 +48,8 @@ async def wait_kind(op: Operation, kinds: tuple[str, ...], timeout: float) -> Pa
             raise TerminalError(f"no {'/'.join(kinds)} answer from iClient within {timeout:.0f} s") from exc
         if event.kind == "crashed":
             raise TerminalError(str(event.payload))
+        if event.kind == "unreachable":
+            raise IclientUnreachable(str(event.payload))
         if event.kind in kinds:
             return event
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bridge.browser.page import TerminalPage
 from bridge.terminals.operations import next_op_id
 
-__all__ = ["PairingOutcome", "pair_on_page", "timed_out_message"]
+__all__ = ["PairingOutcome", "pair_on_page", "timed_out_message", "unreachable_message"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,14 @@ def timed_out_message(timeout_s: float) -> str:
     )
 
 
+def unreachable_message(detail: str) -> str:
+    """What the engineer is told when the pairing request could not leave the page."""
+    return (
+        f"The iClient server cannot be reached ({detail}): the pairing request did not reach the "
+        "terminal. Check this machine's internet connection, then try again."
+    )
+
+
 async def pair_on_page(
     page: TerminalPage, mid: int, tid: int, timeout_s: float, on_progress: Callable[[str], object]
 ) -> PairingOutcome:
@@ -48,6 +56,8 @@ async def pair_on_page(
                 return PairingOutcome("timeout", timed_out_message(timeout_s))
             if event.kind == "crashed":
                 return PairingOutcome("failure", f"pairing interrupted: {event.payload}")
+            if event.kind == "unreachable":
+                return PairingOutcome("failure", unreachable_message(str(event.payload)))
             if event.kind != "pairing":
                 continue
             status = str(event.payload.get("status"))

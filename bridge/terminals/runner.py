@@ -18,6 +18,7 @@ from typing import Any
 from bridge import healthpoint
 from bridge.errors import (
     ClaimbridgeError,
+    IclientUnreachable,
     JournalUnavailable,
     NotAllowedNow,
     TemporarilyUnavailable,
@@ -77,6 +78,8 @@ class TerminalWorker:
         self.tid: int | None = None
         self.paired = False
         self.current_job: str | None = None
+        #: True while the page is being (re)opened.
+        self.loading = False
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._fresh: dict[str, JobRecord] = {}
@@ -124,7 +127,11 @@ class TerminalWorker:
     async def load_page(self) -> None:
         """(Re)open the page; queued jobs wait until this succeeds."""
         self._page_ready.clear()
-        await self.page.open()
+        self.loading = True
+        try:
+            await self.page.open()
+        finally:
+            self.loading = False
         self._page_ready.set()
 
     def browser_died(self) -> None:
@@ -251,6 +258,10 @@ class TerminalWorker:
             await self._fail(job_id, TerminalNotPaired(self.name))
             return
         method, request = await self.iclient_call(job, pairing)
+        if not self.page.iclient.ok:
+            # Nothing can reach the terminal now: the job fails at once, never waits its 10 minutes.
+            await self._fail(job_id, IclientUnreachable(self.page.iclient.reason or "no answer"))
+            return
         await self._move(job_id, JobState.RUNNING)
         try:
             op = await self.page.start(job_id, method, request, _auto_answers(job))
@@ -260,7 +271,13 @@ class TerminalWorker:
             await self._recovery.after_unknown(job_id, request)
             return
         self._op = op
-        outcome = await self._follow(job, op)
+        try:
+            outcome = await self._follow(job, op)
+        except IclientUnreachable as exc:
+            # iClient's frame never loaded: the request did not leave the page.
+            self.page.finish(op.op_id)
+            await self._fail(job_id, exc)
+            return
         self.page.finish(op.op_id)
         if outcome is None:
             await self._recovery.after_unknown(job_id, request)
@@ -344,6 +361,8 @@ class TerminalWorker:
             elif event.kind == "crashed":
                 await self._settle_unknown(job.job_id, f"{event.payload} while the job was running")
                 return None
+            elif event.kind == "unreachable":
+                raise IclientUnreachable(str(event.payload))
 
     async def _on_question(self, job: JobRecord, op: Operation, question: dict[str, Any]) -> None:
         pending = Question.of(job.job_id, question)
