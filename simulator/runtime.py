@@ -121,8 +121,10 @@ class Simulator:
     def restore_pairing(self, mid: int, tid: int, integration_key: str) -> dict[str, Any]:
         """A terminal that kept its pairing while the server was down: after a restart of the
         simulator (which forgets everything) the POS's key is valid again, as with Tyro's."""
-        terminal = self._terminals.setdefault((mid, tid), TerminalRuntime(mid, tid))
-        terminal.integration_key = integration_key
+        terminal = self._terminals.get((mid, tid))
+        if terminal is None:
+            terminal = self._terminals[(mid, tid)] = TerminalRuntime(mid, tid, self.clock)
+        terminal.keep_pairing(integration_key)
         return terminal.to_json()
 
     # ------------------------------------------------------------------ link frames

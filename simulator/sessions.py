@@ -270,6 +270,10 @@ class TerminalRuntime:
         self._integration_key = key
         self._authorised.set()
 
+    def keep_pairing(self, key: str) -> None:
+        """The terminal holds ``key`` from before the simulator restarted (no pairing runs)."""
+        self._integration_key = key
+
     async def wait_authorised(self, seconds: float) -> bool:
         return await self._clock.wait_event(self._authorised, seconds)
 
