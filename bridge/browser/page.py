@@ -466,16 +466,17 @@ class TerminalPage:
         acknowledged. The question still arrives as an event, with ``answered`` set.
 
         Raises:
-            TerminalError: the page is gone, or iClient refused the call at once.
+            PageRefused: iClient refused the call at once (nothing was sent); its text.
+            TerminalError: the page is gone or did not answer (the call may have been made).
         """
         channel = self._live_channel()
         op = Operation(op_id, method)
         self._ops[op_id] = op
         try:
             await channel.call("run", [op_id, method, request or {}, list(auto_answers)], self.call_timeout_s)
-        except PageRefused as exc:
+        except PageRefused:
             self._ops.pop(op_id, None)
-            raise PageRefused(f"iClient refused {method}: {exc.detail}") from exc
+            raise  # iClient's own words: the terminal's reason for the job
         except TerminalError as exc:
             self._ops.pop(op_id, None)
             raise TerminalError(f"iClient did not take {method}: {exc.detail}") from exc

@@ -72,6 +72,11 @@ from bridge.healthpoint.recovery import (
     same_claim,
     same_purchase,
 )
+from bridge.healthpoint.starting import (
+    StartFailure,
+    refused_before_start,
+    state_after_start_failure,
+)
 
 __all__ = [
     "ACCEPT",
@@ -99,6 +104,7 @@ __all__ = [
     "Refusal",
     "ReportRow",
     "SYDNEY",
+    "StartFailure",
     "auto_answers",
     "cancel_deadline",
     "claim_total",
@@ -117,10 +123,12 @@ __all__ = [
     "refuse_cancel",
     "refuse_gap",
     "refuse_refund",
+    "refused_before_start",
     "report_rows",
     "same_claim",
     "same_purchase",
     "settled_result",
+    "state_after_start_failure",
     "to_iclient_cancel",
     "to_iclient_claim",
     "to_iclient_gap_purchase",

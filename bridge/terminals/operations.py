@@ -70,6 +70,11 @@ async def read_reconciliation(page: TerminalPage, keys: healthpoint.Pairing, dat
     op = await page.start(next_op_id("report"), "healthpointReconciliationReport", request)
     try:
         event = await wait_kind(op, ("report",), REPORT_TIMEOUT_S)
+    except TerminalError:
+        # iClient may still hold the report's channel: every new call would be refused "already
+        # in progress" until the page is loaded again (the page supervisor does it).
+        page.stale = True
+        raise
     finally:
         page.finish(op.op_id)
     return healthpoint.parse_reconciliation(dict(event.payload or {}), report_type)

@@ -198,11 +198,22 @@ class Reconciler:
                 days[(job.terminal, sydney_day(job.created_at))] = None
         return list(days)
 
-    async def _try(self, terminal: str, day: date) -> None:
+    def _in_use(self, terminal: str) -> bool:
+        """Whether a PMS is using the terminal now (a job running or waiting, a pairing)."""
+        worker = self.workers.get(terminal)
+        return worker is not None and (worker.busy or worker.queued > 0)
+
+    async def _try(self, terminal: str, day: date) -> bool:
+        """An automatic run for one terminal and day; False when it must be tried again later:
+        the terminal is in use (a report never holds a terminal a PMS waits for) or it failed."""
+        if self._in_use(terminal):
+            log.info("reconciliation of %s for %s put off: the terminal is in use", terminal, day)
+            return False
         try:
             await self.reconcile(terminal, day)
         except ClaimbridgeError as exc:
             log.info("reconciliation of %s for %s not done now: %s", terminal, day, exc)
+        return True
 
     async def run(self, config: ReconciliationConfig) -> None:
         """Forever: the daily run at ``daily_at`` (Sydney), and the unknown jobs' days every ``retry_s``.
@@ -213,14 +224,17 @@ class Reconciler:
         loop = asyncio.get_running_loop()
         done = daily_start(self.now(), config.daily_at)
         next_retry = loop.time() + config.retry_s
+        put_off: dict[str, date] = {}  # daily runs waiting for their terminal to be free
         while True:
-            await asyncio.sleep(min(config.retry_s, 30.0, max(next_retry - loop.time(), 0.0)))
+            pause = 1.0 if put_off else 30.0
+            await asyncio.sleep(min(config.retry_s, pause, max(next_retry - loop.time(), 0.0)))
             day = daily_due(self.now(), config.daily_at, done)
             if day is not None:
                 done = day + timedelta(days=1)
-                for name, worker in sorted(self.workers.items()):
-                    if worker.paired:
-                        await self._try(name, day)
+                put_off.update({name: day for name, worker in self.workers.items() if worker.paired})
+            for name, pending in sorted(put_off.items()):
+                if await self._try(name, pending):
+                    del put_off[name]
             if loop.time() >= next_retry:
                 next_retry = loop.time() + config.retry_s
                 for name, unknown_day in await self.unknown_days():

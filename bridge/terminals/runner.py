@@ -21,6 +21,7 @@ from bridge.errors import (
     IclientUnreachable,
     JournalUnavailable,
     NotAllowedNow,
+    PageRefused,
     TemporarilyUnavailable,
     TerminalError,
     TerminalNotPaired,
@@ -265,6 +266,11 @@ class TerminalWorker:
         await self._move(job_id, JobState.RUNNING)
         try:
             op = await self.page.start(job_id, method, request, _auto_answers(job))
+        except PageRefused as exc:  # iClient refused at once: nothing left (a fresh page clears it)
+            self.page.stale = self.page.stale or "in progress" in exc.detail
+            await self._move(job_id, healthpoint.state_after_start_failure(healthpoint.StartFailure.REFUSED),
+                             error=healthpoint.refused_before_start(exc.detail))
+            return
         except TerminalError as exc:
             # The call may or may not have reached the terminal: never guess.
             await self._settle_unknown(job_id, f"the page failed while starting: {exc.detail}")

@@ -1,10 +1,16 @@
-"""bridge/terminals/reconciler.py's pure helpers: the Sydney day of a moment, across DST."""
+"""bridge/terminals/reconciler.py: the Sydney day of a moment, across DST; the daily run's timing;
+automatic runs put off while a PMS uses the terminal."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
-from bridge.terminals.reconciler import MAX_AGE, _day_bounds, sydney_day
+from bridge.hub import Hub
+from bridge.journal import Journal
+from bridge.terminals.reconciler import MAX_AGE, Reconciler, _day_bounds, sydney_day
 
 
 def test_sydney_day() -> None:
@@ -33,3 +39,16 @@ def test_the_daily_run_is_due_once_a_day_after_daily_at_sydney() -> None:
     assert daily_due(after, "07:00", date(2026, 11, 23)) is None  # made already
     winter = datetime(2026, 6, 14, 21, 0, tzinfo=UTC)  # 07:00 AEST, Monday 15 June
     assert daily_due(winter, "07:00", date(2026, 6, 14)) == date(2026, 6, 14)
+
+
+async def test_an_automatic_run_never_takes_a_terminal_a_pms_is_using(tmp_path: Path) -> None:
+    """A job running or waiting on the terminal: the automatic run is put off (tried again
+    later), so no claim is refused "Transaction already in progress" because of a report."""
+    async with Journal(tmp_path / "claimbridge.db") as journal:
+        workers: dict[str, Any] = {
+            "busy": SimpleNamespace(busy=True, queued=0, paired=True),
+            "waiting": SimpleNamespace(busy=False, queued=2, paired=True),
+        }
+        reconciler = Reconciler(journal, Hub(), workers, lambda: datetime(2026, 11, 23, tzinfo=UTC))
+        assert await reconciler._try("busy", date(2026, 11, 22)) is False
+        assert await reconciler._try("waiting", date(2026, 11, 22)) is False
