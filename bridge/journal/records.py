@@ -39,6 +39,9 @@ class JobRecord:
     parent_job_id: str | None
     created_at: datetime
     updated_at: datetime
+    #: The journal-wide change number of this job's last change (create, move, result, note):
+    #: larger means later, across every job of the journal.
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ def job_from_row(row: StoredRow) -> JobRecord:
         parent_job_id=row["parent_job_id"],
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
+        seq=int(row["seq"]),
     )
 
 

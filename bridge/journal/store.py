@@ -41,7 +41,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-
 class Journal:
     """Durable job queue and audit log in one SQLite file.
 
@@ -207,9 +206,9 @@ class Journal:
             at = iso(self._clock())
             db.execute(
                 "INSERT INTO jobs (job_id, request_id, kind, terminal, state, digest, request,"
-                " parent_job_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " parent_job_id, created_at, updated_at, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (job_id, request_id, str(kind), terminal, str(JobState.QUEUED), digest,
-                 dumps(request), parent_job_id, at, at),
+                 dumps(request), parent_job_id, at, at, self._thread.next_seq()),
             )
             db.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, event) VALUES (?,?,?,?,?)",
@@ -251,8 +250,8 @@ class Journal:
             at = iso(self._clock())
             db.execute(
                 "UPDATE jobs SET state = ?, updated_at = ?, result = COALESCE(?, result),"
-                " error = CASE WHEN ? THEN NULL ELSE COALESCE(?, error) END WHERE job_id = ?",
-                (str(to_state), at, dumps(result), clear_error, dumps(error), job_id),
+                " error = CASE WHEN ? THEN NULL ELSE COALESCE(?, error) END, seq = ? WHERE job_id = ?",
+                (str(to_state), at, dumps(result), clear_error, dumps(error), self._thread.next_seq(), job_id),
             )
             db.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail)"
@@ -273,7 +272,8 @@ class Journal:
         with self._thread.transaction() as db:
             at = iso(self._clock())
             cursor = db.execute(
-                "UPDATE jobs SET result = ?, updated_at = ? WHERE job_id = ?", (dumps(result), at, job_id),
+                "UPDATE jobs SET result = ?, updated_at = ?, seq = ? WHERE job_id = ?",
+                (dumps(result), at, self._thread.next_seq(), job_id),
             )
             if cursor.rowcount == 0:
                 raise JobNotFound(job_id)
@@ -299,9 +299,11 @@ class Journal:
         self._held.add_note(job_id, event, detail, at)
 
     def _insert_note(self, job_id: str, event: str, detail: str | None, at: str) -> None:
-        self._thread.conn.execute(
-            "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)", (job_id, at, event, detail),
-        )
+        with self._thread.transaction() as db:
+            db.execute(
+                "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)", (job_id, at, event, detail),
+            )
+            self._thread.touch(job_id)
 
     async def get(self, job_id: str) -> JobRecord:
         """Raises: JobNotFound, JournalUnavailable."""
@@ -490,3 +492,4 @@ class Journal:
                 "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
                 [(job_id, at, event, detail) for at, event, detail in notes],
             )
+            self._thread.touch(job_id)

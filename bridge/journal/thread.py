@@ -15,13 +15,14 @@ import contextlib
 import contextvars
 import sqlite3
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bridge.errors import JournalUnavailable
-from bridge.journal.schema import SCHEMA
+from bridge.journal.schema import ADD_SEQ, INDEX_SEQ, META_ROW, NEXT_SEQ, SCHEMA
 
 __all__ = ["LANE", "JournalThread"]
 
@@ -114,6 +115,13 @@ class JournalThread:
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(SCHEMA)
         self._db = db
+        with self.transaction():
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
+            if "seq" not in columns:
+                for statement in ADD_SEQ:
+                    db.execute(statement)
+            db.execute(INDEX_SEQ)
+            db.execute(META_ROW, (str(uuid.uuid4()),))
 
     def close(self) -> None:
         """Close the connection (on the thread)."""
@@ -134,6 +142,17 @@ class JournalThread:
         if self._db is None:
             raise JournalUnavailable("journal is not open")
         return self._db
+
+    def next_seq(self) -> int:
+        """Take the journal's next change number (inside the caller's transaction)."""
+        row = self.conn.execute(NEXT_SEQ).fetchone()
+        if row is None:
+            raise sqlite3.DatabaseError("the journal has no meta row")
+        return int(row[0])
+
+    def touch(self, job_id: str) -> None:
+        """Give a job the next change number (a note, a receipt, a question: a change of that job)."""
+        self.conn.execute("UPDATE jobs SET seq = ? WHERE job_id = ?", (self.next_seq(), job_id))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
