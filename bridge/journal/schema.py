@@ -65,7 +65,14 @@ CREATE TABLE IF NOT EXISTS reconciliations (
 CREATE TABLE IF NOT EXISTS meta (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
     journal_id TEXT NOT NULL,
-    seq        INTEGER NOT NULL
+    seq        INTEGER NOT NULL,
+    gap        TEXT
+);
+CREATE TABLE IF NOT EXISTS journal_history (
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     TEXT NOT NULL,
+    event  TEXT NOT NULL,
+    detail TEXT
 );
 CREATE TABLE IF NOT EXISTS pairings (
     terminal        TEXT PRIMARY KEY,

@@ -47,6 +47,13 @@ class JournalThread:
         self.path = path
         self._busy_timeout_s = busy_timeout_s
         self._db: sqlite3.Connection | None = None
+        #: The highest change number committed (read at open, raised after each commit).
+        self.seq = 0
+        self._pending_seq: int | None = None
+        #: The journal's identity (its ``meta`` row), known once open.
+        self.journal_id = ""
+        #: Whether opening made a new journal: the file was missing or empty.
+        self.created_now = False
         self._lanes: dict[Hashable | None, deque[_Call]] = {}
         self._order: deque[Hashable | None] = deque()
         self._wake = threading.Condition()
@@ -108,6 +115,7 @@ class JournalThread:
     def open(self) -> None:
         """Connect and create the schema if missing (on the thread)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.created_now = not self.path.exists() or self.path.stat().st_size == 0
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
@@ -121,7 +129,11 @@ class JournalThread:
                 for statement in ADD_SEQ:
                     db.execute(statement)
             db.execute(INDEX_SEQ)
+            if "gap" not in {r["name"] for r in db.execute("PRAGMA table_info(meta)")}:
+                db.execute("ALTER TABLE meta ADD COLUMN gap TEXT")
             db.execute(META_ROW, (str(uuid.uuid4()),))
+            meta = db.execute("SELECT journal_id, seq FROM meta WHERE id = 1").fetchone()
+            self.journal_id, self.seq = str(meta["journal_id"]), int(meta["seq"])
 
     def close(self) -> None:
         """Close the connection (on the thread)."""
@@ -148,7 +160,8 @@ class JournalThread:
         row = self.conn.execute(NEXT_SEQ).fetchone()
         if row is None:
             raise sqlite3.DatabaseError("the journal has no meta row")
-        return int(row[0])
+        self._pending_seq = int(row[0])
+        return self._pending_seq
 
     def touch(self, job_id: str) -> None:
         """Give a job the next change number (a note, a receipt, a question: a change of that job)."""
@@ -159,9 +172,12 @@ class JournalThread:
         """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error: the one copy of it."""
         db = self.conn
         db.execute("BEGIN IMMEDIATE")
+        self._pending_seq = None
         try:
             yield db
             db.execute("COMMIT")
+            if self._pending_seq is not None:
+                self.seq = max(self.seq, self._pending_seq)
         except BaseException:
             if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):

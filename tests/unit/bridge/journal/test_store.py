@@ -247,3 +247,18 @@ def test_a_journal_made_before_seq_is_numbered_in_the_order_its_jobs_last_change
             assert (await j.get("j1")).seq == 3
 
     run(go())
+
+
+def test_one_row_that_cannot_be_decoded_is_left_out_of_lists_and_never_claimed_again(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db") as j:
+            bad, _ = await j.create_job(kind=JobKind.CLAIM, request_id="bad", terminal="t", request={})
+            await j.create_job(kind=JobKind.CLAIM, request_id="good", terminal="t", request={})
+            await j.read(lambda: j.thread.conn.execute("UPDATE jobs SET result = '{broken' WHERE request_id = 'bad'"))
+            assert [job.request_id for job in await j.list_jobs()] == ["good"]
+            with pytest.raises(JournalUnavailable):
+                await j.get(bad.job_id)
+            with pytest.raises(JournalUnavailable):  # -32005, not a second job for the same requestId
+                await j.create_job(kind=JobKind.CLAIM, request_id="bad", terminal="t", request={})
+
+    run(go())
