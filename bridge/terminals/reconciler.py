@@ -246,6 +246,8 @@ class Reconciler:
         first = sydney_day(datetime.fromisoformat(gap.since)) if gap.since else today - MAX_AGE
         first = max(first, today - GAP_DAYS)
         lost = 0
+        if not any(worker.paired for worker in self.workers.values()):
+            return False  # no report can be fetched yet: the gap stays until a terminal is paired
         try:
             for name, worker in sorted(self.workers.items()):
                 if not worker.paired:
