@@ -54,6 +54,7 @@ from bridge.errors import IclientUnreachable, JournalUnavailable, TemporarilyUna
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
+from bridge.journal.guard import MarkKeeper, check_before_open
 from bridge.lifecycle import ICLIENT_UNREACHABLE, DaemonState, Health, check_lifecycle_move, refusal, state_for
 from bridge.loops import Loops
 from bridge.mqtt.topics import Topics, parse_broker_url
@@ -156,6 +157,7 @@ class Daemon:
         """What is measured now: journal writes, the browser, each page's liveness."""
         return Health(
             journal_ok=self.journal is not None and self.journal.writable,
+            journal_behind=self.journal is not None and self.journal.behind is not None,
             browser_up=bool(self.browser and self.browser.up),
             pages={name: w.ready for name, w in self.workers.items()},
             iclient_ok=self.browser is None or self.browser.iclient.ok,
@@ -222,8 +224,11 @@ class Daemon:
         sock = bind_socket(host, port)
         stack.callback(sock.close)
         self.token = ensure_token(self.state_dir / "token")
+        mark, mark_problem = check_before_open(self.state_dir / "claimbridge.db")  # JournalDamaged: exit 1
         journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db", clock=self.now))
         self.journal = journal
+        keeper = MarkKeeper(journal, mark, mark_problem)
+        await keeper.start()  # a journal behind its mark: degraded until accept-gap
         os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
         self.browser = Browser(s.browser.executable_path, tuple(s.browser.args), on_crash=self._browser_crashed)
         names: dict[str, tuple[int, int]] = {n: (t.mid, t.tid) for n, t in s.terminals.items()}
@@ -279,6 +284,7 @@ class Daemon:
         self._started = True
         self._refresh_state()
         self._spawn(self._journal_loop(), "claimbridge.journal.probe")
+        self._spawn(keeper.run(), "claimbridge.journal.mark")
         self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
         supervisor = PageSupervisor(
             self.workers, self.browser, self._loops.spawn,

@@ -14,7 +14,8 @@ The tree::
      +-- NotAllowedNow                    -32004
      +-- TemporarilyUnavailable           -32005  data {reason, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
-     |    +-- IclientUnreachable          -32005  data.reason "iclientUnreachable"
+     |    +-- JournalBehind               -32005  data {reason: "journalBehind", retryAfterMs, message}
+     |    +-- IclientUnreachable          -32005  data {reason: "iclientUnreachable", retryAfterMs, message}
      +-- TerminalError                    -32005  (browser/page failures; details withheld)
      |    +-- PageRefused                 -32005  (iClient refused a call at once: nothing sent)
      +-- HealthcodeError                  -32005
@@ -57,6 +58,8 @@ __all__ = [
     "IclientUnreachable",
     "InvalidParams",
     "InvalidRequest",
+    "JournalBehind",
+    "JournalDamaged",
     "JournalUnavailable",
     "JobNotFound",
     "MethodNotFound",
@@ -266,10 +269,28 @@ class JournalUnavailable(TemporarilyUnavailable):
         self.detail = detail
 
 
+class JournalBehind(TemporarilyUnavailable):
+    """The journal is behind its mark (a restored backup, a lost ``-wal``, a replaced file): it
+    may have forgotten a ``requestId`` that reached the fund, so no new money work is taken until
+    an engineer runs ``claimbridge journal accept-gap``. Reads and repeated requests still answer."""
+
+    def __init__(self, detail: str, retry_after_ms: int = 60_000) -> None:
+        super().__init__("journalBehind", retry_after_ms)
+        self.detail = detail
+
+    def data(self) -> dict[str, Any] | None:
+        return {
+            "reason": "journalBehind",
+            "retryAfterMs": self.retry_after_ms,
+            "message": f"the journal is behind its mark ({self.detail}); an engineer must run "
+                       "'claimbridge journal accept-gap --note TEXT' (docs/operations.md)",
+        }
+
+
 class IclientUnreachable(TemporarilyUnavailable):
     """The iClient server (Tyro's) cannot be reached from the daemon's pages: nothing was sent.
 
-    ``data`` is ``{reason: "iclientUnreachable", message, retryAfterMs}``; ``detail`` (what
+    ``data`` is ``{reason: "iclientUnreachable", retryAfterMs, message}``; ``detail`` (what
     failed, e.g. Chromium's ``net::ERR_CONNECTION_REFUSED``) goes in ``message``.
     """
 
@@ -283,8 +304,8 @@ class IclientUnreachable(TemporarilyUnavailable):
     def data(self) -> dict[str, Any] | None:
         return {
             "reason": self.REASON,
-            "message": f"the iClient server cannot be reached: {self.detail}",
             "retryAfterMs": self.retry_after_ms,
+            "message": f"the iClient server cannot be reached: {self.detail}",
         }
 
 
@@ -384,6 +405,17 @@ class CannotStart(ClaimbridgeError):
         return self.line
 
 
+class JournalDamaged(CannotStart):
+    """The journal file is damaged (``integrity_check``, truncated, emptied): the daemon does
+    not start on it."""
+
+    def __init__(self, path: str, finding: str) -> None:
+        super().__init__(
+            f"claimbridge: the journal {path} {finding}; run 'claimbridge journal check' and restore "
+            "the last backup as docs/operations.md says"
+        )
+
+
 class StateDirLocked(CannotStart):
     """Another daemon holds the state directory's lock; nothing was changed."""
 
@@ -413,6 +445,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         NotAllowedNow: -32004,
         TemporarilyUnavailable: -32005,
         JournalUnavailable: -32005,
+        JournalBehind: -32005,
         IclientUnreachable: -32005,
         TerminalError: -32005,
         PageRefused: -32005,
@@ -424,6 +457,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         HealthcodeNotFound: -32002,
         CannotStart: INTERNAL_ERROR,
         StateDirLocked: INTERNAL_ERROR,
+        JournalDamaged: INTERNAL_ERROR,
     }
 )
 

@@ -474,9 +474,11 @@ class TerminalPage:
         self._ops[op_id] = op
         try:
             await channel.call("run", [op_id, method, request or {}, list(auto_answers)], self.call_timeout_s)
-        except PageRefused:
+        except PageRefused as exc:  # iClient's own words: the terminal's reason for the job
             self._ops.pop(op_id, None)
-            raise  # iClient's own words: the terminal's reason for the job
+            # Nothing of the daemon's is in progress (one call at a time): a fresh page clears iClient's.
+            self.stale = self.stale or "in progress" in exc.detail
+            raise
         except TerminalError as exc:
             self._ops.pop(op_id, None)
             raise TerminalError(f"iClient did not take {method}: {exc.detail}") from exc

@@ -19,6 +19,7 @@ from bridge import healthpoint
 from bridge.errors import (
     ClaimbridgeError,
     IclientUnreachable,
+    JournalBehind,
     JournalUnavailable,
     NotAllowedNow,
     PageRefused,
@@ -79,8 +80,7 @@ class TerminalWorker:
         self.tid: int | None = None
         self.paired = False
         self.current_job: str | None = None
-        #: True while the page is being (re)opened.
-        self.loading = False
+        self.loading = False  # True while the page is being (re)opened
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._queued: set[str] = set()
         self._fresh: dict[str, JobRecord] = {}
@@ -161,6 +161,9 @@ class TerminalWorker:
                 self.current_job = job_id
                 try:
                     await self._run_job(job_id)
+                except JournalBehind as exc:
+                    # The journal may have forgotten this job's fate: it is not sent until accept-gap.
+                    log.error("job %s stays queued: the journal is behind its mark (%s)", job_id, exc.detail)
                 except JournalUnavailable as exc:
                     # Before ``running`` is on disk nothing was sent: the job stays queued.
                     log.error("job %s: the journal refuses writes (%s); the job waits", job_id, exc.detail)
@@ -259,15 +262,15 @@ class TerminalWorker:
             await self._fail(job_id, TerminalNotPaired(self.name))
             return
         method, request = await self.iclient_call(job, pairing)
-        if not self.page.iclient.ok:
-            # Nothing can reach the terminal now: the job fails at once, never waits its 10 minutes.
+        if self.journal.behind is not None:
+            raise JournalBehind(self.journal.behind)
+        if not self.page.iclient.ok:  # nothing can reach the terminal: fail now, never wait 10 min
             await self._fail(job_id, IclientUnreachable(self.page.iclient.reason or "no answer"))
             return
         await self._move(job_id, JobState.RUNNING)
         try:
             op = await self.page.start(job_id, method, request, _auto_answers(job))
-        except PageRefused as exc:  # iClient refused at once: nothing left (a fresh page clears it)
-            self.page.stale = self.page.stale or "in progress" in exc.detail
+        except PageRefused as exc:  # iClient refused at once: nothing left the page
             await self._move(job_id, healthpoint.state_after_start_failure(healthpoint.StartFailure.REFUSED),
                              error=healthpoint.refused_before_start(exc.detail))
             return
@@ -279,12 +282,11 @@ class TerminalWorker:
         self._op = op
         try:
             outcome = await self._follow(job, op)
-        except IclientUnreachable as exc:
-            # iClient's frame never loaded: the request did not leave the page.
-            self.page.finish(op.op_id)
+        except IclientUnreachable as exc:  # iClient's frame never loaded: nothing left the page
             await self._fail(job_id, exc)
             return
-        self.page.finish(op.op_id)
+        finally:
+            self.page.finish(op.op_id)
         if outcome is None:
             await self._recovery.after_unknown(job_id, request)
             return
