@@ -239,6 +239,7 @@ class Daemon:
         service = Service(
             journal, self.hub, self.workers, self._add_worker, self.now, package_version(),
             browser_state=self._browser_state, gate=self.gate, iclient_state=self.browser.iclient.view,
+            forget_worker=self._forget_worker,
         )
         self.service = service
         handlers = dict(service.handlers())
@@ -383,6 +384,15 @@ class Daemon:
         worker = await self._make_worker(name, mid, tid)
         await self._start_worker(worker)
         return worker
+
+    async def _forget_worker(self, name: str) -> None:
+        """After ``terminal.unpair``: a terminal the configuration does not name is dropped (its
+        page closed); a configured one stays, unpaired."""
+        if name in self.settings.terminals:
+            return
+        worker = self.workers.pop(name, None)
+        if worker is not None:
+            await worker.page.close()
 
     async def _browser_crashed(self) -> None:
         """Every page is gone: running jobs become unknown (in their workers), then relaunch."""

@@ -541,6 +541,7 @@ export type TerminalInfo = {
   paired: boolean;
   busy: boolean;
   queued: number;
+  pageReady: boolean;
 };
 
 /** ``terminal.pairing``: pairing progress (iClient ``pairingStatus``). */
@@ -548,6 +549,14 @@ export type TerminalPairing = {
   terminal: string;
   status: string;
   message: string;
+};
+
+/** ``terminal.unpair`` result: the pairing that was forgotten (``wasPaired`` false: none was). */
+export type UnpairResult = {
+  terminal: string;
+  wasPaired: boolean;
+  mid?: number | null;
+  tid?: number | null;
 };
 
 /** ``healthcode.validate`` result. */
@@ -657,19 +666,27 @@ export interface Methods {
     };
     result: Job;
   };
-  /** The configured terminals. */
+  /** The configured terminals and the paired ones. */
   "terminal.list": {
     params: Record<string, never>;
     result: Array<TerminalInfo>;
   };
-  /** Pair a terminal headlessly (progress as notifications). */
+  /** Pair a terminal headlessly (progress as notifications); replace: true to re-pair a name. */
   "terminal.pair": {
     params: {
       terminal: string;
       mid: number;
       tid: number;
+      replace?: boolean;
     };
     result: PairResult;
+  };
+  /** Forget a terminal's pairing (not while a job of it waits or runs). */
+  "terminal.unpair": {
+    params: {
+      terminal: string;
+    };
+    result: UnpairResult;
   };
   /** A terminal's HealthPoint report for a day. */
   "healthpoint.reconciliation": {

@@ -233,6 +233,9 @@ async def _session(rec: _Recorder, daemon: Daemon, http: httpx.AsyncClient) -> N
     await rec.refused("Not allowed now: an answer with no question pending", "job.answer",
                       {"jobId": claim["jobId"], "answer": "ACCEPT", "operator": "alice"})
     await rec.refused("Method not found", "healthpoint.refund", {})
+    await rec.refused("Not allowed now: a name paired to another TID needs replace", "terminal.pair",
+                      {"terminal": "front-desk", "mid": 2187, "tid": 4})
+    await rec.call("terminal.unpair", {"terminal": "front-desk"})  # last: the terminal is unpaired from here on
 
 
 async def record(

@@ -115,7 +115,7 @@ def _cmd_pair(args: argparse.Namespace, settings: Settings) -> int:
         if note.get("method") == "terminal.pairing" and p.get("terminal") == args.terminal:
             print(f"[{p.get('status')}] {p.get('message')}", flush=True)
 
-    params = {"terminal": args.terminal, "mid": args.mid, "tid": args.tid}
+    params = {"terminal": args.terminal, "mid": args.mid, "tid": args.tid, "replace": args.replace}
     response = asyncio.run(rpc_call(url, token, "terminal.pair", params, progress,
                                     timeout=settings.pairing_timeout_s + 30))
     if "error" in response:
@@ -123,6 +123,17 @@ def _cmd_pair(args: argparse.Namespace, settings: Settings) -> int:
     result = response["result"]
     print(f"{result['status']}: {result['message']}")
     return 0 if result["status"] == "success" else 1
+
+
+def _cmd_unpair(args: argparse.Namespace, settings: Settings) -> int:
+    url, token = _client_args(args, settings)
+    response = asyncio.run(rpc_call(url, token, "terminal.unpair", {"terminal": args.terminal}))
+    if "error" in response:
+        raise CliError(error_line("terminal.unpair", response["error"]), 1)
+    r = response["result"]
+    was = f"mid {r['mid']} tid {r['tid']}" if r["wasPaired"] else "no pairing"
+    print(f"terminal {r['terminal']} unpaired (was {was})", flush=True)
+    return 0
 
 
 def _cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
@@ -312,7 +323,13 @@ def _parser() -> argparse.ArgumentParser:
     pair.add_argument("terminal")
     pair.add_argument("--mid", type=int, required=True)
     pair.add_argument("--tid", type=int, required=True)
+    pair.add_argument("--replace", action="store_true",
+                      help="move a name already paired to another mid/tid (recorded in the journal's history)")
     client(pair)
+
+    unpair = command("unpair", "forget a terminal's pairing (refused while a job of it waits or runs)")
+    unpair.add_argument("terminal")
+    client(unpair)
 
     jobs = command("jobs", "list jobs")
     jobs.add_argument("--state", choices=[str(s) for s in JobState])
@@ -354,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from bridge.cli.journal import run_journal
 
-    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs, "journal": run_journal}
+    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "unpair": _cmd_unpair, "jobs": _cmd_jobs, "journal": run_journal}
     try:
         return commands[args.command](args, settings)
     except CliError as exc:

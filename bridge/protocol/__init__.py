@@ -72,6 +72,7 @@ from bridge.protocol.params import (
     ReconciliationParams,
     RefundParams,
     TerminalPairParams,
+    TerminalUnpairParams,
 )
 from bridge.protocol.reports import (
     ReconcileAmbiguous,
@@ -117,6 +118,7 @@ from bridge.protocol.results import (
     SubscribeResult,
     TerminalInfo,
     TerminalPairing,
+    UnpairResult,
 )
 
 __all__ = [
@@ -199,6 +201,8 @@ __all__ = [
     "TerminalInfo",
     "TerminalPairParams",
     "TerminalPairing",
+    "TerminalUnpairParams",
+    "UnpairResult",
     "ValidateResult",
     "error_response",
     "fits_result",

@@ -53,6 +53,7 @@ from bridge.protocol.params import (
     ReconciliationParams,
     RefundParams,
     TerminalPairParams,
+    TerminalUnpairParams,
 )
 from bridge.protocol.billing import (
     CodeEntry,
@@ -70,6 +71,7 @@ from bridge.protocol.results import (
     PairResult,
     SubscribeResult,
     TerminalInfo,
+    UnpairResult,
 )
 
 __all__ = [
@@ -143,9 +145,15 @@ METHODS: Mapping[str, MethodSpec] = MappingProxyType(
             JobResolveParams, Job, "Settle an unknown job by hand, with a note.",
             (*_COMMON_ERRORS, JobNotFound, NotAllowedNow),
         ),
-        "terminal.list": MethodSpec(None, list[TerminalInfo], "The configured terminals."),
+        "terminal.list": MethodSpec(None, list[TerminalInfo], "The configured terminals and the paired ones."),
         "terminal.pair": MethodSpec(
-            TerminalPairParams, PairResult, "Pair a terminal headlessly (progress as notifications)."
+            TerminalPairParams, PairResult,
+            "Pair a terminal headlessly (progress as notifications); replace: true to re-pair a name.",
+            (*_COMMON_ERRORS, NotAllowedNow),
+        ),
+        "terminal.unpair": MethodSpec(
+            TerminalUnpairParams, UnpairResult, "Forget a terminal's pairing (not while a job of it waits or runs).",
+            (*_COMMON_ERRORS, NotAllowedNow),
         ),
         "healthpoint.reconciliation": MethodSpec(
             ReconciliationParams, ReconciliationReport, "A terminal's HealthPoint report for a day.",

@@ -45,6 +45,7 @@ __all__ = [
     "ReconciliationParams",
     "RefundParams",
     "TerminalPairParams",
+    "TerminalUnpairParams",
 ]
 
 _PARAMS = ConfigDict(frozen=True, extra="forbid")
@@ -219,6 +220,17 @@ class TerminalPairParams(BaseModel):
     terminal: str = Field(pattern=_TERMINAL_PATTERN)
     mid: StrictInt = Field(gt=0)
     tid: StrictInt = Field(gt=0)
+    #: A name already paired to another mid/tid is re-paired only with ``replace: true`` (else
+    #: -32004 ``alreadyPaired``); the journal's history records the change.
+    replace: StrictBool = False
+
+
+class TerminalUnpairParams(BaseModel):
+    """``terminal.unpair``: forget a terminal's pairing (refused while a job of it waits or runs)."""
+
+    model_config = _PARAMS
+
+    terminal: str = Field(pattern=_TERMINAL_PATTERN)
 
 
 class ReconciliationParams(BaseModel):

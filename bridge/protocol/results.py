@@ -50,6 +50,7 @@ __all__ = [
     "SubscribeResult",
     "TerminalInfo",
     "TerminalPairing",
+    "UnpairResult",
 ]
 
 _RESULT = ConfigDict(frozen=True)
@@ -268,6 +269,19 @@ class TerminalInfo(BaseModel):
     paired: bool
     busy: bool
     queued: int
+    #: Its page is loaded (iClient in it) and answers; false while it is being loaded again.
+    pageReady: bool
+
+
+class UnpairResult(BaseModel):
+    """``terminal.unpair`` result: the pairing that was forgotten (``wasPaired`` false: none was)."""
+
+    model_config = _RESULT
+
+    terminal: str
+    wasPaired: bool
+    mid: int | None = None
+    tid: int | None = None
 
 
 class PairResult(BaseModel):

@@ -54,8 +54,11 @@ from bridge.protocol import (
     SubscribeResult,
     TerminalInfo,
     TerminalPairParams,
+    TerminalUnpairParams,
+    UnpairResult,
     job_from_record,
 )
+from bridge.terminals.admin import TerminalAdmin
 from bridge.terminals.reconciler import Reconciler
 from bridge.terminals import TerminalWorker, history_of
 
@@ -104,6 +107,7 @@ class Service:
         version: str,
         browser_state: Callable[[], dict[str, Any]] = dict,
         iclient_state: Callable[[], dict[str, Any]] | None = None,
+        forget_worker: Callable[[str], Awaitable[None]] | None = None,
         gate: Callable[[str | None], None] | None = None,
     ) -> None:
         self.journal = journal
@@ -121,6 +125,7 @@ class Service:
         self._money = asyncio.Lock()
         self.reconciler = Reconciler(journal, hub, workers, now)
         self._links = JobLinks(journal)
+        self.admin = TerminalAdmin(journal, hub, workers, new_worker, self._gate, forget_worker)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -382,20 +387,19 @@ class Service:
                 "paired": pairing is not None,
                 "busy": w.busy,
                 "queued": w.queued,
+                "pageReady": w.ready,
             }))
         return out
 
     async def pair(self, params: TerminalPairParams, peer: Peer | None) -> PairResult:
-        """``terminal.pair``: creates the terminal if it is new (the journal remembers it)."""
+        """``terminal.pair`` (:class:`~bridge.terminals.admin.TerminalAdmin`)."""
         self._check_accepting()
-        self._gate(params.terminal)
-        if peer is not None:
-            self.hub.subscribe(peer, ["terminal.pairing"])
-        worker = self.workers.get(params.terminal)
-        if worker is None:
-            await self.journal.remember_terminal(params.terminal, params.mid, params.tid)
-            worker = await self._new_worker(params.terminal, params.mid, params.tid)
-        return PairResult.model_validate(await worker.pair(params.mid, params.tid))
+        return await self.admin.pair(params, peer)
+
+    async def unpair(self, params: TerminalUnpairParams, peer: Peer | None) -> UnpairResult:
+        """``terminal.unpair`` (:class:`~bridge.terminals.admin.TerminalAdmin`)."""
+        self._check_accepting()
+        return await self.admin.unpair(self._worker(params.terminal))
 
     # -- system --------------------------------------------------------------------------------
 
@@ -453,6 +457,7 @@ class Service:
             "job.resolve": self.resolve,
             "terminal.list": self.terminals,
             "terminal.pair": self.pair,
+            "terminal.unpair": self.unpair,
             "system.health": self.health,
             "events.subscribe": self.subscribe,
         }

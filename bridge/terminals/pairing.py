@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bridge.browser.page import TerminalPage
 from bridge.terminals.operations import next_op_id
 
-__all__ = ["PairingOutcome", "pair_on_page", "timed_out_message", "unreachable_message"]
+__all__ = ["PairingOutcome", "pair_on_page", "timed_out_message", "unreachable_message", "waiting_message"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,11 @@ def timed_out_message(timeout_s: float) -> str:
         f"Pairing timed out after {timeout_s:.0f} s: on the terminal choose Menu > "
         "Configuration > Integrated EFTPOS > Authorise POS, then try again."
     )
+
+
+def waiting_message(message: str, left_s: float) -> str:
+    """Progress while the terminal waits for "Authorise POS", with the time left."""
+    return f"{message or 'Waiting for Authorise POS on the terminal'} ({left_s:.0f} s left)"
 
 
 def unreachable_message(detail: str) -> str:
@@ -63,7 +68,10 @@ async def pair_on_page(
             status = str(event.payload.get("status"))
             message = str(event.payload.get("message") or "")
             if status == "inProgress":
-                on_progress(message)
+                # The request reached the terminal: the engineer's countdown starts (an iClient
+                # server that cannot be reached fails at once instead, naming it).
+                left = max(deadline - loop.time(), 0.0)
+                on_progress(waiting_message(message, left))
                 continue
             key = event.payload.get("integrationKey")
             if status == "success" and key:

@@ -12,6 +12,7 @@ answer is provably the same transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -429,11 +430,7 @@ class TerminalWorker:
         return self._lock
 
     async def wait_ready(self, timeout: float) -> None:
-        """Wait for the page to be loaded (after a reload or a browser crash).
-
-        Raises:
-            TemporarilyUnavailable: it did not come back within ``timeout`` seconds.
-        """
+        """Wait for the page to be loaded again; TemporarilyUnavailable after ``timeout`` s."""
         await wait_ready(lambda: self.ready, timeout)
 
     async def reattach(self, job_id: str, sent: dict[str, Any] | None = None) -> bool:
@@ -465,23 +462,24 @@ class TerminalWorker:
 
     async def pair(self, mid: int, tid: int) -> dict[str, str]:
         """Headless pairing: progress as ``terminal.pairing``; keys into the journal on success."""
-        if not self.ready:
-            raise TemporarilyUnavailable("the terminal's page is not loaded")
+        if not self.ready:  # a page being loaded again (after a time-out) is back in seconds
+            await self.wait_ready(timeout=10.0)
         async with self._lock:
             outcome = await pair_on_page(
                 self.page, mid, tid, self.pairing_timeout_s, lambda message: self._pairing_event("inProgress", message)
             )
-            if outcome.status == "timeout":
-                try:
+            if outcome.status == "timeout":  # iClient keeps its pairing channel: a fresh page ends it
+                with contextlib.suppress(TerminalError):  # else the page supervisor loads it
                     await self.load_page()
-                except TerminalError as exc:
-                    log.error("terminal %s: page reload after pairing timeout failed: %s", self.name, exc)
                 return self._pairing_event("failure", outcome.message)
             if outcome.integration_key is not None:
                 await self.journal.save_pairing(self.name, mid, tid, outcome.integration_key)
-                self._pairing_cache = None
-                self.mid, self.tid, self.paired = mid, tid, True
+                self._pairing_cache, self.mid, self.tid, self.paired = None, mid, tid, True
             return self._pairing_event(outcome.status, outcome.message)
+
+    def forget_pairing(self) -> None:
+        """``terminal.unpair``: the journal forgot the keys; nothing here keeps them either."""
+        self._pairing_cache, self.paired = None, False
 
     def _pairing_event(self, status: str, message: str) -> dict[str, str]:
         self.hub.publish("terminal.pairing", {"terminal": self.name, "status": status, "message": message})

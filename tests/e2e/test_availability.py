@@ -108,7 +108,7 @@ async def test_from_the_first_connection_reads_answer_and_new_work_is_minus_3200
             assert not daemon.ready.is_set(), "the window closed before the requests were answered"
             terminals, jobs, health, discover, got, again, reused, new, pair, left_again = answers
             assert terminals["result"] == [
-                {"name": "front-desk", "mid": 2187, "tid": 1, "paired": True, "busy": False, "queued": 0}
+                {"name": "front-desk", "mid": 2187, "tid": 1, "paired": True, "busy": False, "queued": 0, "pageReady": False}
             ]
             assert {j["requestId"] for j in jobs["result"]} == {"before-restart", "left-running"}
             assert health["result"]["browser"]["ok"] is False and health["result"]["journal"]["ok"] is True

@@ -128,7 +128,7 @@ async def test_terminal_state_is_retained_and_status_follows_the_link(
             state = await late.wait(lambda m: m.topic == f"claimbridge/{site}/terminals/front-desk", 5)
             assert state.retain
             assert state.json() == {"name": "front-desk", "mid": 2187, "tid": 1, "paired": True,
-                                    "busy": False, "queued": 0}
+                                    "busy": False, "queued": 0, "pageReady": True}
             status = await late.wait(lambda m: m.topic == f"claimbridge/{site}/status", 5)
             assert status.retain and status.payload == b"online"
             # a change is published: the terminal is busy during a claim, then free again

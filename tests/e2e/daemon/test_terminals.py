@@ -26,7 +26,8 @@ async def test_pairing_times_out_with_a_clear_message_then_retries(tmp_path: Pat
         retry = await running.pair("back-room", 3001, 2)
         assert retry["status"] == "success"
         listed = await c.call("terminal.list")
-        assert listed == [{"name": "back-room", "mid": 3001, "tid": 2, "paired": True, "busy": False, "queued": 0}]
+        assert listed == [{"name": "back-room", "mid": 3001, "tid": 2, "paired": True, "busy": False, "queued": 0,
+                          "pageReady": True}]
     finally:
         await stop_daemon(running)
 
