@@ -324,7 +324,7 @@ class HealthPointOperation:
         """Whether a ``continueLastTransaction`` answer is this job's transaction."""
         if self.sent is None:
             return False
-        return is_same_transaction(self.sent, response, purchase=self.kind is JobKind.GAP)
+        return is_same_transaction(self.sent, response, purchase=is_purchase(self.kind))
 
     def _outcome(self, response: Mapping[str, Any]) -> Finish | LeaveUnknown:
         self.pending = None

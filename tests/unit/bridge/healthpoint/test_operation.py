@@ -350,6 +350,28 @@ def test_an_answer_without_our_id_is_judged_by_what_it_echoes(kind: JobKind) -> 
     assert isinstance(end, Finish) and end.reattached
 
 
+@pytest.mark.parametrize("sent_here", [True, False], ids=["after-a-lost-answer", "after-a-restart"])
+def test_a_refund_whose_answer_does_not_echo_our_id_is_judged_as_a_purchase(sent_here: bool) -> None:
+    # Failed before the fix: recovery judged a refund as a claim (no claim items echoed: never
+    # ours), so a refund could be re-attached only when the terminal echoed our transactionId.
+    op, _ = _reattached(JobKind.REFUND, sent_here=sent_here)
+    end = _complete(op, ANSWERS[JobKind.REFUND])
+    assert isinstance(end, Finish) and end.reattached and end.state is JobState.COMPLETED
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {**ANSWERS[JobKind.GAP], "amount": "8040"},  # the gap payment before it: linked to a claim
+        {**ANSWERS[JobKind.REFUND], "amount": "1000"},  # another amount
+    ],
+    ids=["the-gap-payment", "another-amount"],
+)
+def test_a_refund_answer_that_is_another_transaction_is_not_ours(answer: dict[str, Any]) -> None:
+    op, _ = _reattached(JobKind.REFUND, sent_here=False)
+    assert _complete(op, answer) == LeaveUnknown("the terminal's last transaction is another one")
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("result", ["NOT STARTED", "SYSTEM ERROR", "UNKNOWN"])
 def test_a_reattached_job_completes_only_on_a_definite_outcome(kind: JobKind, result: str) -> None:
