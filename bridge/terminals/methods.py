@@ -42,6 +42,7 @@ from bridge.protocol import (
     JobAbortParams,
     JobAnswerParams,
     JobGetParams,
+    JobQuestion,
     JobListParams,
     JobResolveParams,
     PairResult,
@@ -163,7 +164,7 @@ class Service:
         elif peer is not None:
             question = terminal.pending_question(job.job_id)
             if question is not None:
-                self.hub.send(peer, "job.question", {"jobId": job.job_id, **question})
+                self.hub.send(peer, JobQuestion(jobId=job.job_id, text=question.text, options=question.options))
 
     async def wait(self, job: JobRecord | str) -> Job:
         """The job once it is completed, failed, unknown or resolved.

@@ -22,6 +22,7 @@ from bridge.errors import ClaimbridgeError, FieldError, InvalidParams
 from bridge.hub import Hub
 from bridge.jobs import IllegalTransition, JobKind, JobState
 from bridge.journal import JobRecord, Journal, ReconciliationStore
+from bridge.protocol import ReconciliationDone
 from bridge.terminals import TerminalWorker
 
 if TYPE_CHECKING:
@@ -115,10 +116,9 @@ class Reconciler:
                 "totals": matching.totals,
             }
             await self.store.save_reconciliation(terminal, day.isoformat(), out)
-        self.hub.publish("reconciliation.done", {
-            "terminal": terminal, "date": day.isoformat(),
-            "settled": len(settled), "discrepancies": len(discrepancies),
-        })
+        self.hub.publish(ReconciliationDone(
+            terminal=terminal, date=day.isoformat(), settled=len(settled), discrepancies=len(discrepancies),
+        ))
         return out
 
     async def _jobs(self, terminal: str, day: date) -> tuple[list[healthpoint.ReconJob], dict[str, JobRecord]]:

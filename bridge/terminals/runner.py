@@ -43,7 +43,7 @@ from bridge.jobs import JobState
 from bridge.journal import JobRecord, Journal, PairingRecord
 from bridge.browser.page import Operation, PageEvent, TerminalPage
 from bridge.terminals.audit import AuditTrail, question_detail
-from bridge.terminals.questions import Question
+from bridge.protocol import JobQuestion, JobStatus, PendingQuestion, TerminalPairing
 from bridge.terminals.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation
 from bridge.terminals.pairing import pair_on_page
 from bridge.terminals.recovery import Recovery, wait_ready
@@ -186,12 +186,12 @@ class TerminalWorker:
             await asyncio.sleep(poll_s)
         self.enqueue(job_id)
 
-    def pending_question(self, job_id: str) -> dict[str, Any] | None:
-        """The question the terminal is waiting on for this job, ``{text, options}``, or None."""
+    def pending_question(self, job_id: str) -> PendingQuestion | None:
+        """The question the terminal is waiting on for this job, or None."""
         hp = self._hp
         if hp is None or hp.pending is None or hp.job_id != job_id:
             return None
-        return Question(job_id, hp.pending.text, hp.pending.options).field()
+        return PendingQuestion(text=hp.pending.text, options=hp.pending.options)
 
     async def _publish(self, job: JobRecord) -> None:
         self.hub.publish_job(job, self.pending_question(job.job_id))
@@ -317,7 +317,7 @@ class TerminalWorker:
     async def _carry_out(self, job_id: str, op: Operation, effect: Status | Ask | Answer | Receipt) -> None:
         if isinstance(effect, Status):
             self._audit.add(job_id, "status", effect.text)
-            self.hub.publish("job.status", {"jobId": job_id, "message": effect.text}, job_id)
+            self.hub.publish(JobStatus(jobId=job_id, message=effect.text), job_id)
         elif isinstance(effect, Answer):
             # Nothing waits on the desk: the rows go with the job's next write (its outcome).
             self._audit.add(job_id, "question", question_detail(effect.text, list(effect.options)))
@@ -326,7 +326,7 @@ class TerminalWorker:
                 await self.page.answer(op.op_id, effect.label)
         elif isinstance(effect, Ask):
             await self._audit.note(job_id, "question", question_detail(effect.text, list(effect.options)))
-            self.hub.publish("job.question", Question(job_id, effect.text, effect.options).notification(), job_id)
+            self.hub.publish(JobQuestion(jobId=job_id, text=effect.text, options=effect.options), job_id)
         else:
             await self._audit.note(job_id, "receipt", effect.text)
 
@@ -420,7 +420,7 @@ class TerminalWorker:
             return self._pairing_event(outcome.status, outcome.message)
 
     def _pairing_event(self, status: str, message: str) -> dict[str, str]:
-        self.hub.publish("terminal.pairing", {"terminal": self.name, "status": status, "message": message})
+        self.hub.publish(TerminalPairing(terminal=self.name, status=status, message=message))
         return {"status": status, "message": message}
 
     async def reconciliation(self, date: str, report_type: str) -> dict[str, Any]:

@@ -33,7 +33,6 @@ PURE = (
     "bridge/backoff.py",
     "bridge/lifecycle.py",
     "bridge/terminals/history.py",
-    "bridge/terminals/questions.py",
     "simulator/receipts.py",
     "bridge/mqtt/topics.py",
     "bridge/cli/text.py",

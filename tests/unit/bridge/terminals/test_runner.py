@@ -19,7 +19,7 @@ from bridge.errors import NotAllowedNow
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
-from bridge.protocol import Job
+from bridge.protocol import Job, PendingQuestion
 from bridge.terminals.runner import TerminalWorker
 
 CLAIM = {
@@ -163,7 +163,7 @@ def test_a_question_for_the_desk_waits_for_job_answer(tmp_path: Path) -> None:
     async def desk(worker: TerminalWorker, job_id: str) -> None:
         while worker.pending_question(job_id) is None:
             await asyncio.sleep(0.001)
-        assert worker.pending_question(job_id) == {"text": "Signature OK?", "options": ["YES", "NO"]}
+        assert worker.pending_question(job_id) == PendingQuestion(text="Signature OK?", options=("YES", "NO"))
         with pytest.raises(NotAllowedNow, match="must be one of"):
             await worker.answer(job_id, "maybe")
         await worker.answer(job_id, "yes", "Dr Jones")
