@@ -116,8 +116,8 @@ class RemittanceBook:
         for remittance in remittances:
             await self.ingest(remittance, bills)
             lines = tuple(
-                line.model_copy(update={"job_id": bills[line.invoice_number].job_id})
-                if line.invoice_number in bills else line
+                line.model_copy(update={"job_id": bills[(remittance.insurer, line.invoice_number)].job_id})
+                if (remittance.insurer, line.invoice_number) in bills else line
                 for line in remittance.lines
             )
             out.append(remittance.model_copy(update={"lines": lines}).to_wire())
@@ -125,24 +125,26 @@ class RemittanceBook:
 
     # --- recording ----------------------------------------------------------------------------
 
-    async def _bills_by_invoice(self) -> dict[str, JobRecord]:
-        """Invoice number -> the collected bill job a remittance line pays (the newest one that
-        was not resubmitted: a resubmission's line pays the resubmission)."""
+    async def _bills_by_invoice(self) -> dict[tuple[str, str], JobRecord]:
+        """(insurer, invoice number) -> the collected bill job a remittance line pays (the newest
+        one that was not resubmitted: a resubmission's line pays the resubmission). Numbers are
+        unique per insurer only."""
         jobs = await self.journal.list_jobs(states=[JobState.COMPLETED], kind=JobKind.HEALTHCODE_BILL, oldest_first=True)
-        bills: dict[str, JobRecord] = {}
+        bills: dict[tuple[str, str], JobRecord] = {}
         for job in jobs:
             result = job.result or {}
             if result.get("status") != BillStatus.COLLECTED or result.get("replacedBy"):
                 continue
-            bills[str(job.request["bill"]["invoiceNumber"])] = job
+            bills[(str(job.request["bill"]["insurer"]), str(job.request["bill"]["invoiceNumber"]))] = job
         return bills
 
-    async def ingest(self, remittance: Remittance, bills: dict[str, JobRecord] | None = None) -> int:
+    async def ingest(self, remittance: Remittance, bills: dict[tuple[str, str], JobRecord] | None = None) -> int:
         """Record each line of ``remittance`` on its bill's job, once; returns lines recorded."""
         bills = await self._bills_by_invoice() if bills is None else bills
         recorded = 0
         for line in remittance.lines:
-            job = bills.get(line.invoice_number)
+            key = (remittance.insurer, line.invoice_number)
+            job = bills.get(key)
             if job is None:
                 continue
             async with self.worker.lock(job.job_id):
@@ -161,7 +163,7 @@ class RemittanceBook:
                 note = (f"remittance {remittance.remittance_id} ({remittance.payment_reference}): paid "
                         f"{_pounds(line.amount_paid)}, shortfall {_pounds(line.shortfall)}")
                 updated = await self.journal.update_result(job.job_id, result, note=note)
-            bills[line.invoice_number] = updated
+            bills[key] = updated
             self.hub.publish_job(updated)
             recorded += 1
         self.ingested += recorded

@@ -12,13 +12,16 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bridge.healthcode.bills import Problem, StatusReport, SubmitReceipt
+from bridge.healthcode.bills import Bill, Problem, StatusReport, SubmitReceipt
 from bridge.healthcode.status import BillStatus
 from bridge.jobs import JobState
 
 __all__ = [
     "CARRIED_RESULT_KEYS",
+    "DUPLICATE_INVOICE",
     "bill_result",
+    "holds_invoice",
+    "is_own_bill",
     "replacement_refusal",
     "job_state_for",
     "problem_to_wire",
@@ -40,6 +43,41 @@ _STATE_FOR_STATUS: Mapping[BillStatus, JobState] = {
 CARRIED_RESULT_KEYS = (
     "replaces", "replacedBy", "paid", "shortfall", "paymentReference", "datePaid", "remittanceIds",
 )
+
+
+#: Healthcode's answer to an invoice number the insurer already holds (reference §3.2 InvoiceNo).
+DUPLICATE_INVOICE = Problem(
+    field="invoiceNumber",
+    error="Duplicate Invoice",
+    suggestion="Use a new invoice number, or check the status of the bill already sent",
+    healthcode_field="InvoiceNo",
+)
+
+
+def holds_invoice(state: JobState, result: Mapping[str, Any] | None) -> bool:
+    """Whether a bill job holds its invoice number for its insurer.
+
+    Every bill job does but a failed one (nothing reached Healthcode) and a cancelled one
+    (Healthcode frees a cancelled bill's number). An ``unknown`` bill holds it: it may be there.
+    """
+    if state is JobState.FAILED:
+        return False
+    return not (state is JobState.COMPLETED and (result or {}).get("status") == BillStatus.CANCELLED)
+
+
+def is_own_bill(report: StatusReport, bill: Bill, replaced: str | None) -> bool:
+    """Whether the bill Healthcode found by invoice number is this job's own lost submission.
+
+    Only a bill that is not cancelled, is not the one this job resubmits (``replaced``) and has
+    this job's content: another job's bill under the number (a cancelled one, typically) is
+    never adopted. A report without the content is not proof: the caller submits instead, and
+    Healthcode answers the very same bill with its reference (``duplicate``).
+    """
+    if report.status in (BillStatus.NOT_FOUND, BillStatus.CANCELLED) or report.reference is None:
+        return False
+    if report.reference == replaced or report.bill is None:
+        return False
+    return report.bill == bill
 
 
 def job_state_for(status: BillStatus) -> JobState:

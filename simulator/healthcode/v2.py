@@ -56,7 +56,7 @@ _DEFAULT_TOKEN_LIFETIME_S = 3600.0
 _DEFAULT_SLOW_S = 2.0
 _FHIR = "application/fhir+json"
 
-BillLookup = Callable[[str], StoredBill | None]
+BillLookup = Callable[[str, str | None], StoredBill | None]
 StatusOf = Callable[[StoredBill], HcStatus]
 
 
@@ -93,7 +93,7 @@ def install_v2(
         clock: The simulator's clock (token expiry, payment dates).
         insurers: The rows of fixtures/healthcode/insurers.json (``findMemberRequires``).
         members: The SYNTHETIC member database.
-        bill_by_invoice: The newest stored bill with an invoice number, any site.
+        bill_by_invoice: The newest stored bill with an invoice number (and insurer), any site.
         status_of: A stored bill's current status.
     """
     requires = {
@@ -120,7 +120,8 @@ def reset_v2(app: web.Application) -> None:
 
 
 def remit(app: web.Application, body: Any) -> tuple[int, dict[str, Any]]:
-    """``POST /_sim/healthcode/remit {invoiceNumber, amountPaid}``: the insurer pays a bill.
+    """``POST /_sim/healthcode/remit {invoiceNumber, amountPaid, insurer?}``: the insurer pays a
+    bill (the newest with the number; of that insurer when given).
 
     ``amountPaid`` is in pence; the shortfall is what was invoiced minus what was paid.
 
@@ -132,7 +133,10 @@ def remit(app: web.Application, body: Any) -> tuple[int, dict[str, Any]]:
     if not isinstance(body, dict) or not isinstance(body.get("invoiceNumber"), str):
         return 400, {"error": "InvalidControl", "message": "Send {invoiceNumber, amountPaid}"}
     paid = body.get("amountPaid")
-    bill = state.bill_by_invoice(body["invoiceNumber"])
+    insurer = body.get("insurer")
+    if insurer is not None and not isinstance(insurer, str):
+        return 400, {"error": "InvalidControl", "message": "insurer: a Healthcode insurer identifier"}
+    bill = state.bill_by_invoice(body["invoiceNumber"], insurer)
     if bill is None:
         return 404, {"error": "NotFound", "message": f"No bill {body['invoiceNumber']}"}
     invoiced = sum(int(line["fee"]) * int(line.get("quantity", 1)) for line in bill.wire["lines"])

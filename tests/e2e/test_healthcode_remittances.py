@@ -35,8 +35,9 @@ async def polls_after(running: Running, rounds: int) -> None:
     raise AssertionError("the remittance poller did not run")
 
 
-async def remit(sim: Sim, invoice: str, pence: int) -> dict[str, Any]:
-    response = await sim.http.post("/_sim/healthcode/remit", json={"invoiceNumber": invoice, "amountPaid": pence})
+async def remit(sim: Sim, invoice: str, pence: int, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"invoiceNumber": invoice, "amountPaid": pence, **extra}
+    response = await sim.http.post("/_sim/healthcode/remit", json=body)
     response.raise_for_status()
     answer: dict[str, Any] = response.json()
     return answer
