@@ -26,7 +26,7 @@ from bridge.errors import (
 from bridge.healthcode.bills import Bill, StatusReport, SubmitReceipt
 from bridge.healthcode.status import BillStatus, can_reach
 from bridge.backoff import backoff_delay
-from bridge.healthcode.jobs import bill_result, holds_invoice, job_state_for
+from bridge.healthcode.jobs import bill_result, holds_invoice, is_own_bill, job_state_for
 from bridge.clearing.transport import HealthcodeTransport
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
@@ -254,7 +254,7 @@ class HealthcodeWorker:
                     if check_first:
                         # The bill may be there already: never submit again before asking.
                         report = await self.transport.status(invoice_number=bill.invoice_number, insurer=bill.insurer)
-                        if report.status is not BillStatus.NOT_FOUND and report.reference != replaced:
+                        if is_own_bill(report, bill, replaced):
                             await self.journal.note(job_id, "healthcode", f"found by invoice number: {report.reference}")
                             return report
                         check_first = False

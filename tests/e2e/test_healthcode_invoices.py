@@ -87,3 +87,30 @@ async def test_a_bill_in_progress_holds_its_number(tmp_path: Path, sim: Sim) -> 
     finally:
         await stop_daemon(running)
 
+
+@pytest.mark.parametrize("same_content", [True, False])
+async def test_a_lost_answer_never_adopts_a_cancelled_bill(tmp_path: Path, sim: Sim, same_content: bool) -> None:
+    await control(sim, {"timings": SLOW})
+    settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client()
+        old = await c.call("healthcode.submit", {"requestId": "lost-1", "bill": bill()})
+        assert (await c.call("healthcode.cancel", {"jobId": old["jobId"]}))["result"]["status"] == "Cancelled"
+
+        # Re-bill the cancelled number without `replaces` (allowed), and lose Healthcode's answer:
+        # a 504 before the bill is stored.
+        await control(sim, {"fault": "timeout", "count": 1, "holdSeconds": 0})
+        again = bill() if same_content else bill(setting="D")
+        new = await c.call("healthcode.submit", {"requestId": "lost-2", "bill": again})
+        assert new["state"] == "running", new
+        assert new["result"]["status"] == "Unprocessed"
+        assert new["result"]["reference"] != old["result"]["reference"]
+        stored = await sim_bills(sim)
+        assert sorted(b["status"] for b in stored) == ["Cancelled", "Unprocessed"]
+        assert running.daemon.journal is not None
+        notes = [e["detail"] for e in await running.daemon.journal.events(new["jobId"]) if e["detail"]]
+        assert any("uncertain" in n for n in notes) and not any("found by invoice number" in n for n in notes)
+        assert (await c.call("job.get", {"jobId": old["jobId"]}))["result"]["status"] == "Cancelled"
+    finally:
+        await stop_daemon(running)
