@@ -3,8 +3,10 @@
 Every ``[healthcode] remittance_poll_s`` (default 3600) the poller asks Healthcode's V2
 remittance API, for each insurer that has a collected bill not yet paid, for the remittances
 since the oldest such bill, and records each line on the bill's job (matched by invoice
-number): ``result.paid``, ``result.shortfall``, ``result.paymentReference``, ``result.datePaid``
-— journalled, with a ``job.updated``. A remittance is never ingested twice, across restarts
+number): ``result.paid``, ``result.shortfall``, ``result.paymentReference``, ``result.datePaid``,
+``result.rejected`` (true when the insurer paid nothing: a rejection, not a payment) and
+``result.reason`` (the insurer's reason, when the remittance gives one) — journalled, with a
+``job.updated``. A remittance is never ingested twice, across restarts
 too: the ids of the remittances a job took are kept in its ``result.remittanceIds``, and a line
 whose remittance id is there already is skipped.
 
@@ -153,15 +155,22 @@ class RemittanceBook:
                 taken = list(result.get("remittanceIds") or [])
                 if remittance.remittance_id in taken:
                     continue
+                paid = int(result.get("paid") or 0) + line.amount_paid
                 result.update({
-                    "paid": int(result.get("paid") or 0) + line.amount_paid,
+                    "paid": paid,
                     "shortfall": line.shortfall,
                     "paymentReference": remittance.payment_reference,
                     "datePaid": remittance.date_paid.isoformat() if remittance.date_paid else None,
                     "remittanceIds": [*taken, remittance.remittance_id],
+                    # Nothing paid is no payment: the insurer rejected the bill.
+                    "rejected": paid == 0,
                 })
-                note = (f"remittance {remittance.remittance_id} ({remittance.payment_reference}): paid "
-                        f"{_pounds(line.amount_paid)}, shortfall {_pounds(line.shortfall)}")
+                if line.reason is not None:
+                    result["reason"] = line.reason
+                note = (f"remittance {remittance.remittance_id} ({remittance.payment_reference}): "
+                        + ("rejected" if paid == 0 else f"paid {_pounds(line.amount_paid)}")
+                        + f", shortfall {_pounds(line.shortfall)}"
+                        + (f" ({line.reason})" if line.reason else ""))
                 updated = await self.journal.update_result(job.job_id, result, note=note)
             bills[key] = updated
             self.hub.publish_job(updated)

@@ -42,6 +42,7 @@ _STATE_FOR_STATUS: Mapping[BillStatus, JobState] = {
 #: its resubmission, and what the remittances recorded (see bridge.clearing.remittances).
 CARRIED_RESULT_KEYS = (
     "replaces", "replacedBy", "paid", "shortfall", "paymentReference", "datePaid", "remittanceIds",
+    "rejected", "reason",
 )
 
 
@@ -131,7 +132,7 @@ def replacement_refusal(state: JobState, result: Mapping[str, Any] | None) -> st
     """Why a bill job may not be resubmitted (``healthcode.submit`` ``replaces``), or None.
 
     A bill may be replaced when Healthcode cancelled it, or when the insurer collected it and no
-    remittance line has paid it (splose, seeds/002: "if a claim has not been paid out ... create
+    remittance line has paid it (a line paying nothing is a rejection, not a payment) (splose, seeds/002: "if a claim has not been paid out ... create
     a new claim and submit this again"); never twice.
 
     Args:
@@ -145,7 +146,7 @@ def replacement_refusal(state: JobState, result: Mapping[str, Any] | None) -> st
     if state is JobState.COMPLETED and status == BillStatus.CANCELLED:
         return None
     if state is JobState.COMPLETED and status == BillStatus.COLLECTED:
-        if result.get("paid") is not None:
+        if result.get("paid") is not None and not result.get("rejected"):
             return "the insurer has paid the bill (a remittance line names it)"
         return None
     if state in (JobState.QUEUED, JobState.RUNNING):

@@ -342,8 +342,9 @@ async def _submit(request: web.Request) -> web.StreamResponse:
 def _may_replace(state: _State, existing: StoredBill, replaces: str | None) -> bool:
     """Our invoice-number rule (Healthcode's is not public; README-healthcode.md): the same
     invoice number is taken again when the submit names, as ``?replaces=``, the bill it
-    resubmits and that bill was collected and is unpaid (a cancelled one frees its number)."""
-    if replaces is None or replaces != existing.reference or existing.paid is not None:
+    resubmits and that bill was collected and is unpaid, or the insurer paid nothing of it
+    (a cancelled one frees its number)."""
+    if replaces is None or replaces != existing.reference or existing.paid not in (None, 0):
         return False
     return status_at(existing, state.clock.now(), state.timings)[-1][0] is HcStatus.COLLECTED
 

@@ -43,7 +43,7 @@ from simulator.healthcode.fhir import (
 )
 from simulator.healthcode.rules import TEST_SITES, FaultPlan, HcStatus, Member, StoredBill
 
-__all__ = ["API_KEYS", "V2_FAULTS", "install_v2", "remit", "reset_v2"]
+__all__ = ["API_KEYS", "SAMPLE_REJECTION", "V2_FAULTS", "install_v2", "remit", "reset_v2"]
 
 #: API key id -> API key, documented in simulator/README-healthcode.md.
 API_KEYS: Mapping[str, str] = {"claimbridge-v2": "healthcode-v2-test"}
@@ -119,9 +119,27 @@ def reset_v2(app: web.Application) -> None:
     state.slow_s, state.token_lifetime_s = _DEFAULT_SLOW_S, _DEFAULT_TOKEN_LIFETIME_S
 
 
+#: The reason an insurer gives for paying nothing, when the control call names none. Healthcode
+#: publishes no shortfall or rejection reason codes (reference/healthcode.md §2.3): a sample.
+SAMPLE_REJECTION = ("NOTCOVERED", "Treatment not covered by the policy (sample reason)")
+
+
+def _reason(value: Any, paid: int) -> tuple[str, str] | tuple[()] | None:
+    """The remit call's ``reason`` ({code, text} or a text) as (code, text); ``()`` if malformed."""
+    if value is None:
+        return SAMPLE_REJECTION if paid == 0 else None
+    if isinstance(value, str) and value.strip():
+        return ("OTHER", value.strip())
+    if isinstance(value, dict) and all(isinstance(value.get(k), str) and value[k].strip() for k in ("code", "text")):
+        return (value["code"].strip(), value["text"].strip())
+    return ()
+
+
 def remit(app: web.Application, body: Any) -> tuple[int, dict[str, Any]]:
-    """``POST /_sim/healthcode/remit {invoiceNumber, amountPaid, insurer?}``: the insurer pays a
-    bill (the newest with the number; of that insurer when given).
+    """``POST /_sim/healthcode/remit {invoiceNumber, amountPaid, insurer?, reason?}``: the insurer
+    pays a bill (the newest with the number; of that insurer when given). ``reason``
+    (``{code, text}`` or a text) says why it paid less; paying nothing without one gives
+    :data:`SAMPLE_REJECTION`.
 
     ``amountPaid`` is in pence; the shortfall is what was invoiced minus what was paid.
 
@@ -146,6 +164,9 @@ def remit(app: web.Application, body: Any) -> tuple[int, dict[str, Any]]:
     if status is not HcStatus.COLLECTED or bill.paid is not None:
         why = "already paid" if bill.paid is not None else f"not collected ({status.value})"
         return 409, {"error": "NotAllowed", "message": f"The bill is {why}"}
+    reason = _reason(body.get("reason"), paid)
+    if reason == ():
+        return 400, {"error": "InvalidControl", "message": "reason: {code, text} (strings) or a text"}
     state.sequence += 1
     remittance = Remittance(
         remittance_id=f"PR{state.sequence:06d}",
@@ -157,6 +178,7 @@ def remit(app: web.Application, body: Any) -> tuple[int, dict[str, Any]]:
         invoiced=invoiced,
         paid=paid,
         created=state.clock.now(),
+        reason=reason or None,
     )
     bill.paid = paid
     state.remittances.append(remittance)
