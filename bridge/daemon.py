@@ -228,12 +228,13 @@ class Daemon:
         except OSError as exc:
             raise StateDirUnusable(str(self.state_dir), f"the token file: {exc.strerror or exc}") from None
         path = self.state_dir / "claimbridge.db"
-        mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
         try:
+            mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
             journal = await stack.enter_async_context(Journal(path, clock=self.now))
             remembered_terminals = await journal.terminals()
-        except JournalUnavailable as exc:
-            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({exc.detail}); if it is damaged, "
+        except (JournalUnavailable, OSError) as exc:
+            detail = exc.detail if isinstance(exc, JournalUnavailable) else (exc.strerror or str(exc))
+            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({detail}); if it is damaged, "
                               "restore it from a backup (docs/operations.md); if its directory is read-only, "
                               "make it writable") from None
         self.journal = journal
