@@ -31,6 +31,7 @@ from bridge.healthpoint.operation import (
 )
 from bridge.errors import (
     ClaimbridgeError,
+    JournalBehind,
     JournalUnavailable,
     NotAllowedNow,
     TemporarilyUnavailable,
@@ -161,6 +162,9 @@ class TerminalWorker:
                 self.current_job = job_id
                 try:
                     await self._run_job(job_id)
+                except JournalBehind as exc:
+                    # The journal may have forgotten this job's fate: it is not sent until accept-gap.
+                    log.error("job %s stays queued: the journal is behind its mark (%s)", job_id, exc.detail)
                 except JournalUnavailable as exc:
                     # Before ``running`` is on disk nothing was sent: the job stays queued.
                     log.error("job %s: the journal refuses writes (%s); the job waits", job_id, exc.detail)
@@ -240,6 +244,8 @@ class TerminalWorker:
         except NotRunnable as exc:
             await self._fail(job_id, NotAllowedNow(str(exc), {"jobId": job_id}))
             return
+        if self.journal.behind is not None:
+            raise JournalBehind(self.journal.behind)
         await self._move(job_id, JobState.RUNNING)
         self._hp = hp
         try:
