@@ -26,8 +26,7 @@ and lets a start-up :class:`~bridge.errors.CannotStart` leave as itself.
 
 While running, a health loop measures the journal (a real write) and probes every page; a
 hung page counts as dead: the browser is restarted and the page's job becomes ``unknown``.
-SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then the
-daemon exits.
+SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then it exits.
 """
 
 from __future__ import annotations
@@ -50,7 +49,8 @@ from bridge.backoff import backoff_delay
 from bridge.config import Settings
 from bridge.console import Console
 from bridge.endpoint import bind_socket, ensure_token, split_listen
-from bridge.errors import IclientUnreachable, JournalUnavailable, TemporarilyUnavailable, TerminalError
+from bridge.errors import CannotStart, JournalUnavailable, StateDirUnusable, TemporarilyUnavailable, TerminalError
+from bridge.errors import IclientUnreachable
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
@@ -129,6 +129,11 @@ class Daemon:
             # Checked now, so a bad broker URL or site stops the daemon before anything starts.
             parse_broker_url(settings.mqtt.url)
             Topics(settings.mqtt.site)
+            try:
+                import bridge.mqtt.link  # noqa: F401 - aiomqtt, only when it is used
+            except ModuleNotFoundError as exc:
+                raise CannotStart(f"claimbridge: [mqtt] url is set but the {exc.name} package is not installed: "
+                                  "pip install 'claimbridge[mqtt]' (or remove [mqtt] url)") from None
 
     @property
     def state_dir(self) -> Path:
@@ -181,11 +186,10 @@ class Daemon:
         """
         self._refresh_state()
         refused = refusal(self.state, self.health(), terminal)
-        if refused is None:
-            return
-        if refused[0] == ICLIENT_UNREACHABLE and self.browser is not None:
+        if refused is not None and refused[0] == ICLIENT_UNREACHABLE and self.browser is not None:
             raise IclientUnreachable(self.browser.iclient.reason or "no answer", refused[1])
-        raise TemporarilyUnavailable(*refused)
+        if refused is not None:
+            raise TemporarilyUnavailable(*refused)
 
     async def run(self, install_signals: bool = True) -> None:
         """Run until :meth:`stop` (or SIGTERM/SIGINT), then drain and close everything.
@@ -223,23 +227,34 @@ class Daemon:
         host, port = split_listen(s.listen)
         sock = bind_socket(host, port)
         stack.callback(sock.close)
-        self.token = ensure_token(self.state_dir / "token")
-        mark, mark_problem = check_before_open(self.state_dir / "claimbridge.db")  # JournalDamaged: exit 1
-        journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db", clock=self.now))
+        try:
+            self.token = ensure_token(self.state_dir / "token")
+        except OSError as exc:
+            raise StateDirUnusable(str(self.state_dir), f"the token file: {exc.strerror or exc}") from None
+        path = self.state_dir / "claimbridge.db"
+        try:
+            mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
+            journal = await stack.enter_async_context(Journal(path, clock=self.now))
+            remembered_terminals = await journal.terminals()
+        except (JournalUnavailable, OSError) as exc:
+            detail = exc.detail if isinstance(exc, JournalUnavailable) else (exc.strerror or str(exc))
+            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({detail}); if it is damaged, "
+                              "restore it from a backup (docs/operations.md); if its directory is read-only, "
+                              "make it writable") from None
         self.journal = journal
         keeper = MarkKeeper(journal, mark, mark_problem)
         await keeper.start()  # a journal behind its mark: degraded until accept-gap
         os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
         self.browser = Browser(s.browser.executable_path, tuple(s.browser.args), on_crash=self._browser_crashed)
         names: dict[str, tuple[int, int]] = {n: (t.mid, t.tid) for n, t in s.terminals.items()}
-        for remembered in await journal.terminals():
+        for remembered in remembered_terminals:
             names.setdefault(remembered.name, (remembered.mid, remembered.tid))
         for name, (mid, tid) in sorted(names.items()):
             await self._make_worker(name, mid, tid)
         service = Service(
             journal, self.hub, self.workers, self._add_worker, self.now, package_version(),
             browser_state=self._browser_state, gate=self.gate, iclient_state=self.browser.iclient.view,
-            forget_worker=self._forget_worker,
+            configured=frozenset(s.terminals),
         )
         self.service = service
         handlers = dict(service.handlers())
@@ -280,7 +295,11 @@ class Daemon:
             worker.page.host_url = self.server.host_page_url
         self.listening.set()
         await self._recover_running()
-        await stack.enter_async_context(self.browser)
+        try:
+            await stack.enter_async_context(self.browser)
+        except TerminalError as exc:
+            raise CannotStart(f"claimbridge: {exc.detail.splitlines()[0]}; install Debian's "
+                              "chromium-headless-shell or set [browser] executable_path") from None
         await asyncio.gather(*(self._start_worker(w) for _, w in sorted(self.workers.items())))
         self._started = True
         self._refresh_state()
@@ -384,15 +403,6 @@ class Daemon:
         worker = await self._make_worker(name, mid, tid)
         await self._start_worker(worker)
         return worker
-
-    async def _forget_worker(self, name: str) -> None:
-        """After ``terminal.unpair``: a terminal the configuration does not name is dropped (its
-        page closed); a configured one stays, unpaired."""
-        if name in self.settings.terminals:
-            return
-        worker = self.workers.pop(name, None)
-        if worker is not None:
-            await worker.page.close()
 
     async def _browser_crashed(self) -> None:
         """Every page is gone: running jobs become unknown (in their workers), then relaunch."""

@@ -41,9 +41,7 @@ __all__ = ["Browser", "TerminalPage", "PageEvent", "PageEventKind", "Operation",
 
 log = logging.getLogger("claimbridge.browser.page")
 
-PageEventKind = Literal[
-    "status", "question", "receipt", "complete", "pairing", "info", "report", "crashed", "unreachable",
-]
+PageEventKind = Literal["status", "question", "receipt", "complete", "pairing", "info", "report", "crashed", "unreachable"]
 
 #: Requests whose failure means iClient never ran in its frame: the operation did not leave the page.
 _FRAME_LOADS = frozenset({"document", "script"})
@@ -171,6 +169,9 @@ class Browser:
         """Start Chromium; raises TerminalError when it cannot start."""
         if self._pw is None:
             raise TerminalError("the browser driver is not started")
+        path = self.executable_path
+        if path is not None and not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise TerminalError(f"cannot start the browser {path}: no executable file there")
         try:
             self._browser = await self._pw.chromium.launch(
                 executable_path=self.executable_path, args=launch_args(self.extra_args), headless=True,
@@ -273,9 +274,8 @@ class TerminalPage:
         self._channel: PageChannel | None = None
         self._ops: dict[str, Operation] = {}
         self.generation = 0
-        #: Set when an operation could not reach the iClient server: iClient still holds its
-        #: half-open channel (every new call would be "already in progress"), so the page must
-        #: be loaded again before it takes work; cleared by :meth:`open`.
+        #: iClient holds a half-open channel (its frame did not load, a refusal "already in
+        #: progress"): the page must be loaded again before it takes work; cleared by :meth:`open`.
         self.stale = False
         #: The last network failure seen while the page was being opened (None: none).
         self._network_failure: str | None = None
@@ -462,8 +462,8 @@ class TerminalPage:
         """Call one iClient method; its events arrive on the returned operation.
 
         ``auto_answers`` are option labels the page answers at once when a question offers them
-        (the claim's ``onApproved`` policy); error questions with one option are always
-        acknowledged. The question still arrives as an event, with ``answered`` set.
+        (the claim's ``onApproved`` policy); such a question still arrives as an event, with
+        ``answered`` set. Every other question is only relayed.
 
         Raises:
             PageRefused: iClient refused the call at once (nothing was sent); its text.

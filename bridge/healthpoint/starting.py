@@ -14,10 +14,12 @@ The evidence decides, never a guess (INTERFACES.md "When the iClient server cann
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
+from bridge.errors import IclientUnreachable, to_jsonrpc_error
 from bridge.jobs import JobState
 
-__all__ = ["StartFailure", "refused_before_start", "state_after_start_failure"]
+__all__ = ["StartFailure", "refused_before_start", "start_error", "state_after_start_failure"]
 
 
 class StartFailure(StrEnum):
@@ -34,7 +36,15 @@ def state_after_start_failure(failure: StartFailure) -> JobState:
     return JobState.UNKNOWN if failure is StartFailure.LOST else JobState.FAILED
 
 
-def refused_before_start(reason: str) -> dict[str, object]:
+def start_error(failure: StartFailure, detail: str) -> dict[str, Any]:
+    """A ``failed`` job's ``error`` for a call that did not start: the terminal's refusal, or
+    -32005 ``iclientUnreachable`` (what a new request gets during the outage)."""
+    if failure is StartFailure.UNREACHABLE:
+        return to_jsonrpc_error(IclientUnreachable(detail))
+    return refused_before_start(detail)
+
+
+def refused_before_start(reason: str) -> dict[str, Any]:
     """A job's ``error`` when the terminal's iClient refused the call before it started."""
     text = reason.strip() or "refused"
     return {

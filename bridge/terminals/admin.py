@@ -9,7 +9,7 @@ recorded in the journal's history (:class:`~bridge.journal.pairings.PairingChang
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 
 from bridge.errors import NotAllowedNow
 from bridge.hub import Hub, Peer
@@ -40,25 +40,25 @@ class TerminalAdmin:
         new_worker: makes a worker for a terminal ``terminal.pair`` names for the first time.
         gate: raises -32005 when the terminal cannot take work now (the iClient server
             unreachable: pairing fails at once, naming it).
-        forget_worker: told when a terminal is unpaired (the daemon drops a terminal that the
-            configuration does not name).
+        configured: the terminals the configuration names (one that it does not name leaves
+            the daemon's table, its page closed, when it is unpaired).
     """
 
     def __init__(
         self,
         journal: Journal,
         hub: Hub,
-        workers: Mapping[str, TerminalWorker],
+        workers: dict[str, TerminalWorker],
         new_worker: Callable[[str, int, int], Awaitable[TerminalWorker]],
         gate: Callable[[str | None], None],
-        forget_worker: Callable[[str], Awaitable[None]] | None = None,
+        configured: frozenset[str] = frozenset(),
     ) -> None:
         self.journal = journal
         self.hub = hub
         self.workers = workers
         self._new_worker = new_worker
         self._gate = gate
-        self._forget_worker = forget_worker
+        self._configured = configured
         self.changes = PairingChanges(journal)
 
     async def pair(self, params: TerminalPairParams, peer: Peer | None) -> PairResult:
@@ -91,8 +91,8 @@ class TerminalAdmin:
         async with worker.lock:  # no job or pairing starts while the keys go
             before = await self.changes.forget(worker.name)
             worker.forget_pairing()
-        if self._forget_worker is not None:
-            await self._forget_worker(worker.name)
+        if worker.name not in self._configured and self.workers.pop(worker.name, None) is not None:
+            await worker.page.close()
         return UnpairResult(
             terminal=worker.name, wasPaired=before is not None,
             mid=before.mid if before else None, tid=before.tid if before else None,

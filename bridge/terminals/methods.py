@@ -42,6 +42,7 @@ from bridge.protocol import (
     JobAbortParams,
     JobAnswerParams,
     JobGetParams,
+    JobQuestion,
     JobListParams,
     JobResolveParams,
     PairResult,
@@ -76,15 +77,6 @@ def job_view(job: JobRecord) -> JobView:
     )
 
 
-def _claimed_at(claim: JobRecord) -> datetime:
-    """When the fund took a claim: its last change, or, for one the claims report settled (maybe
-    days later), the terminal's time of the claim as the report gives it."""
-    at = (claim.result or {}).get("terminalAt")
-    if (claim.result or {}).get("source") == "reconciliation" and isinstance(at, str):
-        return datetime.fromisoformat(at)
-    return claim.updated_at
-
-
 class Service:
     """The daemon's methods.
 
@@ -107,7 +99,7 @@ class Service:
         version: str,
         browser_state: Callable[[], dict[str, Any]] = dict,
         iclient_state: Callable[[], dict[str, Any]] | None = None,
-        forget_worker: Callable[[str], Awaitable[None]] | None = None,
+        configured: frozenset[str] = frozenset(),
         gate: Callable[[str | None], None] | None = None,
     ) -> None:
         self.journal = journal
@@ -125,7 +117,7 @@ class Service:
         self._money = asyncio.Lock()
         self.reconciler = Reconciler(journal, hub, workers, now)
         self._links = JobLinks(journal)
-        self.admin = TerminalAdmin(journal, hub, workers, new_worker, self._gate, forget_worker)
+        self.admin = TerminalAdmin(journal, hub, workers, new_worker, self._gate, configured)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -179,7 +171,7 @@ class Service:
         elif peer is not None:
             question = terminal.pending_question(job.job_id)
             if question is not None:
-                self.hub.send(peer, "job.question", {"jobId": job.job_id, **question})
+                self.hub.send(peer, JobQuestion(jobId=job.job_id, text=question.text, options=question.options))
 
     async def wait(self, job: JobRecord | str) -> Job:
         """The job once it is completed, failed, unknown or resolved.
@@ -236,13 +228,9 @@ class Service:
         """``healthpoint.cancel``: the original payload and refTag come from the journal."""
 
         async def admit(claim: JobRecord) -> None:
-            self._refuse(healthpoint.refuse_cancel(job_view(claim), await self._related(claim)))
-            claimed_at = _claimed_at(claim)
-            if not healthpoint.may_cancel(claimed_at, self.now()):
-                raise NotAllowedNow(
-                    "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
-                    {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claimed_at).isoformat()},
-                )
+            view = job_view(claim)
+            self._refuse(healthpoint.refuse_cancel(view, await self._related(claim)))
+            self._refuse(healthpoint.refuse_late_cancel(view, claim.updated_at, self.now()))
 
         request = params.model_dump(mode="json", exclude_none=True)
         return await self._money_job(peer, JobKind.CANCEL, params.requestId, params.claimJobId, request, admit)
@@ -266,7 +254,7 @@ class Service:
             view = job_view(payment)
             related = await self._related(payment)
             self._refuse(healthpoint.refuse_refund(view, related, params.amount))
-            request["amount"] = params.amount if params.amount is not None else healthpoint.refund_left(view, related)
+            request["amount"] = healthpoint.refund_amount(view, related, params.amount)
 
         return await self._money_job(peer, JobKind.REFUND, params.requestId, params.paymentJobId, request, admit)
 

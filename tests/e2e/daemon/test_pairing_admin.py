@@ -48,15 +48,16 @@ async def _pair(running: Running, c: Any, tid: int, replace: bool) -> dict[str, 
 
 async def test_unpair_is_refused_while_a_job_runs_then_forgets_the_terminal(daemon: Running) -> None:
     c = await daemon.client()
-    await daemon.sim.scenario(fundDelayMs=400_000)  # 8 s at the harness's clock speed
-    claim = asyncio.ensure_future(c.call("healthpoint.claim", claim_request(requestId="keeps-it-busy")))
-    await c.wait_note(lambda n: n["method"] == "job.updated" and n["params"]["job"]["state"] == "running")
+    # The claim waits on the desk's answer: the terminal stays busy until the test answers.
+    claim = asyncio.ensure_future(c.call("healthpoint.claim", claim_request(requestId="keeps-it-busy", onApproved="ask")))
+    question = await c.wait_note(lambda n: n["method"] == "job.question")
     with pytest.raises(RpcError) as busy:
         await c.call("terminal.unpair", {"terminal": NAME})
     assert busy.value.code == -32004 and busy.value.data["reason"] == "terminalBusy", busy.value.error
     code, out, err = await cli(daemon, "unpair", NAME)
     assert code == 1 and "terminalBusy" in err, (code, out, err)
     assert (await c.call("terminal.list"))[0]["paired"] is True
+    await c.call("job.answer", {"jobId": question["params"]["jobId"], "answer": "ACCEPT"})
     assert (await claim)["state"] == "completed"
 
     code, out, err = await cli(daemon, "unpair", NAME)
