@@ -1,4 +1,4 @@
-"""Metrics and logs: the only code that imports ``prometheus_client`` or formats log records.
+"""Metrics and logs: the only code that imports ``prometheus_client``.
 
 :class:`Observability` (entered by the daemon, undone at shutdown) adds:
 
@@ -8,12 +8,10 @@
   jobs waiting on evidence by age (``claimbridge_unknown_jobs{age}``,
   ``claimbridge_unpaid_bills{age}`` and the oldest of each); claim latency is measured from the
   hub's ``job.updated`` notifications (``running`` to a final state).
-- structured logs: :class:`JsonFormatter` writes one JSON object per line, with ``jobId``,
-  ``requestId`` and ``terminal`` when the record carries them (``extra={"jobId": ...}``) or the
-  message names a job; :class:`SecretFilter` masks the bearer token, the Healthcode password and
-  anything that looks like a credential before any handler sees the record.
-- :class:`RecentLogs`, the last 200 records in memory (``Observability.recent``), which the
-  daemon hands to the console.
+- structured logs (:mod:`bridge.logs`): JSON lines, secrets masked in every root handler,
+  levels that reach journald;
+- :class:`~bridge.logs.RecentLogs`, the last 200 records in memory (``Observability.recent``),
+  which the daemon hands to the console.
 
 The CLI should call :func:`configure_logging` instead of ``logging.basicConfig``; when it does
 not, :class:`Observability` switches plain stream handlers already on the root logger to JSON.
@@ -22,25 +20,22 @@ not, :class:`Observability` switches plain stream handlers already on the root l
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import re
-import sys
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bridge.errors import TemporarilyUnavailable
+from bridge.logs import JsonFormatter, RecentLogs, SecretFilter, configure_logging, mask_secrets
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Waiting, WaitingJobs
 
@@ -70,169 +65,6 @@ _job_log = logging.getLogger("claimbridge.jobs")
 CLAIM_LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 
 _FINAL_FOR_LATENCY = frozenset(str(s) for s in (JobState.COMPLETED, JobState.FAILED, JobState.UNKNOWN))
-_RECENT_CAPACITY = 200
-_MASK = "***"
-
-# -- secrets ---------------------------------------------------------------------------------------
-
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization: Bearer <token>
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + _MASK),
-    # the browser subprotocol bearer.<token>
-    (re.compile(r"(?i)\b(bearer\.)[A-Za-z0-9._~+/=-]+"), r"\1" + _MASK),
-    # password=..., "password": "...", apiKey: ..., integrationKey=..., token=...
-    (
-        re.compile(
-            r"""(?ix)
-            (["']?\b(?:password|passwd|pwd|secret|token|api[_-]?key|integration[_-]?key|authorization|cookie)
-             ["']?\s*[:=]\s*)
-            ("[^"]*"|'[^']*'|[^\s,;&}\]]+)
-            """
-        ),
-        r"\1" + _MASK,
-    ),
-    # user:password@ in URLs
-    (re.compile(r"(://[^/\s:@]+:)[^@\s/]+@"), r"\1" + _MASK + "@"),
-    # a terminal page's secret in its page-link path (bridge/browser/pagelink.py), e.g. in websockets' debug lines
-    (re.compile(r"(/page/)[A-Za-z0-9_-]{16,}"), r"\1" + _MASK),
-)
-
-
-def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
-    """Replace known secrets and credential-looking values in ``text`` with ``***``.
-
-    Args:
-        text: a log message or traceback.
-        secrets: literal values to remove wherever they appear (the token, a password).
-
-    Returns:
-        The text with every match masked.
-    """
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, _MASK)
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-class SecretFilter(logging.Filter):
-    """Masks secrets in a record's message and traceback, in place, before any handler sees it.
-
-    Add it to handlers (a filter on a logger does not see records propagated from children).
-
-    Args:
-        secrets: literal values to mask (the bearer token, the Healthcode password); values
-            shorter than 6 characters are ignored, they would mask ordinary words.
-    """
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__("claimbridge.secrets")
-        self.secrets = tuple(s for s in secrets if len(s) >= 6)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Mask and always let the record through."""
-        if getattr(record, "_claimbridge_masked", False):
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string: keep what we have, as text
-            message = str(record.msg)
-        record.msg = mask_secrets(message, self.secrets)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = mask_secrets(record.exc_text, self.secrets)
-        if record.stack_info:
-            record.stack_info = mask_secrets(record.stack_info, self.secrets)
-        record._claimbridge_masked = True
-        return True
-
-
-# -- JSON lines ------------------------------------------------------------------------------------
-
-_JOB_IN_MESSAGE = re.compile(r"\bjob ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b")
-_ID_FIELDS = (("jobId", "job_id"), ("requestId", "request_id"), ("terminal", "terminal"), ("method", "method"))
-
-
-def _record_fields(record: logging.LogRecord, message: str) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-        "level": record.levelname,
-        "logger": record.name,
-        "msg": message,
-    }
-    for camel, snake in _ID_FIELDS:
-        value = getattr(record, camel, None) or getattr(record, snake, None)
-        if value is not None:
-            out[camel] = value
-    if "jobId" not in out:
-        found = _JOB_IN_MESSAGE.search(message)
-        if found:
-            out["jobId"] = found.group(1)
-    for extra in ("kind", "state"):
-        value = getattr(record, extra, None)
-        if isinstance(value, str):
-            out[extra] = value
-    return out
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ``ts``, ``level``, ``logger``, ``msg``, ids when known, ``exc``."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        """Render the record (after :class:`SecretFilter`, which runs in the handler first)."""
-        fields = _record_fields(record, record.getMessage())
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            fields["exc"] = record.exc_text
-        if record.stack_info:
-            fields["stack"] = record.stack_info
-        return json.dumps(fields, ensure_ascii=False, default=str)
-
-
-class RecentLogs(logging.Handler):
-    """Keeps the last ``capacity`` records as JSON-able dicts (the console's "recent logs")."""
-
-    def __init__(self, capacity: int = _RECENT_CAPACITY) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: deque[dict[str, Any]] = deque(maxlen=capacity)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Store the record (already masked by the handler's :class:`SecretFilter`)."""
-        try:
-            fields = _record_fields(record, record.getMessage())
-            if record.exc_text:
-                fields["exc"] = record.exc_text
-            self.records.append(fields)
-        except Exception:
-            self.handleError(record)
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        """The records, oldest first."""
-        return list(self.records)
-
-
-def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> logging.Handler:
-    """Log JSON lines to ``stream`` (stderr: journald under systemd) at ``level``.
-
-    Args:
-        level: ``DEBUG`` ... ``CRITICAL`` (``log_level`` in the config).
-        stream: where to write; stderr by default.
-
-    Returns:
-        The handler added to the root logger.
-    """
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(level)
-    logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per HTTP probe is noise
-    return handler
-
 
 # -- metrics ---------------------------------------------------------------------------------------
 

@@ -354,6 +354,7 @@ class TerminalPage:
         if op is None:
             return  # finished already: nobody follows it any more
         for kind, payload in batch:
+            log.debug("page operation %s (%s): %s", op_id, op.method, kind)  # the payload may hold a patient's details
             op.events.put_nowait(PageEvent(kind, payload))
             op.over = op.over or kind == "complete"
 
