@@ -54,6 +54,7 @@ from bridge.errors import CannotStart, JournalUnavailable, StateDirUnusable, Tem
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
+from bridge.journal.guard import MarkKeeper, check_before_open
 from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
 from bridge.loops import Loops
 from bridge.mqtt.topics import Topics, parse_broker_url
@@ -160,6 +161,7 @@ class Daemon:
         """What is measured now: journal writes, the browser, each page's liveness."""
         return Health(
             journal_ok=self.journal is not None and self.journal.writable,
+            journal_behind=self.journal is not None and self.journal.behind is not None,
             browser_up=bool(self.browser and self.browser.up),
             pages={name: w.ready for name, w in self.workers.items()},
         )
@@ -226,6 +228,7 @@ class Daemon:
         except OSError as exc:
             raise StateDirUnusable(str(self.state_dir), f"the token file: {exc.strerror or exc}") from None
         path = self.state_dir / "claimbridge.db"
+        mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
         try:
             journal = await stack.enter_async_context(Journal(path, clock=self.now))
             remembered_terminals = await journal.terminals()
@@ -234,6 +237,8 @@ class Daemon:
                               "restore it from a backup (docs/operations.md); if its directory is read-only, "
                               "make it writable") from None
         self.journal = journal
+        keeper = MarkKeeper(journal, mark, mark_problem)
+        await keeper.start()  # a journal behind its mark: degraded until accept-gap
         os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
         self.browser = Browser(s.browser.executable_path, tuple(s.browser.args), on_crash=self._browser_crashed)
         names: dict[str, tuple[int, int]] = {n: (t.mid, t.tid) for n, t in s.terminals.items()}
@@ -293,6 +298,7 @@ class Daemon:
         self._started = True
         self._refresh_state()
         self._spawn(self._journal_loop(), "claimbridge.journal.probe")
+        self._spawn(keeper.run(), "claimbridge.journal.mark")
         self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
         if healthcode is not None:
             self._spawn(healthcode.run(), "claimbridge.healthcode")

@@ -358,6 +358,10 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--simulator-port", type=int,
                         help="check as run --with-simulator --simulator-port PORT (make run) sees things")
     client(doctor)
+
+    from bridge.cli.journal import add_journal_commands
+
+    add_journal_commands(command("journal", "check, back up, or accept a gap in the journal (docs/operations.md)"))
     return p
 
 
@@ -383,7 +387,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in config_problems(exc, shown):
             _say(f"claimbridge: {problem.line()}")
         return 2
-    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs}
+    from bridge.cli.journal import run_journal
+
+    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs, "journal": run_journal}
     try:
         return commands[args.command](args, settings)
     except CliError as exc:
