@@ -26,8 +26,7 @@ and lets a start-up :class:`~bridge.errors.CannotStart` leave as itself.
 
 While running, a health loop measures the journal (a real write) and probes every page; a
 hung page counts as dead: the browser is restarted and the page's job becomes ``unknown``.
-SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then the
-daemon exits.
+SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then it exits.
 """
 
 from __future__ import annotations
@@ -228,12 +227,13 @@ class Daemon:
         except OSError as exc:
             raise StateDirUnusable(str(self.state_dir), f"the token file: {exc.strerror or exc}") from None
         path = self.state_dir / "claimbridge.db"
-        mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
         try:
+            mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
             journal = await stack.enter_async_context(Journal(path, clock=self.now))
             remembered_terminals = await journal.terminals()
-        except JournalUnavailable as exc:
-            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({exc.detail}); if it is damaged, "
+        except (JournalUnavailable, OSError) as exc:
+            why = exc.detail if isinstance(exc, JournalUnavailable) else exc.strerror
+            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({why}); if it is damaged, "
                               "restore it from a backup (docs/operations.md); if its directory is read-only, "
                               "make it writable") from None
         self.journal = journal
