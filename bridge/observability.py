@@ -4,10 +4,13 @@
 
 - ``GET /metrics`` in the Prometheus text format, from the daemon's own
   :class:`~prometheus_client.CollectorRegistry` (no process-global state, so two daemons in one
-  test process do not mix). Job counts come from the journal at scrape time, and so do the
-  jobs waiting on evidence by age (``claimbridge_unknown_jobs{age}``,
-  ``claimbridge_unpaid_bills{age}`` and the oldest of each); claim latency is measured from the
-  hub's ``job.updated`` notifications (``running`` to a final state).
+  test process do not mix). Job counts, the journal's size and the jobs waiting on evidence by
+  age (``claimbridge_unknown_jobs{age}``, ``claimbridge_unpaid_bills{age}`` and the oldest of
+  each) come from a count of the journal kept in memory, redone in the background at most every
+  :data:`JOURNAL_REFRESH_S` while scrapes come (a scrape never scans the journal); claim latency
+  is measured from the hub's ``job.updated`` notifications (``running`` to a final state). Also:
+  process and platform metrics, ``claimbridge_build_info{version}``, the MQTT link's
+  ``claimbridge_mqtt_connected{broker}``; no ``_created`` series.
 - structured logs (:mod:`bridge.logs`): JSON lines, secrets masked in every root handler,
   levels that reach journald;
 - :class:`~bridge.logs.RecentLogs`, the last 200 records in memory (``Observability.recent``),
@@ -19,6 +22,7 @@ not, :class:`Observability` switches plain stream handlers already on the root l
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -30,7 +34,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -49,6 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLAIM_LATENCY_BUCKETS",
+    "JOURNAL_REFRESH_S",
     "JsonFormatter",
     "Observability",
     "RecentLogs",
@@ -63,6 +75,10 @@ _job_log = logging.getLogger("claimbridge.jobs")
 
 #: Seconds. A HealthPoint claim takes from a few seconds to a few minutes (the patient answers).
 CLAIM_LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
+
+#: Seconds between counts of the journal for ``/metrics`` (job counts, size, waiting jobs): a
+#: scrape answers from the last count and never scans the journal itself.
+JOURNAL_REFRESH_S = 5.0
 
 _FINAL_FOR_LATENCY = frozenset(str(s) for s in (JobState.COMPLETED, JobState.FAILED, JobState.UNKNOWN))
 
@@ -83,6 +99,19 @@ class _Snapshot:
     #: Jobs waiting on evidence, and when the scrape looked (their ages are counted from it).
     waiting: list[Waiting] = field(default_factory=list)
     at: datetime | None = None
+    #: The installed claimbridge version (``claimbridge_build_info``).
+    version: str = ""
+    #: MQTT broker URL -> whether the link is connected to it now.
+    mqtt: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class _JournalFigures:
+    """What the journal said at its last count (read off the request path, :data:`JOURNAL_REFRESH_S`)."""
+
+    jobs: list[tuple[str, str, str | None, int]] = field(default_factory=list)
+    journal_bytes: int = 0
+    waiting: list[Waiting] = field(default_factory=list)
 
 
 class _DaemonCollector(Collector):
@@ -136,6 +165,15 @@ class _DaemonCollector(Collector):
             "claimbridge_journal_writable", "1 when the journal's last write probe succeeded.", value=int(s.journal_writable)
         )
         yield from _waiting_families(s.waiting, s.at)
+        info = GaugeMetricFamily("claimbridge_build_info", "The running claimbridge's version (always 1).",
+                                 labels=["version"])
+        info.add_metric([s.version], 1)
+        yield info
+        mqtt = GaugeMetricFamily("claimbridge_mqtt_connected", "1 while the MQTT link is connected to the broker.",
+                                 labels=["broker"])
+        for broker, up in sorted(s.mqtt.items()):
+            mqtt.add_metric([broker], int(up))
+        yield mqtt
 
 
 #: Age bands of jobs waiting on evidence: (label, upper bound in seconds).
@@ -171,6 +209,7 @@ class _Metrics:
         browser: Browser,
         ready: Callable[[], bool],
         now: Callable[[], datetime],
+        version: str,
     ) -> None:
         self._journal = journal
         self._waiting = WaitingJobs(journal)
@@ -178,9 +217,19 @@ class _Metrics:
         self._workers = workers
         self._browser = browser
         self._ready = ready
+        self._version = version
+        #: Broker URL -> connected, asked at each scrape (set by :meth:`Observability.watch_mqtt`).
+        self.mqtt_state: Callable[[], Mapping[str, bool]] = dict
+        self._figures: _JournalFigures | None = None  # None until the first count is in
+        self._counted_at = -JOURNAL_REFRESH_S
+        self._counting: asyncio.Task[None] | None = None
+        #: A job changed since the last count began (the next scrape past the period recounts).
+        self._dirty = True
         self.registry = CollectorRegistry(auto_describe=False)
         self.collector = _DaemonCollector()
         self.registry.register(self.collector)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
         self.claim_latency = Histogram(
             "claimbridge_claim_duration_seconds",
             "HealthPoint claims from running to a final state, by final state.",
@@ -193,6 +242,7 @@ class _Metrics:
         """Hub listener: time claims, and log every job change with its ids."""
         if method != "job.updated":
             return
+        self._dirty = True
         job = params.get("job") or {}
         job_id, state, kind = job.get("jobId"), job.get("state"), job.get("kind")
         if not isinstance(job_id, str) or not isinstance(state, str):
@@ -211,25 +261,55 @@ class _Metrics:
             if started is not None:
                 self.claim_latency.labels(outcome=state).observe(time.monotonic() - started)
 
-    async def refresh(self) -> None:
-        """Read the journal and the workers into the collector's snapshot."""
-        journal, browser = self._journal, self._browser
-        snap = _Snapshot()
-        with contextlib.suppress(TemporarilyUnavailable):  # a scrape still answers while the disk refuses
-            snap.jobs = await journal.count_jobs()
-            snap.journal_bytes = await journal.size_bytes()
-            snap.waiting = await self._waiting.all()
-        snap.at = self._now()
-        snap.journal_writable = journal.writable
-        snap.terminals = [(n, w.paired, w.busy, w.ready, w.queued) for n, w in sorted(self._workers.items())]
-        snap.browser_up = browser.up
-        snap.browser_restarts = browser.restarts
-        snap.ready = self._ready()
-        self.collector.snapshot = snap
+    async def count(self) -> None:
+        """Count the journal's jobs, size and waiting jobs (a scan: never on a scrape's path)."""
+        journal, figures = self._journal, _JournalFigures()
+        try:
+            figures.jobs = await journal.count_jobs()
+            figures.journal_bytes = await journal.size_bytes()
+            figures.waiting = await self._waiting.all()
+        except TemporarilyUnavailable:  # the disk refuses now: keep the last count, try again later
+            self._dirty = True
+            return
+        self._figures = figures
+
+    def _count_soon(self) -> None:
+        """Start a count in the background when a job changed since the last one began and that
+        was :data:`JOURNAL_REFRESH_S` ago (one at a time: twenty scrapers cost one scan per period)."""
+        if self._counting is not None and not self._counting.done():
+            return
+        if not self._dirty or time.monotonic() - self._counted_at < JOURNAL_REFRESH_S:
+            return
+        self._dirty = False
+        self._counted_at = time.monotonic()
+        self._counting = asyncio.get_running_loop().create_task(self.count(), name="claimbridge.metrics.count")
+
+    async def stop(self) -> None:
+        """Cancel a count in progress (shutdown)."""
+        if self._counting is not None:
+            self._counting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._counting
+
+    def refresh(self) -> None:
+        """The collector's snapshot: the last journal count, and the workers as they are now."""
+        self._count_soon()
+        journal, browser, figures = self._journal, self._browser, self._figures or _JournalFigures()
+        self.collector.snapshot = _Snapshot(
+            jobs=figures.jobs, journal_bytes=figures.journal_bytes, waiting=figures.waiting, at=self._now(),
+            journal_writable=journal.writable,
+            terminals=[(n, w.paired, w.busy, w.ready, w.queued) for n, w in sorted(self._workers.items())],
+            browser_up=browser.up, browser_restarts=browser.restarts, ready=self._ready(),
+            version=self._version, mqtt=dict(self.mqtt_state()),
+        )
 
     async def route(self, request: Request) -> tuple[HTTPStatus, bytes, str]:
-        """``GET /metrics``: no token (it holds no secrets), text format 0.0.4."""
-        await self.refresh()
+        """``GET /metrics``: no token (it holds no secrets), text format 0.0.4. Only a scrape
+        before the daemon's first count of the journal has finished waits for it."""
+        self._count_soon()
+        if self._figures is None and self._counting is not None:
+            await asyncio.shield(self._counting)
+        self.refresh()
         return HTTPStatus.OK, generate_latest(self.registry), "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -259,6 +339,7 @@ class Observability:
         secrets: literal values to mask (:func:`secrets_to_mask`).
         log_level: the ``claimbridge`` loggers' level (``log_level`` in the config).
         now: the business clock the ages of waiting jobs are counted on.
+        version: the installed version (``claimbridge_build_info``).
     """
 
     def __init__(
@@ -271,9 +352,11 @@ class Observability:
         secrets: Iterable[str],
         log_level: str,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        version: str = "0+unknown",
     ) -> None:
         self._hub = hub
-        self._metrics = _Metrics(journal, workers, browser, ready, now)
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series (process-wide)
+        self._metrics = _Metrics(journal, workers, browser, ready, now, version)
         self._filter = SecretFilter(secrets)
         self._log_level = log_level
         #: The last records, masked; the console's "recent logs".
@@ -286,8 +369,14 @@ class Observability:
         """``/metrics``, for the server's extra routes."""
         return {"/metrics": self._metrics.route}
 
+    def watch_mqtt(self, state: Callable[[], Mapping[str, bool]]) -> None:
+        """Report the MQTT link as ``claimbridge_mqtt_connected{broker}``: ``state()`` gives each
+        broker URL (no credentials) and whether the link is connected to it, asked at each scrape."""
+        self._metrics.mqtt_state = state
+
     async def __aenter__(self) -> Observability:
         self._hub.listen(self._metrics.on_notification)
+        self._metrics.refresh()  # the first count of the journal starts now, off any scrape's path
         root = logging.getLogger()
         for handler in root.handlers:
             handler.addFilter(self._filter)
@@ -306,6 +395,7 @@ class Observability:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self._metrics.stop()
         logging.getLogger("claimbridge").setLevel(self._previous_level)
         root = logging.getLogger()
         root.removeHandler(self.recent)
