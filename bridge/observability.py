@@ -80,6 +80,10 @@ CLAIM_LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.
 #: scrape answers from the last count and never scans the journal itself.
 JOURNAL_REFRESH_S = 5.0
 
+#: Seconds a rendered ``/metrics`` page is served again to other scrapers (twenty scrapers in
+#: a loop cost one rendering, with its reads of /proc, per period).
+RENDER_REUSE_S = 1.0
+
 _FINAL_FOR_LATENCY = frozenset(str(s) for s in (JobState.COMPLETED, JobState.FAILED, JobState.UNKNOWN))
 
 # -- metrics ---------------------------------------------------------------------------------------
@@ -221,6 +225,8 @@ class _Metrics:
         #: Broker URL -> connected, asked at each scrape (set by :meth:`Observability.watch_mqtt`).
         self.mqtt_state: Callable[[], Mapping[str, bool]] = dict
         self._figures: _JournalFigures | None = None  # None until the first count is in
+        #: The last page served and when (monotonic): scrapes within RENDER_REUSE_S share it.
+        self._page: tuple[float, bytes] | None = None
         self._counted_at = -JOURNAL_REFRESH_S
         self._counting: asyncio.Task[None] | None = None
         #: A job changed since the last count began (the next scrape past the period recounts).
@@ -309,8 +315,11 @@ class _Metrics:
         self._count_soon()
         if self._figures is None and self._counting is not None:
             await asyncio.shield(self._counting)
-        self.refresh()
-        return HTTPStatus.OK, generate_latest(self.registry), "text/plain; version=0.0.4; charset=utf-8"
+        page = self._page
+        if page is None or time.monotonic() - page[0] >= RENDER_REUSE_S:
+            self.refresh()
+            page = self._page = (time.monotonic(), generate_latest(self.registry))
+        return HTTPStatus.OK, page[1], "text/plain; version=0.0.4; charset=utf-8"
 
 
 def secrets_to_mask(token: str, api_key: str, password_file: Path | None) -> list[str]:

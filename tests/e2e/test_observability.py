@@ -6,6 +6,8 @@ import asyncio
 import io
 import json
 import logging
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +32,24 @@ def cli_like_handler() -> Iterator[io.StringIO]:
     yield stream
     root.removeHandler(handler)
     root.setLevel(level)
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+def _check_metrics_text(text: str) -> None:
+    """``promtool check metrics`` (Debian's prometheus, installed by make test) passes; without
+    promtool, the conventions it checks that matter here are checked by hand (and said so)."""
+    if PROMTOOL is not None:
+        done = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return
+    print("promtool not installed (make test installs Debian's prometheus): checking the conventions by hand")
+    for family in text_string_to_metric_families(text):
+        assert family.documentation, f"{family.name} has no HELP"
+        if family.type == "counter":
+            assert all(s.name.endswith("_total") for s in family.samples), family.name
+        assert "__" not in family.name and family.name == family.name.lower(), family.name
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -82,6 +102,7 @@ async def test_metrics_json_logs_and_no_token(
         assert m[("claimbridge_build_info", (("version", package_version()),))] == 1
         assert m[("process_resident_memory_bytes", ())] > 0 and ("python_info" in r.text)
         assert "_created" not in r.text
+        _check_metrics_text(r.text)
         assert token not in r.text
 
         assert daemon.observability is not None
