@@ -24,6 +24,7 @@ The tree::
           +-- HealthcodeNotFound          -32002
      +-- CannotStart                      -32603  (never on the wire: the daemon exits 1)
           +-- StateDirLocked                       (another daemon holds the state directory)
+          +-- StateDirUnusable                     (the state directory cannot be written)
 
 Errors hold fields (the bad field and rule, the job id), never pre-formatted text. Each has a
 short human :attr:`~ClaimbridgeError.message`, a JSON-RPC :attr:`~ClaimbridgeError.code` looked
@@ -65,6 +66,7 @@ __all__ = [
     "ProtocolError",
     "RequestIdReused",
     "StateDirLocked",
+    "StateDirUnusable",
     "TemporarilyUnavailable",
     "TerminalError",
     "TerminalNotPaired",
@@ -398,6 +400,18 @@ class StateDirLocked(CannotStart):
         self.holder_pid = holder_pid
 
 
+class StateDirUnusable(CannotStart):
+    """The state directory cannot be made or written (read-only, not the daemon's user's)."""
+
+    def __init__(self, state_dir: str, reason: str) -> None:
+        super().__init__(
+            f"claimbridge: the state directory {state_dir} cannot be written ({reason}); "
+            "make it writable by the daemon's user, or set state_dir (CLAIMBRIDGE_STATE_DIR)"
+        )
+        self.state_dir = state_dir
+        self.reason = reason
+
+
 #: The one table from error class to JSON-RPC code. A unit test checks every subclass is
 #: listed and every code of INTERFACES.md has a class.
 ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
@@ -425,6 +439,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         CannotStart: INTERNAL_ERROR,
         StateDirLocked: INTERNAL_ERROR,
         JournalDamaged: INTERNAL_ERROR,
+        StateDirUnusable: INTERNAL_ERROR,
     }
 )
 
