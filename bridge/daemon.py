@@ -271,7 +271,7 @@ class Daemon:
             journal, self.hub, self.workers, self.browser,
             ready=lambda: self.ready.is_set() and self.health().all_ok,
             secrets=secrets_to_mask(self.token, s.api_key, s.healthcode.password_file),
-            log_level=s.log_level, now=self.now,
+            log_level=s.log_level, now=self.now, version=package_version(),
         ))
         self.observability = observability
         sessions = ConsoleSessions()
@@ -316,13 +316,13 @@ class Daemon:
             self._spawn(healthcode.run(), "claimbridge.healthcode")
         if s.mqtt.url is not None:
             from bridge.mqtt.link import MqttLink  # aiomqtt only when it is used
-
             async def terminal_states() -> list[dict[str, Any]]:
                 return [t.model_dump(mode="json") for t in await service.terminals(None, None)]
 
-            await stack.enter_async_context(MqttLink(
+            link = await stack.enter_async_context(MqttLink(
                 s.mqtt, dispatcher, self.hub, terminal_states, max_payload=s.max_frame_bytes,
             ))
+            observability.watch_mqtt(lambda: {str(s.mqtt.url): link.connected.is_set()})
         if notifier is not None:
             self._spawn(notifier.run(), "claimbridge.sdnotify")
         self._spawn(service.reconciler.run(s.reconciliation), "claimbridge.reconciliation")

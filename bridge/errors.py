@@ -23,6 +23,7 @@ The tree::
           +-- HealthcodeOutcomeUncertain  -32005
           +-- HealthcodeCredentialsInvalid -32004
           +-- HealthcodeRejected          -32602  data.errors [{field, message}] + data.problems
+          |    +-- BillHasProblems        -32602  (our pre-flight: nothing reached Healthcode)
           +-- HealthcodeNotFound          -32002
      +-- CannotStart                      -32603  (never on the wire: the daemon exits 1)
           +-- StateDirLocked                       (another daemon holds the state directory)
@@ -47,6 +48,7 @@ from typing import Any, ClassVar
 __all__ = [
     "ERROR_CODES",
     "INTERNAL_ERROR",
+    "BillHasProblems",
     "CannotStart",
     "ClaimbridgeError",
     "FieldError",
@@ -291,24 +293,15 @@ class JournalBehind(TemporarilyUnavailable):
 
 class IclientUnreachable(TemporarilyUnavailable):
     """The iClient server (Tyro's) cannot be reached from the daemon's pages: nothing was sent.
-
-    ``data`` is ``{reason: "iclientUnreachable", retryAfterMs, message}``; ``detail`` (what
-    failed, e.g. Chromium's ``net::ERR_CONNECTION_REFUSED``) goes in ``message``.
-    """
-
-    #: The stable code in ``data.reason`` (INTERFACES.md).
-    REASON = "iclientUnreachable"
+    ``detail`` (what failed, e.g. ``net::ERR_CONNECTION_REFUSED``) goes in ``data.message``."""
 
     def __init__(self, detail: str, retry_after_ms: int = 2000) -> None:
-        super().__init__(self.REASON, retry_after_ms)
+        super().__init__("iclientUnreachable", retry_after_ms)
         self.detail = detail
 
     def data(self) -> dict[str, Any] | None:
-        return {
-            "reason": self.REASON,
-            "retryAfterMs": self.retry_after_ms,
-            "message": f"the iClient server cannot be reached: {self.detail}",
-        }
+        message = f"the iClient server cannot be reached: {self.detail}"
+        return {"reason": "iclientUnreachable", "retryAfterMs": self.retry_after_ms, "message": message}
 
 
 class TerminalError(ClaimbridgeError):
@@ -386,6 +379,12 @@ class HealthcodeRejected(HealthcodeError):
             for p in self.problems
         ]
         return {"errors": errors, "problems": [dict(p) for p in self.problems]}
+
+
+class BillHasProblems(HealthcodeRejected):
+    """Our pre-flight check found problems in a bill: nothing was sent to Healthcode."""
+
+    message = "The bill has problems; nothing was sent to Healthcode"
 
 
 class HealthcodeNotFound(HealthcodeError):
@@ -468,6 +467,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         HealthcodeOutcomeUncertain: -32005,
         HealthcodeCredentialsInvalid: -32004,
         HealthcodeRejected: -32602,
+        BillHasProblems: -32602,
         HealthcodeNotFound: -32002,
         CannotStart: INTERNAL_ERROR,
         StateDirLocked: INTERNAL_ERROR,

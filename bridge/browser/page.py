@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -35,17 +36,13 @@ from playwright.async_api import Error as PlaywrightError
 from bridge.backoff import backoff_delay
 from bridge.errors import PageRefused, TerminalError
 from bridge.browser.pagelink import PageChannel, PageLink
-from bridge.browser.reachability import PROBE_FETCH_S, PROBE_SCRIPT, Reachability, is_daemon_url, is_network_failure, where
+from bridge.browser.reachability import PROBE_MS, PROBE_SCRIPT, Evidence, Reachability, request_failed, response_seen
 
 __all__ = ["Browser", "TerminalPage", "PageEvent", "PageEventKind", "Operation", "BROWSER_ARGS", "launch_args"]
 
 log = logging.getLogger("claimbridge.browser.page")
 
 PageEventKind = Literal["status", "question", "receipt", "complete", "pairing", "info", "report", "crashed", "unreachable"]
-
-#: Requests whose failure means iClient never ran in its frame: the operation did not leave the page.
-_FRAME_LOADS = frozenset({"document", "script"})
-
 
 #: Flags for a machine with no internet and no desktop (see reference/chromium-on-this-platform.md).
 BROWSER_ARGS = (
@@ -93,6 +90,8 @@ class Browser:
             first Debian build found; None: Playwright's own, which this machine lacks).
         extra_args: added to :data:`BROWSER_ARGS` (see :func:`launch_args`).
         on_crash: awaited (in a task) when the browser disconnects unexpectedly.
+        stable_after_s: how long a launched browser must stay up before a crash is relaunched
+            at once again (:meth:`relaunch`).
     """
 
     def __init__(
@@ -100,6 +99,7 @@ class Browser:
         executable_path: str | None,
         extra_args: tuple[str, ...] = (),
         on_crash: Callable[[], Coroutine[Any, Any, None]] | None = None,
+        stable_after_s: float = 60.0,
     ) -> None:
         self.executable_path = executable_path
         self.extra_args = extra_args
@@ -113,6 +113,10 @@ class Browser:
         self.generation = 0
         #: The browser process's id, learnt at launch (to kill it when it will not close).
         self.pid: int | None = None
+        #: A browser up this long counts as started: its next relaunch waits no longer than the first.
+        self.stable_after_s = stable_after_s
+        self._launched_at: float | None = None
+        self._short_lived = 0
         #: Whether the iClient server can be reached, as the pages see it (shared by all pages).
         self.iclient = Reachability()
 
@@ -179,6 +183,7 @@ class Browser:
         except PlaywrightError as exc:
             raise TerminalError(f"cannot start the browser {self.executable_path}: {exc.message}") from exc
         self.generation += 1
+        self._launched_at = time.monotonic()
         self._browser.on("disconnected", self._disconnected)
         self.pid = None
         self.pid = await self._ask_process_id()
@@ -193,19 +198,28 @@ class Browser:
             asyncio.get_running_loop().create_task(self._on_crash(), name="claimbridge.browser.on_crash")
 
     async def relaunch(self, max_delay: float = 30.0, close_timeout_s: float = 10.0) -> None:
-        """Launch again after a crash, backing off 0.25 s, 0.5 s, 1 s … up to ``max_delay``."""
-        attempt = 0
+        """Launch again after a crash, backing off 0.25 s, 0.5 s, 1 s … up to ``max_delay``.
+
+        A browser that died within :attr:`stable_after_s` of its launch (a syscall filter kills
+        it at its first page, say) did not really start: the delay goes on growing from where
+        the last relaunch left it, rather than starting again from nothing at every crash.
+        """
+        lived = None if self._launched_at is None else time.monotonic() - self._launched_at
+        self._short_lived = self._short_lived + 1 if lived is not None and lived < self.stable_after_s else 0
+        attempt = self._short_lived
         while not self._closing:
+            if attempt:
+                delay = backoff_delay(attempt - 1, 0.25, max_delay)
+                log.warning("relaunching the browser in %.2f s (%d launches in a row did not stay up)", delay, attempt)
+                await asyncio.sleep(delay)
             await self._close_browser(close_timeout_s)
             try:
                 await self.launch()
                 self.restarts += 1
                 return
             except TerminalError as exc:
-                delay = backoff_delay(attempt, 0.25, max_delay)
                 attempt += 1
-                log.error("browser relaunch failed: %s; retrying in %.2f s", exc, delay)
-                await asyncio.sleep(delay)
+                log.error("browser relaunch failed: %s", exc)
 
     async def _close_browser(self, timeout_s: float = 10.0) -> None:
         browser, self._browser = self._browser, None
@@ -274,8 +288,7 @@ class TerminalPage:
         self._channel: PageChannel | None = None
         self._ops: dict[str, Operation] = {}
         self.generation = 0
-        #: iClient holds a half-open channel (its frame did not load, a refusal "already in
-        #: progress"): the page must be loaded again before it takes work; cleared by :meth:`open`.
+        #: iClient holds a half-open channel: load the page again before it takes work (see :meth:`open`).
         self.stale = False
         #: The last network failure seen while the page was being opened (None: none).
         self._network_failure: str | None = None
@@ -333,43 +346,29 @@ class TerminalPage:
         if page is None or page.is_closed() or self.hung:
             return None
         try:
-            error = await self._evaluate(
-                page, PROBE_SCRIPT, [self.iclient_url, int(PROBE_FETCH_S * 1000)], PROBE_FETCH_S + self.call_timeout_s,
-            )
+            error = await self._evaluate(page, PROBE_SCRIPT, [self.iclient_url, PROBE_MS], PROBE_MS / 1000 + self.call_timeout_s)
         except TerminalError:
             return None
-        if error is None:
-            self.iclient.reached()
-            return True
-        self.iclient.failed(f"{error} ({where(self.iclient_url)})")
-        return False
+        return self.iclient.probed(error, self.iclient_url)
 
     def _request_failed(self, request: Request) -> None:
-        """A request of the page failed: evidence about the iClient server when it was for it."""
-        failure = request.failure or ""
-        if is_daemon_url(request.url, self.host_url) or not is_network_failure(failure):
-            return
-        self._cannot_reach(f"{failure} ({where(request.url)})", request.resource_type)
+        self._witness(request_failed(request.url, request.failure or "", request.resource_type, self.host_url))
 
     def _response(self, response: Response) -> None:
-        """An answer from the iClient server: it is reachable, unless the answer is a 5xx to
-        iClient's script or frame (a proxy's or the server's failure: iClient did not load)."""
-        if is_daemon_url(response.url, self.host_url):
-            return
-        kind = response.request.resource_type
-        if response.status >= 500 and kind in _FRAME_LOADS:
-            self._cannot_reach(f"HTTP {response.status} ({where(response.url)})", kind)
-            return
-        self.iclient.reached()
+        self._witness(response_seen(response.url, response.status, response.request.resource_type, self.host_url))
 
-    def _cannot_reach(self, reason: str, resource_type: str) -> None:
-        self._network_failure = reason
-        self.iclient.failed(reason)
-        if resource_type in _FRAME_LOADS and self._ops:
-            # iClient's frame (or its script) did not load: the operations never left the page.
+    def _witness(self, evidence: Evidence | None) -> None:
+        """What a request of the page says about the iClient server (:mod:`~bridge.browser.reachability`)."""
+        if evidence is None or evidence.reached:
+            if evidence is not None:
+                self.iclient.reached()
+            return
+        self._network_failure = evidence.reason
+        self.iclient.failed(evidence.reason)
+        if evidence.frame and self._ops:  # iClient's frame did not load: the operations never left the page
             self.stale = True
             for op in list(self._ops.values()):
-                op.events.put_nowait(PageEvent("unreachable", reason))
+                op.events.put_nowait(PageEvent("unreachable", evidence.reason))
             self._ops.clear()
 
     async def open(self) -> None:
@@ -425,6 +424,7 @@ class TerminalPage:
         if op is None:
             return  # finished already: nobody follows it any more
         for kind, payload in batch:
+            log.debug("page operation %s (%s): %s", op_id, op.method, kind)  # the payload may hold a patient's details
             op.events.put_nowait(PageEvent(kind, payload))
             op.over = op.over or kind == "complete"
 

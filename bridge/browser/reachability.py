@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-__all__ = ["PROBE_FETCH_S", "PROBE_SCRIPT", "Reachability", "is_daemon_url", "is_network_failure", "where"]
+__all__ = [
+    "FRAME_LOADS", "PROBE_MS", "PROBE_SCRIPT", "Evidence", "Reachability", "is_daemon_url", "is_network_failure",
+    "request_failed", "response_seen", "where",
+]
 
 log = logging.getLogger("claimbridge.browser.iclient")
 
@@ -32,8 +36,10 @@ def is_network_failure(error_text: str) -> bool:
     return bool(text) and not any(text.startswith(skip) for skip in _NOT_EVIDENCE)
 
 
-#: How long a page's reachability probe (a ``HEAD`` of iClient's script) may take.
-PROBE_FETCH_S = 3.0
+#: How long a page's reachability probe (a ``HEAD`` of iClient's script) may take, in ms.
+PROBE_MS = 3000
+#: Requests whose failure means iClient never ran in its frame: the operation did not leave the page.
+FRAME_LOADS = frozenset({"document", "script"})
 #: The probe, run in a terminal's page: None when the server answered, else what failed.
 PROBE_SCRIPT = """async ([url, ms]) => {
   const ctl = new AbortController();
@@ -63,6 +69,34 @@ def is_daemon_url(url: str, host_url: str) -> bool:
         return True
     host = urlsplit(host_url)
     return parts.netloc == host.netloc
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What one request of a page says about the iClient server: ``reached``, or what failed
+    (``reason``) and whether it was iClient's frame or script (``frame``: iClient never ran)."""
+
+    reached: bool
+    reason: str = ""
+    frame: bool = False
+
+
+def request_failed(url: str, failure: str, resource_type: str, host_url: str) -> Evidence | None:
+    """A request of the page failed (Chromium's ``failure`` text): evidence of an outage when it
+    went to the iClient server and failed on the network; None otherwise."""
+    if is_daemon_url(url, host_url) or not is_network_failure(failure):
+        return None
+    return Evidence(False, f"{failure} ({where(url)})", resource_type in FRAME_LOADS)
+
+
+def response_seen(url: str, status: int, resource_type: str, host_url: str) -> Evidence | None:
+    """An answer to a request of the page: the iClient server is reachable, unless it is a 5xx
+    to iClient's script or frame (a proxy's or the server's failure: iClient did not load)."""
+    if is_daemon_url(url, host_url):
+        return None
+    if status >= 500 and resource_type in FRAME_LOADS:
+        return Evidence(False, f"HTTP {status} ({where(url)})", True)
+    return Evidence(True)
 
 
 def _utcnow() -> datetime:
@@ -104,6 +138,14 @@ class Reachability:
         self.ok, self.since, self.reason = True, self._now(), None
         self.changes += 1
         log.warning("the iClient server can be reached again (outage of %.0f s)", lasted)
+
+    def probed(self, error: str | None, url: str) -> bool:
+        """A page's probe of ``url`` (:data:`PROBE_SCRIPT`) answered (``error`` None) or failed."""
+        if error is None:
+            self.reached()
+            return True
+        self.failed(f"{error} ({where(url)})")
+        return False
 
     def view(self) -> dict[str, object]:
         """``system.health``'s ``iclient`` part."""

@@ -64,3 +64,33 @@ def test_the_daemons_own_requests_are_no_evidence() -> None:
 
 def test_where_drops_the_query_that_carries_the_api_key() -> None:
     assert where("http://sim:8730/iclient.html?apiKey=secret&x=1") == "http://sim:8730/iclient.html"
+
+
+HOST = "http://127.0.0.1:8765/host/index.html"
+
+
+def test_a_failed_frame_load_is_an_outage_that_nothing_left_the_page_through() -> None:
+    from bridge.browser.reachability import Evidence, request_failed
+
+    frame = request_failed("http://sim/iclient.html?apiKey=k", "net::ERR_CONNECTION_REFUSED", "document", HOST)
+    assert frame == Evidence(False, "net::ERR_CONNECTION_REFUSED (http://sim/iclient.html)", True)
+    probe = request_failed("http://sim/iclient-v1.js", "net::ERR_CONNECTION_REFUSED", "fetch", HOST)
+    assert probe is not None and not probe.frame
+    assert request_failed("http://sim/iclient.html", "net::ERR_ABORTED", "document", HOST) is None
+    assert request_failed("http://127.0.0.1:8765/host/host.js", "net::ERR_CONNECTION_REFUSED", "script", HOST) is None
+
+
+def test_answers_say_the_server_is_reached_unless_iclient_itself_got_a_5xx() -> None:
+    from bridge.browser.reachability import Evidence, response_seen
+
+    assert response_seen("http://sim/iclient-v1.js", 200, "script", HOST) == Evidence(True)
+    assert response_seen("http://sim/api", 503, "fetch", HOST) == Evidence(True)  # it answered
+    assert response_seen("http://sim/iclient.html", 502, "document", HOST) == Evidence(False, "HTTP 502 (http://sim/iclient.html)", True)
+    assert response_seen("http://127.0.0.1:8765/host/index.html", 200, "document", HOST) is None
+
+
+def test_a_probe_answer_ends_an_outage_and_a_probe_failure_starts_one() -> None:
+    r = Reachability(Ticking())
+    assert r.probed("Failed to fetch", "http://sim/iclient-v1.js?x=1") is False
+    assert r.reason == "Failed to fetch (http://sim/iclient-v1.js)"
+    assert r.probed(None, "http://sim/iclient-v1.js") is True and r.ok
