@@ -165,15 +165,7 @@ def _running_daemon(report: _Report, settings: Settings, url: str | None, token_
         return
     h = health["result"]
     report.check("daemon", True, f"version {h.get('version')} at {ws_url}, up {h.get('uptimeS')} s")
-    for part in ("journal", "browser"):
-        component = h.get(part) or {}
-        report.check(f"daemon's {part}", bool(component.get("ok")), str(component.get("message", "")),
-                     "see the daemon's log; /readyz says the same")
-    for terminal in h.get("terminals") or ():
-        state = "paired" if terminal.get("paired") else "not paired"
-        report.check(f"daemon's terminal {terminal.get('name')}", bool(terminal.get("paired")),
-                     f"mid {terminal.get('mid')}, tid {terminal.get('tid')}: {state}",
-                     f"claimbridge pair {terminal.get('name')} --mid {terminal.get('mid')} --tid {terminal.get('tid')}")
+    _daemon_state(report, ws_url, h)
     try:
         answer = _ask(ws_url, token, "healthcode.checkCredentials")
     except CliError as exc:
@@ -189,6 +181,57 @@ def _running_daemon(report: _Report, settings: Settings, url: str | None, token_
     result = answer["result"]
     report.check("daemon's healthcode sign-in", bool(result.get("ok")), str(result.get("message")),
                  "check the daemon's [healthcode] site_id, user_id and password_file")
+
+
+def _readiness(ws_url: str) -> tuple[int, dict[str, Any]]:
+    """``GET /readyz`` of the daemon behind ``ws_url``: its status and body (0 and {}: no answer)."""
+    http_url = ws_url.replace("wss://", "https://", 1).replace("ws://", "http://", 1).rsplit("/", 1)[0]
+    try:
+        r = httpx.get(f"{http_url}/readyz", timeout=10)
+        body = r.json()
+    except (httpx.HTTPError, ValueError):
+        return 0, {}
+    return r.status_code, body if isinstance(body, dict) else {}
+
+
+def _daemon_state(report: _Report, ws_url: str, h: dict[str, Any]) -> None:
+    """The daemon's own state and each terminal's, as it measures them (``system.health`` and
+    ``/readyz``); a fix is never a command the daemon would refuse now."""
+    status, ready = _readiness(ws_url)
+    if status == 0:
+        report.note("skip", "daemon's state", f"/readyz of {ws_url} did not answer over HTTP")
+    else:
+        failing = sorted(k for k, v in ready.items() if v is False and k != "ready") + sorted(
+            f"page of {n}" for n, ok in (ready.get("terminals") or {}).items() if not ok)
+        report.check("daemon's state", status == 200, f"{ready.get('state')} (/readyz {status})"
+                     + (f": not ready: {', '.join(failing)}" if failing else ""),
+                     "the lines below say what; the daemon retries by itself and is ready once they are [ok]")
+    for part in ("journal", "browser"):
+        component = h.get(part) or {}
+        report.check(f"daemon's {part}", bool(component.get("ok")), str(component.get("message", "")),
+                     "see the daemon's log; /readyz says the same")
+    iclient = h.get("iclient") or {}
+    reachable = bool(iclient.get("ok", True))
+    report.check("daemon's iClient server", reachable,
+                 f"reachable since {iclient.get('since')}" if reachable
+                 else f"cannot be reached since {iclient.get('since')}: {iclient.get('reason')}",
+                 "check this machine's internet connection (and any proxy or firewall on the way to the "
+                 "iClient URL); the daemon retries by itself and claims work again within seconds of its return")
+    for t in h.get("terminals") or ():
+        name, keys = t.get("name"), f"mid {t.get('mid')}, tid {t.get('tid')}"
+        busy = f"busy ({t.get('queued', 0)} waiting)" if t.get("busy") else "idle"
+        page = bool(t.get("pageReady", True))
+        report.check(f"daemon's terminal {name} page", page, "loaded" if page else "not loaded",
+                     "the daemon is loading it again by itself (every few seconds); "
+                     + ("it loads once the iClient server can be reached" if not reachable else "if it stays so, see the daemon's log"))
+        if t.get("paired"):
+            report.check(f"daemon's terminal {name}", True, f"{keys}: paired, {busy}")
+        elif page and reachable:
+            report.check(f"daemon's terminal {name}", False, f"{keys}: not paired",
+                         f"claimbridge pair {name} --mid {t.get('mid')} --tid {t.get('tid')}")
+        else:
+            report.check(f"daemon's terminal {name}", False, f"{keys}: not paired",
+                         "pair it once its page is loaded and the iClient server can be reached (the lines above)")
 
 
 def run_doctor(config_file: Path | None, *, simulator_port: int | None = None, url: str | None = None,

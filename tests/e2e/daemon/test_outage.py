@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -121,6 +122,20 @@ async def _until(check: Any, timeout: float) -> float:
     return loop.time() - start
 
 
+async def doctor(running: Running, sim: SimProcess) -> tuple[int, str]:
+    """``claimbridge doctor`` in its own process, asking this daemon (which keeps running)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMBRIDGE_")}
+    env.update(CLAIMBRIDGE_STATE_DIR=str(running.daemon.state_dir), CLAIMBRIDGE_ICLIENT_URL=f"{sim.base}/iclient-v1.js")
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "claimbridge"), "doctor", "--url", running.daemon.url,
+        "--token-file", str(running.daemon.state_dir / "token"),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
 async def _integration_key(running: Running) -> str:
     journal = running.daemon.journal
     assert journal is not None
@@ -159,6 +174,11 @@ async def test_outage_is_seen_refused_at_once_and_claims_work_again_after_it(
     assert [j["requestId"] for j in jobs] == ["before-outage"], "a refused claim was journalled"
     warnings = [r.getMessage() for r in caplog.records if r.name == "claimbridge.browser.iclient"]
     assert len(warnings) == 1 and warnings[0].startswith("the iClient server cannot be reached"), warnings
+    code, out = await doctor(paired, sim_process)
+    assert code == 1, out
+    assert "[FAIL] daemon's state: degraded (/readyz 503): not ready: iclient" in out, out
+    assert "[FAIL] daemon's iClient server: cannot be reached since" in out, out
+    assert "claimbridge pair" not in out, out  # never a command the daemon would refuse now
 
     sim_process.start()
     await sim_process.keep_pairing(FRONT_DESK[1], FRONT_DESK[2], key)
@@ -177,6 +197,10 @@ async def test_outage_is_seen_refused_at_once_and_claims_work_again_after_it(
     assert loop.time() - back < 10.0
     assert await _readyz(paired) == 200
     assert (await c.call("system.health"))["iclient"]["ok"] is True
+    code, out = await doctor(paired, sim_process)
+    assert "[ok  ] daemon's state: ready (/readyz 200)" in out, out
+    assert "[ok  ] daemon's iClient server: reachable since" in out, out
+    assert "[ok  ] daemon's terminal front-desk: mid 2187, tid 1: paired, idle" in out, out
     warnings = [r.getMessage() for r in caplog.records if r.name == "claimbridge.browser.iclient"]
     assert len(warnings) == 2 and warnings[1].startswith("the iClient server can be reached again"), warnings
     # The fund saw the claim before the outage and the one after it; nothing in between.
