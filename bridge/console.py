@@ -94,8 +94,18 @@ class Console:
         self._recent = recent
 
     def routes(self) -> dict[str, Callable[[Request], Awaitable[Response]]]:
-        """``/console`` and everything under ``/console/``, for the server's extra routes."""
-        return {"/console": self.route, PREFIX: self.route}  # the server drops a trailing slash
+        """``/console`` and everything under ``/console/``, and ``/`` (a redirect to the console),
+        for the server's extra routes. ``/`` comes last: as a prefix it would match every path,
+        so :meth:`root` answers 404 for any other."""
+        return {"/console": self.route, PREFIX: self.route, "/": self.root}  # the server drops a trailing slash
+
+    async def root(self, request: Request) -> Response:
+        """``GET /``: 302 to ``/console/`` (an engineer types the daemon's address and lands there)."""
+        if request.path.split("?", 1)[0] != "/":
+            return _response(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8")
+        response = _response(HTTPStatus.FOUND, b"", "text/plain; charset=utf-8")
+        response.headers["Location"] = PREFIX
+        return response
 
     def _logged_in(self, request: Request) -> bool:
         return self._sessions.valid(session_cookie(request))

@@ -136,8 +136,31 @@ function cell(row, text, className) {
   const td = document.createElement("td");
   td.textContent = text === null || text === undefined ? "" : String(text);
   if (className) td.className = className;
+  // Its column's name, shown beside the value when a narrow screen stacks a row's cells.
+  const table = row.closest ? row.closest("table") : null;
+  const head = table && table.tHead && table.tHead.rows[0] && table.tHead.rows[0].cells[row.cells.length];
+  if (head) td.dataset.label = head.textContent.trim();
   row.appendChild(td);
   return td;
+}
+
+/** A long id shortened for the eye ("5f0c2a1b…"), the whole id on hover and in the copy. */
+function shortId(id) {
+  const text = String(id || "");
+  return text.length > 12 ? `${text.slice(0, 8)}…` : text;
+}
+
+function copyButton(id) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "copy";
+  button.textContent = "⧉";
+  button.title = `Copy ${id}`;
+  button.setAttribute("aria-label", `Copy job id ${id}`);
+  button.addEventListener("click", () => {
+    if (navigator.clipboard) navigator.clipboard.writeText(id).catch(() => {});
+  });
+  return button;
 }
 
 function showError(element, err) {
@@ -251,20 +274,23 @@ function jobRow(job, links) {
   row.dataset.state = job.state;
   const r = job.result || {};
   cell(row, sydney(job.createdAt));
-  cell(row, "", "id").appendChild(jobLink(job)).textContent = job.jobId;
+  const idCell = cell(row, "", "id");
+  idCell.appendChild(jobLink(job)).textContent = shortId(job.jobId);
+  idCell.appendChild(copyButton(job.jobId));
   cell(row, job.kind);
   cell(row, job.terminal || "-");
   cell(row, job.state, `state-${job.state}`);
   cell(row, outcomeText(job, links), "outcome");
-  cell(row, aud(job.kind === "gap" || job.kind === "refund" ? (r.amount ?? (job.request || {}).amount) : r.totalBenefit));
-  cell(row, aud(r.gap));
+  const noBenefit = voided(job, links);
+  cell(row, noBenefit ? "none (voided)" : aud(job.kind === "gap" || job.kind === "refund" ? (r.amount ?? (job.request || {}).amount) : r.totalBenefit));
+  cell(row, noBenefit ? "" : aud(r.gap));
   const action = cell(row, "");
   if (job.state === "unknown") {
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = "Resolve";
     button.setAttribute("aria-label", `Resolve job ${job.jobId}`);
-    button.addEventListener("click", () => openResolve(job.jobId));
+    button.addEventListener("click", () => openJob(job.jobId));
     action.appendChild(button);
   }
   return row;
@@ -318,12 +344,13 @@ function onJobUpdated(params) {
 let resolving = null;
 
 function openResolve(jobId) {
+  // On the job's own page, with no outcome chosen: the engineer picks what the evidence says.
   resolving = jobId;
   $("resolve-job").textContent = jobId;
   $("resolve-error").textContent = "";
   $("resolve-note").value = "";
+  $("resolve-outcome").value = "";
   $("resolve").hidden = false;
-  $("resolve-outcome").focus();
 }
 
 function closeResolve() {

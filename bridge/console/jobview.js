@@ -47,11 +47,20 @@ function outcomeText(job, links) {
   return text;
 }
 
+/** A claim voided on the day (cancelled, reversed): it paid no benefit and leaves no gap. */
+function voided(job, links) {
+  const r = job.result || {};
+  if (["CANCELLED", "REVERSED"].includes(r.result)) return true;
+  return (links || []).some((l) => l.kind === "cancel" && l.state === "completed"
+    && l.result && l.result.result === "CANCELLED");
+}
+
 function jobLink(job) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "link";
-  button.textContent = `${job.kind} ${job.jobId}`;
+  button.textContent = `${job.kind} ${shortId(job.jobId)}`;
+  button.title = job.jobId;
   button.setAttribute("aria-label", `Show job ${job.jobId}`);
   button.addEventListener("click", () => openJob(job.jobId));
   return button;
@@ -203,8 +212,12 @@ async function openJob(jobId) {
   fact(dl, "Transaction", r.transactionId);
   const claimed = claimedTotal(job);
   if (claimed) fact(dl, "Claimed", aud(claimed), "claimed");
-  fact(dl, "Benefit", aud(r.totalBenefit), "benefit");
-  fact(dl, "Gap", aud(r.gap), "gap");
+  if (voided(job, links)) {
+    fact(dl, "Benefit", "none: the claim was voided", "benefit");
+  } else {
+    fact(dl, "Benefit", aud(r.totalBenefit), "benefit");
+    fact(dl, "Gap", aud(r.gap), "gap");
+  }
   if (job.kind === "gap" || job.kind === "refund") {
     fact(dl, "Amount", aud(r.amount !== undefined ? r.amount : job.request.amount), "amount");
     fact(dl, "Card", [r.cardType, r.elidedPan].filter(Boolean).join(" "), "card");
@@ -217,6 +230,7 @@ async function openJob(jobId) {
   if (r.paid !== undefined && r.paid !== null) fact(dl, "Paid", `£${(r.paid / 100).toFixed(2)}`);
   if (r.resolution) fact(dl, "Resolution", `${r.resolution.outcome}: ${r.resolution.note} (${sydney(r.resolution.at)})`);
   if (job.error) fact(dl, "Error", `${job.error.message}${job.error.code ? ` (${job.error.code})` : ""}`, "error");
+  renderNext(job, links);
   renderItems(job);
   renderQuestion(job);
   renderStatusLines(job.jobId, job.history);
@@ -236,7 +250,83 @@ async function openJob(jobId) {
 
 function closeJob() {
   viewing = null;
+  closeResolve();
   $("job-detail").hidden = true;
+}
+
+// -- an unknown job: why, what the evidence is, what to do next ---------------------------------
+
+/** The fund's or the terminal's own error for a job, in its words ("1015 Error on Autovoid"). */
+function theirError(job) {
+  const r = job.result || {};
+  const code = r.errorCode || r.healthpointErrorCode || (job.error && job.error.code) || "";
+  const text = r.errorText || r.healthpointErrorDescription || (job.error && job.error.message) || "";
+  return [code, text].filter(Boolean).join(" ").trim();
+}
+
+/** What is known of an unknown job's outcome, from its history. */
+function evidence(job) {
+  const history = job.history || [];
+  const moved = [...history].reverse().find((h) => h.state === "unknown");
+  const said = (job.result || {}).result;
+  const lines = [];
+  if (said) lines.push(`The terminal answered ${said}: the claim may have reached the fund.`);
+  if (moved && moved.message) lines.push(`Recorded when it became unknown: ${moved.message}.`);
+  const statuses = history.filter((h) => h.event === "status").map((h) => h.message);
+  if (statuses.length) lines.push(`The terminal's last status line: "${statuses[statuses.length - 1]}".`);
+  if (!lines.length) lines.push("The daemon lost the terminal's answer: it may or may not have reached the fund.");
+  return lines;
+}
+
+function renderNext(job, links) {
+  const box = $("job-next");
+  box.replaceChildren();
+  if (job.state !== "unknown") {
+    box.hidden = true;
+    closeResolve();
+    return;
+  }
+  box.hidden = false;
+  const h = document.createElement("h4");
+  h.textContent = "Why its outcome is unknown, and what to do";
+  box.appendChild(h);
+  const error = theirError(job);
+  const why = document.createElement("p");
+  why.dataset.fact = "unknown-error";
+  why.textContent = error ? `The fund's or terminal's error: ${error}` : "No error was given.";
+  box.appendChild(why);
+  const ev = document.createElement("ul");
+  ev.dataset.fact = "evidence";
+  for (const line of evidence(job)) {
+    const li = document.createElement("li");
+    li.textContent = line;
+    ev.appendChild(li);
+  }
+  box.appendChild(ev);
+  const day = isoDay((job.request && job.request.items && job.request.items[0] && job.request.items[0].serviceDate) || job.createdAt);
+  const steps = document.createElement("ol");
+  steps.dataset.fact = "next-steps";
+  const step = (text, button) => {
+    const li = document.createElement("li");
+    li.textContent = text;
+    if (button) li.append(" ", button);
+    steps.appendChild(li);
+  };
+  const reconcile = document.createElement("button");
+  reconcile.type = "button";
+  reconcile.textContent = "Reconcile that day";
+  reconcile.addEventListener("click", () => {
+    $("recon-terminal").value = job.terminal || "";
+    $("recon-date").value = day;
+    $("recon-form").requestSubmit();
+    $("recon-title").scrollIntoView();
+  });
+  step(`Reconcile: hold the fund's claims report of ${day} for terminal ${job.terminal || "?"} against the journal; `
+    + "if the fund has it, the job is settled by itself.", reconcile);
+  step("Look at the terminal: its last transactions (and the receipt, if one printed) say whether it was approved.");
+  step("Resolve: once you know, record what happened below, with how you found out.");
+  box.appendChild(steps);
+  openResolve(job.jobId);
 }
 
 // -- reconciliation as a table ---------------------------------------------------------------
@@ -332,7 +422,10 @@ async function reconciliation(event) {
       }
       const byId = new Map(jobs.map((j) => [j.jobId, j]));
       for (const a of rec.ambiguous || []) {
-        reconRow(body, null, byId.get(a.jobId) || null, `unknown here, ambiguous: rows ${a.refTags.join(", ")}`);
+        const tags = a.refTags || [];
+        reconRow(body, null, byId.get(a.jobId) || null, tags.length
+          ? `unknown here; it could be any of the report's rows ${tags.join(", ")}`
+          : "unknown here; no row of the report can be told to be it");
       }
       const t = rec.totals || {};
       const bad = body.querySelectorAll("tr.discrepancy").length;
