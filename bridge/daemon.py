@@ -56,7 +56,7 @@ from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
 from bridge.journal.guard import MarkKeeper, check_before_open
 from bridge.lifecycle import ICLIENT_UNREACHABLE, DaemonState, Health, check_lifecycle_move, refusal, state_for
-from bridge.loops import Loops
+from bridge.loops import Loops, quiet_driver_exit
 from bridge.mqtt.topics import Topics, parse_broker_url
 from bridge.observability import Observability, secrets_to_mask
 from bridge.dispatcher import Dispatcher
@@ -203,6 +203,7 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError):
                     loop.add_signal_handler(sig, self.stop)
+            loop.set_exception_handler(quiet_driver_exit)
         with StateDirLock(self.state_dir):
             # The loops' group inside the stack: every loop has ended before the parts it uses close.
             async with contextlib.AsyncExitStack() as stack, self._loops:
@@ -306,10 +307,8 @@ class Daemon:
         self._spawn(self._journal_loop(), "claimbridge.journal.probe")
         self._spawn(keeper.run(), "claimbridge.journal.mark")
         self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
-        supervisor = PageSupervisor(
-            self.workers, self.browser, self._loops.spawn,
-            paused=lambda: self._restarting is not None, changed=self._refresh_state,
-        )
+        supervisor = PageSupervisor(self.workers, self.browser, self._loops.spawn,
+                                    paused=lambda: self._restarting is not None, changed=self._refresh_state)
         self._spawn(supervisor.load_loop(), "claimbridge.browser.supervisor")
         self._spawn(supervisor.probe_loop(), "claimbridge.iclient.probe")
         if healthcode is not None:

@@ -16,7 +16,7 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any
 
-__all__ = ["Loops"]
+__all__ = ["Loops", "quiet_driver_exit"]
 
 log = logging.getLogger("claimbridge.daemon")
 
@@ -78,3 +78,12 @@ async def _contained(coro: Coroutine[Any, Any, Any], name: str) -> None:
         await coro
     except Exception:
         log.exception("task %s failed", name)
+
+
+def quiet_driver_exit(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Ctrl-C reaches Playwright's driver (same process group) as it reaches the daemon: its
+    "Connection closed while reading from the driver" as the daemon drains is expected, not an ERROR."""
+    if "reading from the driver" in str(context.get("exception", "")):
+        log.debug("the browser driver ended with the terminal's Ctrl-C")
+        return
+    loop.default_exception_handler(context)

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bridge.cli.text import EXIT_CODES, config_problems, error_line, event_line
+from bridge.cli.text import EXIT_CODES, config_problems, error_line, event_line, job_line, pairing_outcome
 from bridge.config import Settings, load_settings
 from bridge.jobs import JobState
 from bridge.cli.rpc import Answer, CliError, read_token, rpc_call
@@ -128,7 +128,7 @@ def _cmd_pair(args: argparse.Namespace, settings: Settings) -> int:
     if "error" in response:
         raise CliError(error_line("terminal.pair", response["error"]), 1)
     result = response["result"]
-    print(f"{result['status']}: {result['message']}")
+    print(pairing_outcome(result["status"], result["message"]))
     return 0 if result["status"] == "success" else 1
 
 
@@ -155,10 +155,7 @@ def _cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     if not jobs:
         print(f"no jobs in state {args.state}" if args.state else "no jobs")
     for job in jobs:
-        result = job.get("result") or {}
-        outcome = result.get("result") or result.get("status") or ""
-        print(f"{job['createdAt']}  {job['jobId']}  {job['kind']:<14} {job['terminal'] or '-':<12} "
-              f"{job['state']:<10} {outcome}")
+        print(job_line(job))
     return 0
 
 
@@ -198,7 +195,7 @@ async def _pair_with_simulator(daemon: Any, sim_base: str) -> None:
             if r.status_code < 300 or pairing.done():
                 break
     result = await pairing
-    print(f"terminal {name} (mid {mid}, tid {tid}) pairing: {result['status']}: {result['message']}", flush=True)
+    print(f"terminal {name} (mid {mid}, tid {tid}) pairing: {pairing_outcome(result['status'], result['message'])}", flush=True)
 
 
 def _port_in_use(host: str, port: int) -> bool:
@@ -246,8 +243,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _in_use_line(what: str, port: int, variable: str, setting: str) -> str:
+    # A second make run needs its own state directory (the first holds ./var's lock) and both ports.
+    other = "SIM_PORT=8731" if variable == "PORT" else "PORT=8766"
     return (f"port {port} ({what}) is in use: is another claimbridge (make run) already running? "
-            f"Stop it, or choose another port: make run {variable}={port + 1} (or {setting})")
+            f"Stop it, or run a second one beside it: CLAIMBRIDGE_STATE_DIR=./var2 make run {variable}={port + 1} "
+            f"{other} (or {setting})")
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -322,8 +322,17 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 _EPILOG = "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
 
+_DESCRIPTION = """claimbridge: HealthPoint claims on a Tyro terminal for practice systems (README.md,
+docs/operations.md, docs/protocol.md).
+
+'call' sends one request: each notification as one JSON line on stdout, then the result as JSON
+(exit 0) or the refusal as one plain line (exit 1). At a terminal a person reads a short line
+per notification on stderr instead, unless --json asks for the raw lines; with --field stdout
+carries only that field. Every error is one plain line (what is wrong, what to do)."""
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="claimbridge", description=__doc__, epilog=_EPILOG,
+    p = argparse.ArgumentParser(prog="claimbridge", description=_DESCRIPTION, epilog=_EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="TOML file (default ./claimbridge.toml if present)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -336,14 +345,15 @@ def _parser() -> argparse.ArgumentParser:
 
     run = command("run", "run the daemon")
     run.add_argument("--with-simulator", action="store_true", help="start the simulator as a child and use it")
-    run.add_argument("--simulator-port", type=int, default=8730)
+    run.add_argument("--simulator-port", type=int, default=8730, metavar="PORT",
+                     help="with --with-simulator: the simulator's port (default 8730)")
 
     def client(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--url", help="websocket URL (default from the config's listen)")
         sp.add_argument("--token-file", help="token file (default state_dir/token)")
 
     call = command("call", "send one JSON-RPC request")
-    call.add_argument("method")
+    call.add_argument("method", help="the JSON-RPC method, e.g. healthpoint.claim (docs/protocol.md)")
     call.add_argument("params", nargs="?", help="JSON params")
     call.add_argument("--json", action="store_true",
                       help="at a terminal too, print each notification (and an error) as one raw JSON line on stdout "
@@ -355,20 +365,20 @@ def _parser() -> argparse.ArgumentParser:
     client(call)
 
     pair = command("pair", "headless pairing of a terminal")
-    pair.add_argument("terminal")
-    pair.add_argument("--mid", type=int, required=True)
-    pair.add_argument("--tid", type=int, required=True)
+    pair.add_argument("terminal", help="the terminal's name, e.g. front-desk")
+    pair.add_argument("--mid", type=int, required=True, help="the terminal's merchant ID")
+    pair.add_argument("--tid", type=int, required=True, help="the terminal's terminal ID")
     pair.add_argument("--replace", action="store_true",
                       help="move a name already paired to another mid/tid (recorded in the journal's history)")
     client(pair)
 
     unpair = command("unpair", "forget a terminal's pairing (refused while a job of it waits or runs)")
-    unpair.add_argument("terminal")
+    unpair.add_argument("terminal", help="the terminal's name, e.g. front-desk")
     client(unpair)
 
     jobs = command("jobs", "list jobs")
-    jobs.add_argument("--state", choices=[str(s) for s in JobState])
-    jobs.add_argument("--limit", type=int, default=50)
+    jobs.add_argument("--state", choices=[str(s) for s in JobState], help="only jobs in this state")
+    jobs.add_argument("--limit", type=int, default=50, help="at most this many, newest first (default 50)")
     client(jobs)
 
     doctor = command("doctor", "check browser, config, journal, iClient URL, Healthcode and the running daemon")

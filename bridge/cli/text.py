@@ -12,10 +12,13 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+
+from bridge.healthpoint import SYDNEY as _SYDNEY
 
 __all__ = [
     "EXIT_CODES",
@@ -23,6 +26,10 @@ __all__ = [
     "config_problems",
     "error_line",
     "event_line",
+    "job_line",
+    "pairing_outcome",
+    "money",
+    "sydney_time",
 ]
 
 #: Exit codes of every ``claimbridge`` command (the ``--help`` epilog and docs/operations.md).
@@ -193,13 +200,48 @@ def _job_outcome(job: Mapping[str, Any]) -> str:
             if isinstance(result.get(key), str):
                 parts.append(str(result[key]))
         if isinstance(result.get("totalBenefit"), int):
-            parts.append(f"benefit {result['totalBenefit']}")
+            parts.append(f"benefit {money(result['totalBenefit'])}")
         if isinstance(result.get("gap"), int):
-            parts.append(f"gap {result['gap']}")
+            parts.append(f"gap {money(result['gap'])}")
     error = job.get("error")
     if isinstance(error, Mapping) and error.get("message"):
         parts.append(str(error["message"]))
     return (": " + ", ".join(parts)) if parts else ""
+
+
+def money(cents: int) -> str:
+    """Integer cents as Australian dollars: ``12060`` -> ``$120.60``, ``-500`` -> ``-$5.00``."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents) // 100:,}.{abs(cents) % 100:02d}"
+
+
+def sydney_time(iso: str) -> str:
+    """An ISO 8601 moment as Sydney wall time with its zone: ``2026-11-23 10:00:37 AEDT``
+    (the clinic's and the funds' time, whatever the machine's own zone); text that is not a
+    moment is returned as it is."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except (TypeError, ValueError):
+        return str(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(_SYDNEY).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def job_line(job: Mapping[str, Any]) -> str:
+    """One job as ``claimbridge jobs`` prints it: Sydney time, id, kind, terminal, state, outcome."""
+    terminal = job.get("terminal") or "-"
+    return (f"{sydney_time(str(job.get('createdAt')))}  {job.get('jobId')}  {job.get('kind')!s:<14} "
+            f"{terminal!s:<12} {job.get('state')!s:<10}{_job_outcome(job).removeprefix(':')}").rstrip()
+
+
+def pairing_outcome(status: str, message: str) -> str:
+    """A pairing's end in words: ``success``, or ``failure: <why>``; iClient's bare "Paired" is
+    not repeated ("success: Paired" said it twice)."""
+    said = message.strip()
+    if status == "success" and said.rstrip(".").lower() in ("", "paired"):
+        return "success"
+    return f"{status}: {said}" if said else status
 
 
 def event_line(note: Mapping[str, Any]) -> str:

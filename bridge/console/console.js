@@ -201,7 +201,9 @@ function endPairing(status, message) {
   pairing = null;
   $("pair-countdown").textContent = "";
   $("pair-start").disabled = false;
-  $("pair-message").textContent = status === "success" ? `Paired: ${message}` : `Pairing failed: ${message}`;
+  // iClient's success message is just "Paired": say it once, naming the terminal.
+  const said = message && !/^paired\.?$/i.test(message.trim()) ? ` (${message})` : "";
+  $("pair-message").textContent = status === "success" ? `Terminal paired${said}.` : `Pairing failed: ${message}`;
   $("pair-message").className = status === "success" ? "" : "error";
   $("pair-progress").dataset.status = status;
   $("pair-retry").hidden = status === "success";

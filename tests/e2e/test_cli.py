@@ -93,7 +93,7 @@ def test_the_readme_tour_runs_as_pasted(make_run: MakeRun) -> None:
     # the human summaries, one line per event, on stderr; the question answered as alice
     assert re.search(r"job \S+ claim running", err)
     assert re.search(r"job \S+: answered 'ACCEPT' as alice", err)
-    assert re.search(r"claim completed: APPROVED, benefit 12060, gap 8040", err)
+    assert re.search(r"claim completed: APPROVED, benefit \$120\.60, gap \$80\.40", err)
     assert '"request"' not in err, "a summary must not repeat the request"
     assert "CANCELLED" in out
     ledger = out.strip().splitlines()[-1]

@@ -86,3 +86,21 @@ async def test_leaving_waits_for_every_cancelled_loop_to_finish() -> None:
         await asyncio.sleep(0)
         loops.cancel_all()
     assert sorted(finished) == ["a", "b"]
+
+
+def test_the_drivers_end_on_ctrl_c_is_not_an_error(caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+    import logging
+
+    from bridge.loops import quiet_driver_exit
+
+    loop = asyncio.new_event_loop()
+    try:
+        caplog.set_level(logging.DEBUG)
+        quiet_driver_exit(loop, {"message": "Future exception was never retrieved",
+                                 "exception": Exception("Connection closed while reading from the driver")})
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+        quiet_driver_exit(loop, {"message": "something else", "exception": RuntimeError("boom")})
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == ["something else"]
+    finally:
+        loop.close()

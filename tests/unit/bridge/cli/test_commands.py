@@ -119,3 +119,29 @@ def test_address_in_use_walks_an_exception_cycle_once() -> None:
     outer.__context__ = wrapper
     outer.__cause__ = clash
     assert _address_in_use(outer) is True
+
+
+def test_every_option_of_every_command_has_help_and_cites_only_files_in_the_repository() -> None:
+    import argparse
+    from pathlib import Path
+
+    from bridge.cli.commands import _parser
+
+    root = Path(__file__).resolve().parents[4]
+    missing: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, where: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{where} {name}")
+                continue
+            if action.help == argparse.SUPPRESS or isinstance(action, argparse._HelpAction):
+                continue
+            if not action.help:
+                missing.append(f"{where} {'/'.join(action.option_strings) or action.dest}")
+        for cited in __import__("re").findall(r"[\w/]+\.md", parser.description or ""):
+            assert (root / cited).exists(), f"{where} --help cites {cited}, which is not in the repository"
+
+    walk(_parser(), "claimbridge")
+    assert missing == []

@@ -28,7 +28,7 @@ def test_event_summaries_are_short() -> None:
     job = {"jobId": "j-1", "kind": "claim", "state": "completed", "request": {"items": [1] * 16},
            "result": {"result": "APPROVED", "totalBenefit": 12060, "gap": 8040}}
     assert event_line({"method": "job.updated", "params": {"job": job}}) == \
-        "job j-1 claim completed: APPROVED, benefit 12060, gap 8040"
+        "job j-1 claim completed: APPROVED, benefit $120.60, gap $80.40"
     assert event_line({"method": "job.status", "params": {"jobId": "j-1", "message": "Reading card"}}) == \
         "job j-1: Reading card"
     assert event_line({"method": "job.question", "params": {"jobId": "j-1", "text": "Accept?",
@@ -52,3 +52,29 @@ def test_data_is_written_in_words_never_as_a_repr() -> None:
         "reason": "answer must be one of ACCEPT, REJECT", "options": ["ACCEPT", "REJECT"], "gap": None}})
     assert "options: ACCEPT, REJECT" in line and "gap: none" in line
     assert "[" not in line and "'" not in line
+
+
+def test_money_is_dollars_and_cents() -> None:
+    from bridge.cli.text import money
+
+    assert [money(c) for c in (12060, 8040, 5, 0, -500, 123456789)] == [
+        "$120.60", "$80.40", "$0.05", "$0.00", "-$5.00", "$1,234,567.89"]
+
+
+def test_times_are_sydney_with_the_zone_named() -> None:
+    from bridge.cli.text import sydney_time
+
+    assert sydney_time("2026-11-22T23:00:00+00:00") == "2026-11-23 10:00:00 AEDT"
+    assert sydney_time("2026-06-14T21:00:00+00:00") == "2026-06-15 07:00:00 AEST"
+    assert sydney_time("not a time") == "not a time"
+
+
+def test_a_job_line_for_claimbridge_jobs() -> None:
+    from bridge.cli.text import job_line
+
+    job = {"createdAt": "2026-11-22T23:00:00+00:00", "jobId": "j-1", "kind": "claim", "terminal": "front-desk",
+           "state": "completed", "result": {"result": "APPROVED", "totalBenefit": 12060, "gap": 8040}}
+    assert job_line(job) == ("2026-11-23 10:00:00 AEDT  j-1  claim          front-desk   completed  "
+                             "APPROVED, benefit $120.60, gap $80.40")
+    queued = {**job, "state": "queued", "result": None, "terminal": None}
+    assert job_line(queued) == "2026-11-23 10:00:00 AEDT  j-1  claim          -            queued"
