@@ -327,7 +327,7 @@ class Daemon:
                 moved = await journal.move(
                     job.job_id, JobState.UNKNOWN,
                     error={"message": "the daemon stopped while the job was running; outcome unknown"},
-                    note="daemon restarted while running",
+                    note="daemon restarted while running", from_state=JobState.RUNNING,
                 )
                 # A caller that re-sent the requestId during start-up waits for this.
                 self.hub.publish_job(moved)

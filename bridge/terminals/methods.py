@@ -328,6 +328,8 @@ class Service:
     async def abort(self, params: JobAbortParams, peer: Peer | None) -> AbortResult:
         """``job.abort``."""
         job, worker = await self._job_worker(params.jobId)
+        if is_final(job.state):
+            return AbortResult(aborted=False)  # it ended (and its owners were let go): nothing to abort
         self._check_owner(job.job_id, peer, params.operator)
         return AbortResult(aborted=bool(worker and await worker.abort(job.job_id, params.operator)))
 

@@ -19,6 +19,7 @@ from bridge import healthpoint
 from bridge.errors import (
     ClaimbridgeError,
     JournalBehind,
+    JobMoved,
     JournalUnavailable,
     NotAllowedNow,
     TemporarilyUnavailable,
@@ -27,11 +28,11 @@ from bridge.errors import (
     to_jsonrpc_error,
 )
 from bridge.hub import Hub
-from bridge.jobs import JobKind, JobState, outcome_state
+from bridge.jobs import IllegalTransition, JobKind, JobState, outcome_state
 from bridge.journal import JobRecord, Journal, PairingRecord
 from bridge.protocol import ClaimParams, RebateEstimateParams
 from bridge.browser.page import Operation, PageEvent, TerminalPage
-from bridge.terminals.audit import AuditTrail, question_detail
+from bridge.terminals.audit import AuditTrail, outcome_text, question_detail
 from bridge.terminals.questions import Question
 from bridge.terminals.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation
 from bridge.terminals.pairing import pair_on_page
@@ -191,10 +192,11 @@ class TerminalWorker:
     async def _publish(self, job: JobRecord) -> None:
         self.hub.publish_job(job, self.pending_question(job.job_id))
 
-    async def _move(self, job_id: str, state: JobState, **kw: Any) -> JobRecord:
+    async def _move(self, job_id: str, state: JobState, from_state: JobState, **kw: Any) -> JobRecord:
+        """A move out of ``from_state`` (checked in its transaction); raises only for ``running``."""
         rows = self._audit.take(job_id)  # the status lines that led here, in the same transaction
         try:
-            job = await self.journal.move(job_id, state, notes=rows, **kw)
+            job = await self.journal.move(job_id, state, notes=rows, from_state=from_state, **kw)
         except JournalUnavailable:
             await self.journal.note_many(job_id, rows)  # held until the disk takes writes again
             if state is JobState.RUNNING:
@@ -202,16 +204,21 @@ class TerminalWorker:
             # The terminal has spoken but the disk refuses: the journal holds the outcome and
             # commits it later; the caller hears ``unknown`` now, never a guess.
             job = await self.journal.hold(job_id, state, **kw)
+        except (JobMoved, IllegalTransition) as exc:
+            if state is JobState.RUNNING:
+                raise
+            await self._audit.refused(job_id, outcome_text(state, kw), exc, rows)
+            job = await self.journal.get(job_id)
         await self._publish(job)
         return job
 
     async def _fail(self, job_id: str, exc: ClaimbridgeError) -> None:
-        await self._move(job_id, JobState.FAILED, error=to_jsonrpc_error(exc))
+        await self._move(job_id, JobState.FAILED, JobState.QUEUED, error=to_jsonrpc_error(exc))
 
     async def _settle_unknown(self, job_id: str, why: str) -> None:
         job = await self.journal.get(job_id)
         if job.state is JobState.RUNNING:
-            await self._move(job_id, JobState.UNKNOWN, error={"message": why}, note=why)
+            await self._move(job_id, JobState.UNKNOWN, JobState.RUNNING, error={"message": why}, note=why)
 
     async def iclient_call(self, job: JobRecord, pairing: PairingRecord) -> tuple[str, dict[str, Any]]:
         """The iClient method and request for a job (pure conversions in bridge.healthpoint).
@@ -257,7 +264,10 @@ class TerminalWorker:
         method, request = await self.iclient_call(job, pairing)
         if self.journal.behind is not None:
             raise JournalBehind(self.journal.behind)
-        await self._move(job_id, JobState.RUNNING)
+        try:
+            await self._move(job_id, JobState.RUNNING, JobState.QUEUED)
+        except JobMoved:
+            return  # aborted while it was being taken off the queue: nothing is sent
         try:
             op = await self.page.start(job_id, method, request, _auto_answers(job))
         except TerminalError as exc:
@@ -297,10 +307,15 @@ class TerminalWorker:
             result["receipts"] = receipts
         if reattached:
             # An unknown job's outcome is now known: its old "outcome unknown" error goes.
-            await self._publish(await self.journal.settle(
-                job.job_id, state, result=result, note="outcome from continueLastTransaction",
-                notes=self._audit.take(job.job_id),
-            ))
+            rows = self._audit.take(job.job_id)
+            try:
+                settled = await self.journal.settle(
+                    job.job_id, state, result=result, note="outcome from continueLastTransaction", notes=rows,
+                )
+            except (JobMoved, IllegalTransition) as exc:  # an operator or the claims report was first
+                await self._audit.refused(job.job_id, outcome_text(state, {"result": result}), exc, rows)
+                settled = await self.journal.get(job.job_id)
+            await self._publish(settled)
             return
         error = None
         if state is JobState.FAILED:
@@ -308,7 +323,7 @@ class TerminalWorker:
                 "message": str(response.get("healthpointErrorDescription") or response.get("result")),
                 "code": response.get("healthpointErrorCode"),
             }
-        await self._move(job.job_id, state, result=result, error=error)
+        await self._move(job.job_id, state, JobState.RUNNING, result=result, error=error)
 
     async def _follow(self, job: JobRecord, op: Operation, *, reattaching: bool = False) -> dict[str, Any] | None:
         """Relay an operation's events until it completes; None when its outcome is uncertain.
@@ -390,10 +405,15 @@ class TerminalWorker:
         """``job.abort``: a queued job fails at once; a running one is cancelled on the terminal."""
         job = await self.journal.get(job_id)
         if job.state is JobState.QUEUED and job_id in self._queued:
+            note = f"aborted by {operator}" if operator else "aborted"
+            try:  # only out of ``queued``: if ``running`` is committed first, the job runs on
+                failed = await self.journal.move(job_id, JobState.FAILED, error={"message": "aborted before it started"},
+                                                 note=note, from_state=JobState.QUEUED)
+            except JobMoved:
+                return False
             self._queued.discard(job_id)
             self._fresh.pop(job_id, None)
-            note = f"aborted by {operator}" if operator else "aborted"
-            await self._move(job_id, JobState.FAILED, error={"message": "aborted before it started"}, note=note)
+            await self._publish(failed)
             return True
         if job.state is JobState.RUNNING and self.current_job == job_id:
             await self._audit.note(job_id, "abort", f"cancelCurrentTransaction (by {operator})" if operator else "cancelCurrentTransaction")
