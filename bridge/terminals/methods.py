@@ -364,7 +364,12 @@ class Service:
             raise NotAllowedNow("only an unknown job can be resolved", {"jobId": job.job_id, "state": str(job.state)})
         resolution = {"outcome": str(params.outcome), "note": params.note, "at": self.now().isoformat()}
         result = {**(job.result or {}), "resolution": resolution}
-        moved = await self.journal.move(job.job_id, JobState.RESOLVED, result=result, note=f"{params.outcome}: {params.note}")
+        # From ``unknown`` only, checked in the write's transaction: of two resolves (or a resolve
+        # and the terminal's or the claims report's outcome) the second is -32004 jobEnded.
+        moved = await self.journal.move(
+            job.job_id, JobState.RESOLVED, result=result, note=f"{params.outcome}: {params.note}",
+            from_state=JobState.UNKNOWN,
+        )
         # A row that does not fit is not sent; job_from_record then raises it (-32603).
         return self.hub.publish_job(moved) or job_from_record(moved)
 

@@ -115,3 +115,25 @@ async def test_abort_a_queued_claim_as_the_one_before_it_ends(daemon: Running) -
     print("abort race outcomes:", {k: kinds.count(k) for k in set(kinds)}, "claim took", took)
     assert (True, "failed") in kinds, "no round aborted a queued claim: the sweep missed"
 
+
+async def test_two_resolves_at_once_one_wins_the_other_is_told_the_job_ended(daemon: Running) -> None:
+    """Two operators resolve the same ``unknown`` claim at the same moment: one answer is the
+    resolved job, the other -32004 ``jobEnded`` (never -32603), and the journal holds one
+    resolution."""
+    c = await daemon.client()
+    for n in range(10):
+        await daemon.sim.scenario(result="UNKNOWN")
+        job = await c.call("healthpoint.claim", claim_request(requestId=f"resolve-{n}"))
+        assert job["state"] == "unknown", job
+        answers = await asyncio.gather(*(
+            c.request("job.resolve", {"jobId": job["jobId"], "outcome": outcome, "note": f"desk {k}"})
+            for k, outcome in enumerate(("approved", "declined"))
+        ))
+        won = [a["result"] for a in answers if "result" in a]
+        lost = [a["error"] for a in answers if "error" in a]
+        assert len(won) == 1 and len(lost) == 1, answers
+        assert lost[0]["code"] == -32004 and lost[0]["data"]["reason"] == "jobEnded", lost
+        assert lost[0]["data"]["state"] == "resolved" and lost[0]["data"]["jobId"] == job["jobId"]
+        final = await c.call("job.get", {"jobId": job["jobId"], "history": True})
+        assert final["state"] == "resolved"
+        assert final["result"]["resolution"]["outcome"] == won[0]["result"]["resolution"]["outcome"]
