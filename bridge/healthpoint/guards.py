@@ -16,14 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from bridge.healthpoint.claims import cancel_deadline
 from bridge.jobs import JobKind, JobState
 
 __all__ = [
     "JobView",
     "Refusal",
+    "cancel_cutoff",
+    "claim_time",
     "default_gap_amount",
+    "may_cancel_claim",
     "gap_amount",
     "paid_amount",
     "refund_left",
@@ -55,6 +60,42 @@ class Refusal:
 
     reason: str
     data: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _aware(value: Any) -> datetime | None:
+    """A result's time field (ISO text or datetime) when it names an aware moment."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value
+    return None
+
+
+def claim_time(claim: JobView, recorded_at: datetime) -> datetime:
+    """When the fund took a claim, by the fund's own clock: the terminal's time of the
+    transaction (``result.terminalAt``, from the terminal's answer or the fund's claims report).
+    Only a result without one falls back to ``recorded_at`` (when the journal recorded it):
+    a patient who accepts after midnight must not move the claim to the next day."""
+    return _aware((claim.result or {}).get("terminalAt")) or recorded_at
+
+
+def cancel_cutoff(claim: JobView, recorded_at: datetime) -> datetime:
+    """The last second (inclusive) a claim may be cancelled: 23:59:59 Australia/Sydney of the day
+    the fund took it (:func:`claim_time`), and never at or after its settlement (seeds/004
+    "Claim Cancel": same day, prior to settlement)."""
+    deadline = cancel_deadline(claim_time(claim, recorded_at))
+    settles = _aware((claim.result or {}).get("settlementAt"))
+    if settles is not None and settles <= deadline:
+        return settles - timedelta(seconds=1)
+    return deadline
+
+
+def may_cancel_claim(claim: JobView, recorded_at: datetime, now: datetime) -> bool:
+    """Whether ``now`` is still within :func:`cancel_cutoff` (the whole 23:59:59 second counts)."""
+    return now < cancel_cutoff(claim, recorded_at) + timedelta(seconds=1)
 
 
 def _terminal_result(job: JobView) -> str | None:

@@ -73,15 +73,6 @@ def job_view(job: JobRecord) -> JobView:
     )
 
 
-def _claimed_at(claim: JobRecord) -> datetime:
-    """When the fund took a claim: its last change, or, for one the claims report settled (maybe
-    days later), the terminal's time of the claim as the report gives it."""
-    at = (claim.result or {}).get("terminalAt")
-    if (claim.result or {}).get("source") == "reconciliation" and isinstance(at, str):
-        return datetime.fromisoformat(at)
-    return claim.updated_at
-
-
 class Service:
     """The daemon's methods.
 
@@ -230,11 +221,12 @@ class Service:
 
         async def admit(claim: JobRecord) -> None:
             self._refuse(healthpoint.refuse_cancel(job_view(claim), await self._related(claim)))
-            claimed_at = _claimed_at(claim)
-            if not healthpoint.may_cancel(claimed_at, self.now()):
+            # The day the fund took the claim (its own time of it), not when the journal recorded it.
+            if not healthpoint.may_cancel_claim(job_view(claim), claim.updated_at, self.now()):
+                deadline = healthpoint.cancel_cutoff(job_view(claim), claim.updated_at)
                 raise NotAllowedNow(
                     "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
-                    {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claimed_at).isoformat()},
+                    {"claimJobId": claim.job_id, "deadline": deadline.isoformat()},
                 )
 
         request = params.model_dump(mode="json", exclude_none=True)
