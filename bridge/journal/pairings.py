@@ -1,4 +1,4 @@
-"""Terminals and their pairing keys, as rows of the journal's file.
+"""Terminals, their pairing keys and the job each started last, as rows of the journal's file.
 
 Each function runs on the journal's thread (:meth:`bridge.journal.Journal.read` or ``write``
 calls it with the :class:`~bridge.journal.thread.JournalThread`); the journal keeps the API.
@@ -6,10 +6,11 @@ calls it with the :class:`~bridge.journal.thread.JournalThread`); the journal ke
 
 from __future__ import annotations
 
-from bridge.journal.records import PairingRecord, TerminalRecord, pairing_from_row
+from bridge.jobs import JobState
+from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, job_from_row, pairing_from_row
 from bridge.journal.thread import JournalThread
 
-__all__ = ["pairing", "remember_terminal", "save_pairing", "terminals"]
+__all__ = ["last_started", "pairing", "remember_terminal", "save_pairing", "terminals"]
 
 
 def remember_terminal(thread: JournalThread, name: str, mid: int, tid: int, at: str) -> None:
@@ -41,3 +42,14 @@ def pairing(thread: JournalThread, terminal: str) -> PairingRecord | None:
     """The terminal's pairing keys, or None when it was never paired."""
     row = thread.conn.execute("SELECT * FROM pairings WHERE terminal = ?", (terminal,)).fetchone()
     return None if row is None else pairing_from_row(row)
+
+
+def last_started(thread: JournalThread, terminal: str) -> JobRecord | None:
+    """The job the terminal was sent last: the latest move to ``running`` in the journal's own
+    order (its audit rows' sequence), never by recorded time, which a clock jump reorders."""
+    row = thread.conn.execute(
+        "SELECT jobs.* FROM job_events JOIN jobs ON jobs.job_id = job_events.job_id"
+        " WHERE job_events.to_state = ? AND jobs.terminal = ? ORDER BY job_events.seq DESC LIMIT 1",
+        (str(JobState.RUNNING), terminal),
+    ).fetchone()
+    return None if row is None else job_from_row(row)

@@ -174,8 +174,8 @@ class Journal:
 
     def _refused(self, move: HeldMove, exc: Exception) -> None:
         """A held outcome refused by now (the job moved meanwhile): kept in the log and history."""
-        text = outcome_json(move.to_state, move.result, move.error)
-        log.error("job %s: the journal refused its held outcome (%s); kept in its history: %s", move.job_id, exc, text)
+        log.error("job %s: the journal refused its held outcome (%s); kept in its history: %s", move.job_id, exc,
+                  text := outcome_json(move.to_state, move.result, move.error))
         self._held.add_note(move.job_id, "outcomeRefused", text, iso(self._clock()))
 
     # -- jobs ---------------------------------------------------------------------------------
@@ -426,7 +426,6 @@ class Journal:
         return [(r["kind"], r["state"], r["status"] if isinstance(r["status"], str) else None, r["n"]) for r in rows]
 
     # -- terminals and pairing (rows in bridge.journal.pairings) ---------------------------------
-
     async def remember_terminal(self, name: str, mid: int, tid: int) -> None:
         """Record a terminal created through ``terminal.pair`` (or update its mid/tid)."""
         await self.write(pairings.remember_terminal, self._thread, name, mid, tid, iso(self._clock()))
@@ -442,6 +441,10 @@ class Journal:
     async def pairing(self, terminal: str) -> PairingRecord | None:
         """The terminal's pairing keys, or None when it was never paired."""
         return await self.read(pairings.pairing, self._thread, terminal)
+
+    async def last_started(self, terminal: str) -> JobRecord | None:
+        """The job the terminal was sent last, by the journal's own order (never the clock)."""
+        return self._held.overlay(j) if (j := await self.read(pairings.last_started, self._thread, terminal)) else None
 
     async def size_bytes(self) -> int:
         """Size of the database file and its WAL, for health and metrics."""

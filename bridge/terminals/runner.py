@@ -440,7 +440,7 @@ class TerminalWorker:
         return await self._recovery.reattach(job_id, sent)
 
     async def recover(self) -> None:
-        """On start: re-attach the newest ``unknown`` job, re-queue the ``queued`` ones."""
+        """On start: re-attach the job sent last if ``unknown`` (journal order), re-queue the ``queued`` ones."""
         await self._recovery.recover()
 
     async def continue_last(self, job: JobRecord) -> dict[str, Any] | None:
