@@ -22,9 +22,11 @@ The tree::
           +-- HealthcodeOutcomeUncertain  -32005
           +-- HealthcodeCredentialsInvalid -32004
           +-- HealthcodeRejected          -32602  data.errors [{field, message}] + data.problems
+          |    +-- BillHasProblems        -32602  (our pre-flight: nothing reached Healthcode)
           +-- HealthcodeNotFound          -32002
      +-- CannotStart                      -32603  (never on the wire: the daemon exits 1)
           +-- StateDirLocked                       (another daemon holds the state directory)
+          +-- StateDirUnusable                     (the state directory cannot be written)
 
 Errors hold fields (the bad field and rule, the job id), never pre-formatted text. Each has a
 short human :attr:`~ClaimbridgeError.message`, a JSON-RPC :attr:`~ClaimbridgeError.code` looked
@@ -45,6 +47,7 @@ from typing import Any, ClassVar
 __all__ = [
     "ERROR_CODES",
     "INTERNAL_ERROR",
+    "BillHasProblems",
     "CannotStart",
     "ClaimbridgeError",
     "FieldError",
@@ -67,6 +70,7 @@ __all__ = [
     "ProtocolError",
     "RequestIdReused",
     "StateDirLocked",
+    "StateDirUnusable",
     "TemporarilyUnavailable",
     "TerminalError",
     "TerminalNotPaired",
@@ -372,6 +376,12 @@ class HealthcodeRejected(HealthcodeError):
         return {"errors": errors, "problems": [dict(p) for p in self.problems]}
 
 
+class BillHasProblems(HealthcodeRejected):
+    """Our pre-flight check found problems in a bill: nothing was sent to Healthcode."""
+
+    message = "The bill has problems; nothing was sent to Healthcode"
+
+
 class HealthcodeNotFound(HealthcodeError):
     """Healthcode does not know the bill."""
 
@@ -415,6 +425,18 @@ class StateDirLocked(CannotStart):
         self.holder_pid = holder_pid
 
 
+class StateDirUnusable(CannotStart):
+    """The state directory cannot be made or written (read-only, not the daemon's user's)."""
+
+    def __init__(self, state_dir: str, reason: str) -> None:
+        super().__init__(
+            f"claimbridge: the state directory {state_dir} cannot be written ({reason}); "
+            "make it writable by the daemon's user, or set state_dir (CLAIMBRIDGE_STATE_DIR)"
+        )
+        self.state_dir = state_dir
+        self.reason = reason
+
+
 #: The one table from error class to JSON-RPC code. A unit test checks every subclass is
 #: listed and every code of INTERFACES.md has a class.
 ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
@@ -439,10 +461,12 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         HealthcodeOutcomeUncertain: -32005,
         HealthcodeCredentialsInvalid: -32004,
         HealthcodeRejected: -32602,
+        BillHasProblems: -32602,
         HealthcodeNotFound: -32002,
         CannotStart: INTERNAL_ERROR,
         StateDirLocked: INTERNAL_ERROR,
         JournalDamaged: INTERNAL_ERROR,
+        StateDirUnusable: INTERNAL_ERROR,
     }
 )
 

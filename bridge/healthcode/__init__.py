@@ -40,7 +40,10 @@ from bridge.healthcode.intake import (
 )
 from bridge.healthcode.jobs import (
     CARRIED_RESULT_KEYS,
+    DUPLICATE_INVOICE,
     bill_result,
+    holds_invoice,
+    is_own_bill,
     job_state_for,
     problem_to_wire,
     replacement_refusal,
@@ -61,6 +64,7 @@ from bridge.healthcode.refdata import (
     Icd10Code,
     InsurerRules,
     IscCode,
+    Registration,
     WrongNumberHint,
 )
 from bridge.healthcode.rules import (
@@ -89,6 +93,7 @@ __all__ = [
     "CodeKind",
     "CodeMatch",
     "CredentialsCheck",
+    "DUPLICATE_INVOICE",
     "FINAL_STATUSES",
     "FIND_MEMBER_FIELDS",
     "HEALTHCODE_FIELDS",
@@ -103,6 +108,7 @@ __all__ = [
     "PayeeKind",
     "Practitioner",
     "Problem",
+    "Registration",
     "Remittance",
     "RemittanceLine",
     "Setting",
@@ -116,7 +122,9 @@ __all__ = [
     "check_bill",
     "find_member_form",
     "find_member_result",
+    "holds_invoice",
     "is_final",
+    "is_own_bill",
     "job_state_for",
     "member_check_problems",
     "missing_member_fields",

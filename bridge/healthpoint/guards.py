@@ -26,14 +26,15 @@ __all__ = [
     "JobView",
     "Refusal",
     "cancel_cutoff",
-    "claim_time",
+    "claimed_at",
     "default_gap_amount",
-    "may_cancel_claim",
     "gap_amount",
     "paid_amount",
+    "refund_amount",
     "refund_left",
     "refuse_cancel",
     "refuse_gap",
+    "refuse_late_cancel",
     "refuse_refund",
 ]
 
@@ -60,42 +61,6 @@ class Refusal:
 
     reason: str
     data: Mapping[str, Any] = field(default_factory=dict)
-
-
-def _aware(value: Any) -> datetime | None:
-    """A result's time field (ISO text or datetime) when it names an aware moment."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if isinstance(value, datetime) and value.utcoffset() is not None:
-        return value
-    return None
-
-
-def claim_time(claim: JobView, recorded_at: datetime) -> datetime:
-    """When the fund took a claim, by the fund's own clock: the terminal's time of the
-    transaction (``result.terminalAt``, from the terminal's answer or the fund's claims report).
-    Only a result without one falls back to ``recorded_at`` (when the journal recorded it):
-    a patient who accepts after midnight must not move the claim to the next day."""
-    return _aware((claim.result or {}).get("terminalAt")) or recorded_at
-
-
-def cancel_cutoff(claim: JobView, recorded_at: datetime) -> datetime:
-    """The last second (inclusive) a claim may be cancelled: 23:59:59 Australia/Sydney of the day
-    the fund took it (:func:`claim_time`), and never at or after its settlement (seeds/004
-    "Claim Cancel": same day, prior to settlement)."""
-    deadline = cancel_deadline(claim_time(claim, recorded_at))
-    settles = _aware((claim.result or {}).get("settlementAt"))
-    if settles is not None and settles <= deadline:
-        return settles - timedelta(seconds=1)
-    return deadline
-
-
-def may_cancel_claim(claim: JobView, recorded_at: datetime, now: datetime) -> bool:
-    """Whether ``now`` is still within :func:`cancel_cutoff` (the whole 23:59:59 second counts)."""
-    return now < cancel_cutoff(claim, recorded_at) + timedelta(seconds=1)
 
 
 def _terminal_result(job: JobView) -> str | None:
@@ -134,6 +99,11 @@ def refund_left(payment: JobView, related: Sequence[JobView]) -> int:
         paid_amount(r) for r in _of(related, JobKind.REFUND, payment.job_id) if _approved(r) or r.state in _OPEN
     )
     return max(paid_amount(payment) - refunded, 0)
+
+
+def refund_amount(payment: JobView, related: Sequence[JobView], amount: int | None) -> int:
+    """The amount a refund asks for: ``amount`` if given, else what is left of the payment."""
+    return amount if amount is not None else refund_left(payment, related)
 
 
 def _claim_refusal(claim: JobView) -> Refusal | None:
@@ -186,6 +156,49 @@ def refuse_cancel(claim: JobView, related: Sequence[JobView]) -> Refusal | None:
                 {"claimJobId": claim.job_id, "paymentJobId": gap.job_id, "left": refund_left(gap, related)},
             )
     return None
+
+
+def _aware(value: Any) -> datetime | None:
+    """A result's time field (ISO text or datetime) when it names an aware moment."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value
+    return None
+
+
+def claimed_at(claim: JobView, last_change: datetime) -> datetime:
+    """When the fund took a claim, by the fund's own clock: the terminal's time of the
+    transaction (``result.terminalAt``, from the terminal's answer or the fund's claims report).
+    Only a result without an aware one falls back to ``last_change`` (the journal row's): a
+    patient who accepts after midnight must not move the claim to the next day."""
+    return _aware((claim.result or {}).get("terminalAt")) or last_change
+
+
+def cancel_cutoff(claim: JobView, last_change: datetime) -> datetime:
+    """The last second (inclusive) a claim may be cancelled: 23:59:59 Australia/Sydney of the day
+    the fund took it (:func:`claimed_at`), and never at or after its settlement (seeds/004
+    "Claim Cancel": same day, prior to settlement)."""
+    deadline = cancel_deadline(claimed_at(claim, last_change))
+    settles = _aware((claim.result or {}).get("settlementAt"))
+    if settles is not None and settles <= deadline:
+        return settles - timedelta(seconds=1)
+    return deadline
+
+
+def refuse_late_cancel(claim: JobView, last_change: datetime, now: datetime) -> Refusal | None:
+    """A cancel after :func:`cancel_cutoff` (the whole 23:59:59 second still counts);
+    ``last_change`` is the claim row's, ``now`` the daemon's clock."""
+    cutoff = cancel_cutoff(claim, last_change)
+    if now < cutoff + timedelta(seconds=1):
+        return None
+    return Refusal(
+        "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
+        {"claimJobId": claim.job_id, "deadline": cutoff.isoformat()},
+    )
 
 
 def default_gap_amount(claim: JobView) -> int:

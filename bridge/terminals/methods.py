@@ -42,6 +42,7 @@ from bridge.protocol import (
     JobAbortParams,
     JobAnswerParams,
     JobGetParams,
+    JobQuestion,
     JobListParams,
     JobResolveParams,
     PairResult,
@@ -163,7 +164,7 @@ class Service:
         elif peer is not None:
             question = terminal.pending_question(job.job_id)
             if question is not None:
-                self.hub.send(peer, "job.question", {"jobId": job.job_id, **question})
+                self.hub.send(peer, JobQuestion(jobId=job.job_id, text=question.text, options=question.options))
 
     async def wait(self, job: JobRecord | str) -> Job:
         """The job once it is completed, failed, unknown or resolved.
@@ -220,14 +221,9 @@ class Service:
         """``healthpoint.cancel``: the original payload and refTag come from the journal."""
 
         async def admit(claim: JobRecord) -> None:
-            self._refuse(healthpoint.refuse_cancel(job_view(claim), await self._related(claim)))
-            # The day the fund took the claim (its own time of it), not when the journal recorded it.
-            if not healthpoint.may_cancel_claim(job_view(claim), claim.updated_at, self.now()):
-                deadline = healthpoint.cancel_cutoff(job_view(claim), claim.updated_at)
-                raise NotAllowedNow(
-                    "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
-                    {"claimJobId": claim.job_id, "deadline": deadline.isoformat()},
-                )
+            view = job_view(claim)
+            self._refuse(healthpoint.refuse_cancel(view, await self._related(claim)))
+            self._refuse(healthpoint.refuse_late_cancel(view, claim.updated_at, self.now()))
 
         request = params.model_dump(mode="json", exclude_none=True)
         return await self._money_job(peer, JobKind.CANCEL, params.requestId, params.claimJobId, request, admit)
@@ -251,7 +247,7 @@ class Service:
             view = job_view(payment)
             related = await self._related(payment)
             self._refuse(healthpoint.refuse_refund(view, related, params.amount))
-            request["amount"] = params.amount if params.amount is not None else healthpoint.refund_left(view, related)
+            request["amount"] = healthpoint.refund_amount(view, related, params.amount)
 
         return await self._money_job(peer, JobKind.REFUND, params.requestId, params.paymentJobId, request, admit)
 

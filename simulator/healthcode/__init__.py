@@ -20,6 +20,7 @@ from simulator.healthcode.rules import (
     FaultPlan,
     HcStatus,
     Member,
+    Provider,
     StoredBill,
     TEST_SITES,
     TestSite,
@@ -37,6 +38,7 @@ from simulator.healthcode.service import (
 )
 from simulator.healthcode.v2 import (
     API_KEYS,
+    SAMPLE_REJECTION,
     V2_FAULTS,
     install_v2,
     remit,
@@ -52,7 +54,9 @@ __all__ = [
     "HcStatus",
     "INSURER_SYSTEM",
     "Member",
+    "Provider",
     "Remittance",
+    "SAMPLE_REJECTION",
     "StoredBill",
     "TEST_SITES",
     "TestSite",

@@ -10,14 +10,15 @@ import pytest
 import time_machine
 
 from bridge.healthpoint import (
-    cancel_cutoff,
-    claim_time,
-    may_cancel_claim,
     JobView,
+    cancel_cutoff,
+    claimed_at,
     default_gap_amount,
+    refund_amount,
     refund_left,
     refuse_cancel,
     refuse_gap,
+    refuse_late_cancel,
     refuse_refund,
 )
 from bridge.jobs import JobKind, JobState
@@ -126,6 +127,35 @@ def test_only_an_approved_gap_payment_is_refunded() -> None:
     assert (r := refuse_refund(declined, [], None)) is not None and r.reason == "the payment was not approved"
 
 
+# ---------------------------------------------------------------- the cancel cut-off, refund amounts
+
+
+def test_claimed_at_is_the_rows_last_change_or_the_reports_terminal_time() -> None:
+    changed = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+    plain = JobView("c", JobKind.CLAIM, JobState.COMPLETED, result={"result": "APPROVED"})
+    settled = JobView("c", JobKind.CLAIM, JobState.COMPLETED,
+                      result={"source": "reconciliation", "terminalAt": "2026-11-20T10:00:00+11:00"})
+    assert claimed_at(plain, changed) == changed
+    assert claimed_at(settled, changed) == datetime(2026, 11, 19, 23, 0, tzinfo=UTC)
+
+
+def test_a_cancel_after_the_claims_sydney_day_is_refused() -> None:
+    claim = JobView("c", JobKind.CLAIM, JobState.COMPLETED, result={"result": "APPROVED"})
+    made = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)  # 12:00 in Sydney (AEDT)
+    assert refuse_late_cancel(claim, made, datetime(2026, 11, 22, 12, 59, 59, tzinfo=UTC)) is None
+    refusal = refuse_late_cancel(claim, made, datetime(2026, 11, 22, 13, 0, tzinfo=UTC))
+    assert refusal is not None and "23:59:59 Australia/Sydney" in refusal.reason
+    assert refusal.data == {"claimJobId": "c", "deadline": "2026-11-22T23:59:59+11:00"}
+
+
+def test_a_refund_asks_for_its_amount_or_what_is_left() -> None:
+    paid = JobView("g", JobKind.GAP, JobState.COMPLETED, result={"result": "APPROVED", "amount": 5000})
+    part = JobView("r", JobKind.REFUND, JobState.COMPLETED, result={"result": "APPROVED", "amount": 1000},
+                   parent_job_id="g")
+    assert refund_amount(paid, [part], 700) == 700
+    assert refund_amount(paid, [part], None) == 4000
+
+
 # -- the cancel cut-off: the fund's day, not the journal's ------------------------------------
 
 
@@ -145,12 +175,12 @@ def test_a_claim_the_patient_accepts_after_midnight_belongs_to_the_day_the_fund_
     # The fund took it at 23:59:58 Sydney (AEDT); the journal recorded the outcome at 00:00:03.
     claim = _approved("2026-11-23T23:59:58+11:00", "2026-11-24T14:00:00+11:00")
     recorded = datetime(2026, 11, 24, 0, 0, 3, tzinfo=SYD)
-    assert claim_time(claim, recorded) == datetime(2026, 11, 23, 23, 59, 58, tzinfo=SYD)
+    assert claimed_at(claim, recorded) == datetime(2026, 11, 23, 23, 59, 58, tzinfo=SYD)
     assert cancel_cutoff(claim, recorded) == datetime(2026, 11, 23, 23, 59, 59, tzinfo=SYD)
     with time_machine.travel(datetime(2026, 11, 23, 12, 59, 59, 500000, tzinfo=UTC), tick=False):
-        assert may_cancel_claim(claim, recorded, datetime.now(UTC))  # 23:59:59.5 Sydney
+        assert refuse_late_cancel(claim, recorded, datetime.now(UTC)) is None  # 23:59:59.5 Sydney
     with time_machine.travel(datetime(2026, 11, 23, 13, 0, 0, tzinfo=UTC), tick=False):
-        assert not may_cancel_claim(claim, recorded, datetime.now(UTC))  # 00:00:00 next day
+        assert refuse_late_cancel(claim, recorded, datetime.now(UTC)) is not None  # 00:00:00 next day
 
 
 def test_without_the_fund_s_time_the_journal_s_time_is_used() -> None:
@@ -172,9 +202,9 @@ def test_the_cut_off_is_23_59_59_sydney_of_the_fund_s_day_across_dst(terminal_at
     recorded = datetime(2030, 1, 1, tzinfo=UTC)  # the journal's clock jumped: ignored
     assert cancel_cutoff(claim, recorded) == last_second_utc
     with time_machine.travel(last_second_utc, tick=False):
-        assert may_cancel_claim(claim, recorded, datetime.now(UTC))
+        assert refuse_late_cancel(claim, recorded, datetime.now(UTC)) is None
     with time_machine.travel(last_second_utc + timedelta(seconds=1), tick=False):
-        assert not may_cancel_claim(claim, recorded, datetime.now(UTC))
+        assert refuse_late_cancel(claim, recorded, datetime.now(UTC)) is not None
 
 
 def test_never_at_or_after_settlement() -> None:
