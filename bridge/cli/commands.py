@@ -385,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         shown = config_file if config_file is not None else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
         for problem in config_problems(exc, shown):
-            _say(f"claimbridge: {problem.line()}")
+            _say_failure(f"claimbridge: {problem.line()}")
         return 2
     from bridge.cli.journal import run_journal
 
