@@ -232,8 +232,8 @@ class Daemon:
             journal = await stack.enter_async_context(Journal(path, clock=self.now))
             remembered_terminals = await journal.terminals()
         except (JournalUnavailable, OSError) as exc:
-            why = exc.detail if isinstance(exc, JournalUnavailable) else exc.strerror
-            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({why}); if it is damaged, "
+            detail = exc.detail if isinstance(exc, JournalUnavailable) else (exc.strerror or str(exc))
+            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({detail}); if it is damaged, "
                               "restore it from a backup (docs/operations.md); if its directory is read-only, "
                               "make it writable") from None
         self.journal = journal

@@ -410,8 +410,8 @@ class TerminalPage:
         """Call one iClient method; its events arrive on the returned operation.
 
         ``auto_answers`` are option labels the page answers at once when a question offers them
-        (the claim's ``onApproved`` policy); error questions with one option are always
-        acknowledged. The question still arrives as an event, with ``answered`` set.
+        (the claim's ``onApproved`` policy); such a question still arrives as an event, with
+        ``answered`` set. Every other question is only relayed.
 
         Raises:
             TerminalError: the page is gone, or iClient refused the call at once.
