@@ -154,7 +154,7 @@ def _cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 # -- run -----------------------------------------------------------------------------------------
 
 def _start_simulator(port: int) -> subprocess.Popen[bytes]:
-    code = "from simulator.cli import main; main()"
+    code = "import sys; from simulator.cli import main; sys.exit(main())"
     proc = subprocess.Popen([sys.executable, "-c", code, "--host", "127.0.0.1", "--port", str(port)])
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
