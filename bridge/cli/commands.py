@@ -154,7 +154,7 @@ def _cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 # -- run -----------------------------------------------------------------------------------------
 
 def _start_simulator(port: int) -> subprocess.Popen[bytes]:
-    code = "from simulator.cli import main; main()"
+    code = "import sys; from simulator.cli import main; sys.exit(main())"
     proc = subprocess.Popen([sys.executable, "-c", code, "--host", "127.0.0.1", "--port", str(port)])
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -385,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         shown = config_file if config_file is not None else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
         for problem in config_problems(exc, shown):
-            _say(f"claimbridge: {problem.line()}")
+            _say_failure(f"claimbridge: {problem.line()}")
         return 2
     from bridge.cli.journal import run_journal
 
