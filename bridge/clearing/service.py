@@ -81,12 +81,14 @@ from bridge.healthcode.intake import check_bill
 from bridge.healthcode.members import FIND_MEMBER_FIELDS
 from bridge.healthcode.jobs import (
     DUPLICATE_INVOICE,
+    merge_problems,
     problem_to_wire,
     replacement_refusal,
     uk_today,
 )
 from bridge.healthcode.refdata import HealthcodeReference, Registration
 from bridge.clearing.reference import load_reference
+from bridge.clearing.codelists import CODES_DIRNAME, CodeListStore
 from bridge.clearing.remittances import RemittanceBook
 from bridge.healthcode.search import search_codes
 from bridge.clearing.transport import HealthcodeTransport
@@ -141,17 +143,6 @@ def read_password(path: Path, setting: str = "password_file") -> str:
     return password
 
 
-def _merged(first: list[Problem], second: list[Problem]) -> list[Problem]:
-    """``first`` then the problems of ``second`` it does not already name (field and error)."""
-    merged = list(first)
-    seen = {(p.field, p.error) for p in first}
-    for problem in second:
-        if (problem.field, problem.error) not in seen:
-            seen.add((problem.field, problem.error))
-            merged.append(problem)
-    return merged
-
-
 def discovery_url(config: HealthcodeConfig) -> str:
     """The V2 discovery document: ``discovery_url``, else under ``url``."""
     if config.discovery_url:
@@ -189,6 +180,7 @@ class HealthcodeService:
         config: HealthcodeConfig,
         enquiry: MemberEnquiry | None = None,
         remittances: RemittanceBook | None = None,
+        code_lists: CodeListStore | None = None,
     ) -> None:
         self.journal = journal
         self.hub = hub
@@ -197,6 +189,7 @@ class HealthcodeService:
         self.now = now
         self._accepting = accepting
         self.config = config
+        self.code_lists = code_lists
         self.enquiry = enquiry or MemberEnquiry(None, reference, now)
         self.registrations = {
             healthcode_id: Registration(insurers=entry.insurers, payee=entry.payee)
@@ -237,7 +230,7 @@ class HealthcodeService:
                 found = []  # the local problems still stand; Healthcode's wait for a retry
             if await self.worker.holder(bill.insurer, bill.invoice_number) is not None:
                 found.append(DUPLICATE_INVOICE)
-            problems = _merged(problems, found)
+            problems = merge_problems(problems, found)
         return ValidateResult.model_validate(
             {"valid": not problems, "problems": [problem_to_wire(p) for p in problems]}
         )
@@ -254,7 +247,7 @@ class HealthcodeService:
             # what Healthcode says of the member when the bill can be read.
             if bill is not None:
                 with contextlib.suppress(HealthcodeUnavailable, HealthcodeCredentialsInvalid):
-                    problems = _merged(problems, await self._member_problems(bill))
+                    problems = merge_problems(problems, await self._member_problems(bill))
             raise BillHasProblems(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
         # Healthcode's side of a new bill: its member database refusing it is a failed job.
         refused = await self._member_problems(bill) if existing is None else []
@@ -311,8 +304,15 @@ class HealthcodeService:
 
     def _local(self, data: dict[str, Any]) -> tuple[Bill | None, list[Problem]]:
         """Our one-pass check: structure, Healthcode's published rules, the registrations."""
+        insurer = data.get("insurer") if isinstance(data, dict) else None
+        codes: dict[str, dict[str, str]] = {}
+        if isinstance(insurer, str) and self.code_lists is not None:
+            for kind in ("isc", "ccsd"):
+                listed = self.code_lists.get(insurer, "isc" if kind == "isc" else "ccsd")
+                if listed is not None:
+                    codes[kind] = listed
         return check_bill(data, today=uk_today(self.now()), reference=self.reference,
-                          registrations=self.registrations)
+                          registrations=self.registrations, insurer_codes=codes)
 
     async def _member_problems(self, bill: Bill) -> list[Problem]:
         """Find Member's problems with the bill's patient (``member_check``), else none."""
@@ -372,8 +372,12 @@ class HealthcodeService:
         return job_from_record(await self.worker.cancel(params.jobId))
 
     async def codes(self, params: HealthcodeCodesParams, peer: Peer | None) -> list[CodeEntry]:
-        """``healthcode.codes``: the pick-list ``[{code, description, allowed}]``."""
-        matches = search_codes(params.kind, params.query, params.insurer, params.limit, self.reference)
+        """``healthcode.codes``: the pick-list ``[{code, description, allowed}]``; for an insurer
+        with its own imported ISC or CCSD list, codes outside it are ``allowed: false``."""
+        imported = None
+        if params.insurer is not None and params.kind in ("isc", "ccsd") and self.code_lists is not None:
+            imported = self.code_lists.get(params.insurer, "isc" if params.kind == "isc" else "ccsd")
+        matches = search_codes(params.kind, params.query, params.insurer, params.limit, self.reference, imported)
         return [CodeEntry.model_validate(m.model_dump(mode="json", by_alias=True)) for m in matches]
 
 
@@ -390,6 +394,15 @@ def _required(config: HealthcodeConfig) -> tuple[str, str, str, Path]:
         missing = [name for name in ("site_id", "user_id", "password_file") if not getattr(config, name)]
         raise CannotStart(f"claimbridge: [healthcode] url is set but {', '.join(missing)} is not")
     return config.url, config.site_id, config.user_id, Path(os.path.expanduser(str(config.password_file)))
+
+
+def _reference(config: HealthcodeConfig) -> HealthcodeReference:
+    """The package's reference data, or ``reference_dir``'s (a clinic's own lists)."""
+    folder = Path(os.path.expanduser(str(config.reference_dir))) if config.reference_dir else None
+    try:
+        return load_reference(folder)
+    except (OSError, ValueError) as exc:
+        raise CannotStart(f"claimbridge: [healthcode] reference_dir {folder}: cannot read it ({exc})") from exc
 
 
 def _secret(path: Path, setting: str) -> str:
@@ -426,6 +439,7 @@ class HealthcodePart:
         hub: Hub,
         now: Callable[[], datetime],
         accepting: Callable[[], bool],
+        state_dir: Path | None = None,
     ) -> None:
         url, site_id, user_id, password_file = _required(config)
         self.transport = HealthcodeTransport(
@@ -441,12 +455,14 @@ class HealthcodePart:
             )
         elif config.member_check:
             raise CannotStart("claimbridge: [healthcode] member_check = true needs api_key_id and api_key_file")
-        reference = load_reference()
+        reference = _reference(config)
+        search_codes("icd10", "", None, 1, reference)  # builds the ICD-10 index before serving
         self.worker = HealthcodeWorker(journal, hub, self.transport, config)
         self.service = HealthcodeService(
             journal, hub, self.worker, reference, now, accepting, config,
             MemberEnquiry(self.v2, reference, now),
             RemittanceBook(journal, hub, self.worker, self.v2, now, config.remittance_poll_s),
+            CodeListStore(Path(state_dir) / CODES_DIRNAME) if state_dir is not None else None,
         )
         self._stack = contextlib.AsyncExitStack()
 

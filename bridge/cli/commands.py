@@ -323,6 +323,10 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--simulator-port", type=int,
                         help="check as run --with-simulator --simulator-port PORT (make run) sees things")
     client(doctor)
+
+    from bridge.cli.codes import add_codes_arguments
+
+    add_codes_arguments(command("codes", "an insurer's own code lists: codes import --insurer INS --kind isc|ccsd FILE.csv"))
     return p
 
 
@@ -348,6 +352,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in config_problems(exc, shown):
             _say(f"claimbridge: {problem.line()}")
         return 2
+    if args.command == "codes":
+        from bridge.cli.codes import run_codes
+
+        return run_codes(args, settings)
     commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs}
     try:
         return commands[args.command](args, settings)

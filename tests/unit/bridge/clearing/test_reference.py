@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.clearing.reference import DEFAULT_REFERENCE_DIR, load_reference
+from bridge.clearing.reference import DEFAULT_REFERENCE_DIR, load_reference, who_icd10
 
 
 def test_default_directory_is_the_fixtures() -> None:
@@ -25,7 +25,18 @@ def test_loads_every_file() -> None:
     assert "SYNTHETIC" in reference.isc["ISC-CONS-NEW"].description
     assert reference.ccsd["W9220"].description
     assert reference.icd10["M54.5"].description == "Low back pain"
-    assert not reference.ccsd_authoritative and not reference.icd10_authoritative
+    assert not reference.ccsd_authoritative and reference.icd10_authoritative
+
+
+def test_icd10_is_the_who_classification_in_full_with_the_overlays() -> None:
+    reference = load_reference()
+    assert len(reference.icd10) > 12000
+    assert reference.icd10["M54.3"].description == "Sciatica"
+    assert reference.icd10["M51.1"].description.startswith("Lumbar and other intervertebral disc disorders")
+    assert reference.icd10["F32.9"].not_valid_for == ("ppp",)  # overlay on a WHO code
+    assert reference.icd10["M77.1"].terms == ("tennis elbow",)
+    assert "M25.56" in reference.icd10  # an overlay code WHO lacks
+    assert ("A00", "Cholera") in who_icd10() and not any(code in ("I", "A00-A09") for code, _ in who_icd10())
 
 
 def test_fake_insurer_codes_are_marked() -> None:
