@@ -26,8 +26,7 @@ and lets a start-up :class:`~bridge.errors.CannotStart` leave as itself.
 
 While running, a health loop measures the journal (a real write) and probes every page; a
 hung page counts as dead: the browser is restarted and the page's job becomes ``unknown``.
-SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then the
-daemon exits.
+SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then it exits.
 """
 
 from __future__ import annotations
@@ -50,10 +49,11 @@ from bridge.backoff import backoff_delay
 from bridge.config import Settings
 from bridge.console import Console
 from bridge.endpoint import bind_socket, ensure_token, split_listen
-from bridge.errors import JournalUnavailable, TemporarilyUnavailable, TerminalError
+from bridge.errors import CannotStart, JournalUnavailable, StateDirUnusable, TemporarilyUnavailable, TerminalError
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
+from bridge.journal.guard import MarkKeeper, check_before_open
 from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
 from bridge.loops import Loops
 from bridge.mqtt.topics import Topics, parse_broker_url
@@ -127,6 +127,11 @@ class Daemon:
             # Checked now, so a bad broker URL or site stops the daemon before anything starts.
             parse_broker_url(settings.mqtt.url)
             Topics(settings.mqtt.site)
+            try:
+                import bridge.mqtt.link  # noqa: F401 - aiomqtt, only when it is used
+            except ModuleNotFoundError as exc:
+                raise CannotStart(f"claimbridge: [mqtt] url is set but the {exc.name} package is not installed: "
+                                  "pip install 'claimbridge[mqtt]' (or remove [mqtt] url)") from None
 
     @property
     def state_dir(self) -> Path:
@@ -155,6 +160,7 @@ class Daemon:
         """What is measured now: journal writes, the browser, each page's liveness."""
         return Health(
             journal_ok=self.journal is not None and self.journal.writable,
+            journal_behind=self.journal is not None and self.journal.behind is not None,
             browser_up=bool(self.browser and self.browser.up),
             pages={name: w.ready for name, w in self.workers.items()},
         )
@@ -216,13 +222,27 @@ class Daemon:
         host, port = split_listen(s.listen)
         sock = bind_socket(host, port)
         stack.callback(sock.close)
-        self.token = ensure_token(self.state_dir / "token")
-        journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db", clock=self.now))
+        try:
+            self.token = ensure_token(self.state_dir / "token")
+        except OSError as exc:
+            raise StateDirUnusable(str(self.state_dir), f"the token file: {exc.strerror or exc}") from None
+        path = self.state_dir / "claimbridge.db"
+        try:
+            mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
+            journal = await stack.enter_async_context(Journal(path, clock=self.now))
+            remembered_terminals = await journal.terminals()
+        except (JournalUnavailable, OSError) as exc:
+            detail = exc.detail if isinstance(exc, JournalUnavailable) else (exc.strerror or str(exc))
+            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({detail}); if it is damaged, "
+                              "restore it from a backup (docs/operations.md); if its directory is read-only, "
+                              "make it writable") from None
         self.journal = journal
+        keeper = MarkKeeper(journal, mark, mark_problem)
+        await keeper.start()  # a journal behind its mark: degraded until accept-gap
         os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
         self.browser = Browser(s.browser.executable_path, tuple(s.browser.args), on_crash=self._browser_crashed)
         names: dict[str, tuple[int, int]] = {n: (t.mid, t.tid) for n, t in s.terminals.items()}
-        for remembered in await journal.terminals():
+        for remembered in remembered_terminals:
             names.setdefault(remembered.name, (remembered.mid, remembered.tid))
         for name, (mid, tid) in sorted(names.items()):
             await self._make_worker(name, mid, tid)
@@ -245,7 +265,7 @@ class Daemon:
             journal, self.hub, self.workers, self.browser,
             ready=lambda: self.ready.is_set() and self.health().all_ok,
             secrets=secrets_to_mask(self.token, s.api_key, s.healthcode.password_file),
-            log_level=s.log_level, now=self.now,
+            log_level=s.log_level, now=self.now, version=package_version(),
         ))
         self.observability = observability
         sessions = ConsoleSessions()
@@ -269,23 +289,28 @@ class Daemon:
             worker.page.host_url = self.server.host_page_url
         self.listening.set()
         await self._recover_running()
-        await stack.enter_async_context(self.browser)
+        try:
+            await stack.enter_async_context(self.browser)
+        except TerminalError as exc:
+            raise CannotStart(f"claimbridge: {exc.detail.splitlines()[0]}; install Debian's "
+                              "chromium-headless-shell or set [browser] executable_path") from None
         await asyncio.gather(*(self._start_worker(w) for _, w in sorted(self.workers.items())))
         self._started = True
         self._refresh_state()
         self._spawn(self._journal_loop(), "claimbridge.journal.probe")
+        self._spawn(keeper.run(), "claimbridge.journal.mark")
         self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
         if healthcode is not None:
             self._spawn(healthcode.run(), "claimbridge.healthcode")
         if s.mqtt.url is not None:
             from bridge.mqtt.link import MqttLink  # aiomqtt only when it is used
-
             async def terminal_states() -> list[dict[str, Any]]:
                 return [t.model_dump(mode="json") for t in await service.terminals(None, None)]
 
-            await stack.enter_async_context(MqttLink(
+            link = await stack.enter_async_context(MqttLink(
                 s.mqtt, dispatcher, self.hub, terminal_states, max_payload=s.max_frame_bytes,
             ))
+            observability.watch_mqtt(lambda: {str(s.mqtt.url): link.connected.is_set()})
         if notifier is not None:
             self._spawn(notifier.run(), "claimbridge.sdnotify")
         self._spawn(service.reconciler.run(s.reconciliation), "claimbridge.reconciliation")

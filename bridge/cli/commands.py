@@ -50,6 +50,13 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _say_failure(line: str) -> None:
+    """Why a command stops, as one line on stderr (under journald, one JSON record at priority 3)."""
+    from bridge.logs import journal_error_line
+
+    print(journal_error_line("claimbridge.cli", line, sys.stderr), file=sys.stderr, flush=True)
+
+
 def _client_args(args: argparse.Namespace, settings: Settings) -> tuple[str, str]:
     url = args.url or _default_url(settings)
     token_file = Path(args.token_file) if args.token_file else Path(settings.state_dir) / "token"
@@ -202,12 +209,29 @@ def _port_in_use(host: str, port: int) -> bool:
 
 
 def _address_in_use(exc: BaseException) -> bool:
-    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
-        return True
-    if isinstance(exc, BaseExceptionGroup):
-        return any(_address_in_use(inner) for inner in exc.exceptions)
-    cause = exc.__cause__ or exc.__context__
-    return cause is not None and cause is not exc and _address_in_use(cause)
+    """Whether EADDRINUSE is anywhere in ``exc``'s groups, causes or contexts.
+
+    Each exception is looked at once: a task group's error re-raised out of its group has the
+    group as context, and the group holds it again (a cycle).
+    """
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno == errno.EADDRINUSE:
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"
 
 
 def _in_use_line(what: str, port: int, variable: str, setting: str) -> str:
@@ -218,7 +242,7 @@ def _in_use_line(what: str, port: int, variable: str, setting: str) -> str:
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bridge.daemon import Daemon
     from bridge.errors import CannotStart
-    from bridge.observability import configure_logging
+    from bridge.logs import configure_logging, journald_stream
     from bridge.statelock import StateDirLock
 
     try:
@@ -226,21 +250,27 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         with StateDirLock(Path(settings.state_dir)):
             pass
     except CannotStart as exc:
-        print(exc, file=sys.stderr)
+        _say_failure(str(exc))
         return 1
     if _port_in_use(settings.listen_host, settings.listen_port):
         raise CliError(_in_use_line("the daemon", settings.listen_port, "PORT", "listen in the config, or CLAIMBRIDGE_LISTEN"), 1)
     if args.with_simulator and _port_in_use("127.0.0.1", args.simulator_port):
         raise CliError(_in_use_line("the simulator", args.simulator_port, "SIM_PORT", "--simulator-port"), 1)
     configure_logging(settings.log_level)
-    for noisy in ("websockets", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)  # one line per HTTP request is noise
+    # Under journald every line is a JSON log record (docs/operations.md pipes them to jq): the
+    # daemon's own "ready" record says what these plain lines say to a person at a terminal.
+    plain = not journald_stream(sys.stdout)
+    if args.with_simulator:
+        settings = simulator_settings(settings, args.simulator_port)
+    try:
+        daemon = Daemon(settings)
+    except CannotStart as exc:  # a configured feature whose package is missing
+        _say_failure(str(exc))
+        return 1
     sim: subprocess.Popen[bytes] | None = None
     if args.with_simulator:
         sim = _start_simulator(args.simulator_port)
-        settings = simulator_settings(settings, args.simulator_port)
         print(f"simulator: http://127.0.0.1:{args.simulator_port}/", flush=True)
-    daemon = Daemon(settings)
 
     async def main() -> None:
         runner = asyncio.create_task(daemon.run(), name="claimbridge.daemon")
@@ -249,23 +279,28 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if runner.done():
             await runner
             return
-        print(f"claimbridge ready: {daemon.url}", flush=True)
-        print(f"token file: {Path(settings.state_dir).resolve() / 'token'}", flush=True)
+        if plain:
+            print(f"claimbridge ready: {daemon.url}", flush=True)
+            print(f"token file: {Path(settings.state_dir).resolve() / 'token'}", flush=True)
         if sim is not None:
             await _pair_with_simulator(daemon, f"http://127.0.0.1:{args.simulator_port}")
         await runner
 
     try:
         asyncio.run(main())
-    except CannotStart as exc:  # a second daemon on this state_dir, a port in use: one plain line
-        print(exc, file=sys.stderr)
+    except CannotStart as exc:  # a second daemon on this state_dir, an unwritable one, no browser: one plain line
+        _say_failure(str(exc))
         return 1
     except KeyboardInterrupt:
         return 0
     except Exception as exc:
         if _address_in_use(exc):
             raise CliError(_in_use_line("the daemon", settings.listen_port, "PORT", "listen in the config, or CLAIMBRIDGE_LISTEN"), 1) from None
-        raise
+        # Not foreseen: still one line; the traceback goes to the log at DEBUG (log_level = "DEBUG").
+        log.debug("the daemon stopped on an unexpected error", exc_info=exc)
+        started = "stopped" if daemon.ready.is_set() else "could not start"
+        raise CliError(f"the daemon {started}: {type(exc).__name__}: {_first_line(exc)} "
+                       "(set log_level = \"DEBUG\" to log the details)", 1) from None
     finally:
         if sim is not None:
             sim.terminate()
@@ -324,6 +359,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="check as run --with-simulator --simulator-port PORT (make run) sees things")
     client(doctor)
 
+    from bridge.cli.journal import add_journal_commands
+
+    add_journal_commands(command("journal", "check, back up, or accept a gap in the journal (docs/operations.md)"))
+
     from bridge.cli.codes import add_codes_arguments
 
     add_codes_arguments(command("codes", "an insurer's own code lists: codes import --insurer INS --kind isc|ccsd FILE.csv"))
@@ -352,15 +391,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in config_problems(exc, shown):
             _say(f"claimbridge: {problem.line()}")
         return 2
-    if args.command == "codes":
-        from bridge.cli.codes import run_codes
+    from bridge.cli.codes import run_codes
+    from bridge.cli.journal import run_journal
 
-        return run_codes(args, settings)
-    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs}
+    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs, "journal": run_journal,
+                "codes": run_codes}
     try:
         return commands[args.command](args, settings)
     except CliError as exc:
-        _say(f"claimbridge: {exc.line}")
+        _say_failure(f"claimbridge: {exc.line}")
         return exc.exit_code
 
 

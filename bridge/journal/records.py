@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Iterable
 from typing import Any, Protocol
 
-from bridge.jobs import JobKind, JobState
+from bridge.jobs import JobId, JobKind, JobState, RequestId
 from bridge.journal.schema import loads
 
-__all__ = ["JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "job_from_row", "pairing_from_row"]
+__all__ = [
+    "JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "decode_jobs", "job_from_row", "pairing_from_row",
+]
 
 
 class StoredRow(Protocol):
@@ -28,17 +31,20 @@ class StoredRow(Protocol):
 class JobRecord:
     """One row of the ``jobs`` table, as the rest of the daemon sees it."""
 
-    job_id: str
-    request_id: str
+    job_id: JobId
+    request_id: RequestId
     kind: JobKind
     terminal: str | None
     state: JobState
     request: dict[str, Any]
     result: dict[str, Any] | None
     error: dict[str, Any] | None
-    parent_job_id: str | None
+    parent_job_id: JobId | None
     created_at: datetime
     updated_at: datetime
+    #: The journal-wide change number of this job's last change (create, move, result, note):
+    #: larger means later, across every job of the journal.
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +77,31 @@ def job_from_row(row: StoredRow) -> JobRecord:
         ValueError: a kind or state this version does not know, or a malformed time.
     """
     return JobRecord(
-        job_id=row["job_id"],
-        request_id=row["request_id"],
+        job_id=JobId(row["job_id"]),
+        request_id=RequestId(row["request_id"]),
         kind=JobKind(row["kind"]),
         terminal=row["terminal"],
         state=JobState(row["state"]),
         request=json.loads(row["request"]),
         result=loads(row["result"]),
         error=loads(row["error"]),
-        parent_job_id=row["parent_job_id"],
+        parent_job_id=JobId(row["parent_job_id"]) if row["parent_job_id"] is not None else None,
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
+        seq=int(row["seq"]),
     )
+
+
+def decode_jobs(rows: Iterable[StoredRow], skipped: list[str]) -> list[JobRecord]:
+    """The rows that decode, as records; each one that does not is described in ``skipped``
+    (one damaged row must not hide every other job)."""
+    out: list[JobRecord] = []
+    for row in rows:
+        try:
+            out.append(job_from_row(row))
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            skipped.append(f"job {row['job_id']} (requestId {row['request_id']}): {exc}")
+    return out
 
 
 def pairing_from_row(row: StoredRow) -> PairingRecord:
