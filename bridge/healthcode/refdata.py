@@ -1,6 +1,6 @@
 """Healthcode reference data, pure: the models of insurers, their rules and the code lists.
 
-The data itself is in fixtures/healthcode/*.json, read by :mod:`bridge.clearing.reference`;
+The data itself is package data (bridge/clearing/data/*.json), read by :mod:`bridge.clearing.reference`;
 validation (:mod:`bridge.healthcode.rules`) and code search (:mod:`bridge.healthcode.search`)
 take it as an argument.
 """
@@ -42,7 +42,7 @@ class _Ref(BaseModel):
 
 
 # --------------------------------------------------------------------------------------------
-# Reference data (fixtures/healthcode/*.json, loaded by bridge.clearing.reference)
+# Reference data (bridge/clearing/data/*.json, loaded by bridge.clearing.reference)
 # --------------------------------------------------------------------------------------------
 
 
