@@ -15,8 +15,8 @@ A bill is a journal job of kind ``healthcodeBill`` with no terminal. Its states:
                Healthcode (``Unprocessed``, ``In-process``, ``AwaitingCorrection``,
                ``Validated``, ``AwaitingCollection``) and every change is a ``job.updated``.
 ``completed``  a final status: ``Collected`` or ``Cancelled`` (``result.status`` says which).
-``failed``     Healthcode refused the bill (malformed, 422) or the site's credentials; nothing
-               is held at Healthcode. ``error`` says why.
+``failed``     Healthcode refused the bill (malformed, 422; a number the insurer holds;
+               its member database); nothing is held at Healthcode. ``error`` says why.
 ``unknown``    Healthcode answered ``NotFound`` for a bill it had accepted: an operator looks.
 =============  ============================================================================
 
@@ -48,7 +48,11 @@ Healthcode did not take (:class:`~bridge.errors.HealthcodeUnavailable`: 502, 503
 refused) is retried with backoff. Daemon restart: ``running`` bills resume polling (the
 daemon's recovery leaves them alone), ``queued`` ones are checked by invoice number first.
 
-The site password is read from ``[healthcode] password_file`` and is never logged.
+The site password is read from ``[healthcode] password_file`` (the V2 key from ``api_key_file``),
+again whenever the file changes (:mod:`bridge.clearing.credentials`), and is never logged. When
+Healthcode refuses the credentials (an expired password) the bill stays ``queued`` and is retried
+with backoff, so a corrected file sends it; meanwhile a new bill is answered -32005
+``healthcodeCredentials`` (nothing journalled) unless a credentials check now passes.
 """
 
 from __future__ import annotations
@@ -57,7 +61,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import stat
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -89,6 +92,7 @@ from bridge.healthcode.jobs import (
 from bridge.healthcode.refdata import HealthcodeReference, Registration
 from bridge.clearing.reference import load_reference
 from bridge.clearing.codelists import CODES_DIRNAME, CodeListStore
+from bridge.clearing.credentials import SecretFile
 from bridge.clearing.remittances import RemittanceBook
 from bridge.healthcode.search import search_codes
 from bridge.clearing.transport import HealthcodeTransport
@@ -117,30 +121,9 @@ __all__ = [
     "HealthcodePart",
     "HealthcodeService",
     "discovery_url",
-    "read_password",
 ]
 
 log = logging.getLogger("claimbridge.healthcode")
-
-
-def read_password(path: Path, setting: str = "password_file") -> str:
-    """Read a Healthcode secret file (the password, or the V2 API key: ``setting`` names it in
-    messages); warn (never echoing it) when others may read it.
-
-    Raises:
-        ValueError: The file is missing, unreadable or empty.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise ValueError(f"[healthcode] {setting} {path}: cannot read it ({exc.strerror})") from exc
-    password = text.strip()
-    if not password:
-        raise ValueError(f"[healthcode] {setting} {path} is empty")
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("[healthcode] %s %s is readable by others: chmod 600 it", setting, path)
-    return password
 
 
 def discovery_url(config: HealthcodeConfig) -> str:
@@ -214,6 +197,8 @@ class HealthcodeService:
     async def check_credentials(self, params: None, peer: Peer | None) -> CredentialsResult:
         """``healthcode.checkCredentials`` -> ``{ok, message}``."""
         check = await self.worker.transport.check_credentials()
+        if check.ok:
+            self.worker.credentials_refused = None
         return CredentialsResult(ok=check.ok, message=check.message)
 
     async def validate(self, params: HealthcodeValidateParams, peer: Peer | None) -> ValidateResult:
@@ -257,6 +242,11 @@ class HealthcodeService:
         if existing is None:
             if not self._accepting():
                 raise TemporarilyUnavailable("the daemon is shutting down")
+            if self.worker.credentials_refused is not None:
+                # Bills already queued wait for the credentials; a new one is not taken until
+                # they work again (their files are re-read: nothing to restart).
+                if not (await self.check_credentials(None, peer)).ok:
+                    raise TemporarilyUnavailable("healthcodeCredentials", int(min(self.config.retry_max_s, 60.0) * 1000))
             if params.replaces is not None:
                 await self._refuse_replacement(params.replaces)  # its reason before any other
             async with self.worker.admission:
@@ -405,9 +395,9 @@ def _reference(config: HealthcodeConfig) -> HealthcodeReference:
         raise CannotStart(f"claimbridge: [healthcode] reference_dir {folder}: cannot read it ({exc})") from exc
 
 
-def _secret(path: Path, setting: str) -> str:
+def _secret(path: Path, setting: str) -> SecretFile:
     try:
-        return read_password(path, setting)
+        return SecretFile(path, setting)
     except ValueError as exc:
         raise CannotStart(f"claimbridge: {exc}") from exc
 
