@@ -257,7 +257,7 @@ class Daemon:
             from bridge.clearing.service import HealthcodePart  # httpx only when it is used
 
             healthcode = await stack.enter_async_context(HealthcodePart(
-                s.healthcode, journal, self.hub, self.now, lambda: service.accepting,
+                s.healthcode, journal, self.hub, self.now, lambda: service.accepting, s.state_dir,
             ))
             handlers.update(healthcode.methods())
             self.healthcode = healthcode
