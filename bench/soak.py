@@ -89,8 +89,15 @@ async def soak(claims: int, first: int, in_flight: int, settle_s: float) -> dict
                 await _claims(c, first, in_flight, counter)
                 await asyncio.sleep(settle_s)
                 out = {"pss_first": float(_tree_pss(d.proc.pid)), "rss_first": float(rss_kib(d.proc.pid))}
+                print(f"after {first} claims: PSS {out['pss_first'] / 1024:.1f} MiB, "
+                      f"daemon RSS {out['rss_first'] / 1024:.1f} MiB", flush=True)
                 before = _by_process(d.proc.pid)
-                await _claims(c, claims - first, in_flight, counter)
+                middle = (claims - first) // 2
+                await _claims(c, middle, in_flight, counter)
+                await asyncio.sleep(settle_s)
+                print(f"after {first + middle} claims: PSS {_tree_pss(d.proc.pid) / 1024:.1f} MiB, "
+                      f"daemon RSS {rss_kib(d.proc.pid) / 1024:.1f} MiB", flush=True)
+                await _claims(c, claims - first - middle, in_flight, counter)
                 await asyncio.sleep(settle_s)
                 out.update(pss_last=float(_tree_pss(d.proc.pid)), rss_last=float(rss_kib(d.proc.pid)),
                            seconds=time.monotonic() - started)
