@@ -1,4 +1,4 @@
-"""``claimbridge run | call | pair | jobs | doctor`` (INTERFACES.md "Commands").
+"""``claimbridge run | call | pair | jobs | doctor | journal`` (INTERFACES.md "Commands"; ``journal`` in bridge/cli/journal.py).
 
 ``call`` is the small client engineers, scripts and our checks use: one request, each
 notification as one JSON line on stdout (INTERFACES.md), then the result as JSON on stdout

@@ -284,3 +284,17 @@ def test_one_row_that_cannot_be_decoded_is_left_out_of_lists_and_never_claimed_a
                 await j.create_job(kind=JobKind.CLAIM, request_id="bad", terminal="t", request={})
 
     run(go())
+
+
+def test_a_row_whose_text_is_not_utf8_is_left_out_not_a_failed_query(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db") as j:
+            bad, _ = await j.create_job(kind=JobKind.CLAIM, request_id="bad", terminal="t", request={})
+            await j.create_job(kind=JobKind.CLAIM, request_id="good", terminal="t", request={})
+            await j.read(lambda: j.thread.conn.execute(
+                "UPDATE jobs SET result = CAST(x'7b22ff' AS TEXT) WHERE request_id = 'bad'"))
+            assert [job.request_id for job in await j.list_jobs()] == ["good"]
+            with pytest.raises(JournalUnavailable):
+                await j.get(bad.job_id)
+
+    run(go())
