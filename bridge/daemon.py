@@ -50,12 +50,11 @@ from bridge.config import Settings
 from bridge.console import Console
 from bridge.endpoint import bind_socket, ensure_token, split_listen
 from bridge.errors import CannotStart, JournalUnavailable, StateDirUnusable, TemporarilyUnavailable, TerminalError
-from bridge.errors import IclientUnreachable
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
 from bridge.journal.guard import MarkKeeper, check_before_open
-from bridge.lifecycle import ICLIENT_UNREACHABLE, DaemonState, Health, check_lifecycle_move, refusal, state_for
+from bridge.lifecycle import ICLIENT_UNREACHABLE, DaemonState, iclient_unreachable, Health, check_lifecycle_move, refusal, state_for
 from bridge.loops import Loops, quiet_driver_exit
 from bridge.mqtt.topics import Topics, parse_broker_url
 from bridge.observability import Observability, secrets_to_mask
@@ -160,13 +159,10 @@ class Daemon:
 
     def health(self) -> Health:
         """What is measured now: journal writes, the browser, each page's liveness."""
-        return Health(
-            journal_ok=self.journal is not None and self.journal.writable,
-            journal_behind=self.journal is not None and self.journal.behind is not None,
-            browser_up=bool(self.browser and self.browser.up),
-            pages={name: w.ready for name, w in self.workers.items()},
-            iclient_ok=self.browser is None or self.browser.iclient.ok,
-        )
+        j = self.journal
+        return Health(j is not None and j.writable, bool(self.browser and self.browser.up),
+                      {name: w.ready for name, w in self.workers.items()}, j is not None and j.behind is not None,
+                      iclient_ok=self.browser is None or self.browser.iclient.ok)
 
     def _move_to(self, new: DaemonState) -> None:
         check_lifecycle_move(self.state, new)
@@ -187,7 +183,7 @@ class Daemon:
         self._refresh_state()
         refused = refusal(self.state, self.health(), terminal)
         if refused is not None and refused[0] == ICLIENT_UNREACHABLE and self.browser is not None:
-            raise IclientUnreachable(self.browser.iclient.reason or "no answer", refused[1])
+            raise iclient_unreachable(self.browser.iclient.reason or "no answer", refused[1])
         if refused is not None:
             raise TemporarilyUnavailable(*refused)
 
@@ -264,7 +260,7 @@ class Daemon:
             from bridge.clearing.service import HealthcodePart  # httpx only when it is used
 
             healthcode = await stack.enter_async_context(HealthcodePart(
-                s.healthcode, journal, self.hub, self.now, lambda: service.accepting,
+                s.healthcode, journal, self.hub, self.now, lambda: service.accepting, s.state_dir,
             ))
             handlers.update(healthcode.methods())
             self.healthcode = healthcode
@@ -357,7 +353,7 @@ class Daemon:
                 moved = await journal.move(
                     job.job_id, JobState.UNKNOWN,
                     error={"message": "the daemon stopped while the job was running; outcome unknown"},
-                    note="daemon restarted while running",
+                    note="daemon restarted while running", from_state=JobState.RUNNING,
                 )
                 # A caller that re-sent the requestId during start-up waits for this.
                 self.hub.publish_job(moved)
@@ -493,6 +489,7 @@ class Daemon:
         return ready, {
             "state": str(self.state),
             "journal": health.journal_ok,
+            "journalBehind": health.journal_behind,
             "browser": health.browser_up and self._restarting is None,
             "iclient": health.iclient_ok,
             "terminals": health.pages,

@@ -12,12 +12,11 @@ The tree::
      +-- JobNotFound                      -32002
      +-- TerminalNotPaired                -32003
      +-- NotAllowedNow                    -32004
+     |    +-- JobMoved                    -32004  data {reason: "jobEnded", jobId, state, message}
      +-- TemporarilyUnavailable           -32005  data {reason, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
      |    +-- JournalBehind               -32005  data {reason: "journalBehind", retryAfterMs, message}
-     |    +-- IclientUnreachable          -32005  data {reason: "iclientUnreachable", retryAfterMs, message}
      +-- TerminalError                    -32005  (browser/page failures; details withheld)
-     |    +-- PageRefused                 -32005  (iClient refused a call at once: nothing sent)
      +-- HealthcodeError                  -32005
           +-- HealthcodeUnavailable       -32005
           +-- HealthcodeOutcomeUncertain  -32005
@@ -58,19 +57,18 @@ __all__ = [
     "HealthcodeOutcomeUncertain",
     "HealthcodeRejected",
     "HealthcodeUnavailable",
-    "IclientUnreachable",
     "InvalidParams",
     "InvalidRequest",
     "JournalBehind",
     "JournalDamaged",
     "JournalUnavailable",
+    "JobMoved",
     "JobNotFound",
     "MethodNotFound",
     "NotAllowedNow",
     "ParseError",
     "ProtocolError",
     "RequestIdReused",
-    "PageRefused",
     "StateDirLocked",
     "StateDirUnusable",
     "TemporarilyUnavailable",
@@ -242,6 +240,21 @@ class NotAllowedNow(ClaimbridgeError):
         return {"reason": self.reason, **self.extra}
 
 
+class JobMoved(NotAllowedNow):
+    """A job is no longer in the state a change of it was made from: another task (the worker,
+    an abort, an operator, reconciliation) moved it first. Raised by the journal inside the
+    transaction that checked the state, so nothing was written."""
+
+    def __init__(self, job_id: str, state: str, expected: str) -> None:
+        super().__init__("jobEnded", {
+            "jobId": job_id, "state": state,
+            "message": f"the job is {state} now, no longer {expected}: another request moved it first",
+        })
+        self.job_id = job_id
+        self.state = state
+        self.expected = expected
+
+
 class TemporarilyUnavailable(ClaimbridgeError):
     """The daemon cannot serve this now (browser restarting, shutting down); try again later.
 
@@ -252,13 +265,15 @@ class TemporarilyUnavailable(ClaimbridgeError):
 
     message = "Temporarily unavailable"
 
-    def __init__(self, reason: str, retry_after_ms: int = 1000) -> None:
+    def __init__(self, reason: str, retry_after_ms: int = 1000, words: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after_ms = retry_after_ms
+        self.words = words  # data.message, when ``reason`` is a code
 
     def data(self) -> dict[str, Any] | None:
-        return {"reason": self.reason, "retryAfterMs": self.retry_after_ms}
+        words = {} if self.words is None else {"message": self.words}
+        return {"reason": self.reason, "retryAfterMs": self.retry_after_ms, **words}
 
 
 class JournalUnavailable(TemporarilyUnavailable):
@@ -291,38 +306,22 @@ class JournalBehind(TemporarilyUnavailable):
         }
 
 
-class IclientUnreachable(TemporarilyUnavailable):
-    """The iClient server (Tyro's) cannot be reached from the daemon's pages: nothing was sent.
-    ``detail`` (what failed, e.g. ``net::ERR_CONNECTION_REFUSED``) goes in ``data.message``."""
-
-    def __init__(self, detail: str, retry_after_ms: int = 2000) -> None:
-        super().__init__("iclientUnreachable", retry_after_ms)
-        self.detail = detail
-
-    def data(self) -> dict[str, Any] | None:
-        message = f"the iClient server cannot be reached: {self.detail}"
-        return {"reason": "iclientUnreachable", "retryAfterMs": self.retry_after_ms, "message": message}
-
-
 class TerminalError(ClaimbridgeError):
-    """The browser or the terminal page failed. Internal: its text never reaches a client."""
+    """The browser or the terminal page failed. Internal: its text never reaches a client.
+    ``refused``: the page answered that iClient threw at once (nothing was sent to the terminal)."""
 
     message = "Temporarily unavailable"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, refused: bool = False) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.refused = refused
 
     def data(self) -> dict[str, Any] | None:
         return {"reason": "terminal page unavailable"}
 
     def __str__(self) -> str:
         return f"terminal error: {self.detail}"
-
-
-class PageRefused(TerminalError):
-    """The page answered a command with a refusal: iClient threw at once ("Transaction already
-    in progress.") and nothing was sent to the terminal. ``detail`` is iClient's own text."""
 
 
 class HealthcodeError(ClaimbridgeError):
@@ -456,12 +455,11 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         JobNotFound: -32002,
         TerminalNotPaired: -32003,
         NotAllowedNow: -32004,
+        JobMoved: -32004,
         TemporarilyUnavailable: -32005,
         JournalUnavailable: -32005,
         JournalBehind: -32005,
-        IclientUnreachable: -32005,
         TerminalError: -32005,
-        PageRefused: -32005,
         HealthcodeError: -32005,
         HealthcodeUnavailable: -32005,
         HealthcodeOutcomeUncertain: -32005,

@@ -19,9 +19,11 @@ asks :func:`refusal` whether it can be taken now.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from bridge.errors import TemporarilyUnavailable
 from enum import StrEnum
 
-__all__ = ["ICLIENT_UNREACHABLE", "DaemonState", "Health", "LEGAL_MOVES", "IllegalLifecycleMove", "check_lifecycle_move", "refusal", "state_for"]
+__all__ = ["ICLIENT_UNREACHABLE", "iclient_unreachable", "DaemonState", "Health", "LEGAL_MOVES", "IllegalLifecycleMove", "check_lifecycle_move", "refusal", "state_for"]
 
 
 class DaemonState(StrEnum):
@@ -103,6 +105,12 @@ _RETRY_MS = {"starting": 1000, "draining": 5000, "journal": 2000, "browser": 100
 #: The refusal's reason while the iClient server cannot be reached (a stable code: -32005's
 #: ``data.reason``).
 ICLIENT_UNREACHABLE = "iclientUnreachable"
+
+
+def iclient_unreachable(detail: str, retry_after_ms: int = _RETRY_MS["iclient"]) -> TemporarilyUnavailable:
+    """-32005 ``{reason: "iclientUnreachable", retryAfterMs, message}``: the iClient server cannot
+    be reached from the pages, so nothing was sent; ``detail`` (what failed) goes in ``message``."""
+    return TemporarilyUnavailable(ICLIENT_UNREACHABLE, retry_after_ms, f"the iClient server cannot be reached: {detail}")
 
 
 def refusal(state: DaemonState, health: Health, terminal: str | None) -> tuple[str, int] | None:

@@ -25,61 +25,23 @@ import os
 import signal
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 from playwright.async_api import Browser as PwBrowser
 from playwright.async_api import BrowserContext, Page, Playwright, Request, Response, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from bridge.backoff import backoff_delay
-from bridge.errors import PageRefused, TerminalError
+from bridge.errors import TerminalError
+from bridge.browser.events import Operation, PageEvent, PageEventKind
+from bridge.browser.flags import BROWSER_ARGS, launch_args
 from bridge.browser.pagelink import PageChannel, PageLink
 from bridge.browser.reachability import PROBE_MS, PROBE_SCRIPT, Evidence, Reachability, request_failed, response_seen
 
 __all__ = ["Browser", "TerminalPage", "PageEvent", "PageEventKind", "Operation", "BROWSER_ARGS", "launch_args"]
 
 log = logging.getLogger("claimbridge.browser.page")
-
-PageEventKind = Literal["status", "question", "receipt", "complete", "pairing", "info", "report", "crashed", "unreachable"]
-
-#: Flags for a machine with no internet and no desktop (see reference/chromium-on-this-platform.md).
-BROWSER_ARGS = (
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-quic",
-)
-
-def launch_args(extra: tuple[str, ...] = ()) -> list[str]:
-    """Chromium's flags: :data:`BROWSER_ARGS`, then the configured ``extra``, then
-    ``--no-sandbox`` when running as root (Chromium refuses its sandbox to root)."""
-    args = list(BROWSER_ARGS) + [a for a in extra if a not in BROWSER_ARGS]
-    if os.geteuid() == 0 and "--no-sandbox" not in args:
-        args.append("--no-sandbox")
-    return args
-
-
-@dataclass(frozen=True, slots=True)
-class PageEvent:
-    """One thing the page reported for an operation."""
-
-    kind: PageEventKind
-    payload: Any = None
-
-
-@dataclass(slots=True)
-class Operation:
-    """One iClient call in flight on a page: its events arrive on ``events`` in order."""
-
-    op_id: str
-    method: str
-    events: asyncio.Queue[PageEvent] = field(default_factory=asyncio.Queue)
-    #: The page reported ``complete``: nothing follows it, and the page has let the operation go.
-    over: bool = False
 
 
 class Browser:
@@ -332,6 +294,8 @@ class TerminalPage:
             if self._channel is None or not self._channel.up:
                 raise TerminalError("its link to the daemon is down")
         except TerminalError as exc:
+            if page is not self._page:
+                return True  # replaced (recycled) while it was probed: the new one is not hung
             log.error("terminal page failed its liveness probe: %s", exc.detail)
             self.hung = True
             self._fail_all("the page stopped answering")
@@ -374,15 +338,37 @@ class TerminalPage:
     async def open(self) -> None:
         """Open the host page, load iClient into it and connect it (again, after a crash)."""
         await self.close()
-        self._context = await self._browser.new_context()
+        self._install(*await self._load())
+
+    async def recycle(self) -> None:
+        """Replace the loaded page by a fresh one, the old one kept until the new one answers.
+
+        Playwright keeps an object for every frame and request a page ever made until its
+        context closes (iClient makes a frame per transaction): without this, the daemon and
+        the renderer grow with every claim served. Call it only while no operation runs.
+
+        Raises:
+            TerminalError: the new page did not load (the old one stays in use).
+        """
+        context, page, channel = await self._load()
+        old_context, old_channel = self._context, self._channel
+        self._install(context, page, channel)
+        if old_channel is not None:
+            await old_channel.close()
+        if old_context is not None:
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(old_context.close(), self.call_timeout_s)
+
+    async def _load(self) -> tuple[BrowserContext, Page, PageChannel]:
+        context = await self._browser.new_context()
         # Loading fetches iClient over the network: a slower bound than a call into a live page.
         load_timeout = max(3 * self.call_timeout_s, 30.0)
         channel: PageChannel | None = None
         self._network_failure = None
         try:
-            page = await asyncio.wait_for(self._context.new_page(), load_timeout)
-            page.on("crash", lambda _p: self._fail_all("the page crashed"))
-            page.on("close", lambda _p: self._fail_all("the page closed"))
+            page = await asyncio.wait_for(context.new_page(), load_timeout)
+            page.on("crash", lambda p: self._gone(p, "the page crashed"))
+            page.on("close", lambda p: self._gone(p, "the page closed"))
             page.on("requestfailed", self._request_failed)
             page.on("response", self._response)
             await page.goto(self.host_url, timeout=load_timeout * 1000)
@@ -392,23 +378,32 @@ class TerminalPage:
                 [self.iclient_url, self.api_key, self.pos_product, link_url], load_timeout,
             )
             await channel.wait_connected(self.call_timeout_s)
-        except TerminalError as exc:
+        except (TerminalError, TimeoutError, PlaywrightError) as exc:
             self._forget(channel)
-            if self._network_failure is None and "could not load iClient" in exc.detail:
-                self.iclient.failed(exc.detail)  # the script did not load: no request event told us why
-            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {self._network_failure or exc.detail}") from exc
-        except TimeoutError as exc:
-            self._forget(channel)
-            raise TerminalError(f"cannot open a page within {load_timeout:.0f} s") from exc
-        except PlaywrightError as exc:
-            self._forget(channel)
-            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.message}") from exc
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(context.close(), self.call_timeout_s)
+            if isinstance(exc, TimeoutError):
+                raise TerminalError(f"cannot open a page within {load_timeout:.0f} s") from exc
+            detail = exc.detail if isinstance(exc, TerminalError) else exc.message
+            if self._network_failure is None and "could not load iClient" in detail:
+                self.iclient.failed(detail)  # the script did not load: no request event told us why
+            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {self._network_failure or detail}") from exc
+        return context, page, channel
+
+    def _install(self, context: BrowserContext, page: Page, channel: PageChannel) -> None:
+        self._context = context
         self.hung = False
         self.stale = False
         self._page = page
         self._channel = channel
         self.generation = self._browser.generation
         self.iclient.reached()
+
+    def _gone(self, page: Page, why: str) -> None:
+        """A page crashed or closed: its operations are over if it is the current one (a page
+        replaced by :meth:`recycle` closes with none)."""
+        if page is self._page:
+            self._fail_all(why)
 
     def _forget(self, channel: PageChannel | None) -> None:
         if channel is not None:
@@ -466,21 +461,20 @@ class TerminalPage:
         ``answered`` set. Every other question is only relayed.
 
         Raises:
-            PageRefused: iClient refused the call at once (nothing was sent); its text.
-            TerminalError: the page is gone or did not answer (the call may have been made).
+            TerminalError: with ``refused``, iClient refused the call at once (nothing was sent;
+                its text); else the page is gone or did not answer (the call may have been made).
         """
         channel = self._live_channel()
         op = Operation(op_id, method)
         self._ops[op_id] = op
         try:
             await channel.call("run", [op_id, method, request or {}, list(auto_answers)], self.call_timeout_s)
-        except PageRefused as exc:  # iClient's own words: the terminal's reason for the job
-            self._ops.pop(op_id, None)
-            # Nothing of the daemon's is in progress (one call at a time): a fresh page clears iClient's.
-            self.stale = self.stale or "in progress" in exc.detail
-            raise
         except TerminalError as exc:
             self._ops.pop(op_id, None)
+            if exc.refused:  # iClient's own words: the terminal's reason for the job
+                # Nothing of the daemon's is in progress (one call at a time): a fresh page clears iClient's.
+                self.stale = self.stale or "in progress" in exc.detail
+                raise
             raise TerminalError(f"iClient did not take {method}: {exc.detail}") from exc
         return op
 

@@ -35,7 +35,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from bridge.errors import PageRefused, TerminalError
+from bridge.errors import TerminalError
 
 __all__ = ["PageLink", "PageChannel", "EventSink"]
 
@@ -167,7 +167,7 @@ class PageChannel:
         if message.get("ok"):
             reply.set_result(message.get("value"))
         else:
-            reply.set_exception(PageRefused(str(message.get("error") or "refused")))
+            reply.set_exception(TerminalError(str(message.get("error") or "refused"), refused=True))
 
 
 class PageLink:

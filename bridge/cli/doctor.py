@@ -127,6 +127,10 @@ def _healthcode(report: _Report, settings: Settings) -> None:
         return
     report.check("healthcode sign-in", ok, f"site {hc.site_id}, user {hc.user_id} at {hc.url}: {message}",
                  "check site_id, user_id and the password in password_file with Healthcode")
+    if hc.api_key_id and hc.api_key_file:
+        from bridge.cli.doctor_v2 import check_v2
+
+        check_v2(report.check, hc)
 
 
 def _daemon_url(settings: Settings, url: str | None) -> str:
@@ -201,7 +205,7 @@ def _daemon_state(report: _Report, ws_url: str, h: dict[str, Any]) -> None:
     if status == 0:
         report.note("skip", "daemon's state", f"/readyz of {ws_url} did not answer over HTTP")
     else:
-        failing = sorted(k for k, v in ready.items() if v is False and k != "ready") + sorted(
+        failing = sorted(k for k, v in ready.items() if (v is False and k != "ready") or (k == "journalBehind" and v)) + sorted(
             f"page of {n}" for n, ok in (ready.get("terminals") or {}).items() if not ok)
         report.check("daemon's state", status == 200, f"{ready.get('state')} (/readyz {status})"
                      + (f": not ready: {', '.join(failing)}" if failing else ""),

@@ -16,7 +16,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from bridge.errors import IclientUnreachable, to_jsonrpc_error
+from bridge.errors import to_jsonrpc_error
+from bridge.lifecycle import iclient_unreachable
 from bridge.jobs import JobState
 
 __all__ = ["StartFailure", "refused_before_start", "start_error", "state_after_start_failure"]
@@ -40,7 +41,7 @@ def start_error(failure: StartFailure, detail: str) -> dict[str, Any]:
     """A ``failed`` job's ``error`` for a call that did not start: the terminal's refusal, or
     -32005 ``iclientUnreachable`` (what a new request gets during the outage)."""
     if failure is StartFailure.UNREACHABLE:
-        return to_jsonrpc_error(IclientUnreachable(detail))
+        return to_jsonrpc_error(iclient_unreachable(detail))
     return refused_before_start(detail)
 
 

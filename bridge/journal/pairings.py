@@ -1,72 +1,55 @@
-"""Pairing changes on the journal's connection: a terminal re-paired to another mid/tid, or its
-pairing forgotten (``terminal.unpair``). Each change is a row of ``journal_history`` written in
-the same transaction, so what the terminal was paired to before stays on record."""
+"""Terminals, their pairing keys and the job each started last, as rows of the journal's file.
+
+Each function runs on the journal's thread (:meth:`bridge.journal.Journal.read` or ``write``
+calls it with the :class:`~bridge.journal.thread.JournalThread`); the journal keeps the API.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from bridge.jobs import JobState
+from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, job_from_row, pairing_from_row
+from bridge.journal.thread import JournalThread
 
-from bridge.journal.records import PairingRecord, pairing_from_row
-from bridge.journal.schema import iso
-from bridge.journal.store import Journal
-
-__all__ = ["PairingChanges"]
+__all__ = ["last_started", "pairing", "remember_terminal", "save_pairing", "terminals"]
 
 
-def _keys(record: PairingRecord | None) -> str:
-    return "nothing" if record is None else f"mid {record.mid} tid {record.tid}"
+def remember_terminal(thread: JournalThread, name: str, mid: int, tid: int, at: str) -> None:
+    """Record a terminal created through ``terminal.pair`` (or update its mid/tid)."""
+    thread.conn.execute(
+        "INSERT INTO terminals (name, mid, tid, created_at) VALUES (?,?,?,?)"
+        " ON CONFLICT(name) DO UPDATE SET mid = excluded.mid, tid = excluded.tid",
+        (name, mid, tid, at),
+    )
 
 
-class PairingChanges:
-    """Re-pairing and unpairing, recorded.
+def terminals(thread: JournalThread) -> list[TerminalRecord]:
+    """Terminals the journal remembers, by name."""
+    rows = thread.conn.execute("SELECT name, mid, tid FROM terminals ORDER BY name").fetchall()
+    return [TerminalRecord(r["name"], r["mid"], r["tid"]) for r in rows]
 
-    Args:
-        journal: the open journal.
-    """
 
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
+def save_pairing(thread: JournalThread, terminal: str, mid: int, tid: int, integration_key: str, at: str) -> None:
+    """Store (or replace) a terminal's pairing keys."""
+    thread.conn.execute(
+        "INSERT INTO pairings (terminal, mid, tid, integration_key, paired_at) VALUES (?,?,?,?,?)"
+        " ON CONFLICT(terminal) DO UPDATE SET mid = excluded.mid, tid = excluded.tid,"
+        " integration_key = excluded.integration_key, paired_at = excluded.paired_at",
+        (terminal, mid, tid, integration_key, at),
+    )
 
-    async def paired(self, terminal: str, before: PairingRecord | None, by: str | None = None) -> None:
-        """Record a pairing that was just saved: ``terminal paired`` (or ``terminal re-paired``
-        when it replaced another mid/tid), with what it was paired to before."""
-        await self.journal.write(self._paired, terminal, before, by)
 
-    def _paired(self, terminal: str, before: PairingRecord | None, by: str | None) -> None:
-        conn = self.journal.thread.conn
-        now = conn.execute("SELECT * FROM pairings WHERE terminal = ?", (terminal,)).fetchone()
-        after = None if now is None else pairing_from_row(now)
-        moved = before is not None and after is not None and (before.mid, before.tid) != (after.mid, after.tid)
-        event = "terminal re-paired" if moved else "terminal paired"
-        detail = f"{terminal}: {_keys(after)} (was {_keys(before)})" + (f" by {by}" if by else "")
-        with self.journal.thread.transaction() as db:
-            db.execute("INSERT INTO journal_history (at, event, detail) VALUES (?,?,?)",
-                       (iso(self.journal.clock_now()), event, detail))
+def pairing(thread: JournalThread, terminal: str) -> PairingRecord | None:
+    """The terminal's pairing keys, or None when it was never paired."""
+    row = thread.conn.execute("SELECT * FROM pairings WHERE terminal = ?", (terminal,)).fetchone()
+    return None if row is None else pairing_from_row(row)
 
-    async def forget(self, terminal: str, by: str | None = None) -> PairingRecord | None:
-        """Forget the terminal's pairing (and the journal's memory of a terminal that
-        ``terminal.pair`` created); the record that was forgotten, or None when there was none."""
-        return await self.journal.write(self._forget, terminal, by)
 
-    def _forget(self, terminal: str, by: str | None) -> PairingRecord | None:
-        conn = self.journal.thread.conn
-        row = conn.execute("SELECT * FROM pairings WHERE terminal = ?", (terminal,)).fetchone()
-        before = None if row is None else pairing_from_row(row)
-        detail = f"{terminal}: was {_keys(before)}" + (f" by {by}" if by else "")
-        with self.journal.thread.transaction() as db:
-            db.execute("DELETE FROM pairings WHERE terminal = ?", (terminal,))
-            db.execute("DELETE FROM terminals WHERE name = ?", (terminal,))
-            db.execute("INSERT INTO journal_history (at, event, detail) VALUES (?,?,?)",
-                       (iso(self.journal.clock_now()), "terminal unpaired", detail))
-        return before
-
-    async def history(self, terminal: str) -> list[dict[str, Any]]:
-        """The terminal's pairing changes, oldest first (``{at, event, detail}``)."""
-        return await self.journal.read(self._history, terminal)
-
-    def _history(self, terminal: str) -> list[dict[str, Any]]:
-        rows = self.journal.thread.conn.execute(
-            "SELECT at, event, detail FROM journal_history WHERE event LIKE 'terminal %' AND detail LIKE ?"
-            " ORDER BY seq", (f"{terminal}:%",),
-        )
-        return [dict(r) for r in rows]
+def last_started(thread: JournalThread, terminal: str) -> JobRecord | None:
+    """The job the terminal was sent last: the latest move to ``running`` in the journal's own
+    order (its audit rows' sequence), never by recorded time, which a clock jump reorders."""
+    row = thread.conn.execute(
+        "SELECT jobs.* FROM job_events JOIN jobs ON jobs.job_id = job_events.job_id"
+        " WHERE job_events.to_state = ? AND jobs.terminal = ? ORDER BY job_events.seq DESC LIMIT 1",
+        (str(JobState.RUNNING), terminal),
+    ).fetchone()
+    return None if row is None else job_from_row(row)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from bridge.errors import NotAllowedNow
 from bridge.hub import Hub, Peer
 from bridge.journal import Journal
-from bridge.journal.pairings import PairingChanges
+from bridge.journal.pairing_history import PairingChanges
 from bridge.protocol import PairResult, TerminalPairParams, UnpairResult
 from bridge.terminals.runner import TerminalWorker
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from bridge import healthpoint
 from bridge.healthpoint.operation import report_call
-from bridge.errors import IclientUnreachable, TerminalError
+from bridge.errors import TerminalError
+from bridge.lifecycle import iclient_unreachable
 from bridge.journal import PairingRecord
 from bridge.browser.page import Operation, PageEvent, TerminalPage
 
@@ -50,7 +51,7 @@ async def wait_kind(op: Operation, kinds: tuple[str, ...], timeout: float) -> Pa
         if event.kind == "crashed":
             raise TerminalError(str(event.payload))
         if event.kind == "unreachable":
-            raise IclientUnreachable(str(event.payload))
+            raise iclient_unreachable(str(event.payload))
         if event.kind in kinds:
             return event
 

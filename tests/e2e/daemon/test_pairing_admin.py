@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bridge.journal.pairings import PairingChanges
+from bridge.journal.pairing_history import PairingChanges
 from tests.daemon_harness import FRONT_DESK, RpcError, Running, claim_request
 
 pytestmark = pytest.mark.e2e
@@ -48,7 +48,9 @@ async def _pair(running: Running, c: Any, tid: int, replace: bool) -> dict[str, 
 
 async def test_unpair_is_refused_while_a_job_runs_then_forgets_the_terminal(daemon: Running) -> None:
     c = await daemon.client()
-    # The claim waits on the desk's answer: the terminal stays busy until the test answers.
+    # The claim waits on the desk's answer (the terminal's own answer timeout set long): the
+    # terminal stays busy until the test answers.
+    await daemon.sim.scenario(answerTimeoutMs=3_600_000)
     claim = asyncio.ensure_future(c.call("healthpoint.claim", claim_request(requestId="keeps-it-busy", onApproved="ask")))
     question = await c.wait_note(lambda n: n["method"] == "job.question")
     with pytest.raises(RpcError) as busy:

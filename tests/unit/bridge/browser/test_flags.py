@@ -1,0 +1,14 @@
+"""Chromium's flags: ours first, the configured extras after (no repeats), --no-sandbox for root."""
+
+from __future__ import annotations
+
+import os
+
+from bridge.browser.flags import BROWSER_ARGS, launch_args
+
+
+def test_the_configured_extras_follow_ours_without_repeats() -> None:
+    args = launch_args(("--disable-gpu", "--lang=en-AU"))
+    assert args[: len(BROWSER_ARGS)] == list(BROWSER_ARGS)
+    assert args.count("--disable-gpu") == 1 and "--lang=en-AU" in args
+    assert ("--no-sandbox" in args) is (os.geteuid() == 0)
