@@ -403,9 +403,15 @@ async function loadSystem() {
   const b = health.browser;
   term(dl, "Browser", component(b));
   if (b.executable) term(dl, "Browser program", `${b.executable}${b.restarts ? `, restarted ${b.restarts} times` : ", never restarted"}`);
+  const ic = health.iclient;
+  if (ic) {
+    term(dl, "iClient server", ic.ok ? `OK: reachable since ${sydney(ic.since)}`
+      : `NOT OK: cannot be reached since ${sydney(ic.since)} (${ic.reason}); new claims are refused `
+        + "until it is back, and the daemon retries by itself. Check this machine's internet connection.");
+  }
   for (const t of health.terminals || []) {
     term(dl, `Terminal ${t.name}`, `MID ${t.mid}, TID ${t.tid}, ${t.paired ? "paired" : "not paired"}, `
-      + `${t.busy ? "busy" : "idle"}, ${t.queued} queued`);
+      + `${t.pageReady === false ? "page loading, " : ""}${t.busy ? "busy" : "idle"}, ${t.queued} queued`);
   }
   const response = await fetch("/console/info.json", { credentials: "same-origin" });
   if (response.ok) {

@@ -254,6 +254,19 @@ async def test_a_page_that_cannot_load_at_start_loads_once_the_server_is_up(
         with pytest.raises(RpcError) as refused:
             await c.call("terminal.pair", {"terminal": "front-desk", "mid": FRONT_DESK[1], "tid": FRONT_DESK[2]}, timeout=5)
         assert refused.value.data["reason"] == "iclientUnreachable"
+        # the console says so too
+        from playwright.async_api import async_playwright
+
+        from tests.e2e.test_console_unknown import ARGS, CHROMIUM, _open_console
+
+        assert running.daemon.server is not None
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = await _open_console(browser, f"http://127.0.0.1:{running.daemon.server.port}", running.daemon.token, 1280)
+            await page.wait_for_selector("#system dt:text('iClient server')")
+            system = await page.inner_text("#system")
+            assert "NOT OK: cannot be reached since" in system and "ERR_CONNECTION_REFUSED" in system, system
+            await browser.close()
         await asyncio.sleep(12)  # several failed loads: the backoff is capped, not growing for ever
         sim_process.start()
         loop = asyncio.get_running_loop()
