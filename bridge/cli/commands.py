@@ -1,4 +1,4 @@
-"""``claimbridge run | call | pair | jobs | doctor`` (INTERFACES.md "Commands").
+"""``claimbridge run | call | pair | jobs | doctor | journal`` (INTERFACES.md "Commands"; ``journal`` in bridge/cli/journal.py).
 
 ``call`` is the small client engineers, scripts and our checks use: one request, each
 notification as one JSON line on stdout (INTERFACES.md), then the result as JSON on stdout
@@ -362,6 +362,10 @@ def _parser() -> argparse.ArgumentParser:
     from bridge.cli.journal import add_journal_commands
 
     add_journal_commands(command("journal", "check, back up, or accept a gap in the journal (docs/operations.md)"))
+
+    from bridge.cli.codes import add_codes_arguments
+
+    add_codes_arguments(command("codes", "an insurer's own code lists: codes import --insurer INS --kind isc|ccsd FILE.csv"))
     return p
 
 
@@ -387,9 +391,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in config_problems(exc, shown):
             _say_failure(f"claimbridge: {problem.line()}")
         return 2
+    from bridge.cli.codes import run_codes
     from bridge.cli.journal import run_journal
 
-    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs, "journal": run_journal}
+    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs, "journal": run_journal,
+                "codes": run_codes}
     try:
         return commands[args.command](args, settings)
     except CliError as exc:
