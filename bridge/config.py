@@ -28,6 +28,7 @@ __all__ = [
     "BROWSER_CANDIDATES",
     "DEFAULT_CONFIG_FILE",
     "BrowserConfig",
+    "ClientConfig",
     "HealthcodeConfig",
     "MqttConfig",
     "PosProduct",
@@ -49,6 +50,8 @@ BROWSER_CANDIDATES: tuple[str, ...] = (
 
 
 _TERMINAL_NAME = re.compile(r"^[a-z0-9-]{1,40}$")
+#: Also the name of the client's token file that ``claimbridge token create`` writes.
+_CLIENT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 # The file load_settings() is reading, seen by Settings.settings_customise_sources.
 _config_file: ContextVar[Path | None] = ContextVar("claimbridge_config_file", default=None)
@@ -79,6 +82,18 @@ class TerminalConfig(_Section):
 
     mid: int = Field(gt=0)
     tid: int = Field(gt=0)
+
+
+class ClientConfig(_Section):
+    """``[clients.<name>]``: one PMS, dashboard or engineer, its token file and its role.
+
+    The token stays in its file (read again when it changes; a file that is gone ends the
+    client's connections). Roles: ``readonly``, ``pms``, ``engineer`` (INTERFACES.md "Security on
+    the LAN").
+    """
+
+    token_file: Path
+    role: Literal["readonly", "pms", "engineer"]
 
 
 class HealthcodeConfig(_Section):
@@ -216,6 +231,8 @@ class Settings(BaseSettings):
     state_dir: Path = Path("./var")
     iclient_url: str = "http://127.0.0.1:8730/iclient-v1.js"
     terminals: dict[str, TerminalConfig] = Field(default_factory=dict)
+    #: Each client's own token and role; ``state_dir/token`` is always an engineer's besides.
+    clients: dict[str, ClientConfig] = Field(default_factory=dict)
     healthcode: HealthcodeConfig = Field(default_factory=HealthcodeConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
@@ -251,6 +268,14 @@ class Settings(BaseSettings):
         for name in value:
             if not _TERMINAL_NAME.fullmatch(name):
                 raise ValueError(f"terminal name {name!r}: use 1 to 40 of a-z, 0-9 and '-'")
+        return value
+
+    @field_validator("clients")
+    @classmethod
+    def _check_client_names(cls, value: dict[str, ClientConfig]) -> dict[str, ClientConfig]:
+        for name in value:
+            if not _CLIENT_NAME.fullmatch(name):
+                raise ValueError(f"client name {name!r}: use 1 to 64 of A-Z, a-z, 0-9, '_' and '-'")
         return value
 
     @field_validator("log_level", mode="before")

@@ -48,6 +48,7 @@ from websockets.http11 import Request, Response
 
 from bridge.backoff import backoff_delay
 from bridge.config import Settings
+from bridge.clients import ClientRegistry
 from bridge.console import Console
 from bridge.endpoint import bind_socket, ensure_token, split_listen
 from bridge.errors import JournalUnavailable, TemporarilyUnavailable, TerminalError
@@ -57,6 +58,7 @@ from bridge.journal import Journal
 from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
 from bridge.loops import Loops
 from bridge.mqtt.topics import Topics, parse_broker_url
+from bridge.roles import Role
 from bridge.observability import Observability, secrets_to_mask
 from bridge.dispatcher import Dispatcher
 from bridge.server import ConsoleSessions, WebsocketServer
@@ -109,6 +111,8 @@ class Daemon:
         self.browser: Browser | None = None
         self.service: Service | None = None
         self.token = ""
+        #: The clients and their tokens (``state_dir/token`` is the engineer's), set at start.
+        self.clients: ClientRegistry | None = None
         #: Set once everything is up the first time (start-up is over).
         self.ready = asyncio.Event()
         #: Set as soon as the server answers (start-up still going on).
@@ -217,6 +221,9 @@ class Daemon:
         sock = bind_socket(host, port)
         stack.callback(sock.close)
         self.token = ensure_token(self.state_dir / "token")
+        self.clients = ClientRegistry(
+            self.state_dir, {name: (c.token_file, Role(c.role)) for name, c in s.clients.items()},
+        )
         journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db", clock=self.now))
         self.journal = journal
         os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
@@ -249,13 +256,13 @@ class Daemon:
         ))
         self.observability = observability
         sessions = ConsoleSessions()
-        console = Console(sessions, self.token, s, observability.recent)
+        console = Console(sessions, self.clients, s, observability.recent)
         routes: dict[str, _Route] = {**observability.routes(), **console.routes()}
         notifier = await self._systemd_notifier(stack)
         dispatcher = Dispatcher(handlers, package_version(), max_batch=s.max_batch)
         self.dispatcher = dispatcher
         self.server = await stack.enter_async_context(WebsocketServer(
-            host, port, self.token, dispatcher, self.hub,
+            host, port, self.clients, dispatcher, self.hub,
             allowed_origins=tuple(s.allowed_origins),
             readiness=self._readiness,
             extra_routes=routes,
@@ -267,6 +274,8 @@ class Daemon:
         ))
         for worker in self.workers.values():
             worker.page.host_url = self.server.host_page_url
+        self.clients.on_change = self.server.revoked
+        self._spawn(self.clients.watch(), "claimbridge.clients")
         self.listening.set()
         await self._recover_running()
         await stack.enter_async_context(self.browser)

@@ -12,6 +12,7 @@ The tree::
      +-- JobNotFound                      -32002
      +-- TerminalNotPaired                -32003
      +-- NotAllowedNow                    -32004
+     +-- NotAllowedForRole                -32006  data {role, method}
      +-- TemporarilyUnavailable           -32005  data {reason, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
      +-- TerminalError                    -32005  (browser/page failures; details withheld)
@@ -57,6 +58,7 @@ __all__ = [
     "JournalUnavailable",
     "JobNotFound",
     "MethodNotFound",
+    "NotAllowedForRole",
     "NotAllowedNow",
     "ParseError",
     "ProtocolError",
@@ -231,6 +233,25 @@ class NotAllowedNow(ClaimbridgeError):
         return {"reason": self.reason, **self.extra}
 
 
+class NotAllowedForRole(ClaimbridgeError):
+    """The client's role does not hold this method (or naming an operator); nothing was done.
+
+    Attributes:
+        role: the client's role (``None``: the request carried no valid client token).
+        method: the method refused.
+    """
+
+    message = "Not allowed for this client's role"
+
+    def __init__(self, role: str | None, method: str) -> None:
+        super().__init__(role, method)
+        self.role = role
+        self.method = method
+
+    def data(self) -> dict[str, Any] | None:
+        return {"role": self.role, "method": self.method}
+
+
 class TemporarilyUnavailable(ClaimbridgeError):
     """The daemon cannot serve this now (browser restarting, shutting down); try again later.
 
@@ -380,6 +401,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         JobNotFound: -32002,
         TerminalNotPaired: -32003,
         NotAllowedNow: -32004,
+        NotAllowedForRole: -32006,
         TemporarilyUnavailable: -32005,
         JournalUnavailable: -32005,
         TerminalError: -32005,

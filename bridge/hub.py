@@ -22,8 +22,9 @@ from pydantic import ValidationError
 
 from bridge.jobs import ANSWERED_STATES, FINAL_STATES
 from bridge.protocol import Job, JobFields, invalid_where, job_from_record, job_wire
+from bridge.roles import ClientIdentity
 
-__all__ = ["Hub", "Peer", "TOPICS"]
+__all__ = ["Hub", "Peer", "TOPICS", "client_of"]
 
 log = logging.getLogger("claimbridge.hub")
 
@@ -36,6 +37,12 @@ class Peer(Protocol):
     """A connection that can be sent notifications."""
 
     async def notify(self, method: str, params: dict[str, Any]) -> None: ...
+
+
+def client_of(peer: Peer | None) -> ClientIdentity | None:
+    """The client a peer speaks for (its ``client`` attribute), or None: the daemon itself."""
+    client = getattr(peer, "client", None)
+    return client if isinstance(client, ClientIdentity) else None
 
 
 class Hub:

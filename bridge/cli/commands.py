@@ -30,6 +30,7 @@ from bridge.config import Settings, load_settings
 from bridge.jobs import JobState
 from bridge.cli.rpc import Answer, CliError, read_token, rpc_call
 from bridge.cli.simulator import SIMULATOR_TERMINAL, simulator_settings
+from bridge.cli.token import add_token_command, run_token
 
 __all__ = ["main"]
 
@@ -323,6 +324,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--simulator-port", type=int,
                         help="check as run --with-simulator --simulator-port PORT (make run) sees things")
     client(doctor)
+    add_token_command(command)
     return p
 
 
@@ -348,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in config_problems(exc, shown):
             _say(f"claimbridge: {problem.line()}")
         return 2
-    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs}
+    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs, "token": run_token}
     try:
         return commands[args.command](args, settings)
     except CliError as exc:
