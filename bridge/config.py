@@ -35,6 +35,7 @@ __all__ = [
     "ReconciliationConfig",
     "Settings",
     "TerminalConfig",
+    "TlsConfig",
     "load_settings",
 ]
 
@@ -183,6 +184,38 @@ class MqttConfig(_Section):
         return self
 
 
+class TlsConfig(_Section):
+    """``[tls]``: the one port serves ``wss://`` and ``https://`` only.
+
+    Either ``cert_file`` and ``key_file`` (PEM), or ``self_signed = true``: a certificate made in
+    the state directory at first start, its SHA-256 fingerprint printed at start and by doctor
+    for clients to pin. ``fingerprint`` is for clients on this machine (``claimbridge call``,
+    doctor): the certificate they pin; unset, they pin the daemon's own certificate file.
+    """
+
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    self_signed: bool = False
+    fingerprint: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> TlsConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together: set both or neither")
+        if self.self_signed and self.cert_file is not None:
+            raise ValueError("self_signed = true makes its own certificate: leave cert_file and key_file out")
+        if self.fingerprint is not None:
+            digits = self.fingerprint.strip().removeprefix("sha256:").replace(":", "")
+            if len(digits) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+                raise ValueError("fingerprint is a SHA-256: 64 hexadecimal digits (colons allowed)")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the port speaks TLS."""
+        return self.self_signed or self.cert_file is not None
+
+
 class ReconciliationConfig(_Section):
     """``[reconciliation]``: when the daemon holds the fund's claims report against its journal.
 
@@ -235,6 +268,7 @@ class Settings(BaseSettings):
     clients: dict[str, ClientConfig] = Field(default_factory=dict)
     healthcode: HealthcodeConfig = Field(default_factory=HealthcodeConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    tls: TlsConfig = Field(default_factory=TlsConfig)
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
     #: The iClient API key (Tyro issues one per POS product); kept out of repr.
     api_key: str = Field(default="Test API Key", repr=False)

@@ -37,6 +37,7 @@ import contextlib
 import logging
 import os
 import signal
+import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -113,6 +114,8 @@ class Daemon:
         self.token = ""
         #: The clients and their tokens (``state_dir/token`` is the engineer's), set at start.
         self.clients: ClientRegistry | None = None
+        #: The port's certificate's SHA-256 fingerprint when ``[tls]`` is on (for clients to pin).
+        self.tls_fingerprint: str | None = None
         #: Set once everything is up the first time (start-up is over).
         self.ready = asyncio.Event()
         #: Set as soon as the server answers (start-up still going on).
@@ -140,10 +143,17 @@ class Daemon:
     @property
     def url(self) -> str:
         """The websocket URL clients connect to (the configured one until the server listens)."""
+        scheme = "wss" if self.settings.tls.enabled else "ws"
         if self.server is None:
             host, port = split_listen(self.settings.listen)
-            return f"ws://{host}:{port}/v1"
-        return f"ws://{self.server.host}:{self.server.port}/v1"
+            return f"{scheme}://{host}:{port}/v1"
+        return f"{scheme}://{self.server.host}:{self.server.port}/v1"
+
+    def _host_url(self) -> str:
+        """Each terminal tab's page: on our port, or on the page link's when ours is TLS only."""
+        if self.settings.tls.enabled:
+            return self.browser.link.host_url if self.browser is not None else ""
+        return self.server.host_page_url if self.server is not None else ""
 
     def stop(self) -> None:
         """Ask the daemon to drain and exit (what SIGTERM does)."""
@@ -224,6 +234,11 @@ class Daemon:
         self.clients = ClientRegistry(
             self.state_dir, {name: (c.token_file, Role(c.role)) for name, c in s.clients.items()},
         )
+        tls_context: ssl.SSLContext | None = None
+        if s.tls.enabled:
+            from bridge.tls import port_tls  # cryptography only when it is used
+
+            tls_context, self.tls_fingerprint = port_tls(s.tls, self.state_dir, split_listen(s.listen)[0])
         journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db", clock=self.now))
         self.journal = journal
         os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
@@ -271,14 +286,15 @@ class Daemon:
             max_in_flight=s.max_in_flight,
             sock=sock,
             console_sessions=sessions,
+            ssl_context=tls_context,
         ))
-        for worker in self.workers.values():
-            worker.page.host_url = self.server.host_page_url
         self.clients.on_change = self.server.revoked
         self._spawn(self.clients.watch(), "claimbridge.clients")
         self.listening.set()
         await self._recover_running()
         await stack.enter_async_context(self.browser)
+        for worker in self.workers.values():
+            worker.page.host_url = self._host_url()
         await asyncio.gather(*(self._start_worker(w) for _, w in sorted(self.workers.items())))
         self._started = True
         self._refresh_state()
@@ -345,7 +361,7 @@ class Daemon:
             raise TemporarilyUnavailable("the daemon is starting")
         s = self.settings
         page = TerminalPage(
-            self.browser, self.server.host_page_url if self.server else "", s.iclient_url, s.api_key,
+            self.browser, self._host_url(), s.iclient_url, s.api_key,
             {"posProductVendor": s.pos_product.vendor, "posProductName": s.pos_product.name,
              "posProductVersion": s.pos_product.version},
             call_timeout_s=s.page_probe_timeout_s,

@@ -23,6 +23,7 @@ import logging
 import mimetypes
 import secrets
 import socket
+import ssl
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -206,6 +207,8 @@ class WebsocketServer:
         sock: a socket already bound (the daemon binds before it opens the journal).
         console_sessions: the console's login sessions, shared with the console's routes
             (a fresh set when not given).
+        ssl_context: TLS for the port (``[tls]``): then it serves ``wss://`` and ``https://``
+            only; a plain ``ws://`` or ``http://`` client fails its handshake.
     """
 
     def __init__(
@@ -223,6 +226,7 @@ class WebsocketServer:
         max_in_flight: int = 32,
         sock: socket.socket | None = None,
         console_sessions: ConsoleSessions | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -236,6 +240,7 @@ class WebsocketServer:
         self.max_connections = max_connections
         self.max_in_flight = max_in_flight
         self._sock = sock
+        self._ssl = ssl_context
         self._server: Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         #: The console's login sessions (bridge/console.py creates and drops them).
@@ -263,10 +268,11 @@ class WebsocketServer:
             server_header="claimbridge",
             # Frames are small JSON on a LAN: deflate would cost CPU on every frame for nothing.
             compression=None,
+            ssl=self._ssl,
         )
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
-        log.info("listening on ws://%s:%d/v1", self.host, self.port)
+        log.info("listening on %s://%s:%d/v1", self.scheme, self.host, self.port)
         return self
 
     def _install_accept_error_handler(self) -> None:
@@ -300,10 +306,16 @@ class WebsocketServer:
             task.cancel()
 
     @property
+    def scheme(self) -> str:
+        """``wss`` with TLS, else ``ws``."""
+        return "wss" if self._ssl is not None else "ws"
+
+    @property
     def own_origins(self) -> tuple[str, ...]:
         """Origins of the daemon's own pages (console, host page)."""
         hosts = {self.host, "127.0.0.1", "localhost"}
-        return tuple(f"http://{h}:{self.port}" for h in hosts)
+        http = "https" if self._ssl is not None else "http"
+        return tuple(f"{http}://{h}:{self.port}" for h in hosts)
 
     @property
     def host_page_url(self) -> str:

@@ -28,7 +28,7 @@ import httpx
 from bridge.cli.text import EXIT_CODES, config_problems, error_line, event_line
 from bridge.config import Settings, load_settings
 from bridge.jobs import JobState
-from bridge.cli.rpc import Answer, CliError, read_token, rpc_call
+from bridge.cli.rpc import Answer, CliError, local_url, read_token, rpc_call, with_pin
 from bridge.cli.simulator import SIMULATOR_TERMINAL, simulator_settings
 from bridge.cli.token import add_token_command, run_token
 
@@ -37,10 +37,7 @@ __all__ = ["main"]
 log = logging.getLogger("claimbridge.cli")
 
 def _default_url(settings: Settings) -> str:
-    host, _, port = settings.listen.rpartition(":")
-    if host in ("0.0.0.0", "::", "[::]", ""):
-        host = "127.0.0.1"
-    return f"ws://{host}:{port}/v1"
+    return local_url(settings)
 
 
 def _print_json(obj: Any) -> None:
@@ -52,7 +49,7 @@ def _say(line: str) -> None:
 
 
 def _client_args(args: argparse.Namespace, settings: Settings) -> tuple[str, str]:
-    url = args.url or _default_url(settings)
+    url = with_pin(args.url or _default_url(settings), getattr(args, "fingerprint", None))
     token_file = Path(args.token_file) if args.token_file else Path(settings.state_dir) / "token"
     return url, read_token(token_file)
 
@@ -251,6 +248,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             await runner
             return
         print(f"claimbridge ready: {daemon.url}", flush=True)
+        if daemon.tls_fingerprint is not None:
+            print(f"TLS certificate SHA-256 fingerprint (clients pin it): {daemon.tls_fingerprint}", flush=True)
         print(f"token file: {Path(settings.state_dir).resolve() / 'token'}", flush=True)
         if sim is not None:
             await _pair_with_simulator(daemon, f"http://127.0.0.1:{args.simulator_port}")
@@ -296,6 +295,8 @@ def _parser() -> argparse.ArgumentParser:
     def client(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--url", help="websocket URL (default from the config's listen)")
         sp.add_argument("--token-file", help="token file (default state_dir/token)")
+        sp.add_argument("--fingerprint", metavar="SHA256",
+                        help="with wss://: the daemon certificate's SHA-256 fingerprint to pin (doctor prints it)")
 
     call = command("call", "send one JSON-RPC request")
     call.add_argument("method")
