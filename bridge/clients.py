@@ -28,16 +28,25 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bridge.endpoint import ensure_token, split_listen
+from bridge.errors import StateDirUnusable
 from bridge.roles import DEFAULT_CLIENT, ClientIdentity, Role
 
+if TYPE_CHECKING:
+    import ssl
+
+    from bridge.config import Settings
+
 __all__ = [
+    "Access",
     "CLIENT_NAME",
     "ClientRegistry",
     "Registry",
     "TokenSource",
     "create_client",
+    "open_access",
     "read_registry",
     "revoke_client",
     "write_private",
@@ -283,11 +292,45 @@ class ClientRegistry:
                 self.on_change()
         return changed
 
-    async def watch(self, interval_s: float = WATCH_S) -> None:
-        """Look at the files every ``interval_s`` until cancelled."""
+    async def watch(self, interval_s: float = WATCH_S, on_change: Callable[[], None] | None = None) -> None:
+        """Look at the files every ``interval_s`` until cancelled (``on_change``: replaces the
+        callback given at construction)."""
+        if on_change is not None:
+            self.on_change = on_change
         while True:
             await asyncio.sleep(interval_s)
             try:
                 self.check()
             except Exception:  # a watcher that dies would leave revoked tokens working
                 log.exception("reading the client token files failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """How clients get in: the engineer's token, every client, and the port's TLS."""
+
+    token: str
+    clients: ClientRegistry
+    tls: ssl.SSLContext | None
+    fingerprint: str | None
+
+
+def open_access(settings: Settings, state_dir: Path) -> Access:
+    """The state directory's token (made at first start), the clients, and ``[tls]`` (the
+    self-signed certificate made at first start), before the journal opens.
+
+    Raises:
+        StateDirUnusable: the token file cannot be written.
+        CannotStart: the TLS certificate or key cannot be used.
+    """
+    try:
+        token = ensure_token(state_dir / "token")
+    except OSError as exc:
+        raise StateDirUnusable(str(state_dir), f"the token file: {exc.strerror or exc}") from None
+    clients = ClientRegistry(state_dir, {n: (c.token_file, Role(c.role)) for n, c in settings.clients.items()})
+    if not settings.tls.enabled:
+        return Access(token, clients, None, None)
+    from bridge.tls import port_tls  # cryptography only when it is used
+
+    context, fingerprint = port_tls(settings.tls, state_dir, split_listen(settings.listen)[0])
+    return Access(token, clients, context, fingerprint)

@@ -37,7 +37,6 @@ import contextlib
 import logging
 import os
 import signal
-import ssl
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -49,17 +48,17 @@ from websockets.http11 import Request, Response
 
 from bridge.backoff import backoff_delay
 from bridge.config import Settings
-from bridge.clients import ClientRegistry
+from bridge.clients import ClientRegistry, open_access
 from bridge.console import Console
-from bridge.endpoint import bind_socket, ensure_token, split_listen
-from bridge.errors import JournalUnavailable, TemporarilyUnavailable, TerminalError
+from bridge.endpoint import bind_socket, split_listen
+from bridge.errors import CannotStart, JournalUnavailable, TemporarilyUnavailable, TerminalError
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
+from bridge.journal.guard import MarkKeeper, check_before_open
 from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
 from bridge.loops import Loops
 from bridge.mqtt.topics import Topics, parse_broker_url
-from bridge.roles import Role
 from bridge.observability import Observability, secrets_to_mask
 from bridge.dispatcher import Dispatcher
 from bridge.server import ConsoleSessions, WebsocketServer
@@ -134,6 +133,11 @@ class Daemon:
             # Checked now, so a bad broker URL or site stops the daemon before anything starts.
             parse_broker_url(settings.mqtt.url)
             Topics(settings.mqtt.site)
+            try:
+                import bridge.mqtt.link  # noqa: F401 - aiomqtt, only when it is used
+            except ModuleNotFoundError as exc:
+                raise CannotStart(f"claimbridge: [mqtt] url is set but the {exc.name} package is not installed: "
+                                  "pip install 'claimbridge[mqtt]' (or remove [mqtt] url)") from None
 
     @property
     def state_dir(self) -> Path:
@@ -143,11 +147,8 @@ class Daemon:
     @property
     def url(self) -> str:
         """The websocket URL clients connect to (the configured one until the server listens)."""
-        scheme = "wss" if self.settings.tls.enabled else "ws"
-        if self.server is None:
-            host, port = split_listen(self.settings.listen)
-            return f"{scheme}://{host}:{port}/v1"
-        return f"{scheme}://{self.server.host}:{self.server.port}/v1"
+        host, port = (self.server.host, self.server.port) if self.server else split_listen(self.settings.listen)
+        return f"{'wss' if self.settings.tls.enabled else 'ws'}://{host}:{port}/v1"
 
     def _host_url(self) -> str:
         """Each terminal tab's page: on our port, or on the page link's when ours is TLS only."""
@@ -169,6 +170,7 @@ class Daemon:
         """What is measured now: journal writes, the browser, each page's liveness."""
         return Health(
             journal_ok=self.journal is not None and self.journal.writable,
+            journal_behind=self.journal is not None and self.journal.behind is not None,
             browser_up=bool(self.browser and self.browser.up),
             pages={name: w.ready for name, w in self.workers.items()},
         )
@@ -230,21 +232,24 @@ class Daemon:
         host, port = split_listen(s.listen)
         sock = bind_socket(host, port)
         stack.callback(sock.close)
-        self.token = ensure_token(self.state_dir / "token")
-        self.clients = ClientRegistry(
-            self.state_dir, {name: (c.token_file, Role(c.role)) for name, c in s.clients.items()},
-        )
-        tls_context: ssl.SSLContext | None = None
-        if s.tls.enabled:
-            from bridge.tls import port_tls  # cryptography only when it is used
-
-            tls_context, self.tls_fingerprint = port_tls(s.tls, self.state_dir, split_listen(s.listen)[0])
-        journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db", clock=self.now))
+        access = open_access(s, self.state_dir)  # token, clients, TLS: StateDirUnusable, CannotStart
+        self.token, self.clients, self.tls_fingerprint = access.token, access.clients, access.fingerprint
+        path = self.state_dir / "claimbridge.db"
+        mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
+        try:
+            journal = await stack.enter_async_context(Journal(path, clock=self.now))
+            remembered_terminals = await journal.terminals()
+        except JournalUnavailable as exc:
+            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({exc.detail}); if it is damaged, "
+                              "restore it from a backup (docs/operations.md); if its directory is read-only, "
+                              "make it writable") from None
         self.journal = journal
+        keeper = MarkKeeper(journal, mark, mark_problem)
+        await keeper.start()  # a journal behind its mark: degraded until accept-gap
         os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
         self.browser = Browser(s.browser.executable_path, tuple(s.browser.args), on_crash=self._browser_crashed)
         names: dict[str, tuple[int, int]] = {n: (t.mid, t.tid) for n, t in s.terminals.items()}
-        for remembered in await journal.terminals():
+        for remembered in remembered_terminals:
             names.setdefault(remembered.name, (remembered.mid, remembered.tid))
         for name, (mid, tid) in sorted(names.items()):
             await self._make_worker(name, mid, tid)
@@ -286,19 +291,23 @@ class Daemon:
             max_in_flight=s.max_in_flight,
             sock=sock,
             console_sessions=sessions,
-            ssl_context=tls_context,
+            ssl_context=access.tls,
         ))
-        self.clients.on_change = self.server.revoked
-        self._spawn(self.clients.watch(), "claimbridge.clients")
+        self._spawn(self.clients.watch(on_change=self.server.revoked), "claimbridge.clients")
         self.listening.set()
         await self._recover_running()
-        await stack.enter_async_context(self.browser)
+        try:
+            await stack.enter_async_context(self.browser)
+        except TerminalError as exc:
+            raise CannotStart(f"claimbridge: {exc.detail.splitlines()[0]}; install Debian's "
+                              "chromium-headless-shell or set [browser] executable_path") from None
         for worker in self.workers.values():
             worker.page.host_url = self._host_url()
         await asyncio.gather(*(self._start_worker(w) for _, w in sorted(self.workers.items())))
         self._started = True
         self._refresh_state()
         self._spawn(self._journal_loop(), "claimbridge.journal.probe")
+        self._spawn(keeper.run(), "claimbridge.journal.mark")
         self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
         if healthcode is not None:
             self._spawn(healthcode.run(), "claimbridge.healthcode")
@@ -317,20 +326,11 @@ class Daemon:
 
     async def _systemd_notifier(self, stack: contextlib.AsyncExitStack) -> SystemdNotifier | None:
         """sd_notify, entered on ``stack``, when ``$NOTIFY_SOCKET`` is set (systemd ``Type=notify``)."""
-        notify_socket = os.environ.get("NOTIFY_SOCKET")
-        if not notify_socket:
-            return None
-        from bridge.sdnotify import SystemdNotifier, watchdog_interval
+        from bridge.sdnotify import notifier_from_environment
 
-        try:
-            notifier = SystemdNotifier(
-                notify_socket, watchdog_interval(os.environ, os.getpid()), self.hub, self.workers,
-                ready_now=lambda: self.health().all_ok, started=self.ready, stopping=self._stop,
-            )
-        except ValueError as exc:
-            log.warning("sd_notify off: %s", exc)
-            return None
-        return await stack.enter_async_context(notifier)
+        notifier = notifier_from_environment(os.environ, os.getpid(), self.hub, self.workers, lambda: self.health().all_ok,
+                                             self.ready, self._stop)
+        return None if notifier is None else await stack.enter_async_context(notifier)
 
     async def _recover_running(self) -> None:
         """``running`` -> ``unknown`` for jobs a previous process left; retried by the journal

@@ -15,6 +15,7 @@ The tree::
      +-- NotAllowedForRole                -32006  data {role, method}
      +-- TemporarilyUnavailable           -32005  data {reason, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
+     |    +-- JournalBehind               -32005  data {reason: "journalBehind", retryAfterMs, message}
      +-- TerminalError                    -32005  (browser/page failures; details withheld)
      +-- HealthcodeError                  -32005
           +-- HealthcodeUnavailable       -32005
@@ -24,6 +25,7 @@ The tree::
           +-- HealthcodeNotFound          -32002
      +-- CannotStart                      -32603  (never on the wire: the daemon exits 1)
           +-- StateDirLocked                       (another daemon holds the state directory)
+          +-- StateDirUnusable                     (the state directory cannot be written)
 
 Errors hold fields (the bad field and rule, the job id), never pre-formatted text. Each has a
 short human :attr:`~ClaimbridgeError.message`, a JSON-RPC :attr:`~ClaimbridgeError.code` looked
@@ -55,6 +57,8 @@ __all__ = [
     "HealthcodeUnavailable",
     "InvalidParams",
     "InvalidRequest",
+    "JournalBehind",
+    "JournalDamaged",
     "JournalUnavailable",
     "JobNotFound",
     "MethodNotFound",
@@ -64,6 +68,7 @@ __all__ = [
     "ProtocolError",
     "RequestIdReused",
     "StateDirLocked",
+    "StateDirUnusable",
     "TemporarilyUnavailable",
     "TerminalError",
     "TerminalNotPaired",
@@ -283,6 +288,24 @@ class JournalUnavailable(TemporarilyUnavailable):
         self.detail = detail
 
 
+class JournalBehind(TemporarilyUnavailable):
+    """The journal is behind its mark (a restored backup, a lost ``-wal``, a replaced file): it
+    may have forgotten a ``requestId`` that reached the fund, so no new money work is taken until
+    an engineer runs ``claimbridge journal accept-gap``. Reads and repeated requests still answer."""
+
+    def __init__(self, detail: str, retry_after_ms: int = 60_000) -> None:
+        super().__init__("journalBehind", retry_after_ms)
+        self.detail = detail
+
+    def data(self) -> dict[str, Any] | None:
+        return {
+            "reason": "journalBehind",
+            "retryAfterMs": self.retry_after_ms,
+            "message": f"the journal is behind its mark ({self.detail}); an engineer must run "
+                       "'claimbridge journal accept-gap --note TEXT' (docs/operations.md)",
+        }
+
+
 class TerminalError(ClaimbridgeError):
     """The browser or the terminal page failed. Internal: its text never reaches a client."""
 
@@ -374,6 +397,17 @@ class CannotStart(ClaimbridgeError):
         return self.line
 
 
+class JournalDamaged(CannotStart):
+    """The journal file is damaged (``integrity_check``, truncated, emptied): the daemon does
+    not start on it."""
+
+    def __init__(self, path: str, finding: str) -> None:
+        super().__init__(
+            f"claimbridge: the journal {path} {finding}; run 'claimbridge journal check' and restore "
+            "the last backup as docs/operations.md says"
+        )
+
+
 class StateDirLocked(CannotStart):
     """Another daemon holds the state directory's lock; nothing was changed."""
 
@@ -385,6 +419,18 @@ class StateDirLocked(CannotStart):
         )
         self.state_dir = state_dir
         self.holder_pid = holder_pid
+
+
+class StateDirUnusable(CannotStart):
+    """The state directory cannot be made or written (read-only, not the daemon's user's)."""
+
+    def __init__(self, state_dir: str, reason: str) -> None:
+        super().__init__(
+            f"claimbridge: the state directory {state_dir} cannot be written ({reason}); "
+            "make it writable by the daemon's user, or set state_dir (CLAIMBRIDGE_STATE_DIR)"
+        )
+        self.state_dir = state_dir
+        self.reason = reason
 
 
 #: The one table from error class to JSON-RPC code. A unit test checks every subclass is
@@ -404,6 +450,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         NotAllowedForRole: -32006,
         TemporarilyUnavailable: -32005,
         JournalUnavailable: -32005,
+        JournalBehind: -32005,
         TerminalError: -32005,
         HealthcodeError: -32005,
         HealthcodeUnavailable: -32005,
@@ -413,6 +460,8 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         HealthcodeNotFound: -32002,
         CannotStart: INTERNAL_ERROR,
         StateDirLocked: INTERNAL_ERROR,
+        JournalDamaged: INTERNAL_ERROR,
+        StateDirUnusable: INTERNAL_ERROR,
     }
 )
 
