@@ -139,13 +139,16 @@ class HealthcodeConfig(_Section):
 
 
 class MqttConfig(_Section):
-    """``[mqtt]``: off unless ``url`` is set (``mqtt://host:port``, or ``mqtts://`` for TLS).
+    """``[mqtt]``: off unless ``urls`` (or ``url``) is set (``mqtt://host:port``, or ``mqtts://``
+    for TLS). ``urls`` are the nodes of one broker cluster: the link holds a connection (and a
+    QoS 1 subscription) on each at once.
 
     The password stays in its file; TLS uses the system's CAs unless ``ca_file`` is given, and a
     client certificate when ``cert_file`` (and ``key_file``) are.
     """
 
     url: str | None = None
+    urls: list[str] = Field(default_factory=list, max_length=16)
     site: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     username: str | None = None
     password_file: Path | None = None
@@ -156,11 +159,33 @@ class MqttConfig(_Section):
     client_id: str | None = Field(default=None, min_length=1, max_length=128)
     keepalive_s: int = Field(default=30, ge=5, le=65535)
     #: How long the broker keeps our session (subscription, queued requests) while we are away.
-    session_expiry_s: int = Field(default=300, ge=0)
+    session_expiry_s: int = Field(default=3600, ge=0)
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
     #: Retained terminal states are re-published this often, besides on every change.
     state_interval_s: float = Field(default=60.0, gt=0)
+
+    @field_validator("urls")
+    @classmethod
+    def _check_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            cls._check_url(url)
+        if len(set(value)) != len(value):
+            raise ValueError("urls must not repeat a node")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the link is on."""
+        return bool(self.broker_urls)
+
+    @property
+    def broker_urls(self) -> list[str]:
+        """The nodes to connect to: ``urls``, with ``url`` (if set and not among them) first."""
+        out = list(self.urls)
+        if self.url is not None and self.url not in out:
+            out.insert(0, self.url)
+        return out
 
     @field_validator("url")
     @classmethod

@@ -128,7 +128,7 @@ class Console:
             "iclientUrl": s.iclient_url,
             "stateDir": str(Path(s.state_dir)),
             "healthcode": s.healthcode.url is not None,
-            "mqtt": s.mqtt.url is not None,
+            "mqtt": s.mqtt.enabled,
         }
 
     async def route(self, request: Request) -> Response:

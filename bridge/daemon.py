@@ -69,6 +69,7 @@ from bridge.terminals.runner import TerminalWorker
 
 if TYPE_CHECKING:
     from bridge.clearing.service import HealthcodePart
+    from bridge.mqtt.link import MqttLink
     from bridge.sdnotify import SystemdNotifier
 
 __all__ = ["Daemon", "package_version"]
@@ -111,10 +112,10 @@ class Daemon:
         self.browser: Browser | None = None
         self.service: Service | None = None
         self.token = ""
-        #: The clients and their tokens (``state_dir/token`` is the engineer's), set at start.
+        #: Set at start: the clients, the port's certificate fingerprint (``[tls]``), the MQTT link.
         self.clients: ClientRegistry | None = None
-        #: The port's certificate's SHA-256 fingerprint when ``[tls]`` is on (for clients to pin).
         self.tls_fingerprint: str | None = None
+        self.mqtt: MqttLink | None = None
         #: Set once everything is up the first time (start-up is over).
         self.ready = asyncio.Event()
         #: Set as soon as the server answers (start-up still going on).
@@ -129,10 +130,9 @@ class Daemon:
         #: Set as each part is built (tests read them).
         self.observability: Observability | None = None
         self.healthcode: HealthcodePart | None = None
-        if settings.mqtt.url is not None:
+        if settings.mqtt.enabled:
             # Checked now, so a bad broker URL or site stops the daemon before anything starts.
-            parse_broker_url(settings.mqtt.url)
-            Topics(settings.mqtt.site)
+            [parse_broker_url(url) for url in settings.mqtt.broker_urls], Topics(settings.mqtt.site)
             try:
                 import bridge.mqtt.link  # noqa: F401 - aiomqtt, only when it is used
             except ModuleNotFoundError as exc:
@@ -311,14 +311,14 @@ class Daemon:
         self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
         if healthcode is not None:
             self._spawn(healthcode.run(), "claimbridge.healthcode")
-        if s.mqtt.url is not None:
+        if s.mqtt.enabled:
             from bridge.mqtt.link import MqttLink  # aiomqtt only when it is used
 
             async def terminal_states() -> list[dict[str, Any]]:
                 return [t.model_dump(mode="json") for t in await service.terminals(None, None)]
 
-            await stack.enter_async_context(MqttLink(
-                s.mqtt, dispatcher, self.hub, terminal_states, max_payload=s.max_frame_bytes,
+            self.mqtt = await stack.enter_async_context(MqttLink(
+                s.mqtt, dispatcher, self.hub, terminal_states, self.clients, max_payload=s.max_frame_bytes,
             ))
         if notifier is not None:
             self._spawn(notifier.run(), "claimbridge.sdnotify")

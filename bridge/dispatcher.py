@@ -111,11 +111,12 @@ class Dispatcher:
         daemon's own caller, held to no role.
         """
         client = client_of(peer)
-        if client is not None and method in protocol.METHODS and not may_call(client.role, method):
-            raise NotAllowedForRole(str(client.role), method)
+        role = None if client is None or client.role is None else str(client.role)
+        if client is not None and (role is None or method in protocol.METHODS) and not may_call(client.role, method):
+            raise NotAllowedForRole(role, method)
         params = protocol.parse_params(method, raw_params)
         if client is not None and getattr(params, "operator", None) is not None and not may_name_operator(client.role):
-            raise NotAllowedForRole(str(client.role), method)
+            raise NotAllowedForRole(role, method)
         if method == "rpc.discover":
             return protocol.openrpc_document(self.version)
         handler = self.handlers.get(method)

@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 __all__ = [
     "DEFAULT_CLIENT",
+    "NOBODY",
     "ROLE_METHODS",
     "ClientIdentity",
     "Role",
@@ -67,18 +68,24 @@ ROLE_METHODS: Mapping[Role, frozenset[str]] = MappingProxyType({
 
 @dataclass(frozen=True, slots=True)
 class ClientIdentity:
-    """Who is calling: the client's name (history's ``by``) and its role."""
+    """Who is calling: the client's name (history's ``by``) and its role (None: no valid token,
+    every method refused)."""
 
     name: str
-    role: Role
+    role: Role | None
 
 
 #: The client whose token is ``state_dir/token``: an engineer.
 DEFAULT_CLIENT = ClientIdentity("engineer", Role.ENGINEER)
 
+#: An MQTT request without a valid client token: it may call nothing.
+NOBODY = ClientIdentity("(no valid token)", None)
 
-def may_call(role: Role, method: str) -> bool:
-    """Whether ``role`` may call ``method`` at all (an engineer may call anything)."""
+
+def may_call(role: Role | None, method: str) -> bool:
+    """Whether ``role`` may call ``method`` at all (an engineer anything, no role nothing)."""
+    if role is None:
+        return False
     if role is Role.ENGINEER:
         return True
     if role is Role.PMS and method.startswith("healthcode."):
@@ -86,6 +93,6 @@ def may_call(role: Role, method: str) -> bool:
     return method in ROLE_METHODS[role]
 
 
-def may_name_operator(role: Role) -> bool:
+def may_name_operator(role: Role | None) -> bool:
     """Whether ``role`` may answer or abort as an operator (any job, not only its own)."""
     return role is Role.ENGINEER

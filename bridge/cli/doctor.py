@@ -129,6 +129,22 @@ def _healthcode(report: _Report, settings: Settings) -> None:
                  "check site_id, user_id and the password in password_file with Healthcode")
 
 
+def _mqtt(report: _Report, settings: Settings) -> None:
+    """Each broker node of ``[mqtt]``: reachable, and speaking MQTT 5 (named when it does not)."""
+    cfg = settings.mqtt
+    if not cfg.enabled:
+        return
+    try:
+        from bridge.mqtt.node import probe_mqtt5
+    except ImportError:
+        report.check("mqtt", False, "[mqtt] is set but the MQTT extra is not installed",
+                     "pip install 'claimbridge[mqtt]'")
+        return
+    for url in cfg.broker_urls:
+        ok, detail = asyncio.run(probe_mqtt5(url, cfg))
+        report.check(f"mqtt {url}", ok, detail, "" if ok else "check [mqtt] urls, username, password_file, ca_file")
+
+
 def _daemon_url(settings: Settings, url: str | None) -> str:
     return url or local_url(settings)
 
@@ -247,5 +263,6 @@ def run_doctor(config_file: Path | None, *, simulator_port: int | None = None, u
     _token(report, token)
     _iclient(report, settings)
     _healthcode(report, settings)
+    _mqtt(report, settings)
     _running_daemon(report, settings, url, token)
     return 1 if report.failed else 0
