@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
 
 from bridge.healthcode.status import BillStatus
 from bridge.healthpoint.claims import ClaimResult
-from bridge.jobs import JobKind, JobState
+from bridge.jobs import JobId, JobKind, JobState, RequestId
 
 __all__ = [
     "AbortResult",
@@ -220,8 +220,8 @@ class Job(BaseModel):
 
     model_config = _RESULT
 
-    jobId: str
-    requestId: str
+    jobId: JobId
+    requestId: RequestId
     kind: JobKind
     terminal: str | None = None
     state: JobState
@@ -339,7 +339,7 @@ class JobStatus(BaseModel):
 
     model_config = _RESULT
 
-    jobId: str
+    jobId: JobId
     message: str
 
 
@@ -348,7 +348,7 @@ class JobQuestion(BaseModel):
 
     model_config = _RESULT
 
-    jobId: str
+    jobId: JobId
     text: str
     options: tuple[str, ...]
 

@@ -42,6 +42,7 @@ from bridge.protocol import (
     JobAbortParams,
     JobAnswerParams,
     JobGetParams,
+    JobQuestion,
     JobListParams,
     JobResolveParams,
     PairResult,
@@ -80,15 +81,6 @@ def answered_by(operator: str | None, peer: Peer | None) -> str | None:
     if client is None:
         return operator
     return f"{operator} via {client.name}" if operator else client.name
-
-
-def _claimed_at(claim: JobRecord) -> datetime:
-    """When the fund took a claim: its last change, or, for one the claims report settled (maybe
-    days later), the terminal's time of the claim as the report gives it."""
-    at = (claim.result or {}).get("terminalAt")
-    if (claim.result or {}).get("source") == "reconciliation" and isinstance(at, str):
-        return datetime.fromisoformat(at)
-    return claim.updated_at
 
 
 class Service:
@@ -183,7 +175,7 @@ class Service:
         elif peer is not None:
             question = terminal.pending_question(job.job_id)
             if question is not None:
-                self.hub.send(peer, "job.question", {"jobId": job.job_id, **question})
+                self.hub.send(peer, JobQuestion(jobId=job.job_id, text=question.text, options=question.options))
 
     async def wait(self, job: JobRecord | str) -> Job:
         """The job once it is completed, failed, unknown or resolved.
@@ -240,13 +232,9 @@ class Service:
         """``healthpoint.cancel``: the original payload and refTag come from the journal."""
 
         async def admit(claim: JobRecord) -> None:
-            self._refuse(healthpoint.refuse_cancel(job_view(claim), await self._related(claim)))
-            claimed_at = _claimed_at(claim)
-            if not healthpoint.may_cancel(claimed_at, self.now()):
-                raise NotAllowedNow(
-                    "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
-                    {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claimed_at).isoformat()},
-                )
+            view = job_view(claim)
+            self._refuse(healthpoint.refuse_cancel(view, await self._related(claim)))
+            self._refuse(healthpoint.refuse_late_cancel(view, claim.updated_at, self.now()))
 
         request = params.model_dump(mode="json", exclude_none=True)
         return await self._money_job(peer, JobKind.CANCEL, params.requestId, params.claimJobId, request, admit)
@@ -270,7 +258,7 @@ class Service:
             view = job_view(payment)
             related = await self._related(payment)
             self._refuse(healthpoint.refuse_refund(view, related, params.amount))
-            request["amount"] = params.amount if params.amount is not None else healthpoint.refund_left(view, related)
+            request["amount"] = healthpoint.refund_amount(view, related, params.amount)
 
         return await self._money_job(peer, JobKind.REFUND, params.requestId, params.paymentJobId, request, admit)
 
