@@ -25,12 +25,14 @@ Off unless ``[mqtt] urls`` (or ``url``) is set. The daemon connects *outbound* t
 
 Answers and events wait in one outbox and go out, in order, through the first node that is up;
 a publish whose node goes down before the broker acknowledges it is sent again through another
-at once. Events beyond :data:`MAX_PENDING` are dropped while no node is up, answers never.
+at once, and so are the events a node acknowledged in its last :data:`REPLAY_S` seconds (it may
+have died before routing them). Events beyond :data:`MAX_PENDING` are dropped while no node is up, answers never.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -69,6 +71,10 @@ MAX_PENDING = 1000
 _STATE_POLL_S = 1.0
 #: Seconds given at shutdown to flush the outbox and say "offline".
 _SHUTDOWN_GRACE_S = 2.0
+#: Events a node acknowledged within this many seconds before it went down are published again
+#: through another node: a node that dies may not have routed them yet (subscribers drop the
+#: repeats by ``seq``).
+REPLAY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +162,7 @@ class MqttLink:
         self._states_dirty = asyncio.Event()
         self._published_states: dict[str, bytes] = {}
         self._recent = RecentRequests()
+        self._sent: dict[int, collections.deque[tuple[float, _Outgoing]]] = {id(n): collections.deque() for n in self.nodes}
         self._tasks: list[asyncio.Task[None]] = []
         self._requests: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -206,6 +213,16 @@ class MqttLink:
     # -- nodes ---------------------------------------------------------------------------------
 
     def _on_change(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for node in self.nodes:
+            sent = self._sent[id(node)]
+            if node.client is None and sent and not self._closed:
+                again = [item for at, item in sent if now - at <= REPLAY_S]
+                sent.clear()
+                if again:
+                    log.info("MQTT node %s went down: %d recent events published again", node.where, len(again))
+                for item in again:
+                    self._outbox.put_nowait(item)
         if any(node.client is not None for node in self.nodes):
             self.connected.set()
         else:
@@ -325,6 +342,12 @@ class MqttLink:
             node = await self._up_node()
             try:
                 await node.publish(item.topic, item.payload, retain=item.retain, props=props)
+                if item.topic == self.topics.events:
+                    sent = self._sent[id(node)]
+                    now = asyncio.get_running_loop().time()
+                    sent.append((now, item))
+                    while sent and now - sent[0][0] > REPLAY_S:
+                        sent.popleft()
                 return
             except ConnectionError as exc:
                 log.debug("MQTT publish to %s failed (%s); trying again", item.topic, exc)
