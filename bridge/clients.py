@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bridge.endpoint import ensure_token, split_listen
+from bridge.endpoint import ensure_token, make_private, split_listen
 from bridge.errors import StateDirUnusable
 from bridge.roles import DEFAULT_CLIENT, ClientIdentity, Role
 
@@ -316,14 +316,16 @@ class Access:
 
 
 def open_access(settings: Settings, state_dir: Path) -> Access:
-    """The state directory's token (made at first start), the clients, and ``[tls]`` (the
-    self-signed certificate made at first start), before the journal opens.
+    """The state directory made private (0700, the journal's files 0600), its token (made at
+    first start), the clients, and ``[tls]`` (the self-signed certificate made at first start),
+    before the journal opens.
 
     Raises:
         StateDirUnusable: the token file cannot be written.
         CannotStart: the TLS certificate or key cannot be used.
     """
     try:
+        make_private(state_dir)
         token = ensure_token(state_dir / "token")
     except OSError as exc:
         raise StateDirUnusable(str(state_dir), f"the token file: {exc.strerror or exc}") from None

@@ -15,6 +15,7 @@ import asyncio
 import errno
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -254,6 +255,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(_in_use_line("the daemon", settings.listen_port, "PORT", "listen in the config, or CLAIMBRIDGE_LISTEN"), 1)
     if args.with_simulator and _port_in_use("127.0.0.1", args.simulator_port):
         raise CliError(_in_use_line("the simulator", args.simulator_port, "SIM_PORT", "--simulator-port"), 1)
+    os.umask(0o077)  # the journal, its -wal/-shm, the token and the browser's files: the daemon's user's only
     configure_logging(settings.log_level)
     # Under journald every line is a JSON log record (docs/operations.md pipes them to jq): the
     # daemon's own "ready" record says what these plain lines say to a person at a terminal.
