@@ -144,3 +144,21 @@ async def test_a_revoked_token_closes_its_open_connection_at_once(clinic: tuple[
         async with connect(running.daemon.url, additional_headers={"Authorization": f"Bearer {token}"}):
             pass
     assert refused.value.response.status_code == 401
+
+
+async def test_a_pms_submits_a_healthcode_bill_and_history_names_it(tmp_path: Path, sim: Sim) -> None:
+    from tests.e2e.test_healthcode_daemon import FAST, bill, control, hc_config, password_file
+
+    await control(sim, {"timings": FAST})
+    token = "hc-pms-token-" + "h" * 32
+    (tmp_path / "hc.token").write_text(token + "\n")
+    settings = make_settings(tmp_path / "state", sim, healthcode=hc_config(sim, password_file(tmp_path)),
+                             clients={"billing": ClientConfig(token_file=tmp_path / "hc.token", role="pms")})
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client(token)
+        job = await c.call("healthcode.submit", {"requestId": "hc-by-1", "bill": bill()})
+        history = (await c.call("job.get", {"jobId": job["jobId"], "history": True}))["history"]
+        assert history[0]["by"] == "billing"
+    finally:
+        await stop_daemon(running)
