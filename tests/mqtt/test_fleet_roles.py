@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.clients import create_client
+from bridge.clients import create_client, revoke_client
 from bridge.config import MqttConfig
 from bridge.roles import Role
 from tests.daemon_harness import Sim, claim_request
@@ -46,6 +46,12 @@ async def test_requests_need_a_client_token_and_keep_to_its_role(tmp_path: Path,
             pair = await pms.call("terminal.pair", {"terminal": "x", "mid": 9, "tid": 9})
             assert pair["error"]["data"] == {"role": "pms", "method": "terminal.pair"}
         assert [r["kind"] for r in await sim.ledger()] == ["claim"]
+        # Revoked: its next request is refused (the token files are read again within a second).
+        revoke_client(tmp_path, "cloud-pms", {})
+        await asyncio.sleep(1.5)
+        async with fleet_client(broker.port, site, token=cloud) as pms:
+            gone = await pms.call("job.list")
+            assert gone["error"]["data"] == {"role": None, "method": "job.list"}
     finally:
         await stop_daemon(running)
 
