@@ -187,9 +187,9 @@ class Journal:
         request_id: str,
         terminal: str | None,
         request: dict[str, Any],
-        parent_job_id: str | None = None,
+        parent_job_id: str | None = None, by: str | None = None,
     ) -> tuple[JobRecord, bool]:
-        """Store a new ``queued`` job, or return the one already stored under ``request_id``.
+        """Store a new ``queued`` job (made by client ``by``), or return the one stored under ``request_id``.
 
         Returns:
             The job and whether this call created it.
@@ -197,12 +197,12 @@ class Journal:
         Raises:
             RequestIdReused: ``request_id`` is stored with a different payload.
         """
-        job, created = await self.write(self._create_job, kind, request_id, terminal, request, parent_job_id)
+        job, created = await self.write(self._create_job, kind, request_id, terminal, request, parent_job_id, by)
         return self._held.overlay(job), created
 
     def _create_job(
-        self, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any],
-        parent_job_id: str | None,
+        self, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any], parent_job_id: str | None,
+        by: str | None = None,
     ) -> tuple[JobRecord, bool]:
         digest = payload_digest({"kind": str(kind), "terminal": terminal, "request": request})
         # A repeated requestId needs no write: answer it even while the disk refuses writes.
@@ -222,8 +222,8 @@ class Journal:
                  dumps(request), parent_job_id, at, at, self._thread.next_seq()),
             )
             db.execute(
-                "INSERT INTO job_events (job_id, at, from_state, to_state, event) VALUES (?,?,?,?,?)",
-                (job_id, at, None, str(JobState.QUEUED), "created"),
+                "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail) VALUES (?,?,?,?,?,?)",
+                (job_id, at, None, str(JobState.QUEUED), "created", dumps({"by": by}) if by else None),
             )
         return self._get(job_id), True
 
