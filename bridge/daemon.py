@@ -26,8 +26,7 @@ and lets a start-up :class:`~bridge.errors.CannotStart` leave as itself.
 
 While running, a health loop measures the journal (a real write) and probes every page; a
 hung page counts as dead: the browser is restarted and the page's job becomes ``unknown``.
-SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then the
-daemon exits.
+SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then it exits.
 """
 
 from __future__ import annotations
@@ -159,12 +158,9 @@ class Daemon:
 
     def health(self) -> Health:
         """What is measured now: journal writes, the browser, each page's liveness."""
-        return Health(
-            journal_ok=self.journal is not None and self.journal.writable,
-            journal_behind=self.journal is not None and self.journal.behind is not None,
-            browser_up=bool(self.browser and self.browser.up),
-            pages={name: w.ready for name, w in self.workers.items()},
-        )
+        j = self.journal
+        return Health(j is not None and j.writable, bool(self.browser and self.browser.up),
+                      {name: w.ready for name, w in self.workers.items()}, j is not None and j.behind is not None)
 
     def _move_to(self, new: DaemonState) -> None:
         check_lifecycle_move(self.state, new)
@@ -258,7 +254,7 @@ class Daemon:
             from bridge.clearing.service import HealthcodePart  # httpx only when it is used
 
             healthcode = await stack.enter_async_context(HealthcodePart(
-                s.healthcode, journal, self.hub, self.now, lambda: service.accepting,
+                s.healthcode, journal, self.hub, self.now, lambda: service.accepting, s.state_dir,
             ))
             handlers.update(healthcode.methods())
             self.healthcode = healthcode
@@ -266,7 +262,7 @@ class Daemon:
             journal, self.hub, self.workers, self.browser,
             ready=lambda: self.ready.is_set() and self.health().all_ok,
             secrets=secrets_to_mask(self.token, s.api_key, s.healthcode.password_file),
-            log_level=s.log_level, now=self.now,
+            log_level=s.log_level, now=self.now, version=package_version(),
         ))
         self.observability = observability
         sessions = ConsoleSessions()
@@ -305,13 +301,13 @@ class Daemon:
             self._spawn(healthcode.run(), "claimbridge.healthcode")
         if s.mqtt.url is not None:
             from bridge.mqtt.link import MqttLink  # aiomqtt only when it is used
-
             async def terminal_states() -> list[dict[str, Any]]:
                 return [t.model_dump(mode="json") for t in await service.terminals(None, None)]
 
-            await stack.enter_async_context(MqttLink(
+            link = await stack.enter_async_context(MqttLink(
                 s.mqtt, dispatcher, self.hub, terminal_states, max_payload=s.max_frame_bytes,
             ))
+            observability.watch_mqtt(lambda: {str(s.mqtt.url): link.connected.is_set()})
         if notifier is not None:
             self._spawn(notifier.run(), "claimbridge.sdnotify")
         self._spawn(service.reconciler.run(s.reconciliation), "claimbridge.reconciliation")
@@ -347,7 +343,7 @@ class Daemon:
                 moved = await journal.move(
                     job.job_id, JobState.UNKNOWN,
                     error={"message": "the daemon stopped while the job was running; outcome unknown"},
-                    note="daemon restarted while running",
+                    note="daemon restarted while running", from_state=JobState.RUNNING,
                 )
                 # A caller that re-sent the requestId during start-up waits for this.
                 self.hub.publish_job(moved)
@@ -496,6 +492,7 @@ class Daemon:
         return ready, {
             "state": str(self.state),
             "journal": health.journal_ok,
+            "journalBehind": health.journal_behind,
             "browser": health.browser_up and self._restarting is None,
             "terminals": health.pages,
         }

@@ -12,6 +12,7 @@ The tree::
      +-- JobNotFound                      -32002
      +-- TerminalNotPaired                -32003
      +-- NotAllowedNow                    -32004
+     |    +-- JobMoved                    -32004  data {reason: "jobEnded", jobId, state, message}
      +-- TemporarilyUnavailable           -32005  data {reason, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
      |    +-- JournalBehind               -32005  data {reason: "journalBehind", retryAfterMs, message}
@@ -21,6 +22,7 @@ The tree::
           +-- HealthcodeOutcomeUncertain  -32005
           +-- HealthcodeCredentialsInvalid -32004
           +-- HealthcodeRejected          -32602  data.errors [{field, message}] + data.problems
+          |    +-- BillHasProblems        -32602  (our pre-flight: nothing reached Healthcode)
           +-- HealthcodeNotFound          -32002
      +-- CannotStart                      -32603  (never on the wire: the daemon exits 1)
           +-- StateDirLocked                       (another daemon holds the state directory)
@@ -45,6 +47,7 @@ from typing import Any, ClassVar
 __all__ = [
     "ERROR_CODES",
     "INTERNAL_ERROR",
+    "BillHasProblems",
     "CannotStart",
     "ClaimbridgeError",
     "FieldError",
@@ -59,6 +62,7 @@ __all__ = [
     "JournalBehind",
     "JournalDamaged",
     "JournalUnavailable",
+    "JobMoved",
     "JobNotFound",
     "MethodNotFound",
     "NotAllowedNow",
@@ -236,6 +240,21 @@ class NotAllowedNow(ClaimbridgeError):
         return {"reason": self.reason, **self.extra}
 
 
+class JobMoved(NotAllowedNow):
+    """A job is no longer in the state a change of it was made from: another task (the worker,
+    an abort, an operator, reconciliation) moved it first. Raised by the journal inside the
+    transaction that checked the state, so nothing was written."""
+
+    def __init__(self, job_id: str, state: str, expected: str) -> None:
+        super().__init__("jobEnded", {
+            "jobId": job_id, "state": state,
+            "message": f"the job is {state} now, no longer {expected}: another request moved it first",
+        })
+        self.job_id = job_id
+        self.state = state
+        self.expected = expected
+
+
 class TemporarilyUnavailable(ClaimbridgeError):
     """The daemon cannot serve this now (browser restarting, shutting down); try again later.
 
@@ -357,6 +376,12 @@ class HealthcodeRejected(HealthcodeError):
         return {"errors": errors, "problems": [dict(p) for p in self.problems]}
 
 
+class BillHasProblems(HealthcodeRejected):
+    """Our pre-flight check found problems in a bill: nothing was sent to Healthcode."""
+
+    message = "The bill has problems; nothing was sent to Healthcode"
+
+
 class HealthcodeNotFound(HealthcodeError):
     """Healthcode does not know the bill."""
 
@@ -426,6 +451,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         JobNotFound: -32002,
         TerminalNotPaired: -32003,
         NotAllowedNow: -32004,
+        JobMoved: -32004,
         TemporarilyUnavailable: -32005,
         JournalUnavailable: -32005,
         JournalBehind: -32005,
@@ -435,6 +461,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         HealthcodeOutcomeUncertain: -32005,
         HealthcodeCredentialsInvalid: -32004,
         HealthcodeRejected: -32602,
+        BillHasProblems: -32602,
         HealthcodeNotFound: -32002,
         CannotStart: INTERNAL_ERROR,
         StateDirLocked: INTERNAL_ERROR,

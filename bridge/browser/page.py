@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -88,6 +89,8 @@ class Browser:
             first Debian build found; None: Playwright's own, which this machine lacks).
         extra_args: added to :data:`BROWSER_ARGS` (see :func:`launch_args`).
         on_crash: awaited (in a task) when the browser disconnects unexpectedly.
+        stable_after_s: how long a launched browser must stay up before a crash is relaunched
+            at once again (:meth:`relaunch`).
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class Browser:
         executable_path: str | None,
         extra_args: tuple[str, ...] = (),
         on_crash: Callable[[], Coroutine[Any, Any, None]] | None = None,
+        stable_after_s: float = 60.0,
     ) -> None:
         self.executable_path = executable_path
         self.extra_args = extra_args
@@ -108,6 +112,10 @@ class Browser:
         self.generation = 0
         #: The browser process's id, learnt at launch (to kill it when it will not close).
         self.pid: int | None = None
+        #: A browser up this long counts as started: its next relaunch waits no longer than the first.
+        self.stable_after_s = stable_after_s
+        self._launched_at: float | None = None
+        self._short_lived = 0
 
     async def __aenter__(self) -> Browser:
         await self.link.__aenter__()
@@ -172,6 +180,7 @@ class Browser:
         except PlaywrightError as exc:
             raise TerminalError(f"cannot start the browser {self.executable_path}: {exc.message}") from exc
         self.generation += 1
+        self._launched_at = time.monotonic()
         self._browser.on("disconnected", self._disconnected)
         self.pid = None
         self.pid = await self._ask_process_id()
@@ -186,19 +195,28 @@ class Browser:
             asyncio.get_running_loop().create_task(self._on_crash(), name="claimbridge.browser.on_crash")
 
     async def relaunch(self, max_delay: float = 30.0, close_timeout_s: float = 10.0) -> None:
-        """Launch again after a crash, backing off 0.25 s, 0.5 s, 1 s … up to ``max_delay``."""
-        attempt = 0
+        """Launch again after a crash, backing off 0.25 s, 0.5 s, 1 s … up to ``max_delay``.
+
+        A browser that died within :attr:`stable_after_s` of its launch (a syscall filter kills
+        it at its first page, say) did not really start: the delay goes on growing from where
+        the last relaunch left it, rather than starting again from nothing at every crash.
+        """
+        lived = None if self._launched_at is None else time.monotonic() - self._launched_at
+        self._short_lived = self._short_lived + 1 if lived is not None and lived < self.stable_after_s else 0
+        attempt = self._short_lived
         while not self._closing:
+            if attempt:
+                delay = backoff_delay(attempt - 1, 0.25, max_delay)
+                log.warning("relaunching the browser in %.2f s (%d launches in a row did not stay up)", delay, attempt)
+                await asyncio.sleep(delay)
             await self._close_browser(close_timeout_s)
             try:
                 await self.launch()
                 self.restarts += 1
                 return
             except TerminalError as exc:
-                delay = backoff_delay(attempt, 0.25, max_delay)
                 attempt += 1
-                log.error("browser relaunch failed: %s; retrying in %.2f s", exc, delay)
-                await asyncio.sleep(delay)
+                log.error("browser relaunch failed: %s", exc)
 
     async def _close_browser(self, timeout_s: float = 10.0) -> None:
         browser, self._browser = self._browser, None
@@ -302,6 +320,8 @@ class TerminalPage:
             if self._channel is None or not self._channel.up:
                 raise TerminalError("its link to the daemon is down")
         except TerminalError as exc:
+            if page is not self._page:
+                return True  # replaced (recycled) while it was probed: the new one is not hung
             log.error("terminal page failed its liveness probe: %s", exc.detail)
             self.hung = True
             self._fail_all("the page stopped answering")
@@ -311,14 +331,36 @@ class TerminalPage:
     async def open(self) -> None:
         """Open the host page, load iClient into it and connect it (again, after a crash)."""
         await self.close()
-        self._context = await self._browser.new_context()
+        self._install(*await self._load())
+
+    async def recycle(self) -> None:
+        """Replace the loaded page by a fresh one, the old one kept until the new one answers.
+
+        Playwright keeps an object for every frame and request a page ever made until its
+        context closes (iClient makes a frame per transaction): without this, the daemon and
+        the renderer grow with every claim served. Call it only while no operation runs.
+
+        Raises:
+            TerminalError: the new page did not load (the old one stays in use).
+        """
+        context, page, channel = await self._load()
+        old_context, old_channel = self._context, self._channel
+        self._install(context, page, channel)
+        if old_channel is not None:
+            await old_channel.close()
+        if old_context is not None:
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(old_context.close(), self.call_timeout_s)
+
+    async def _load(self) -> tuple[BrowserContext, Page, PageChannel]:
+        context = await self._browser.new_context()
         # Loading fetches iClient over the network: a slower bound than a call into a live page.
         load_timeout = max(3 * self.call_timeout_s, 30.0)
         channel: PageChannel | None = None
         try:
-            page = await asyncio.wait_for(self._context.new_page(), load_timeout)
-            page.on("crash", lambda _p: self._fail_all("the page crashed"))
-            page.on("close", lambda _p: self._fail_all("the page closed"))
+            page = await asyncio.wait_for(context.new_page(), load_timeout)
+            page.on("crash", lambda p: self._gone(p, "the page crashed"))
+            page.on("close", lambda p: self._gone(p, "the page closed"))
             await page.goto(self.host_url, timeout=load_timeout * 1000)
             link_url, channel = self._browser.link.channel(self._on_events, lambda: self._link_closed(channel))
             await self._evaluate(
@@ -326,19 +368,28 @@ class TerminalPage:
                 [self.iclient_url, self.api_key, self.pos_product, link_url], load_timeout,
             )
             await channel.wait_connected(self.call_timeout_s)
-        except TerminalError as exc:
+        except (TerminalError, TimeoutError, PlaywrightError) as exc:
             self._forget(channel)
-            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.detail}") from exc
-        except TimeoutError as exc:
-            self._forget(channel)
-            raise TerminalError(f"cannot open a page within {load_timeout:.0f} s") from exc
-        except PlaywrightError as exc:
-            self._forget(channel)
-            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.message}") from exc
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(context.close(), self.call_timeout_s)
+            if isinstance(exc, TimeoutError):
+                raise TerminalError(f"cannot open a page within {load_timeout:.0f} s") from exc
+            detail = exc.detail if isinstance(exc, TerminalError) else exc.message
+            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {detail}") from exc
+        return context, page, channel
+
+    def _install(self, context: BrowserContext, page: Page, channel: PageChannel) -> None:
+        self._context = context
         self.hung = False
         self._page = page
         self._channel = channel
         self.generation = self._browser.generation
+
+    def _gone(self, page: Page, why: str) -> None:
+        """A page crashed or closed: its operations are over if it is the current one (a page
+        replaced by :meth:`recycle` closes with none)."""
+        if page is self._page:
+            self._fail_all(why)
 
     def _forget(self, channel: PageChannel | None) -> None:
         if channel is not None:
@@ -354,6 +405,7 @@ class TerminalPage:
         if op is None:
             return  # finished already: nobody follows it any more
         for kind, payload in batch:
+            log.debug("page operation %s (%s): %s", op_id, op.method, kind)  # the payload may hold a patient's details
             op.events.put_nowait(PageEvent(kind, payload))
             op.over = op.over or kind == "complete"
 

@@ -28,7 +28,7 @@ from bridge.healthcode.bills import (
     Problem,
     Setting,
 )
-from bridge.healthcode.refdata import HealthcodeReference
+from bridge.healthcode.refdata import HealthcodeReference, Registration
 from bridge.healthcode.rules import validate_bill
 
 __all__ = ["HEALTHCODE_FIELDS", "check_bill"]
@@ -100,7 +100,12 @@ _TOP = (
 
 
 def check_bill(
-    data: Mapping[str, Any], *, today: date, reference: HealthcodeReference
+    data: Mapping[str, Any],
+    *,
+    today: date,
+    reference: HealthcodeReference,
+    registrations: Mapping[str, Registration] | None = None,
+    insurer_codes: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[Bill | None, list[Problem]]:
     """Every problem of a bill in one pass: structure first, then Healthcode's rules.
 
@@ -108,6 +113,8 @@ def check_bill(
         data: The ``bill`` object as decoded from JSON.
         today: The clinic's date (Europe/London).
         reference: Insurers and codes.
+        registrations: The practitioners' and payees' registrations with insurers (config).
+        insurer_codes: The bill's insurer's own ISC / CCSD lists, if imported.
 
     Returns:
         The bill (None when a field is missing or malformed) and every problem, structural
@@ -115,7 +122,8 @@ def check_bill(
     """
     reader = _Reader(today)
     draft = reader.bill(data)
-    ruled = validate_bill(draft, today=today, reference=reference)
+    ruled = validate_bill(draft, today=today, reference=reference, registrations=registrations,
+                          insurer_codes=insurer_codes)
     problems = reader.problems + [p for p in ruled if not reader.covers(p.field)]
     if reader.problems:
         return None, problems

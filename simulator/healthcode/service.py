@@ -31,9 +31,10 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field, replace
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,7 @@ from simulator.healthcode.rules import (
     CredentialOutcome,
     HcStatus,
     Member,
+    Provider,
     StoredBill,
     Timings,
     check_credentials,
@@ -60,7 +62,9 @@ __all__ = ["FAULTS", "create_healthcode_app", "reset_healthcode"]
 #: Faults the control API accepts.
 FAULTS = frozenset({"502", "503", "timeout", "dropResponse", "expiredCredentials"})
 
-_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "healthcode"
+#: The simulator's own reference data (package data: SYNTHETIC members and providers, and its
+#: copy of the insurers; the simulator never imports the bridge).
+_DATA: Traversable = files("simulator.healthcode") / "data"
 _UK = ZoneInfo("Europe/London")
 _DEFAULT_HOLD_SECONDS = 30.0
 
@@ -79,6 +83,7 @@ class _State:
     insurers: frozenset[str]
     member_db_insurers: frozenset[str]
     members: tuple[Member, ...]
+    providers: Mapping[str, Provider]
     bills: dict[str, StoredBill] = field(default_factory=dict)
     #: (site, insurer, invoice number) -> the newest bill under it: invoice numbers are unique
     #: per insurer, and a duplicate check per submit must not scan every bill.
@@ -114,14 +119,16 @@ def create_healthcode_app(clock: Clock) -> web.Application:
     Returns:
         An application to mount with ``app.add_subapp("/healthcode/", ...)`` (or serve alone).
     """
-    insurers = json.loads((_FIXTURES / "insurers.json").read_text(encoding="utf-8"))
-    members = json.loads((_FIXTURES / "members.json").read_text(encoding="utf-8"))
+    insurers = json.loads((_DATA / "insurers.json").read_text(encoding="utf-8"))
+    members = json.loads((_DATA / "members.json").read_text(encoding="utf-8"))
+    providers = json.loads((_DATA / "providers.json").read_text(encoding="utf-8"))
     app = web.Application()
     app[_STATE] = _State(
         clock=clock,
         insurers=frozenset(entry["code"] for entry in insurers["insurers"]),
         member_db_insurers=frozenset(members["insurersWithMemberDatabase"]),
         members=tuple(Member.from_row(row) for row in members["members"]),
+        providers={p.healthcode_id: p for p in map(Provider.from_row, providers["providers"])},
     )
     app.router.add_post("/credentials/check", _credentials_check)
     app.router.add_post("/bills/validate", _validate)
@@ -259,6 +266,7 @@ def _problems_for(state: _State, raw: dict[str, Any]) -> list[dict[str, Any]]:
         insurers=state.insurers,
         member_db_insurers=state.member_db_insurers,
         members=state.members,
+        providers=state.providers,
     )
 
 

@@ -82,9 +82,9 @@ async def test_member_not_found_blocks_submit_with_member_check_on(checked: Runn
     assert [(p["field"], p["healthcodeField"]) for p in answer["problems"]] == [
         ("patient.membershipNumber", "RegistrationNo")]
     assert "No matching membership" in answer["problems"][0]["error"]
-    with pytest.raises(RpcError) as err:
-        await c.call("healthcode.submit", {"requestId": "mc-1", "bill": stranger})
-    assert err.value.code == -32602 and err.value.data["problems"] == answer["problems"]
+    # Healthcode's member database refuses it: a failed job with the problems, never -32602.
+    refused = await c.call("healthcode.submit", {"requestId": "mc-1", "bill": stranger})
+    assert refused["state"] == "failed" and refused["error"]["data"]["problems"] == answer["problems"]
     assert await sim_bills(checked.sim) == []
     # The member who is there passes, and the bill goes.
     job = await c.call("healthcode.submit", {"requestId": "mc-2", "bill": bill()})
@@ -113,5 +113,22 @@ async def test_wrong_api_key_is_a_clear_error(tmp_path: Path, sim: Sim) -> None:
             await c.call("healthcode.findMember", {"insurer": "ppp", "membershipNumber": "1234567A",
                                                    "dateOfBirth": "1962-11-05"})
         assert err.value.code == -32004 and "wrong-key" not in str(err.value.data)
+        # The key file corrected: read again for the next token, no restart.
+        api_key_file(tmp_path)
+        found = await c.call("healthcode.findMember", {"insurer": "ppp", "membershipNumber": "1234567A",
+                                                       "dateOfBirth": "1962-11-05"})
+        assert found["found"] is True
     finally:
         await stop_daemon(running)
+
+
+async def test_membership_is_checked_for_the_treatment_date(checked: Running) -> None:
+    c = await checked.client()
+    # Cover ended on 2026-11-20: treated on the 10th and 17th, billed after it ended.
+    patient = {**bill()["patient"], "membershipNumber": "BUP1000004", "firstName": "Iris", "lastName": "Endwell",
+               "dateOfBirth": "1983-03-03", "postcode": "ZZ2 4EE"}
+    answer = await c.call("healthcode.validate", {"bill": bill(patient=patient)})
+    assert answer == {"valid": True, "problems": []}
+    late = bill(patient=patient, lines=[{**bill()["lines"][0], "serviceDate": "2026-11-21"}])
+    answer = await c.call("healthcode.validate", {"bill": late})
+    assert {p["field"] for p in answer["problems"]} == {"patient.membershipNumber"}, answer
