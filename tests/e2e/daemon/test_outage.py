@@ -174,6 +174,11 @@ async def test_outage_is_seen_refused_at_once_and_claims_work_again_after_it(
     assert [j["requestId"] for j in jobs] == ["before-outage"], "a refused claim was journalled"
     warnings = [r.getMessage() for r in caplog.records if r.name == "claimbridge.browser.iclient"]
     assert len(warnings) == 1 and warnings[0].startswith("the iClient server cannot be reached"), warnings
+    server = paired.daemon.server
+    assert server is not None
+    async with httpx.AsyncClient() as http:
+        metrics = (await http.get(f"http://127.0.0.1:{server.port}/metrics")).text
+    assert "claimbridge_iclient_reachable 0.0" in metrics and "claimbridge_iclient_outages_total 1.0" in metrics
     code, out = await doctor(paired, sim_process)
     assert code == 1, out
     assert "[FAIL] daemon's state: degraded (/readyz 503): not ready: iclient" in out, out
