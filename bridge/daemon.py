@@ -333,7 +333,7 @@ class Daemon:
     async def _make_worker(self, name: str, mid: int, tid: int) -> TerminalWorker:
         """A worker for a terminal, with its page object (not loaded) and pairing state."""
         if self.journal is None or self.browser is None:
-            raise TemporarilyUnavailable("the daemon is starting")
+            raise TemporarilyUnavailable("starting")
         s = self.settings
         page = TerminalPage(
             self.browser, self.server.host_page_url if self.server else "", s.iclient_url, s.api_key,
@@ -363,7 +363,7 @@ class Daemon:
     async def _add_worker(self, name: str, mid: int, tid: int) -> TerminalWorker:
         """A terminal that ``terminal.pair`` names for the first time (needs the browser up)."""
         if not (self._started and self.browser is not None and self.browser.up):
-            raise TemporarilyUnavailable("the browser is not up yet")
+            raise TemporarilyUnavailable("browserRestarting", "the browser is not up yet")
         worker = await self._make_worker(name, mid, tid)
         await self._start_worker(worker)
         return worker

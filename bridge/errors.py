@@ -11,18 +11,22 @@ The tree::
      +-- RequestIdReused                  -32001
      +-- JobNotFound                      -32002
      +-- TerminalNotPaired                -32003
-     +-- NotAllowedNow                    -32004
-     +-- TemporarilyUnavailable           -32005  data {reason, retryAfterMs}
+     +-- NotAllowedNow                    -32004  data {reason, message}
+     +-- TemporarilyUnavailable           -32005  data {reason, message, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
      +-- TerminalError                    -32005  (browser/page failures; details withheld)
      +-- HealthcodeError                  -32005
           +-- HealthcodeUnavailable       -32005
           +-- HealthcodeOutcomeUncertain  -32005
-          +-- HealthcodeCredentialsInvalid -32004
+          +-- HealthcodeCredentialsInvalid -32005  (reason ``healthcodeCredentials``)
           +-- HealthcodeRejected          -32602  data.errors [{field, message}] + data.problems
           +-- HealthcodeNotFound          -32002
      +-- CannotStart                      -32603  (never on the wire: the daemon exits 1)
           +-- StateDirLocked                       (another daemon holds the state directory)
+
+``data.reason`` of -32004 and -32005 is a stable camelCase code (:data:`NOT_ALLOWED_REASONS`,
+:data:`UNAVAILABLE_REASONS`, listed in ``rpc.discover``) and ``data.message`` says it in words.
+Field paths (``data.errors[].field``) are written by :func:`field_path`: ``items[0].claimAmount``.
 
 Errors hold fields (the bad field and rule, the job id), never pre-formatted text. Each has a
 short human :attr:`~ClaimbridgeError.message`, a JSON-RPC :attr:`~ClaimbridgeError.code` looked
@@ -39,6 +43,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
+
+from bridge.reasons import NOT_ALLOWED_REASONS, UNAVAILABLE_REASONS, NotAllowedReason, UnavailableReason
 
 __all__ = [
     "ERROR_CODES",
@@ -57,7 +63,9 @@ __all__ = [
     "JournalUnavailable",
     "JobNotFound",
     "MethodNotFound",
+    "NOT_ALLOWED_REASONS",
     "NotAllowedNow",
+    "NotAllowedReason",
     "ParseError",
     "ProtocolError",
     "RequestIdReused",
@@ -65,6 +73,9 @@ __all__ = [
     "TemporarilyUnavailable",
     "TerminalError",
     "TerminalNotPaired",
+    "UNAVAILABLE_REASONS",
+    "UnavailableReason",
+    "field_path",
     "to_jsonrpc_error",
 ]
 
@@ -72,12 +83,27 @@ __all__ = [
 INTERNAL_ERROR = -32603
 
 
+def field_path(loc: tuple[str | int, ...] | list[str | int]) -> str:
+    """A field's path as every error names it: ``items[0].claimAmount`` (``""`` for the root).
+
+    Args:
+        loc: The path's parts, keys and list indexes (pydantic's ``loc``).
+    """
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class FieldError:
     """One bad field of a request.
 
     Attributes:
-        field: Dotted path into the params, e.g. ``"items.3.patientId"``.
+        field: Path into the params (:func:`field_path`), e.g. ``"items[3].patientId"``.
         message: The rule it broke, in plain words, e.g. ``"must be exactly two digits"``.
     """
 
@@ -222,32 +248,37 @@ class NotAllowedNow(ClaimbridgeError):
 
     message = "Not allowed now"
 
-    def __init__(self, reason: str, data: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, reason: NotAllowedReason, words: str = "", data: Mapping[str, Any] | None = None) -> None:
         super().__init__(reason)
-        self.reason = reason
+        #: The stable code (:data:`NOT_ALLOWED_REASONS`).
+        self.reason: NotAllowedReason = reason
+        #: The reason in words (``data.message``); the code's own text when not given.
+        self.words = words or NOT_ALLOWED_REASONS.get(reason, reason)
         self.extra: dict[str, Any] = dict(data) if data else {}
 
     def data(self) -> dict[str, Any] | None:
-        return {"reason": self.reason, **self.extra}
+        return {"reason": self.reason, "message": self.words, **self.extra}
 
 
 class TemporarilyUnavailable(ClaimbridgeError):
     """The daemon cannot serve this now (browser restarting, shutting down); try again later.
 
     Attributes:
-        reason: what is not ready, in plain words.
+        reason: what is not ready, a stable code (:data:`UNAVAILABLE_REASONS`).
+        words: the same in plain words (``data.message``).
         retry_after_ms: when trying again is worth it.
     """
 
     message = "Temporarily unavailable"
 
-    def __init__(self, reason: str, retry_after_ms: int = 1000) -> None:
+    def __init__(self, reason: UnavailableReason, words: str = "", retry_after_ms: int = 1000) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason: UnavailableReason = reason
+        self.words = words or UNAVAILABLE_REASONS.get(reason, reason)
         self.retry_after_ms = retry_after_ms
 
     def data(self) -> dict[str, Any] | None:
-        return {"reason": self.reason, "retryAfterMs": self.retry_after_ms}
+        return {"reason": self.reason, "message": self.words, "retryAfterMs": self.retry_after_ms}
 
 
 class JournalUnavailable(TemporarilyUnavailable):
@@ -258,7 +289,7 @@ class JournalUnavailable(TemporarilyUnavailable):
     """
 
     def __init__(self, detail: str, retry_after_ms: int = 2000) -> None:
-        super().__init__("the journal cannot be written now", retry_after_ms)
+        super().__init__("journalUnavailable", "", retry_after_ms)
         self.detail = detail
 
 
@@ -272,16 +303,22 @@ class TerminalError(ClaimbridgeError):
         self.detail = detail
 
     def data(self) -> dict[str, Any] | None:
-        return {"reason": "terminal page unavailable"}
+        return {"reason": "pageUnavailable", "message": UNAVAILABLE_REASONS["pageUnavailable"], "retryAfterMs": 1000}
 
     def __str__(self) -> str:
         return f"terminal error: {self.detail}"
 
 
 class HealthcodeError(ClaimbridgeError):
-    """Talking to Healthcode failed; ``data`` holds what is known (never credentials)."""
+    """Talking to Healthcode failed; ``data`` holds what is known (never credentials):
+    ``reason`` (the class's code), ``message`` (the detail in words), ``retryAfterMs`` and
+    what the adapter adds (``operation``, ``httpStatus``)."""
 
     message = "Healthcode error"
+    #: ``data.reason``: a stable code.
+    reason: ClassVar[str] = "healthcodeError"
+    #: ``data.retryAfterMs`` for the -32005 ones.
+    retry_after_ms: ClassVar[int | None] = 5000
 
     def __init__(self, detail: str = "", **data: Any) -> None:
         super().__init__(detail)
@@ -289,29 +326,34 @@ class HealthcodeError(ClaimbridgeError):
         self.extra: dict[str, Any] = data
 
     def data(self) -> dict[str, Any] | None:
-        out: dict[str, Any] = {}
-        if self.detail:
-            out["reason"] = self.detail
+        out: dict[str, Any] = {"reason": self.reason, "message": self.detail or self.message}
+        if self.retry_after_ms is not None:
+            out["retryAfterMs"] = self.retry_after_ms
         out.update(self.extra)
-        return out or None
+        return out
 
 
 class HealthcodeUnavailable(HealthcodeError):
     """Healthcode cannot be reached or answered 5xx; nothing was submitted."""
 
     message = "Healthcode unavailable"
+    reason = "healthcodeUnavailable"
 
 
 class HealthcodeOutcomeUncertain(HealthcodeError):
     """A submit may or may not have reached Healthcode: never re-sent blindly."""
 
     message = "Healthcode outcome uncertain"
+    reason = "healthcodeUncertain"
 
 
 class HealthcodeCredentialsInvalid(HealthcodeError):
-    """Healthcode refused the site's credentials."""
+    """Healthcode refused the site's credentials: -32005 ``healthcodeCredentials`` (nothing was
+    sent; it works again once the operator fixes ``[healthcode]``)."""
 
     message = "Healthcode credentials invalid"
+    reason = "healthcodeCredentials"
+    retry_after_ms = 60_000
 
 
 class HealthcodeRejected(HealthcodeError):
@@ -338,6 +380,8 @@ class HealthcodeNotFound(HealthcodeError):
     """Healthcode does not know the bill."""
 
     message = "Not found"
+    reason = "healthcodeNotFound"
+    retry_after_ms = None
 
 
 class CannotStart(ClaimbridgeError):
@@ -386,7 +430,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         HealthcodeError: -32005,
         HealthcodeUnavailable: -32005,
         HealthcodeOutcomeUncertain: -32005,
-        HealthcodeCredentialsInvalid: -32004,
+        HealthcodeCredentialsInvalid: -32005,
         HealthcodeRejected: -32602,
         HealthcodeNotFound: -32002,
         CannotStart: INTERNAL_ERROR,

@@ -230,7 +230,7 @@ async def _session(rec: _Recorder, daemon: Daemon, http: httpx.AsyncClient) -> N
     await rec.refused("requestId reused with another payload", "healthpoint.claim",
                       _claim("pms-7781-claim", amounts=(9000,)))
     await rec.refused("Job not found", "job.get", {"jobId": "no-such-job"})
-    await rec.refused("Not allowed now: an answer with no question pending", "job.answer",
+    await rec.refused("Not allowed now (data.reason jobEnded): an answer to a job that has ended", "job.answer",
                       {"jobId": claim["jobId"], "answer": "ACCEPT", "operator": "alice"})
     await rec.refused("Method not found", "healthpoint.refund", {})
 

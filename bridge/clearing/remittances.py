@@ -85,7 +85,7 @@ class RemittanceBook:
             HealthcodeUnavailable, HealthcodeCredentialsInvalid: Healthcode could not be asked.
         """
         if self.v2 is None:
-            raise NotAllowedNow("remittances are not configured: set [healthcode] api_key_id and api_key_file")
+            raise NotAllowedNow("notConfigured", "remittances are not configured: set [healthcode] api_key_id and api_key_file")
         form = {"insurerIdentifier": insurer, "count": str(_PAGE), "_sort": "createdOn"}
         if since is not None:
             form["_since"] = since.isoformat()

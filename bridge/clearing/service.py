@@ -221,13 +221,13 @@ class HealthcodeService:
             request["replaces"] = params.replaces
         if existing is None:
             if not self._accepting():
-                raise TemporarilyUnavailable("the daemon is shutting down")
+                raise TemporarilyUnavailable("shuttingDown")
             if params.replaces is not None:
                 await self._refuse_replacement(params.replaces)  # its reason before any other
             holder = self.worker.active_invoices.get(bill.invoice_number)
             if holder is not None:
                 raise NotAllowedNow(
-                    "another bill with this invoice number is being submitted",
+                    "invoiceInProgress", "another bill with this invoice number is being submitted",
                     {"invoiceNumber": bill.invoice_number, "jobId": holder},
                 )
             if params.replaces is not None:
@@ -275,11 +275,11 @@ class HealthcodeService:
         old = await self.journal.get(old_id)
         if old.kind is not JobKind.HEALTHCODE_BILL:
             raise NotAllowedNow(
-                "only a Healthcode bill can be resubmitted", {"jobId": old_id, "kind": str(old.kind)},
+                "notABill", "only a Healthcode bill can be resubmitted", {"jobId": old_id, "kind": str(old.kind)},
             )
-        reason = replacement_refusal(old.state, old.result)
-        if reason is not None:
-            raise NotAllowedNow(reason, {"jobId": old_id})
+        refused = replacement_refusal(old.state, old.result)
+        if refused is not None:
+            raise NotAllowedNow(*refused, {"jobId": old_id})
 
     async def _create_replacement(
         self, request_id: str, request: dict[str, Any], old_id: str, peer: Peer | None

@@ -116,6 +116,7 @@ from bridge.protocol.results import (
     SubscribeResult,
     TerminalInfo,
     TerminalPairing,
+    TerminalResult,
 )
 
 __all__ = [
@@ -197,6 +198,7 @@ __all__ = [
     "TerminalInfo",
     "TerminalPairParams",
     "TerminalPairing",
+    "TerminalResult",
     "ValidateResult",
     "error_response",
     "fits_result",

@@ -29,6 +29,7 @@ from bridge.errors import (
     RequestIdReused,
     TemporarilyUnavailable,
     TerminalNotPaired,
+    field_path,
 )
 from bridge.healthpoint import MAX_ITEMS, ClaimRequest
 from bridge.protocol.params import (
@@ -87,7 +88,7 @@ def invalid_where(exc: ValidationError) -> str:
     """Where and why a model refused its data, for a log line: never the values (they may name
     a patient or carry a key)."""
     return "; ".join(
-        f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
+        f"{field_path(e['loc']) or '(root)'}: {e['msg']}"
         for e in exc.errors(include_input=False, include_url=False, include_context=False)
     )
 
@@ -217,7 +218,7 @@ _CUSTOM_TYPES = frozenset({"items_total", "items_icd10", "one_of", "blank", "dat
 
 def _field_error(error: ErrorDetails) -> FieldError:
     loc = error["loc"]
-    path = ".".join(str(part) for part in loc) or "params"
+    path = field_path(loc) or "params"
     kind = error["type"]
     names = [part for part in loc if isinstance(part, str)]
     name = names[-1] if names else ""
@@ -255,7 +256,7 @@ def parse_params(method: str, raw: Any) -> BaseModel | None:
 
     Raises:
         MethodNotFound: No such method.
-        InvalidParams: Naming every bad field with a dotted path (``items.3.patientId``) and its
+        InvalidParams: Naming every bad field by its path (``items[3].patientId``) and its
             rule in plain words.
     """
     spec = METHODS.get(method)

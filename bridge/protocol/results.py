@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
 from bridge.healthcode.status import BillStatus
 from bridge.healthpoint.claims import ClaimResult
-from bridge.jobs import JobKind, JobState
+from bridge.jobs import ICLIENT_RESULTS, JobKind, JobState
 
 __all__ = [
     "AbortResult",
@@ -49,6 +50,7 @@ __all__ = [
     "SubscribeResult",
     "TerminalInfo",
     "TerminalPairing",
+    "TerminalResult",
 ]
 
 _RESULT = ConfigDict(frozen=True)
@@ -79,6 +81,32 @@ _TOLERANT = ConfigDict(frozen=True, extra="allow")
 # --------------------------------------------------------------------------- results
 
 
+class TerminalResult(StrEnum):
+    """The terminal's (iClient's) ``result`` of a transaction. With state ``completed``:
+    ``APPROVED``, ``DECLINED``, ``CANCELLED`` or ``REVERSED``; ``NOT STARTED`` comes with
+    ``failed`` (nothing reached the fund); ``UNKNOWN`` and ``SYSTEM ERROR`` with ``unknown``."""
+
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    CANCELLED = "CANCELLED"
+    REVERSED = "REVERSED"
+    NOT_STARTED = "NOT STARTED"
+    SYSTEM_ERROR = "SYSTEM ERROR"
+    UNKNOWN = "UNKNOWN"
+
+
+def _known_result(value: Any) -> Any:
+    """A result the terminal spelled otherwise is named as the state it led to: a word iClient
+    does not document left the job ``unknown`` (:func:`bridge.jobs.outcome_state`)."""
+    if isinstance(value, str):
+        text = value.strip().upper()
+        return text if text in ICLIENT_RESULTS else TerminalResult.UNKNOWN.value
+    return value
+
+
+_Result = Annotated[TerminalResult | None, BeforeValidator(_known_result)]
+
+
 class Resolution(BaseModel):
     """How an operator settled an ``unknown`` job (``job.resolve``)."""
 
@@ -103,7 +131,7 @@ class ClaimOutcome(ClaimResult):
     #: iClient ``result``; absent only when a job that never had an outcome was settled by
     #: hand (``job.resolve``: then ``resolution`` says how). Looser than the terminal's
     #: :class:`ClaimResult`, which always has one, hence the ignore.
-    result: str | None = None  # type: ignore[assignment]
+    result: _Result = None  # type: ignore[assignment]
     #: Set by ``job.resolve`` on a job that was ``unknown``.
     resolution: Resolution | None = None
     #: ``reconciliation`` when the outcome was settled from the fund's report.
@@ -117,7 +145,7 @@ class PaymentOutcome(BaseModel):
 
     #: iClient ``result``: APPROVED, DECLINED, CANCELLED, REVERSED, SYSTEM ERROR, UNKNOWN; absent
     #: only when a job that never had an outcome was settled by hand (see ``resolution``).
-    result: str | None = None
+    result: _Result = None
     transactionId: str | None = None
     transactionReference: str | None = None
     authorisationCode: str | None = None

@@ -136,7 +136,7 @@ class Service:
 
     def _check_accepting(self) -> None:
         if not self.accepting:
-            raise TemporarilyUnavailable("the daemon is shutting down")
+            raise TemporarilyUnavailable("shuttingDown")
 
     async def _existing(self, request_id: str) -> JobRecord | None:
         try:
@@ -196,7 +196,7 @@ class Service:
     @staticmethod
     def _refuse(refusal: Refusal | None) -> None:
         if refusal is not None:
-            raise NotAllowedNow(refusal.reason, refusal.data)
+            raise NotAllowedNow(refusal.reason, refusal.message, refusal.data)
 
     # -- HealthPoint ---------------------------------------------------------------------------
 
@@ -233,6 +233,7 @@ class Service:
             claimed_at = _claimed_at(claim)
             if not healthpoint.may_cancel(claimed_at, self.now()):
                 raise NotAllowedNow(
+                    "pastCancelDeadline",
                     "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
                     {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claimed_at).isoformat()},
                 )
@@ -286,7 +287,7 @@ class Service:
             else:
                 _keep_default_amount(request, existing)
             if parent.terminal is None:
-                raise NotAllowedNow("the job has no terminal", {"jobId": parent.job_id})
+                raise NotAllowedNow("noTerminal", "the job has no terminal", {"jobId": parent.job_id})
             job, _created = await self._journal_job(
                 peer, kind, request_id, self._worker(parent.terminal), request, parent.job_id,
             )
@@ -312,6 +313,7 @@ class Service:
         the job, any client that re-sent its requestId, or any client naming an ``operator``."""
         if peer is not None and operator is None and not self.hub.owns(job_id, peer):
             raise NotAllowedNow(
+                "notYourJob",
                 "this job belongs to another client; re-send its requestId to follow it, or name an operator",
                 {"jobId": job_id},
             )
@@ -319,15 +321,22 @@ class Service:
     async def answer(self, params: JobAnswerParams, peer: Peer | None) -> AnswerResult:
         """``job.answer``."""
         job, worker = await self._job_worker(params.jobId)
+        if job.state in ANSWERED_STATES:
+            # Ended (or unknown: the terminal no longer asks): say so to anyone, the submitter
+            # included, whose ownership the hub forgets when the job ends.
+            raise NotAllowedNow("jobEnded", f"the job has ended ({job.state}): no question is pending",
+                                {"jobId": job.job_id, "state": str(job.state)})
         self._check_owner(job.job_id, peer, params.operator)
         if worker is None:
-            raise NotAllowedNow("no question is pending for this job", {"jobId": job.job_id})
+            raise NotAllowedNow("noQuestion", "no question is pending for this job", {"jobId": job.job_id})
         await worker.answer(job.job_id, params.answer, params.operator)
         return AnswerResult(accepted=True)
 
     async def abort(self, params: JobAbortParams, peer: Peer | None) -> AbortResult:
         """``job.abort``."""
         job, worker = await self._job_worker(params.jobId)
+        if job.state in ANSWERED_STATES:
+            return AbortResult(aborted=False)  # ended: nothing to stop, whoever asks
         self._check_owner(job.job_id, peer, params.operator)
         return AbortResult(aborted=bool(worker and await worker.abort(job.job_id, params.operator)))
 
@@ -359,7 +368,7 @@ class Service:
         """``job.resolve``: an operator settles an ``unknown`` job, with a note."""
         job = await self.journal.get(params.jobId)
         if job.state is not JobState.UNKNOWN:
-            raise NotAllowedNow("only an unknown job can be resolved", {"jobId": job.job_id, "state": str(job.state)})
+            raise NotAllowedNow("notUnknown", "only an unknown job can be resolved", {"jobId": job.job_id, "state": str(job.state)})
         resolution = {"outcome": str(params.outcome), "note": params.note, "at": self.now().isoformat()}
         result = {**(job.result or {}), "resolution": resolution}
         moved = await self.journal.move(job.job_id, JobState.RESOLVED, result=result, note=f"{params.outcome}: {params.note}")

@@ -228,19 +228,19 @@ class TerminalWorker:
             params = RebateEstimateParams.model_validate(job.request)
             return "initiateHealthPointRebateEstimate", healthpoint.to_iclient_claim(params, p)
         if job.parent_job_id is None:
-            raise NotAllowedNow(f"a {job.kind} job needs the job it was made against")
+            raise NotAllowedNow("noParentJob", f"a {job.kind} job needs the job it was made against")
         claim = await self.journal.get(job.parent_job_id)
         if job.kind is JobKind.REFUND:
             return "initiateRefund", healthpoint.to_iclient_refund(int(job.request["amount"]), p)
         if claim.result is None:
-            raise NotAllowedNow(f"the job a {job.kind} was made against has no result")
+            raise NotAllowedNow("noParentJob", f"the job a {job.kind} was made against has no result")
         if job.kind is JobKind.CANCEL:
             original = ClaimParams.model_validate(claim.request)
             return "cancelHealthPointClaim", healthpoint.to_iclient_cancel(original, str(claim.result["refTag"]), p)
         if job.kind is JobKind.GAP:
             amount = int(job.request.get("amount") or claim.result["gap"])
             return "initiatePurchase", healthpoint.to_iclient_gap_purchase(amount, str(claim.result["transactionId"]), p)
-        raise NotAllowedNow(f"{job.kind} jobs do not run on a terminal")
+        raise NotAllowedNow("notATerminalJob", f"{job.kind} jobs do not run on a terminal")
 
     async def _run_job(self, job_id: str) -> None:
         job = self._fresh.pop(job_id, None) or await self.journal.get(job_id)
@@ -372,10 +372,10 @@ class TerminalWorker:
         """
         q = self._question
         if q is None or q.job_id != job_id or self._op is None:
-            raise NotAllowedNow("no question is pending for this job", {"jobId": job_id})
+            raise NotAllowedNow("noQuestion", "no question is pending for this job", {"jobId": job_id})
         label = q.option(answer)
         if label is None:
-            raise NotAllowedNow(f"answer must be one of {list(q.options)}", {"jobId": job_id, "options": list(q.options)})
+            raise NotAllowedNow("notAnOption", f"answer must be one of {list(q.options)}", {"jobId": job_id, "options": list(q.options)})
         self._question = None
         await self._audit.answer(job_id, label, operator)
         await self.page.answer(self._op.op_id, label)
@@ -439,7 +439,7 @@ class TerminalWorker:
     async def pair(self, mid: int, tid: int) -> dict[str, str]:
         """Headless pairing: progress as ``terminal.pairing``; keys into the journal on success."""
         if not self.ready:
-            raise TemporarilyUnavailable("the terminal's page is not loaded")
+            raise TemporarilyUnavailable("pageNotReady", "the terminal's page is not loaded")
         async with self._lock:
             outcome = await pair_on_page(
                 self.page, mid, tid, self.pairing_timeout_s, lambda message: self._pairing_event("inProgress", message)

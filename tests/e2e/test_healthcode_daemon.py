@@ -246,7 +246,8 @@ async def test_bad_credentials_give_a_clear_error(tmp_path: Path, sim: Sim) -> N
         assert check == {"ok": False, "message": "Invalid Username/Password"}
         job = await c.call("healthcode.submit", {"requestId": "hc-cred", "bill": bill()})
         assert job["state"] == "failed"
-        assert job["error"]["code"] == -32004 and job["error"]["message"] == "Healthcode credentials invalid"
+        assert job["error"]["code"] == -32005 and job["error"]["message"] == "Healthcode credentials invalid"
+        assert job["error"]["data"]["reason"] == "healthcodeCredentials"
         assert "wrong" not in json.dumps(job)
         assert await sim_bills(sim) == []
     finally:

@@ -84,7 +84,7 @@ async def test_shortfall_reaches_the_job_once_polled_twice_and_across_a_restart(
         # Paid (a remittance line names it): no longer resubmittable.
         with pytest.raises(RpcError) as err:
             await c.call("healthcode.submit", {"requestId": "rm-2", "bill": bill(), "replaces": job["jobId"]})
-        assert err.value.code == -32004 and "paid" in err.value.data["reason"]
+        assert err.value.code == -32004 and err.value.data["reason"] == "billPaid"
     finally:
         await stop_daemon(running)
 
