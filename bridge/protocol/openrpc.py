@@ -197,6 +197,15 @@ def _scrub(node: Any) -> None:
             _scrub(value)
 
 
+def _result_schema(method: str, tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    """A method's result schema; one that is not a named component (``[Job]``) is titled after
+    the method (``JobListResult``), so generators need not invent a name for it."""
+    schema: dict[str, Any] = _schema(tp, "serialization", defs)
+    if "$ref" not in schema:
+        schema["title"] = "".join(_pascal(part) for part in method.split(".")) + "Result"
+    return schema
+
+
 def _error_object(cls: type[ClaimbridgeError]) -> dict[str, Any]:
     return {"code": ERROR_CODES[cls], "message": cls.message}
 
@@ -236,7 +245,7 @@ def openrpc_document(version: str) -> dict[str, Any]:
                 "summary": spec.summary,
                 "paramStructure": "by-name",
                 "params": params,
-                "result": {"name": "result", "schema": _schema(spec.result, "serialization", defs)},
+                "result": {"name": "result", "schema": _result_schema(name, spec.result, defs)},
                 "errors": errors,
             }
         )
