@@ -7,13 +7,14 @@ import asyncio
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 from bench.common import process_tree
 
-__all__ = ["JournalLocker", "hang_renderers", "hold_journal_lock", "renderer_pids"]
+__all__ = ["JournalLocker", "flip_index_byte", "hang_renderers", "hold_journal_lock", "renderer_pids", "truncate_mid_page"]
 
 _LOCKER = (
     "import sqlite3, sys\n"
@@ -73,3 +74,33 @@ async def hang_renderers(browser_pid: int, seconds: float) -> None:
         for pid in stopped:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
+
+
+def flip_index_byte(db: Path, column: str = "request_id") -> int:
+    """Flip one byte inside a key of the jobs' index on ``column`` (a ``requestId`` long enough
+    to hold the byte) in a closed, checkpointed journal file: the table is untouched, only the
+    index lies. Returns the file offset changed."""
+    with sqlite3.connect(db) as conn:
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        names = [r[1] for r in conn.execute("PRAGMA index_list(jobs)")]
+        index = next(n for n in names if [r[2] for r in conn.execute(f"PRAGMA index_info('{n}')")] == [column])
+        root = int(conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index,)).fetchone()[0])
+    conn.close()
+    offset = (root - 1) * page_size + page_size - 12  # the cell content area grows from the page's end
+    with open(db, "r+b") as fh:
+        fh.seek(offset)
+        byte = fh.read(1)
+        fh.seek(offset)
+        fh.write(bytes([byte[0] ^ 0x01]))
+    return offset
+
+
+def truncate_mid_page(db: Path) -> int:
+    """Cut a journal file in the middle of its last page; returns the new size."""
+    size = db.stat().st_size
+    with sqlite3.connect(db) as conn:
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    conn.close()
+    new_size = max(size - page_size // 2, page_size // 2)
+    os.truncate(db, new_size)
+    return new_size

@@ -50,10 +50,11 @@ from bridge.backoff import backoff_delay
 from bridge.config import Settings
 from bridge.console import Console
 from bridge.endpoint import bind_socket, ensure_token, split_listen
-from bridge.errors import JournalUnavailable, TemporarilyUnavailable, TerminalError
+from bridge.errors import CannotStart, JournalUnavailable, StateDirUnusable, TemporarilyUnavailable, TerminalError
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
+from bridge.journal.guard import MarkKeeper, check_before_open
 from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
 from bridge.loops import Loops
 from bridge.mqtt.topics import Topics, parse_broker_url
@@ -127,6 +128,11 @@ class Daemon:
             # Checked now, so a bad broker URL or site stops the daemon before anything starts.
             parse_broker_url(settings.mqtt.url)
             Topics(settings.mqtt.site)
+            try:
+                import bridge.mqtt.link  # noqa: F401 - aiomqtt, only when it is used
+            except ModuleNotFoundError as exc:
+                raise CannotStart(f"claimbridge: [mqtt] url is set but the {exc.name} package is not installed: "
+                                  "pip install 'claimbridge[mqtt]' (or remove [mqtt] url)") from None
 
     @property
     def state_dir(self) -> Path:
@@ -155,6 +161,7 @@ class Daemon:
         """What is measured now: journal writes, the browser, each page's liveness."""
         return Health(
             journal_ok=self.journal is not None and self.journal.writable,
+            journal_behind=self.journal is not None and self.journal.behind is not None,
             browser_up=bool(self.browser and self.browser.up),
             pages={name: w.ready for name, w in self.workers.items()},
         )
@@ -216,13 +223,26 @@ class Daemon:
         host, port = split_listen(s.listen)
         sock = bind_socket(host, port)
         stack.callback(sock.close)
-        self.token = ensure_token(self.state_dir / "token")
-        journal = await stack.enter_async_context(Journal(self.state_dir / "claimbridge.db", clock=self.now))
+        try:
+            self.token = ensure_token(self.state_dir / "token")
+        except OSError as exc:
+            raise StateDirUnusable(str(self.state_dir), f"the token file: {exc.strerror or exc}") from None
+        path = self.state_dir / "claimbridge.db"
+        mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
+        try:
+            journal = await stack.enter_async_context(Journal(path, clock=self.now))
+            remembered_terminals = await journal.terminals()
+        except JournalUnavailable as exc:
+            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({exc.detail}); if it is damaged, "
+                              "restore it from a backup (docs/operations.md); if its directory is read-only, "
+                              "make it writable") from None
         self.journal = journal
+        keeper = MarkKeeper(journal, mark, mark_problem)
+        await keeper.start()  # a journal behind its mark: degraded until accept-gap
         os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
         self.browser = Browser(s.browser.executable_path, tuple(s.browser.args), on_crash=self._browser_crashed)
         names: dict[str, tuple[int, int]] = {n: (t.mid, t.tid) for n, t in s.terminals.items()}
-        for remembered in await journal.terminals():
+        for remembered in remembered_terminals:
             names.setdefault(remembered.name, (remembered.mid, remembered.tid))
         for name, (mid, tid) in sorted(names.items()):
             await self._make_worker(name, mid, tid)
@@ -269,11 +289,16 @@ class Daemon:
             worker.page.host_url = self.server.host_page_url
         self.listening.set()
         await self._recover_running()
-        await stack.enter_async_context(self.browser)
+        try:
+            await stack.enter_async_context(self.browser)
+        except TerminalError as exc:
+            raise CannotStart(f"claimbridge: {exc.detail.splitlines()[0]}; install Debian's "
+                              "chromium-headless-shell or set [browser] executable_path") from None
         await asyncio.gather(*(self._start_worker(w) for _, w in sorted(self.workers.items())))
         self._started = True
         self._refresh_state()
         self._spawn(self._journal_loop(), "claimbridge.journal.probe")
+        self._spawn(keeper.run(), "claimbridge.journal.mark")
         self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
         if healthcode is not None:
             self._spawn(healthcode.run(), "claimbridge.healthcode")

@@ -14,6 +14,7 @@ The tree::
      +-- NotAllowedNow                    -32004  data {reason, message}
      +-- TemporarilyUnavailable           -32005  data {reason, message, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
+     |    +-- JournalBehind               -32005  data {reason: "journalBehind", retryAfterMs, message}
      +-- TerminalError                    -32005  (browser/page failures; details withheld)
      +-- HealthcodeError                  -32005
           +-- HealthcodeUnavailable       -32005
@@ -23,6 +24,7 @@ The tree::
           +-- HealthcodeNotFound          -32002
      +-- CannotStart                      -32603  (never on the wire: the daemon exits 1)
           +-- StateDirLocked                       (another daemon holds the state directory)
+          +-- StateDirUnusable                     (the state directory cannot be written)
 
 ``data.reason`` of -32004 and -32005 is a stable camelCase code (:data:`NOT_ALLOWED_REASONS`,
 :data:`UNAVAILABLE_REASONS`, listed in ``rpc.discover``) and ``data.message`` says it in words.
@@ -44,7 +46,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from bridge.reasons import NOT_ALLOWED_REASONS, UNAVAILABLE_REASONS, NotAllowedReason, UnavailableReason
+from bridge.reasons import NOT_ALLOWED_REASONS, UNAVAILABLE_REASONS, NotAllowedReason, UnavailableReason, field_path
 
 __all__ = [
     "ERROR_CODES",
@@ -60,6 +62,8 @@ __all__ = [
     "HealthcodeUnavailable",
     "InvalidParams",
     "InvalidRequest",
+    "JournalBehind",
+    "JournalDamaged",
     "JournalUnavailable",
     "JobNotFound",
     "MethodNotFound",
@@ -70,6 +74,7 @@ __all__ = [
     "ProtocolError",
     "RequestIdReused",
     "StateDirLocked",
+    "StateDirUnusable",
     "TemporarilyUnavailable",
     "TerminalError",
     "TerminalNotPaired",
@@ -81,21 +86,6 @@ __all__ = [
 
 #: JSON-RPC code for anything that is not one of ours (JSON-RPC 2.0 §5.1).
 INTERNAL_ERROR = -32603
-
-
-def field_path(loc: tuple[str | int, ...] | list[str | int]) -> str:
-    """A field's path as every error names it: ``items[0].claimAmount`` (``""`` for the root).
-
-    Args:
-        loc: The path's parts, keys and list indexes (pydantic's ``loc``).
-    """
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +283,21 @@ class JournalUnavailable(TemporarilyUnavailable):
         self.detail = detail
 
 
+class JournalBehind(TemporarilyUnavailable):
+    """The journal is behind its mark (a restored backup, a lost ``-wal``, a replaced file): it
+    may have forgotten a ``requestId`` that reached the fund, so no new money work is taken until
+    an engineer runs ``claimbridge journal accept-gap``. Reads and repeated requests still answer."""
+
+    def __init__(self, detail: str, retry_after_ms: int = 60_000) -> None:
+        super().__init__(
+            "journalBehind",
+            f"the journal is behind its mark ({detail}); an engineer must run "
+            "'claimbridge journal accept-gap --note TEXT' (docs/operations.md)",
+            retry_after_ms,
+        )
+        self.detail = detail
+
+
 class TerminalError(ClaimbridgeError):
     """The browser or the terminal page failed. Internal: its text never reaches a client."""
 
@@ -397,6 +402,17 @@ class CannotStart(ClaimbridgeError):
         return self.line
 
 
+class JournalDamaged(CannotStart):
+    """The journal file is damaged (``integrity_check``, truncated, emptied): the daemon does
+    not start on it."""
+
+    def __init__(self, path: str, finding: str) -> None:
+        super().__init__(
+            f"claimbridge: the journal {path} {finding}; run 'claimbridge journal check' and restore "
+            "the last backup as docs/operations.md says"
+        )
+
+
 class StateDirLocked(CannotStart):
     """Another daemon holds the state directory's lock; nothing was changed."""
 
@@ -408,6 +424,18 @@ class StateDirLocked(CannotStart):
         )
         self.state_dir = state_dir
         self.holder_pid = holder_pid
+
+
+class StateDirUnusable(CannotStart):
+    """The state directory cannot be made or written (read-only, not the daemon's user's)."""
+
+    def __init__(self, state_dir: str, reason: str) -> None:
+        super().__init__(
+            f"claimbridge: the state directory {state_dir} cannot be written ({reason}); "
+            "make it writable by the daemon's user, or set state_dir (CLAIMBRIDGE_STATE_DIR)"
+        )
+        self.state_dir = state_dir
+        self.reason = reason
 
 
 #: The one table from error class to JSON-RPC code. A unit test checks every subclass is
@@ -426,6 +454,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         NotAllowedNow: -32004,
         TemporarilyUnavailable: -32005,
         JournalUnavailable: -32005,
+        JournalBehind: -32005,
         TerminalError: -32005,
         HealthcodeError: -32005,
         HealthcodeUnavailable: -32005,
@@ -435,6 +464,8 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         HealthcodeNotFound: -32002,
         CannotStart: INTERNAL_ERROR,
         StateDirLocked: INTERNAL_ERROR,
+        JournalDamaged: INTERNAL_ERROR,
+        StateDirUnusable: INTERNAL_ERROR,
     }
 )
 

@@ -63,16 +63,19 @@ class Health:
         journal_ok: the last write probe (or write) succeeded.
         browser_up: the browser process is connected.
         pages: terminal name -> its page is loaded and answered its last liveness probe.
+        journal_behind: the journal was found behind its mark and the gap is not accepted yet
+            (money work is refused by the journal itself: -32005 ``journalBehind``).
     """
 
     journal_ok: bool
     browser_up: bool
     pages: dict[str, bool]
+    journal_behind: bool = False
 
     @property
     def all_ok(self) -> bool:
         """Whether everything is up (``/readyz`` 200)."""
-        return self.journal_ok and self.browser_up and all(self.pages.values())
+        return self.journal_ok and not self.journal_behind and self.browser_up and all(self.pages.values())
 
 
 def state_for(current: DaemonState, health: Health, started: bool) -> DaemonState:

@@ -1,4 +1,5 @@
-"""The stable codes of ``data.reason`` (-32004 and -32005), pure: each with what it means.
+"""The stable codes of ``data.reason`` (-32004 and -32005), pure: each with what it means; and
+the one syntax of a field's path in errors (:func:`field_path`).
 
 A PMS branches on the code; ``data.message`` says the same in words for a person.
 ``rpc.discover`` lists both tables, so generated clients get them as enums.
@@ -15,6 +16,7 @@ __all__ = [
     "NotAllowedReason",
     "UNAVAILABLE_REASONS",
     "UnavailableReason",
+    "field_path",
 ]
 
 #: Why a well-formed request is refused now (-32004 ``data.reason``).
@@ -89,3 +91,18 @@ UNAVAILABLE_REASONS: Mapping[UnavailableReason, str] = MappingProxyType({
     "healthcodeError": "Healthcode answered something unexpected",
     "healthcodeCredentials": "Healthcode refused the site's credentials; fix [healthcode] in the configuration",
 })
+
+
+def field_path(loc: tuple[str | int, ...] | list[str | int]) -> str:
+    """A field's path as every error names it: ``items[0].claimAmount`` (``""`` for the root).
+
+    Args:
+        loc: The path's parts, keys and list indexes (pydantic's ``loc``).
+    """
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out

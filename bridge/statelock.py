@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from bridge.errors import StateDirLocked
+from bridge.errors import StateDirLocked, StateDirUnusable
 
 __all__ = ["LOCK_NAME", "StateDirLock", "lock_holder"]
 
@@ -38,6 +38,8 @@ class StateDirLock:
 
     Raises:
         StateDirLocked: on enter, when another process holds the lock.
+        StateDirUnusable: on enter, when the directory cannot be made or written (read-only,
+            not ours, a file in the way).
     """
 
     def __init__(self, state_dir: Path) -> None:
@@ -50,9 +52,12 @@ class StateDirLock:
         return self.state_dir / LOCK_NAME
 
     def __enter__(self) -> StateDirLock:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        # O_CREAT without O_TRUNC: the holder's pid must survive a loser's open.
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            # O_CREAT without O_TRUNC: the holder's pid must survive a loser's open.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StateDirUnusable(str(self.state_dir), exc.strerror or str(exc)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

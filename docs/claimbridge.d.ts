@@ -594,6 +594,7 @@ export type RemittanceLineEntry = {
   amountInvoiced?: number | null;
   amountPaid: number;
   shortfall: number;
+  reason?: string | null;
   jobId?: string | null;
 };
 

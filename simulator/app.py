@@ -21,12 +21,7 @@ from simulator.runtime import Simulator
 from simulator.sessions import Session
 from simulator.scenarios import Scenario
 
-try:
-    from simulator.healthcode import create_healthcode_app, remit, reset_healthcode
-except ImportError:  # helper H3's module may not exist yet
-    create_healthcode_app = None  # type: ignore[assignment]
-    reset_healthcode = None  # type: ignore[assignment]
-    remit = None  # type: ignore[assignment]
+from simulator.healthcode import create_healthcode_app, remit, reset_healthcode
 
 __all__ = ["BASE_URL_PLACEHOLDER", "CLOCK_KEY", "SIMULATOR_KEY", "STATIC_DIR", "create_app"]
 
@@ -109,9 +104,7 @@ async def _health(request: web.Request) -> web.StreamResponse:
 
 async def _reset(request: web.Request) -> web.StreamResponse:
     await request.app[SIMULATOR_KEY].reset()
-    sub = request.app.get(_HEALTHCODE_KEY)
-    if sub is not None and reset_healthcode is not None:
-        reset_healthcode(sub)
+    reset_healthcode(request.app[_HEALTHCODE_KEY])
     return web.json_response({"status": "reset"})
 
 
@@ -193,14 +186,11 @@ async def _on_cleanup(app: web.Application) -> None:
 
 async def _healthcode_remit(request: web.Request) -> web.StreamResponse:
     """``POST /_sim/healthcode/remit {invoiceNumber, amountPaid}``: the insurer pays a bill."""
-    sub = request.app.get(_HEALTHCODE_KEY)
-    if sub is None or remit is None:
-        return web.json_response({"error": "NotFound", "message": "no Healthcode service"}, status=404)
     try:
         body = await request.json()
     except ValueError:
         body = None
-    status, answer = remit(sub, body)
+    status, answer = remit(request.app[_HEALTHCODE_KEY], body)
     return web.json_response(answer, status=status)
 
 
@@ -212,7 +202,7 @@ def create_app(clock: Clock | None = None, *, seed: int = 0) -> web.Application:
         seed: Seed of the deterministic ids.
 
     Returns:
-        The aiohttp application, Healthcode mounted at ``/healthcode/`` when available.
+        The aiohttp application, Healthcode mounted at ``/healthcode/``.
     """
     clock = clock or Clock()
     app = web.Application()
@@ -228,10 +218,9 @@ def create_app(clock: Clock | None = None, *, seed: int = 0) -> web.Application:
     app.router.add_post("/_sim/scenario", _scenario)
     app.router.add_route("*", "/_sim/clock", _clock)
     app.router.add_post("/_sim/terminals/{mid}/{tid}/authorise", _authorise)
-    if create_healthcode_app is not None:
-        sub = create_healthcode_app(clock)
-        app[_HEALTHCODE_KEY] = sub
-        app.add_subapp("/healthcode/", sub)
-        app.router.add_post("/_sim/healthcode/remit", _healthcode_remit)
+    sub = create_healthcode_app(clock)
+    app[_HEALTHCODE_KEY] = sub
+    app.add_subapp("/healthcode/", sub)
+    app.router.add_post("/_sim/healthcode/remit", _healthcode_remit)
     app.on_cleanup.append(_on_cleanup)
     return app

@@ -3,7 +3,7 @@ queries and reports, starts each transaction (:mod:`simulator.transactions`: a c
 payment flow) as a named task.
 
 The only I/O it owns is time (the :class:`~simulator.clock.Clock`) and the per-terminal
-tasks; every decision comes from the pure modules (``terminal``, ``healthpoint``,
+tasks; every decision comes from the pure modules (``terminal``, ``healthpoint``, ``iclient``,
 ``scenarios``, ``ledger``). Frames in and out are the link protocol of the iframe
 (``iclient.html``): see COMMON "Simulator iframe <-> simulator server link".
 """
@@ -11,10 +11,8 @@ tasks; every decision comes from the pure modules (``terminal``, ``healthpoint``
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Mapping
-from datetime import datetime
 from typing import Any
 
 from simulator.clock import Clock
@@ -23,10 +21,10 @@ from simulator.errors import (
     InvalidRequest,
     NotPaired,
     PairingNotPending,
-    Problem,
     RequestRefused,
     TerminalBusy,
 )
+from simulator import iclient
 from simulator.healthpoint.funds import Reference, load_reference
 from simulator.healthpoint import (
     ClaimRequest,
@@ -35,13 +33,12 @@ from simulator.healthpoint import (
     parse_claim_request,
     parse_purchase_request,
     payments_report_xml,
-    refusal_answer,
     sydney_date,
     unavailable_report_xml,
 )
 from simulator.ledger import Ledger
 from simulator.scenarios import Scenario, ScenarioBook, purchase_magic
-from simulator.terminal import Event, State, TransactionKind, TransactionLog
+from simulator.terminal import Event, State, TransactionKind
 from simulator.sessions import Session, TerminalRuntime
 from simulator.transactions import CancelFlow, ClaimFlow, PaymentFlow, TerminalSteps
 
@@ -101,12 +98,7 @@ class Simulator:
 
     async def close(self) -> None:
         """Cancel every running terminal task."""
-        tasks = [t.task for t in self._terminals.values() if t.task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await asyncio.gather(*(terminal.stop() for terminal in self._terminals.values()))
 
     def terminals_json(self) -> list[dict[str, Any]]:
         """State of every terminal for ``GET /_sim/terminals``."""
@@ -119,13 +111,12 @@ class Simulator:
             PairingNotPending: No pairTerminal is waiting on this terminal.
         """
         terminal = self._terminals.get((mid, tid))
-        if terminal is None or terminal.machine.state is not State.PAIRING:
+        if terminal is None or terminal.state is not State.PAIRING:
             raise PairingNotPending(mid, tid)
         self._keys += 1
         key = self.steps.hash(f"key:{mid}:{tid}:{self._keys}")[:32]
-        terminal.integration_key = key
-        terminal.authorised.set()
-        return {"status": "success", "message": "Paired", "integrationKey": key}
+        terminal.authorise(key)
+        return iclient.pairing_success(key)
 
     # ------------------------------------------------------------------ link frames
 
@@ -133,13 +124,7 @@ class Simulator:
         """The link closed: stop sending to it (the transaction carries on)."""
         session.closed = True
         for terminal in self._terminals.values():
-            terminal.subscribers.discard(session)
-            if terminal.pairing_session is session and terminal.machine.state is State.PAIRING:
-                # nobody is left to receive the key: the pairing request is withdrawn
-                terminal.pairing_session = None
-                terminal.machine.fire(Event.DONE)
-                if terminal.task is not None:
-                    terminal.task.cancel()
+            terminal.detach(session)
 
     async def handle_frame(self, session: Session, frame: Mapping[str, Any]) -> None:
         """Handle one frame from an iframe link."""
@@ -156,12 +141,8 @@ class Simulator:
             if session.refusal is not None:  # cancelling the error question ends it too
                 await self._answer(session, "OK")
                 return
-            terminal = session.terminal
-            if terminal is not None and terminal.task is not None and not terminal.task.done():
-                terminal.abort.set()
-                if terminal.machine.state is State.AT_FUND:
-                    # the claim is already at the fund: it is voided when the fund answers
-                    terminal.machine.fire(Event.ABORT)
+            if session.terminal is not None:
+                session.terminal.request_abort()
         elif op == "call":
             await self._call(session, frame)
 
@@ -186,12 +167,7 @@ class Simulator:
             and terminal.paired
             and (key is None or key == terminal.integration_key)
         )
-        result = {
-            "mid": mid,
-            "tid": tid,
-            "paired": paired,
-            "posProductData": session.pos_product_data,
-        }
+        result = iclient.configuration(mid, tid, paired=paired, pos_product_data=session.pos_product_data)
         await session.emit({"op": "result", "id": frame.get("id"), "result": result})
 
     async def _answer(self, session: Session, label: Any) -> None:
@@ -199,25 +175,12 @@ class Simulator:
             final, session.refusal = session.refusal, None
             await session.notify("transactionComplete", final)
             return
-        terminal = session.terminal
-        if terminal is None or not isinstance(label, str) or terminal.log is None:
-            return
-        question = terminal.log.question
-        if question is None or label not in question.get("options", []):
-            return
-        terminal.answer_label = label
-        terminal.answer.set()
+        if session.terminal is not None and isinstance(label, str):
+            session.terminal.give_answer(label)
 
     async def _refuse(self, session: Session, error: RequestRefused) -> None:
-        answer = refusal_answer(error)
-        session.refusal = {
-            "result": "NOT STARTED",
-            "healthpointErrorCode": answer.error_code,
-            "healthpointErrorDescription": answer.description,
-        }
-        await session.notify(
-            "question", {"text": answer.question, "options": ["OK"], "isError": True}
-        )
+        session.refusal, question = iclient.refusal(error)
+        await session.notify("question", question)
 
     def _paired_terminal(self, params: Mapping[str, Any]) -> TerminalRuntime:
         mid, tid = _int(params.get("mid")), _int(params.get("tid"))
@@ -233,7 +196,7 @@ class Simulator:
         if method == "pairTerminal":
             await self._pair(session, params)
             return
-        if method in ("terminalInfo", "healthpointReconciliationReport", "reconciliationReport"):
+        if method in iclient.REPORT_METHODS:
             await self._query(session, method, params)
             return
         try:
@@ -247,7 +210,7 @@ class Simulator:
             kind = _TRANSACTIONS.get(method)
             if kind is None:
                 raise HttpRefused(501)
-            if terminal.machine.busy:
+            if terminal.busy:
                 raise TerminalBusy(terminal.mid, terminal.tid)
             request: ClaimRequest | PurchaseRequest
             if kind in (TransactionKind.PURCHASE, TransactionKind.REFUND):
@@ -265,13 +228,7 @@ class Simulator:
         except RequestRefused as error:
             await self._refuse(session, error)
             return
-        terminal.log = TransactionLog(kind)
-        terminal.abort.clear()
-        terminal.answer.clear()
-        terminal.answer_label = None
-        terminal.subscribers = {session}
-        session.terminal = terminal
-        terminal.machine.fire(Event.START)
+        terminal.begin(kind, session)
         job: Awaitable[None]
         if isinstance(request, PurchaseRequest):
             job = self.payments.run(terminal, kind, request, scenario)
@@ -279,7 +236,7 @@ class Simulator:
             job = self.cancels.run(terminal, request, scenario)
         else:
             job = self.claims.run(terminal, kind, request, scenario)
-        terminal.task = asyncio.create_task(
+        terminal.run(
             self._guard(terminal, job, forget=scenario.no_last_transaction),
             name=f"claimbridge-sim[{terminal.mid}/{terminal.tid}].{kind.value}",
         )
@@ -292,22 +249,21 @@ class Simulator:
             raise
         except Exception:
             _log.exception("simulated transaction crashed on %s/%s", terminal.mid, terminal.tid)
-            terminal.machine.fire(Event.FAIL)
-            await self.steps.finish(terminal, {"result": "SYSTEM ERROR"}, drop=False)
-        if forget and terminal.log is mine:
+            terminal.fire(Event.FAIL)
+            await self.steps.finish(terminal, dict(iclient.SYSTEM_ERROR), drop=False)
+        if forget and mine is not None:
             # Scenario noLastTransaction: the terminal lost its memory of the transaction (a
             # power cut, a swap), so continueLastTransaction cannot tell its outcome. The fund
             # still knows it: the claims report does.
-            terminal.log = None
+            terminal.forget(mine)
 
     async def _continue(self, session: Session, terminal: TerminalRuntime) -> None:
         log = terminal.log
         if log is None:
-            await session.notify("transactionComplete", {"result": "NOT STARTED"})
+            await session.notify("transactionComplete", dict(iclient.NOT_STARTED))
             return
         if log.final is None:
-            terminal.subscribers.add(session)
-            session.terminal = terminal
+            terminal.listen(session)
             if log.statuses:
                 await session.notify("transactionStatus", log.statuses[-1])
             if log.question is not None:
@@ -321,79 +277,47 @@ class Simulator:
     async def _pair(self, session: Session, params: Mapping[str, Any]) -> None:
         mid, tid = _int(params.get("mid")), _int(params.get("tid"))
         if mid is None or tid is None:
-            failure = {"status": "failure", "message": "MID and TID are required"}
-            await session.notify("pairingStatus", failure)
+            await session.notify("pairingStatus", iclient.PAIRING_NEEDS_MID_TID)
             return
-        terminal = self._terminals.setdefault((mid, tid), TerminalRuntime(mid, tid))
-        if terminal.machine.state is State.PAIRING and terminal.task is not None:
+        terminal = self._terminals.get((mid, tid))
+        if terminal is None:
+            terminal = self._terminals[(mid, tid)] = TerminalRuntime(mid, tid, self.clock)
+        if terminal.state is State.PAIRING:
             # a POS that gave up waiting pairs again: the new request replaces the old one
-            terminal.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await terminal.task
-        if terminal.machine.busy:
-            failure = {"status": "failure", "message": "Terminal is busy."}
-            await session.notify("pairingStatus", failure)
+            await terminal.stop()
+        if terminal.busy:
+            await session.notify("pairingStatus", iclient.PAIRING_BUSY)
             return
-        terminal.machine.fire(Event.PAIR_START)
-        terminal.authorised.clear()
-        terminal.pairing_session = session
-        terminal.task = asyncio.create_task(
-            self._pairing(session, terminal), name=f"claimbridge-sim[{mid}/{tid}].pairing"
-        )
+        terminal.begin_pairing(session)
+        terminal.run(self._pairing(session, terminal), name=f"claimbridge-sim[{mid}/{tid}].pairing")
 
     async def _pairing(self, session: Session, terminal: TerminalRuntime) -> None:
-        await session.notify(
-            "pairingStatus", {"status": "inProgress", "message": "Press Authorise POS on the terminal"}
-        )
+        await session.notify("pairingStatus", iclient.PAIRING_IN_PROGRESS)
         try:
-            ok = await self.clock.wait_event(terminal.authorised, PAIRING_TIMEOUT_S)
+            ok = await terminal.wait_authorised(PAIRING_TIMEOUT_S)
         finally:
-            if terminal.pairing_session is session and terminal.machine.state is State.PAIRING:
-                terminal.pairing_session = None
-                terminal.machine.fire(Event.DONE)
+            terminal.end_pairing(session)
         if not ok:
-            failure = {"status": "failure", "message": "Pairing timed out"}
-            await session.notify("pairingStatus", failure)
+            await session.notify("pairingStatus", iclient.PAIRING_TIMED_OUT)
             return
         key = terminal.integration_key
         session.last_terminal = (terminal.mid, terminal.tid, key)
         # stored before the final status: the POS tears the iframe down on "success"
-        value = {"mid": terminal.mid, "tid": terminal.tid, "integrationKey": key}
-        await session.emit({"op": "store", "key": "pairing", "value": value})
-        await session.notify(
-            "pairingStatus", {"status": "success", "message": "Paired", "integrationKey": key}
-        )
+        await session.emit(iclient.pairing_store(terminal.mid, terminal.tid, key))
+        await session.notify("pairingStatus", iclient.pairing_success(key))
 
     async def _query(self, session: Session, method: str, params: Mapping[str, Any]) -> None:
         answer = f"{method}Response"
         try:
             terminal = self._paired_terminal(params)
         except NotPaired:
-            text = "POS is not paired with a terminal."
-            if method == "terminalInfo":
-                await session.notify(answer, {"status": "failure", "message": text})
-            elif method == "healthpointReconciliationReport":
-                failure = {
-                    "result": "failure",
-                    "healthpointErrorCode": "401",
-                    "healthpointErrorDescription": text,
-                }
-                await session.notify(answer, failure)
-            else:
-                await session.notify(answer, {"result": "failure", "error": text})
+            await session.notify(answer, iclient.not_paired_answer(method))
             return
         if method == "terminalInfo":
-            info = {
-                "mid": terminal.mid,
-                "tid": terminal.tid,
-                "terminalId": terminal.terminal_id,
-                "model": "Sim",
-            }
-            await session.notify(answer, {"status": "success", "terminalInfo": info})
+            await session.notify(answer, iclient.terminal_info(terminal.mid, terminal.tid, terminal.terminal_id))
             return
         if method == "reconciliationReport":
-            failure = {"result": "failure", "error": "Not supported by the simulator"}
-            await session.notify(answer, failure)
+            await session.notify(answer, iclient.unsupported_report())
             return
         await session.notify(answer, self.healthpoint_report(terminal, params))
 
@@ -401,25 +325,12 @@ class Simulator:
         self, terminal: TerminalRuntime, params: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Answer a healthpointReconciliationReport request for one terminal."""
-        problems: list[Problem] = []
-        report_type = params.get("reportType")
-        if report_type not in ("claims", "payments"):
-            problems.append(Problem("reportType", '"claims" or "payments"'))
-        raw_date = params.get("reconDate")
-        day = None
-        if isinstance(raw_date, str) and len(raw_date) == 8 and raw_date.isdigit():
-            with contextlib.suppress(ValueError):
-                day = datetime.strptime(raw_date, "%Y%m%d").date()
-        if day is None:
-            problems.append(Problem("reconDate", "a date as yyyyMMdd"))
-        if problems or day is None:
-            return {
-                "result": "failure",
-                "healthpointErrorCode": "400",
-                "healthpointErrorDescription": str(InvalidRequest(problems)),
-            }
+        try:
+            report_type, day = iclient.read_report_request(params)
+        except InvalidRequest as error:
+            return iclient.report_failure(error)
         today = sydney_date(self.clock.now())
-        data = unavailable_report_xml(terminal.terminal_id, day, str(report_type))
+        data = unavailable_report_xml(terminal.terminal_id, day, report_type)
         if report_type == "claims" and day <= today:
             claims = self.ledger.recon_claims(terminal.mid, terminal.tid, day)
             if claims:

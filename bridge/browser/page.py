@@ -162,6 +162,9 @@ class Browser:
         """Start Chromium; raises TerminalError when it cannot start."""
         if self._pw is None:
             raise TerminalError("the browser driver is not started")
+        path = self.executable_path
+        if path is not None and not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise TerminalError(f"cannot start the browser {path}: no executable file there")
         try:
             self._browser = await self._pw.chromium.launch(
                 executable_path=self.executable_path, args=launch_args(self.extra_args), headless=True,

@@ -3,8 +3,10 @@
 Every ``[healthcode] remittance_poll_s`` (default 3600) the poller asks Healthcode's V2
 remittance API, for each insurer that has a collected bill not yet paid, for the remittances
 since the oldest such bill, and records each line on the bill's job (matched by invoice
-number): ``result.paid``, ``result.shortfall``, ``result.paymentReference``, ``result.datePaid``
-— journalled, with a ``job.updated``. A remittance is never ingested twice, across restarts
+number): ``result.paid``, ``result.shortfall``, ``result.paymentReference``, ``result.datePaid``,
+``result.rejected`` (true when the insurer paid nothing: a rejection, not a payment) and
+``result.reason`` (the insurer's reason, when the remittance gives one) — journalled, with a
+``job.updated``. A remittance is never ingested twice, across restarts
 too: the ids of the remittances a job took are kept in its ``result.remittanceIds``, and a line
 whose remittance id is there already is skipped.
 
@@ -116,8 +118,8 @@ class RemittanceBook:
         for remittance in remittances:
             await self.ingest(remittance, bills)
             lines = tuple(
-                line.model_copy(update={"job_id": bills[line.invoice_number].job_id})
-                if line.invoice_number in bills else line
+                line.model_copy(update={"job_id": bills[(remittance.insurer, line.invoice_number)].job_id})
+                if (remittance.insurer, line.invoice_number) in bills else line
                 for line in remittance.lines
             )
             out.append(remittance.model_copy(update={"lines": lines}).to_wire())
@@ -125,24 +127,26 @@ class RemittanceBook:
 
     # --- recording ----------------------------------------------------------------------------
 
-    async def _bills_by_invoice(self) -> dict[str, JobRecord]:
-        """Invoice number -> the collected bill job a remittance line pays (the newest one that
-        was not resubmitted: a resubmission's line pays the resubmission)."""
+    async def _bills_by_invoice(self) -> dict[tuple[str, str], JobRecord]:
+        """(insurer, invoice number) -> the collected bill job a remittance line pays (the newest
+        one that was not resubmitted: a resubmission's line pays the resubmission). Numbers are
+        unique per insurer only."""
         jobs = await self.journal.list_jobs(states=[JobState.COMPLETED], kind=JobKind.HEALTHCODE_BILL, oldest_first=True)
-        bills: dict[str, JobRecord] = {}
+        bills: dict[tuple[str, str], JobRecord] = {}
         for job in jobs:
             result = job.result or {}
             if result.get("status") != BillStatus.COLLECTED or result.get("replacedBy"):
                 continue
-            bills[str(job.request["bill"]["invoiceNumber"])] = job
+            bills[(str(job.request["bill"]["insurer"]), str(job.request["bill"]["invoiceNumber"]))] = job
         return bills
 
-    async def ingest(self, remittance: Remittance, bills: dict[str, JobRecord] | None = None) -> int:
+    async def ingest(self, remittance: Remittance, bills: dict[tuple[str, str], JobRecord] | None = None) -> int:
         """Record each line of ``remittance`` on its bill's job, once; returns lines recorded."""
         bills = await self._bills_by_invoice() if bills is None else bills
         recorded = 0
         for line in remittance.lines:
-            job = bills.get(line.invoice_number)
+            key = (remittance.insurer, line.invoice_number)
+            job = bills.get(key)
             if job is None:
                 continue
             async with self.worker.lock(job.job_id):
@@ -151,17 +155,24 @@ class RemittanceBook:
                 taken = list(result.get("remittanceIds") or [])
                 if remittance.remittance_id in taken:
                     continue
+                paid = int(result.get("paid") or 0) + line.amount_paid
                 result.update({
-                    "paid": int(result.get("paid") or 0) + line.amount_paid,
+                    "paid": paid,
                     "shortfall": line.shortfall,
                     "paymentReference": remittance.payment_reference,
                     "datePaid": remittance.date_paid.isoformat() if remittance.date_paid else None,
                     "remittanceIds": [*taken, remittance.remittance_id],
+                    # Nothing paid is no payment: the insurer rejected the bill.
+                    "rejected": paid == 0,
                 })
-                note = (f"remittance {remittance.remittance_id} ({remittance.payment_reference}): paid "
-                        f"{_pounds(line.amount_paid)}, shortfall {_pounds(line.shortfall)}")
+                if line.reason is not None:
+                    result["reason"] = line.reason
+                note = (f"remittance {remittance.remittance_id} ({remittance.payment_reference}): "
+                        + ("rejected" if paid == 0 else f"paid {_pounds(line.amount_paid)}")
+                        + f", shortfall {_pounds(line.shortfall)}"
+                        + (f" ({line.reason})" if line.reason else ""))
                 updated = await self.journal.update_result(job.job_id, result, note=note)
-            bills[line.invoice_number] = updated
+            bills[key] = updated
             self.hub.publish_job(updated)
             recorded += 1
         self.ingested += recorded

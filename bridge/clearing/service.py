@@ -36,10 +36,14 @@ the invoice number: the transport names the replaced bill's reference, which is 
 simulator lets the number be used again (its README), and a found-by-invoice-number check never
 mistakes the replaced bill for the new one.
 
-The invoice number is the idempotency key towards Healthcode: one active job per invoice
-number (a second ``requestId`` with the same number is refused with -32004), and a submit whose
-answer was lost (:class:`~bridge.errors.HealthcodeOutcomeUncertain`) is never re-sent blindly:
-the worker asks for the invoice number first and submits again only on ``NotFound``. A submit
+The invoice number is the idempotency key towards Healthcode, unique per insurer: a number an
+insurer holds already (a bill job that is not cancelled or failed, :func:`~bridge.healthcode.jobs.holds_invoice`)
+is refused as Healthcode refuses it, a ``failed`` job with the problem "Duplicate Invoice" on
+``invoiceNumber`` (nothing sent), unless ``replaces`` names that bill. A submit whose answer was
+lost (:class:`~bridge.errors.HealthcodeOutcomeUncertain`) is never re-sent blindly: the worker
+asks for the invoice number first, takes the bill found only when it is its own (not cancelled,
+same content: :func:`~bridge.healthcode.jobs.is_own_bill`) and otherwise submits again, which
+Healthcode answers with the very same bill's reference (``duplicate``) if it had landed. A submit
 Healthcode did not take (:class:`~bridge.errors.HealthcodeUnavailable`: 502, 503, connection
 refused) is retried with backoff. Daemon restart: ``running`` bills resume polling (the
 daemon's recovery leaves them alone), ``queued`` ones are checked by invoice number first.
@@ -67,6 +71,7 @@ from bridge.clearing.enquiry import MemberEnquiry
 from bridge.healthcode.intake import check_bill
 from bridge.healthcode.members import FIND_MEMBER_FIELDS
 from bridge.healthcode.jobs import (
+    DUPLICATE_INVOICE,
     problem_to_wire,
     replacement_refusal,
     uk_today,
@@ -79,7 +84,7 @@ from bridge.clearing.transport import HealthcodeTransport
 from bridge.clearing.v2 import HealthcodeV2
 from bridge.clearing.worker import HealthcodeWorker
 from bridge.hub import Hub, Peer
-from bridge.jobs import JobKind
+from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
 from bridge.protocol import (
     CodeEntry,
@@ -224,18 +229,19 @@ class HealthcodeService:
                 raise TemporarilyUnavailable("shuttingDown")
             if params.replaces is not None:
                 await self._refuse_replacement(params.replaces)  # its reason before any other
-            holder = self.worker.active_invoices.get(bill.invoice_number)
-            if holder is not None:
-                raise NotAllowedNow(
-                    "invoiceInProgress", "another bill with this invoice number is being submitted",
-                    {"invoiceNumber": bill.invoice_number, "jobId": holder},
-                )
-            if params.replaces is not None:
-                job, created = await self._create_replacement(
-                    params.requestId, request, params.replaces, peer,
-                )
-            else:
-                job, created = await self._create(params.requestId, request)
+            async with self.worker.admission:
+                holder = await self.worker.holder(bill.insurer, bill.invoice_number)
+                if holder is not None and holder != params.replaces:
+                    # Healthcode refuses a number the insurer holds: a failed job, nothing sent.
+                    return await self._refuse_duplicate(params.requestId, request, holder, peer)
+                if params.replaces is not None:
+                    job, created = await self._create_replacement(
+                        params.requestId, request, params.replaces, peer,
+                    )
+                else:
+                    job, created = await self._create(params.requestId, request)
+                if created:
+                    self.worker.hold(job)
         else:
             job, created = await self._create(params.requestId, request)
         if peer is not None:
@@ -246,6 +252,23 @@ class HealthcodeService:
             self.worker.enqueue(job)
         settled = await self.worker.wait_settled(job, self.config.submit_wait_s, waiter)
         return job_from_record(settled)
+
+    async def _refuse_duplicate(
+        self, request_id: str, request: dict[str, Any], holder: str, peer: Peer | None
+    ) -> Job:
+        """Journal the bill as ``failed`` with Healthcode's "Duplicate Invoice"; never sent."""
+        job, created = await self._create(request_id, request)
+        if peer is not None:
+            self.hub.own(job.job_id, peer)
+        if created:
+            refusal = HealthcodeRejected((problem_to_wire(DUPLICATE_INVOICE),), "Duplicate Invoice")
+            error = {"code": refusal.code, "message": refusal.message, "data": refusal.data()}
+            job = await self.journal.move(
+                job.job_id, JobState.FAILED, error=error,
+                note=f"Duplicate Invoice: the number is held by job {holder}; not sent to Healthcode",
+            )
+            self.hub.publish_job(job)
+        return job_from_record(job)
 
     async def _preflight(self, data: dict[str, Any]) -> tuple[Bill | None, list[Problem]]:
         """Our one-pass check, then (``member_check``, bill otherwise clean) Find Member."""

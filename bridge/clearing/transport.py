@@ -191,9 +191,11 @@ class HealthcodeTransport:
         return _parse(SubmitReceipt, body, operation="submit", mutating=True)
 
     async def status(
-        self, reference: str | None = None, *, invoice_number: str | None = None
+        self, reference: str | None = None, *, invoice_number: str | None = None, insurer: str | None = None
     ) -> StatusReport:
-        """A bill's current status, by provider reference or by invoice number (exactly one).
+        """A bill's current status, by provider reference or by invoice number (exactly one);
+        ``insurer`` narrows an invoice-number search (numbers are unique per insurer). Found by
+        invoice number, the report carries the bill's content (``bill``) when Healthcode gives it.
 
         Returns:
             The report; status ``NotFound`` (and no reference) when Healthcode has no such bill.
@@ -205,10 +207,14 @@ class HealthcodeTransport:
         """
         if (reference is None) == (invoice_number is None):
             raise ValueError("give exactly one of reference and invoice_number")
+        params: dict[str, str] | None = None
         if reference is not None:
-            path, params = f"bills/{_segment(reference)}", None
+            path = f"bills/{_segment(reference)}"
         else:
-            path, params = "bills", {"invoiceNumber": invoice_number or ""}
+            path = "bills"
+            params = {"invoiceNumber": invoice_number or ""}
+            if insurer is not None:
+                params["insurer"] = insurer
         body = await self._call("GET", path, params=params, operation="status", allow_404=True)
         if body is None:
             return StatusReport(status=BillStatus.NOT_FOUND, invoice_number=invoice_number)

@@ -26,7 +26,7 @@ from bridge.errors import (
 from bridge.healthcode.bills import Bill, StatusReport, SubmitReceipt
 from bridge.healthcode.status import BillStatus, can_reach
 from bridge.backoff import backoff_delay
-from bridge.healthcode.jobs import bill_result, job_state_for
+from bridge.healthcode.jobs import bill_result, holds_invoice, is_own_bill, job_state_for
 from bridge.clearing.transport import HealthcodeTransport
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
@@ -68,6 +68,12 @@ class HealthcodeWorker:
         self._waiters: dict[str, list[asyncio.Future[JobRecord]]] = {}
         #: invoice number -> job id of the bill job that is queued or running with it.
         self.active_invoices: dict[str, str] = {}
+        #: (insurer, invoice number) -> the bill job holding the number (jobs.holds_invoice);
+        #: read from the journal on first use (:meth:`holder`).
+        self._holders: dict[tuple[str, str], str] | None = None
+        self._holders_loading = asyncio.Lock()
+        #: Taken while a new bill is checked against the holders and journalled.
+        self.admission = asyncio.Lock()
         self._http = asyncio.Semaphore(config.concurrency * 2)
         self._group: asyncio.TaskGroup | None = None
         self._polling: set[str] = set()
@@ -109,6 +115,29 @@ class HealthcodeWorker:
                 if not waiters:
                     del self._waiters[job.job_id]
 
+    async def holder(self, insurer: str, invoice_number: str) -> str | None:
+        """The job holding this invoice number for the insurer, if any (a bill not cancelled)."""
+        if self._holders is None:
+            async with self._holders_loading:
+                if self._holders is None:
+                    jobs = await self.journal.list_jobs(kind=JobKind.HEALTHCODE_BILL, oldest_first=True)
+                    holders: dict[tuple[str, str], str] = {}
+                    for job in jobs:
+                        if holds_invoice(job.state, job.result):
+                            holders[_invoice_key(job)] = job.job_id
+                    self._holders = holders
+        return self._holders.get((insurer, invoice_number))
+
+    def hold(self, job: JobRecord) -> None:
+        """Record that ``job`` now holds its invoice number (call :meth:`holder` first)."""
+        if self._holders is not None:
+            self._holders[_invoice_key(job)] = job.job_id
+
+    def _release(self, job: JobRecord) -> None:
+        key = _invoice_key(job)
+        if self._holders is not None and self._holders.get(key) == job.job_id and not holds_invoice(job.state, job.result):
+            del self._holders[key]
+
     def enqueue(self, job: JobRecord, *, check_first: bool = False) -> None:
         """Queue a bill for submission; ``check_first``: it may already be at Healthcode."""
         self.active_invoices[str(job.request["bill"]["invoiceNumber"])] = job.job_id
@@ -118,6 +147,7 @@ class HealthcodeWorker:
         invoice = str(job.request["bill"]["invoiceNumber"])
         if self.active_invoices.get(invoice) == job.job_id:
             del self.active_invoices[invoice]
+        self._release(job)
         self._settle(job)
         # A later caller gets a fresh lock; harmless, as every holder re-reads a final state.
         self._locks.pop(job.job_id, None)
@@ -223,8 +253,8 @@ class HealthcodeWorker:
                 async with self._http:
                     if check_first:
                         # The bill may be there already: never submit again before asking.
-                        report = await self.transport.status(invoice_number=bill.invoice_number)
-                        if report.status is not BillStatus.NOT_FOUND and report.reference != replaced:
+                        report = await self.transport.status(invoice_number=bill.invoice_number, insurer=bill.insurer)
+                        if is_own_bill(report, bill, replaced):
                             await self.journal.note(job_id, "healthcode", f"found by invoice number: {report.reference}")
                             return report
                         check_first = False
@@ -378,6 +408,11 @@ class HealthcodeWorker:
                 log.info("Healthcode bill %s: cancel not answered (%s); retrying", job_id, exc.detail)
             await asyncio.sleep(backoff_delay(attempt, self.config.retry_initial_s, self.config.retry_max_s))
         raise HealthcodeUnavailable("cancel not answered", operation="cancel")  # pragma: no cover
+
+
+def _invoice_key(job: JobRecord) -> tuple[str, str]:
+    bill = job.request["bill"]
+    return str(bill["insurer"]), str(bill["invoiceNumber"])
 
 
 def _error_dict(exc: ClaimbridgeError) -> dict[str, Any]:

@@ -202,12 +202,29 @@ def _port_in_use(host: str, port: int) -> bool:
 
 
 def _address_in_use(exc: BaseException) -> bool:
-    if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
-        return True
-    if isinstance(exc, BaseExceptionGroup):
-        return any(_address_in_use(inner) for inner in exc.exceptions)
-    cause = exc.__cause__ or exc.__context__
-    return cause is not None and cause is not exc and _address_in_use(cause)
+    """Whether EADDRINUSE is anywhere in ``exc``'s groups, causes or contexts.
+
+    Each exception is looked at once: a task group's error re-raised out of its group has the
+    group as context, and the group holds it again (a cycle).
+    """
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno == errno.EADDRINUSE:
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"
 
 
 def _in_use_line(what: str, port: int, variable: str, setting: str) -> str:
@@ -235,12 +252,17 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     configure_logging(settings.log_level)
     for noisy in ("websockets", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)  # one line per HTTP request is noise
+    if args.with_simulator:
+        settings = simulator_settings(settings, args.simulator_port)
+    try:
+        daemon = Daemon(settings)
+    except CannotStart as exc:  # a configured feature whose package is missing
+        print(exc, file=sys.stderr)
+        return 1
     sim: subprocess.Popen[bytes] | None = None
     if args.with_simulator:
         sim = _start_simulator(args.simulator_port)
-        settings = simulator_settings(settings, args.simulator_port)
         print(f"simulator: http://127.0.0.1:{args.simulator_port}/", flush=True)
-    daemon = Daemon(settings)
 
     async def main() -> None:
         runner = asyncio.create_task(daemon.run(), name="claimbridge.daemon")
@@ -257,7 +279,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         asyncio.run(main())
-    except CannotStart as exc:  # a second daemon on this state_dir, a port in use: one plain line
+    except CannotStart as exc:  # a second daemon on this state_dir, an unwritable one, no browser: one plain line
         print(exc, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -265,7 +287,11 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     except Exception as exc:
         if _address_in_use(exc):
             raise CliError(_in_use_line("the daemon", settings.listen_port, "PORT", "listen in the config, or CLAIMBRIDGE_LISTEN"), 1) from None
-        raise
+        # Not foreseen: still one line; the traceback goes to the log at DEBUG (log_level = "DEBUG").
+        log.debug("the daemon stopped on an unexpected error", exc_info=exc)
+        started = "stopped" if daemon.ready.is_set() else "could not start"
+        raise CliError(f"the daemon {started}: {type(exc).__name__}: {_first_line(exc)} "
+                       "(set log_level = \"DEBUG\" to log the details)", 1) from None
     finally:
         if sim is not None:
             sim.terminate()
@@ -323,6 +349,10 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--simulator-port", type=int,
                         help="check as run --with-simulator --simulator-port PORT (make run) sees things")
     client(doctor)
+
+    from bridge.cli.journal import add_journal_commands
+
+    add_journal_commands(command("journal", "check, back up, or accept a gap in the journal (docs/operations.md)"))
     return p
 
 
@@ -348,7 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in config_problems(exc, shown):
             _say(f"claimbridge: {problem.line()}")
         return 2
-    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs}
+    from bridge.cli.journal import run_journal
+
+    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs, "journal": run_journal}
     try:
         return commands[args.command](args, settings)
     except CliError as exc:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -62,16 +61,15 @@ def _browser(report: _Report, settings: Settings | None) -> None:
 
 
 def _journal(report: _Report, settings: Settings) -> None:
+    """The journal's integrity (``integrity_check``: indexes included) and its mark."""
+    from bridge.cli.journal import journal_findings
+
     db = Path(settings.state_dir) / "claimbridge.db"
-    if not db.exists():
-        report.check("journal", True, f"{db} does not exist yet (created on first start)")
-        return
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2) as conn:
-            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
-        report.check("journal", verdict == "ok", f"{db}: {verdict}", "restore the journal from a backup")
-    except sqlite3.Error as exc:
-        report.check("journal", False, f"{db}: {exc}", "check the file's owner and permissions")
+    findings = journal_findings(db)
+    if not findings:
+        report.check("journal", True, f"{db}: " + ("whole, not behind its mark" if db.exists() else "does not exist yet (created on first start)"))
+    for finding in findings:  # each says what to do
+        report.check("journal", False, finding)
 
 
 def _token(report: _Report, token: Path) -> None:

@@ -29,7 +29,7 @@ __all__ = [
 EXIT_CODES: Mapping[int, str] = {
     0: "success (call: the daemon answered with a result; doctor: every check passed)",
     1: "the daemon refused the request, a job or pairing failed, a doctor check failed, "
-    "or run could not start (port in use, another daemon)",
+    "or run could not start (port in use, another daemon, the state directory, journal or browser unusable, a missing extra)",
     2: "usage: bad arguments, JSON-PARAMS that is not JSON, or a config that does not load",
     3: "no daemon to talk to: not running, no token file, or the token refused",
 }

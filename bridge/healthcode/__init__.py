@@ -40,7 +40,10 @@ from bridge.healthcode.intake import (
 )
 from bridge.healthcode.jobs import (
     CARRIED_RESULT_KEYS,
+    DUPLICATE_INVOICE,
     bill_result,
+    holds_invoice,
+    is_own_bill,
     job_state_for,
     problem_to_wire,
     replacement_refusal,
@@ -89,6 +92,7 @@ __all__ = [
     "CodeKind",
     "CodeMatch",
     "CredentialsCheck",
+    "DUPLICATE_INVOICE",
     "FINAL_STATUSES",
     "FIND_MEMBER_FIELDS",
     "HEALTHCODE_FIELDS",
@@ -116,7 +120,9 @@ __all__ = [
     "check_bill",
     "find_member_form",
     "find_member_result",
+    "holds_invoice",
     "is_final",
+    "is_own_bill",
     "job_state_for",
     "member_check_problems",
     "missing_member_fields",

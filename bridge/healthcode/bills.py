@@ -18,7 +18,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from bridge.errors import FieldError, InvalidParams, field_path
@@ -271,6 +279,8 @@ class StatusReport(_Wire):
         status: ``NotFound`` when Healthcode knows no such bill (then ``reference`` is None).
         at: When the bill entered ``status`` (Healthcode's clock), if known.
         problems: Why the bill is ``AwaitingCorrection``.
+        bill: The bill's content, when Healthcode gives it (found by invoice number); None
+            when absent or unreadable.
     """
 
     model_config = ConfigDict(extra="ignore")
@@ -280,6 +290,16 @@ class StatusReport(_Wire):
     reference: str | None = None
     invoice_number: str | None = None
     problems: tuple[Problem, ...] = ()
+    bill: Bill | None = None
+
+    @field_validator("bill", mode="wrap")
+    @classmethod
+    def _readable_bill(cls, value: object, handler: ValidatorFunctionWrapHandler) -> Bill | None:
+        try:
+            found: Bill | None = handler(value)
+        except ValidationError:
+            return None  # content we cannot read proves nothing; the status still counts
+        return found
 
 
 # --------------------------------------------------------------------------------------------

@@ -83,12 +83,15 @@ class MemberMatch(_Model):
 
 
 class RemittanceLine(_Model):
-    """One bill paid in a remittance; amounts in pence. ``job_id``: the bill's job, once matched."""
+    """One bill paid in a remittance; amounts in pence. ``job_id``: the bill's job, once matched.
+    ``reason``: the insurer's reason for paying less than invoiced (or nothing), when it gives one.
+    """
 
     invoice_number: str
     amount_invoiced: int | None = None
     amount_paid: int
     shortfall: int
+    reason: str | None = None
     job_id: str | None = None
 
 
@@ -196,12 +199,36 @@ def _totals(response: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
+def _concept_text(concept: Any) -> str | None:
+    """A CodeableConcept as words: its text, else its first coding's display, else its code."""
+    concept = _dict(concept)
+    text = _text(concept.get("text"))
+    if text is not None:
+        return text
+    for coding in _list(concept.get("coding")):
+        found = _text(_dict(coding).get("display")) or _text(_dict(coding).get("code"))
+        if found is not None:
+            return found
+    return None
+
+
+def _reason(response: Mapping[str, Any]) -> str | None:
+    """The insurer's reason in a ``ClaimResponse``: the first ``item[].adjudication[].reason``,
+    else its ``disposition``."""
+    for item in _list(response.get("item")):
+        for adjudication in _list(_dict(item).get("adjudication")):
+            found = _concept_text(_dict(adjudication).get("reason"))
+            if found is not None:
+                return found
+    return _text(response.get("disposition"))
+
+
 def read_remittance(summary: Mapping[str, Any], details: Any) -> Remittance | None:
     """A remittance from its summary (``PaymentReconciliation``) and details (Bundle of
     ``ClaimResponse``); None when the summary lacks its id or amount.
 
     Each detail line of the summary is a bill; its ``ClaimResponse`` (by invoice number) gives
-    the amount invoiced and the shortfall. A line with no ``ClaimResponse`` keeps what the
+    the amount invoiced, the shortfall and, for a line not paid in full, the insurer's reason. A line with no ``ClaimResponse`` keeps what the
     summary says (shortfall 0 when nothing tells otherwise).
     """
     remittance_id = _text(summary.get("id"))
@@ -219,7 +246,8 @@ def read_remittance(summary: Mapping[str, Any], details: Any) -> Remittance | No
         number = _identifier_value(detail)
         if number is None:
             continue
-        totals = _totals(by_invoice.get(number, {}))
+        response = by_invoice.get(number, {})
+        totals = _totals(response)
         paid = totals.get("benefit", _money(detail.get("amount")))
         if paid is None:
             continue
@@ -227,6 +255,7 @@ def read_remittance(summary: Mapping[str, Any], details: Any) -> Remittance | No
         shortfall = totals.get("shortfall", max(0, invoiced - paid) if invoiced is not None else 0)
         lines.append(RemittanceLine(
             invoice_number=number, amount_invoiced=invoiced, amount_paid=paid, shortfall=shortfall,
+            reason=_reason(response) if shortfall or not paid else None,
         ))
     issuer = _dict(_dict(summary.get("paymentIssuer")).get("identifier"))
     return Remittance(

@@ -13,13 +13,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bridge.errors import NotAllowedReason
-from bridge.healthcode.bills import Problem, StatusReport, SubmitReceipt
+from bridge.healthcode.bills import Bill, Problem, StatusReport, SubmitReceipt
 from bridge.healthcode.status import BillStatus
 from bridge.jobs import JobState
 
 __all__ = [
     "CARRIED_RESULT_KEYS",
+    "DUPLICATE_INVOICE",
     "bill_result",
+    "holds_invoice",
+    "is_own_bill",
     "replacement_refusal",
     "job_state_for",
     "problem_to_wire",
@@ -40,7 +43,43 @@ _STATE_FOR_STATUS: Mapping[BillStatus, JobState] = {
 #: its resubmission, and what the remittances recorded (see bridge.clearing.remittances).
 CARRIED_RESULT_KEYS = (
     "replaces", "replacedBy", "paid", "shortfall", "paymentReference", "datePaid", "remittanceIds",
+    "rejected", "reason",
 )
+
+
+#: Healthcode's answer to an invoice number the insurer already holds (reference §3.2 InvoiceNo).
+DUPLICATE_INVOICE = Problem(
+    field="invoiceNumber",
+    error="Duplicate Invoice",
+    suggestion="Use a new invoice number, or check the status of the bill already sent",
+    healthcode_field="InvoiceNo",
+)
+
+
+def holds_invoice(state: JobState, result: Mapping[str, Any] | None) -> bool:
+    """Whether a bill job holds its invoice number for its insurer.
+
+    Every bill job does but a failed one (nothing reached Healthcode) and a cancelled one
+    (Healthcode frees a cancelled bill's number). An ``unknown`` bill holds it: it may be there.
+    """
+    if state is JobState.FAILED:
+        return False
+    return not (state is JobState.COMPLETED and (result or {}).get("status") == BillStatus.CANCELLED)
+
+
+def is_own_bill(report: StatusReport, bill: Bill, replaced: str | None) -> bool:
+    """Whether the bill Healthcode found by invoice number is this job's own lost submission.
+
+    Only a bill that is not cancelled, is not the one this job resubmits (``replaced``) and has
+    this job's content: another job's bill under the number (a cancelled one, typically) is
+    never adopted. A report without the content is not proof: the caller submits instead, and
+    Healthcode answers the very same bill with its reference (``duplicate``).
+    """
+    if report.status in (BillStatus.NOT_FOUND, BillStatus.CANCELLED) or report.reference is None:
+        return False
+    if report.reference == replaced or report.bill is None:
+        return False
+    return report.bill == bill
 
 
 def job_state_for(status: BillStatus) -> JobState:
@@ -97,7 +136,7 @@ def replacement_refusal(
     code and words, or None.
 
     A bill may be replaced when Healthcode cancelled it, or when the insurer collected it and no
-    remittance line has paid it (splose, seeds/002: "if a claim has not been paid out ... create
+    remittance line has paid it (a line paying nothing is a rejection, not a payment) (splose, seeds/002: "if a claim has not been paid out ... create
     a new claim and submit this again"); never twice.
 
     Args:
@@ -111,7 +150,7 @@ def replacement_refusal(
     if state is JobState.COMPLETED and status == BillStatus.CANCELLED:
         return None
     if state is JobState.COMPLETED and status == BillStatus.COLLECTED:
-        if result.get("paid") is not None:
+        if result.get("paid") is not None and not result.get("rejected"):
             return "billPaid", "the insurer has paid the bill (a remittance line names it)"
         return None
     if state in (JobState.QUEUED, JobState.RUNNING):

@@ -15,6 +15,7 @@ from bridge.journal.records import (
     PairingRecord,
     StoredRow,
     TerminalRecord,
+    decode_jobs,
     job_from_row,
     pairing_from_row,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "TerminalRecord",
     "Waiting",
     "WaitingJobs",
+    "decode_jobs",
     "job_from_row",
     "pairing_from_row",
 ]

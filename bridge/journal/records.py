@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from bridge.jobs import JobKind, JobState
 from bridge.journal.schema import loads
 
-__all__ = ["JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "job_from_row", "pairing_from_row"]
+__all__ = [
+    "JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "decode_jobs", "job_from_row", "pairing_from_row",
+]
 
 
 class StoredRow(Protocol):
@@ -39,6 +42,9 @@ class JobRecord:
     parent_job_id: str | None
     created_at: datetime
     updated_at: datetime
+    #: The journal-wide change number of this job's last change (create, move, result, note):
+    #: larger means later, across every job of the journal.
+    seq: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,20 @@ def job_from_row(row: StoredRow) -> JobRecord:
         parent_job_id=row["parent_job_id"],
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
+        seq=int(row["seq"]),
     )
+
+
+def decode_jobs(rows: Iterable[StoredRow], skipped: list[str]) -> list[JobRecord]:
+    """The rows that decode, as records; each one that does not is described in ``skipped``
+    (one damaged row must not hide every other job)."""
+    out: list[JobRecord] = []
+    for row in rows:
+        try:
+            out.append(job_from_row(row))
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            skipped.append(f"job {row['job_id']} (requestId {row['request_id']}): {exc}")
+    return out
 
 
 def pairing_from_row(row: StoredRow) -> PairingRecord:

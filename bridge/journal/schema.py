@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
-    "audit_rows","SCHEMA", "dumps", "iso", "loads", "payload_digest"]
+    "ADD_SEQ", "INDEX_SEQ", "META_ROW", "NEXT_SEQ", "SCHEMA", "audit_rows", "dumps", "iso", "loads",
+    "payload_digest",
+]
 
 #: Tables and indexes, created if missing when the journal opens.
 SCHEMA = """
@@ -29,7 +31,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     error         TEXT,
     parent_job_id TEXT,
     created_at    TEXT NOT NULL,
-    updated_at    TEXT NOT NULL
+    updated_at    TEXT NOT NULL,
+    seq           INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, terminal, created_at);
 CREATE TABLE IF NOT EXISTS job_events (
@@ -59,6 +62,18 @@ CREATE TABLE IF NOT EXISTS reconciliations (
     at       TEXT NOT NULL,
     report   TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    journal_id TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    gap        TEXT
+);
+CREATE TABLE IF NOT EXISTS journal_history (
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     TEXT NOT NULL,
+    event  TEXT NOT NULL,
+    detail TEXT
+);
 CREATE TABLE IF NOT EXISTS pairings (
     terminal        TEXT PRIMARY KEY,
     mid             INTEGER NOT NULL,
@@ -67,6 +82,27 @@ CREATE TABLE IF NOT EXISTS pairings (
     paired_at       TEXT NOT NULL
 );
 """
+
+#: A journal made before the change number: the column, then every existing job numbered in
+#: the order it last changed (``updated_at``, then insertion). Run once, inside one transaction.
+ADD_SEQ = (
+    "ALTER TABLE jobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    "UPDATE jobs SET seq = o.n FROM (SELECT rowid AS r, ROW_NUMBER() OVER (ORDER BY updated_at, rowid) AS n"
+    " FROM jobs) AS o WHERE o.r = jobs.rowid",
+)
+
+#: Made once the ``seq`` column exists (an old journal gets it from :data:`ADD_SEQ` first).
+INDEX_SEQ = "CREATE UNIQUE INDEX IF NOT EXISTS jobs_by_seq ON jobs (seq)"
+
+#: The one ``meta`` row, made when missing: the journal's identity (parameter: a new random id)
+#: and its change counter, starting where the jobs already are.
+META_ROW = (
+    "INSERT OR IGNORE INTO meta (id, journal_id, seq) SELECT 1, ?, COALESCE(MAX(seq), 0) FROM jobs"
+)
+
+#: The journal-wide change number: every change of any job takes the next one, in the
+#: transaction that makes the change.
+NEXT_SEQ = "UPDATE meta SET seq = seq + 1 WHERE id = 1 RETURNING seq"
 
 
 def payload_digest(payload: dict[str, Any]) -> str:

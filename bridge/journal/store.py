@@ -7,17 +7,18 @@ caller goes on to talk to a terminal. Whether a move is allowed is asked of
 :mod:`bridge.jobs`; the journal only refuses what that table refuses. Nothing is ever deleted.
 
 Calls run on one thread (:mod:`bridge.journal.thread`, where ``sqlite3`` errors become
-``JournalUnavailable``). Whether writes work is measured: :meth:`Journal.probe` commits a real
-write. An outcome the disk refuses is held (:mod:`bridge.journal.held`), shown ``unknown``, and
-committed once writes work again; so are audit notes, which never fail the transaction. Other
-stores on the same file (:mod:`bridge.journal.reconciliations`) run through :meth:`Journal.read`
-and :meth:`Journal.write`.
+``JournalUnavailable``). :meth:`Journal.probe` commits a real write. An outcome the disk refuses
+is held (:mod:`bridge.journal.held`), shown ``unknown``, and committed once writes work again;
+so are audit notes. Other stores on the same file run through :meth:`Journal.read`/:meth:`Journal.write`.
+Every change of a job takes the journal-wide change number (``seq``); while the journal is
+behind its mark (:mod:`bridge.journal.gaps`) no new job is created.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -25,10 +26,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from bridge.errors import JobNotFound, JournalUnavailable, RequestIdReused
+from bridge.errors import JobNotFound, JournalBehind, JournalUnavailable, RequestIdReused
 from bridge.jobs import JobKind, JobState, check_move
 from bridge.journal.held import HeldWrites
-from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, job_from_row, pairing_from_row
+from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, decode_jobs, job_from_row, pairing_from_row
 from bridge.journal.schema import audit_rows, dumps, iso, payload_digest
 from bridge.journal.thread import JournalThread
 
@@ -36,10 +37,11 @@ __all__ = ["Journal"]
 
 _T = TypeVar("_T")
 
+log = logging.getLogger("claimbridge.journal")
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
 
 
 class Journal:
@@ -65,6 +67,8 @@ class Journal:
         self.last_error: str | None = None
         self._held = HeldWrites()
         self._fault = asyncio.Event()
+        #: Why the journal is behind its mark while a gap is open (:mod:`bridge.journal.gaps`), else None.
+        self.behind: str | None = None
 
     async def __aenter__(self) -> Journal:
         await self.read(self._thread.open)
@@ -192,30 +196,32 @@ class Journal:
     ) -> tuple[JobRecord, bool]:
         digest = payload_digest({"kind": str(kind), "terminal": terminal, "request": request})
         # A repeated requestId needs no write: answer it even while the disk refuses writes.
-        row = self._thread.conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
-        if row is not None:
-            if row["digest"] != digest:
-                raise RequestIdReused(request_id)
-            return job_from_row(row), False
+        if (known := self._known(request_id, digest)) is not None:
+            return known, False
+        if self.behind is not None:
+            raise JournalBehind(self.behind)
         with self._thread.transaction() as db:
-            row = db.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
-            if row is not None:
-                if row["digest"] != digest:
-                    raise RequestIdReused(request_id)
-                return job_from_row(row), False
+            if (known := self._known(request_id, digest)) is not None:
+                return known, False
             job_id = str(uuid.uuid4())
             at = iso(self._clock())
             db.execute(
                 "INSERT INTO jobs (job_id, request_id, kind, terminal, state, digest, request,"
-                " parent_job_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " parent_job_id, created_at, updated_at, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (job_id, request_id, str(kind), terminal, str(JobState.QUEUED), digest,
-                 dumps(request), parent_job_id, at, at),
+                 dumps(request), parent_job_id, at, at, self._thread.next_seq()),
             )
             db.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, event) VALUES (?,?,?,?,?)",
                 (job_id, at, None, str(JobState.QUEUED), "created"),
             )
         return self._get(job_id), True
+
+    def _known(self, request_id: str, digest: str) -> JobRecord | None:
+        row = self._thread.conn.execute("SELECT digest FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
+        if row is not None and row["digest"] != digest:
+            raise RequestIdReused(request_id)
+        return None if row is None else self._get(request_id, "request_id")
 
     async def move(
         self, job_id: str, to_state: JobState, *, result: dict[str, Any] | None = None,
@@ -251,8 +257,8 @@ class Journal:
             at = iso(self._clock())
             db.execute(
                 "UPDATE jobs SET state = ?, updated_at = ?, result = COALESCE(?, result),"
-                " error = CASE WHEN ? THEN NULL ELSE COALESCE(?, error) END WHERE job_id = ?",
-                (str(to_state), at, dumps(result), clear_error, dumps(error), job_id),
+                " error = CASE WHEN ? THEN NULL ELSE COALESCE(?, error) END, seq = ? WHERE job_id = ?",
+                (str(to_state), at, dumps(result), clear_error, dumps(error), self._thread.next_seq(), job_id),
             )
             db.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail)"
@@ -273,7 +279,8 @@ class Journal:
         with self._thread.transaction() as db:
             at = iso(self._clock())
             cursor = db.execute(
-                "UPDATE jobs SET result = ?, updated_at = ? WHERE job_id = ?", (dumps(result), at, job_id),
+                "UPDATE jobs SET result = ?, updated_at = ?, seq = ? WHERE job_id = ?",
+                (dumps(result), at, self._thread.next_seq(), job_id),
             )
             if cursor.rowcount == 0:
                 raise JobNotFound(job_id)
@@ -299,29 +306,28 @@ class Journal:
         self._held.add_note(job_id, event, detail, at)
 
     def _insert_note(self, job_id: str, event: str, detail: str | None, at: str) -> None:
-        self._thread.conn.execute(
-            "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)", (job_id, at, event, detail),
-        )
+        with self._thread.transaction() as db:
+            db.execute(
+                "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)", (job_id, at, event, detail),
+            )
+            self._thread.touch(job_id)
 
     async def get(self, job_id: str) -> JobRecord:
         """Raises: JobNotFound, JournalUnavailable."""
         return self._held.overlay(await self.read(self._get, job_id))
 
-    def _get(self, job_id: str) -> JobRecord:
-        row = self._thread.conn.execute("SELECT * FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+    def _get(self, job_id: str, column: str = "job_id") -> JobRecord:
+        row = self._thread.conn.execute(f"SELECT * FROM jobs WHERE {column} = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFound(job_id)
-        return job_from_row(row)
+        skipped: list[str] = []
+        if not (jobs := decode_jobs([row], skipped)):  # -32005, never -32603 nor "not found": a re-sent claim must not go again
+            raise JournalUnavailable(f"a job row cannot be decoded: {skipped[0]}")
+        return jobs[0]
 
     async def get_by_request_id(self, request_id: str) -> JobRecord:
         """Raises: JobNotFound, JournalUnavailable."""
-        return self._held.overlay(await self.read(self._get_by_request_id, request_id))
-
-    def _get_by_request_id(self, request_id: str) -> JobRecord:
-        row = self._thread.conn.execute("SELECT * FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
-        if row is None:
-            raise JobNotFound(request_id)
-        return job_from_row(row)
+        return self._held.overlay(await self.read(self._get, request_id, "request_id"))
 
     async def list_jobs(
         self,
@@ -364,7 +370,11 @@ class Journal:
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
-        return [job_from_row(r) for r in self._thread.conn.execute(sql, args).fetchall()]
+        skipped: list[str] = []
+        jobs = decode_jobs(self._thread.conn.execute(sql, args).fetchall(), skipped)
+        for problem in skipped:  # one damaged row must not hide every other job
+            log.error("a job row cannot be decoded and is left out (run 'claimbridge journal check'): %s", problem)
+        return jobs
 
     async def events(self, job_id: str) -> list[dict[str, Any]]:
         """The audit trail of one job, oldest first."""
@@ -442,12 +452,8 @@ class Journal:
         return await self.read(self._size_bytes)
 
     def _size_bytes(self) -> int:
-        total = 0
-        for suffix in ("", "-wal"):
-            p = Path(str(self.path) + suffix)
-            if p.exists():
-                total += p.stat().st_size
-        return total
+        paths = (self.path, Path(str(self.path) + "-wal"))
+        return sum(p.stat().st_size for p in paths if p.exists())
 
     # -- money and history (bridge/terminals/methods.py, the worker): reconciliation has its own store
 
@@ -490,3 +496,4 @@ class Journal:
                 "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
                 [(job_id, at, event, detail) for at, event, detail in notes],
             )
+            self._thread.touch(job_id)

@@ -15,13 +15,14 @@ import contextlib
 import contextvars
 import sqlite3
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bridge.errors import JournalUnavailable
-from bridge.journal.schema import SCHEMA
+from bridge.journal.schema import ADD_SEQ, INDEX_SEQ, META_ROW, NEXT_SEQ, SCHEMA
 
 __all__ = ["LANE", "JournalThread"]
 
@@ -46,6 +47,13 @@ class JournalThread:
         self.path = path
         self._busy_timeout_s = busy_timeout_s
         self._db: sqlite3.Connection | None = None
+        #: The highest change number committed (read at open, raised after each commit).
+        self.seq = 0
+        self._pending_seq: int | None = None
+        #: The journal's identity (its ``meta`` row), known once open.
+        self.journal_id = ""
+        #: Whether opening made a new journal: the file was missing or empty.
+        self.created_now = False
         self._lanes: dict[Hashable | None, deque[_Call]] = {}
         self._order: deque[Hashable | None] = deque()
         self._wake = threading.Condition()
@@ -107,6 +115,7 @@ class JournalThread:
     def open(self) -> None:
         """Connect and create the schema if missing (on the thread)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.created_now = not self.path.exists() or self.path.stat().st_size == 0
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
@@ -114,6 +123,17 @@ class JournalThread:
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(SCHEMA)
         self._db = db
+        with self.transaction():
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}
+            if "seq" not in columns:
+                for statement in ADD_SEQ:
+                    db.execute(statement)
+            db.execute(INDEX_SEQ)
+            if "gap" not in {r["name"] for r in db.execute("PRAGMA table_info(meta)")}:
+                db.execute("ALTER TABLE meta ADD COLUMN gap TEXT")
+            db.execute(META_ROW, (str(uuid.uuid4()),))
+            meta = db.execute("SELECT journal_id, seq FROM meta WHERE id = 1").fetchone()
+            self.journal_id, self.seq = str(meta["journal_id"]), int(meta["seq"])
 
     def close(self) -> None:
         """Close the connection (on the thread)."""
@@ -135,14 +155,29 @@ class JournalThread:
             raise JournalUnavailable("journal is not open")
         return self._db
 
+    def next_seq(self) -> int:
+        """Take the journal's next change number (inside the caller's transaction)."""
+        row = self.conn.execute(NEXT_SEQ).fetchone()
+        if row is None:
+            raise sqlite3.DatabaseError("the journal has no meta row")
+        self._pending_seq = int(row[0])
+        return self._pending_seq
+
+    def touch(self, job_id: str) -> None:
+        """Give a job the next change number (a note, a receipt, a question: a change of that job)."""
+        self.conn.execute("UPDATE jobs SET seq = ? WHERE job_id = ?", (self.next_seq(), job_id))
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error: the one copy of it."""
         db = self.conn
         db.execute("BEGIN IMMEDIATE")
+        self._pending_seq = None
         try:
             yield db
             db.execute("COMMIT")
+            if self._pending_seq is not None:
+                self.seq = max(self.seq, self._pending_seq)
         except BaseException:
             if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):

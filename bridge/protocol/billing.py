@@ -81,6 +81,7 @@ class RemittanceLineEntry(BaseModel):
     amountInvoiced: int | None = None
     amountPaid: int
     shortfall: int
+    reason: str | None = None
     jobId: str | None = None
 
 

@@ -22,6 +22,7 @@ from bridge.errors import ClaimbridgeError, FieldError, InvalidParams
 from bridge.hub import Hub
 from bridge.jobs import IllegalTransition, JobKind, JobState
 from bridge.journal import JobRecord, Journal, ReconciliationStore
+from bridge.journal.gaps import JournalGaps
 from bridge.terminals import TerminalWorker
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ log = logging.getLogger("claimbridge.reconciliation")
 
 #: An ``unknown`` job older than this is left to an operator (INTERFACES.md: "7 days old").
 MAX_AGE = timedelta(days=7)
+#: How far back an accepted journal gap is reconciled at most.
+GAP_DAYS = timedelta(days=31)
 _KINDS = (JobKind.CLAIM, JobKind.CANCEL)
 
 
@@ -213,7 +216,10 @@ class Reconciler:
         loop = asyncio.get_running_loop()
         done = daily_start(self.now(), config.daily_at)
         next_retry = loop.time() + config.retry_s
+        gap_pending = True
         while True:
+            if gap_pending:  # an accepted journal gap: what the fund saw that the journal lost
+                gap_pending = not await self.reconcile_gap()
             await asyncio.sleep(min(config.retry_s, 30.0, max(next_retry - loop.time(), 0.0)))
             day = daily_due(self.now(), config.daily_at, done)
             if day is not None:
@@ -225,6 +231,42 @@ class Reconciler:
                 next_retry = loop.time() + config.retry_s
                 for name, unknown_day in await self.unknown_days():
                     await self._try(name, unknown_day)
+
+
+    async def reconcile_gap(self) -> bool:
+        """Reconcile every paired terminal's claims reports for the days of an accepted journal
+        gap (:mod:`bridge.journal.gaps`), from the day of the last change the journal kept to
+        today, then close the gap. Returns whether nothing is left to do (False: try again later).
+        """
+        gaps = JournalGaps(self.journal)
+        gap = await gaps.load()
+        if gap is None or gap.state != "accepted":
+            return True
+        today = sydney_day(self.now())
+        first = sydney_day(datetime.fromisoformat(gap.since)) if gap.since else today - MAX_AGE
+        first = max(first, today - GAP_DAYS)
+        lost = 0
+        if not any(worker.paired for worker in self.workers.values()):
+            return False  # no report can be fetched yet: the gap stays until a terminal is paired
+        try:
+            for name, worker in sorted(self.workers.items()):
+                if not worker.paired:
+                    continue
+                day = first
+                while day <= today:
+                    report = await self.reconcile(name, day)
+                    missing = [d for d in report["discrepancies"] if d.get("kind") == "notInJournal"]
+                    if missing:
+                        log.warning("journal gap: %s on %s: %d claim(s) the fund saw are not in the journal: %s",
+                                    name, day, len(missing), ", ".join(str(d.get("refTag")) for d in missing))
+                    lost += len(missing)
+                    day += timedelta(days=1)
+        except ClaimbridgeError as exc:
+            log.info("reconciliation of the journal gap not done now: %s", exc)
+            return False
+        await gaps.reconciled(f"days {first}..{today}: {lost} claim(s) notInJournal")
+        log.warning("journal gap reconciled (days %s..%s): %d claim(s) notInJournal", first, today, lost)
+        return True
 
 
 def _at(daily_at: str) -> time:

@@ -18,6 +18,7 @@ from typing import Any
 from bridge import healthpoint
 from bridge.errors import (
     ClaimbridgeError,
+    JournalBehind,
     JournalUnavailable,
     NotAllowedNow,
     TemporarilyUnavailable,
@@ -153,6 +154,9 @@ class TerminalWorker:
                 self.current_job = job_id
                 try:
                     await self._run_job(job_id)
+                except JournalBehind as exc:
+                    # The journal may have forgotten this job's fate: it is not sent until accept-gap.
+                    log.error("job %s stays queued: the journal is behind its mark (%s)", job_id, exc.detail)
                 except JournalUnavailable as exc:
                     # Before ``running`` is on disk nothing was sent: the job stays queued.
                     log.error("job %s: the journal refuses writes (%s); the job waits", job_id, exc.detail)
@@ -251,6 +255,8 @@ class TerminalWorker:
             await self._fail(job_id, TerminalNotPaired(self.name))
             return
         method, request = await self.iclient_call(job, pairing)
+        if self.journal.behind is not None:
+            raise JournalBehind(self.journal.behind)
         await self._move(job_id, JobState.RUNNING)
         try:
             op = await self.page.start(job_id, method, request, _auto_answers(job))

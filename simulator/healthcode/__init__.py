@@ -37,6 +37,7 @@ from simulator.healthcode.service import (
 )
 from simulator.healthcode.v2 import (
     API_KEYS,
+    SAMPLE_REJECTION,
     V2_FAULTS,
     install_v2,
     remit,
@@ -53,6 +54,7 @@ __all__ = [
     "INSURER_SYSTEM",
     "Member",
     "Remittance",
+    "SAMPLE_REJECTION",
     "StoredBill",
     "TEST_SITES",
     "TestSite",

@@ -144,6 +144,8 @@ class Remittance:
     invoiced: int
     paid: int
     created: datetime
+    #: The insurer's reason for paying less than invoiced (or nothing): (code, text).
+    reason: tuple[str, str] | None = None
 
     @property
     def shortfall(self) -> int:
@@ -177,7 +179,7 @@ def claim_response(remittance: Remittance) -> dict[str, Any]:
     def money(pence: int) -> dict[str, Any]:
         return {"value": pounds(pence), "currency": "GBP"}
 
-    return {
+    response: dict[str, Any] = {
         "resourceType": "ClaimResponse",
         "id": remittance.claim_response_id,
         "status": "active",
@@ -197,3 +199,18 @@ def claim_response(remittance: Remittance) -> dict[str, Any]:
             "identifier": {"value": remittance.payment_reference},
         },
     }
+    # The bill as one item; the insurer's reason on what it decided to pay (FHIR R4
+    # ClaimResponse.item.adjudication.reason, a CodeableConcept).
+    benefit: dict[str, Any] = {"category": {"coding": [{"code": "benefit"}]}, "amount": money(remittance.paid)}
+    if remittance.reason is not None:
+        code, text = remittance.reason
+        benefit["reason"] = {"coding": [{"code": code, "display": text}], "text": text}
+        response["disposition"] = text
+    response["item"] = [{
+        "itemSequence": 1,
+        "adjudication": [
+            {"category": {"coding": [{"code": "submitted"}]}, "amount": money(remittance.invoiced)},
+            benefit,
+        ],
+    }]
+    return response

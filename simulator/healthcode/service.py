@@ -10,10 +10,11 @@ Routes (relative to the mount point)::
     POST /credentials/check          -> {ok, message}            | 401/403 {error, message}
     POST /bills/validate             -> {valid, problems}        (dry run, stores nothing)
     POST /bills                      -> 201 {reference, status, duplicate: false}
-                                        200 {reference, status, duplicate: true, identical}
+                                        200 {reference, status, duplicate: true, identical: true}
                                         422 {error: "InvalidBill", message, problems}
+                                        422 {error: "DuplicateInvoice", message, problems}
     GET  /bills/{reference}          -> {reference, invoiceNumber, status, at, history, problems}
-    GET  /bills?invoiceNumber=X      -> the same, found by invoice number
+    GET  /bills?invoiceNumber=X[&insurer=I] -> the same and the bill, found by invoice number
     POST /bills/{reference}/cancel   -> the same (Cancelled)     | 409 after collection
     POST /_control                   {fault, count} | {timings} | {holdSeconds}
     POST /_control/reset
@@ -63,6 +64,14 @@ _FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "healthcode"
 _UK = ZoneInfo("Europe/London")
 _DEFAULT_HOLD_SECONDS = 30.0
 
+#: InvoiceNo "Duplicate Invoice" (reference §3.2, §3.6 AXA): the number is the insurer's already.
+_DUPLICATE_INVOICE: dict[str, Any] = {
+    "field": "invoiceNumber",
+    "error": "Duplicate Invoice",
+    "suggestion": "Use a new invoice number, or check the status of the bill already sent",
+    "healthcodeField": "InvoiceNo",
+}
+
 
 @dataclass(slots=True)
 class _State:
@@ -71,21 +80,26 @@ class _State:
     member_db_insurers: frozenset[str]
     members: tuple[Member, ...]
     bills: dict[str, StoredBill] = field(default_factory=dict)
-    #: (site, invoice number) -> the newest bill under it: a duplicate check per submit must
-    #: not scan every bill.
-    invoices: dict[tuple[str, str], StoredBill] = field(default_factory=dict)
+    #: (site, insurer, invoice number) -> the newest bill under it: invoice numbers are unique
+    #: per insurer, and a duplicate check per submit must not scan every bill.
+    invoices: dict[tuple[str, str, str], StoredBill] = field(default_factory=dict)
     sequence: int = 0
     faults: FaultPlan = field(default_factory=FaultPlan)
     timings: Timings = field(default_factory=Timings)
     hold_seconds: float = _DEFAULT_HOLD_SECONDS
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def by_invoice(self, site_id: str, invoice_number: str) -> StoredBill | None:
-        return self.invoices.get((site_id, invoice_number))
+    def by_invoice(self, site_id: str, invoice_number: str, insurer: str | None = None) -> StoredBill | None:
+        """The newest bill with this number for the insurer (any insurer when None)."""
+        if insurer is not None:
+            return self.invoices.get((site_id, insurer, invoice_number))
+        found = [bill for (site, _, number), bill in self.invoices.items()
+                 if site == site_id and number == invoice_number]
+        return max(found, key=lambda bill: bill.submitted_at) if found else None
 
     def store(self, bill: StoredBill) -> None:
         self.bills[bill.reference] = bill
-        self.invoices[(bill.site_id, bill.invoice_number)] = bill
+        self.invoices[(bill.site_id, bill.insurer, bill.invoice_number)] = bill
 
 
 _STATE = web.AppKey("healthcode_state", _State)
@@ -118,7 +132,7 @@ def create_healthcode_app(clock: Clock) -> web.Application:
     state = app[_STATE]
     install_v2(
         app, clock, insurers["insurers"], state.members,
-        lambda number: _newest_by_invoice(state, number),
+        lambda number, insurer: _newest_by_invoice(state, number, insurer),
         lambda bill: status_at(bill, state.clock.now(), state.timings)[-1][0],
     )
     app.router.add_post("/_control", _control)
@@ -142,9 +156,11 @@ def reset_healthcode(app: web.Application) -> None:
     reset_v2(app)
 
 
-def _newest_by_invoice(state: _State, invoice_number: str) -> StoredBill | None:
-    """The newest bill with this invoice number on any site (the remit control call)."""
-    found = [bill for bill in state.invoices.values() if bill.invoice_number == invoice_number]
+def _newest_by_invoice(state: _State, invoice_number: str, insurer: str | None) -> StoredBill | None:
+    """The newest bill with this invoice number (and insurer, if given) on any site (the remit
+    control call)."""
+    found = [bill for bill in state.invoices.values() if bill.invoice_number == invoice_number
+             and insurer in (None, bill.insurer)]
     return max(found, key=lambda bill: bill.submitted_at) if found else None
 
 
@@ -271,17 +287,8 @@ async def _validate(request: web.Request) -> web.StreamResponse:
         problems = check_required(raw)
         if not problems:
             problems = _problems_for(state, raw)
-            if _live(state, state.by_invoice(site_id, raw["invoiceNumber"])) is not None:
-                # InvoiceNo "Duplicate Invoice" (reference §3.2, §3.6 AXA).
-                problems.append(
-                    {
-                        "field": "invoiceNumber",
-                        "error": "Duplicate Invoice",
-                        "suggestion": "Use a new invoice number, or check the status of "
-                        "the bill already sent",
-                        "healthcodeField": "InvoiceNo",
-                    }
-                )
+            if _live(state, state.by_invoice(site_id, raw["invoiceNumber"], raw["insurer"])) is not None:
+                problems.append(_DUPLICATE_INVOICE)
         return web.json_response({"valid": not problems, "problems": problems})
 
     return await _guarded(request, handler)
@@ -293,12 +300,15 @@ async def _submit(request: web.Request) -> web.StreamResponse:
         problems = check_required(raw)
         if problems:
             return _error(422, "InvalidBill", "Invalid Request Format", {"problems": problems})
-        existing = _live(state, state.by_invoice(site_id, raw["invoiceNumber"]))
+        existing = _live(state, state.by_invoice(site_id, raw["invoiceNumber"], raw["insurer"]))
         replaces = request.query.get("replaces")
         if existing is not None and _may_replace(state, existing, replaces):
             existing = None  # a resubmission of a collected, unpaid bill: a new bill
+        if existing is not None and dict(existing.wire) != raw:
+            # Another bill under a number the insurer already holds: refused (reference §3.2).
+            return _error(422, "DuplicateInvoice", "Duplicate Invoice", {"problems": [_DUPLICATE_INVOICE]})
         if existing is not None:
-            # Same invoice number again: the existing bill, never a second one (§7.1).
+            # The same bill again (a retry after a lost answer): that bill, never a second one.
             report = _report(state, existing)
             return web.json_response(
                 {
@@ -332,8 +342,9 @@ async def _submit(request: web.Request) -> web.StreamResponse:
 def _may_replace(state: _State, existing: StoredBill, replaces: str | None) -> bool:
     """Our invoice-number rule (Healthcode's is not public; README-healthcode.md): the same
     invoice number is taken again when the submit names, as ``?replaces=``, the bill it
-    resubmits and that bill was collected and is unpaid (a cancelled one frees its number)."""
-    if replaces is None or replaces != existing.reference or existing.paid is not None:
+    resubmits and that bill was collected and is unpaid, or the insurer paid nothing of it
+    (a cancelled one frees its number)."""
+    if replaces is None or replaces != existing.reference or existing.paid not in (None, 0):
         return False
     return status_at(existing, state.clock.now(), state.timings)[-1][0] is HcStatus.COLLECTED
 
@@ -356,10 +367,11 @@ async def _status(request: web.Request) -> web.StreamResponse:
 async def _status_by_invoice(request: web.Request) -> web.StreamResponse:
     async def handler(request: web.Request, state: _State, site_id: str) -> web.Response:
         number = request.query.get("invoiceNumber", "")
-        bill = state.by_invoice(site_id, number)
+        bill = state.by_invoice(site_id, number, request.query.get("insurer"))
         if bill is None:
             return _not_found(number)
-        return web.json_response(_report(state, bill))
+        # With its content: a caller whose submit answer was lost can tell its own bill.
+        return web.json_response({**_report(state, bill), "bill": bill.wire})
 
     return await _guarded(request, handler)
 

@@ -43,7 +43,7 @@ from simulator.healthcode.fhir import (
 )
 from simulator.healthcode.rules import TEST_SITES, FaultPlan, HcStatus, Member, StoredBill
 
-__all__ = ["API_KEYS", "V2_FAULTS", "install_v2", "remit", "reset_v2"]
+__all__ = ["API_KEYS", "SAMPLE_REJECTION", "V2_FAULTS", "install_v2", "remit", "reset_v2"]
 
 #: API key id -> API key, documented in simulator/README-healthcode.md.
 API_KEYS: Mapping[str, str] = {"claimbridge-v2": "healthcode-v2-test"}
@@ -56,7 +56,7 @@ _DEFAULT_TOKEN_LIFETIME_S = 3600.0
 _DEFAULT_SLOW_S = 2.0
 _FHIR = "application/fhir+json"
 
-BillLookup = Callable[[str], StoredBill | None]
+BillLookup = Callable[[str, str | None], StoredBill | None]
 StatusOf = Callable[[StoredBill], HcStatus]
 
 
@@ -93,7 +93,7 @@ def install_v2(
         clock: The simulator's clock (token expiry, payment dates).
         insurers: The rows of fixtures/healthcode/insurers.json (``findMemberRequires``).
         members: The SYNTHETIC member database.
-        bill_by_invoice: The newest stored bill with an invoice number, any site.
+        bill_by_invoice: The newest stored bill with an invoice number (and insurer), any site.
         status_of: A stored bill's current status.
     """
     requires = {
@@ -119,8 +119,27 @@ def reset_v2(app: web.Application) -> None:
     state.slow_s, state.token_lifetime_s = _DEFAULT_SLOW_S, _DEFAULT_TOKEN_LIFETIME_S
 
 
+#: The reason an insurer gives for paying nothing, when the control call names none. Healthcode
+#: publishes no shortfall or rejection reason codes (reference/healthcode.md §2.3): a sample.
+SAMPLE_REJECTION = ("NOTCOVERED", "Treatment not covered by the policy (sample reason)")
+
+
+def _reason(value: Any, paid: int) -> tuple[str, str] | tuple[()] | None:
+    """The remit call's ``reason`` ({code, text} or a text) as (code, text); ``()`` if malformed."""
+    if value is None:
+        return SAMPLE_REJECTION if paid == 0 else None
+    if isinstance(value, str) and value.strip():
+        return ("OTHER", value.strip())
+    if isinstance(value, dict) and all(isinstance(value.get(k), str) and value[k].strip() for k in ("code", "text")):
+        return (value["code"].strip(), value["text"].strip())
+    return ()
+
+
 def remit(app: web.Application, body: Any) -> tuple[int, dict[str, Any]]:
-    """``POST /_sim/healthcode/remit {invoiceNumber, amountPaid}``: the insurer pays a bill.
+    """``POST /_sim/healthcode/remit {invoiceNumber, amountPaid, insurer?, reason?}``: the insurer
+    pays a bill (the newest with the number; of that insurer when given). ``reason``
+    (``{code, text}`` or a text) says why it paid less; paying nothing without one gives
+    :data:`SAMPLE_REJECTION`.
 
     ``amountPaid`` is in pence; the shortfall is what was invoiced minus what was paid.
 
@@ -132,7 +151,10 @@ def remit(app: web.Application, body: Any) -> tuple[int, dict[str, Any]]:
     if not isinstance(body, dict) or not isinstance(body.get("invoiceNumber"), str):
         return 400, {"error": "InvalidControl", "message": "Send {invoiceNumber, amountPaid}"}
     paid = body.get("amountPaid")
-    bill = state.bill_by_invoice(body["invoiceNumber"])
+    insurer = body.get("insurer")
+    if insurer is not None and not isinstance(insurer, str):
+        return 400, {"error": "InvalidControl", "message": "insurer: a Healthcode insurer identifier"}
+    bill = state.bill_by_invoice(body["invoiceNumber"], insurer)
     if bill is None:
         return 404, {"error": "NotFound", "message": f"No bill {body['invoiceNumber']}"}
     invoiced = sum(int(line["fee"]) * int(line.get("quantity", 1)) for line in bill.wire["lines"])
@@ -142,6 +164,9 @@ def remit(app: web.Application, body: Any) -> tuple[int, dict[str, Any]]:
     if status is not HcStatus.COLLECTED or bill.paid is not None:
         why = "already paid" if bill.paid is not None else f"not collected ({status.value})"
         return 409, {"error": "NotAllowed", "message": f"The bill is {why}"}
+    reason = _reason(body.get("reason"), paid)
+    if reason == ():
+        return 400, {"error": "InvalidControl", "message": "reason: {code, text} (strings) or a text"}
     state.sequence += 1
     remittance = Remittance(
         remittance_id=f"PR{state.sequence:06d}",
@@ -153,6 +178,7 @@ def remit(app: web.Application, body: Any) -> tuple[int, dict[str, Any]]:
         invoiced=invoiced,
         paid=paid,
         created=state.clock.now(),
+        reason=reason or None,
     )
     bill.paid = paid
     state.remittances.append(remittance)

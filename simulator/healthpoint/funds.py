@@ -1,19 +1,21 @@
 """Fund, card and provider reference of the simulated HealthPoint network.
 
-Loaded once from ``fixtures/healthpoint/*.json`` (reading those files is the only I/O here);
-the objects are frozen and the lookups pure.
+Loaded once from the package's ``data/*.json`` (package data, read through
+:mod:`importlib.resources`, so an installed wheel has them; reading those files is the only I/O
+here); the objects are frozen and the lookups pure.
 """
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "FIXTURES_DIR",
+    "REFERENCE_DIR",
     "Card",
     "Fund",
     "Provider",
@@ -21,8 +23,8 @@ __all__ = [
     "load_reference",
 ]
 
-FIXTURES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "healthpoint"
-"""Where the reference JSON lives (repository ``fixtures/healthpoint``)."""
+REFERENCE_DIR: Traversable = files("simulator.healthpoint") / "data"
+"""Where the reference JSON lives (package data: ``simulator/healthpoint/data``)."""
 
 
 class _Frozen(BaseModel):
@@ -57,7 +59,7 @@ class Provider(_Frozen):
 
 
 class Reference(_Frozen):
-    """Everything the simulated network knows, loaded from fixtures."""
+    """Everything the simulated network knows, loaded from the package's data."""
 
     funds: tuple[Fund, ...]
     test_card: Card
@@ -97,8 +99,8 @@ class Reference(_Frozen):
 
 
 @lru_cache(maxsize=4)
-def load_reference(directory: Path = FIXTURES_DIR) -> Reference:
-    """Load the fund, modality and response-code fixtures.
+def load_reference(directory: Traversable = REFERENCE_DIR) -> Reference:
+    """Load the fund, modality and response-code reference.
 
     Args:
         directory: Folder holding funds.json, modalities.json, response_codes.json.

@@ -7,7 +7,6 @@ Every decision comes from the pure modules (``terminal`` table, ``healthpoint`` 
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,7 +233,7 @@ class ClaimFlow:
             await terminal.broadcast("question", question)
             timeout_ms = claim.scenario.answer_timeout_ms
             timeout = timeout_ms / 1000 if timeout_ms is not None else QUESTION_TIMEOUT_S
-            answer = await self._wait_answer(terminal, timeout)
+            answer = await terminal.wait_answer(timeout)
             log.question = None
             accepted = answer == "ACCEPT"
             await self.steps.enter(terminal, _ANSWER_EVENTS[answer])
@@ -256,22 +255,3 @@ class ClaimFlow:
         log.receipt_lines = claim_receipt_lines("claim", final)
         await self.steps.clock.sleep(PRINT_DELAY_S)
         await self.steps.finish(terminal, final, drop=claim.scenario.drop_response)
-
-    async def _wait_answer(self, terminal: TerminalRuntime, timeout: float) -> str | None:
-        """The approval answer: "ACCEPT", "REJECT", "ABORT" (operator cancel) or None."""
-        both = asyncio.Event()
-
-        async def relay(source: asyncio.Event) -> None:
-            await source.wait()
-            both.set()
-
-        relays = [asyncio.ensure_future(relay(event)) for event in (terminal.answer, terminal.abort)]
-        try:
-            if not await self.steps.clock.wait_event(both, timeout):
-                return None
-        finally:
-            for task in relays:
-                task.cancel()
-        if terminal.answer.is_set():
-            return terminal.answer_label
-        return "ABORT"

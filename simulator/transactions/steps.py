@@ -66,7 +66,7 @@ class TerminalSteps:
 
     async def enter(self, terminal: TerminalRuntime, event: Event, *, line: str | None = None, show: bool = True) -> State:
         """Fire ``event`` through the table and show the new state's line (or ``line``)."""
-        state = terminal.machine.fire(event)
+        state = terminal.fire(event)
         kind = terminal.current_log().kind
         text = line if line is not None or kind is None else status_line(kind, state)
         if show and text is not None:
@@ -80,31 +80,23 @@ class TerminalSteps:
 
     async def finish(self, terminal: TerminalRuntime, final: dict[str, Any], *, drop: bool, receipt: Frame | None = None) -> None:
         """End the transaction: store the final answer and send it unless dropped."""
-        log = terminal.current_log()
-        log.question = None
-        log.final = final
-        log.dropped = drop
-        if terminal.machine.state is not State.IDLE:
-            terminal.machine.fire(Event.DONE)
+        terminal.end(final, drop=drop)
         if not drop:
             if receipt is not None:
                 await terminal.broadcast("receiptReceived", receipt)
             await terminal.broadcast("transactionComplete", final)
-        for session in terminal.subscribers:
-            if session.terminal is terminal:
-                session.terminal = None
-        terminal.subscribers = set()
+        terminal.release()
 
     async def present_card(self, terminal: TerminalRuntime, scenario: Scenario) -> bool:
         """Wait for the card; False if the operator aborted first."""
         card_ms = scenario.card_delay_ms
         delay = (card_ms if card_ms is not None else DEFAULT_CARD_DELAY_MS) / 1000
-        if await self.clock.wait_event(terminal.abort, delay):
-            terminal.machine.fire(Event.ABORT)
+        if await terminal.wait_abort(delay):
+            terminal.fire(Event.ABORT)
             return False
         await self.enter(terminal, Event.CARD_PRESENTED)
-        if await self.clock.wait_event(terminal.abort, _READ_DELAY_S):
-            terminal.machine.fire(Event.ABORT)
+        if await terminal.wait_abort(_READ_DELAY_S):
+            terminal.fire(Event.ABORT)
             return False
         return True
 
@@ -140,8 +132,7 @@ class TerminalSteps:
 
     def next_ref_tag(self, terminal: TerminalRuntime) -> str:
         """The terminal's next HealthPoint refTag (seven digits)."""
-        terminal.ref_tags += 1
-        return f"{(_BASE_REF_TAG + terminal.ref_tags) % 10_000_000:07d}"
+        return f"{(_BASE_REF_TAG + terminal.next_ref_tag()) % 10_000_000:07d}"
 
     def next_payment(self) -> int:
         """The number of the next card payment (its reference, authorisation code, PAN tail)."""

@@ -206,9 +206,9 @@ async def test_same_invoice_number_twice_is_refused_while_active(hc: Running) ->
     await control(hc.sim, {"timings": SLOW})
     c = await hc.client()
     first = await c.call("healthcode.submit", {"requestId": "hc-a", "bill": bill()})
-    with pytest.raises(RpcError) as err:
-        await c.call("healthcode.submit", {"requestId": "hc-b", "bill": bill()})
-    assert err.value.code == -32004 and err.value.data["jobId"] == first["jobId"]
+    second = await c.call("healthcode.submit", {"requestId": "hc-b", "bill": bill()})
+    assert second["state"] == "failed" and second["jobId"] != first["jobId"]
+    assert [p["error"] for p in second["error"]["data"]["problems"]] == ["Duplicate Invoice"]
     with pytest.raises(RpcError) as reused:
         await c.call("healthcode.submit", {"requestId": "hc-a", "bill": bill(insurer="ppp")})
     assert reused.value.code == -32001

@@ -35,8 +35,9 @@ async def polls_after(running: Running, rounds: int) -> None:
     raise AssertionError("the remittance poller did not run")
 
 
-async def remit(sim: Sim, invoice: str, pence: int) -> dict[str, Any]:
-    response = await sim.http.post("/_sim/healthcode/remit", json={"invoiceNumber": invoice, "amountPaid": pence})
+async def remit(sim: Sim, invoice: str, pence: int, **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"invoiceNumber": invoice, "amountPaid": pence, **extra}
+    response = await sim.http.post("/_sim/healthcode/remit", json=body)
     response.raise_for_status()
     answer: dict[str, Any] = response.json()
     return answer
@@ -119,5 +120,48 @@ async def test_token_expiry_mid_poll_is_renewed(tmp_path: Path, sim: Sim) -> Non
         assert paid["result"]["paid"] == 16450 and paid["result"]["shortfall"] == 0
         v2 = book(running).v2
         assert v2 is not None and v2.tokens_fetched >= 2
+    finally:
+        await stop_daemon(running)
+
+
+async def test_a_zero_payment_is_a_rejection_and_the_bill_may_be_resubmitted(tmp_path: Path, sim: Sim) -> None:
+    await control(sim, {"timings": FAST})
+    settings = make_settings(tmp_path, sim, healthcode=v2_config(tmp_path, sim, remittance_poll_s=0.2))
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client()
+        await c.call("events.subscribe", {"topics": ["job.updated"]})
+        job = await c.call("healthcode.submit", {"requestId": "rz-1", "bill": bill()})
+        await wait_final(c, job["jobId"])
+        reason = {"code": "NOAUTH", "text": "No pre-authorisation for this treatment (sample)"}
+        await remit(sim, "INV-0001", 0, reason=reason)
+        rejected = await paid_note(c, job["jobId"])
+        assert rejected["result"]["paid"] == 0 and rejected["result"]["rejected"] is True
+        assert rejected["result"]["reason"] == reason["text"]
+        listed = await c.call("healthcode.remittances", {"insurer": "bup", "invoiceNumber": "INV-0001"})
+        assert [line["reason"] for r in listed for line in r["lines"]] == [reason["text"]]
+
+        # A rejected bill is not paid: it may be corrected and sent again under its number.
+        again = await c.call("healthcode.submit", {"requestId": "rz-2", "bill": bill(), "replaces": job["jobId"]})
+        assert again["state"] in ("running", "completed") and again["result"]["replaces"] == job["jobId"]
+        assert again["result"]["reference"] != rejected["result"]["reference"]
+    finally:
+        await stop_daemon(running)
+
+
+async def test_a_shortfall_carries_the_insurer_s_reason(tmp_path: Path, sim: Sim) -> None:
+    await control(sim, {"timings": FAST})
+    settings = make_settings(tmp_path, sim, healthcode=v2_config(tmp_path, sim, remittance_poll_s=0.2))
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client()
+        await c.call("events.subscribe", {"topics": ["job.updated"]})
+        job = await c.call("healthcode.submit", {"requestId": "rr-1", "bill": bill()})
+        await wait_final(c, job["jobId"])
+        await remit(sim, "INV-0001", 15000, reason={"code": "EXCESS", "text": "Policy excess: bill the patient (sample)"})
+        paid = await paid_note(c, job["jobId"])
+        assert paid["result"]["paid"] == 15000 and paid["result"]["shortfall"] == 1450
+        assert paid["result"]["rejected"] is False
+        assert paid["result"]["reason"] == "Policy excess: bill the patient (sample)"
     finally:
         await stop_daemon(running)

@@ -22,6 +22,7 @@ from bridge.errors import (
     HealthcodeCredentialsInvalid,
     HealthcodeNotFound,
     HealthcodeOutcomeUncertain,
+    HealthcodeRejected,
     HealthcodeUnavailable,
     NotAllowedNow,
 )
@@ -250,15 +251,18 @@ async def test_timeout_on_submit_is_uncertain_and_on_status_unavailable(hc: Heal
     assert await hc.bills() == []
 
 
-async def test_duplicate_invoice_gives_the_existing_bill(hc: HealthcodeSim) -> None:
+async def test_duplicate_invoice_is_refused_and_the_same_bill_gives_the_existing_one(hc: HealthcodeSim) -> None:
     async with hc.transport() as client:
         first = await client.submit(load_bill())
         again = await client.submit(load_bill())
-        other_patient = await client.submit(load_bill("clinic_payee_axa.json", invoiceNumber="INV-0001"))
+        with pytest.raises(HealthcodeRejected) as refused:
+            await client.submit(load_bill("clinic_payee_axa.json", invoiceNumber="INV-0001", insurer="bup"))
         problems = await client.validate(load_bill())
+        found = await client.status(invoice_number="INV-0001", insurer="bup")
     assert again.duplicate and again.reference == first.reference
-    assert other_patient.duplicate and other_patient.reference == first.reference
+    assert [(p["healthcodeField"], p["error"]) for p in refused.value.problems] == [("InvoiceNo", "Duplicate Invoice")]
     assert [(p.healthcode_field, p.error) for p in problems] == [("InvoiceNo", "Duplicate Invoice")]
+    assert found.reference == first.reference and found.bill == load_bill()
     assert len(await hc.bills()) == 1
 
 

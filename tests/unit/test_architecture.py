@@ -45,6 +45,7 @@ PURE = (
     "simulator/healthcode/rules.py",
     "simulator/healthcode/fhir.py",
     "simulator/terminal.py",
+    "simulator/iclient.py",
 )
 IO_MODULES = frozenset({
     "asyncio", "sqlite3", "playwright", "aiohttp", "httpx", "websockets", "aiomqtt", "socket",

@@ -99,3 +99,23 @@ def test_operations_md_documents_the_exit_codes() -> None:
     text = (Path(__file__).resolve().parents[4] / "docs" / "operations.md").read_text()
     for code, meaning in EXIT_CODES.items():
         assert f"| {code} | {meaning} |" in text
+
+
+def test_address_in_use_walks_an_exception_cycle_once() -> None:
+    import errno
+
+    from bridge.cli.commands import _address_in_use
+
+    # What the daemon's task group leaves: the error re-raised out of its group has the group as
+    # context, and the group holds the error again.
+    inner = RuntimeError("the browser did not start")
+    group = ExceptionGroup("loops", [inner])
+    inner.__context__ = group
+    assert _address_in_use(inner) is False
+
+    clash = OSError(errno.EADDRINUSE, "Address already in use")
+    outer = RuntimeError("could not serve")
+    wrapper = ExceptionGroup("loops", [outer])
+    outer.__context__ = wrapper
+    outer.__cause__ = clash
+    assert _address_in_use(outer) is True

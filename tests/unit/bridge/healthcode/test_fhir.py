@@ -63,6 +63,27 @@ def test_remittance_read_from_the_simulators_resources_with_unknown_fields() -> 
     assert read_remittance({"resourceType": "PaymentReconciliation"}, None) is None
 
 
+@pytest.mark.parametrize(("paid", "reason", "read_reason"), [
+    (0, ("NOTCOVERED", "Not covered (sample)"), "Not covered (sample)"),
+    (15000, ("EXCESS", "Policy excess (sample)"), "Policy excess (sample)"),
+    (15000, None, None),
+    (16450, ("X", "ignored: paid in full"), None),
+])
+def test_the_insurer_s_reason_is_read_per_line(paid: int, reason: tuple[str, str] | None, read_reason: str | None) -> None:
+    remittance = Remittance("PR000002", "CR000002", "BACS00000002", "bup", "SIM001", "INV-0002",
+                            16450, paid, datetime(2026, 11, 20, 14, tzinfo=UTC), reason)
+    summary = _decimal_json(payment_reconciliation(remittance))
+    details = _decimal_json({"resourceType": "Bundle", "entry": [{"resource": claim_response(remittance)}]})
+    assert isinstance(summary, dict)
+    read = read_remittance(summary, details)
+    assert read is not None and read.lines[0].reason == read_reason and read.lines[0].amount_paid == paid
+    # Only a code, no words: the code.
+    bare = {"resourceType": "ClaimResponse", "identifier": [{"value": "INV-0002"}],
+            "item": [{"adjudication": [{"reason": {"coding": [{"code": "NOAUTH"}]}}]}]}
+    coded = read_remittance(summary, {"resourceType": "Bundle", "entry": [{"resource": bare}]})
+    assert coded is not None and coded.lines[0].reason == ("NOAUTH" if paid == 0 else None)
+
+
 def test_members_read_tolerantly() -> None:
     bundle = {"entry": [
         {"resource": {"resourceType": "Coverage", "status": "active", "subscriberId": "AV5550001",

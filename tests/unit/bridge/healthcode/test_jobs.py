@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
-from bridge.healthcode import BillStatus, Problem, StatusReport, SubmitReceipt
+from bridge.healthcode import Bill, BillStatus, Problem, StatusReport, SubmitReceipt
 from bridge.healthcode.jobs import (
     bill_result,
+    holds_invoice,
+    is_own_bill,
     job_state_for,
     problem_to_wire,
     uk_today,
@@ -101,3 +105,40 @@ def test_bill_result_keeps_pointers_and_payment() -> None:
     after = bill_result(StatusReport(status=BillStatus.COLLECTED), "INV-1", before)
     assert after["replaces"] == "j0" and after["paid"] == 100 and after["remittanceIds"] == ["PR1"]
     assert after["reference"] == "R1" and after["status"] == "Collected"
+
+
+def _bill(**changes: object) -> Bill:
+    data = json.loads((Path(__file__).resolve().parents[4] / "fixtures/healthcode/bills/valid_bupa.json").read_text())
+    data.update(changes)
+    return Bill.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    ("state", "status", "holds"),
+    [
+        (JobState.QUEUED, None, True),
+        (JobState.RUNNING, "Unprocessed", True),
+        (JobState.COMPLETED, "Collected", True),
+        (JobState.UNKNOWN, "NotFound", True),
+        (JobState.COMPLETED, "Cancelled", False),
+        (JobState.FAILED, None, False),
+    ],
+)
+def test_which_bill_jobs_hold_their_invoice_number(state: JobState, status: str | None, holds: bool) -> None:
+    assert holds_invoice(state, {"status": status} if status else None) is holds
+
+
+def test_a_bill_found_by_invoice_number_is_adopted_only_when_it_is_this_job_s() -> None:
+    mine = _bill()
+    found = StatusReport(status=BillStatus.IN_PROCESS, reference="R-1", bill=mine)
+    assert is_own_bill(found, mine, None)
+    assert not is_own_bill(found, mine, "R-1"), "the bill this job resubmits"
+    assert not is_own_bill(found.model_copy(update={"status": BillStatus.CANCELLED}), mine, None)
+    assert not is_own_bill(found, _bill(setting="D"), None), "another bill under the number"
+    assert not is_own_bill(StatusReport(status=BillStatus.IN_PROCESS, reference="R-1"), mine, None)
+    assert not is_own_bill(StatusReport(status=BillStatus.NOT_FOUND), mine, None)
+
+
+def test_unreadable_content_in_a_report_is_no_content() -> None:
+    report = StatusReport.model_validate({"status": "Unprocessed", "reference": "R-1", "bill": {"x": 1}})
+    assert report.bill is None and report.reference == "R-1"

@@ -28,6 +28,7 @@ from bridge.healthpoint import (
 )
 
 FIXTURES = Path(__file__).parents[4] / "fixtures" / "healthpoint"
+REFERENCE = Path(__file__).parents[4] / "simulator" / "healthpoint" / "data"  # the simulator's package data
 EXAMPLE = json.loads((FIXTURES / "example-response.json").read_text())
 PAIRING = Pairing(mid=100, tid=200, integrationKey="k-123-secret")
 
@@ -41,12 +42,12 @@ def _request() -> ClaimRequest:
 
 
 def test_modalities_match_the_fixture():
-    table = json.loads((FIXTURES / "modalities.json").read_text())["modalities"]
+    table = json.loads((REFERENCE / "modalities.json").read_text())["modalities"]
     assert tuple(m["code"] for m in table) == MODALITIES
 
 
 def test_funds_match_the_fixture():
-    funds = json.loads((FIXTURES / "funds.json").read_text())["funds"]
+    funds = json.loads((REFERENCE / "funds.json").read_text())["funds"]
     current = {f["identifyingDigits"]: f["fundId"] for f in funds if f.get("acceptingClaims", True)}
     assert {d: f.id for d, f in FUNDS_BY_DIGITS.items()} == current
 

@@ -22,7 +22,7 @@ def _job_row(**changes: Any) -> dict[str, Any]:
         "job_id": "j1", "request_id": "r1", "kind": "claim", "terminal": "t", "state": "completed",
         "request": '{"items":[{"claimAmount":5000}]}', "result": '{"result":"APPROVED"}', "error": None,
         "parent_job_id": None, "created_at": "2026-11-22T23:00:00.000000+00:00",
-        "updated_at": "2026-11-22T23:00:05.000000+00:00",
+        "updated_at": "2026-11-22T23:00:05.000000+00:00", "seq": 7,
     }
     row.update(changes)
     return row
@@ -32,7 +32,7 @@ def test_a_job_row_from_a_mapping() -> None:
     job = job_from_row(_job_row())
     assert job == JobRecord(
         "j1", "r1", JobKind.CLAIM, "t", JobState.COMPLETED, {"items": [{"claimAmount": 5000}]},
-        {"result": "APPROVED"}, None, None, AT, datetime(2026, 11, 22, 23, 0, 5, tzinfo=UTC),
+        {"result": "APPROVED"}, None, None, AT, datetime(2026, 11, 22, 23, 0, 5, tzinfo=UTC), seq=7,
     )
     assert job.kind is JobKind.CLAIM and job.state is JobState.COMPLETED
 
@@ -44,9 +44,9 @@ def test_a_job_row_from_sqlite_decodes_the_same(tmp_path: Path) -> None:
         db.executescript(SCHEMA)
         db.execute(
             "INSERT INTO jobs (job_id, request_id, kind, terminal, state, digest, request, result, error,"
-            " parent_job_id, created_at, updated_at) VALUES (?,?,?,?,?,'d',?,?,?,?,?,?)",
+            " parent_job_id, created_at, updated_at, seq) VALUES (?,?,?,?,?,'d',?,?,?,?,?,?,?)",
             tuple(row[k] for k in ("job_id", "request_id", "kind", "terminal", "state", "request", "result",
-                                   "error", "parent_job_id", "created_at", "updated_at")),
+                                   "error", "parent_job_id", "created_at", "updated_at", "seq")),
         )
         stored = db.execute("SELECT * FROM jobs").fetchone()
     assert job_from_row(stored) == job_from_row(row)

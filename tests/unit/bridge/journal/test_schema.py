@@ -11,7 +11,7 @@ import pytest
 
 from bridge.journal.schema import SCHEMA, dumps, iso, loads, payload_digest
 
-TABLES = {"jobs", "job_events", "terminals", "probe", "reconciliations", "pairings"}
+TABLES = {"jobs", "job_events", "terminals", "probe", "reconciliations", "pairings", "meta"}
 
 
 def test_the_schema_creates_every_table_and_can_run_again(tmp_path: Path) -> None:

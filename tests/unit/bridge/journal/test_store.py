@@ -198,3 +198,67 @@ def test_a_move_writes_its_notes_in_the_same_transaction_before_the_state_row(tm
             assert all(e["detail"] != "never" for e in await j.events(job.job_id))
 
     run(go())
+
+
+def test_every_change_of_any_job_takes_the_next_journal_wide_seq(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db") as j:
+            a, _ = await j.create_job(kind=JobKind.CLAIM, request_id="a", terminal="t", request={})
+            b, _ = await j.create_job(kind=JobKind.CLAIM, request_id="b", terminal="t", request={})
+            assert (a.seq, b.seq) == (1, 2)
+            again, _ = await j.create_job(kind=JobKind.CLAIM, request_id="a", terminal="t", request={})
+            assert again.seq == 1  # answering a repeat changes nothing
+            assert (await j.move(a.job_id, JobState.RUNNING)).seq == 3
+            await j.note(b.job_id, "question", "Signature OK?")
+            assert (await j.get(b.job_id)).seq == 4
+            await j.note_many(a.job_id, [(AT, "status", "Present card"), (AT, "status", "Processing")])
+            assert (await j.get(a.job_id)).seq == 5
+            assert (await j.update_result(a.job_id, {"status": "x"})).seq == 6
+            assert (await j.move(a.job_id, JobState.COMPLETED, notes=[(AT, "receipt", "r")])).seq == 7
+            listed = await j.list_jobs()
+            assert {job.request_id: job.seq for job in listed} == {"a": 7, "b": 4}
+        async with Journal(tmp_path / "j.db") as j:  # the counter is kept in the journal
+            c, _ = await j.create_job(kind=JobKind.CLAIM, request_id="c", terminal="t", request={})
+            assert c.seq == 8
+
+    run(go())
+
+
+def test_a_journal_made_before_seq_is_numbered_in_the_order_its_jobs_last_changed(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # the jobs table as it was before the change number
+        db.execute(
+            "CREATE TABLE jobs (job_id TEXT PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+            " terminal TEXT, state TEXT NOT NULL, digest TEXT NOT NULL, request TEXT NOT NULL, result TEXT,"
+            " error TEXT, parent_job_id TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"
+        )
+        for job_id, updated in (("j1", "2026-11-22T23:00:09"), ("j2", "2026-11-22T23:00:01"), ("j3", "2026-11-22T23:00:05")):
+            db.execute(
+                "INSERT INTO jobs VALUES (?, ?, 'claim', 't', 'completed', 'd', '{}', NULL, NULL, NULL,"
+                " '2026-11-22T23:00:00+00:00', ?)", (job_id, "r" + job_id, updated + "+00:00"),
+            )
+
+    async def go() -> None:
+        async with Journal(path) as j:
+            assert {job.job_id: job.seq for job in await j.list_jobs()} == {"j2": 1, "j3": 2, "j1": 3}
+            new, _ = await j.create_job(kind=JobKind.CLAIM, request_id="new", terminal="t", request={})
+            assert new.seq == 4
+        async with Journal(path) as j:  # opening again migrates nothing twice
+            assert (await j.get("j1")).seq == 3
+
+    run(go())
+
+
+def test_one_row_that_cannot_be_decoded_is_left_out_of_lists_and_never_claimed_again(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db") as j:
+            bad, _ = await j.create_job(kind=JobKind.CLAIM, request_id="bad", terminal="t", request={})
+            await j.create_job(kind=JobKind.CLAIM, request_id="good", terminal="t", request={})
+            await j.read(lambda: j.thread.conn.execute("UPDATE jobs SET result = '{broken' WHERE request_id = 'bad'"))
+            assert [job.request_id for job in await j.list_jobs()] == ["good"]
+            with pytest.raises(JournalUnavailable):
+                await j.get(bad.job_id)
+            with pytest.raises(JournalUnavailable):  # -32005, not a second job for the same requestId
+                await j.create_job(kind=JobKind.CLAIM, request_id="bad", terminal="t", request={})
+
+    run(go())
