@@ -77,6 +77,7 @@ export type CancelJob = {
   jobId: string;
   requestId: string;
   kind: "cancel";
+  seq: number;
   terminal?: string | null;
   state: JobState;
   createdAt: string;
@@ -127,6 +128,7 @@ export type ClaimJob = {
   jobId: string;
   requestId: string;
   kind: "claim";
+  seq: number;
   terminal?: string | null;
   state: JobState;
   createdAt: string;
@@ -211,6 +213,7 @@ export type GapJob = {
   jobId: string;
   requestId: string;
   kind: "gap";
+  seq: number;
   terminal?: string | null;
   state: JobState;
   createdAt: string;
@@ -247,6 +250,7 @@ export type HealthcodeBillJob = {
   jobId: string;
   requestId: string;
   kind: "healthcodeBill";
+  seq: number;
   terminal?: string | null;
   state: JobState;
   createdAt: string;
@@ -296,6 +300,15 @@ export type JobError = {
 
 /** What a job does. */
 export type JobKind = "claim" | "rebateEstimate" | "cancel" | "gap" | "refund" | "healthcodeBill";
+
+/** ``job.list {since}``: the jobs changed after ``since``, oldest change first; ask again
+ * with ``since: nextSince`` until ``more`` is false.
+ */
+export type JobPage = {
+  jobs: Array<Job>;
+  nextSince: number;
+  more: boolean;
+};
 
 /** ``job.question``: answer with ``job.answer``. */
 export type JobQuestion = {
@@ -402,6 +415,7 @@ export type RebateEstimateJob = {
   jobId: string;
   requestId: string;
   kind: "rebateEstimate";
+  seq: number;
   terminal?: string | null;
   state: JobState;
   createdAt: string;
@@ -557,6 +571,7 @@ export type RefundJob = {
   jobId: string;
   requestId: string;
   kind: "refund";
+  seq: number;
   terminal?: string | null;
   state: JobState;
   createdAt: string;
@@ -746,15 +761,16 @@ export interface Methods {
     };
     result: Job;
   };
-  /** Jobs, newest first, filtered. */
+  /** Jobs, newest first, filtered; with since: a JobPage of the jobs changed after it, oldest change first. */
   "job.list": {
     params: {
       state?: JobState | null;
       terminal?: string | null;
       kind?: JobKind | null;
       limit?: number | null;
+      since?: number | null;
     };
-    result: Array<Job>;
+    result: Array<Job> | JobPage;
   };
   /** Settle an unknown job by hand, with a note. */
   "job.resolve": {

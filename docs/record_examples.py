@@ -181,6 +181,7 @@ async def _session(rec: _Recorder, daemon: Daemon, http: httpx.AsyncClient) -> N
                                    "note": "Fund's portal shows no claim; patient will pay in full"})
     await rec.call("job.get", {"jobId": claim["jobId"]})
     await rec.call("job.list", {"kind": "cancel", "limit": 5})
+    await rec.call("job.list", {"since": 0, "limit": 2})  # catching up: a page, then since: nextSince
 
     # --- terminals and reports
     await rec.call("terminal.list")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from types import MappingProxyType, UnionType
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -68,6 +68,7 @@ from bridge.protocol.results import (
     AnswerResult,
     HealthResult,
     Job,
+    JobPage,
     PairResult,
     SubscribeResult,
     TerminalInfo,
@@ -139,7 +140,10 @@ METHODS: Mapping[str, MethodSpec] = MappingProxyType(
         "job.get": MethodSpec(
             JobGetParams, Job, "One job by jobId or requestId.", (*_COMMON_ERRORS, JobNotFound)
         ),
-        "job.list": MethodSpec(JobListParams, list[Job], "Jobs, newest first, filtered."),
+        "job.list": MethodSpec(
+            JobListParams, list[Job] | JobPage,
+            "Jobs, newest first, filtered; with since: a JobPage of the jobs changed after it, oldest change first.",
+        ),
         "job.resolve": MethodSpec(
             JobResolveParams, Job, "Settle an unknown job by hand, with a note.",
             (*_COMMON_ERRORS, JobNotFound, NotAllowedNow),
@@ -202,6 +206,8 @@ def fits_result(value: Any, documented: Any) -> bool:
     an instance of the model, a list of instances for ``list[Model]``, a dict for ``dict[...]``
     (``rpc.discover``)."""
     origin = get_origin(documented)
+    if origin is UnionType:
+        return any(fits_result(value, member) for member in get_args(documented))
     if origin is list:
         (member,) = get_args(documented)
         return isinstance(value, list) and all(fits_result(v, member) for v in value)

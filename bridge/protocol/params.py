@@ -196,6 +196,9 @@ class JobListParams(BaseModel):
     terminal: str | None = Field(default=None, pattern=_TERMINAL_PATTERN)
     kind: JobKind | None = None
     limit: StrictInt | None = Field(default=None, ge=1, le=1000)
+    #: Catching up: only the jobs changed after this change number (a Job's ``seq``, or the
+    #: last page's ``nextSince``), oldest change first; the answer is then a JobPage.
+    since: StrictInt | None = Field(default=None, ge=0)
 
 
 class JobResolveParams(BaseModel):

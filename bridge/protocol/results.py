@@ -35,6 +35,7 @@ __all__ = [
     "JOB_RESULTS",
     "Job",
     "JobError",
+    "JobPage",
     "JobQuestion",
     "JobStatus",
     "JobUpdated",
@@ -251,6 +252,9 @@ class Job(BaseModel):
     jobId: str
     requestId: str
     kind: JobKind
+    #: The journal's change number of the job's last change: it grows with every change of any
+    #: job (``job.list {since}`` pages by it).
+    seq: int
     terminal: str | None = None
     state: JobState
     createdAt: Instant
@@ -266,6 +270,19 @@ class Job(BaseModel):
     receipts: Receipts | None = None
     #: With ``job.get {..., history: true}``: every audit event, oldest first.
     history: tuple[HistoryEntry, ...] | None = None
+
+
+class JobPage(BaseModel):
+    """``job.list {since}``: the jobs changed after ``since``, oldest change first; ask again
+    with ``since: nextSince`` until ``more`` is false."""
+
+    model_config = _RESULT
+
+    jobs: tuple[Job, ...]
+    #: The ``since`` of the next page: the ``seq`` of the last job here (``since`` when none).
+    nextSince: int
+    #: Whether more jobs changed after ``nextSince`` (already, at the time of the answer).
+    more: bool
 
 
 class AnswerResult(BaseModel):

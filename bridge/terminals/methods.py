@@ -30,6 +30,7 @@ from bridge.errors import (
 from bridge.hub import Hub, Peer
 from bridge.jobs import ANSWERED_STATES, JobKind, JobState, is_final
 from bridge.journal import JobLinks, JobRecord, Journal
+from bridge.journal.changes import JobChanges
 from bridge.protocol import (
     AbortResult,
     AnswerResult,
@@ -39,6 +40,7 @@ from bridge.protocol import (
     GapParams,
     HealthResult,
     Job,
+    JobPage,
     JobAbortParams,
     JobAnswerParams,
     JobGetParams,
@@ -119,6 +121,7 @@ class Service:
         self._money = asyncio.Lock()
         self.reconciler = Reconciler(journal, hub, workers, now)
         self._links = JobLinks(journal)
+        self._changes = JobChanges(journal)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -356,8 +359,12 @@ class Service:
         history = history_of(await self.journal.events(job.job_id)) if params.history else None
         return self._job(job, history)
 
-    async def list_jobs(self, params: JobListParams, peer: Peer | None) -> list[Job]:
-        """``job.list``."""
+    async def list_jobs(self, params: JobListParams, peer: Peer | None) -> list[Job] | JobPage:
+        """``job.list``; with ``since``, a page of the jobs changed after it (catching up)."""
+        if params.since is not None:
+            page = await self._changes.since(params.since, params.limit or 1000, state=params.state,
+                                             terminal=params.terminal, kind=params.kind)
+            return JobPage(jobs=tuple(self._job(j) for j in page.jobs), nextSince=page.next_since, more=page.more)
         jobs = await self.journal.list_jobs(
             states=[params.state] if params.state else None, terminal=params.terminal, kind=params.kind,
             limit=params.limit or 100,
