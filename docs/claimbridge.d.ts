@@ -312,6 +312,7 @@ export type JobPage = {
 
 /** ``job.question``: answer with ``job.answer``. */
 export type JobQuestion = {
+  seq: number;
   jobId: string;
   text: string;
   options: Array<string>;
@@ -322,12 +323,14 @@ export type JobState = "queued" | "running" | "completed" | "failed" | "unknown"
 
 /** ``job.status``: a terminal status line, e.g. "Reading card". */
 export type JobStatus = {
+  seq: number;
   jobId: string;
   message: string;
 };
 
 /** ``job.updated``: sent on every state change. */
 export type JobUpdated = {
+  seq: number;
   job: Job;
 };
 
@@ -523,6 +526,7 @@ export type ReconciliationClaim = {
 
 /** ``reconciliation.done``: one reconciliation run ended (counts of what it found). */
 export type ReconciliationDone = {
+  seq: number;
   terminal: string;
   date: string;
   settled: number;
@@ -635,6 +639,7 @@ export type Setting = "I" | "D" | "O";
 /** ``events.subscribe`` result: the topics now subscribed. */
 export type SubscribeResult = {
   topics: Array<string>;
+  replayed?: number;
 };
 
 /** One terminal as ``terminal.list`` shows it. */
@@ -649,6 +654,7 @@ export type TerminalInfo = {
 
 /** ``terminal.pairing``: pairing progress (iClient ``pairingStatus``). */
 export type TerminalPairing = {
+  seq: number;
   terminal: string;
   status: string;
   message: string;
@@ -881,6 +887,7 @@ export interface Methods {
   "events.subscribe": {
     params: {
       topics: Array<"job.updated" | "job.status" | "job.question" | "terminal.pairing" | "reconciliation.done" | "*">;
+      since?: number | null;
     };
     result: SubscribeResult;
   };

@@ -222,6 +222,7 @@ async def _session(rec: _Recorder, daemon: Daemon, http: httpx.AsyncClient) -> N
         await rec.call("healthcode.remittances", {"insurer": "bup", "since": TODAY})
     await rec.call("system.health")
     await rec.call("events.subscribe", {"topics": ["job.updated", "job.status"]})
+    await rec.call("events.subscribe", {"topics": ["reconciliation.done"], "since": 0})  # catching up: a replay, then live
 
     # --- refusals
     await rec.refused("Invalid params: every bad field named", "healthpoint.claim",

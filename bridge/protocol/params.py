@@ -254,6 +254,9 @@ class EventsSubscribeParams(BaseModel):
     model_config = _PARAMS
 
     topics: tuple[EventTopic, ...] = Field(min_length=1, max_length=len(EVENT_TOPICS))
+    #: Catching up: first replay every notification of these topics numbered after this ``seq``
+    #: (the last one the PMS saw), in order, then go on live.
+    since: StrictInt | None = Field(default=None, ge=0)
 
 
 class HealthcodeValidateParams(BaseModel):

@@ -366,6 +366,8 @@ class SubscribeResult(BaseModel):
     model_config = _RESULT
 
     topics: tuple[str, ...]
+    #: With ``since``: how many recorded notifications were replayed (sent before this answer).
+    replayed: int = 0
 
 
 # --------------------------------------------------------------------------- notifications
@@ -376,6 +378,10 @@ class JobUpdated(BaseModel):
 
     model_config = _RESULT
 
+    #: The notification's number in the daemon's event log: ``events.subscribe {since}`` replays
+    #: from the last one seen.
+    seq: int
+
     job: Job
 
 
@@ -383,6 +389,10 @@ class JobStatus(BaseModel):
     """``job.status``: a terminal status line, e.g. "Reading card"."""
 
     model_config = _RESULT
+
+    #: The notification's number in the daemon's event log: ``events.subscribe {since}`` replays
+    #: from the last one seen.
+    seq: int
 
     jobId: str
     message: str
@@ -393,6 +403,10 @@ class JobQuestion(BaseModel):
 
     model_config = _RESULT
 
+    #: The notification's number in the daemon's event log: ``events.subscribe {since}`` replays
+    #: from the last one seen.
+    seq: int
+
     jobId: str
     text: str
     options: tuple[str, ...]
@@ -402,6 +416,10 @@ class TerminalPairing(BaseModel):
     """``terminal.pairing``: pairing progress (iClient ``pairingStatus``)."""
 
     model_config = _RESULT
+
+    #: The notification's number in the daemon's event log: ``events.subscribe {since}`` replays
+    #: from the last one seen.
+    seq: int
 
     terminal: str
     status: str
@@ -424,6 +442,10 @@ class ReconciliationDone(BaseModel):
     """``reconciliation.done``: one reconciliation run ended (counts of what it found)."""
 
     model_config = _RESULT
+
+    #: The notification's number in the daemon's event log: ``events.subscribe {since}`` replays
+    #: from the last one seen.
+    seq: int
 
     terminal: str
     date: str

@@ -447,7 +447,10 @@ class Service:
         """``events.subscribe``."""
         if peer is None:
             return SubscribeResult(topics=())
-        return SubscribeResult(topics=tuple(self.hub.subscribe(peer, list(params.topics))))
+        if params.since is None:
+            return SubscribeResult(topics=tuple(self.hub.subscribe(peer, list(params.topics))))
+        topics, replayed = await self.hub.catch_up(peer, list(params.topics), params.since)
+        return SubscribeResult(topics=tuple(topics), replayed=replayed)
 
     def handlers(self) -> Mapping[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
         """Method name -> handler; the dispatcher's table (``rpc.discover`` is the dispatcher's)."""

@@ -7,6 +7,7 @@ the journal itself numbers changes), so the test spends its time paging, not cla
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import uuid
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from bridge.journal import Journal
-from tests.daemon_harness import Sim, make_settings, start_daemon, stop_daemon
+from tests.daemon_harness import Running, Sim, claim_request, make_settings, start_daemon, stop_daemon
 
 pytestmark = pytest.mark.e2e
 
@@ -68,3 +69,57 @@ async def test_job_list_since_pages_through_every_job(tmp_path: Path, sim: Sim) 
         assert await c.call("job.list", {"since": since}) == {"jobs": [], "nextSince": since, "more": False}
     finally:
         await stop_daemon(running)
+
+
+def _seqs(notes: list[dict[str, Any]]) -> list[int]:
+    return [n["params"]["seq"] for n in notes]
+
+
+async def _settled(watcher: Any, count: int) -> None:
+    """Until ``count`` claims have reached a final job.updated on ``watcher``."""
+    async def done() -> None:
+        while sum(1 for n in watcher.notes if n["method"] == "job.updated"
+                  and n["params"]["job"]["state"] in ("completed", "failed", "unknown")) < count:
+            watcher.note_event.clear()
+            await watcher.note_event.wait()
+    await asyncio.wait_for(done(), 60)
+
+
+async def test_events_subscribe_since_replays_exactly_what_was_missed_then_goes_live(daemon: Running) -> None:
+    watcher = await daemon.client()  # connected the whole time: what the PMS should have seen
+    await watcher.call("events.subscribe", {"topics": ["*"]})
+    pms = await daemon.client()
+    await pms.call("events.subscribe", {"topics": ["*"]})
+    submitter = await daemon.client()
+    await submitter.call("healthpoint.claim", claim_request(requestId="cu-1", onApproved="accept"))
+    await _settled(pms, 1)
+    last_seen = _seqs(pms.notes)[-1]
+    await pms.close()  # the PMS is down ...
+    for i in (2, 3):  # ... while these happen
+        await submitter.call("healthpoint.claim", claim_request(requestId=f"cu-{i}", onApproved="accept"))
+    await _settled(watcher, 3)
+    missed = [n for n in watcher.notes if n["params"]["seq"] > last_seen]
+    assert len(missed) >= 6  # at least queued/running/completed of two claims, and status lines
+
+    back = await daemon.client()
+    answer = await back.call("events.subscribe", {"topics": ["*"], "since": last_seen})
+    assert answer["replayed"] == len(missed)
+    assert back.notes == missed  # exactly the missed ones, in order, each as it was sent
+    # then live, with no gap and no repeat
+    await submitter.call("healthpoint.claim", claim_request(requestId="cu-4", onApproved="accept"))
+    await _settled(watcher, 4)
+    await _settled(back, 1)
+    after = [n for n in watcher.notes if n["params"]["seq"] > last_seen]
+    await asyncio.sleep(0.2)
+    assert back.notes == after
+    assert _seqs(back.notes) == sorted(set(_seqs(back.notes)))
+
+
+async def test_replay_keeps_to_the_topics_asked(daemon: Running) -> None:
+    c = await daemon.client()
+    await c.call("healthpoint.claim", claim_request(requestId="cu-t", onApproved="accept"))
+    later = await daemon.client()
+    answer = await later.call("events.subscribe", {"topics": ["job.updated"], "since": 0})
+    assert answer["replayed"] >= 3 and {n["method"] for n in later.notes} == {"job.updated"}
+    assert [n["params"]["job"]["state"] for n in later.notes][-1] == "completed"
+    assert _seqs(later.notes) == sorted(_seqs(later.notes))

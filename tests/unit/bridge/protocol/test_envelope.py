@@ -111,7 +111,7 @@ def test_error_response():
 
 
 def test_notification():
-    out = notification("job.status", JobStatus(jobId="j", message="Reading card"))
+    out = notification("job.status", JobStatus(jobId="j", message="Reading card", seq=7))
     assert out == {"jsonrpc": "2.0", "method": "job.status",
-                   "params": {"jobId": "j", "message": "Reading card"}}
+                   "params": {"seq": 7, "jobId": "j", "message": "Reading card"}}
     assert "id" not in out
