@@ -471,6 +471,7 @@ export type ReconcileJournalSide = {
   result?: string | null;
   totalClaimAmount?: number | null;
   totalBenefit?: number | null;
+  resolution?: "approved" | "declined" | "notProcessed" | null;
 };
 
 /** ``healthpoint.reconcile``: the fund's claims report of a Sydney day held against the journal. */

@@ -230,3 +230,17 @@ async def test_a_failed_autovoid_is_settled_by_its_own_ref_tag(fast: Running) ->
     final = await _get(c, job["jobId"])
     assert final["result"]["result"] == "APPROVED" and final["result"]["fundStatus"] == "APP"
     assert [(r["kind"], r["status"]) for r in await fast.sim.ledger()] == [("claim", "APPROVED"), ("autovoid", "FAILED")]
+
+
+async def test_a_resolved_claim_the_fund_contradicts_is_listed(fast: Running) -> None:
+    """An operator resolved an unknown claim as not processed; the fund's report shows it
+    approved with a benefit: the reconciliation says so (it said nothing before)."""
+    c = await fast.client()
+    job = await _unknown_claim(c, fast.sim, "rc-resolved")
+    await c.call("job.resolve", {"jobId": job["jobId"], "outcome": "notProcessed", "note": "terminal showed nothing"})
+    out = await c.call("healthpoint.reconcile", {"terminal": "front-desk", "date": DAY})
+    found = [d for d in out["discrepancies"] if d.get("jobId") == job["jobId"]]
+    assert [d["kind"] for d in found] == ["statusDiffers"], out
+    assert found[0]["journal"].get("resolution") == "notProcessed", found and found[0]["fund"]["status"] == "APP"
+    assert not [d for d in out["discrepancies"] if d["kind"] == "notInJournal"]
+    assert (await c.call("job.get", {"jobId": job["jobId"]}))["state"] == "resolved"  # never overwritten
