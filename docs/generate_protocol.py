@@ -25,6 +25,41 @@ from bridge.reasons import NOT_ALLOWED_REASONS, UNAVAILABLE_REASONS  # noqa: E40
 
 REASON_WORDS: dict[str, str] = {**NOT_ALLOWED_REASONS, **UNAVAILABLE_REASONS}
 
+#: How a PMS that was away catches up, and the clients that do it for it.
+CATCHING_UP = [
+    "## Catching up, and clients that get the hard part right",
+    "",
+    "Every Job carries `seq`, the journal's change number of its last change (it grows with every",
+    "change of any job): `job.list {since: SEQ, limit}` answers `{jobs, nextSince, more}`, the jobs",
+    "changed after `SEQ` in `seq` order; ask again with `since: nextSince` while `more` (`limit` up to",
+    "1000; paging reaches every job). Every notification carries `seq`, its number in the daemon's",
+    "event log: `events.subscribe {topics, since}` first replays every notification of those topics",
+    "recorded after `since` (kept 7 days), in order, then goes on live — no gap, no repeat.",
+    "",
+    "**Python** (`bridge.client`, in this repository): reconnects, sends the same `requestId` again",
+    "after a dropped connection (never a second claim), answers questions (again, if the answer was",
+    "lost with the connection), and subscribes with `since` on every connection:",
+    "",
+    "```python",
+    "from bridge.client import Client",
+    "",
+    "async def ask_the_desk(question):          # job.question {jobId, text, options}",
+    "    return \"ACCEPT\"",
+    "",
+    "async with Client(\"ws://127.0.0.1:8765/v1\", token, since=saved_seq, on_question=ask_the_desk,",
+    "                  on_notification=lambda method, params: print(method, params[\"seq\"])) as pms:",
+    "    job = await pms.claim(requestId=\"pms-7781-claim\", providerId=\"2159081W\", serviceType=\"P\",",
+    "                          items=[...], onApproved=\"ask\")",
+    "    saved_seq = pms.last_seq                # keep it: the next run catches up from here",
+    "```",
+    "",
+    "**TypeScript**: `@open-rpc/generator` (client) and `json-schema-to-typescript` (types) work on",
+    "`rpc.discover` as it is; compile with `tsc --strict`. The generator writes `public healthpoint.claim`",
+    "for a dotted method name (its issue #619): rename such members to camelCase (`healthpointClaim`)",
+    "before compiling. A test does exactly this (tests/e2e/test_generated_clients.py).",
+    "",
+]
+
 #: What a Job's ``state`` means, and what a PMS does about it.
 STATES = [
     "## Job states",
@@ -181,6 +216,7 @@ def render() -> str:
         "against its schema.",
         "",
         *STATES,
+        *CATCHING_UP,
         "## Errors",
         "",
         "| code | meaning |",
