@@ -11,7 +11,7 @@ caller was told (``unknown`` excepted: it promises nothing), or an APPROVED answ
 with the journal's result.
 
 Run ``python -m bench.crash [--daemon-kills 50] [--chromium-kills 20] [--drops 10]
-[--journal-locks 10] [--hung-pages 10] [--seed N]`` from the project root. It prints the counts; it asserts nothing (tests/crash/test_crash_harness.py
+[--journal-locks 10] [--hung-pages 10] [--journal-behind 10] [--seed N]`` from the project root. It prints the counts; it asserts nothing (tests/crash/test_crash_harness.py
 runs a short campaign and asserts on the same tally).
 
 Kill points (``PHASES``), each followed by a random extra delay inside its window:
@@ -467,7 +467,7 @@ async def _wait_up(running: Running, timeout: float = 30.0) -> None:
 
 async def run_campaign(
     sim: Sim, workdir: Path, *, daemon_kills: int, chromium_kills: int, drops: int,
-    journal_locks: int = 0, hung_pages: int = 0, seed: int = 0,
+    journal_locks: int = 0, hung_pages: int = 0, journal_behind: int = 0, seed: int = 0,
 ) -> Tally:
     """Run every kind of fault and return the tally (prints nothing)."""
     tally = Tally()
@@ -479,6 +479,10 @@ async def run_campaign(
         await _inprocess_campaign(sim, workdir, chromium_kills, drops, rng, tally)
     if journal_locks or hung_pages:
         await _live_fault_campaign(sim, workdir, journal_locks, hung_pages, rng, tally)
+    if journal_behind:
+        from bench.crash_journal import journal_behind_campaign  # it builds on this module
+
+        await journal_behind_campaign(sim, workdir, journal_behind, rng, tally)
     tally.seconds = time.monotonic() - start
     return tally
 
@@ -488,7 +492,8 @@ async def _main(args: argparse.Namespace) -> Tally:
         with tempfile.TemporaryDirectory(prefix="claimbridge-crash-") as tmp:
             return await run_campaign(
                 sim, Path(tmp), daemon_kills=args.daemon_kills, chromium_kills=args.chromium_kills,
-                drops=args.drops, journal_locks=args.journal_locks, hung_pages=args.hung_pages, seed=args.seed,
+                drops=args.drops, journal_locks=args.journal_locks, hung_pages=args.hung_pages,
+                journal_behind=args.journal_behind, seed=args.seed,
             )
 
 
@@ -500,6 +505,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drops", type=int, default=10)
     parser.add_argument("--journal-locks", type=int, default=10)
     parser.add_argument("--hung-pages", type=int, default=10)
+    parser.add_argument("--journal-behind", type=int, default=10,
+                        help="points where the journal forgets: a backup restored, or the -wal deleted (bench/crash_journal.py)")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     args = parser.parse_args(argv)
     print(f"seed {args.seed}")

@@ -31,6 +31,7 @@ __all__ = [
     "HealthcodeConfig",
     "MqttConfig",
     "PosProduct",
+    "PractitionerConfig",
     "ReconciliationConfig",
     "Settings",
     "TerminalConfig",
@@ -81,6 +82,19 @@ class TerminalConfig(_Section):
     tid: int = Field(gt=0)
 
 
+class PractitionerConfig(_Section):
+    """``[healthcode.practitioners.<healthcodeId>]``: a practitioner's (or payee's) registrations.
+
+    ``insurers = {bup = "P162345"}``: the insurers they are registered with at Healthcode and
+    the provider number each knows them by; ``payee = false`` when they are not set up as a
+    payee provider. Once any practitioner is listed, a bill for an insurer its practitioner
+    (or payee) is not registered with is a problem ("Provider not mapped").
+    """
+
+    insurers: dict[str, str] = Field(default_factory=dict)
+    payee: bool = True
+
+
 class HealthcodeConfig(_Section):
     """``[healthcode]``: where and as whom to submit bills. The password stays in its file."""
 
@@ -111,6 +125,8 @@ class HealthcodeConfig(_Section):
     member_check: bool = False
     #: Seconds between remittance fetches.
     remittance_poll_s: float = Field(default=3600.0, gt=0)
+    #: Healthcode ID -> registrations with insurers (see :class:`PractitionerConfig`).
+    practitioners: dict[str, PractitionerConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _ordered(self) -> HealthcodeConfig:

@@ -21,11 +21,10 @@ watchdog runs from here on); once the terminals are started, the Healthcode work
 something is an async context manager on the one exit stack, so shutdown closes them in reverse order.
 The background loops run in one ``asyncio.TaskGroup`` inside that stack (so every loop has ended before
 the parts it uses close) and are cancelled after the drain; :mod:`bridge.loops` keeps each loop's
-failure its own and lets a start-up :class:`~bridge.errors.CannotStart` leave as itself.
-
-While running, a health loop measures the journal (a real write) and probes every page; a hung page
-counts as dead: the browser is restarted and the page's job becomes ``unknown``. SIGTERM drains: new
-jobs are refused with -32005, the running transaction finishes, then the daemon exits.
+failure its own and lets a start-up :class:`~bridge.errors.CannotStart` leave as itself. While running,
+a health loop measures the journal (a real write) and probes every page; a hung page counts as dead: the
+browser is restarted and the page's job becomes ``unknown``. SIGTERM drains: new jobs are refused with
+-32005, the running transaction finishes, then the daemon exits.
 """
 
 from __future__ import annotations
@@ -227,13 +226,14 @@ class Daemon:
         except OSError as exc:
             raise StateDirUnusable(str(self.state_dir), f"the token file: {exc.strerror or exc}") from None
         path = self.state_dir / "claimbridge.db"
-        mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
         try:
+            mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
             journal = await stack.enter_async_context(Journal(path, clock=self.now))
             remembered_terminals = await journal.terminals()
             self.hub.events = await stack.enter_async_context(EventLog(journal))  # flushed before the journal closes
-        except JournalUnavailable as exc:
-            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({exc.detail}); if it is damaged, "
+        except (JournalUnavailable, OSError) as exc:
+            detail = exc.detail if isinstance(exc, JournalUnavailable) else (exc.strerror or str(exc))
+            raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({detail}); if it is damaged, "
                               "restore it from a backup (docs/operations.md); if its directory is read-only, "
                               "make it writable") from None
         self.journal = journal
@@ -265,7 +265,7 @@ class Daemon:
             journal, self.hub, self.workers, self.browser,
             ready=lambda: self.ready.is_set() and self.health().all_ok,
             secrets=secrets_to_mask(self.token, s.api_key, s.healthcode.password_file),
-            log_level=s.log_level, now=self.now,
+            log_level=s.log_level, now=self.now, version=package_version(),
         ))
         self.observability = observability
         sessions = ConsoleSessions()
@@ -304,13 +304,13 @@ class Daemon:
             self._spawn(healthcode.run(), "claimbridge.healthcode")
         if s.mqtt.url is not None:
             from bridge.mqtt.link import MqttLink  # aiomqtt only when it is used
-
             async def terminal_states() -> list[dict[str, Any]]:
                 return [t.model_dump(mode="json") for t in await service.terminals(None, None)]
 
-            await stack.enter_async_context(MqttLink(
+            link = await stack.enter_async_context(MqttLink(
                 s.mqtt, dispatcher, self.hub, terminal_states, max_payload=s.max_frame_bytes,
             ))
+            observability.watch_mqtt(lambda: {str(s.mqtt.url): link.connected.is_set()})
         if notifier is not None:
             self._spawn(notifier.run(), "claimbridge.sdnotify")
         self._spawn(service.reconciler.run(s.reconciliation), "claimbridge.reconciliation")

@@ -90,6 +90,7 @@ class Dispatcher:
                 return None if item.is_notification else protocol.error_response(
                     item.id, TypeError("result does not fit its schema"))
         except ClaimbridgeError as exc:
+            log.debug("method %s refused: %d %s", item.method, exc.code, type(exc).__name__)
             return None if item.is_notification else protocol.error_response(item.id, exc)
         except ValidationError as exc:
             # A model built inside a handler refused its data: a bug. Where and why go to the log;
@@ -99,6 +100,7 @@ class Dispatcher:
         except Exception as exc:
             log.exception("method %s failed unexpectedly", item.method)
             return None if item.is_notification else protocol.error_response(item.id, exc)
+        log.debug("method %s answered", item.method)
         # Serialised here, once, with exactly the fields each model was built with.
         return None if item.is_notification else protocol.response(item.id, result)
 

@@ -21,6 +21,7 @@ The tree::
           +-- HealthcodeOutcomeUncertain  -32005
           +-- HealthcodeCredentialsInvalid -32005  (reason ``healthcodeCredentials``)
           +-- HealthcodeRejected          -32602  data.errors [{field, message}] + data.problems
+          |    +-- BillHasProblems        -32602  (our pre-flight: nothing reached Healthcode)
           +-- HealthcodeNotFound          -32002
      +-- CannotStart                      -32603  (never on the wire: the daemon exits 1)
           +-- StateDirLocked                       (another daemon holds the state directory)
@@ -51,6 +52,7 @@ from bridge.reasons import NOT_ALLOWED_REASONS, UNAVAILABLE_REASONS, NotAllowedR
 __all__ = [
     "ERROR_CODES",
     "INTERNAL_ERROR",
+    "BillHasProblems",
     "CannotStart",
     "ClaimbridgeError",
     "FieldError",
@@ -381,6 +383,12 @@ class HealthcodeRejected(HealthcodeError):
         return {"errors": errors, "problems": [dict(p) for p in self.problems]}
 
 
+class BillHasProblems(HealthcodeRejected):
+    """Our pre-flight check found problems in a bill: nothing was sent to Healthcode."""
+
+    message = "The bill has problems; nothing was sent to Healthcode"
+
+
 class HealthcodeNotFound(HealthcodeError):
     """Healthcode does not know the bill."""
 
@@ -461,6 +469,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         HealthcodeOutcomeUncertain: -32005,
         HealthcodeCredentialsInvalid: -32005,
         HealthcodeRejected: -32602,
+        BillHasProblems: -32602,
         HealthcodeNotFound: -32002,
         CannotStart: INTERNAL_ERROR,
         StateDirLocked: INTERNAL_ERROR,

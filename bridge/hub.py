@@ -5,9 +5,10 @@ A job's notifications go to every connection that asked for it (submitted it, or
 Connections are anything with a ``notify(method, params)`` coroutine; the hub never touches a
 socket, so the websocket server and the MQTT link can both be peers.
 
-``job.updated`` is published from a journal row with :meth:`Hub.publish_job`: peers and
-listeners get the Job model's dump (:func:`bridge.protocol.job_wire`), a caller waiting on the
-job gets the model itself, so an answer and its notification are the same Job.
+Every notification is one of the protocol's models (:data:`bridge.protocol.NOTIFICATIONS`, which
+names its method); peers and listeners get its JSON dump. ``job.updated`` is published from a
+journal row with :meth:`Hub.publish_job`: a caller waiting on the job gets the Job model itself,
+so an answer and its notification are the same Job.
 
 Every notification carries ``seq``, its number in the journal's event log
 (:class:`~bridge.journal.events.EventLog`, once the daemon has opened it); :meth:`Hub.catch_up`
@@ -23,13 +24,30 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bridge.jobs import ANSWERED_STATES, FINAL_STATES
+from bridge.jobs import JobId
 from bridge.journal.events import EventLog
-from bridge.protocol import Job, JobFields, invalid_where, job_from_record, job_wire
+from bridge.protocol import (
+    NOTIFICATIONS,
+    Job,
+    JobFields,
+    JobQuestion,
+    JobStatus,
+    JobUpdated,
+    PendingQuestion,
+    ReconciliationDone,
+    TerminalPairing,
+    invalid_where,
+    job_from_record,
+)
 
-__all__ = ["Hub", "Peer", "TOPICS"]
+__all__ = ["Hub", "Notification", "Peer", "TOPICS"]
+
+#: The params of a notification: its method is :data:`~bridge.protocol.NOTIFICATIONS`'s.
+Notification = JobUpdated | JobStatus | JobQuestion | TerminalPairing | ReconciliationDone
+_METHODS: dict[type[BaseModel], str] = {model: method for method, model in NOTIFICATIONS.items()}
 
 log = logging.getLogger("claimbridge.hub")
 
@@ -133,15 +151,16 @@ class Hub:
         self._waiters[job_id].append(fut)
         return fut
 
-    def publish(self, method: str, params: dict[str, Any], job_id: str | None = None) -> None:
+    def publish(self, note: Notification, job_id: JobId | str | None = None) -> None:
         """Send one notification to the job's owners and to the topic's subscribers
         (``job.updated`` is :meth:`publish_job`'s: it also wakes the job's waiters)."""
+        method, params = _METHODS[type(note)], _wire(note)
         targets: set[Peer] = set(self._owners.get(job_id, ())) if job_id else set()
         targets.update(p for p, topics in self._subscriptions.items() if method in topics)
         if self.events is not None:
             params = {**params, "seq": self.events.record(method, params)}
             if method == "job.question" and job_id:
-                self._question_seq[job_id] = params["seq"]
+                self._question_seq[str(job_id)] = params["seq"]
         for listener in self._listeners:
             try:
                 listener(method, params)
@@ -156,7 +175,7 @@ class Hub:
                 self._send(peer, method, params), name=f"claimbridge.hub.notify[{method}]"
             )
 
-    def publish_job(self, record: JobFields, question: dict[str, Any] | None = None) -> Job | None:
+    def publish_job(self, record: JobFields, question: PendingQuestion | None = None) -> Job | None:
         """``job.updated`` for a journal row (with the question pending now, if any).
 
         Returns:
@@ -173,7 +192,7 @@ class Hub:
                 if not fut.done():
                     fut.set_exception(exc)
             return None
-        self.publish("job.updated", {"job": job_wire(job)}, job.jobId)
+        self.publish(JobUpdated(job=job), job.jobId)
         if job.state in ANSWERED_STATES:
             for fut in self._waiters.pop(job.jobId, []):
                 if not fut.done():
@@ -185,10 +204,11 @@ class Hub:
             self._question_seq.pop(job.jobId, None)
         return job
 
-    def send(self, peer: Peer, method: str, params: dict[str, Any]) -> None:
+    def send(self, peer: Peer, note: Notification) -> None:
         """Send one notification to one peer only (a question replayed to a client that re-sent
         a job's requestId). A question sent again keeps the number it was published with (the
         same event); anything else takes a number of its own, not recorded."""
+        method, params = _METHODS[type(note)], _wire(note)
         if self.events is not None:
             known = self._question_seq.get(str(params.get("jobId"))) if method == "job.question" else None
             params = {**params, "seq": known if known is not None else self.events.take()}
@@ -208,3 +228,9 @@ class Hub:
             await peer.notify(method, params)
         except Exception:  # a peer that went away must not break fan-out to the others
             log.debug("could not notify a peer of %s", method, exc_info=True)
+
+
+def _wire(note: Notification) -> dict[str, Any]:
+    """A notification's params as JSON values: exactly the fields it was built with (a Job's
+    as :func:`bridge.protocol.job_wire` gives them)."""
+    return note.model_dump(mode="json", exclude_unset=True)

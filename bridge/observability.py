@@ -1,19 +1,20 @@
-"""Metrics and logs: the only code that imports ``prometheus_client`` or formats log records.
+"""Metrics and logs: the only code that imports ``prometheus_client``.
 
 :class:`Observability` (entered by the daemon, undone at shutdown) adds:
 
 - ``GET /metrics`` in the Prometheus text format, from the daemon's own
   :class:`~prometheus_client.CollectorRegistry` (no process-global state, so two daemons in one
-  test process do not mix). Job counts come from the journal at scrape time, and so do the
-  jobs waiting on evidence by age (``claimbridge_unknown_jobs{age}``,
-  ``claimbridge_unpaid_bills{age}`` and the oldest of each); claim latency is measured from the
-  hub's ``job.updated`` notifications (``running`` to a final state).
-- structured logs: :class:`JsonFormatter` writes one JSON object per line, with ``jobId``,
-  ``requestId`` and ``terminal`` when the record carries them (``extra={"jobId": ...}``) or the
-  message names a job; :class:`SecretFilter` masks the bearer token, the Healthcode password and
-  anything that looks like a credential before any handler sees the record.
-- :class:`RecentLogs`, the last 200 records in memory (``Observability.recent``), which the
-  daemon hands to the console.
+  test process do not mix). Job counts, the journal's size and the jobs waiting on evidence by
+  age (``claimbridge_unknown_jobs{age}``, ``claimbridge_unpaid_bills{age}`` and the oldest of
+  each) come from a count of the journal kept in memory, redone in the background at most every
+  :data:`JOURNAL_REFRESH_S` while scrapes come (a scrape never scans the journal); claim latency
+  is measured from the hub's ``job.updated`` notifications (``running`` to a final state). Also:
+  process and platform metrics, ``claimbridge_build_info{version}``, the MQTT link's
+  ``claimbridge_mqtt_connected{broker}``; no ``_created`` series.
+- structured logs (:mod:`bridge.logs`): JSON lines, secrets masked in every root handler,
+  levels that reach journald;
+- :class:`~bridge.logs.RecentLogs`, the last 200 records in memory (``Observability.recent``),
+  which the daemon hands to the console.
 
 The CLI should call :func:`configure_logging` instead of ``logging.basicConfig``; when it does
 not, :class:`Observability` switches plain stream handlers already on the root logger to JSON.
@@ -21,26 +22,31 @@ not, :class:`Observability` switches plain stream handlers already on the root l
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import json
 import logging
-import re
-import sys
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from bridge.errors import TemporarilyUnavailable
+from bridge.logs import JsonFormatter, RecentLogs, SecretFilter, configure_logging, mask_secrets
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Waiting, WaitingJobs
 
@@ -54,6 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLAIM_LATENCY_BUCKETS",
+    "JOURNAL_REFRESH_S",
     "JsonFormatter",
     "Observability",
     "RecentLogs",
@@ -69,170 +76,15 @@ _job_log = logging.getLogger("claimbridge.jobs")
 #: Seconds. A HealthPoint claim takes from a few seconds to a few minutes (the patient answers).
 CLAIM_LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 
+#: Seconds between counts of the journal for ``/metrics`` (job counts, size, waiting jobs): a
+#: scrape answers from the last count and never scans the journal itself.
+JOURNAL_REFRESH_S = 5.0
+
+#: Seconds a rendered ``/metrics`` page is served again to other scrapers (twenty scrapers in
+#: a loop cost one rendering, with its reads of /proc, per period).
+RENDER_REUSE_S = 1.0
+
 _FINAL_FOR_LATENCY = frozenset(str(s) for s in (JobState.COMPLETED, JobState.FAILED, JobState.UNKNOWN))
-_RECENT_CAPACITY = 200
-_MASK = "***"
-
-# -- secrets ---------------------------------------------------------------------------------------
-
-_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Authorization: Bearer <token>
-    (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+"), r"\1 " + _MASK),
-    # the browser subprotocol bearer.<token>
-    (re.compile(r"(?i)\b(bearer\.)[A-Za-z0-9._~+/=-]+"), r"\1" + _MASK),
-    # password=..., "password": "...", apiKey: ..., integrationKey=..., token=...
-    (
-        re.compile(
-            r"""(?ix)
-            (["']?\b(?:password|passwd|pwd|secret|token|api[_-]?key|integration[_-]?key|authorization|cookie)
-             ["']?\s*[:=]\s*)
-            ("[^"]*"|'[^']*'|[^\s,;&}\]]+)
-            """
-        ),
-        r"\1" + _MASK,
-    ),
-    # user:password@ in URLs
-    (re.compile(r"(://[^/\s:@]+:)[^@\s/]+@"), r"\1" + _MASK + "@"),
-    # a terminal page's secret in its page-link path (bridge/browser/pagelink.py), e.g. in websockets' debug lines
-    (re.compile(r"(/page/)[A-Za-z0-9_-]{16,}"), r"\1" + _MASK),
-)
-
-
-def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
-    """Replace known secrets and credential-looking values in ``text`` with ``***``.
-
-    Args:
-        text: a log message or traceback.
-        secrets: literal values to remove wherever they appear (the token, a password).
-
-    Returns:
-        The text with every match masked.
-    """
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, _MASK)
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-class SecretFilter(logging.Filter):
-    """Masks secrets in a record's message and traceback, in place, before any handler sees it.
-
-    Add it to handlers (a filter on a logger does not see records propagated from children).
-
-    Args:
-        secrets: literal values to mask (the bearer token, the Healthcode password); values
-            shorter than 6 characters are ignored, they would mask ordinary words.
-    """
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        super().__init__("claimbridge.secrets")
-        self.secrets = tuple(s for s in secrets if len(s) >= 6)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Mask and always let the record through."""
-        if getattr(record, "_claimbridge_masked", False):
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a bad format string: keep what we have, as text
-            message = str(record.msg)
-        record.msg = mask_secrets(message, self.secrets)
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = mask_secrets(record.exc_text, self.secrets)
-        if record.stack_info:
-            record.stack_info = mask_secrets(record.stack_info, self.secrets)
-        record._claimbridge_masked = True
-        return True
-
-
-# -- JSON lines ------------------------------------------------------------------------------------
-
-_JOB_IN_MESSAGE = re.compile(r"\bjob ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b")
-_ID_FIELDS = (("jobId", "job_id"), ("requestId", "request_id"), ("terminal", "terminal"), ("method", "method"))
-
-
-def _record_fields(record: logging.LogRecord, message: str) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-        "level": record.levelname,
-        "logger": record.name,
-        "msg": message,
-    }
-    for camel, snake in _ID_FIELDS:
-        value = getattr(record, camel, None) or getattr(record, snake, None)
-        if value is not None:
-            out[camel] = value
-    if "jobId" not in out:
-        found = _JOB_IN_MESSAGE.search(message)
-        if found:
-            out["jobId"] = found.group(1)
-    for extra in ("kind", "state"):
-        value = getattr(record, extra, None)
-        if isinstance(value, str):
-            out[extra] = value
-    return out
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ``ts``, ``level``, ``logger``, ``msg``, ids when known, ``exc``."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        """Render the record (after :class:`SecretFilter`, which runs in the handler first)."""
-        fields = _record_fields(record, record.getMessage())
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            fields["exc"] = record.exc_text
-        if record.stack_info:
-            fields["stack"] = record.stack_info
-        return json.dumps(fields, ensure_ascii=False, default=str)
-
-
-class RecentLogs(logging.Handler):
-    """Keeps the last ``capacity`` records as JSON-able dicts (the console's "recent logs")."""
-
-    def __init__(self, capacity: int = _RECENT_CAPACITY) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: deque[dict[str, Any]] = deque(maxlen=capacity)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Store the record (already masked by the handler's :class:`SecretFilter`)."""
-        try:
-            fields = _record_fields(record, record.getMessage())
-            if record.exc_text:
-                fields["exc"] = record.exc_text
-            self.records.append(fields)
-        except Exception:
-            self.handleError(record)
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        """The records, oldest first."""
-        return list(self.records)
-
-
-def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> logging.Handler:
-    """Log JSON lines to ``stream`` (stderr: journald under systemd) at ``level``.
-
-    Args:
-        level: ``DEBUG`` ... ``CRITICAL`` (``log_level`` in the config).
-        stream: where to write; stderr by default.
-
-    Returns:
-        The handler added to the root logger.
-    """
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(level)
-    logging.getLogger("websockets").setLevel(logging.WARNING)  # one line per HTTP probe is noise
-    return handler
-
 
 # -- metrics ---------------------------------------------------------------------------------------
 
@@ -251,6 +103,19 @@ class _Snapshot:
     #: Jobs waiting on evidence, and when the scrape looked (their ages are counted from it).
     waiting: list[Waiting] = field(default_factory=list)
     at: datetime | None = None
+    #: The installed claimbridge version (``claimbridge_build_info``).
+    version: str = ""
+    #: MQTT broker URL -> whether the link is connected to it now.
+    mqtt: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class _JournalFigures:
+    """What the journal said at its last count (read off the request path, :data:`JOURNAL_REFRESH_S`)."""
+
+    jobs: list[tuple[str, str, str | None, int]] = field(default_factory=list)
+    journal_bytes: int = 0
+    waiting: list[Waiting] = field(default_factory=list)
 
 
 class _DaemonCollector(Collector):
@@ -304,6 +169,15 @@ class _DaemonCollector(Collector):
             "claimbridge_journal_writable", "1 when the journal's last write probe succeeded.", value=int(s.journal_writable)
         )
         yield from _waiting_families(s.waiting, s.at)
+        info = GaugeMetricFamily("claimbridge_build_info", "The running claimbridge's version (always 1).",
+                                 labels=["version"])
+        info.add_metric([s.version], 1)
+        yield info
+        mqtt = GaugeMetricFamily("claimbridge_mqtt_connected", "1 while the MQTT link is connected to the broker.",
+                                 labels=["broker"])
+        for broker, up in sorted(s.mqtt.items()):
+            mqtt.add_metric([broker], int(up))
+        yield mqtt
 
 
 #: Age bands of jobs waiting on evidence: (label, upper bound in seconds).
@@ -339,6 +213,7 @@ class _Metrics:
         browser: Browser,
         ready: Callable[[], bool],
         now: Callable[[], datetime],
+        version: str,
     ) -> None:
         self._journal = journal
         self._waiting = WaitingJobs(journal)
@@ -346,9 +221,21 @@ class _Metrics:
         self._workers = workers
         self._browser = browser
         self._ready = ready
+        self._version = version
+        #: Broker URL -> connected, asked at each scrape (set by :meth:`Observability.watch_mqtt`).
+        self.mqtt_state: Callable[[], Mapping[str, bool]] = dict
+        self._figures: _JournalFigures | None = None  # None until the first count is in
+        #: The last page served and when (monotonic): scrapes within RENDER_REUSE_S share it.
+        self._page: tuple[float, bytes] | None = None
+        self._counted_at = -JOURNAL_REFRESH_S
+        self._counting: asyncio.Task[None] | None = None
+        #: A job changed since the last count began (the next scrape past the period recounts).
+        self._dirty = True
         self.registry = CollectorRegistry(auto_describe=False)
         self.collector = _DaemonCollector()
         self.registry.register(self.collector)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
         self.claim_latency = Histogram(
             "claimbridge_claim_duration_seconds",
             "HealthPoint claims from running to a final state, by final state.",
@@ -361,6 +248,7 @@ class _Metrics:
         """Hub listener: time claims, and log every job change with its ids."""
         if method != "job.updated":
             return
+        self._dirty = True
         job = params.get("job") or {}
         job_id, state, kind = job.get("jobId"), job.get("state"), job.get("kind")
         if not isinstance(job_id, str) or not isinstance(state, str):
@@ -379,26 +267,59 @@ class _Metrics:
             if started is not None:
                 self.claim_latency.labels(outcome=state).observe(time.monotonic() - started)
 
-    async def refresh(self) -> None:
-        """Read the journal and the workers into the collector's snapshot."""
-        journal, browser = self._journal, self._browser
-        snap = _Snapshot()
-        with contextlib.suppress(TemporarilyUnavailable):  # a scrape still answers while the disk refuses
-            snap.jobs = await journal.count_jobs()
-            snap.journal_bytes = await journal.size_bytes()
-            snap.waiting = await self._waiting.all()
-        snap.at = self._now()
-        snap.journal_writable = journal.writable
-        snap.terminals = [(n, w.paired, w.busy, w.ready, w.queued) for n, w in sorted(self._workers.items())]
-        snap.browser_up = browser.up
-        snap.browser_restarts = browser.restarts
-        snap.ready = self._ready()
-        self.collector.snapshot = snap
+    async def count(self) -> None:
+        """Count the journal's jobs, size and waiting jobs (a scan: never on a scrape's path)."""
+        journal, figures = self._journal, _JournalFigures()
+        try:
+            figures.jobs = await journal.count_jobs()
+            figures.journal_bytes = await journal.size_bytes()
+            figures.waiting = await self._waiting.all()
+        except TemporarilyUnavailable:  # the disk refuses now: keep the last count, try again later
+            self._dirty = True
+            return
+        self._figures = figures
+
+    def _count_soon(self) -> None:
+        """Start a count in the background when a job changed since the last one began and that
+        was :data:`JOURNAL_REFRESH_S` ago (one at a time: twenty scrapers cost one scan per period)."""
+        if self._counting is not None and not self._counting.done():
+            return
+        if not self._dirty or time.monotonic() - self._counted_at < JOURNAL_REFRESH_S:
+            return
+        self._dirty = False
+        self._counted_at = time.monotonic()
+        self._counting = asyncio.get_running_loop().create_task(self.count(), name="claimbridge.metrics.count")
+
+    async def stop(self) -> None:
+        """Cancel a count in progress (shutdown)."""
+        if self._counting is not None:
+            self._counting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._counting
+
+    def refresh(self) -> None:
+        """The collector's snapshot: the last journal count, and the workers as they are now."""
+        self._count_soon()
+        journal, browser, figures = self._journal, self._browser, self._figures or _JournalFigures()
+        self.collector.snapshot = _Snapshot(
+            jobs=figures.jobs, journal_bytes=figures.journal_bytes, waiting=figures.waiting, at=self._now(),
+            journal_writable=journal.writable,
+            terminals=[(n, w.paired, w.busy, w.ready, w.queued) for n, w in sorted(self._workers.items())],
+            browser_up=browser.up, browser_restarts=browser.restarts, ready=self._ready(),
+            version=self._version, mqtt=dict(self.mqtt_state()),
+        )
 
     async def route(self, request: Request) -> tuple[HTTPStatus, bytes, str]:
-        """``GET /metrics``: no token (it holds no secrets), text format 0.0.4."""
-        await self.refresh()
-        return HTTPStatus.OK, generate_latest(self.registry), "text/plain; version=0.0.4; charset=utf-8"
+        """``GET /metrics``: no token (it holds no secrets), text format 0.0.4. Only a scrape
+        before the daemon's first count of the journal has finished waits for it."""
+        self._count_soon()
+        if self._figures is None and self._counting is not None:
+            await asyncio.shield(self._counting)
+        page = self._page
+        if page is None or time.monotonic() - page[0] >= RENDER_REUSE_S:
+            self.refresh()
+            page = self._page = (time.monotonic(), generate_latest(self.registry))
+        return HTTPStatus.OK, page[1], "text/plain; version=0.0.4; charset=utf-8"
 
 
 def secrets_to_mask(token: str, api_key: str, password_file: Path | None) -> list[str]:
@@ -427,6 +348,7 @@ class Observability:
         secrets: literal values to mask (:func:`secrets_to_mask`).
         log_level: the ``claimbridge`` loggers' level (``log_level`` in the config).
         now: the business clock the ages of waiting jobs are counted on.
+        version: the installed version (``claimbridge_build_info``).
     """
 
     def __init__(
@@ -439,9 +361,11 @@ class Observability:
         secrets: Iterable[str],
         log_level: str,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        version: str = "0+unknown",
     ) -> None:
         self._hub = hub
-        self._metrics = _Metrics(journal, workers, browser, ready, now)
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series (process-wide)
+        self._metrics = _Metrics(journal, workers, browser, ready, now, version)
         self._filter = SecretFilter(secrets)
         self._log_level = log_level
         #: The last records, masked; the console's "recent logs".
@@ -454,8 +378,14 @@ class Observability:
         """``/metrics``, for the server's extra routes."""
         return {"/metrics": self._metrics.route}
 
+    def watch_mqtt(self, state: Callable[[], Mapping[str, bool]]) -> None:
+        """Report the MQTT link as ``claimbridge_mqtt_connected{broker}``: ``state()`` gives each
+        broker URL (no credentials) and whether the link is connected to it, asked at each scrape."""
+        self._metrics.mqtt_state = state
+
     async def __aenter__(self) -> Observability:
         self._hub.listen(self._metrics.on_notification)
+        self._metrics.refresh()  # the first count of the journal starts now, off any scrape's path
         root = logging.getLogger()
         for handler in root.handlers:
             handler.addFilter(self._filter)
@@ -474,6 +404,7 @@ class Observability:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self._metrics.stop()
         logging.getLogger("claimbridge").setLevel(self._previous_level)
         root = logging.getLogger()
         root.removeHandler(self.recent)

@@ -60,7 +60,7 @@ NOT_ALLOWED_REASONS: Mapping[NotAllowedReason, str] = MappingProxyType({
     "notUnknown": "only an unknown job can be resolved",
     "noTerminal": "the job has no terminal",
     "noParentJob": "the job this one was made against is missing or has no result",
-    "notATerminalJob": "the job does not run on a terminal",
+    "notATerminalJob": "the job cannot be sent to a terminal (its kind, or the job it was made against)",
     "alreadyPaired": "the terminal is already paired",
     "notABill": "the job is not a Healthcode bill",
     "billNotCancellable": "only a queued or running bill can be cancelled",

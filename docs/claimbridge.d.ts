@@ -312,10 +312,10 @@ export type JobPage = {
 
 /** ``job.question``: answer with ``job.answer``. */
 export type JobQuestion = {
-  seq: number;
   jobId: string;
   text: string;
   options: Array<string>;
+  seq: number;
 };
 
 /** Where a job is. */
@@ -323,15 +323,15 @@ export type JobState = "queued" | "running" | "completed" | "failed" | "unknown"
 
 /** ``job.status``: a terminal status line, e.g. "Reading card". */
 export type JobStatus = {
-  seq: number;
   jobId: string;
   message: string;
+  seq: number;
 };
 
 /** ``job.updated``: sent on every state change. */
 export type JobUpdated = {
-  seq: number;
   job: Job;
+  seq: number;
 };
 
 /** The journal in ``system.health``: where it is, how big, jobs by state. */
@@ -359,7 +359,7 @@ export type NotAllowedData = {
   [key: string]: unknown;
 };
 
-/** ``alreadyCancelled``: the claim is already cancelled; ``cancelInFlight``: a cancel of the claim is in flight or its outcome is unknown; ``gapApproved``: the claim's gap payment is approved and not refunded: refund it first (data.paymentJobId); ``gapInFlight``: a gap payment of the claim is in flight or its outcome is unknown (data.paymentJobId); ``pastCancelDeadline``: a claim can be cancelled only until 23:59:59 Australia/Sydney of its day; ``notApproved``: the claim (or payment) was not approved; ``notAClaim``: the job named is not a claim; ``notAPayment``: the job named is not a gap payment; ``claimCancelled``: the claim is cancelled, or a cancel of it is in flight; ``gapExists``: the claim already has a gap payment; ``noGap``: the claim left no gap to pay; ``amountAboveGap``: the amount is above the claim's gap; ``nothingToRefund``: nothing is left of the payment to refund; ``amountAboveRemaining``: the amount is above what is left of the payment; ``noQuestion``: no question is pending for the job; ``notAnOption``: the answer is not one of the question's options (data.options); ``notYourJob``: the job belongs to another client: re-send its requestId, or name an operator; ``jobEnded``: the job has ended: nothing more can be answered or aborted; ``notUnknown``: only an unknown job can be resolved; ``noTerminal``: the job has no terminal; ``noParentJob``: the job this one was made against is missing or has no result; ``notATerminalJob``: the job does not run on a terminal; ``alreadyPaired``: the terminal is already paired; ``notABill``: the job is not a Healthcode bill; ``billNotCancellable``: only a queued or running bill can be cancelled; ``billCollected``: the insurer has already collected the bill; ``invoiceInProgress``: another bill with this invoice number is being submitted; ``alreadyReplaced``: the bill was already resubmitted (data.replacedBy); ``billPaid``: the insurer has paid the bill: it cannot be resubmitted; ``billInProgress``: the bill is still in progress at Healthcode; ``notReplaceable``: only a cancelled bill, or a collected one left unpaid, can be resubmitted; ``notConfigured``: the feature is not configured on this daemon; ``healthcodeConflict``: Healthcode refused the change in the bill's present status */
+/** ``alreadyCancelled``: the claim is already cancelled; ``cancelInFlight``: a cancel of the claim is in flight or its outcome is unknown; ``gapApproved``: the claim's gap payment is approved and not refunded: refund it first (data.paymentJobId); ``gapInFlight``: a gap payment of the claim is in flight or its outcome is unknown (data.paymentJobId); ``pastCancelDeadline``: a claim can be cancelled only until 23:59:59 Australia/Sydney of its day; ``notApproved``: the claim (or payment) was not approved; ``notAClaim``: the job named is not a claim; ``notAPayment``: the job named is not a gap payment; ``claimCancelled``: the claim is cancelled, or a cancel of it is in flight; ``gapExists``: the claim already has a gap payment; ``noGap``: the claim left no gap to pay; ``amountAboveGap``: the amount is above the claim's gap; ``nothingToRefund``: nothing is left of the payment to refund; ``amountAboveRemaining``: the amount is above what is left of the payment; ``noQuestion``: no question is pending for the job; ``notAnOption``: the answer is not one of the question's options (data.options); ``notYourJob``: the job belongs to another client: re-send its requestId, or name an operator; ``jobEnded``: the job has ended: nothing more can be answered or aborted; ``notUnknown``: only an unknown job can be resolved; ``noTerminal``: the job has no terminal; ``noParentJob``: the job this one was made against is missing or has no result; ``notATerminalJob``: the job cannot be sent to a terminal (its kind, or the job it was made against); ``alreadyPaired``: the terminal is already paired; ``notABill``: the job is not a Healthcode bill; ``billNotCancellable``: only a queued or running bill can be cancelled; ``billCollected``: the insurer has already collected the bill; ``invoiceInProgress``: another bill with this invoice number is being submitted; ``alreadyReplaced``: the bill was already resubmitted (data.replacedBy); ``billPaid``: the insurer has paid the bill: it cannot be resubmitted; ``billInProgress``: the bill is still in progress at Healthcode; ``notReplaceable``: only a cancelled bill, or a collected one left unpaid, can be resubmitted; ``notConfigured``: the feature is not configured on this daemon; ``healthcodeConflict``: Healthcode refused the change in the bill's present status */
 export type NotAllowedReason = "alreadyCancelled" | "cancelInFlight" | "gapApproved" | "gapInFlight" | "pastCancelDeadline" | "notApproved" | "notAClaim" | "notAPayment" | "claimCancelled" | "gapExists" | "noGap" | "amountAboveGap" | "nothingToRefund" | "amountAboveRemaining" | "noQuestion" | "notAnOption" | "notYourJob" | "jobEnded" | "notUnknown" | "noTerminal" | "noParentJob" | "notATerminalJob" | "alreadyPaired" | "notABill" | "billNotCancellable" | "billCollected" | "invoiceInProgress" | "alreadyReplaced" | "billPaid" | "billInProgress" | "notReplaceable" | "notConfigured" | "healthcodeConflict";
 
 /** ``terminal.pair`` result (iClient ``pairingStatus``: ``success``/``failure``). */
@@ -527,11 +527,11 @@ export type ReconciliationClaim = {
 
 /** ``reconciliation.done``: one reconciliation run ended (counts of what it found). */
 export type ReconciliationDone = {
-  seq: number;
   terminal: string;
   date: string;
   settled: number;
   discrepancies: number;
+  seq: number;
 };
 
 /** One ``<payment>`` of a payments report (amounts in integer cents). */
@@ -655,10 +655,10 @@ export type TerminalInfo = {
 
 /** ``terminal.pairing``: pairing progress (iClient ``pairingStatus``). */
 export type TerminalPairing = {
-  seq: number;
   terminal: string;
   status: string;
   message: string;
+  seq: number;
 };
 
 /** The terminal's (iClient's) ``result`` of a transaction. With state ``completed``:

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -88,6 +89,8 @@ class Browser:
             first Debian build found; None: Playwright's own, which this machine lacks).
         extra_args: added to :data:`BROWSER_ARGS` (see :func:`launch_args`).
         on_crash: awaited (in a task) when the browser disconnects unexpectedly.
+        stable_after_s: how long a launched browser must stay up before a crash is relaunched
+            at once again (:meth:`relaunch`).
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class Browser:
         executable_path: str | None,
         extra_args: tuple[str, ...] = (),
         on_crash: Callable[[], Coroutine[Any, Any, None]] | None = None,
+        stable_after_s: float = 60.0,
     ) -> None:
         self.executable_path = executable_path
         self.extra_args = extra_args
@@ -108,6 +112,10 @@ class Browser:
         self.generation = 0
         #: The browser process's id, learnt at launch (to kill it when it will not close).
         self.pid: int | None = None
+        #: A browser up this long counts as started: its next relaunch waits no longer than the first.
+        self.stable_after_s = stable_after_s
+        self._launched_at: float | None = None
+        self._short_lived = 0
 
     async def __aenter__(self) -> Browser:
         await self.link.__aenter__()
@@ -172,6 +180,7 @@ class Browser:
         except PlaywrightError as exc:
             raise TerminalError(f"cannot start the browser {self.executable_path}: {exc.message}") from exc
         self.generation += 1
+        self._launched_at = time.monotonic()
         self._browser.on("disconnected", self._disconnected)
         self.pid = None
         self.pid = await self._ask_process_id()
@@ -186,19 +195,28 @@ class Browser:
             asyncio.get_running_loop().create_task(self._on_crash(), name="claimbridge.browser.on_crash")
 
     async def relaunch(self, max_delay: float = 30.0, close_timeout_s: float = 10.0) -> None:
-        """Launch again after a crash, backing off 0.25 s, 0.5 s, 1 s … up to ``max_delay``."""
-        attempt = 0
+        """Launch again after a crash, backing off 0.25 s, 0.5 s, 1 s … up to ``max_delay``.
+
+        A browser that died within :attr:`stable_after_s` of its launch (a syscall filter kills
+        it at its first page, say) did not really start: the delay goes on growing from where
+        the last relaunch left it, rather than starting again from nothing at every crash.
+        """
+        lived = None if self._launched_at is None else time.monotonic() - self._launched_at
+        self._short_lived = self._short_lived + 1 if lived is not None and lived < self.stable_after_s else 0
+        attempt = self._short_lived
         while not self._closing:
+            if attempt:
+                delay = backoff_delay(attempt - 1, 0.25, max_delay)
+                log.warning("relaunching the browser in %.2f s (%d launches in a row did not stay up)", delay, attempt)
+                await asyncio.sleep(delay)
             await self._close_browser(close_timeout_s)
             try:
                 await self.launch()
                 self.restarts += 1
                 return
             except TerminalError as exc:
-                delay = backoff_delay(attempt, 0.25, max_delay)
                 attempt += 1
-                log.error("browser relaunch failed: %s; retrying in %.2f s", exc, delay)
-                await asyncio.sleep(delay)
+                log.error("browser relaunch failed: %s", exc)
 
     async def _close_browser(self, timeout_s: float = 10.0) -> None:
         browser, self._browser = self._browser, None
@@ -354,6 +372,7 @@ class TerminalPage:
         if op is None:
             return  # finished already: nobody follows it any more
         for kind, payload in batch:
+            log.debug("page operation %s (%s): %s", op_id, op.method, kind)  # the payload may hold a patient's details
             op.events.put_nowait(PageEvent(kind, payload))
             op.over = op.over or kind == "complete"
 
@@ -391,8 +410,8 @@ class TerminalPage:
         """Call one iClient method; its events arrive on the returned operation.
 
         ``auto_answers`` are option labels the page answers at once when a question offers them
-        (the claim's ``onApproved`` policy); error questions with one option are always
-        acknowledged. The question still arrives as an event, with ``answered`` set.
+        (the claim's ``onApproved`` policy); such a question still arrives as an event, with
+        ``answered`` set. Every other question is only relayed.
 
         Raises:
             TerminalError: the page is gone, or iClient refused the call at once.

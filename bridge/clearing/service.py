@@ -65,7 +65,16 @@ from types import TracebackType
 from typing import Any
 
 from bridge.config import HealthcodeConfig
-from bridge.errors import CannotStart, HealthcodeRejected, JobNotFound, NotAllowedNow, TemporarilyUnavailable
+from bridge.errors import (
+    BillHasProblems,
+    CannotStart,
+    HealthcodeCredentialsInvalid,
+    HealthcodeRejected,
+    HealthcodeUnavailable,
+    JobNotFound,
+    NotAllowedNow,
+    TemporarilyUnavailable,
+)
 from bridge.healthcode.bills import Bill, Problem
 from bridge.clearing.enquiry import MemberEnquiry
 from bridge.healthcode.intake import check_bill
@@ -76,7 +85,7 @@ from bridge.healthcode.jobs import (
     replacement_refusal,
     uk_today,
 )
-from bridge.healthcode.refdata import HealthcodeReference
+from bridge.healthcode.refdata import HealthcodeReference, Registration
 from bridge.clearing.reference import load_reference
 from bridge.clearing.remittances import RemittanceBook
 from bridge.healthcode.search import search_codes
@@ -132,6 +141,17 @@ def read_password(path: Path, setting: str = "password_file") -> str:
     return password
 
 
+def _merged(first: list[Problem], second: list[Problem]) -> list[Problem]:
+    """``first`` then the problems of ``second`` it does not already name (field and error)."""
+    merged = list(first)
+    seen = {(p.field, p.error) for p in first}
+    for problem in second:
+        if (problem.field, problem.error) not in seen:
+            seen.add((problem.field, problem.error))
+            merged.append(problem)
+    return merged
+
+
 def discovery_url(config: HealthcodeConfig) -> str:
     """The V2 discovery document: ``discovery_url``, else under ``url``."""
     if config.discovery_url:
@@ -178,6 +198,10 @@ class HealthcodeService:
         self._accepting = accepting
         self.config = config
         self.enquiry = enquiry or MemberEnquiry(None, reference, now)
+        self.registrations = {
+            healthcode_id: Registration(insurers=entry.insurers, payee=entry.payee)
+            for healthcode_id, entry in config.practitioners.items()
+        }
         self.remittances = remittances or RemittanceBook(
             journal, hub, worker, None, now, config.remittance_poll_s,
         )
@@ -200,10 +224,20 @@ class HealthcodeService:
         return CredentialsResult(ok=check.ok, message=check.message)
 
     async def validate(self, params: HealthcodeValidateParams, peer: Peer | None) -> ValidateResult:
-        """``healthcode.validate``: our pre-flight first; Healthcode's dry run only if that is clean."""
-        bill, problems = await self._preflight(params.bill)
-        if bill is not None and not problems:
-            problems = await self.worker.transport.validate(bill)
+        """``healthcode.validate``: our pre-flight and Healthcode's side (its dry run, the member
+        check, a number already held) in one answer."""
+        bill, problems = self._local(params.bill)
+        if bill is not None:
+            try:
+                found = await self._member_problems(bill)
+                found += await self.worker.transport.validate(bill)
+            except (HealthcodeUnavailable, HealthcodeCredentialsInvalid):
+                if not problems:
+                    raise  # nothing to answer: -32005 / -32004
+                found = []  # the local problems still stand; Healthcode's wait for a retry
+            if await self.worker.holder(bill.insurer, bill.invoice_number) is not None:
+                found.append(DUPLICATE_INVOICE)
+            problems = _merged(problems, found)
         return ValidateResult.model_validate(
             {"valid": not problems, "problems": [problem_to_wire(p) for p in problems]}
         )
@@ -214,13 +248,16 @@ class HealthcodeService:
             existing: JobRecord | None = await self.journal.get_by_request_id(params.requestId)
         except JobNotFound:
             existing = None
-        if existing is None:
-            bill, problems = await self._preflight(params.bill)
-        else:  # a re-sent request: its job answers, whatever Healthcode says of the member now
-            bill, problems = check_bill(params.bill, today=uk_today(self.now()), reference=self.reference)
+        bill, problems = self._local(params.bill)
         if bill is None or (existing is None and problems):
-            # The same problems healthcode.validate lists, all at once (-32602).
-            raise HealthcodeRejected(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
+            # A request we cannot send: every problem at once (-32602), nothing journalled, with
+            # what Healthcode says of the member when the bill can be read.
+            if bill is not None:
+                with contextlib.suppress(HealthcodeUnavailable, HealthcodeCredentialsInvalid):
+                    problems = _merged(problems, await self._member_problems(bill))
+            raise BillHasProblems(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
+        # Healthcode's side of a new bill: its member database refusing it is a failed job.
+        refused = await self._member_problems(bill) if existing is None else []
         request: dict[str, Any] = {"bill": bill.to_wire()}
         if params.replaces is not None:
             request["replaces"] = params.replaces
@@ -233,7 +270,12 @@ class HealthcodeService:
                 holder = await self.worker.holder(bill.insurer, bill.invoice_number)
                 if holder is not None and holder != params.replaces:
                     # Healthcode refuses a number the insurer holds: a failed job, nothing sent.
-                    return await self._refuse_duplicate(params.requestId, request, holder, peer)
+                    refused = [DUPLICATE_INVOICE, *refused]
+                    note = f"Duplicate Invoice: the number is held by job {holder}; not sent to Healthcode"
+                    return await self._refuse(params.requestId, request, refused, note, peer)
+                if refused:
+                    note = "Healthcode refused the bill (membership); not sent"
+                    return await self._refuse(params.requestId, request, refused, note, peer)
                 if params.replaces is not None:
                     job, created = await self._create_replacement(
                         params.requestId, request, params.replaces, peer,
@@ -253,29 +295,28 @@ class HealthcodeService:
         settled = await self.worker.wait_settled(job, self.config.submit_wait_s, waiter)
         return job_from_record(settled)
 
-    async def _refuse_duplicate(
-        self, request_id: str, request: dict[str, Any], holder: str, peer: Peer | None
+    async def _refuse(
+        self, request_id: str, request: dict[str, Any], problems: list[Problem], note: str, peer: Peer | None
     ) -> Job:
-        """Journal the bill as ``failed`` with Healthcode's "Duplicate Invoice"; never sent."""
+        """Journal the bill as ``failed`` with the problems Healthcode refuses it for; never sent."""
         job, created = await self._create(request_id, request)
         if peer is not None:
             self.hub.own(job.job_id, peer)
         if created:
-            refusal = HealthcodeRejected((problem_to_wire(DUPLICATE_INVOICE),), "Duplicate Invoice")
+            refusal = HealthcodeRejected(tuple(problem_to_wire(p) for p in problems), note)
             error = {"code": refusal.code, "message": refusal.message, "data": refusal.data()}
-            job = await self.journal.move(
-                job.job_id, JobState.FAILED, error=error,
-                note=f"Duplicate Invoice: the number is held by job {holder}; not sent to Healthcode",
-            )
+            job = await self.journal.move(job.job_id, JobState.FAILED, error=error, note=note)
             self.hub.publish_job(job)
         return job_from_record(job)
 
-    async def _preflight(self, data: dict[str, Any]) -> tuple[Bill | None, list[Problem]]:
-        """Our one-pass check, then (``member_check``, bill otherwise clean) Find Member."""
-        bill, problems = check_bill(data, today=uk_today(self.now()), reference=self.reference)
-        if bill is not None and not problems and self.config.member_check:
-            problems = await self.enquiry.preflight(bill)
-        return bill, problems
+    def _local(self, data: dict[str, Any]) -> tuple[Bill | None, list[Problem]]:
+        """Our one-pass check: structure, Healthcode's published rules, the registrations."""
+        return check_bill(data, today=uk_today(self.now()), reference=self.reference,
+                          registrations=self.registrations)
+
+    async def _member_problems(self, bill: Bill) -> list[Problem]:
+        """Find Member's problems with the bill's patient (``member_check``), else none."""
+        return await self.enquiry.preflight(bill) if self.config.member_check else []
 
     async def find_member(self, params: HealthcodeFindMemberParams, peer: Peer | None) -> FindMemberResult:
         """``healthcode.findMember``: problems for the insurer's missing fields, else Find Member."""

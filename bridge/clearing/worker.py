@@ -22,6 +22,7 @@ from bridge.errors import (
     HealthcodeRejected,
     HealthcodeUnavailable,
     NotAllowedNow,
+    to_jsonrpc_error,
 )
 from bridge.healthcode.bills import Bill, StatusReport, SubmitReceipt
 from bridge.healthcode.status import BillStatus, can_reach
@@ -222,7 +223,7 @@ class HealthcodeWorker:
                 answer = await self._deliver(job_id, bill, check_first, replaced)
             except (HealthcodeCredentialsInvalid, HealthcodeRejected) as exc:
                 failed = await self.journal.move(
-                    job_id, JobState.FAILED, error=_error_dict(exc), note=f"Healthcode refused: {exc.message}",
+                    job_id, JobState.FAILED, error=to_jsonrpc_error(exc), note=f"Healthcode refused: {exc.message}",
                 )
                 self._publish(failed)
                 self._finished(failed)
@@ -413,14 +414,6 @@ class HealthcodeWorker:
 def _invoice_key(job: JobRecord) -> tuple[str, str]:
     bill = job.request["bill"]
     return str(bill["insurer"]), str(bill["invoiceNumber"])
-
-
-def _error_dict(exc: ClaimbridgeError) -> dict[str, Any]:
-    out: dict[str, Any] = {"code": exc.code, "message": exc.message}
-    data = exc.data()
-    if data:
-        out["data"] = data
-    return out
 
 
 def _with_pointer(job: JobRecord, result: dict[str, Any]) -> dict[str, Any]:

@@ -50,6 +50,13 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _say_failure(line: str) -> None:
+    """Why a command stops, as one line on stderr (under journald, one JSON record at priority 3)."""
+    from bridge.logs import journal_error_line
+
+    print(journal_error_line("claimbridge.cli", line, sys.stderr), file=sys.stderr, flush=True)
+
+
 def _client_args(args: argparse.Namespace, settings: Settings) -> tuple[str, str]:
     url = args.url or _default_url(settings)
     token_file = Path(args.token_file) if args.token_file else Path(settings.state_dir) / "token"
@@ -235,7 +242,7 @@ def _in_use_line(what: str, port: int, variable: str, setting: str) -> str:
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bridge.daemon import Daemon
     from bridge.errors import CannotStart
-    from bridge.observability import configure_logging
+    from bridge.logs import configure_logging, journald_stream
     from bridge.statelock import StateDirLock
 
     try:
@@ -243,21 +250,22 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         with StateDirLock(Path(settings.state_dir)):
             pass
     except CannotStart as exc:
-        print(exc, file=sys.stderr)
+        _say_failure(str(exc))
         return 1
     if _port_in_use(settings.listen_host, settings.listen_port):
         raise CliError(_in_use_line("the daemon", settings.listen_port, "PORT", "listen in the config, or CLAIMBRIDGE_LISTEN"), 1)
     if args.with_simulator and _port_in_use("127.0.0.1", args.simulator_port):
         raise CliError(_in_use_line("the simulator", args.simulator_port, "SIM_PORT", "--simulator-port"), 1)
     configure_logging(settings.log_level)
-    for noisy in ("websockets", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)  # one line per HTTP request is noise
+    # Under journald every line is a JSON log record (docs/operations.md pipes them to jq): the
+    # daemon's own "ready" record says what these plain lines say to a person at a terminal.
+    plain = not journald_stream(sys.stdout)
     if args.with_simulator:
         settings = simulator_settings(settings, args.simulator_port)
     try:
         daemon = Daemon(settings)
     except CannotStart as exc:  # a configured feature whose package is missing
-        print(exc, file=sys.stderr)
+        _say_failure(str(exc))
         return 1
     sim: subprocess.Popen[bytes] | None = None
     if args.with_simulator:
@@ -271,8 +279,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if runner.done():
             await runner
             return
-        print(f"claimbridge ready: {daemon.url}", flush=True)
-        print(f"token file: {Path(settings.state_dir).resolve() / 'token'}", flush=True)
+        if plain:
+            print(f"claimbridge ready: {daemon.url}", flush=True)
+            print(f"token file: {Path(settings.state_dir).resolve() / 'token'}", flush=True)
         if sim is not None:
             await _pair_with_simulator(daemon, f"http://127.0.0.1:{args.simulator_port}")
         await runner
@@ -280,7 +289,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         asyncio.run(main())
     except CannotStart as exc:  # a second daemon on this state_dir, an unwritable one, no browser: one plain line
-        print(exc, file=sys.stderr)
+        _say_failure(str(exc))
         return 1
     except KeyboardInterrupt:
         return 0
@@ -384,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args, settings)
     except CliError as exc:
-        _say(f"claimbridge: {exc.line}")
+        _say_failure(f"claimbridge: {exc.line}")
         return exc.exit_code
 
 

@@ -64,6 +64,7 @@ from bridge.healthcode.refdata import (
     Icd10Code,
     InsurerRules,
     IscCode,
+    Registration,
     WrongNumberHint,
 )
 from bridge.healthcode.rules import (
@@ -107,6 +108,7 @@ __all__ = [
     "PayeeKind",
     "Practitioner",
     "Problem",
+    "Registration",
     "Remittance",
     "RemittanceLine",
     "Setting",

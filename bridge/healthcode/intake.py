@@ -29,7 +29,7 @@ from bridge.healthcode.bills import (
     Problem,
     Setting,
 )
-from bridge.healthcode.refdata import HealthcodeReference
+from bridge.healthcode.refdata import HealthcodeReference, Registration
 from bridge.healthcode.rules import validate_bill
 
 __all__ = ["HEALTHCODE_FIELDS", "check_bill"]
@@ -101,7 +101,11 @@ _TOP = (
 
 
 def check_bill(
-    data: Mapping[str, Any], *, today: date, reference: HealthcodeReference
+    data: Mapping[str, Any],
+    *,
+    today: date,
+    reference: HealthcodeReference,
+    registrations: Mapping[str, Registration] | None = None,
 ) -> tuple[Bill | None, list[Problem]]:
     """Every problem of a bill in one pass: structure first, then Healthcode's rules.
 
@@ -109,6 +113,7 @@ def check_bill(
         data: The ``bill`` object as decoded from JSON.
         today: The clinic's date (Europe/London).
         reference: Insurers and codes.
+        registrations: The practitioners' and payees' registrations with insurers (config).
 
     Returns:
         The bill (None when a field is missing or malformed) and every problem, structural
@@ -116,7 +121,7 @@ def check_bill(
     """
     reader = _Reader(today)
     draft = reader.bill(data)
-    ruled = validate_bill(draft, today=today, reference=reference)
+    ruled = validate_bill(draft, today=today, reference=reference, registrations=registrations)
     problems = reader.problems + [p for p in ruled if not reader.covers(p.field)]
     if reader.problems:
         return None, problems

@@ -21,6 +21,7 @@ __all__ = [
     "Icd10Code",
     "InsurerRules",
     "IscCode",
+    "Registration",
     "WrongNumberHint",
 ]
 
@@ -62,6 +63,9 @@ class InsurerRules(_Ref):
             it or its formats are not public.
         max_submission_months: Bills must reach Healthcode within this many months of
             treatment; None when no limit is published.
+        invoice_number_max_length: The insurer's longest invoice number (AXA: 10); None when
+            it publishes none.
+        invoice_number_no_full_stops: The insurer refuses a full stop in an invoice number (AXA).
     """
 
     code: str
@@ -71,6 +75,8 @@ class InsurerRules(_Ref):
     requires_diagnosis: bool = False
     auth_required: bool = False
     max_submission_months: int | None = None
+    invoice_number_max_length: int | None = None
+    invoice_number_no_full_stops: bool = False
     membership_formats: tuple[CodeFormat, ...] | None = None
     wrong_number_hints: tuple[WrongNumberHint, ...] = ()
     auth_formats: tuple[CodeFormat, ...] | None = None
@@ -111,6 +117,19 @@ class Icd10Code(_Ref):
     code: str
     description: str
     not_valid_for: tuple[str, ...] = ()
+
+
+class Registration(_Ref):
+    """A practitioner's or payee's registrations with insurers (``[healthcode.practitioners.<id>]``).
+
+    Attributes:
+        insurers: Insurer identifier -> the provider number that insurer knows them by.
+        payee: Set up as a payee provider (the data-processing consent done, reference §3.5);
+            False: the insurer pays someone else for their bills.
+    """
+
+    insurers: Mapping[str, str] = Field(default_factory=dict)
+    payee: bool = True
 
 
 class HealthcodeReference(_Ref):

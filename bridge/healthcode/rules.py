@@ -11,17 +11,14 @@ public rule exists.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 
 from bridge.healthcode.bills import Bill, BillLine, Problem
-from bridge.healthcode.refdata import CodeFormat, HealthcodeReference, InsurerRules
+from bridge.healthcode.refdata import CodeFormat, HealthcodeReference, InsurerRules, Registration
 
 __all__ = ["validate_bill"]
 
-#: Invoice numbers: at most 10 characters, no full stops (AXA's rule, used as the safe global
-#: default: reference §3.6 "Invoice rules", §7.1).
-_MAX_INVOICE_LENGTH = 10
 
 # ASSUMPTION: Healthcode practitioner / payee identifiers are short alphanumerics (GMC number
 # with a leading 0 such as 0651978, SP/HP numbers, "600" numbers, P162345: reference §3.3, §3.5).
@@ -39,7 +36,13 @@ _ICD10_FORMAT = re.compile(r"[A-Z][0-9]{2}(\.[0-9A-Z]{1,2})?")
 # --------------------------------------------------------------------------------------------
 
 
-def validate_bill(bill: Bill, *, today: date, reference: HealthcodeReference) -> list[Problem]:
+def validate_bill(
+    bill: Bill,
+    *,
+    today: date,
+    reference: HealthcodeReference,
+    registrations: Mapping[str, Registration] | None = None,
+) -> list[Problem]:
     """Check a bill the way Healthcode would, before sending it.
 
     Checks that need Healthcode's own data (membership database, provider mapping, duplicate
@@ -50,6 +53,8 @@ def validate_bill(bill: Bill, *, today: date, reference: HealthcodeReference) ->
         bill: The bill.
         today: The local date of submission (the UK clinic's date).
         reference: Insurers and codes, from :func:`bridge.clearing.reference.load_reference`.
+        registrations: Healthcode ID -> the practitioner's (or payee's) registrations with
+            insurers (``[healthcode.practitioners]``); None or empty: not checked here.
 
     Returns:
         Every problem found, in bill order; empty when the bill may be submitted.
@@ -57,8 +62,10 @@ def validate_bill(bill: Bill, *, today: date, reference: HealthcodeReference) ->
     insurer = reference.insurers.get(bill.insurer)
     problems: list[Problem] = []
     problems += _check_insurer(bill, reference)
-    problems += _check_invoice_number(bill)
+    problems += _check_invoice_number(bill, insurer)
     problems += _check_providers(bill)
+    if registrations:
+        problems += _check_registrations(bill, registrations)
     problems += _check_patient(bill, today, insurer, reference)
     problems += _check_diagnoses(bill, insurer, reference)
     for index, line in enumerate(bill.lines):
@@ -93,20 +100,53 @@ def _check_insurer(bill: Bill, reference: HealthcodeReference) -> Iterator[Probl
         )
 
 
-def _check_invoice_number(bill: Bill) -> Iterator[Problem]:
+def _check_invoice_number(bill: Bill, insurer: InsurerRules | None) -> Iterator[Problem]:
     number = bill.invoice_number
-    # At most 10 characters, no full stops (AXA's published rule, our global default:
-    # reference §3.6 "Invoice rules", §7.1). ASSUMPTION: no spaces either.
     wrong: list[str] = []
-    if len(number) > _MAX_INVOICE_LENGTH:
-        wrong.append(f"at most {_MAX_INVOICE_LENGTH} characters (this has {len(number)})")
-    if "." in number:
-        wrong.append("no full stops")
+    # An insurer's own rule applies to that insurer only: AXA's "at most 10 characters, no full
+    # stops" (reference §3.6 "Invoice rules") is AXA's, in its insurers.json entry.
+    if insurer is not None and insurer.invoice_number_max_length is not None:
+        if len(number) > insurer.invoice_number_max_length:
+            wrong.append(f"at most {insurer.invoice_number_max_length} characters for {insurer.name} "
+                         f"(this has {len(number)})")
+    if insurer is not None and insurer.invoice_number_no_full_stops and "." in number:
+        wrong.append(f"no full stops for {insurer.name}")
+    # ASSUMPTION: no spaces, for every insurer.
     if any(char.isspace() for char in number):
         wrong.append("no spaces")
     if wrong:
         yield _problem(
             "invoiceNumber", "Invalid Format", "Use " + ", ".join(wrong), "InvoiceNo"
+        )
+
+
+def _check_registrations(bill: Bill, registrations: Mapping[str, Registration]) -> Iterator[Problem]:
+    """The practitioner, and a payee, registered with the bill's insurer (reference §3.5, §3.7
+    item 2: "Provider not mapped"); a payee set up as a payee provider ("Payee Provider – Must
+    be M", reference §3.5)."""
+    practitioner = registrations.get(bill.practitioner.healthcode_id)
+    if practitioner is None or bill.insurer not in practitioner.insurers:
+        yield _problem(
+            "practitioner.healthcodeId", "Provider not mapped",
+            f"Register {bill.practitioner.healthcode_id} with {bill.insurer} at Healthcode and add its "
+            f"provider number to [healthcode.practitioners.{bill.practitioner.healthcode_id}] insurers",
+            "ProviderNo",
+        )
+    payee_id = bill.payee.healthcode_id
+    payee = practitioner if payee_id == bill.practitioner.healthcode_id else registrations.get(payee_id)
+    if payee_id != bill.practitioner.healthcode_id and (payee is None or bill.insurer not in payee.insurers):
+        yield _problem(
+            "payee.healthcodeId", "Provider not mapped",
+            f"Register the payee {payee_id} with {bill.insurer} at Healthcode and add it to "
+            f"[healthcode.practitioners.{payee_id}] insurers",
+            "PayeeNo",
+        )
+    elif payee is not None and not payee.payee:
+        yield _problem(
+            "payee.healthcodeId", "Payee Provider – Must be M",
+            f"{payee_id} is not set up as a payee provider: send Healthcode the data-processing "
+            "consent form, or bill with the clinic as payee",
+            "PayeeNo",
         )
 
 

@@ -245,7 +245,7 @@ class ClaimResult(BaseModel):
     #: iClient ``result``: APPROVED, DECLINED, CANCELLED, REVERSED, NOT STARTED, SYSTEM ERROR, UNKNOWN.
     result: str
     transactionId: str | None = None
-    refTag: str | None = None
+    refTag: RefTag | None = None
     fund: Fund | None = None
     memberNumber: str | None = None
     totalBenefit: int | None = None
@@ -371,6 +371,10 @@ def _cents(raw: Mapping[str, Any], key: str) -> int | None:
     return int(text)
 
 
+def _ref_tag(text: str | None) -> RefTag | None:
+    return RefTag(text) if text is not None else None
+
+
 def _sydney_time(text: str | None) -> datetime | None:
     # reference §1.5: settlement/terminal times are yyyyMMddHHmmss, local (Sydney) time. In the
     # repeated hour when DST ends, fold=0 picks the first (daylight) reading.
@@ -437,7 +441,7 @@ def normalise_claim_response(
     return ClaimResult(
         result=(_text(raw, "result") or "UNKNOWN").upper(),
         transactionId=_text(raw, "transactionId"),
-        refTag=_text(raw, "healthpointRefTag"),
+        refTag=_ref_tag(_text(raw, "healthpointRefTag")),
         fund=fund,
         memberNumber=_text(raw, "healthpointMemberNumber"),
         totalBenefit=_cents(raw, "healthpointTotalBenefitAmount"),

@@ -16,20 +16,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bridge.errors import NotAllowedReason
+from bridge.healthpoint.claims import cancel_deadline, may_cancel
 from bridge.jobs import JobKind, JobState
 
 __all__ = [
     "JobView",
     "Refusal",
+    "claimed_at",
     "default_gap_amount",
     "gap_amount",
     "paid_amount",
+    "refund_amount",
     "refund_left",
     "refuse_cancel",
     "refuse_gap",
+    "refuse_late_cancel",
     "refuse_refund",
 ]
 
@@ -98,6 +103,11 @@ def refund_left(payment: JobView, related: Sequence[JobView]) -> int:
     return max(paid_amount(payment) - refunded, 0)
 
 
+def refund_amount(payment: JobView, related: Sequence[JobView], amount: int | None) -> int:
+    """The amount a refund asks for: ``amount`` if given, else what is left of the payment."""
+    return amount if amount is not None else refund_left(payment, related)
+
+
 def _claim_refusal(claim: JobView) -> Refusal | None:
     if claim.kind is not JobKind.CLAIM:
         return Refusal("notAClaim", "the job is not a claim", {"claimJobId": claim.job_id, "kind": str(claim.kind)})
@@ -148,6 +158,29 @@ def refuse_cancel(claim: JobView, related: Sequence[JobView]) -> Refusal | None:
                 {"claimJobId": claim.job_id, "paymentJobId": gap.job_id, "left": refund_left(gap, related)},
             )
     return None
+
+
+def claimed_at(claim: JobView, last_change: datetime) -> datetime:
+    """When the fund took a claim: its journal row's last change, or, for one the claims report
+    settled (maybe days later), the terminal's time of the claim as the report gives it."""
+    result = claim.result or {}
+    at = result.get("terminalAt")
+    if result.get("source") == "reconciliation" and isinstance(at, str):
+        return datetime.fromisoformat(at)
+    return last_change
+
+
+def refuse_late_cancel(claim: JobView, last_change: datetime, now: datetime) -> Refusal | None:
+    """A cancel after the claim's day is over (seeds/004 "Claim Cancel": until 23:59:59
+    Australia/Sydney of the day it was processed); ``last_change`` is the claim row's, ``now``
+    the daemon's clock."""
+    at = claimed_at(claim, last_change)
+    if may_cancel(at, now):
+        return None
+    return Refusal(
+        "pastCancelDeadline", "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
+        {"claimJobId": claim.job_id, "deadline": cancel_deadline(at).isoformat()},
+    )
 
 
 def default_gap_amount(claim: JobView) -> int:

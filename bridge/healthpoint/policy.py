@@ -1,9 +1,9 @@
 """Approval policy, pure: what the page may answer by itself, without asking the desk.
 
 A claim's ``onApproved`` (INTERFACES.md: ``ask`` by default, ``accept``, ``reject``) answers the
-terminal's Accept/Reject question at once; error questions with a single option (e.g. "Invalid
-transaction details (400)." OK) are always acknowledged by the page, their outcome following as
-NOT STARTED.
+terminal's Accept/Reject question at once (the page is given the answer in advance). Error
+questions with a single option (e.g. "Invalid transaction details (400)." OK) are acknowledged by
+the daemon, their outcome following as NOT STARTED (:mod:`bridge.healthpoint.operation`).
 """
 
 from __future__ import annotations

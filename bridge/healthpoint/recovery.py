@@ -4,8 +4,8 @@ After a crash or a lost answer the worker asks iClient for ``continueLastTransac
 answer settles an ``unknown`` job only when it is provably that job's transaction. The daemon
 sends each job's id as iClient's custom ``transactionId`` (seeds/004 "Supply a custom
 transaction ID"), so an answer that carries one is judged by it alone; an answer without one is
-judged by the fields it echoes (provider, items, amounts, patients; the claim's
-``healthpointTransactionId`` for a gap purchase).
+judged by the fields it echoes (provider, items, amounts, patients; for a gap purchase or a
+refund, the claim's ``healthpointTransactionId`` and the amount).
 """
 
 from __future__ import annotations
@@ -51,9 +51,13 @@ def same_claim(sent: Mapping[str, Any], response: Mapping[str, Any]) -> bool:
 
 
 def same_purchase(sent: Mapping[str, Any], response: Mapping[str, Any]) -> bool:
-    """Whether a purchase answer belongs to the claim the gap payment was for."""
+    """Whether a purchase (gap payment) or refund answer echoes what was sent: linked to the
+    same claim (a refund to none), and of the same amount when the answer gives one."""
     linked = response.get("healthpointTransactionId")
-    return linked is None or linked == sent.get("healthpointTransactionId")
+    if linked not in _MISSING and linked != sent.get("healthpointTransactionId"):
+        return False
+    amount = str(response.get("amount", ""))
+    return not (amount.isdigit() and int(amount) != int(str(sent.get("amount") or 0)))
 
 
 def is_same_transaction(sent: Mapping[str, Any], response: Mapping[str, Any], *, purchase: bool) -> bool:

@@ -13,7 +13,7 @@ from datetime import datetime
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from bridge.jobs import JobKind, JobState
+from bridge.jobs import JobId, JobKind, JobState, RequestId
 from bridge.journal.schema import loads
 
 __all__ = [
@@ -31,15 +31,15 @@ class StoredRow(Protocol):
 class JobRecord:
     """One row of the ``jobs`` table, as the rest of the daemon sees it."""
 
-    job_id: str
-    request_id: str
+    job_id: JobId
+    request_id: RequestId
     kind: JobKind
     terminal: str | None
     state: JobState
     request: dict[str, Any]
     result: dict[str, Any] | None
     error: dict[str, Any] | None
-    parent_job_id: str | None
+    parent_job_id: JobId | None
     created_at: datetime
     updated_at: datetime
     #: The journal-wide change number of this job's last change (create, move, result, note):
@@ -77,15 +77,15 @@ def job_from_row(row: StoredRow) -> JobRecord:
         ValueError: a kind or state this version does not know, or a malformed time.
     """
     return JobRecord(
-        job_id=row["job_id"],
-        request_id=row["request_id"],
+        job_id=JobId(row["job_id"]),
+        request_id=RequestId(row["request_id"]),
         kind=JobKind(row["kind"]),
         terminal=row["terminal"],
         state=JobState(row["state"]),
         request=json.loads(row["request"]),
         result=loads(row["result"]),
         error=loads(row["error"]),
-        parent_job_id=row["parent_job_id"],
+        parent_job_id=JobId(row["parent_job_id"]) if row["parent_job_id"] is not None else None,
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
         seq=int(row["seq"]),

@@ -51,7 +51,7 @@ class JobFields(Protocol):
 
 def job_from_record(
     job: JobFields,
-    question: Mapping[str, Any] | None = None,
+    question: PendingQuestion | None = None,
     history: Sequence[Mapping[str, Any]] | None = None,
 ) -> Job:
     """A journal row as the protocol's Job.
@@ -63,7 +63,7 @@ def job_from_record(
 
     Args:
         job: The row.
-        question: The question pending now, ``{text, options}``, if any.
+        question: The question pending now, if any.
         history: With ``job.get {history: true}``: the audit entries, oldest first.
 
     Raises:
@@ -85,7 +85,7 @@ def job_from_record(
         # Validated by the model of its kind, not by trying each member of the union.
         "result": JOB_RESULTS[str(job.kind)].model_validate(result) if result is not None else None,
         "error": job.error,
-        "question": PendingQuestion.model_validate(question) if question is not None else None,
+        "question": question,
     }
     if receipts:
         fields["receipts"] = receipts

@@ -19,7 +19,7 @@ from bridge.healthpoint import (
     ClaimRequest,
     IsoDate,
 )
-from bridge.jobs import JobKind, JobState
+from bridge.jobs import JobId, JobKind, JobState, RequestId
 
 __all__ = [
     "EVENT_TOPICS",
@@ -96,7 +96,7 @@ FIELD_RULES: Mapping[str, str] = MappingProxyType(
 class ClaimParams(ClaimRequest):
     """``healthpoint.claim``: a claim, run on a terminal, answered when it ends."""
 
-    requestId: str = _REQUEST_ID
+    requestId: RequestId = _REQUEST_ID
     terminal: str | None = Field(default=None, pattern=_TERMINAL_PATTERN, description=_TERMINAL_RULE)
     #: What to answer the terminal's "Patient accepts?" question: ask the PMS, or answer at once.
     onApproved: Literal["ask", "accept", "reject"] = "ask"
@@ -105,7 +105,7 @@ class ClaimParams(ClaimRequest):
 class RebateEstimateParams(ClaimRequest):
     """``healthpoint.rebateEstimate``: as a claim, without ``onApproved`` (nothing to accept)."""
 
-    requestId: str = _REQUEST_ID
+    requestId: RequestId = _REQUEST_ID
     terminal: str | None = Field(default=None, pattern=_TERMINAL_PATTERN, description=_TERMINAL_RULE)
 
 
@@ -114,8 +114,8 @@ class CancelParams(BaseModel):
 
     model_config = _PARAMS
 
-    requestId: str = _REQUEST_ID
-    claimJobId: str = _JOB_ID
+    requestId: RequestId = _REQUEST_ID
+    claimJobId: JobId = _JOB_ID
 
 
 class GapParams(BaseModel):
@@ -123,8 +123,8 @@ class GapParams(BaseModel):
 
     model_config = _PARAMS
 
-    requestId: str = _REQUEST_ID
-    claimJobId: str = _JOB_ID
+    requestId: RequestId = _REQUEST_ID
+    claimJobId: JobId = _JOB_ID
     amount: StrictInt | None = Field(default=None, gt=0, le=MAX_CLAIM_AMOUNT)
 
 
@@ -133,8 +133,8 @@ class RefundParams(BaseModel):
 
     model_config = _PARAMS
 
-    requestId: str = _REQUEST_ID
-    paymentJobId: str = _JOB_ID
+    requestId: RequestId = _REQUEST_ID
+    paymentJobId: JobId = _JOB_ID
     amount: StrictInt | None = Field(default=None, gt=0, le=MAX_CLAIM_AMOUNT)
 
 
@@ -147,7 +147,7 @@ class JobAnswerParams(BaseModel):
 
     model_config = _PARAMS
 
-    jobId: str = _JOB_ID
+    jobId: JobId = _JOB_ID
     answer: str = Field(min_length=1, max_length=64)
     operator: str | None = Field(default=None, min_length=1, max_length=64)
 
@@ -166,7 +166,7 @@ class JobAbortParams(BaseModel):
 
     model_config = _PARAMS
 
-    jobId: str = _JOB_ID
+    jobId: JobId = _JOB_ID
     operator: str | None = Field(default=None, min_length=1, max_length=64)
 
 
@@ -175,8 +175,8 @@ class JobGetParams(BaseModel):
 
     model_config = _PARAMS
 
-    jobId: str | None = Field(default=None, min_length=1, max_length=64)
-    requestId: str | None = Field(default=None, min_length=1, max_length=64)
+    jobId: JobId | None = Field(default=None, min_length=1, max_length=64)
+    requestId: RequestId | None = Field(default=None, min_length=1, max_length=64)
     #: Add the audit trail: every state change, status line, question, answer, receipt, note.
     history: StrictBool = False
 
@@ -206,7 +206,7 @@ class JobResolveParams(BaseModel):
 
     model_config = _PARAMS
 
-    jobId: str = _JOB_ID
+    jobId: JobId = _JOB_ID
     #: What the operator found out: the fund approved it, declined it, or never processed it.
     outcome: Literal["approved", "declined", "notProcessed"]
     note: str = Field(min_length=1, max_length=500)
@@ -272,7 +272,7 @@ class HealthcodeSubmitParams(BaseModel):
 
     model_config = _PARAMS
 
-    requestId: str = _REQUEST_ID
+    requestId: RequestId = _REQUEST_ID
     bill: dict[str, Any]
     #: The jobId of a cancelled bill, or of a collected one left unpaid, that this one resubmits.
     replaces: str | None = Field(default=None, min_length=1, max_length=64)
@@ -283,7 +283,7 @@ class HealthcodeCancelParams(BaseModel):
 
     model_config = _PARAMS
 
-    jobId: str = _JOB_ID
+    jobId: JobId = _JOB_ID
 
 
 class HealthcodeCodesParams(BaseModel):

@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge.jobs import JobState
+from bridge.healthpoint.claims import RefTag
+from bridge.jobs import JobId, JobState
 from bridge.protocol.results import ClaimOutcome
 
 __all__ = [
@@ -45,7 +46,7 @@ class ReconciliationClaim(BaseModel):
     transactionDateTime: str | None = None
     providerId: str | None = None
     privateHealthFundId: str | None = None
-    refTag: str | None = None
+    refTag: RefTag | None = None
     #: Tyro's status code: ``APP``, ``CAN``, ``VOID``, ``AVOID`` ...
     status: str | None = None
     totalClaimAmount: int | None = None
@@ -59,7 +60,7 @@ class ReconciliationPayment(BaseModel):
 
     model_config = _TOLERANT
 
-    refTag: str | None = None
+    refTag: RefTag | None = None
     status: str | None = None
     amount: int | None = None
     benefitAmount: int | None = None
@@ -111,10 +112,10 @@ class ReconcileSettled(BaseModel):
 
     model_config = _RESULT
 
-    jobId: str
+    jobId: JobId
     state: JobState
     result: ClaimOutcome
-    refTag: str
+    refTag: RefTag
 
 
 class ReconcileJournalSide(BaseModel):
@@ -138,8 +139,8 @@ class ReconcileDiscrepancy(BaseModel):
     model_config = _RESULT
 
     kind: Literal["missingAtFund", "notInJournal", "statusDiffers", "amountDiffers"]
-    jobId: str | None = None
-    refTag: str | None = None
+    jobId: JobId | None = None
+    refTag: RefTag | None = None
     #: The journal's side.
     journal: ReconcileJournalSide | None = None
     #: The report's row, as parsed.
@@ -151,7 +152,7 @@ class ReconcileAmbiguous(BaseModel):
 
     model_config = _RESULT
 
-    jobId: str
+    jobId: JobId
     refTags: tuple[str, ...]
 
 

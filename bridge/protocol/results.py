@@ -19,7 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, Wi
 
 from bridge.healthcode.status import BillStatus
 from bridge.healthpoint.claims import ClaimResult
-from bridge.jobs import ICLIENT_RESULTS, JobKind, JobState
+from bridge.jobs import ICLIENT_RESULTS, JobId, JobKind, JobState, RequestId
 
 __all__ = [
     "AbortResult",
@@ -75,6 +75,8 @@ StoredInstant = Annotated[
     PlainSerializer(_with_microseconds, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
+#: A notification's params: ``seq`` (set by the hub) is documented as always there.
+_NOTE = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 #: For shapes the terminal, a fund or Healthcode may grow: known fields typed, others kept.
 _TOLERANT = ConfigDict(frozen=True, extra="allow")
 
@@ -249,8 +251,8 @@ class Job(BaseModel):
 
     model_config = _RESULT
 
-    jobId: str
-    requestId: str
+    jobId: JobId
+    requestId: RequestId
     kind: JobKind
     #: The journal's change number of the job's last change: it grows with every change of any
     #: job (``job.list {since}`` pages by it).
@@ -376,54 +378,50 @@ class SubscribeResult(BaseModel):
 class JobUpdated(BaseModel):
     """``job.updated``: sent on every state change."""
 
-    model_config = _RESULT
-
-    #: The notification's number in the daemon's event log: ``events.subscribe {since}`` replays
-    #: from the last one seen.
-    seq: int
+    model_config = _NOTE
 
     job: Job
+    #: Its number in the daemon's event log (``events.subscribe {since}`` replays from the last
+    #: one seen); the hub sets it as it publishes.
+    seq: int = 0
 
 
 class JobStatus(BaseModel):
     """``job.status``: a terminal status line, e.g. "Reading card"."""
 
-    model_config = _RESULT
+    model_config = _NOTE
 
-    #: The notification's number in the daemon's event log: ``events.subscribe {since}`` replays
-    #: from the last one seen.
-    seq: int
-
-    jobId: str
+    jobId: JobId
     message: str
+    #: Its number in the daemon's event log (``events.subscribe {since}`` replays from the last
+    #: one seen); the hub sets it as it publishes.
+    seq: int = 0
 
 
 class JobQuestion(BaseModel):
     """``job.question``: answer with ``job.answer``."""
 
-    model_config = _RESULT
+    model_config = _NOTE
 
-    #: The notification's number in the daemon's event log: ``events.subscribe {since}`` replays
-    #: from the last one seen.
-    seq: int
-
-    jobId: str
+    jobId: JobId
     text: str
     options: tuple[str, ...]
+    #: Its number in the daemon's event log (``events.subscribe {since}`` replays from the last
+    #: one seen); the hub sets it as it publishes.
+    seq: int = 0
 
 
 class TerminalPairing(BaseModel):
     """``terminal.pairing``: pairing progress (iClient ``pairingStatus``)."""
 
-    model_config = _RESULT
-
-    #: The notification's number in the daemon's event log: ``events.subscribe {since}`` replays
-    #: from the last one seen.
-    seq: int
+    model_config = _NOTE
 
     terminal: str
     status: str
     message: str
+    #: Its number in the daemon's event log (``events.subscribe {since}`` replays from the last
+    #: one seen); the hub sets it as it publishes.
+    seq: int = 0
 
 
 #: Job kind -> the model of its ``result`` (``rpc.discover`` ties them with if/then on ``kind``).
@@ -441,16 +439,15 @@ JOB_RESULTS: Mapping[str, type[BaseModel]] = MappingProxyType(
 class ReconciliationDone(BaseModel):
     """``reconciliation.done``: one reconciliation run ended (counts of what it found)."""
 
-    model_config = _RESULT
-
-    #: The notification's number in the daemon's event log: ``events.subscribe {since}`` replays
-    #: from the last one seen.
-    seq: int
+    model_config = _NOTE
 
     terminal: str
     date: str
     settled: int
     discrepancies: int
+    #: Its number in the daemon's event log (``events.subscribe {since}`` replays from the last
+    #: one seen); the hub sets it as it publishes.
+    seq: int = 0
 
 
 #: Notification method -> params model.

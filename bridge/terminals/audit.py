@@ -3,16 +3,13 @@
 Status lines arrive many to a claim; writing each at once would cost a disk flush each on the
 claim's path. They wait here, with the time they arrived, and go to the journal in one
 transaction together with the job's next audit row or state change (a question, a receipt, the
-outcome), so the history stays in order and complete. The merchant receipts the terminal
-sends are kept too, for the job's ``receipts``. The only I/O is the journal's.
+outcome), so the history stays in order and complete. The only I/O is the journal's.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
-
 from bridge.journal import Journal
 
 __all__ = ["AuditTrail", "question_detail"]
@@ -24,7 +21,7 @@ def question_detail(text: str, options: list[str]) -> str:
 
 
 class AuditTrail:
-    """Buffered audit rows and the running job's merchant receipts.
+    """Buffered audit rows.
 
     Args:
         journal: where the rows go (its clock stamps them as they arrive).
@@ -33,8 +30,6 @@ class AuditTrail:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self._rows: list[tuple[str, datetime, str, str | None]] = []
-        #: Merchant receipts of the running job (a declined signature sends a second one).
-        self.receipts: list[str] = []
 
     def add(self, job_id: str, event: str, detail: str | None) -> None:
         """Keep a row for the next :meth:`flush` (status lines)."""
@@ -66,13 +61,3 @@ class AuditTrail:
     def answer_later(self, job_id: str, label: str, by: str | None) -> None:
         """An answer the page already gave by policy: kept for the job's next write."""
         self.add(job_id, "answer", json.dumps({"answer": label, "by": by}))
-
-    def receipt(self, job_id: str, payload: Any) -> str:
-        """Keep a merchant receipt of the running job; returns its text."""
-        text = str((payload or {}).get("merchantReceipt") or "")
-        self.receipts.append(text)
-        return text
-
-    def reset(self) -> None:
-        """The job ended: forget its receipts."""
-        self.receipts = []

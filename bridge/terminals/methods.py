@@ -44,6 +44,7 @@ from bridge.protocol import (
     JobAbortParams,
     JobAnswerParams,
     JobGetParams,
+    JobQuestion,
     JobListParams,
     JobResolveParams,
     PairResult,
@@ -73,15 +74,6 @@ def job_view(job: JobRecord) -> JobView:
         job_id=job.job_id, kind=job.kind, state=job.state, request=job.request, result=job.result,
         parent_job_id=job.parent_job_id,
     )
-
-
-def _claimed_at(claim: JobRecord) -> datetime:
-    """When the fund took a claim: its last change, or, for one the claims report settled (maybe
-    days later), the terminal's time of the claim as the report gives it."""
-    at = (claim.result or {}).get("terminalAt")
-    if (claim.result or {}).get("source") == "reconciliation" and isinstance(at, str):
-        return datetime.fromisoformat(at)
-    return claim.updated_at
 
 
 class Service:
@@ -175,7 +167,7 @@ class Service:
         elif peer is not None:
             question = terminal.pending_question(job.job_id)
             if question is not None:
-                self.hub.send(peer, "job.question", {"jobId": job.job_id, **question})
+                self.hub.send(peer, JobQuestion(jobId=job.job_id, text=question.text, options=question.options))
 
     async def wait(self, job: JobRecord | str) -> Job:
         """The job once it is completed, failed, unknown or resolved.
@@ -232,14 +224,9 @@ class Service:
         """``healthpoint.cancel``: the original payload and refTag come from the journal."""
 
         async def admit(claim: JobRecord) -> None:
-            self._refuse(healthpoint.refuse_cancel(job_view(claim), await self._related(claim)))
-            claimed_at = _claimed_at(claim)
-            if not healthpoint.may_cancel(claimed_at, self.now()):
-                raise NotAllowedNow(
-                    "pastCancelDeadline",
-                    "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
-                    {"claimJobId": claim.job_id, "deadline": healthpoint.cancel_deadline(claimed_at).isoformat()},
-                )
+            view = job_view(claim)
+            self._refuse(healthpoint.refuse_cancel(view, await self._related(claim)))
+            self._refuse(healthpoint.refuse_late_cancel(view, claim.updated_at, self.now()))
 
         request = params.model_dump(mode="json", exclude_none=True)
         return await self._money_job(peer, JobKind.CANCEL, params.requestId, params.claimJobId, request, admit)
@@ -263,7 +250,7 @@ class Service:
             view = job_view(payment)
             related = await self._related(payment)
             self._refuse(healthpoint.refuse_refund(view, related, params.amount))
-            request["amount"] = params.amount if params.amount is not None else healthpoint.refund_left(view, related)
+            request["amount"] = healthpoint.refund_amount(view, related, params.amount)
 
         return await self._money_job(peer, JobKind.REFUND, params.requestId, params.paymentJobId, request, admit)
 

@@ -11,6 +11,7 @@ import itertools
 from typing import Any
 
 from bridge import healthpoint
+from bridge.healthpoint.operation import report_call
 from bridge.errors import TerminalError
 from bridge.journal import PairingRecord
 from bridge.browser.page import Operation, PageEvent, TerminalPage
@@ -64,8 +65,8 @@ async def read_reconciliation(page: TerminalPage, keys: healthpoint.Pairing, dat
     Raises:
         TerminalError: no report within :data:`REPORT_TIMEOUT_S`, or the page crashed.
     """
-    request = {"reportType": report_type, "reconDate": date.replace("-", ""), **keys.as_iclient()}
-    op = await page.start(next_op_id("report"), "healthpointReconciliationReport", request)
+    call = report_call(keys, date, report_type)
+    op = await page.start(next_op_id("report"), call.method, call.request)
     try:
         event = await wait_kind(op, ("report",), REPORT_TIMEOUT_S)
     finally:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bridge.browser.page import TerminalPage
+from bridge.healthpoint.operation import pairing_call, pairing_status
 from bridge.terminals.operations import next_op_id
 
 __all__ = ["PairingOutcome", "pair_on_page", "timed_out_message"]
@@ -37,7 +38,8 @@ async def pair_on_page(
     page: TerminalPage, mid: int, tid: int, timeout_s: float, on_progress: Callable[[str], object]
 ) -> PairingOutcome:
     """Run ``pairTerminal`` for ``mid``/``tid``; ``on_progress`` gets each in-progress message."""
-    op = await page.start(next_op_id("pair"), "pairTerminal", {"mid": mid, "tid": tid})
+    call = pairing_call(mid, tid)
+    op = await page.start(next_op_id("pair"), call.method, call.request)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     try:
@@ -50,14 +52,12 @@ async def pair_on_page(
                 return PairingOutcome("failure", f"pairing interrupted: {event.payload}")
             if event.kind != "pairing":
                 continue
-            status = str(event.payload.get("status"))
-            message = str(event.payload.get("message") or "")
+            status, message, key = pairing_status(event.payload)
             if status == "inProgress":
                 on_progress(message)
                 continue
-            key = event.payload.get("integrationKey")
             if status == "success" and key:
-                return PairingOutcome("success", message or "Paired", str(key))
+                return PairingOutcome("success", message or "Paired", key)
             return PairingOutcome("failure", message or "Pairing failed")
     finally:
         page.finish(op.op_id)

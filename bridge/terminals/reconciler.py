@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 from bridge import healthpoint
 from bridge.errors import ClaimbridgeError, FieldError, InvalidParams
 from bridge.hub import Hub
-from bridge.jobs import IllegalTransition, JobKind, JobState
+from bridge.jobs import IllegalTransition, JobId, JobKind, JobState
 from bridge.journal import JobRecord, Journal, ReconciliationStore
 from bridge.journal.gaps import JournalGaps
+from bridge.protocol import ReconciliationDone
 from bridge.terminals import TerminalWorker
 
 if TYPE_CHECKING:
@@ -118,17 +119,16 @@ class Reconciler:
                 "totals": matching.totals,
             }
             await self.store.save_reconciliation(terminal, day.isoformat(), out)
-        self.hub.publish("reconciliation.done", {
-            "terminal": terminal, "date": day.isoformat(),
-            "settled": len(settled), "discrepancies": len(discrepancies),
-        })
+        self.hub.publish(ReconciliationDone(
+            terminal=terminal, date=day.isoformat(), settled=len(settled), discrepancies=len(discrepancies),
+        ))
         return out
 
     async def _jobs(self, terminal: str, day: date) -> tuple[list[healthpoint.ReconJob], dict[str, JobRecord]]:
         """The terminal's claims and cancels of the day, as the matching sees them."""
         start, end = _day_bounds(day)
         records = await self.store.jobs_created_between(terminal, _KINDS, start - self.skew, end + self.skew)
-        by_id = {r.job_id: r for r in records}
+        by_id: dict[str, JobRecord] = {r.job_id: r for r in records}
         cancelled = {
             r.parent_job_id for r in records
             if r.kind is JobKind.CANCEL and r.state is JobState.COMPLETED and (r.result or {}).get("result") == "CANCELLED"
@@ -170,9 +170,9 @@ class Reconciler:
                 end = datetime.fromisoformat(str(event["at"]))
         return start, max(start, end)
 
-    async def _held(self, terminal: str, ref_tags: list[str]) -> dict[str, str]:
+    async def _held(self, terminal: str, ref_tags: list[str]) -> dict[str, JobId]:
         """refTag -> the claim job of this terminal that holds it (refTags are per terminal)."""
-        held = {}
+        held: dict[str, JobId] = {}
         for job in await self.store.jobs_with_ref_tags(ref_tags):
             if job.terminal == terminal and job.kind is JobKind.CLAIM:
                 held[str((job.result or {}).get("refTag"))] = job.job_id

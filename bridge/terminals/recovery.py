@@ -13,12 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-from bridge import healthpoint
 from bridge.errors import ClaimbridgeError, TemporarilyUnavailable
-from bridge.jobs import JobKind, JobState
-from bridge.journal import JobRecord, Journal, PairingRecord
+from bridge.healthpoint.operation import (
+    TRANSACTION_KINDS,
+    Call,
+    Finish,
+    HealthPointOperation,
+    LeaveUnknown,
+    NotRunnable,
+    terminal_info_call,
+)
+from bridge.jobs import JobState
+from bridge.journal import JobRecord, Journal
 from bridge.browser.page import TerminalPage
 from bridge.terminals.audit import AuditTrail
 from bridge.terminals.operations import next_op_id, pairing_keys, wait_kind
@@ -56,9 +64,9 @@ class Runner(Protocol):
     def lock(self) -> asyncio.Lock: ...
     async def load_page(self) -> None: ...
     def enqueue(self, job_id: str) -> None: ...
-    async def iclient_call(self, job: JobRecord, pairing: PairingRecord) -> tuple[str, dict[str, Any]]: ...
-    async def continue_last(self, job: JobRecord) -> dict[str, Any] | None: ...
-    async def complete_reattached(self, job: JobRecord, response: dict[str, Any]) -> None: ...
+    async def operation(self, job: JobRecord) -> HealthPointOperation: ...
+    async def continue_last(self, hp: HealthPointOperation, call: Call) -> Finish | LeaveUnknown | None: ...
+    async def conclude(self, job_id: str, end: Finish | LeaveUnknown) -> None: ...
 
 
 class Recovery:
@@ -77,46 +85,49 @@ class Recovery:
         self._page = page
         self._audit = audit
 
-    async def after_unknown(self, job_id: str, sent: dict[str, Any]) -> None:
-        """After a crash or a lost answer: a fresh page, then try to re-attach."""
+    async def after_unknown(self, job_id: str, hp: HealthPointOperation) -> None:
+        """After a crash or a lost answer: a fresh page, then try to re-attach ``hp``'s job."""
         try:
             if self._runner.ready:
                 await self._runner.load_page()
             else:
                 await wait_ready(lambda: self._runner.ready, _PAGE_BACK_S)
-            await self.reattach(job_id, sent)
+            await self.reattach(job_id, hp)
         except ClaimbridgeError as exc:
             log.warning("job %s stays unknown: %s", job_id, exc)
             await self._audit.note(job_id, "reattach", f"failed: {exc}")
 
-    async def reattach(self, job_id: str, sent: dict[str, Any] | None = None) -> bool:
+    async def reattach(self, job_id: str, hp: HealthPointOperation | None = None) -> bool:
         """``continueLastTransaction`` for an ``unknown`` job; True when it completed it.
 
-        The terminal's last transaction counts only when its echoed fields match what was sent.
+        ``hp``: the operation that ran the job in this process; after a restart one is made
+        from the journal.
         """
         job = await self._journal.get(job_id)
-        if job.state is not JobState.UNKNOWN:
+        if job.state is not JobState.UNKNOWN or job.kind not in TRANSACTION_KINDS:
             return False
         pairing = await self._journal.pairing(self._runner.name)
         if pairing is None:
             return False
-        if sent is None:
-            _, sent = await self._runner.iclient_call(job, pairing)
-        # terminalInfo with mid/tid/key tells the iClient frame which terminal to ask (its own
-        # storage may have been lost with the browser).
-        info = await self._page.start(next_op_id("info"), "terminalInfo", pairing_keys(pairing).as_iclient())
+        keys = pairing_keys(pairing)
+        try:
+            if hp is None:
+                hp = await self._runner.operation(job)
+            call = hp.reattach(keys)
+        except NotRunnable as exc:
+            await self._audit.note(job_id, "reattach", f"failed: {exc}")
+            return False
+        info_call = terminal_info_call(keys)
+        info = await self._page.start(next_op_id("info"), info_call.method, info_call.request)
         try:
             await wait_kind(info, ("info",), 15.0)
         finally:
             self._page.finish(info.op_id)
-        response = await self._runner.continue_last(job)
-        if response is None:
+        end = await self._runner.continue_last(hp, call)
+        if end is None:
             return False
-        if not healthpoint.is_same_transaction(sent, response, purchase=job.kind is JobKind.GAP):
-            await self._audit.note(job_id, "reattach", "the terminal's last transaction is another one")
-            return False
-        await self._runner.complete_reattached(job, response)
-        return (await self._journal.get(job_id)).state is JobState.COMPLETED
+        await self._runner.conclude(job_id, end)
+        return isinstance(end, Finish) and (await self._journal.get(job_id)).state is JobState.COMPLETED
 
     async def recover(self) -> None:
         """On start: try to re-attach the newest ``unknown`` job of this terminal, and re-queue
@@ -124,7 +135,7 @@ class Recovery:
         name = self._runner.name
         async with self._runner.lock:
             unknown = await self._journal.list_jobs(states=[JobState.UNKNOWN], terminal=name, limit=1)
-            if unknown and unknown[0].kind is not JobKind.HEALTHCODE_BILL:
+            if unknown and unknown[0].kind in TRANSACTION_KINDS:
                 try:
                     await self.reattach(unknown[0].job_id)
                 except ClaimbridgeError as exc:

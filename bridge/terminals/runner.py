@@ -1,12 +1,14 @@
 """One terminal's worker: strictly one transaction at a time, in FIFO order.
 
-The worker owns no I/O of its own; it drives a :class:`~bridge.browser.page.TerminalPage` and
-writes every step to the :class:`~bridge.journal.Journal` *before* it happens: ``running`` is
+The worker owns no I/O of its own and holds no HealthPoint rule: each job is a
+:class:`~bridge.healthpoint.operation.HealthPointOperation`, which says what to call and what
+every event the page relays means; the worker feeds it the events and carries out the effects
+it returns. It drives a :class:`~bridge.browser.page.TerminalPage` and writes every step to the :class:`~bridge.journal.Journal` *before* it happens: ``running`` is
 committed before iClient is called, and whatever the page reports afterwards is committed
 before the caller hears of it. If the page or the browser dies while a job is ``running``, the
 job becomes ``unknown`` and is never sent again; :mod:`bridge.terminals.recovery` then tries to
-re-attach with ``continueLastTransaction`` and completes the job only when the terminal's
-answer is provably the same transaction.
+re-attach to the terminal's last transaction, which completes the job only when the operation
+finds it provably the same transaction, with a definite outcome.
 """
 
 from __future__ import annotations
@@ -15,7 +17,18 @@ import asyncio
 import logging
 from typing import Any
 
-from bridge import healthpoint
+from bridge.healthpoint.operation import (
+    Answer,
+    Ask,
+    Call,
+    Finish,
+    HealthPointOperation,
+    LeaveUnknown,
+    NotRunnable,
+    Parent,
+    Receipt,
+    Status,
+)
 from bridge.errors import (
     ClaimbridgeError,
     JournalBehind,
@@ -27,12 +40,11 @@ from bridge.errors import (
     to_jsonrpc_error,
 )
 from bridge.hub import Hub
-from bridge.jobs import JobKind, JobState, outcome_state
+from bridge.jobs import JobState
 from bridge.journal import JobRecord, Journal, PairingRecord
-from bridge.protocol import ClaimParams, RebateEstimateParams
 from bridge.browser.page import Operation, PageEvent, TerminalPage
 from bridge.terminals.audit import AuditTrail, question_detail
-from bridge.terminals.questions import Question
+from bridge.protocol import JobQuestion, JobStatus, PendingQuestion, TerminalPairing
 from bridge.terminals.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation
 from bridge.terminals.pairing import pair_on_page
 from bridge.terminals.recovery import Recovery, wait_ready
@@ -40,11 +52,6 @@ from bridge.terminals.recovery import Recovery, wait_ready
 __all__ = ["TerminalWorker"]
 
 log = logging.getLogger("claimbridge.terminals")
-
-
-def _auto_answers(job: JobRecord) -> tuple[str, ...]:
-    policy = job.request.get("onApproved")
-    return healthpoint.auto_answers(str(policy) if policy is not None else None)
 
 
 class TerminalWorker:
@@ -82,7 +89,8 @@ class TerminalWorker:
         self._queued: set[str] = set()
         self._fresh: dict[str, JobRecord] = {}
         self._op: Operation | None = None
-        self._question: Question | None = None
+        #: The HealthPoint operation of the transaction on the terminal now.
+        self._hp: HealthPointOperation | None = None
         self._audit = AuditTrail(journal)
         self._lock = asyncio.Lock()
         self._pairing_cache: PairingRecord | None = None
@@ -171,8 +179,7 @@ class TerminalWorker:
                     await self._audit.flush()
                     self.current_job = None
                     self._op = None
-                    self._question = None
-                    self._audit.reset()
+                    self._hp = None
             if retry:
                 await self._requeue_when_writable(job_id)
 
@@ -183,10 +190,12 @@ class TerminalWorker:
             await asyncio.sleep(poll_s)
         self.enqueue(job_id)
 
-    def pending_question(self, job_id: str) -> dict[str, Any] | None:
-        """The question the terminal is waiting on for this job, ``{text, options}``, or None."""
-        q = self._question
-        return q.field() if q is not None and q.job_id == job_id else None
+    def pending_question(self, job_id: str) -> PendingQuestion | None:
+        """The question the terminal is waiting on for this job, or None."""
+        hp = self._hp
+        if hp is None or hp.pending is None or hp.job_id != job_id:
+            return None
+        return PendingQuestion(text=hp.pending.text, options=hp.pending.options)
 
     async def _publish(self, job: JobRecord) -> None:
         self.hub.publish_job(job, self.pending_question(job.job_id))
@@ -213,38 +222,13 @@ class TerminalWorker:
         if job.state is JobState.RUNNING:
             await self._move(job_id, JobState.UNKNOWN, error={"message": why}, note=why)
 
-    async def iclient_call(self, job: JobRecord, pairing: PairingRecord) -> tuple[str, dict[str, Any]]:
-        """The iClient method and request for a job (pure conversions in bridge.healthpoint).
-
-        Every request carries the job's id as its custom ``transactionId`` (seeds/004: "Supply a
-        custom transaction ID"), so that a ``continueLastTransaction`` answer can be proven to be
-        this job's and not another one's.
-        """
-        p = pairing_keys(pairing)
-        method, request = await self._iclient_request(job, p)
-        request["transactionId"] = job.job_id
-        return method, request
-
-    async def _iclient_request(self, job: JobRecord, p: healthpoint.Pairing) -> tuple[str, dict[str, Any]]:
-        if job.kind is JobKind.CLAIM:
-            return "initiateHealthPointClaim", healthpoint.to_iclient_claim(ClaimParams.model_validate(job.request), p)
-        if job.kind is JobKind.REBATE_ESTIMATE:
-            params = RebateEstimateParams.model_validate(job.request)
-            return "initiateHealthPointRebateEstimate", healthpoint.to_iclient_claim(params, p)
-        if job.parent_job_id is None:
-            raise NotAllowedNow("noParentJob", f"a {job.kind} job needs the job it was made against")
-        claim = await self.journal.get(job.parent_job_id)
-        if job.kind is JobKind.REFUND:
-            return "initiateRefund", healthpoint.to_iclient_refund(int(job.request["amount"]), p)
-        if claim.result is None:
-            raise NotAllowedNow("noParentJob", f"the job a {job.kind} was made against has no result")
-        if job.kind is JobKind.CANCEL:
-            original = ClaimParams.model_validate(claim.request)
-            return "cancelHealthPointClaim", healthpoint.to_iclient_cancel(original, str(claim.result["refTag"]), p)
-        if job.kind is JobKind.GAP:
-            amount = int(job.request.get("amount") or claim.result["gap"])
-            return "initiatePurchase", healthpoint.to_iclient_gap_purchase(amount, str(claim.result["transactionId"]), p)
-        raise NotAllowedNow("notATerminalJob", f"{job.kind} jobs do not run on a terminal")
+    async def operation(self, job: JobRecord) -> HealthPointOperation:
+        """The HealthPoint operation of a job, with the job it was made against (if any)."""
+        parent = None
+        if job.parent_job_id is not None:
+            made_against = await self.journal.get(job.parent_job_id)
+            parent = Parent(made_against.request, made_against.result)
+        return HealthPointOperation(job.kind, job.job_id, job.request, parent)
 
     async def _run_job(self, job_id: str) -> None:
         job = self._fresh.pop(job_id, None) or await self.journal.get(job_id)
@@ -254,24 +238,30 @@ class TerminalWorker:
         if pairing is None:
             await self._fail(job_id, TerminalNotPaired(self.name))
             return
-        method, request = await self.iclient_call(job, pairing)
+        try:
+            hp = await self.operation(job)
+            call = hp.call(pairing_keys(pairing))
+        except NotRunnable as exc:
+            await self._fail(job_id, NotAllowedNow("notATerminalJob", str(exc), {"jobId": job_id}))
+            return
         if self.journal.behind is not None:
             raise JournalBehind(self.journal.behind)
         await self._move(job_id, JobState.RUNNING)
+        self._hp = hp
         try:
-            op = await self.page.start(job_id, method, request, _auto_answers(job))
+            op = await self.page.start(job_id, call.method, call.request, call.answers)
         except TerminalError as exc:
             # The call may or may not have reached the terminal: never guess.
             await self._settle_unknown(job_id, f"the page failed while starting: {exc.detail}")
-            await self._recovery.after_unknown(job_id, request)
+            await self._recovery.after_unknown(job_id, hp)
             return
         self._op = op
-        outcome = await self._follow(job, op)
+        end = await self._follow(job_id, hp, op)
         self.page.finish(op.op_id)
-        if outcome is None:
-            await self._recovery.after_unknown(job_id, request)
+        if end is None:
+            await self._recovery.after_unknown(job_id, hp)
             return
-        await self._complete(job, outcome)
+        await self.conclude(job_id, end)
 
     async def _pairing_record(self) -> PairingRecord | None:
         """The terminal's keys, read from the journal once and kept (``pair`` replaces them)."""
@@ -279,46 +269,30 @@ class TerminalWorker:
             self._pairing_cache = await self.journal.pairing(self.name)
         return self._pairing_cache
 
-    async def _complete(self, job: JobRecord, response: dict[str, Any], *, reattached: bool = False) -> None:
-        """Journal the terminal's outcome. A re-attached ``unknown`` job is completed only by a
-        definite outcome; anything else leaves it ``unknown``."""
-        raw_result = str(response.get("result", "UNKNOWN"))
-        state = outcome_state(raw_result)
-        if job.kind in (JobKind.GAP, JobKind.REFUND):
-            result = healthpoint.normalise_purchase(response)
-        else:
-            request = None if job.kind is JobKind.CANCEL else ClaimParams.model_validate(job.request) if job.kind is JobKind.CLAIM else RebateEstimateParams.model_validate(job.request)
-            result = healthpoint.normalise_claim_response(response, request).model_dump(mode="json")
-        if reattached and state is not JobState.COMPLETED:
-            await self._audit.note(job.job_id, "reattach", f"terminal answered {raw_result}; left unknown")
-            return
-        receipts = healthpoint.receipts_of(self._audit.receipts, response)
-        if receipts is not None:
-            result["receipts"] = receipts
-        if reattached:
-            # An unknown job's outcome is now known: its old "outcome unknown" error goes.
+    async def conclude(self, job_id: str, end: Finish | LeaveUnknown) -> None:
+        """Carry out the operation's last effect: journal the outcome (a re-attached ``unknown``
+        job's through ``settle``: its old "outcome unknown" error goes), or note why a
+        re-attached job stays ``unknown``."""
+        if isinstance(end, LeaveUnknown):
+            await self._audit.note(job_id, "reattach", end.why)
+        elif end.reattached:
             await self._publish(await self.journal.settle(
-                job.job_id, state, result=result, note="outcome from continueLastTransaction",
-                notes=self._audit.take(job.job_id),
+                job_id, end.state, result=end.result, note=end.note,
+                notes=self._audit.take(job_id),
             ))
-            return
-        error = None
-        if state is JobState.FAILED:
-            error = {
-                "message": str(response.get("healthpointErrorDescription") or response.get("result")),
-                "code": response.get("healthpointErrorCode"),
-            }
-        await self._move(job.job_id, state, result=result, error=error)
+        else:
+            await self._move(job_id, end.state, result=end.result, error=end.error)
 
-    async def _follow(self, job: JobRecord, op: Operation, *, reattaching: bool = False) -> dict[str, Any] | None:
-        """Relay an operation's events until it completes; None when its outcome is uncertain.
+    async def _follow(self, job_id: str, hp: HealthPointOperation, op: Operation) -> Finish | LeaveUnknown | None:
+        """Feed the operation's events to ``hp`` and carry out its effects until it ends; None
+        when its outcome is uncertain (the job is then ``unknown``).
 
-        A transaction with no outcome after ``transaction_timeout_s`` is asked to cancel, once;
-        a re-attached one is only waited for (cancelling it could void what the patient accepted).
+        A transaction with no outcome after ``transaction_timeout_s`` is asked to cancel, once,
+        when ``hp`` says so; otherwise it is only waited for.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.transaction_timeout_s
-        aborted = reattaching
+        aborted = not hp.cancels_on_timeout
         while True:
             remaining = deadline - loop.time()
             try:
@@ -328,9 +302,9 @@ class TerminalWorker:
                 )
             except TimeoutError:
                 if aborted:
-                    await self._settle_unknown(job.job_id, "no answer from the terminal")
+                    await self._settle_unknown(job_id, "no answer from the terminal")
                     return None
-                log.warning("job %s: no outcome after %.0f s; asking the terminal to cancel", job.job_id, self.transaction_timeout_s)
+                log.warning("job %s: no outcome after %.0f s; asking the terminal to cancel", job_id, self.transaction_timeout_s)
                 aborted = True
                 deadline = loop.time() + min(30.0, self.transaction_timeout_s)
                 try:
@@ -338,34 +312,29 @@ class TerminalWorker:
                 except TerminalError:
                     pass
                 continue
-            if event.kind == "status":
-                self._audit.add(job.job_id, "status", str(event.payload))
-                self.hub.publish("job.status", {"jobId": job.job_id, "message": event.payload}, job.job_id)
-            elif event.kind == "question":
-                await self._on_question(job, op, event.payload)
-            elif event.kind == "receipt":
-                await self._audit.note(job.job_id, "receipt", self._audit.receipt(job.job_id, event.payload))
-            elif event.kind == "complete":
-                return dict(event.payload or {})
-            elif event.kind == "crashed":
-                await self._settle_unknown(job.job_id, f"{event.payload} while the job was running")
+            if event.kind == "crashed":
+                await self._settle_unknown(job_id, f"{event.payload} while the job was running")
                 return None
+            for effect in hp.receive_event(event.kind, event.payload):
+                if isinstance(effect, (Finish, LeaveUnknown)):
+                    return effect
+                await self._carry_out(job_id, op, effect)
 
-    async def _on_question(self, job: JobRecord, op: Operation, question: dict[str, Any]) -> None:
-        pending = Question.of(job.job_id, question)
-        if pending == self._question:
-            return  # terminals repeat an unanswered question now and then; ask the PMS once
-        answered = question.get("answered")
-        detail = question_detail(pending.text, list(pending.options))
-        if answered is not None:
-            # The page answered at once, by the job's policy (see _auto_answers).
-            # Nothing waits on the desk, so the rows go with the job's next write (its outcome).
-            self._audit.add(job.job_id, "question", detail)
-            self._audit.answer_later(job.job_id, str(answered), "onApproved policy")
-            return
-        await self._audit.note(job.job_id, "question", detail)
-        self._question = pending
-        self.hub.publish("job.question", pending.notification(), job.job_id)
+    async def _carry_out(self, job_id: str, op: Operation, effect: Status | Ask | Answer | Receipt) -> None:
+        if isinstance(effect, Status):
+            self._audit.add(job_id, "status", effect.text)
+            self.hub.publish(JobStatus(jobId=job_id, message=effect.text), job_id)
+        elif isinstance(effect, Answer):
+            # Nothing waits on the desk: the rows go with the job's next write (its outcome).
+            self._audit.add(job_id, "question", question_detail(effect.text, list(effect.options)))
+            self._audit.answer_later(job_id, effect.label, effect.by)
+            if effect.send:
+                await self.page.answer(op.op_id, effect.label)
+        elif isinstance(effect, Ask):
+            await self._audit.note(job_id, "question", question_detail(effect.text, list(effect.options)))
+            self.hub.publish(JobQuestion(jobId=job_id, text=effect.text, options=effect.options), job_id)
+        else:
+            await self._audit.note(job_id, "receipt", effect.text)
 
     async def answer(self, job_id: str, answer: str, operator: str | None = None) -> None:
         """``job.answer``: pass the answer to the pending question.
@@ -376,15 +345,15 @@ class TerminalWorker:
         Raises:
             NotAllowedNow: no question is pending for this job, or the answer is not an option.
         """
-        q = self._question
-        if q is None or q.job_id != job_id or self._op is None:
+        hp, op = self._hp, self._op
+        if hp is None or hp.pending is None or hp.job_id != job_id or op is None:
             raise NotAllowedNow("noQuestion", "no question is pending for this job", {"jobId": job_id})
-        label = q.option(answer)
+        options = list(hp.pending.options)
+        label = hp.answer(answer)
         if label is None:
-            raise NotAllowedNow("notAnOption", f"answer must be one of {list(q.options)}", {"jobId": job_id, "options": list(q.options)})
-        self._question = None
+            raise NotAllowedNow("notAnOption", f"answer must be one of {options}", {"jobId": job_id, "options": options})
         await self._audit.answer(job_id, label, operator)
-        await self.page.answer(self._op.op_id, label)
+        await self.page.answer(op.op_id, label)
 
     async def abort(self, job_id: str, operator: str | None = None) -> bool:
         """``job.abort``: a queued job fails at once; a running one is cancelled on the terminal."""
@@ -396,7 +365,7 @@ class TerminalWorker:
             await self._move(job_id, JobState.FAILED, error={"message": "aborted before it started"}, note=note)
             return True
         if job.state is JobState.RUNNING and self.current_job == job_id:
-            await self._audit.note(job_id, "abort", f"cancelCurrentTransaction (by {operator})" if operator else "cancelCurrentTransaction")
+            await self._audit.note(job_id, "abort", f"cancel asked of the terminal (by {operator})" if operator else "cancel asked of the terminal")
             return await self.page.abort()
         return False
 
@@ -415,30 +384,24 @@ class TerminalWorker:
         """
         await wait_ready(lambda: self.ready, timeout)
 
-    async def reattach(self, job_id: str, sent: dict[str, Any] | None = None) -> bool:
+    async def reattach(self, job_id: str) -> bool:
         """``continueLastTransaction`` for an ``unknown`` job; True when it completed it."""
-        return await self._recovery.reattach(job_id, sent)
+        return await self._recovery.reattach(job_id)
 
     async def recover(self) -> None:
         """On start: re-attach the newest ``unknown`` job, re-queue the ``queued`` ones."""
         await self._recovery.recover()
 
-    async def continue_last(self, job: JobRecord) -> dict[str, Any] | None:
-        """Ask the terminal for its last transaction (``continueLastTransaction``) on behalf of
-        ``job`` and follow it as the job's (its questions answerable as any job's); None when
-        its outcome stays uncertain."""
-        op = await self.page.start(
-            next_op_id(f"continue-{job.job_id}"), "continueLastTransaction", None, _auto_answers(job)
-        )
-        self._op = op
+    async def continue_last(self, hp: HealthPointOperation, call: Call) -> Finish | LeaveUnknown | None:
+        """Run ``call`` (the operation's ``continueLastTransaction``) and follow it as the job's
+        (its questions answerable as any job's); None when its outcome stays uncertain."""
+        op = await self.page.start(next_op_id(f"continue-{hp.job_id}"), call.method, call.request, call.answers)
+        self._op, self._hp = op, hp
         try:
-            return await self._follow(job, op, reattaching=True)
+            return await self._follow(hp.job_id, hp, op)
         finally:
             self.page.finish(op.op_id)
-
-    async def complete_reattached(self, job: JobRecord, response: dict[str, Any]) -> None:
-        """Journal a re-attached job's outcome: completed only by a definite one."""
-        await self._complete(job, response, reattached=True)
+            self._op, self._hp = None, None
 
     # -- pairing and reports -------------------------------------------------------------------
 
@@ -463,7 +426,7 @@ class TerminalWorker:
             return self._pairing_event(outcome.status, outcome.message)
 
     def _pairing_event(self, status: str, message: str) -> dict[str, str]:
-        self.hub.publish("terminal.pairing", {"terminal": self.name, "status": status, "message": message})
+        self.hub.publish(TerminalPairing(terminal=self.name, status=status, message=message))
         return {"status": status, "message": message}
 
     async def reconciliation(self, date: str, report_type: str) -> dict[str, Any]:

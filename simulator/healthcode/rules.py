@@ -25,6 +25,7 @@ __all__ = [
     "CredentialOutcome",
     "HcStatus",
     "Member",
+    "Provider",
     "StoredBill",
     "TestSite",
     "Timings",
@@ -204,6 +205,45 @@ def check_required(raw: Any) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True, slots=True)
+class Provider:
+    """A practitioner or payee Healthcode knows (fixtures/healthcode/providers.json, SYNTHETIC).
+
+    ``insurers``: insurer -> the provider number it knows them by; ``payee``: set up as a payee
+    provider (reference §3.5).
+    """
+
+    healthcode_id: str
+    insurers: Mapping[str, str]
+    payee: bool = True
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Provider:
+        """One entry of the fixture's ``providers``."""
+        return cls(str(row["healthcodeId"]), dict(row.get("insurers", {})), bool(row.get("payee", True)))
+
+
+def _check_providers(raw: Mapping[str, Any], providers: Mapping[str, Provider]) -> list[dict[str, Any]]:
+    """"Provider not mapped" for a practitioner or payee not registered with the bill's insurer;
+    "Payee Provider – Must be M" for a payee not set up as one (reference §3.2, §3.5, §3.7)."""
+    insurer = raw["insurer"]
+    practitioner_id = str(raw["practitioner"]["healthcodeId"])
+    payee_id = str(raw["payee"]["healthcodeId"])
+    problems: list[dict[str, Any]] = []
+    practitioner = providers.get(practitioner_id)
+    if practitioner is None or insurer not in practitioner.insurers:
+        problems.append(_problem("practitioner.healthcodeId", "Provider not mapped",
+                                 "Register the practitioner with the insurer", "ProviderNo"))
+    payee = providers.get(payee_id)
+    if payee_id != practitioner_id and (payee is None or insurer not in payee.insurers):
+        problems.append(_problem("payee.healthcodeId", "Provider not mapped",
+                                 "Register the payee with the insurer", "PayeeNo"))
+    elif payee is not None and not payee.payee:
+        problems.append(_problem("payee.healthcodeId", "Payee Provider – Must be M",
+                                 "Send Healthcode the payee data-processing consent form", "PayeeNo"))
+    return problems
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     """One row of the SYNTHETIC member database (fixtures/healthcode/members.json)."""
 
@@ -248,6 +288,7 @@ def check_rules(
     insurers: frozenset[str],
     member_db_insurers: frozenset[str],
     members: Sequence[Member],
+    providers: Mapping[str, Provider] | None = None,
 ) -> list[dict[str, Any]]:
     """Business checks of a well-formed bill (after :func:`check_required`).
 
@@ -260,6 +301,7 @@ def check_rules(
         member_db_insurers: Insurers whose members are checked (reference §3.6: Aviva, AXA,
             Bupa, Vitality).
         members: The member database.
+        providers: Practitioners and payees by Healthcode ID; None: not checked.
     """
     problems: list[dict[str, Any]] = []
     insurer = raw["insurer"]
@@ -275,6 +317,8 @@ def check_rules(
         problems.append(
             _problem("lines", "May not be after Today", "Bill services already given", "FDOS")
         )
+    if providers is not None and insurer in insurers:
+        problems += _check_providers(raw, providers)
     if insurer in member_db_insurers:
         problems += _match_member(raw["patient"], insurer, min(dates), members)
     return problems

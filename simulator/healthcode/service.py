@@ -31,7 +31,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field, replace
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from simulator.healthcode.rules import (
     CredentialOutcome,
     HcStatus,
     Member,
+    Provider,
     StoredBill,
     Timings,
     check_credentials,
@@ -79,6 +80,7 @@ class _State:
     insurers: frozenset[str]
     member_db_insurers: frozenset[str]
     members: tuple[Member, ...]
+    providers: Mapping[str, Provider]
     bills: dict[str, StoredBill] = field(default_factory=dict)
     #: (site, insurer, invoice number) -> the newest bill under it: invoice numbers are unique
     #: per insurer, and a duplicate check per submit must not scan every bill.
@@ -116,12 +118,14 @@ def create_healthcode_app(clock: Clock) -> web.Application:
     """
     insurers = json.loads((_FIXTURES / "insurers.json").read_text(encoding="utf-8"))
     members = json.loads((_FIXTURES / "members.json").read_text(encoding="utf-8"))
+    providers = json.loads((_FIXTURES / "providers.json").read_text(encoding="utf-8"))
     app = web.Application()
     app[_STATE] = _State(
         clock=clock,
         insurers=frozenset(entry["code"] for entry in insurers["insurers"]),
         member_db_insurers=frozenset(members["insurersWithMemberDatabase"]),
         members=tuple(Member.from_row(row) for row in members["members"]),
+        providers={p.healthcode_id: p for p in map(Provider.from_row, providers["providers"])},
     )
     app.router.add_post("/credentials/check", _credentials_check)
     app.router.add_post("/bills/validate", _validate)
@@ -259,6 +263,7 @@ def _problems_for(state: _State, raw: dict[str, Any]) -> list[dict[str, Any]]:
         insurers=state.insurers,
         member_db_insurers=state.member_db_insurers,
         members=state.members,
+        providers=state.providers,
     )
 
 

@@ -167,10 +167,10 @@ async def test_submit_follows_the_bill_to_collected(hc: Running) -> None:
 
 async def test_preflight_problems_journal_nothing(hc: Running) -> None:
     c = await hc.client()
-    bad = bill(invoiceNumber="INV.0001.TOO-LONG")
+    bad = bill("clinic_payee_axa.json", invoiceNumber="INV.0001.TOO-LONG")
     with pytest.raises(RpcError) as err:
         await c.call("healthcode.submit", {"requestId": "hc-bad", "bill": bad})
-    assert err.value.code == -32602
+    assert err.value.code == -32602 and "nothing was sent" in err.value.error["message"]
     assert [e["field"] for e in err.value.data["errors"]] == ["invoiceNumber"]
     assert err.value.data["problems"][0]["healthcodeField"] == "InvoiceNo"
     with pytest.raises(RpcError) as missing:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +15,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bridge.observability import configure_logging
+from bridge.daemon import package_version
+from bridge.observability import JOURNAL_REFRESH_S, configure_logging
 from tests.daemon_harness import FRONT_DESK, Sim, claim_request, make_settings, start_daemon, stop_daemon
 
 pytestmark = pytest.mark.e2e
@@ -28,6 +32,24 @@ def cli_like_handler() -> Iterator[io.StringIO]:
     yield stream
     root.removeHandler(handler)
     root.setLevel(level)
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+def _check_metrics_text(text: str) -> None:
+    """``promtool check metrics`` (Debian's prometheus, installed by make test) passes; without
+    promtool, the conventions it checks that matter here are checked by hand (and said so)."""
+    if PROMTOOL is not None:
+        done = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return
+    print("promtool not installed (make test installs Debian's prometheus): checking the conventions by hand")
+    for family in text_string_to_metric_families(text):
+        assert family.documentation, f"{family.name} has no HELP"
+        if family.type == "counter":
+            assert all(s.name.endswith("_total") for s in family.samples), family.name
+        assert "__" not in family.name and family.name == family.name.lower(), family.name
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -55,7 +77,15 @@ async def test_metrics_json_logs_and_no_token(
 
         base = f"http://127.0.0.1:{daemon.server.port}"  # type: ignore[union-attr]
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            r = await http.get("/metrics")  # no token: metrics hold no secrets
+            # No token: metrics hold no secrets. Job counts come from the daemon's last count of the
+            # journal (redone off the scrape's path at most every JOURNAL_REFRESH_S): poll for it.
+            deadline = asyncio.get_running_loop().time() + 4 * JOURNAL_REFRESH_S
+            while True:
+                r = await http.get("/metrics")
+                if _samples(r.text).get(("claimbridge_jobs", (("kind", "claim"), ("state", "completed")))) == 1:
+                    break
+                assert asyncio.get_running_loop().time() < deadline, r.text
+                await asyncio.sleep(0.5)
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
         m = _samples(r.text)
@@ -69,6 +99,10 @@ async def test_metrics_json_logs_and_no_token(
         assert m[("claimbridge_browser_restarts_total", ())] == 0
         assert m[("claimbridge_journal_size_bytes", ())] > 0
         assert m[("claimbridge_ready", ())] == 1
+        assert m[("claimbridge_build_info", (("version", package_version()),))] == 1
+        assert m[("process_resident_memory_bytes", ())] > 0 and ("python_info" in r.text)
+        assert "_created" not in r.text
+        _check_metrics_text(r.text)
         assert token not in r.text
 
         assert daemon.observability is not None

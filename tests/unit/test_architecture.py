@@ -4,6 +4,7 @@ daemon stay apart, every module has its own test module, and no module grows pas
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,6 @@ PURE = (
     "bridge/backoff.py",
     "bridge/lifecycle.py",
     "bridge/terminals/history.py",
-    "bridge/terminals/questions.py",
     "simulator/receipts.py",
     "bridge/mqtt/topics.py",
     "bridge/cli/text.py",
@@ -203,3 +203,38 @@ def test_no_import_cycle_between_packages() -> None:
                 edges.add((own, other))
     cycles = sorted((a, b) for a, b in edges if (b, a) in edges and a < b)
     assert not cycles, f"packages import each other: {cycles}"
+
+
+#: iClient's own names (reference/tyro-iclient-healthpoint.md §1.2-§1.5, §3): its methods and
+#: callbacks, and the request and answer keys that are not also the protocol's wire names
+#: (``claimAmount``, ``patientId``, ``refTag``... are both, and stay out of this list).
+ICLIENT_NAMES = frozenset({
+    "initiateHealthPointClaim", "initiateHealthPointRebateEstimate", "cancelHealthPointClaim",
+    "initiatePurchase", "initiateRefund", "continueLastTransaction", "cancelCurrentTransaction",
+    "pairTerminal", "terminalInfo", "healthpointReconciliationReport", "reconciliationReport",
+    "questionCallback", "statusMessageCallback", "receiptCallback", "transactionCompleteCallback",
+    "merchantReceipt", "customerReceipt", "integratedReceipt", "signatureRequired", "isError",
+    "claimItems", "claimItemsCount", "totalClaimAmount", "rebateAmount", "integrationKey",
+    "reconDate", "reportType",
+})
+#: Answer keys such as healthpointRefTag, healthpointGapAmount, healthpointErrorCode.
+ICLIENT_KEY = re.compile(r"^healthpoint[A-Z]\w*$")
+#: Where iClient may be named: the pure HealthPoint package (the page relays what it is told).
+ICLIENT_HOMES = ("bridge/healthpoint/", "bridge/browser/host/")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in _modules("bridge/**/*.py") if not str(p.relative_to(ROOT)).startswith(ICLIENT_HOMES)],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_adapters_name_no_iclient_field(path: Path) -> None:
+    # Every HealthPoint rule lives in bridge/healthpoint/ (the operation says which iClient call
+    # to make and what its answer means): an adapter that names an iClient method or key holds one.
+    named = sorted({
+        (node.lineno, node.value)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        and (node.value in ICLIENT_NAMES or ICLIENT_KEY.match(node.value))
+    })
+    assert not named, f"{path.relative_to(ROOT)} names iClient's {named}"

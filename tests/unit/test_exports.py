@@ -12,7 +12,7 @@ import pytest
 NAMESPACES = {
     "bridge.cli": ("commands",),
     "bridge.protocol": ("billing", "envelope", "jobs", "methods", "openrpc", "params", "reports", "results"),
-    "bridge.healthpoint": ("claims", "guards", "matching", "policy", "purchases", "reconciliation", "recovery"),
+    "bridge.healthpoint": ("claims", "guards", "matching", "operation", "policy", "purchases", "reconciliation", "recovery"),
     "bridge.healthcode": ("bills", "fhir", "intake", "jobs", "members", "refdata", "rules", "search", "status"),
     "bridge.journal": ("ages", "links", "reconciliations", "records", "store", "thread"),
     "bridge.terminals": ("history", "runner"),

@@ -47,11 +47,11 @@
     }
   }
 
-  // The answer the daemon gave in advance for this question, if any: the only option of an
-  // error to acknowledge, or the claim's onApproved policy ("ACCEPT"/"REJECT" when offered).
+  // The answer the daemon gave in advance for this question, if any (the claim's onApproved
+  // policy, "ACCEPT"/"REJECT", when offered). Every other question goes to the daemon, which
+  // decides (bridge/healthpoint/operation.py): the page decides nothing itself.
   function automaticAnswer(question, autoAnswers) {
     var options = (question && question.options) || [];
-    if (question && question.isError && options.length === 1) { return options[0]; }
     for (var i = 0; i < autoAnswers.length; i++) {
       if (options.indexOf(autoAnswers[i]) !== -1) { return autoAnswers[i]; }
     }

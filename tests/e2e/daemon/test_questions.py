@@ -63,3 +63,19 @@ async def test_an_answer_that_is_no_option_is_refused(daemon: Running) -> None:
     assert err.value.code == -32004 and err.value.data["reason"] == "notAnOption"
     await c.call("job.answer", {"jobId": q["params"]["jobId"], "answer": "ACCEPT"})
     assert (await call)["result"]["result"] == "APPROVED"
+
+
+async def test_a_single_option_error_question_is_acknowledged_by_the_daemon(daemon: Running) -> None:
+    # The simulator forgets its pairings: the terminal refuses the claim with an error question
+    # ("POS is not paired with a terminal." OK). The page relays it; the daemon acknowledges it
+    # (bridge/healthpoint/operation.py), nothing reaches the desk, and the job fails NOT STARTED.
+    (await daemon.sim.http.post("/_sim/reset")).raise_for_status()
+    c = await daemon.client()
+    job = await c.call("healthpoint.claim", claim_request(requestId="q-err", onApproved="ask"))
+    assert job["state"] == "failed" and job["result"]["result"] == "NOT STARTED"
+    assert job["error"]["message"] == "POS is not paired with a terminal."
+    assert not any(n["method"] == "job.question" for n in c.notes)
+    history = (await c.call("job.get", {"requestId": "q-err", "history": True}))["history"]
+    answered = next(e for e in history if e["event"] == "answer")
+    assert answered["message"] == "OK" and answered["by"] == "error acknowledged"
+    assert await daemon.sim.ledger() == []

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord
-from bridge.protocol import Job
+from bridge.protocol import Job, JobQuestion, JobStatus, PendingQuestion, TerminalPairing
 
 AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 
@@ -32,9 +32,9 @@ def test_owner_and_subscriber_get_notifications_others_do_not() -> None:
         owner, subscriber, stranger = Peer(), Peer(), Peer()
         hub.own("job-1", owner)
         hub.subscribe(subscriber, ["job.status"])
-        hub.publish("job.status", {"jobId": "job-1", "message": "hello"}, "job-1")
-        hub.publish("job.status", {"jobId": "job-2", "message": "other"}, "job-2")
-        hub.publish("job.question", {"jobId": "job-2"}, "job-2")
+        hub.publish(JobStatus(jobId="job-1", message="hello"), "job-1")
+        hub.publish(JobStatus(jobId="job-2", message="other"), "job-2")
+        hub.publish(JobQuestion(jobId="job-2", text="Accept?", options=("ACCEPT",)), "job-2")
         await asyncio.sleep(0)
         return owner, subscriber, stranger
 
@@ -52,7 +52,7 @@ def test_waiter_resolves_only_in_an_answered_state_with_the_job_subscribers_got(
         fut = hub.wait("job-1")
         hub.publish_job(_row("job-1", JobState.RUNNING))
         early = fut.done()
-        hub.publish_job(_row("job-1", JobState.UNKNOWN), {"text": "Accept?", "options": ["ACCEPT"]})
+        hub.publish_job(_row("job-1", JobState.UNKNOWN), PendingQuestion(text="Accept?", options=("ACCEPT",)))
         job = await fut
         await asyncio.sleep(0)
         return early, job, peer
@@ -90,7 +90,7 @@ def test_listener_sees_everything_and_a_broken_one_does_not_stop_fan_out() -> No
         hub.listen(broken)
         hub.listen(lambda m, p: seen.append(m))
         hub.subscribe(peer, ["*"])
-        hub.publish("terminal.pairing", {"terminal": "t", "status": "success", "message": ""})
+        hub.publish(TerminalPairing(terminal="t", status="success", message=""))
         await asyncio.sleep(0)
         return peer
 
@@ -105,7 +105,7 @@ def test_forgotten_peer_gets_nothing() -> None:
         hub.own("job-1", peer)
         hub.subscribe(peer, ["*"])
         hub.forget(peer)
-        hub.publish("job.status", {"jobId": "job-1", "message": "x"}, "job-1")
+        hub.publish(JobStatus(jobId="job-1", message="x"), "job-1")
         await asyncio.sleep(0)
         return peer
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bridge.healthcode import Bill, Problem
-from bridge.healthcode.refdata import HealthcodeReference
+from bridge.healthcode.refdata import HealthcodeReference, Registration
 from bridge.clearing.reference import load_reference
 from bridge.healthcode.rules import validate_bill
 from tests.unit.bridge.healthcode.bills import DELETE, make
@@ -44,11 +44,11 @@ def test_fixture_bills_are_valid() -> None:
 
 
 def test_problem_serialises_with_healthcode_field() -> None:
-    problem = only(make(invoiceNumber="INV.1"))
+    problem = only(make(invoiceNumber="INV 1"))
     assert problem.model_dump(by_alias=True) == {
         "field": "invoiceNumber",
         "error": "Invalid Format",
-        "suggestion": "Use no full stops",
+        "suggestion": "Use no spaces",
         "healthcodeField": "InvoiceNo",
     }
 
@@ -80,12 +80,40 @@ def test_insurer_without_edi() -> None:
 
 @pytest.mark.parametrize(
     ("number", "fragment"),
-    [("INV-000001X", "at most 10"), ("INV.1", "full stops"), ("INV 1", "spaces")],
+    [("INV-000001X", "at most 10 characters for AXA"), ("INV.1", "full stops for AXA"), ("INV 1", "spaces")],
 )
 def test_invoice_number_rules(number: str, fragment: str) -> None:
-    problem = only(make(invoiceNumber=number))
+    problem = only(make("clinic_payee_axa.json", invoiceNumber=number))
     assert (problem.field, problem.error, problem.healthcode_field) == ("invoiceNumber", "Invalid Format", "InvoiceNo")
     assert fragment in problem.suggestion
+
+
+def test_axa_s_invoice_number_rule_is_axa_s_only() -> None:
+    assert problems(make(invoiceNumber="INV-2026-00042")) == []  # Bupa
+    assert problems(make(invoiceNumber="INV.2026.1")) == []
+    assert only(make("clinic_payee_axa.json", invoiceNumber="INV-2026-00042")).field == "invoiceNumber"
+
+
+REGISTERED = {"0651978": Registration(insurers={"bup": "P1", "ppp": "P2"}),
+              "600123": Registration(insurers={"ppp": "P6"}),
+              "0777777": Registration(insurers={"bup": "P7"}, payee=False)}
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, []),
+    ({"insurer": "nuh", "patient.membershipNumber": "12345678"},
+     [("practitioner.healthcodeId", "Provider not mapped")]),
+    ({"practitioner.healthcodeId": "0999999", "payee.healthcodeId": "0999999"},
+     [("practitioner.healthcodeId", "Provider not mapped")]),
+    ({"payee.healthcodeId": "600123"}, [("payee.healthcodeId", "Provider not mapped")]),
+    ({"practitioner.healthcodeId": "0777777", "payee.healthcodeId": "0777777"},
+     [("payee.healthcodeId", "Payee Provider \u2013 Must be M")]),
+])
+def test_registrations_per_insurer(changes: dict[str, str], expected: list[tuple[str, str]]) -> None:
+    found = validate_bill(make(**changes), today=TODAY, reference=REF, registrations=REGISTERED)
+    assert [(p.field, p.error) for p in found if p.field.endswith("healthcodeId")] == expected
+    assert validate_bill(make(**changes), today=TODAY, reference=REF) == validate_bill(
+        make(**changes), today=TODAY, reference=REF, registrations={})
 
 
 def test_invoice_number_of_ten_characters_is_fine() -> None:
@@ -346,7 +374,7 @@ def test_every_problem_is_reported_in_bill_order() -> None:
 
 
 def test_every_problem_has_all_three_parts() -> None:
-    bill = make(insurer="zzz", invoiceNumber="A.B", **{"lines.0.isc": "NOPE"})
+    bill = make(insurer="zzz", invoiceNumber="A B", **{"lines.0.isc": "NOPE"})
     found = validate_bill(bill, today=TODAY, reference=REF)
     assert len(found) == 3
     assert all(p.field and p.error and p.suggestion for p in found)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bridge.healthpoint import (
     JobView,
+    claimed_at,
     default_gap_amount,
+    refund_amount,
     refund_left,
     refuse_cancel,
     refuse_gap,
+    refuse_late_cancel,
     refuse_refund,
 )
 from bridge.jobs import JobKind, JobState
@@ -133,3 +137,34 @@ def test_every_refusal_carries_a_stable_code() -> None:
     ]
     for refusal, code in cases:
         assert refusal is not None and refusal.reason == code and code in NOT_ALLOWED_REASONS
+
+
+
+
+# ---------------------------------------------------------------- the cancel cut-off, refund amounts
+
+
+def test_claimed_at_is_the_rows_last_change_or_the_reports_terminal_time() -> None:
+    changed = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+    plain = JobView("c", JobKind.CLAIM, JobState.COMPLETED, result={"result": "APPROVED"})
+    settled = JobView("c", JobKind.CLAIM, JobState.COMPLETED,
+                      result={"source": "reconciliation", "terminalAt": "2026-11-20T10:00:00+11:00"})
+    assert claimed_at(plain, changed) == changed
+    assert claimed_at(settled, changed) == datetime(2026, 11, 19, 23, 0, tzinfo=UTC)
+
+
+def test_a_cancel_after_the_claims_sydney_day_is_refused() -> None:
+    claim = JobView("c", JobKind.CLAIM, JobState.COMPLETED, result={"result": "APPROVED"})
+    made = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)  # 12:00 in Sydney (AEDT)
+    assert refuse_late_cancel(claim, made, datetime(2026, 11, 22, 12, 59, 59, tzinfo=UTC)) is None
+    refusal = refuse_late_cancel(claim, made, datetime(2026, 11, 22, 13, 0, tzinfo=UTC))
+    assert refusal is not None and refusal.reason == "pastCancelDeadline" and "23:59:59 Australia/Sydney" in refusal.message
+    assert refusal.data == {"claimJobId": "c", "deadline": "2026-11-22T23:59:59+11:00"}
+
+
+def test_a_refund_asks_for_its_amount_or_what_is_left() -> None:
+    paid = JobView("g", JobKind.GAP, JobState.COMPLETED, result={"result": "APPROVED", "amount": 5000})
+    part = JobView("r", JobKind.REFUND, JobState.COMPLETED, result={"result": "APPROVED", "amount": 1000},
+                   parent_job_id="g")
+    assert refund_amount(paid, [part], 700) == 700
+    assert refund_amount(paid, [part], None) == 4000

@@ -57,3 +57,15 @@ def test_without_a_transaction_id_the_echoed_fields_decide() -> None:
     assert is_same_transaction(SENT, {**ECHO, "transactionId": "undefined"}, purchase=False)
     assert not is_same_transaction(SENT, {"transactionId": ""}, purchase=False)
     assert is_same_transaction({"healthpointTransactionId": "c"}, {"healthpointTransactionId": "c"}, purchase=True)
+
+
+def test_a_purchase_or_refund_of_another_amount_is_not_ours() -> None:
+    gap = {"amount": "8040", "healthpointTransactionId": "claim-t"}
+    assert same_purchase(gap, {"amount": "8040", "healthpointTransactionId": "claim-t"})
+    assert same_purchase(gap, {"amount": 8040})
+    assert not same_purchase(gap, {"amount": "8041", "healthpointTransactionId": "claim-t"})
+    refund = {"amount": "500"}
+    assert same_purchase(refund, {"result": "APPROVED", "amount": "500"})
+    assert same_purchase(refund, {"result": "APPROVED", "healthpointTransactionId": "undefined"})
+    assert not same_purchase(refund, {"amount": "500", "healthpointTransactionId": "claim-t"})  # the gap payment
+    assert not same_purchase(refund, {"amount": "1000"})

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord
-from bridge.protocol import METHODS, ClaimOutcome, Job, JobPage, PaymentOutcome, job_from_record, job_wire
+from bridge.protocol import METHODS, ClaimOutcome, Job, JobPage, PaymentOutcome, PendingQuestion, job_from_record, job_wire
 
 AT = datetime(2026, 11, 22, 23, 0, 0, 226887, tzinfo=UTC)
 
@@ -35,7 +35,7 @@ def test_times_keep_the_offset_as_isoformat_writes_it() -> None:
 
 def test_receipts_are_lifted_out_of_the_result_and_the_question_carried() -> None:
     job = dataclasses.replace(_job({}), result={"result": "APPROVED", "receipts": {"merchant": "M"}})
-    model = job_from_record(job, {"text": "Accept?", "options": ["ACCEPT"]})
+    model = job_from_record(job, PendingQuestion(text="Accept?", options=("ACCEPT",)))
     wire = job_wire(model)
     assert wire["receipts"] == {"merchant": "M"} and wire["result"] == {"result": "APPROVED"}
     assert wire["question"] == {"text": "Accept?", "options": ["ACCEPT"]}
@@ -98,4 +98,5 @@ def test_every_recorded_job_comes_out_exactly_as_the_daemon_sent_it() -> None:
                         datetime.fromisoformat(wire["createdAt"]), datetime.fromisoformat(wire["updatedAt"]),
                         wire["seq"])
         history = wire.get("history")
-        assert job_wire(job_from_record(row, wire["question"], history)) == wire, wire["jobId"]
+        question = PendingQuestion.model_validate(wire["question"]) if wire["question"] is not None else None
+        assert job_wire(job_from_record(row, question, history)) == wire, wire["jobId"]

@@ -11,7 +11,8 @@ import pytest
 
 from bridge.errors import TemporarilyUnavailable
 from bridge.jobs import JobKind, JobState
-from bridge.journal import JobRecord, Journal, PairingRecord
+from bridge.healthpoint.operation import Call, Finish, HealthPointOperation, LeaveUnknown
+from bridge.journal import JobRecord, Journal
 from bridge.browser.page import TerminalPage
 from bridge.terminals.audit import AuditTrail
 from bridge.terminals.recovery import Recovery, wait_ready
@@ -58,15 +59,15 @@ class _Runner:
     def enqueue(self, job_id: str) -> None:
         self.enqueued.append(job_id)
 
-    async def iclient_call(self, job: JobRecord, pairing: PairingRecord) -> tuple[str, dict[str, Any]]:
+    async def operation(self, job: JobRecord) -> HealthPointOperation:
         raise AssertionError("not reached without a pairing")
 
-    async def continue_last(self, job: JobRecord) -> dict[str, Any] | None:
-        self.continued.append(job.job_id)
+    async def continue_last(self, hp: HealthPointOperation, call: Call) -> Finish | LeaveUnknown | None:
+        self.continued.append(hp.job_id)
         return None
 
-    async def complete_reattached(self, job: JobRecord, response: dict[str, Any]) -> None:
-        raise AssertionError("never completed here")
+    async def conclude(self, job_id: str, end: Finish | LeaveUnknown) -> None:
+        raise AssertionError("never concluded here")
 
 
 class _NoPage:
