@@ -128,14 +128,20 @@ class RemittanceBook:
     # --- recording ----------------------------------------------------------------------------
 
     async def _bills_by_invoice(self) -> dict[tuple[str, str], JobRecord]:
-        """(insurer, invoice number) -> the collected bill job a remittance line pays (the newest
-        one that was not resubmitted: a resubmission's line pays the resubmission). Numbers are
-        unique per insurer only."""
-        jobs = await self.journal.list_jobs(states=[JobState.COMPLETED], kind=JobKind.HEALTHCODE_BILL, oldest_first=True)
+        """(insurer, invoice number) -> the bill job a remittance line pays: a collected one, or
+        one still ``running`` that Healthcode has (a remittance can come before the daemon's next
+        status poll: it is recorded all the same, and the poll keeps it); the newest that was not
+        resubmitted (a resubmission's line pays the resubmission). Numbers are unique per insurer
+        only."""
+        jobs = await self.journal.list_jobs(
+            states=[JobState.COMPLETED, JobState.RUNNING], kind=JobKind.HEALTHCODE_BILL, oldest_first=True,
+        )
         bills: dict[tuple[str, str], JobRecord] = {}
         for job in jobs:
             result = job.result or {}
-            if result.get("status") != BillStatus.COLLECTED or result.get("replacedBy"):
+            submitted = job.state is JobState.RUNNING and result.get("reference") and (
+                result.get("status") != BillStatus.CANCELLED)
+            if not (submitted or result.get("status") == BillStatus.COLLECTED) or result.get("replacedBy"):
                 continue
             bills[(str(job.request["bill"]["insurer"]), str(job.request["bill"]["invoiceNumber"]))] = job
         return bills
