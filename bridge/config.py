@@ -125,6 +125,9 @@ class HealthcodeConfig(_Section):
     member_check: bool = False
     #: Seconds between remittance fetches.
     remittance_poll_s: float = Field(default=3600.0, gt=0)
+    #: A clinic's own reference data (insurers.json, isc.json, ccsd.json, icd10.json), in place
+    #: of the lists shipped in the package.
+    reference_dir: Path | None = None
     #: Healthcode ID -> registrations with insurers (see :class:`PractitionerConfig`).
     practitioners: dict[str, PractitionerConfig] = Field(default_factory=dict)
 

@@ -12,6 +12,7 @@ The tree::
      +-- JobNotFound                      -32002
      +-- TerminalNotPaired                -32003
      +-- NotAllowedNow                    -32004  data {reason, message}
+     |    +-- JobMoved                    -32004  data {reason: "jobEnded", message, jobId, state}
      +-- TemporarilyUnavailable           -32005  data {reason, message, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
      |    +-- JournalBehind               -32005  data {reason: "journalBehind", retryAfterMs, message}
@@ -50,40 +51,14 @@ from typing import Any, ClassVar
 from bridge.reasons import NOT_ALLOWED_REASONS, UNAVAILABLE_REASONS, NotAllowedReason, UnavailableReason, field_path
 
 __all__ = [
-    "ERROR_CODES",
-    "INTERNAL_ERROR",
-    "BillHasProblems",
-    "CannotStart",
-    "ClaimbridgeError",
-    "FieldError",
-    "HealthcodeCredentialsInvalid",
-    "HealthcodeError",
-    "HealthcodeNotFound",
-    "HealthcodeOutcomeUncertain",
-    "HealthcodeRejected",
-    "HealthcodeUnavailable",
-    "InvalidParams",
-    "InvalidRequest",
-    "JournalBehind",
-    "JournalDamaged",
-    "JournalUnavailable",
-    "JobNotFound",
-    "MethodNotFound",
-    "NOT_ALLOWED_REASONS",
-    "NotAllowedNow",
-    "NotAllowedReason",
-    "ParseError",
-    "ProtocolError",
-    "RequestIdReused",
-    "StateDirLocked",
-    "StateDirUnusable",
-    "TemporarilyUnavailable",
-    "TerminalError",
-    "TerminalNotPaired",
-    "UNAVAILABLE_REASONS",
-    "UnavailableReason",
-    "field_path",
-    "to_jsonrpc_error",
+    "ERROR_CODES", "INTERNAL_ERROR", "BillHasProblems", "CannotStart", "ClaimbridgeError",
+    "FieldError", "HealthcodeCredentialsInvalid", "HealthcodeError", "HealthcodeNotFound",
+    "HealthcodeOutcomeUncertain", "HealthcodeRejected", "HealthcodeUnavailable", "InvalidParams",
+    "InvalidRequest", "JournalBehind", "JournalDamaged", "JournalUnavailable", "JobMoved",
+    "JobNotFound", "MethodNotFound", "NOT_ALLOWED_REASONS", "NotAllowedNow", "NotAllowedReason",
+    "ParseError", "ProtocolError", "RequestIdReused", "StateDirLocked", "StateDirUnusable",
+    "TemporarilyUnavailable", "TerminalError", "TerminalNotPaired", "UNAVAILABLE_REASONS",
+    "UnavailableReason", "field_path", "to_jsonrpc_error",
 ]
 
 #: JSON-RPC code for anything that is not one of ours (JSON-RPC 2.0 §5.1).
@@ -250,6 +225,21 @@ class NotAllowedNow(ClaimbridgeError):
 
     def data(self) -> dict[str, Any] | None:
         return {"reason": self.reason, "message": self.words, **self.extra}
+
+
+class JobMoved(NotAllowedNow):
+    """A job is no longer in the state a change of it was made from: another task (the worker,
+    an abort, an operator, reconciliation) moved it first. Raised by the journal inside the
+    transaction that checked the state, so nothing was written."""
+
+    def __init__(self, job_id: str, state: str, expected: str) -> None:
+        super().__init__(
+            "jobEnded", f"the job is {state} now, no longer {expected}: another request moved it first",
+            {"jobId": job_id, "state": state},
+        )
+        self.job_id = job_id
+        self.state = state
+        self.expected = expected
 
 
 class TemporarilyUnavailable(ClaimbridgeError):
@@ -460,6 +450,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         JobNotFound: -32002,
         TerminalNotPaired: -32003,
         NotAllowedNow: -32004,
+        JobMoved: -32004,
         TemporarilyUnavailable: -32005,
         JournalUnavailable: -32005,
         JournalBehind: -32005,

@@ -213,7 +213,7 @@ async def _session(rec: _Recorder, daemon: Daemon, http: httpx.AsyncClient) -> N
     await rec.call("healthcode.codes", {"kind": "icd10", "query": "m545", "limit": 3})
     await rec.call("healthcode.codes", {"kind": "isc", "query": "physio", "insurer": "bup", "limit": 3})
     if "healthcode.findMember" in METHODS:
-        first = json.loads((FIXTURES / "healthcode" / "members.json").read_text())["members"][0]
+        first = json.loads((ROOT / "simulator" / "healthcode" / "data" / "members.json").read_text())["members"][0]
         await rec.call("healthcode.findMember", {
             "insurer": first["insurer"], "membershipNumber": first["MembershipID"], "lastName": first["FamilyName"],
             "firstName": first["GivenName"], "dateOfBirth": first["DateofBirth"], "postcode": first["Postcode"],

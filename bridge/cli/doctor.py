@@ -127,6 +127,10 @@ def _healthcode(report: _Report, settings: Settings) -> None:
         return
     report.check("healthcode sign-in", ok, f"site {hc.site_id}, user {hc.user_id} at {hc.url}: {message}",
                  "check site_id, user_id and the password in password_file with Healthcode")
+    if hc.api_key_id and hc.api_key_file:
+        from bridge.cli.doctor_v2 import check_v2
+
+        check_v2(report.check, hc)
 
 
 def _daemon_url(settings: Settings, url: str | None) -> str:
