@@ -49,6 +49,8 @@ browser:
 broker:
 	@scripts/ensure-debian-package mosquitto /usr/sbin/mosquitto
 	@scripts/ensure-debian-package openssl /usr/bin/openssl
+	@scripts/ensure-debian-package ejabberd /usr/sbin/ejabberdctl
+	@scripts/ensure-debian-package rabbitmq-server /usr/lib/rabbitmq/bin/rabbitmq-server
 
 typescript:
 	@scripts/ensure-debian-package node-typescript /usr/bin/tsc
