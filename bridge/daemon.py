@@ -13,20 +13,18 @@ Start-up order is what keeps every answer honest:
    again; the lock guarantees no other process is running it);
 6. the browser and the pages; each worker then tries ``continueLastTransaction``.
 
-The optional parts are chosen here, in plain code, and each gets what it needs in its
-constructor: before the server starts, Healthcode (``[healthcode] url``: its methods join the
-dispatcher's table), observability (``/metrics``, JSON logs) and the console (routes), and
-sd_notify (``$NOTIFY_SOCKET``: the watchdog runs from here on); once the terminals are
-started, the Healthcode worker, the MQTT link (``[mqtt] url``), sd_notify's announcements and
-the automatic reconciliation. Each part that opens something is an async context manager on
-the one exit stack, so shutdown closes them in reverse order. The background loops run in one
-``asyncio.TaskGroup`` inside that stack (so every loop has ended before the parts it uses
-close) and are cancelled after the drain; :mod:`bridge.loops` keeps each loop's failure its own
-and lets a start-up :class:`~bridge.errors.CannotStart` leave as itself.
-
-While running, a health loop measures the journal (a real write) and probes every page; a
-hung page counts as dead: the browser is restarted and the page's job becomes ``unknown``.
-SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then it exits.
+The optional parts are chosen here, in plain code, and each gets what it needs in its constructor:
+before the server starts, Healthcode (``[healthcode] url``: its methods join the dispatcher's table),
+observability (``/metrics``, JSON logs) and the console (routes), and sd_notify (``$NOTIFY_SOCKET``: the
+watchdog runs from here on); once the terminals are started, the Healthcode worker, the MQTT link
+(``[mqtt] url``), sd_notify's announcements and the automatic reconciliation. Each part that opens
+something is an async context manager on the one exit stack, so shutdown closes them in reverse order.
+The background loops run in one ``asyncio.TaskGroup`` inside that stack (so every loop has ended before
+the parts it uses close) and are cancelled after the drain; :mod:`bridge.loops` keeps each loop's
+failure its own and lets a start-up :class:`~bridge.errors.CannotStart` leave as itself. While running,
+a health loop measures the journal (a real write) and probes every page; a hung page counts as dead: the
+browser is restarted and the page's job becomes ``unknown``. SIGTERM drains: new jobs are refused with
+-32005, the running transaction finishes, then the daemon exits.
 """
 
 from __future__ import annotations
@@ -54,6 +52,7 @@ from bridge.errors import CannotStart, JournalUnavailable, TemporarilyUnavailabl
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
+from bridge.journal.events import EventLog
 from bridge.journal.guard import MarkKeeper, check_before_open
 from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
 from bridge.loops import Loops
@@ -235,6 +234,7 @@ class Daemon:
             mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
             journal = await stack.enter_async_context(Journal(path, clock=self.now))
             remembered_terminals = await journal.terminals()
+            self.hub.events = await stack.enter_async_context(EventLog(journal))  # flushed before the journal closes
         except (JournalUnavailable, OSError) as exc:
             detail = exc.detail if isinstance(exc, JournalUnavailable) else (exc.strerror or str(exc))
             raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({detail}); if it is damaged, "
@@ -355,7 +355,7 @@ class Daemon:
     async def _make_worker(self, name: str, mid: int, tid: int) -> TerminalWorker:
         """A worker for a terminal, with its page object (not loaded) and pairing state."""
         if self.journal is None or self.browser is None:
-            raise TemporarilyUnavailable("the daemon is starting")
+            raise TemporarilyUnavailable("starting")
         s = self.settings
         page = TerminalPage(
             self.browser, self._host_url(), s.iclient_url, s.api_key,
@@ -385,7 +385,7 @@ class Daemon:
     async def _add_worker(self, name: str, mid: int, tid: int) -> TerminalWorker:
         """A terminal that ``terminal.pair`` names for the first time (needs the browser up)."""
         if not (self._started and self.browser is not None and self.browser.up):
-            raise TemporarilyUnavailable("the browser is not up yet")
+            raise TemporarilyUnavailable("browserRestarting", "the browser is not up yet")
         worker = await self._make_worker(name, mid, tid)
         await self._start_worker(worker)
         return worker

@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bridge.errors import UnavailableReason
+
 __all__ = ["DaemonState", "Health", "LEGAL_MOVES", "IllegalLifecycleMove", "check_lifecycle_move", "refusal", "state_for"]
 
 
@@ -96,9 +98,11 @@ def state_for(current: DaemonState, health: Health, started: bool) -> DaemonStat
 _RETRY_MS = {"starting": 1000, "draining": 5000, "journal": 2000, "browser": 1000, "page": 1000}
 
 
-def refusal(state: DaemonState, health: Health, terminal: str | None) -> tuple[str, int] | None:
+def refusal(
+    state: DaemonState, health: Health, terminal: str | None,
+) -> tuple[UnavailableReason, str, int] | None:
     """Why new work for ``terminal`` (None: work that needs only the journal) cannot be taken
-    now, as ``(reason, retryAfterMs)``; None when it can.
+    now, as ``(reason code, words, retryAfterMs)``; None when it can.
 
     Args:
         state: the daemon's state.
@@ -106,17 +110,17 @@ def refusal(state: DaemonState, health: Health, terminal: str | None) -> tuple[s
         terminal: the terminal the work needs, if any.
     """
     if state is DaemonState.DRAINING:
-        return "the daemon is shutting down", _RETRY_MS["draining"]
+        return "shuttingDown", "the daemon is shutting down", _RETRY_MS["draining"]
     if not health.journal_ok:
-        return "the journal cannot be written now", _RETRY_MS["journal"]
+        return "journalUnavailable", "the journal cannot be written now", _RETRY_MS["journal"]
     if terminal is None:
         return None
     if state is DaemonState.STARTING:
-        return "the daemon is starting", _RETRY_MS["starting"]
+        return "starting", "the daemon is starting", _RETRY_MS["starting"]
     if not health.browser_up:
-        return "the browser is restarting", _RETRY_MS["browser"]
+        return "browserRestarting", "the browser is restarting", _RETRY_MS["browser"]
     if terminal not in health.pages:
         return None  # a terminal ``terminal.pair`` creates: it needs only the browser
     if not health.pages[terminal]:
-        return f"the page of terminal {terminal!r} is not ready", _RETRY_MS["page"]
+        return "pageNotReady", f"the page of terminal {terminal!r} is not ready", _RETRY_MS["page"]
     return None

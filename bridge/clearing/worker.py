@@ -386,7 +386,7 @@ class HealthcodeWorker:
         """
         job = await self.journal.get(job_id)
         if job.kind is not JobKind.HEALTHCODE_BILL:
-            raise NotAllowedNow("the job is not a Healthcode bill", {"jobId": job_id, "kind": str(job.kind)})
+            raise NotAllowedNow("notABill", "the job is not a Healthcode bill", {"jobId": job_id, "kind": str(job.kind)})
         async with self.lock(job_id):
             job = await self.journal.get(job_id)
             status = (job.result or {}).get("status")
@@ -406,7 +406,7 @@ class HealthcodeWorker:
                 return job
             if job.state is not JobState.RUNNING:
                 raise NotAllowedNow(
-                    "only a queued or running bill can be cancelled",
+                    "billNotCancellable", "only a queued or running bill can be cancelled",
                     {"jobId": job_id, "state": str(job.state), "status": status},
                 )
             reference = str((job.result or {}).get("reference"))
@@ -426,7 +426,7 @@ class HealthcodeWorker:
                     report = await self.transport.status(reference)
                     await self._apply_locked(await self.journal.get(job_id), report)
                 raise NotAllowedNow(
-                    "the insurer has already collected the bill", {"jobId": job_id, **exc.extra},
+                    "billCollected", "the insurer has already collected the bill", {"jobId": job_id, **exc.extra},
                 ) from exc
             except (HealthcodeUnavailable, HealthcodeOutcomeUncertain) as exc:
                 # Cancelling twice is harmless, so a lost answer may be retried.

@@ -1,17 +1,17 @@
 """The journal's store: the only code that writes the database; it decides no state change.
 
-Every job, its request and result, every state change with its time (the audit trail) and
-every terminal's pairing live in one SQLite file in WAL mode with ``synchronous=FULL``, so a
-row that :meth:`Journal.create_job` or :meth:`Journal.move` returned is on disk before the
-caller goes on to talk to a terminal. Whether a move is allowed is asked of
-:mod:`bridge.jobs`; the journal only refuses what that table refuses. Nothing is ever deleted.
+Every job, its request and result, every state change with its time (the audit trail) and every
+terminal's pairing live in one SQLite file in WAL mode with ``synchronous=FULL``, so a row that
+:meth:`Journal.create_job` or :meth:`Journal.move` returned is on disk before the caller goes on to
+talk to a terminal. Whether a move is allowed is asked of :mod:`bridge.jobs`; the journal only
+refuses what that table refuses. Nothing is ever deleted.
 
 Calls run on one thread (:mod:`bridge.journal.thread`, where ``sqlite3`` errors become
-``JournalUnavailable``). :meth:`Journal.probe` commits a real write. An outcome the disk refuses
-is held (:mod:`bridge.journal.held`), shown ``unknown``, and committed once writes work again;
-so are audit notes. Other stores on the same file run through :meth:`Journal.read`/:meth:`Journal.write`.
-Every change of a job takes the journal-wide change number (``seq``); while the journal is
-behind its mark (:mod:`bridge.journal.gaps`) no new job is created.
+``JournalUnavailable``). :meth:`Journal.probe` commits a real write. An outcome the disk refuses is
+held (:mod:`bridge.journal.held`), shown ``unknown``, and committed once writes work again; so are
+audit notes. Other stores on the same file run through :meth:`Journal.read`/:meth:`Journal.write`.
+Every change of a job takes the journal-wide change number (``seq``); while the journal is behind
+its mark (:mod:`bridge.journal.gaps`) no new job is created.
 """
 
 from __future__ import annotations
@@ -145,6 +145,9 @@ class Journal:
         """How many state changes and notes wait in memory for the disk."""
         return self._held.count
 
+    def overlay(self, job: JobRecord) -> JobRecord:
+        return self._held.overlay(job)  # as callers must see it: ``unknown`` while a change is held
+
     async def hold(self, job_id: str, to_state: JobState, *, result: dict[str, Any] | None = None,
                    error: dict[str, Any] | None = None, note: str | None = None) -> JobRecord:
         """Keep a state change the disk refused; return the job as callers must see it now,
@@ -181,12 +184,7 @@ class Journal:
     # -- jobs ---------------------------------------------------------------------------------
 
     async def create_job(
-        self,
-        *,
-        kind: JobKind,
-        request_id: str,
-        terminal: str | None,
-        request: dict[str, Any],
+        self, *, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any],
         parent_job_id: str | None = None, by: str | None = None,
     ) -> tuple[JobRecord, bool]:
         """Store a new ``queued`` job (made by client ``by``), or return the one stored under ``request_id``.

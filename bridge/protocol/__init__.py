@@ -101,6 +101,7 @@ from bridge.protocol.results import (
     JOB_RESULTS,
     Job,
     JobError,
+    JobPage,
     JobQuestion,
     JobStatus,
     JobUpdated,
@@ -116,6 +117,7 @@ from bridge.protocol.results import (
     SubscribeResult,
     TerminalInfo,
     TerminalPairing,
+    TerminalResult,
 )
 
 __all__ = [
@@ -156,6 +158,7 @@ __all__ = [
     "JobFields",
     "JobGetParams",
     "JobListParams",
+    "JobPage",
     "JobQuestion",
     "JobResolveParams",
     "JobStatus",
@@ -197,6 +200,7 @@ __all__ = [
     "TerminalInfo",
     "TerminalPairParams",
     "TerminalPairing",
+    "TerminalResult",
     "ValidateResult",
     "error_response",
     "fits_result",

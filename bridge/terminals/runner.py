@@ -270,7 +270,7 @@ class TerminalWorker:
             hp = await self.operation(job)
             call = hp.call(pairing_keys(pairing))
         except NotRunnable as exc:
-            await self._fail(job_id, NotAllowedNow(str(exc), {"jobId": job_id}))
+            await self._fail(job_id, NotAllowedNow("notATerminalJob", str(exc), {"jobId": job_id}))
             return
         if self.journal.behind is not None:
             raise JournalBehind(self.journal.behind)
@@ -381,11 +381,11 @@ class TerminalWorker:
         """
         hp, op = self._hp, self._op
         if hp is None or hp.pending is None or hp.job_id != job_id or op is None:
-            raise NotAllowedNow("no question is pending for this job", {"jobId": job_id})
+            raise NotAllowedNow("noQuestion", "no question is pending for this job", {"jobId": job_id})
         options = list(hp.pending.options)
         label = hp.answer(answer)
         if label is None:
-            raise NotAllowedNow(f"answer must be one of {options}", {"jobId": job_id, "options": options})
+            raise NotAllowedNow("notAnOption", f"answer must be one of {options}", {"jobId": job_id, "options": options})
         await self._audit.answer(job_id, label, operator)
         await self.page.answer(op.op_id, label)
 
@@ -447,7 +447,7 @@ class TerminalWorker:
     async def pair(self, mid: int, tid: int) -> dict[str, str]:
         """Headless pairing: progress as ``terminal.pairing``; keys into the journal on success."""
         if not self.ready:
-            raise TemporarilyUnavailable("the terminal's page is not loaded")
+            raise TemporarilyUnavailable("pageNotReady", "the terminal's page is not loaded")
         async with self._lock:
             outcome = await pair_on_page(
                 self.page, mid, tid, self.pairing_timeout_s, lambda message: self._pairing_event("inProgress", message)
