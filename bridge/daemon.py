@@ -158,12 +158,9 @@ class Daemon:
 
     def health(self) -> Health:
         """What is measured now: journal writes, the browser, each page's liveness."""
-        return Health(
-            journal_ok=self.journal is not None and self.journal.writable,
-            journal_behind=self.journal is not None and self.journal.behind is not None,
-            browser_up=bool(self.browser and self.browser.up),
-            pages={name: w.ready for name, w in self.workers.items()},
-        )
+        j = self.journal
+        return Health(j is not None and j.writable, bool(self.browser and self.browser.up),
+                      {name: w.ready for name, w in self.workers.items()}, j is not None and j.behind is not None)
 
     def _move_to(self, new: DaemonState) -> None:
         check_lifecycle_move(self.state, new)
@@ -346,7 +343,7 @@ class Daemon:
                 moved = await journal.move(
                     job.job_id, JobState.UNKNOWN,
                     error={"message": "the daemon stopped while the job was running; outcome unknown"},
-                    note="daemon restarted while running",
+                    note="daemon restarted while running", from_state=JobState.RUNNING,
                 )
                 # A caller that re-sent the requestId during start-up waits for this.
                 self.hub.publish_job(moved)
@@ -495,6 +492,7 @@ class Daemon:
         return ready, {
             "state": str(self.state),
             "journal": health.journal_ok,
+            "journalBehind": health.journal_behind,
             "browser": health.browser_up and self._restarting is None,
             "terminals": health.pages,
         }

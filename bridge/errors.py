@@ -12,6 +12,7 @@ The tree::
      +-- JobNotFound                      -32002
      +-- TerminalNotPaired                -32003
      +-- NotAllowedNow                    -32004
+     |    +-- JobMoved                    -32004  data {reason: "jobEnded", jobId, state, message}
      +-- TemporarilyUnavailable           -32005  data {reason, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
      |    +-- JournalBehind               -32005  data {reason: "journalBehind", retryAfterMs, message}
@@ -61,6 +62,7 @@ __all__ = [
     "JournalBehind",
     "JournalDamaged",
     "JournalUnavailable",
+    "JobMoved",
     "JobNotFound",
     "MethodNotFound",
     "NotAllowedNow",
@@ -236,6 +238,21 @@ class NotAllowedNow(ClaimbridgeError):
 
     def data(self) -> dict[str, Any] | None:
         return {"reason": self.reason, **self.extra}
+
+
+class JobMoved(NotAllowedNow):
+    """A job is no longer in the state a change of it was made from: another task (the worker,
+    an abort, an operator, reconciliation) moved it first. Raised by the journal inside the
+    transaction that checked the state, so nothing was written."""
+
+    def __init__(self, job_id: str, state: str, expected: str) -> None:
+        super().__init__("jobEnded", {
+            "jobId": job_id, "state": state,
+            "message": f"the job is {state} now, no longer {expected}: another request moved it first",
+        })
+        self.job_id = job_id
+        self.state = state
+        self.expected = expected
 
 
 class TemporarilyUnavailable(ClaimbridgeError):
@@ -434,6 +451,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         JobNotFound: -32002,
         TerminalNotPaired: -32003,
         NotAllowedNow: -32004,
+        JobMoved: -32004,
         TemporarilyUnavailable: -32005,
         JournalUnavailable: -32005,
         JournalBehind: -32005,

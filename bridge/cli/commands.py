@@ -1,4 +1,4 @@
-"""``claimbridge run | call | pair | jobs | doctor`` (INTERFACES.md "Commands").
+"""``claimbridge run | call | pair | jobs | doctor | journal`` (INTERFACES.md "Commands"; ``journal`` in bridge/cli/journal.py).
 
 ``call`` is the small client engineers, scripts and our checks use: one request, each
 notification as one JSON line on stdout (INTERFACES.md), then the result as JSON on stdout
@@ -154,7 +154,7 @@ def _cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 # -- run -----------------------------------------------------------------------------------------
 
 def _start_simulator(port: int) -> subprocess.Popen[bytes]:
-    code = "from simulator.cli import main; main()"
+    code = "import sys; from simulator.cli import main; sys.exit(main())"
     proc = subprocess.Popen([sys.executable, "-c", code, "--host", "127.0.0.1", "--port", str(port)])
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -389,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         shown = config_file if config_file is not None else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
         for problem in config_problems(exc, shown):
-            _say(f"claimbridge: {problem.line()}")
+            _say_failure(f"claimbridge: {problem.line()}")
         return 2
     from bridge.cli.codes import run_codes
     from bridge.cli.journal import run_journal

@@ -17,8 +17,16 @@ from bridge.jobs import JobId, JobKind, JobState, RequestId
 from bridge.journal.schema import loads
 
 __all__ = [
-    "JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "decode_jobs", "job_from_row", "pairing_from_row",
+    "NOT_UTF8", "JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "decode_jobs", "job_from_row", "pairing_from_row",
 ]
+
+
+#: What the journal's connection reads for a text value that is not UTF-8 (a damaged page), as a
+#: prefix: a job row holding one does not decode, so one damaged row cannot fail a whole query.
+NOT_UTF8 = "\x00not utf-8:"
+
+_TEXT_COLUMNS = ("job_id", "request_id", "kind", "terminal", "state", "request", "result", "error", "parent_job_id",
+                 "created_at", "updated_at")
 
 
 class StoredRow(Protocol):
@@ -74,8 +82,13 @@ def job_from_row(row: StoredRow) -> JobRecord:
     """A ``jobs`` row as a record: JSON columns decoded, times parsed, kind and state typed.
 
     Raises:
-        ValueError: a kind or state this version does not know, or a malformed time.
+        ValueError: a kind or state this version does not know, a malformed time, or text that
+            is not UTF-8.
     """
+    for column in _TEXT_COLUMNS:
+        value = row[column]
+        if isinstance(value, str) and value.startswith(NOT_UTF8):
+            raise ValueError(f"{column} is not UTF-8 (a damaged page)")
     return JobRecord(
         job_id=JobId(row["job_id"]),
         request_id=RequestId(row["request_id"]),

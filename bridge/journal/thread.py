@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bridge.errors import JournalUnavailable
+from bridge.journal.records import NOT_UTF8
 from bridge.journal.schema import ADD_SEQ, INDEX_SEQ, META_ROW, NEXT_SEQ, SCHEMA
 
 __all__ = ["LANE", "JournalThread"]
@@ -118,6 +119,7 @@ class JournalThread:
         self.created_now = not self.path.exists() or self.path.stat().st_size == 0
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s)
         db.row_factory = sqlite3.Row
+        db.text_factory = _text
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
@@ -183,6 +185,15 @@ class JournalThread:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
             raise
+
+
+def _text(raw: bytes) -> str:
+    """A text value as read: one that is not UTF-8 is marked (:data:`NOT_UTF8`), not raised, so
+    one damaged row does not fail every query that reads it with others."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return NOT_UTF8 + raw.decode("utf-8", "replace")
 
 
 def _settle(fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:

@@ -316,6 +316,8 @@ class Service:
     async def abort(self, params: JobAbortParams, peer: Peer | None) -> AbortResult:
         """``job.abort``."""
         job, worker = await self._job_worker(params.jobId)
+        if is_final(job.state):
+            return AbortResult(aborted=False)  # it ended (and its owners were let go): nothing to abort
         self._check_owner(job.job_id, peer, params.operator)
         return AbortResult(aborted=bool(worker and await worker.abort(job.job_id, params.operator)))
 
@@ -350,7 +352,12 @@ class Service:
             raise NotAllowedNow("only an unknown job can be resolved", {"jobId": job.job_id, "state": str(job.state)})
         resolution = {"outcome": str(params.outcome), "note": params.note, "at": self.now().isoformat()}
         result = {**(job.result or {}), "resolution": resolution}
-        moved = await self.journal.move(job.job_id, JobState.RESOLVED, result=result, note=f"{params.outcome}: {params.note}")
+        # From ``unknown`` only, checked in the write's transaction: of two resolves (or a resolve
+        # and the terminal's or the claims report's outcome) the second is -32004 jobEnded.
+        moved = await self.journal.move(
+            job.job_id, JobState.RESOLVED, result=result, note=f"{params.outcome}: {params.note}",
+            from_state=JobState.UNKNOWN,
+        )
         # A row that does not fit is not sent; job_from_record then raises it (-32603).
         return self.hub.publish_job(moved) or job_from_record(moved)
 
