@@ -42,6 +42,8 @@ browser:
 broker:
 	@scripts/ensure-debian-package mosquitto /usr/sbin/mosquitto
 	@scripts/ensure-debian-package openssl /usr/bin/openssl
+	@scripts/ensure-debian-package ejabberd /usr/sbin/ejabberdctl
+	@scripts/ensure-debian-package rabbitmq-server /usr/lib/rabbitmq/bin/rabbitmq-server
 
 # promtool checks /metrics (tests/e2e/test_observability.py); it comes with Debian's prometheus.
 promtool:

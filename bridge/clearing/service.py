@@ -98,7 +98,7 @@ from bridge.healthcode.search import search_codes
 from bridge.clearing.transport import HealthcodeTransport
 from bridge.clearing.v2 import HealthcodeV2
 from bridge.clearing.worker import HealthcodeWorker
-from bridge.hub import Hub, Peer
+from bridge.hub import Hub, Peer, client_of
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
 from bridge.protocol import (
@@ -264,11 +264,11 @@ class HealthcodeService:
                         params.requestId, request, params.replaces, peer,
                     )
                 else:
-                    job, created = await self._create(params.requestId, request)
+                    job, created = await self._create(params.requestId, request, peer)
                 if created:
                     self.worker.hold(job)
         else:
-            job, created = await self._create(params.requestId, request)
+            job, created = await self._create(params.requestId, request, peer)
         if peer is not None:
             self.hub.own(job.job_id, peer)
         waiter = self.worker.waiter(job.job_id)
@@ -282,7 +282,7 @@ class HealthcodeService:
         self, request_id: str, request: dict[str, Any], problems: list[Problem], note: str, peer: Peer | None
     ) -> Job:
         """Journal the bill as ``failed`` with the problems Healthcode refuses it for; never sent."""
-        job, created = await self._create(request_id, request)
+        job, created = await self._create(request_id, request, peer)
         if peer is not None:
             self.hub.own(job.job_id, peer)
         if created:
@@ -319,9 +319,11 @@ class HealthcodeService:
         found = await self.remittances.search(params.insurer, params.since, params.invoiceNumber)
         return [RemittanceEntry.model_validate(entry) for entry in found]
 
-    async def _create(self, request_id: str, request: dict[str, Any]) -> tuple[JobRecord, bool]:
+    async def _create(self, request_id: str, request: dict[str, Any], peer: Peer | None) -> tuple[JobRecord, bool]:
+        client = client_of(peer)  # history's ``by``: the client that made the request
         return await self.journal.create_job(
             kind=JobKind.HEALTHCODE_BILL, request_id=request_id, terminal=None, request=request,
+            by=client.name if client is not None else None,
         )
 
     async def _refuse_replacement(self, old_id: str) -> None:
@@ -348,7 +350,7 @@ class HealthcodeService:
         # Under the old job's lock, so two resubmissions of one bill cannot both pass.
         async with self.worker.lock(old_id):
             await self._refuse_replacement(old_id)
-            job, created = await self._create(request_id, request)
+            job, created = await self._create(request_id, request, peer)
         if created:
             if peer is not None:
                 self.hub.own(old_id, peer)  # it hears of the old bill's replacedBy too
