@@ -249,7 +249,7 @@ class HealthcodeService:
                     raise TemporarilyUnavailable("healthcodeCredentials", "", int(min(self.config.retry_max_s, 60.0) * 1000))
             if params.replaces is not None:
                 await self._refuse_replacement(params.replaces)  # its reason before any other
-            async with self.worker.admission:
+            async with self.worker.admitting(bill.insurer, bill.invoice_number):
                 holder = await self.worker.holder(bill.insurer, bill.invoice_number)
                 if holder is not None and holder != params.replaces:
                     # Healthcode refuses a number the insurer holds: a failed job, nothing sent.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from bridge.config import HealthcodeConfig
@@ -73,8 +74,9 @@ class HealthcodeWorker:
         #: read from the journal on first use (:meth:`holder`).
         self._holders: dict[tuple[str, str], str] | None = None
         self._holders_loading = asyncio.Lock()
-        #: Taken while a new bill is checked against the holders and journalled.
-        self.admission = asyncio.Lock()
+        #: (insurer, invoice number) -> [lock, users]: taken while a new bill with that number is
+        #: checked against the holders and journalled (bills with other numbers go in parallel).
+        self._admission: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
         self._http = asyncio.Semaphore(config.concurrency * 2)
         self._group: asyncio.TaskGroup | None = None
         #: Healthcode's words when it last refused the site's credentials; None once they work.
@@ -131,6 +133,20 @@ class HealthcodeWorker:
                             holders[_invoice_key(job)] = job.job_id
                     self._holders = holders
         return self._holders.get((insurer, invoice_number))
+
+    @contextlib.asynccontextmanager
+    async def admitting(self, insurer: str, invoice_number: str) -> AsyncIterator[None]:
+        """Hold this invoice number's admission: one new bill with it at a time."""
+        key = (insurer, invoice_number)
+        lock, users = self._admission.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._admission[key]
 
     def hold(self, job: JobRecord) -> None:
         """Record that ``job`` now holds its invoice number (call :meth:`holder` first)."""

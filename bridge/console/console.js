@@ -253,14 +253,19 @@ function jobRow(job, links) {
   row.dataset.jobId = job.jobId;
   row.dataset.state = job.state;
   const r = job.result || {};
-  cell(row, sydney(job.createdAt));
+  cell(row, jobTime(job, job.createdAt));
   cell(row, "", "id").appendChild(jobLink(job)).textContent = job.jobId;
   cell(row, job.kind);
   cell(row, job.terminal || "-");
   cell(row, job.state, `state-${job.state}`);
   cell(row, outcomeText(job, links), "outcome");
-  cell(row, aud(job.kind === "gap" || job.kind === "refund" ? (r.amount ?? (job.request || {}).amount) : r.totalBenefit));
-  cell(row, aud(r.gap));
+  if (job.kind === "healthcodeBill") {
+    cell(row, gbp(r.paid)); // what the insurer paid, then what it did not (the shortfall)
+    cell(row, gbp(r.shortfall));
+  } else {
+    cell(row, aud(job.kind === "gap" || job.kind === "refund" ? (r.amount ?? (job.request || {}).amount) : r.totalBenefit));
+    cell(row, aud(r.gap));
+  }
   const action = cell(row, "");
   if (job.state === "unknown") {
     const button = document.createElement("button");
