@@ -117,6 +117,7 @@ export type ClaimOutcome = {
   totalBenefit?: number | null;
   gap?: number | null;
   settlementAt?: string | null;
+  terminalAt?: string | null;
   items?: Array<ClaimItemResult>;
   freeText?: string | null;
   phfResponseCode?: string | null;

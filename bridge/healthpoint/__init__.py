@@ -36,6 +36,7 @@ from bridge.healthpoint.claims import (
 from bridge.healthpoint.guards import (
     JobView,
     Refusal,
+    cancel_cutoff,
     claimed_at,
     default_gap_amount,
     gap_amount,
@@ -139,6 +140,7 @@ __all__ = [
     "Status",
     "TRANSACTION_KINDS",
     "auto_answers",
+    "cancel_cutoff",
     "cancel_deadline",
     "claim_total",
     "claimed_at",

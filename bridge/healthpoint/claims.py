@@ -252,6 +252,8 @@ class ClaimResult(BaseModel):
     gap: int | None = None
     #: Settlement time with its Sydney offset.
     settlementAt: datetime | None = None
+    #: The terminal's (the fund's) time of the transaction, Sydney: its day is the claim's day.
+    terminalAt: datetime | None = None
     items: tuple[ClaimItemResult, ...] = ()
     freeText: str | None = None
     phfResponseCode: str | None = None
@@ -447,6 +449,7 @@ def normalise_claim_response(
         totalBenefit=_cents(raw, "healthpointTotalBenefitAmount"),
         gap=_cents(raw, "healthpointGapAmount"),
         settlementAt=_sydney_time(_text(raw, "healthpointSettlementDateTime")),
+        terminalAt=_sydney_time(_text(raw, "healthpointTerminalDateTime")),
         items=tuple(items),
         freeText=_text(raw, "healthpointFreeText"),
         phfResponseCode=_text(raw, "healthpointPhfResponseCode"),

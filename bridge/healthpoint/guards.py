@@ -16,15 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from bridge.healthpoint.claims import cancel_deadline, may_cancel
+from bridge.healthpoint.claims import cancel_deadline
 from bridge.jobs import JobKind, JobState
 
 __all__ = [
     "JobView",
     "Refusal",
+    "cancel_cutoff",
     "claimed_at",
     "default_gap_amount",
     "gap_amount",
@@ -157,26 +158,46 @@ def refuse_cancel(claim: JobView, related: Sequence[JobView]) -> Refusal | None:
     return None
 
 
+def _aware(value: Any) -> datetime | None:
+    """A result's time field (ISO text or datetime) when it names an aware moment."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value
+    return None
+
+
 def claimed_at(claim: JobView, last_change: datetime) -> datetime:
-    """When the fund took a claim: its journal row's last change, or, for one the claims report
-    settled (maybe days later), the terminal's time of the claim as the report gives it."""
-    result = claim.result or {}
-    at = result.get("terminalAt")
-    if result.get("source") == "reconciliation" and isinstance(at, str):
-        return datetime.fromisoformat(at)
-    return last_change
+    """When the fund took a claim, by the fund's own clock: the terminal's time of the
+    transaction (``result.terminalAt``, from the terminal's answer or the fund's claims report).
+    Only a result without an aware one falls back to ``last_change`` (the journal row's): a
+    patient who accepts after midnight must not move the claim to the next day."""
+    return _aware((claim.result or {}).get("terminalAt")) or last_change
+
+
+def cancel_cutoff(claim: JobView, last_change: datetime) -> datetime:
+    """The last second (inclusive) a claim may be cancelled: 23:59:59 Australia/Sydney of the day
+    the fund took it (:func:`claimed_at`), and never at or after its settlement (seeds/004
+    "Claim Cancel": same day, prior to settlement)."""
+    deadline = cancel_deadline(claimed_at(claim, last_change))
+    settles = _aware((claim.result or {}).get("settlementAt"))
+    if settles is not None and settles <= deadline:
+        return settles - timedelta(seconds=1)
+    return deadline
 
 
 def refuse_late_cancel(claim: JobView, last_change: datetime, now: datetime) -> Refusal | None:
-    """A cancel after the claim's day is over (seeds/004 "Claim Cancel": until 23:59:59
-    Australia/Sydney of the day it was processed); ``last_change`` is the claim row's, ``now``
-    the daemon's clock."""
-    at = claimed_at(claim, last_change)
-    if may_cancel(at, now):
+    """A cancel after :func:`cancel_cutoff` (the whole 23:59:59 second still counts);
+    ``last_change`` is the claim row's, ``now`` the daemon's clock."""
+    cutoff = cancel_cutoff(claim, last_change)
+    if now < cutoff + timedelta(seconds=1):
         return None
     return Refusal(
         "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
-        {"claimJobId": claim.job_id, "deadline": cancel_deadline(at).isoformat()},
+        {"claimJobId": claim.job_id, "deadline": cutoff.isoformat()},
     )
 
 

@@ -9,6 +9,7 @@ oldest first, through the journal once writes work again.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from bridge.errors import ClaimbridgeError, JournalUnavailable
 from bridge.jobs import IllegalTransition, JobState
 from bridge.journal.records import JobRecord
 
-__all__ = ["HELD_ERROR", "HeldMove", "HeldNote", "HeldWrites"]
+__all__ = ["HELD_ERROR", "HeldMove", "HeldNote", "HeldWrites", "outcome_json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,12 @@ HELD_ERROR = {
     "message": "the outcome is known but the journal could not record it yet;"
     " it is recorded as soon as the journal accepts writes again",
 }
+
+
+def outcome_json(to_state: JobState, result: dict[str, Any] | None, error: dict[str, Any] | None) -> str:
+    """An outcome, whole, as one line of JSON: what the log keeps of one the journal refused."""
+    fields = {"toState": str(to_state), "result": result, "error": error}
+    return json.dumps({k: v for k, v in fields.items() if v is not None}, sort_keys=True, default=str)
 
 
 class HeldWrites:
@@ -80,11 +87,12 @@ class HeldWrites:
         self,
         move: Callable[[HeldMove], Awaitable[JobRecord]],
         note: Callable[[HeldNote], Awaitable[None]],
+        refused: Callable[[HeldMove, Exception], None] = lambda _m, _e: None,
     ) -> list[JobRecord]:
         """Commit everything held through ``move`` and ``note``; returns the moved jobs.
 
         A held move the state table refuses by now (an operator settled the job meanwhile) is
-        dropped: the journal's word stands.
+        handed to ``refused`` (which keeps it in the log and history): the journal's word stands.
 
         Raises:
             JournalUnavailable: the disk still refuses; what is left stays held.
@@ -101,10 +109,14 @@ class HeldWrites:
                     record = await move(moves[0])
                 except JournalUnavailable:
                     raise
-                except (ClaimbridgeError, IllegalTransition):
+                except (ClaimbridgeError, IllegalTransition) as exc:
+                    refused(moves[0], exc)
                     record = None
                 moves.pop(0)
                 if record is not None:
                     done.append(record)
             del self.moves[job_id]
+        while self.notes:  # what ``refused`` kept of a refused move
+            await note(self.notes[0])
+            self.notes.pop(0)
         return done

@@ -26,10 +26,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from bridge.errors import JobNotFound, JournalBehind, JournalUnavailable, RequestIdReused
+from bridge.errors import JobMoved, JobNotFound, JournalBehind, JournalUnavailable, RequestIdReused
 from bridge.jobs import JobKind, JobState, check_move
-from bridge.journal.held import HeldWrites
-from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, decode_jobs, job_from_row, pairing_from_row
+from bridge.journal.held import HeldMove, HeldWrites, outcome_json
+from bridge.journal import pairings
+from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, decode_jobs, job_from_row
 from bridge.journal.schema import audit_rows, dumps, iso, payload_digest
 from bridge.journal.thread import JournalThread
 
@@ -155,6 +156,8 @@ class Journal:
         """
         self._held.add_move(job_id, to_state, result, error, note)
         self._mark_unwritable(self.last_error or "a write failed")
+        log.error("job %s: the journal refuses writes (%s); its outcome is held and committed once it"
+                  " accepts them: %s", job_id, self.last_error, outcome_json(to_state, result, error))
         return await self.get(job_id)
 
     async def flush_held(self) -> list[JobRecord]:
@@ -166,7 +169,14 @@ class Journal:
         return await self._held.flush(
             lambda m: self.read(self._move, m.job_id, m.to_state, m.result, m.error, m.note),
             lambda n: self.read(self._insert_note, n.job_id, n.event, n.detail, n.at),
+            self._refused,
         )
+
+    def _refused(self, move: HeldMove, exc: Exception) -> None:
+        """A held outcome refused by now (the job moved meanwhile): kept in the log and history."""
+        log.error("job %s: the journal refused its held outcome (%s); kept in its history: %s", move.job_id, exc,
+                  text := outcome_json(move.to_state, move.result, move.error))
+        self._held.add_note(move.job_id, "outcomeRefused", text, iso(self._clock()))
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -177,9 +187,9 @@ class Journal:
         request_id: str,
         terminal: str | None,
         request: dict[str, Any],
-        parent_job_id: str | None = None,
+        parent_job_id: str | None = None, by: str | None = None,
     ) -> tuple[JobRecord, bool]:
-        """Store a new ``queued`` job, or return the one already stored under ``request_id``.
+        """Store a new ``queued`` job (made by client ``by``), or return the one stored under ``request_id``.
 
         Returns:
             The job and whether this call created it.
@@ -187,12 +197,12 @@ class Journal:
         Raises:
             RequestIdReused: ``request_id`` is stored with a different payload.
         """
-        job, created = await self.write(self._create_job, kind, request_id, terminal, request, parent_job_id)
+        job, created = await self.write(self._create_job, kind, request_id, terminal, request, parent_job_id, by)
         return self._held.overlay(job), created
 
     def _create_job(
-        self, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any],
-        parent_job_id: str | None,
+        self, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any], parent_job_id: str | None,
+        by: str | None = None,
     ) -> tuple[JobRecord, bool]:
         digest = payload_digest({"kind": str(kind), "terminal": terminal, "request": request})
         # A repeated requestId needs no write: answer it even while the disk refuses writes.
@@ -205,17 +215,18 @@ class Journal:
                 return known, False
             job_id = str(uuid.uuid4())
             at = iso(self._clock())
+            seq = self._thread.next_seq()
             db.execute(
                 "INSERT INTO jobs (job_id, request_id, kind, terminal, state, digest, request,"
                 " parent_job_id, created_at, updated_at, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (job_id, request_id, str(kind), terminal, str(JobState.QUEUED), digest,
-                 dumps(request), parent_job_id, at, at, self._thread.next_seq()),
+                 dumps(request), parent_job_id, at, at, seq),
             )
             db.execute(
-                "INSERT INTO job_events (job_id, at, from_state, to_state, event) VALUES (?,?,?,?,?)",
-                (job_id, at, None, str(JobState.QUEUED), "created"),
+                "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail) VALUES (?,?,?,?,?,?)",
+                (job_id, at, None, str(JobState.QUEUED), "created", dumps({"by": by}) if by else None),
             )
-        return self._get(job_id), True
+        return JobRecord.queued(job_id, request_id, kind, terminal, request, parent_job_id, at, seq), True
 
     def _known(self, request_id: str, digest: str) -> JobRecord | None:
         row = self._thread.conn.execute("SELECT digest FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
@@ -226,22 +237,25 @@ class Journal:
     async def move(
         self, job_id: str, to_state: JobState, *, result: dict[str, Any] | None = None,
         error: dict[str, Any] | None = None, note: str | None = None,
-        notes: Sequence[tuple[datetime, str, str | None]] = (),
+        notes: Sequence[tuple[datetime, str, str | None]] = (), from_state: JobState | None = None,
     ) -> JobRecord:
         """Move a job to ``to_state`` if :mod:`bridge.jobs` allows it, with its audit row.
 
-        ``notes`` (``(at, event, detail)``, e.g. the status lines that led here) are written in
-        the same transaction, before the state row: one disk flush on the claim's path, not two.
+        ``from_state``: the state the caller decided from, checked in the write's transaction:
+        a job another task moved meanwhile is refused and nothing is written. ``notes``
+        (``(at, event, detail)``, the status lines that led here) go in the same transaction.
 
         Raises:
             JobNotFound: no such job.
+            JobMoved: the job is no longer in ``from_state``.
             IllegalTransition: the state table forbids the move.
         """
-        return await self.write(self._move, job_id, to_state, result, error, note, False, audit_rows(notes))
+        return await self.write(self._move, job_id, to_state, result, error, note, False, audit_rows(notes), from_state)
 
     def _move(
         self, job_id: str, to_state: JobState, result: dict[str, Any] | None, error: dict[str, Any] | None,
         note: str | None, clear_error: bool = False, notes: Sequence[tuple[str, str, str | None]] = (),
+        expected: JobState | None = None,
     ) -> JobRecord:
         with self._thread.transaction() as db:
             if notes:
@@ -249,23 +263,27 @@ class Journal:
                     "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
                     [(job_id, at, event, detail) for at, event, detail in notes],
                 )
-            row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-            if row is None:
-                raise JobNotFound(job_id)
-            from_state = JobState(row["state"])
+            before = self._get(job_id)  # the record returned is this row as the UPDATE leaves it
+            from_state = before.state
+            if expected is not None and from_state is not expected:
+                raise JobMoved(job_id, str(from_state), str(expected))
             check_move(from_state, to_state)
             at = iso(self._clock())
-            db.execute(
+            cursor = db.execute(
                 "UPDATE jobs SET state = ?, updated_at = ?, result = COALESCE(?, result),"
-                " error = CASE WHEN ? THEN NULL ELSE COALESCE(?, error) END, seq = ? WHERE job_id = ?",
-                (str(to_state), at, dumps(result), clear_error, dumps(error), self._thread.next_seq(), job_id),
+                " error = CASE WHEN ? THEN NULL ELSE COALESCE(?, error) END, seq = ?"
+                " WHERE job_id = ? AND state = ?",
+                (str(to_state), at, dumps(result), clear_error, dumps(error), seq := self._thread.next_seq(), job_id,
+                 str(from_state)),
             )
+            if cursor.rowcount != 1:  # another connection moved it between the read and the write
+                raise JobMoved(job_id, "changed", str(from_state))
             db.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail)"
                 " VALUES (?,?,?,?,?,?)",
                 (job_id, at, str(from_state), str(to_state), "state", note),
             )
-        return self._get(job_id)
+        return before.moved(to_state, at, seq, result, error, clear_error)
 
     async def update_result(self, job_id: str, result: dict[str, Any], note: str | None = None) -> JobRecord:
         """Replace a job's ``result`` without a state change (a running Healthcode bill's status).
@@ -406,46 +424,26 @@ class Journal:
         ).fetchall()
         return [(r["kind"], r["state"], r["status"] if isinstance(r["status"], str) else None, r["n"]) for r in rows]
 
-    # -- terminals and pairing ----------------------------------------------------------------
-
+    # -- terminals and pairing (rows in bridge.journal.pairings) ---------------------------------
     async def remember_terminal(self, name: str, mid: int, tid: int) -> None:
         """Record a terminal created through ``terminal.pair`` (or update its mid/tid)."""
-        await self.write(self._remember_terminal, name, mid, tid)
-
-    def _remember_terminal(self, name: str, mid: int, tid: int) -> None:
-        self._thread.conn.execute(
-            "INSERT INTO terminals (name, mid, tid, created_at) VALUES (?,?,?,?)"
-            " ON CONFLICT(name) DO UPDATE SET mid = excluded.mid, tid = excluded.tid",
-            (name, mid, tid, iso(self._clock())),
-        )
+        await self.write(pairings.remember_terminal, self._thread, name, mid, tid, iso(self._clock()))
 
     async def terminals(self) -> list[TerminalRecord]:
         """Terminals the journal remembers."""
-        return await self.read(self._terminals)
-
-    def _terminals(self) -> list[TerminalRecord]:
-        rows = self._thread.conn.execute("SELECT name, mid, tid FROM terminals ORDER BY name").fetchall()
-        return [TerminalRecord(r["name"], r["mid"], r["tid"]) for r in rows]
+        return await self.read(pairings.terminals, self._thread)
 
     async def save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
         """Store (or replace) a terminal's pairing keys."""
-        await self.write(self._save_pairing, terminal, mid, tid, integration_key)
-
-    def _save_pairing(self, terminal: str, mid: int, tid: int, integration_key: str) -> None:
-        self._thread.conn.execute(
-            "INSERT INTO pairings (terminal, mid, tid, integration_key, paired_at) VALUES (?,?,?,?,?)"
-            " ON CONFLICT(terminal) DO UPDATE SET mid = excluded.mid, tid = excluded.tid,"
-            " integration_key = excluded.integration_key, paired_at = excluded.paired_at",
-            (terminal, mid, tid, integration_key, iso(self._clock())),
-        )
+        await self.write(pairings.save_pairing, self._thread, terminal, mid, tid, integration_key, iso(self._clock()))
 
     async def pairing(self, terminal: str) -> PairingRecord | None:
         """The terminal's pairing keys, or None when it was never paired."""
-        return await self.read(self._pairing, terminal)
+        return await self.read(pairings.pairing, self._thread, terminal)
 
-    def _pairing(self, terminal: str) -> PairingRecord | None:
-        row = self._thread.conn.execute("SELECT * FROM pairings WHERE terminal = ?", (terminal,)).fetchone()
-        return None if row is None else pairing_from_row(row)
+    async def last_started(self, terminal: str) -> JobRecord | None:
+        """The job the terminal was sent last, by the journal's own order (never the clock)."""
+        return self._held.overlay(j) if (j := await self.read(pairings.last_started, self._thread, terminal)) else None
 
     async def size_bytes(self) -> int:
         """Size of the database file and its WAL, for health and metrics."""
@@ -463,16 +461,17 @@ class Journal:
 
     async def settle(
         self, job_id: str, to_state: JobState, *, result: dict[str, Any], note: str,
-        notes: Sequence[tuple[datetime, str, str | None]] = (),
+        notes: Sequence[tuple[datetime, str, str | None]] = (), from_state: JobState = JobState.UNKNOWN,
     ) -> JobRecord:
         """Move a job (an ``unknown`` one whose outcome is now known) and drop its stale ``error``,
         in one transaction; :meth:`move` keeps the error it had (COALESCE).
 
         Raises:
             JobNotFound: no such job.
+            JobMoved: the job is no longer in ``from_state`` (an operator or another task settled it).
             IllegalTransition: the state table forbids the move.
         """
-        return await self.write(self._move, job_id, to_state, result, None, note, True, audit_rows(notes))
+        return await self.write(self._move, job_id, to_state, result, None, note, True, audit_rows(notes), from_state)
 
     async def note_many(self, job_id: str, notes: Sequence[tuple[datetime, str, str | None]]) -> None:
         """Several audit rows ``(at, event, detail)`` in one transaction (one fsync): a claim's

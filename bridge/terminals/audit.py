@@ -9,10 +9,22 @@ outcome), so the history stays in order and complete. The only I/O is the journa
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
+from typing import Any
+
 from bridge.journal import Journal
 
-__all__ = ["AuditTrail", "question_detail"]
+__all__ = ["AuditTrail", "outcome_text", "question_detail"]
+
+log = logging.getLogger("claimbridge.terminals")
+
+
+def outcome_text(state: str, outcome: dict[str, Any]) -> str:
+    """A job's outcome, whole, as one line of JSON: what the log and the history keep when the
+    journal refuses it (``{"toState": ..., "result": ..., "error": ...}``)."""
+    fields = {k: v for k, v in outcome.items() if v is not None}
+    return json.dumps({"toState": str(state), **fields}, sort_keys=True, default=str)
 
 
 def question_detail(text: str, options: list[str]) -> str:
@@ -41,6 +53,14 @@ class AuditTrail:
         mine = [(at, ev, d) for j, at, ev, d in self._rows if j == job_id]
         self._rows = [row for row in self._rows if row[0] != job_id]
         return mine
+
+    async def refused(self, job_id: str, outcome: str, exc: Exception, rows: list[tuple[datetime, str, str | None]]) -> None:
+        """An outcome the journal refused (the job was moved meanwhile) is never dropped: it is
+        logged at ERROR, whole, and kept in the job's history (held if the disk refuses), with
+        the status rows that were to go with it. The job's state stays the journal's word."""
+        log.error("job %s: the journal refused its outcome (%s); kept in its history: %s", job_id, exc, outcome)
+        await self.journal.note_many(job_id, rows)
+        await self.journal.note(job_id, "outcomeRefused", outcome)
 
     async def flush(self) -> None:
         """Write every kept row, one transaction per job, in arrival order."""

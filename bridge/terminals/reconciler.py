@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bridge import healthpoint
-from bridge.errors import ClaimbridgeError, FieldError, InvalidParams
+from bridge.errors import ClaimbridgeError, FieldError, InvalidParams, JobMoved
 from bridge.hub import Hub
 from bridge.jobs import IllegalTransition, JobId, JobKind, JobState
 from bridge.journal import JobRecord, Journal, ReconciliationStore
@@ -182,8 +182,8 @@ class Reconciler:
         note = f"settled by the fund's claims report of {day.isoformat()} (refTag {result['refTag']})"
         try:
             done = await self.journal.settle(record.job_id, JobState.COMPLETED, result=result, note=note)
-        except IllegalTransition:
-            return None
+        except (IllegalTransition, JobMoved):
+            return None  # settled meanwhile (checked in the journal's own transaction)
         worker = self.workers.get(done.terminal or "")
         question = worker.pending_question(done.job_id) if worker is not None else None
         self.hub.publish_job(done, question)

@@ -130,16 +130,17 @@ class Recovery:
         return isinstance(end, Finish) and (await self._journal.get(job_id)).state is JobState.COMPLETED
 
     async def recover(self) -> None:
-        """On start: try to re-attach the newest ``unknown`` job of this terminal, and re-queue
-        the ``queued`` ones (they were never sent: ``running`` is committed before sending)."""
+        """On start: try to re-attach the job this terminal was sent last, when it is ``unknown``
+        (found by the journal's order, never by recorded time: the clock may have jumped), and
+        re-queue the ``queued`` ones (never sent: ``running`` is committed before sending)."""
         name = self._runner.name
         async with self._runner.lock:
-            unknown = await self._journal.list_jobs(states=[JobState.UNKNOWN], terminal=name, limit=1)
-            if unknown and unknown[0].kind in TRANSACTION_KINDS:
+            last = await self._journal.last_started(name)
+            if last is not None and last.state is JobState.UNKNOWN and last.kind in TRANSACTION_KINDS:
                 try:
-                    await self.reattach(unknown[0].job_id)
+                    await self.reattach(last.job_id)
                 except ClaimbridgeError as exc:
-                    await self._audit.note(unknown[0].job_id, "reattach", f"failed: {exc}")
+                    await self._audit.note(last.job_id, "reattach", f"failed: {exc}")
                 await self._audit.flush()
         for job in await self._journal.list_jobs(states=[JobState.QUEUED], terminal=name, oldest_first=True):
             self._runner.enqueue(job.job_id)

@@ -32,6 +32,7 @@ from bridge.healthpoint.operation import (
 from bridge.errors import (
     ClaimbridgeError,
     JournalBehind,
+    JobMoved,
     JournalUnavailable,
     NotAllowedNow,
     TemporarilyUnavailable,
@@ -40,10 +41,10 @@ from bridge.errors import (
     to_jsonrpc_error,
 )
 from bridge.hub import Hub
-from bridge.jobs import JobState
+from bridge.jobs import IllegalTransition, JobState
 from bridge.journal import JobRecord, Journal, PairingRecord
 from bridge.browser.page import Operation, PageEvent, TerminalPage
-from bridge.terminals.audit import AuditTrail, question_detail
+from bridge.terminals.audit import AuditTrail, outcome_text, question_detail
 from bridge.protocol import JobQuestion, JobStatus, PendingQuestion, TerminalPairing
 from bridge.terminals.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation
 from bridge.terminals.pairing import pair_on_page
@@ -222,10 +223,11 @@ class TerminalWorker:
     async def _publish(self, job: JobRecord) -> None:
         self.hub.publish_job(job, self.pending_question(job.job_id))
 
-    async def _move(self, job_id: str, state: JobState, **kw: Any) -> JobRecord:
+    async def _move(self, job_id: str, state: JobState, from_state: JobState, **kw: Any) -> JobRecord:
+        """A move out of ``from_state`` (checked in its transaction); raises only for ``running``."""
         rows = self._audit.take(job_id)  # the status lines that led here, in the same transaction
         try:
-            job = await self.journal.move(job_id, state, notes=rows, **kw)
+            job = await self.journal.move(job_id, state, notes=rows, from_state=from_state, **kw)
         except JournalUnavailable:
             await self.journal.note_many(job_id, rows)  # held until the disk takes writes again
             if state is JobState.RUNNING:
@@ -233,16 +235,21 @@ class TerminalWorker:
             # The terminal has spoken but the disk refuses: the journal holds the outcome and
             # commits it later; the caller hears ``unknown`` now, never a guess.
             job = await self.journal.hold(job_id, state, **kw)
+        except (JobMoved, IllegalTransition) as exc:
+            if state is JobState.RUNNING:
+                raise
+            await self._audit.refused(job_id, outcome_text(state, kw), exc, rows)
+            job = await self.journal.get(job_id)
         await self._publish(job)
         return job
 
     async def _fail(self, job_id: str, exc: ClaimbridgeError) -> None:
-        await self._move(job_id, JobState.FAILED, error=to_jsonrpc_error(exc))
+        await self._move(job_id, JobState.FAILED, JobState.QUEUED, error=to_jsonrpc_error(exc))
 
     async def _settle_unknown(self, job_id: str, why: str) -> None:
         job = await self.journal.get(job_id)
         if job.state is JobState.RUNNING:
-            await self._move(job_id, JobState.UNKNOWN, error={"message": why}, note=why)
+            await self._move(job_id, JobState.UNKNOWN, JobState.RUNNING, error={"message": why}, note=why)
 
     async def operation(self, job: JobRecord) -> HealthPointOperation:
         """The HealthPoint operation of a job, with the job it was made against (if any)."""
@@ -268,7 +275,10 @@ class TerminalWorker:
             return
         if self.journal.behind is not None:
             raise JournalBehind(self.journal.behind)
-        await self._move(job_id, JobState.RUNNING)
+        try:
+            await self._move(job_id, JobState.RUNNING, JobState.QUEUED)
+        except JobMoved:
+            return  # aborted while it was being taken off the queue: nothing is sent
         self._hp = hp
         try:
             op = await self.page.start(job_id, call.method, call.request, call.answers)
@@ -294,16 +304,19 @@ class TerminalWorker:
     async def conclude(self, job_id: str, end: Finish | LeaveUnknown) -> None:
         """Carry out the operation's last effect: journal the outcome (a re-attached ``unknown``
         job's through ``settle``: its old "outcome unknown" error goes), or note why a
-        re-attached job stays ``unknown``."""
+        re-attached job stays ``unknown``. An outcome the journal refuses is kept (``_move``)."""
         if isinstance(end, LeaveUnknown):
             await self._audit.note(job_id, "reattach", end.why)
         elif end.reattached:
-            await self._publish(await self.journal.settle(
-                job_id, end.state, result=end.result, note=end.note,
-                notes=self._audit.take(job_id),
-            ))
+            rows = self._audit.take(job_id)
+            try:
+                settled = await self.journal.settle(job_id, end.state, result=end.result, note=end.note, notes=rows)
+            except (JobMoved, IllegalTransition) as exc:  # an operator or the claims report was first
+                await self._audit.refused(job_id, outcome_text(end.state, {"result": end.result}), exc, rows)
+                settled = await self.journal.get(job_id)
+            await self._publish(settled)
         else:
-            await self._move(job_id, end.state, result=end.result, error=end.error)
+            await self._move(job_id, end.state, JobState.RUNNING, result=end.result, error=end.error)
 
     async def _follow(self, job_id: str, hp: HealthPointOperation, op: Operation) -> Finish | LeaveUnknown | None:
         """Feed the operation's events to ``hp`` and carry out its effects until it ends; None
@@ -381,10 +394,15 @@ class TerminalWorker:
         """``job.abort``: a queued job fails at once; a running one is cancelled on the terminal."""
         job = await self.journal.get(job_id)
         if job.state is JobState.QUEUED and job_id in self._queued:
+            note = f"aborted by {operator}" if operator else "aborted"
+            try:  # only out of ``queued``: if ``running`` is committed first, the job runs on
+                failed = await self.journal.move(job_id, JobState.FAILED, error={"message": "aborted before it started"},
+                                                 note=note, from_state=JobState.QUEUED)
+            except JobMoved:
+                return False
             self._queued.discard(job_id)
             self._fresh.pop(job_id, None)
-            note = f"aborted by {operator}" if operator else "aborted"
-            await self._move(job_id, JobState.FAILED, error={"message": "aborted before it started"}, note=note)
+            await self._publish(failed)
             return True
         if job.state is JobState.RUNNING and self.current_job == job_id:
             await self._audit.note(job_id, "abort", f"cancel asked of the terminal (by {operator})" if operator else "cancel asked of the terminal")
@@ -411,7 +429,7 @@ class TerminalWorker:
         return await self._recovery.reattach(job_id)
 
     async def recover(self) -> None:
-        """On start: re-attach the newest ``unknown`` job, re-queue the ``queued`` ones."""
+        """On start: re-attach the job sent last if ``unknown`` (journal order), re-queue the ``queued`` ones."""
         await self._recovery.recover()
 
     async def continue_last(self, hp: HealthPointOperation, call: Call) -> Finish | LeaveUnknown | None:

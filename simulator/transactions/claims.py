@@ -8,6 +8,7 @@ Every decision comes from the pure modules (``terminal`` table, ``healthpoint`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from simulator.healthpoint import (
@@ -55,7 +56,7 @@ _ANSWER_EVENTS: dict[str | None, Event] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Claim:
     """One claim or rebate estimate in flight on a terminal."""
 
@@ -68,6 +69,9 @@ class _Claim:
     ref_tag: str
     transaction_id: str
     adjudication: Adjudication
+    #: When the fund took the claim (its answer): the transaction's terminal time and the day
+    #: its settlement and same-day cancel count from, even when the patient accepts later.
+    fund_at: datetime | None = None
 
     @property
     def log(self) -> TransactionLog:
@@ -144,7 +148,7 @@ class ClaimFlow:
             card=claim.card,
             ref_tag=claim.ref_tag,
             transaction_id=claim.transaction_id,
-            now=self.steps.clock.now(),
+            now=claim.fund_at or self.steps.clock.now(),
             settles=settles and claim.kind is TransactionKind.CLAIM,
         )
 
@@ -163,6 +167,7 @@ class ClaimFlow:
 
     def _record_claim(self, claim: _Claim, **extra: Any) -> None:
         adjudication = claim.adjudication
+        claim.fund_at = self.steps.clock.now()
         self.steps.record(
             claim.terminal,
             claim.ledger_kind,

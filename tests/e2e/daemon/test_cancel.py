@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -65,3 +66,26 @@ async def test_cancel_of_an_unknown_job_is_not_found(daemon: Running) -> None:
     with pytest.raises(RpcError) as err:
         await c.call("healthpoint.cancel", {"requestId": "x", "claimJobId": "no-such-job"})
     assert err.value.code == -32002
+
+
+async def test_a_claim_accepted_after_midnight_keeps_the_fund_s_day_for_its_cut_off(daemon: Running) -> None:
+    """The fund approves at 23:59:5x Sydney; the patient accepts after midnight, so the journal
+    records the outcome on the next day. The cancel cut-off is the fund's day: a cancel after
+    midnight is refused (-32004, nothing reaches the terminal), not sent to be declined (76)."""
+    clock = daemon.sim.clock
+    clock.set(now=datetime(2026, 11, 23, 23, 59, 55, tzinfo=SYDNEY), scale=1)
+    c = await daemon.client()
+    pending = asyncio.ensure_future(c.call("healthpoint.claim", {**_claim_on("2026-11-23"), "onApproved": "ask"}))
+    await c.wait_note(lambda n: n["method"] == "job.question")
+    clock.set(now=datetime(2026, 11, 24, 0, 0, 5, tzinfo=SYDNEY), scale=1)
+    job_id = (await c.call("job.get", {"requestId": "claim-2026-11-23"}))["jobId"]
+    await c.call("job.answer", {"jobId": job_id, "answer": "ACCEPT"})
+    claim = await pending
+    assert claim["result"]["result"] == "APPROVED"
+    assert datetime.fromisoformat(claim["updatedAt"]).astimezone(SYDNEY).date().isoformat() == "2026-11-24"
+    assert datetime.fromisoformat(claim["result"]["terminalAt"]).astimezone(SYDNEY).date().isoformat() == "2026-11-23"
+    with pytest.raises(RpcError) as err:
+        await c.call("healthpoint.cancel", {"requestId": "cancel-after-midnight", "claimJobId": claim["jobId"]})
+    assert err.value.code == -32004
+    assert err.value.data["deadline"] == "2026-11-23T23:59:59+11:00"
+    assert [r["kind"] for r in await daemon.sim.ledger()] == ["claim"]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from bridge.healthpoint import (
     JobView,
+    cancel_cutoff,
     claimed_at,
     default_gap_amount,
     refund_amount,
@@ -151,3 +154,59 @@ def test_a_refund_asks_for_its_amount_or_what_is_left() -> None:
                    parent_job_id="g")
     assert refund_amount(paid, [part], 700) == 700
     assert refund_amount(paid, [part], None) == 4000
+
+
+# -- the cancel cut-off: the fund's day, not the journal's ------------------------------------
+
+
+SYD = ZoneInfo("Australia/Sydney")
+
+
+def _approved(terminal_at: str | None, settlement_at: str | None = None) -> JobView:
+    result: dict[str, Any] = {"result": "APPROVED"}
+    if terminal_at is not None:
+        result["terminalAt"] = terminal_at
+    if settlement_at is not None:
+        result["settlementAt"] = settlement_at
+    return JobView(job_id="c", kind=JobKind.CLAIM, state=JobState.COMPLETED, result=result)
+
+
+def test_a_claim_the_patient_accepts_after_midnight_belongs_to_the_day_the_fund_took_it() -> None:
+    # The fund took it at 23:59:58 Sydney (AEDT); the journal recorded the outcome at 00:00:03.
+    claim = _approved("2026-11-23T23:59:58+11:00", "2026-11-24T14:00:00+11:00")
+    recorded = datetime(2026, 11, 24, 0, 0, 3, tzinfo=SYD)
+    assert claimed_at(claim, recorded) == datetime(2026, 11, 23, 23, 59, 58, tzinfo=SYD)
+    assert cancel_cutoff(claim, recorded) == datetime(2026, 11, 23, 23, 59, 59, tzinfo=SYD)
+    with time_machine.travel(datetime(2026, 11, 23, 12, 59, 59, 500000, tzinfo=UTC), tick=False):
+        assert refuse_late_cancel(claim, recorded, datetime.now(UTC)) is None  # 23:59:59.5 Sydney
+    with time_machine.travel(datetime(2026, 11, 23, 13, 0, 0, tzinfo=UTC), tick=False):
+        assert refuse_late_cancel(claim, recorded, datetime.now(UTC)) is not None  # 00:00:00 next day
+
+
+def test_without_the_fund_s_time_the_journal_s_time_is_used() -> None:
+    recorded = datetime(2026, 11, 23, 10, 0, tzinfo=SYD)
+    for claim in (_approved(None), _approved("not a time"), _approved("2026-11-23T10:00:00")):  # naive: not trusted
+        assert cancel_cutoff(claim, recorded) == datetime(2026, 11, 23, 23, 59, 59, tzinfo=SYD)
+
+
+@pytest.mark.parametrize(("terminal_at", "last_second_utc"), [
+    # DST starts 2026-10-04 02:00 AEST -> 03:00 AEDT: the day's 23:59:59 is AEDT (+11).
+    ("2026-10-04T01:30:00+10:00", datetime(2026, 10, 4, 12, 59, 59, tzinfo=UTC)),
+    # DST ends 2026-04-05 03:00 AEDT -> 02:00 AEST: the day's 23:59:59 is AEST (+10).
+    ("2026-04-05T02:30:00+11:00", datetime(2026, 4, 5, 13, 59, 59, tzinfo=UTC)),
+    # A terminal time given in UTC still counts by its Sydney day (14:30 UTC is 01:30 next day AEDT).
+    ("2026-11-23T14:30:00+00:00", datetime(2026, 11, 24, 12, 59, 59, tzinfo=UTC)),
+])
+def test_the_cut_off_is_23_59_59_sydney_of_the_fund_s_day_across_dst(terminal_at: str, last_second_utc: datetime) -> None:
+    claim = _approved(terminal_at)
+    recorded = datetime(2030, 1, 1, tzinfo=UTC)  # the journal's clock jumped: ignored
+    assert cancel_cutoff(claim, recorded) == last_second_utc
+    with time_machine.travel(last_second_utc, tick=False):
+        assert refuse_late_cancel(claim, recorded, datetime.now(UTC)) is None
+    with time_machine.travel(last_second_utc + timedelta(seconds=1), tick=False):
+        assert refuse_late_cancel(claim, recorded, datetime.now(UTC)) is not None
+
+
+def test_never_at_or_after_settlement() -> None:
+    claim = _approved("2026-11-23T10:00:00+11:00", "2026-11-23T14:00:00+11:00")
+    assert cancel_cutoff(claim, datetime(2026, 11, 23, tzinfo=UTC)) == datetime(2026, 11, 23, 13, 59, 59, tzinfo=SYD)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bridge.errors import JobNotFound, JournalUnavailable, RequestIdReused
+from bridge.errors import JobMoved, JobNotFound, JournalUnavailable, RequestIdReused
 from bridge.jobs import IllegalTransition, JobKind, JobState
 from bench.faults import JournalLocker
 from bridge.journal import Journal
@@ -123,7 +123,7 @@ def test_a_lock_held_by_another_process_is_journal_unavailable_and_the_outcome_i
     run(go())
 
 
-def test_a_held_move_the_table_refuses_later_is_dropped(tmp_path: Path) -> None:
+def test_a_held_move_the_table_refuses_later_is_kept_in_history_not_committed(tmp_path: Path) -> None:
     async def go() -> None:
         async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
             job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={})
@@ -132,6 +132,8 @@ def test_a_held_move_the_table_refuses_later_is_dropped(tmp_path: Path) -> None:
             await j.hold(job.job_id, JobState.COMPLETED, result={"result": "APPROVED"})
             committed = await j.probe()
             assert [c.state for c in committed] == [JobState.COMPLETED] and j.held_count == 0
+            refused = [e for e in await j.events(job.job_id) if e["event"] == "outcomeRefused"]
+            assert len(refused) == 1 and '"toState": "completed"' in refused[0]["detail"]
 
     run(go())
 
@@ -163,8 +165,28 @@ def test_settle_drops_the_stale_error(tmp_path: Path) -> None:
             assert done.state is JobState.COMPLETED and done.error is None and done.result == {"result": "APPROVED"}
             events = await j.events(claim.job_id)
             assert events[-1]["to_state"] == "completed" and events[-1]["detail"] == "report"
-            with pytest.raises(IllegalTransition):
+            with pytest.raises(JobMoved) as moved:
                 await j.settle(claim.job_id, JobState.COMPLETED, result={}, note="again")
+            assert moved.value.data()["reason"] == "jobEnded" and moved.value.state == "completed"
+
+
+def test_a_move_from_a_state_the_job_left_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    """The abort race in one transaction: the worker's ``running`` is committed first, so the
+    abort's ``queued -> failed`` is refused (not ``running -> failed``), and the reverse."""
+
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
+            a, _ = await j.create_job(kind=JobKind.CLAIM, request_id="a", terminal="t", request={})
+            await j.move(a.job_id, JobState.RUNNING, from_state=JobState.QUEUED)
+            with pytest.raises(JobMoved):
+                await j.move(a.job_id, JobState.FAILED, from_state=JobState.QUEUED, notes=[(AT, "status", "x")])
+            assert (await j.get(a.job_id)).state is JobState.RUNNING
+            assert [e["event"] for e in await j.events(a.job_id)] == ["created", "state"]
+            b, _ = await j.create_job(kind=JobKind.CLAIM, request_id="b", terminal="t", request={})
+            await j.move(b.job_id, JobState.FAILED, from_state=JobState.QUEUED)
+            with pytest.raises(JobMoved):
+                await j.move(b.job_id, JobState.RUNNING, from_state=JobState.QUEUED)
+            assert (await j.get(b.job_id)).state is JobState.FAILED
 
     run(go())
 
@@ -260,6 +282,28 @@ def test_one_row_that_cannot_be_decoded_is_left_out_of_lists_and_never_claimed_a
                 await j.get(bad.job_id)
             with pytest.raises(JournalUnavailable):  # -32005, not a second job for the same requestId
                 await j.create_job(kind=JobKind.CLAIM, request_id="bad", terminal="t", request={})
+
+    run(go())
+
+
+def test_a_write_returns_exactly_what_a_read_gives(tmp_path: Path) -> None:
+    # create_job, move and settle build their answer from what they wrote (no read back): it must
+    # be the row a read returns, COALESCE of result and error included.
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db") as j:
+            claim, _ = await j.create_job(kind=JobKind.CLAIM, request_id="c", terminal="t", request={"x": [1, "a"]})
+            assert claim == await j.get(claim.job_id)
+            gap, _ = await j.create_job(kind=JobKind.GAP, request_id="g", terminal="t", request={}, parent_job_id=claim.job_id)
+            assert gap == await j.get(gap.job_id) and gap.parent_job_id == claim.job_id
+            running = await j.move(claim.job_id, JobState.RUNNING, notes=[(AT, "status", "Present card")])
+            assert running == await j.get(claim.job_id)
+            lost = await j.move(claim.job_id, JobState.UNKNOWN, result={"result": "UNKNOWN"}, error={"message": "lost"})
+            assert lost == await j.get(claim.job_id)
+            await j.move(gap.job_id, JobState.RUNNING, result={"result": "x"}, error={"message": "e"})
+            kept = await j.move(gap.job_id, JobState.UNKNOWN, note="again")  # result and error kept
+            assert kept == await j.get(gap.job_id) and kept.error == {"message": "e"} and kept.result == {"result": "x"}
+            settled = await j.settle(claim.job_id, JobState.COMPLETED, result={"result": "APPROVED"}, note="n")
+            assert settled == await j.get(claim.job_id) and settled.error is None
 
     run(go())
 

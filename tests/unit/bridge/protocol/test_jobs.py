@@ -43,9 +43,9 @@ def test_receipts_are_lifted_out_of_the_result_and_the_question_carried() -> Non
 
 
 def test_the_result_is_read_by_the_model_of_its_kind_and_keeps_extra_fields() -> None:
-    claim = dataclasses.replace(_job({}), result={"result": "APPROVED", "terminalAt": "x"})
+    claim = dataclasses.replace(_job({}), result={"result": "APPROVED", "fundNote": "x"})
     assert isinstance(job_from_record(claim).result, ClaimOutcome)
-    assert job_wire(job_from_record(claim))["result"] == {"result": "APPROVED", "terminalAt": "x"}
+    assert job_wire(job_from_record(claim))["result"] == {"result": "APPROVED", "fundNote": "x"}
     gap = dataclasses.replace(_job({}, JobKind.GAP), result={"result": "APPROVED", "amount": 3000})
     assert isinstance(job_from_record(gap).result, PaymentOutcome)
 
