@@ -53,7 +53,7 @@ from bridge.terminals.recovery import Recovery, wait_ready
 __all__ = ["TerminalWorker"]
 
 #: Transactions a page serves before it is replaced by a fresh one (when the terminal is idle).
-RECYCLE_AFTER = 100
+RECYCLE_AFTER = 50
 
 log = logging.getLogger("claimbridge.terminals")
 
@@ -202,6 +202,7 @@ class TerminalWorker:
         async with self._lock:
             try:
                 await self.page.recycle()
+                log.info("terminal %s: its page was replaced by a fresh one (memory)", self.name)
             except TerminalError as exc:
                 log.warning("terminal %s: a fresh page did not load (%s); the current one stays", self.name, exc.detail)
 
