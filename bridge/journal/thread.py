@@ -141,12 +141,20 @@ class JournalThread:
             self._db.close()
             self._db = None
 
-    def shutdown(self) -> None:
-        """Stop the thread once its queued calls are done."""
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop the thread once its queued calls are done; wait at most ``timeout`` seconds
+        (a call stuck on another process's lock must not hold the daemon's exit). Returns
+        whether the thread has ended (it is a daemon thread: the process may exit without it)."""
         with self._wake:
             self._stopping = True
             self._wake.notify()
-        self._thread.join()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def busy_timeout_s(self) -> float:
+        """How long one write waits for another process's lock."""
+        return self._busy_timeout_s
 
     @property
     def conn(self) -> sqlite3.Connection:
