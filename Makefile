@@ -12,7 +12,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test sim install browser broker promtool unit typecheck clean
+.PHONY: run test sim install browser broker promtool nspawn unit typecheck clean
 
 run: install browser
 	CLAIMBRIDGE_LISTEN=127.0.0.1:$(PORT) $(BIN)/claimbridge run --with-simulator --simulator-port $(SIM_PORT)
@@ -20,7 +20,7 @@ run: install browser
 sim: install browser
 	$(BIN)/claimbridge-sim
 
-test: install browser broker promtool
+test: install browser broker promtool nspawn
 	$(BIN)/python -m pytest -q
 
 unit: install
@@ -42,10 +42,17 @@ browser:
 broker:
 	@scripts/ensure-debian-package mosquitto /usr/sbin/mosquitto
 	@scripts/ensure-debian-package openssl /usr/bin/openssl
+	@scripts/ensure-debian-package ejabberd /usr/sbin/ejabberdctl
+	@scripts/ensure-debian-package rabbitmq-server /usr/lib/rabbitmq/bin/rabbitmq-server
 
 # promtool checks /metrics (tests/e2e/test_observability.py); it comes with Debian's prometheus.
 promtool:
 	@scripts/ensure-debian-package prometheus /usr/bin/promtool
+
+# systemd-nspawn runs the unit under a real systemd (tests/e2e/test_systemd_real.py; skipped,
+# saying why, where a container cannot boot).
+nspawn:
+	@scripts/ensure-debian-package systemd-container /usr/bin/systemd-nspawn
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -28,6 +28,7 @@ __all__ = [
     "BROWSER_CANDIDATES",
     "DEFAULT_CONFIG_FILE",
     "BrowserConfig",
+    "ClientConfig",
     "HealthcodeConfig",
     "MqttConfig",
     "PosProduct",
@@ -35,6 +36,7 @@ __all__ = [
     "ReconciliationConfig",
     "Settings",
     "TerminalConfig",
+    "TlsConfig",
     "load_settings",
 ]
 
@@ -50,6 +52,8 @@ BROWSER_CANDIDATES: tuple[str, ...] = (
 
 
 _TERMINAL_NAME = re.compile(r"^[a-z0-9-]{1,40}$")
+#: Also the name of the client's token file that ``claimbridge token create`` writes.
+_CLIENT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 # The file load_settings() is reading, seen by Settings.settings_customise_sources.
 _config_file: ContextVar[Path | None] = ContextVar("claimbridge_config_file", default=None)
@@ -80,6 +84,18 @@ class TerminalConfig(_Section):
 
     mid: int = Field(gt=0)
     tid: int = Field(gt=0)
+
+
+class ClientConfig(_Section):
+    """``[clients.<name>]``: one PMS, dashboard or engineer, its token file and its role.
+
+    The token stays in its file (read again when it changes; a file that is gone ends the
+    client's connections). Roles: ``readonly``, ``pms``, ``engineer`` (INTERFACES.md "Security on
+    the LAN").
+    """
+
+    token_file: Path
+    role: Literal["readonly", "pms", "engineer"]
 
 
 class PractitionerConfig(_Section):
@@ -125,6 +141,9 @@ class HealthcodeConfig(_Section):
     member_check: bool = False
     #: Seconds between remittance fetches.
     remittance_poll_s: float = Field(default=3600.0, gt=0)
+    #: A clinic's own reference data (insurers.json, isc.json, ccsd.json, icd10.json), in place
+    #: of the lists shipped in the package.
+    reference_dir: Path | None = None
     #: Healthcode ID -> registrations with insurers (see :class:`PractitionerConfig`).
     practitioners: dict[str, PractitionerConfig] = Field(default_factory=dict)
 
@@ -139,13 +158,16 @@ class HealthcodeConfig(_Section):
 
 
 class MqttConfig(_Section):
-    """``[mqtt]``: off unless ``url`` is set (``mqtt://host:port``, or ``mqtts://`` for TLS).
+    """``[mqtt]``: off unless ``urls`` (or ``url``) is set (``mqtt://host:port``, or ``mqtts://``
+    for TLS). ``urls`` are the nodes of one broker cluster: the link holds a connection (and a
+    QoS 1 subscription) on each at once.
 
     The password stays in its file; TLS uses the system's CAs unless ``ca_file`` is given, and a
     client certificate when ``cert_file`` (and ``key_file``) are.
     """
 
     url: str | None = None
+    urls: list[str] = Field(default_factory=list, max_length=16)
     site: str = Field(default="default", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     username: str | None = None
     password_file: Path | None = None
@@ -156,11 +178,33 @@ class MqttConfig(_Section):
     client_id: str | None = Field(default=None, min_length=1, max_length=128)
     keepalive_s: int = Field(default=30, ge=5, le=65535)
     #: How long the broker keeps our session (subscription, queued requests) while we are away.
-    session_expiry_s: int = Field(default=300, ge=0)
+    session_expiry_s: int = Field(default=3600, ge=0)
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
     #: Retained terminal states are re-published this often, besides on every change.
     state_interval_s: float = Field(default=60.0, gt=0)
+
+    @field_validator("urls")
+    @classmethod
+    def _check_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            cls._check_url(url)
+        if len(set(value)) != len(value):
+            raise ValueError("urls must not repeat a node")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the link is on."""
+        return bool(self.broker_urls)
+
+    @property
+    def broker_urls(self) -> list[str]:
+        """The nodes to connect to: ``urls``, with ``url`` (if set and not among them) first."""
+        out = list(self.urls)
+        if self.url is not None and self.url not in out:
+            out.insert(0, self.url)
+        return out
 
     @field_validator("url")
     @classmethod
@@ -182,6 +226,38 @@ class MqttConfig(_Section):
         if self.reconnect_min_s > self.reconnect_max_s:
             raise ValueError("reconnect_min_s must not exceed reconnect_max_s")
         return self
+
+
+class TlsConfig(_Section):
+    """``[tls]``: the one port serves ``wss://`` and ``https://`` only.
+
+    Either ``cert_file`` and ``key_file`` (PEM), or ``self_signed = true``: a certificate made in
+    the state directory at first start, its SHA-256 fingerprint printed at start and by doctor
+    for clients to pin. ``fingerprint`` is for clients on this machine (``claimbridge call``,
+    doctor): the certificate they pin; unset, they pin the daemon's own certificate file.
+    """
+
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    self_signed: bool = False
+    fingerprint: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> TlsConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("cert_file and key_file go together: set both or neither")
+        if self.self_signed and self.cert_file is not None:
+            raise ValueError("self_signed = true makes its own certificate: leave cert_file and key_file out")
+        if self.fingerprint is not None:
+            digits = self.fingerprint.strip().removeprefix("sha256:").replace(":", "")
+            if len(digits) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digits):
+                raise ValueError("fingerprint is a SHA-256: 64 hexadecimal digits (colons allowed)")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the port speaks TLS."""
+        return self.self_signed or self.cert_file is not None
 
 
 class ReconciliationConfig(_Section):
@@ -232,8 +308,11 @@ class Settings(BaseSettings):
     state_dir: Path = Path("./var")
     iclient_url: str = "http://127.0.0.1:8730/iclient-v1.js"
     terminals: dict[str, TerminalConfig] = Field(default_factory=dict)
+    #: Each client's own token and role; ``state_dir/token`` is always an engineer's besides.
+    clients: dict[str, ClientConfig] = Field(default_factory=dict)
     healthcode: HealthcodeConfig = Field(default_factory=HealthcodeConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    tls: TlsConfig = Field(default_factory=TlsConfig)
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
     #: The iClient API key (Tyro issues one per POS product); kept out of repr.
     api_key: str = Field(default="Test API Key", repr=False)
@@ -270,6 +349,14 @@ class Settings(BaseSettings):
         for name in value:
             if not _TERMINAL_NAME.fullmatch(name):
                 raise ValueError(f"terminal name {name!r}: use 1 to 40 of a-z, 0-9 and '-'")
+        return value
+
+    @field_validator("clients")
+    @classmethod
+    def _check_client_names(cls, value: dict[str, ClientConfig]) -> dict[str, ClientConfig]:
+        for name in value:
+            if not _CLIENT_NAME.fullmatch(name):
+                raise ValueError(f"client name {name!r}: use 1 to 64 of A-Z, a-z, 0-9, '_' and '-'")
         return value
 
     @field_validator("log_level", mode="before")

@@ -14,7 +14,6 @@ where the daemon keeps its files). Every console answer carries
 
 from __future__ import annotations
 
-import hmac
 import json
 import mimetypes
 from collections.abc import Awaitable, Callable
@@ -26,11 +25,13 @@ from typing import TYPE_CHECKING, Any
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
+from bridge.roles import Role
 from bridge.server import SESSION_COOKIE, ConsoleSessions, session_cookie
 
 if TYPE_CHECKING:
     from websockets.http11 import Request
 
+    from bridge.clients import ClientRegistry
     from bridge.config import Settings
     from bridge.observability import RecentLogs
 
@@ -82,14 +83,15 @@ class Console:
 
     Args:
         sessions: the server's console sessions (the same object ``/v1`` checks cookies against).
-        token: the bearer token a login must present.
+        clients: the clients; a login must present an engineer's token (INTERFACES.md: the
+            console's login is an engineer's).
         settings: what ``/console/info.json`` shows.
         recent: the daemon's recent log records, for ``/console/logs.json``.
     """
 
-    def __init__(self, sessions: ConsoleSessions, token: str, settings: Settings, recent: RecentLogs) -> None:
+    def __init__(self, sessions: ConsoleSessions, clients: ClientRegistry, settings: Settings, recent: RecentLogs) -> None:
         self._sessions = sessions
-        self._token = token
+        self._clients = clients
         self._settings = settings
         self._recent = recent
 
@@ -103,9 +105,13 @@ class Console:
     def _login(self, request: Request) -> Response:
         auth = request.headers.get("Authorization", "")
         token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-        if not token or not self._token or not hmac.compare_digest(token.encode(), self._token.encode()):
+        client = self._clients.identify(token)
+        if client is None:
             return _json({"error": "that token was refused"}, HTTPStatus.UNAUTHORIZED)
-        return _json({"ok": True}, cookie=_cookie(self._sessions.create()))
+        if client.role is not Role.ENGINEER:
+            return _json({"error": f"the console is for engineers; client {client.name} is {client.role}"},
+                         HTTPStatus.FORBIDDEN)
+        return _json({"ok": True, "client": client.name}, cookie=_cookie(self._sessions.create(client, token)))
 
     def _logout(self, request: Request) -> Response:
         self._sessions.drop(session_cookie(request))
@@ -122,7 +128,7 @@ class Console:
             "iclientUrl": s.iclient_url,
             "stateDir": str(Path(s.state_dir)),
             "healthcode": s.healthcode.url is not None,
-            "mqtt": s.mqtt.url is not None,
+            "mqtt": s.mqtt.enabled,
         }
 
     async def route(self, request: Request) -> Response:

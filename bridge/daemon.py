@@ -47,9 +47,10 @@ from websockets.http11 import Request, Response
 
 from bridge.backoff import backoff_delay
 from bridge.config import Settings
+from bridge.clients import ClientRegistry, open_access
 from bridge.console import Console
-from bridge.endpoint import bind_socket, ensure_token, split_listen
-from bridge.errors import CannotStart, JournalUnavailable, StateDirUnusable, TemporarilyUnavailable, TerminalError
+from bridge.endpoint import bind_socket, split_listen
+from bridge.errors import CannotStart, JournalUnavailable, TemporarilyUnavailable, TerminalError
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
@@ -69,6 +70,7 @@ from bridge.terminals.runner import TerminalWorker
 
 if TYPE_CHECKING:
     from bridge.clearing.service import HealthcodePart
+    from bridge.mqtt.link import MqttLink
     from bridge.sdnotify import SystemdNotifier
 
 __all__ = ["Daemon", "package_version"]
@@ -111,6 +113,10 @@ class Daemon:
         self.browser: Browser | None = None
         self.service: Service | None = None
         self.token = ""
+        #: Set at start: the clients, the port's certificate fingerprint (``[tls]``), the MQTT link.
+        self.clients: ClientRegistry | None = None
+        self.tls_fingerprint: str | None = None
+        self.mqtt: MqttLink | None = None
         #: Set once everything is up the first time (start-up is over).
         self.ready = asyncio.Event()
         #: Set as soon as the server answers (start-up still going on).
@@ -125,10 +131,9 @@ class Daemon:
         #: Set as each part is built (tests read them).
         self.observability: Observability | None = None
         self.healthcode: HealthcodePart | None = None
-        if settings.mqtt.url is not None:
+        if settings.mqtt.enabled:
             # Checked now, so a bad broker URL or site stops the daemon before anything starts.
-            parse_broker_url(settings.mqtt.url)
-            Topics(settings.mqtt.site)
+            [parse_broker_url(url) for url in settings.mqtt.broker_urls], Topics(settings.mqtt.site)
             try:
                 import bridge.mqtt.link  # noqa: F401 - aiomqtt, only when it is used
             except ModuleNotFoundError as exc:
@@ -143,10 +148,14 @@ class Daemon:
     @property
     def url(self) -> str:
         """The websocket URL clients connect to (the configured one until the server listens)."""
-        if self.server is None:
-            host, port = split_listen(self.settings.listen)
-            return f"ws://{host}:{port}/v1"
-        return f"ws://{self.server.host}:{self.server.port}/v1"
+        host, port = (self.server.host, self.server.port) if self.server else split_listen(self.settings.listen)
+        return f"{'wss' if self.settings.tls.enabled else 'ws'}://{host}:{port}/v1"
+
+    def _host_url(self) -> str:
+        """Each terminal tab's page: on our port, or on the page link's when ours is TLS only."""
+        if self.settings.tls.enabled:
+            return self.browser.link.host_url if self.browser is not None else ""
+        return self.server.host_page_url if self.server is not None else ""
 
     def stop(self) -> None:
         """Ask the daemon to drain and exit (what SIGTERM does)."""
@@ -160,12 +169,9 @@ class Daemon:
 
     def health(self) -> Health:
         """What is measured now: journal writes, the browser, each page's liveness."""
-        return Health(
-            journal_ok=self.journal is not None and self.journal.writable,
-            journal_behind=self.journal is not None and self.journal.behind is not None,
-            browser_up=bool(self.browser and self.browser.up),
-            pages={name: w.ready for name, w in self.workers.items()},
-        )
+        j = self.journal
+        return Health(j is not None and j.writable, bool(self.browser and self.browser.up),
+                      {name: w.ready for name, w in self.workers.items()}, j is not None and j.behind is not None)
 
     def _move_to(self, new: DaemonState) -> None:
         check_lifecycle_move(self.state, new)
@@ -233,10 +239,8 @@ class Daemon:
         host, port = split_listen(s.listen)
         sock = bind_socket(host, port)
         stack.callback(sock.close)
-        try:
-            self.token = ensure_token(self.state_dir / "token")
-        except OSError as exc:
-            raise StateDirUnusable(str(self.state_dir), f"the token file: {exc.strerror or exc}") from None
+        access = open_access(s, self.state_dir)  # token, clients, TLS: StateDirUnusable, CannotStart
+        self.token, self.clients, self.tls_fingerprint = access.token, access.clients, access.fingerprint
         path = self.state_dir / "claimbridge.db"
         try:
             mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
@@ -268,7 +272,7 @@ class Daemon:
             from bridge.clearing.service import HealthcodePart  # httpx only when it is used
 
             healthcode = await stack.enter_async_context(HealthcodePart(
-                s.healthcode, journal, self.hub, self.now, lambda: service.accepting,
+                s.healthcode, journal, self.hub, self.now, lambda: service.accepting, s.state_dir,
             ))
             handlers.update(healthcode.methods())
             self.healthcode = healthcode
@@ -280,13 +284,13 @@ class Daemon:
         ))
         self.observability = observability
         sessions = ConsoleSessions()
-        console = Console(sessions, self.token, s, observability.recent)
+        console = Console(sessions, self.clients, s, observability.recent)
         routes: dict[str, _Route] = {**observability.routes(), **console.routes()}
         notifier = await self._systemd_notifier(stack)
         dispatcher = Dispatcher(handlers, package_version(), max_batch=s.max_batch)
         self.dispatcher = dispatcher
         self.server = await stack.enter_async_context(WebsocketServer(
-            host, port, self.token, dispatcher, self.hub,
+            host, port, self.clients, dispatcher, self.hub,
             allowed_origins=tuple(s.allowed_origins),
             readiness=self._readiness,
             extra_routes=routes,
@@ -295,9 +299,9 @@ class Daemon:
             max_in_flight=s.max_in_flight,
             sock=sock,
             console_sessions=sessions,
+            ssl_context=access.tls,
         ))
-        for worker in self.workers.values():
-            worker.page.host_url = self.server.host_page_url
+        self._spawn(self.clients.watch(on_change=self.server.revoked), "claimbridge.clients")
         self.listening.set()
         await self._recover_running()
         try:
@@ -305,6 +309,8 @@ class Daemon:
         except TerminalError as exc:
             raise CannotStart(f"claimbridge: {exc.detail.splitlines()[0]}; install Debian's "
                               "chromium-headless-shell or set [browser] executable_path") from None
+        for worker in self.workers.values():
+            worker.page.host_url = self._host_url()
         await asyncio.gather(*(self._start_worker(w) for _, w in sorted(self.workers.items())))
         self._started = True
         self._refresh_state()
@@ -313,35 +319,26 @@ class Daemon:
         self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
         if healthcode is not None:
             self._spawn(healthcode.run(), "claimbridge.healthcode")
-        if s.mqtt.url is not None:
+        if s.mqtt.enabled:
             from bridge.mqtt.link import MqttLink  # aiomqtt only when it is used
             async def terminal_states() -> list[dict[str, Any]]:
                 return [t.model_dump(mode="json") for t in await service.terminals(None, None)]
 
-            link = await stack.enter_async_context(MqttLink(
-                s.mqtt, dispatcher, self.hub, terminal_states, max_payload=s.max_frame_bytes,
+            link = self.mqtt = await stack.enter_async_context(MqttLink(
+                s.mqtt, dispatcher, self.hub, terminal_states, self.clients, max_payload=s.max_frame_bytes,
             ))
-            observability.watch_mqtt(lambda: {str(s.mqtt.url): link.connected.is_set()})
+            observability.watch_mqtt(lambda: {u: n.client is not None for u, n in zip(s.mqtt.broker_urls, link.nodes)})
         if notifier is not None:
             self._spawn(notifier.run(), "claimbridge.sdnotify")
         self._spawn(service.reconciler.run(s.reconciliation), "claimbridge.reconciliation")
 
     async def _systemd_notifier(self, stack: contextlib.AsyncExitStack) -> SystemdNotifier | None:
         """sd_notify, entered on ``stack``, when ``$NOTIFY_SOCKET`` is set (systemd ``Type=notify``)."""
-        notify_socket = os.environ.get("NOTIFY_SOCKET")
-        if not notify_socket:
-            return None
-        from bridge.sdnotify import SystemdNotifier, watchdog_interval
+        from bridge.sdnotify import notifier_from_environment
 
-        try:
-            notifier = SystemdNotifier(
-                notify_socket, watchdog_interval(os.environ, os.getpid()), self.hub, self.workers,
-                ready_now=lambda: self.health().all_ok, started=self.ready, stopping=self._stop,
-            )
-        except ValueError as exc:
-            log.warning("sd_notify off: %s", exc)
-            return None
-        return await stack.enter_async_context(notifier)
+        notifier = notifier_from_environment(os.environ, os.getpid(), self.hub, self.workers, lambda: self.health().all_ok,
+                                             self.ready, self._stop)
+        return None if notifier is None else await stack.enter_async_context(notifier)
 
     async def _recover_running(self) -> None:
         """``running`` -> ``unknown`` for jobs a previous process left; retried by the journal
@@ -372,7 +369,7 @@ class Daemon:
             raise TemporarilyUnavailable("the daemon is starting")
         s = self.settings
         page = TerminalPage(
-            self.browser, self.server.host_page_url if self.server else "", s.iclient_url, s.api_key,
+            self.browser, self._host_url(), s.iclient_url, s.api_key,
             {"posProductVendor": s.pos_product.vendor, "posProductName": s.pos_product.name,
              "posProductVersion": s.pos_product.version},
             call_timeout_s=s.page_probe_timeout_s,
@@ -489,6 +486,7 @@ class Daemon:
         return ready, {
             "state": str(self.state),
             "journal": health.journal_ok,
+            "journalBehind": health.journal_behind,
             "browser": health.browser_up and self._restarting is None,
             "terminals": health.pages,
         }

@@ -18,8 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from bridge import protocol
-from bridge.errors import ClaimbridgeError, FieldError, InvalidParams, InvalidRequest, MethodNotFound
-from bridge.hub import Peer
+from bridge.errors import ClaimbridgeError, FieldError, InvalidParams, InvalidRequest, MethodNotFound, NotAllowedForRole
+from bridge.hub import Peer, client_of
+from bridge.roles import may_call, may_name_operator
 
 __all__ = ["Dispatcher", "Handler"]
 
@@ -105,8 +106,19 @@ class Dispatcher:
         return None if item.is_notification else protocol.response(item.id, result)
 
     async def call(self, method: str, raw_params: Any, peer: Peer | None) -> Any:
-        """Validate params for ``method`` and run its handler."""
+        """Check the client's role, validate params for ``method`` and run its handler.
+
+        A method outside the role (or an ``operator`` named by a client that may not answer
+        for the desk) raises -32006 before anything runs. A peer that names no client is the
+        daemon's own caller, held to no role.
+        """
+        client = client_of(peer)
+        role = None if client is None or client.role is None else str(client.role)
+        if client is not None and (role is None or method in protocol.METHODS) and not may_call(client.role, method):
+            raise NotAllowedForRole(role, method)
         params = protocol.parse_params(method, raw_params)
+        if client is not None and getattr(params, "operator", None) is not None and not may_name_operator(client.role):
+            raise NotAllowedForRole(role, method)
         if method == "rpc.discover":
             return protocol.openrpc_document(self.version)
         handler = self.handlers.get(method)

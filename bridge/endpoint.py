@@ -1,5 +1,6 @@
 """Where clients reach the daemon: the listening socket, bound before anything else opens, and
-the bearer token file they must present. Owns that socket's bind and the token file, nothing else."""
+the bearer token file they must present. Owns that socket's bind, the token file and the state
+directory's modes, nothing else."""
 
 from __future__ import annotations
 
@@ -10,7 +11,24 @@ from pathlib import Path
 
 from bridge.errors import CannotStart
 
-__all__ = ["bind_socket", "ensure_token", "split_listen"]
+__all__ = ["bind_socket", "ensure_token", "make_private", "split_listen"]
+
+#: The journal's files: the database and SQLite's write-ahead log and shared memory beside it.
+JOURNAL_FILES = ("claimbridge.db", "claimbridge.db-wal", "claimbridge.db-shm")
+
+
+def make_private(state_dir: Path) -> None:
+    """The state directory 0700 and the journal's files already there 0600, whoever made them
+    (INTERFACES.md: "whoever starts the daemon"); ``claimbridge run`` also sets the umask to
+    0077, so what the daemon creates from now on (SQLite's -wal and -shm take the database's
+    mode) is private too."""
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if state_dir.stat().st_mode & 0o077:
+        os.chmod(state_dir, 0o700)
+    for name in JOURNAL_FILES:
+        path = state_dir / name
+        if path.exists() and path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
 
 
 def ensure_token(path: Path) -> str:

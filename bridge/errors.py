@@ -13,6 +13,7 @@ The tree::
      +-- TerminalNotPaired                -32003
      +-- NotAllowedNow                    -32004
      |    +-- JobMoved                    -32004  data {reason: "jobEnded", jobId, state, message}
+     +-- NotAllowedForRole                -32006  data {role, method}
      +-- TemporarilyUnavailable           -32005  data {reason, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
      |    +-- JournalBehind               -32005  data {reason: "journalBehind", retryAfterMs, message}
@@ -65,6 +66,7 @@ __all__ = [
     "JobMoved",
     "JobNotFound",
     "MethodNotFound",
+    "NotAllowedForRole",
     "NotAllowedNow",
     "ParseError",
     "ProtocolError",
@@ -253,6 +255,19 @@ class JobMoved(NotAllowedNow):
         self.job_id = job_id
         self.state = state
         self.expected = expected
+class NotAllowedForRole(ClaimbridgeError):
+    """The client's ``role`` (``None``: no valid client token) does not hold ``method`` (or
+    naming an operator); nothing was done."""
+
+    message = "Not allowed for this client's role"
+
+    def __init__(self, role: str | None, method: str) -> None:
+        super().__init__(role, method)
+        self.role = role
+        self.method = method
+
+    def data(self) -> dict[str, Any] | None:
+        return {"role": self.role, "method": self.method}
 
 
 class TemporarilyUnavailable(ClaimbridgeError):
@@ -452,6 +467,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         TerminalNotPaired: -32003,
         NotAllowedNow: -32004,
         JobMoved: -32004,
+        NotAllowedForRole: -32006,
         TemporarilyUnavailable: -32005,
         JournalUnavailable: -32005,
         JournalBehind: -32005,
@@ -463,25 +479,17 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         HealthcodeRejected: -32602,
         BillHasProblems: -32602,
         HealthcodeNotFound: -32002,
-        CannotStart: INTERNAL_ERROR,
-        StateDirLocked: INTERNAL_ERROR,
-        JournalDamaged: INTERNAL_ERROR,
-        StateDirUnusable: INTERNAL_ERROR,
+        CannotStart: INTERNAL_ERROR, StateDirLocked: INTERNAL_ERROR,  # start-up: never on the wire
+        JournalDamaged: INTERNAL_ERROR, StateDirUnusable: INTERNAL_ERROR,
     }
 )
 
 
 def to_jsonrpc_error(exc: BaseException) -> dict[str, Any]:
-    """Turn an exception into a JSON-RPC 2.0 ``error`` object.
-
-    Args:
-        exc: Any exception.
-
-    Returns:
-        ``{code, message}`` plus ``data`` when the error carries some. Exceptions that are not
-        :class:`ClaimbridgeError` give -32603 "Internal error" with no details: their text may
-        hold a token or card data. Log those once, with the traceback, at the call site.
-    """
+    """Turn any exception into a JSON-RPC 2.0 ``error`` object: ``{code, message}`` plus ``data``
+    when the error carries some. Exceptions that are not :class:`ClaimbridgeError` give -32603
+    "Internal error" with no details: their text may hold a token or card data. Log those once,
+    with the traceback, at the call site."""
     if not isinstance(exc, ClaimbridgeError) or type(exc) is ClaimbridgeError:
         return {"code": INTERNAL_ERROR, "message": "Internal error"}
     error: dict[str, Any] = {"code": exc.code, "message": exc.message}

@@ -36,8 +36,9 @@ from bridge.protocol import (
     invalid_where,
     job_from_record,
 )
+from bridge.roles import ClientIdentity
 
-__all__ = ["Hub", "Notification", "Peer", "TOPICS"]
+__all__ = ["Hub", "Notification", "Peer", "TOPICS", "client_of"]
 
 #: The params of a notification: its method is :data:`~bridge.protocol.NOTIFICATIONS`'s.
 Notification = JobUpdated | JobStatus | JobQuestion | TerminalPairing | ReconciliationDone
@@ -56,6 +57,12 @@ class Peer(Protocol):
     async def notify(self, method: str, params: dict[str, Any]) -> None: ...
 
 
+def client_of(peer: Peer | None) -> ClientIdentity | None:
+    """The client a peer speaks for (its ``client`` attribute), or None: the daemon itself."""
+    client = getattr(peer, "client", None)
+    return client if isinstance(client, ClientIdentity) else None
+
+
 class Hub:
     """Routes notifications to peers and wakes callers waiting on jobs."""
 
@@ -64,6 +71,8 @@ class Hub:
         self._subscriptions: dict[Peer, frozenset[str]] = {}
         self._waiters: dict[str, list[asyncio.Future[Job]]] = defaultdict(list)
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        #: Each job's last ``seq`` (the journal's change number) while it may still change.
+        self._seqs: dict[str, int] = {}
 
     def listen(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
         """Call ``listener(method, params)`` for every notification (metrics, the MQTT link)."""
@@ -141,6 +150,9 @@ class Hub:
                 if not fut.done():
                     fut.set_exception(exc)
             return None
+        seq = getattr(record, "seq", None)
+        if isinstance(seq, int) and seq > 0:
+            self._seqs[job.jobId] = seq
         self.publish(JobUpdated(job=job), job.jobId)
         if job.state in ANSWERED_STATES:
             for fut in self._waiters.pop(job.jobId, []):
@@ -150,7 +162,12 @@ class Hub:
             # Nothing more will happen to the job: its owners need no more notifications.
             # (``unknown`` keeps them: the terminal may still complete it.)
             self._owners.pop(job.jobId, None)
+            self._seqs.pop(job.jobId, None)
         return job
+
+    def seq_of(self, job_id: str) -> int | None:
+        """The job's ``seq`` as last published (None: not known, or the job is final)."""
+        return self._seqs.get(job_id)
 
     def send(self, peer: Peer, note: Notification) -> None:
         """Send one notification to one peer only (a question replayed to a client that re-sent

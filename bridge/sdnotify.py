@@ -42,6 +42,7 @@ __all__ = [
     "SystemdNotifier",
     "TerminalStatus",
     "format_message",
+    "notifier_from_environment",
     "socket_address",
     "status_line",
     "watchdog_interval",
@@ -310,3 +311,25 @@ async def _watchdog(notifier: Notifier, interval: float) -> None:
     while True:
         notifier.send(WATCHDOG=1)
         await asyncio.sleep(interval)
+
+
+def notifier_from_environment(
+    environ: Mapping[str, str],
+    pid: int,
+    hub: Hub,
+    workers: Mapping[str, TerminalWorker],
+    ready_now: Callable[[], bool],
+    started: asyncio.Event,
+    stopping: asyncio.Event,
+) -> SystemdNotifier | None:
+    """sd_notify when ``$NOTIFY_SOCKET`` is set (systemd ``Type=notify``), else None; a socket
+    that cannot be used is one warning and no notifier."""
+    notify_socket = environ.get("NOTIFY_SOCKET")
+    if not notify_socket:
+        return None
+    try:
+        return SystemdNotifier(notify_socket, watchdog_interval(environ, pid), hub, workers,
+                               ready_now=ready_now, started=started, stopping=stopping)
+    except ValueError as exc:
+        log.warning("sd_notify off: %s", exc)
+        return None

@@ -23,6 +23,7 @@ import logging
 import mimetypes
 import secrets
 import socket
+import ssl
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
@@ -37,10 +38,12 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from bridge.clients import ClientRegistry
 from bridge.dispatcher import Dispatcher
 from bridge.errors import TemporarilyUnavailable
 from bridge.hub import Hub
 from bridge.journal import LANE as JOURNAL_LANE
+from bridge.roles import ClientIdentity
 
 __all__ = ["ConsoleSessions", "SESSION_COOKIE", "SUBPROTOCOL", "ThrottledLog", "WebsocketServer", "session_cookie"]
 
@@ -91,10 +94,12 @@ class ThrottledLog:
 
 
 class _WsPeer:
-    """A websocket connection as the hub sees it."""
+    """A websocket connection as the hub sees it, and the client it speaks for."""
 
-    def __init__(self, connection: ServerConnection) -> None:
+    def __init__(self, connection: ServerConnection, client: ClientIdentity) -> None:
         self.connection = connection
+        #: Checked against the role table by the dispatcher; history's ``by``.
+        self.client = client
 
     async def notify(self, method: str, params: dict[str, Any]) -> None:
         await self.connection.send(json.dumps({"jsonrpc": "2.0", "method": method, "params": params}))
@@ -110,32 +115,47 @@ _MAX_SESSIONS = 64
 
 
 class ConsoleSessions:
-    """The console's login sessions, in memory only: forgotten at logout and at every restart."""
+    """The console's login sessions, in memory only: forgotten at logout and at every restart.
+
+    Each session remembers the client whose token logged in (and that token, in memory only),
+    so revoking the client ends its sessions too.
+    """
 
     def __init__(self) -> None:
-        self._ids: dict[str, None] = {}
+        self._ids: dict[str, tuple[ClientIdentity, str]] = {}
 
-    def create(self) -> str:
-        """A new session id (256 random bits)."""
+    def create(self, client: ClientIdentity, token: str) -> str:
+        """A new session id (256 random bits) for ``client``, who logged in with ``token``."""
         session = secrets.token_urlsafe(32)
-        self._ids[session] = None
+        self._ids[session] = (client, token)
         while len(self._ids) > _MAX_SESSIONS:
             del self._ids[next(iter(self._ids))]
         return session
 
-    def valid(self, session: str | None) -> bool:
-        """Whether ``session`` is a live session (compared in constant time)."""
+    def client(self, session: str | None) -> ClientIdentity | None:
+        """The client of a live session (compared in constant time), or None."""
         if not session:
-            return False
-        found = False
-        for known in self._ids:
-            found |= hmac.compare_digest(known.encode(), session.encode())
+            return None
+        found: ClientIdentity | None = None
+        for known, (client, _token) in self._ids.items():
+            if hmac.compare_digest(known.encode(), session.encode()):
+                found = client
         return found
+
+    def valid(self, session: str | None) -> bool:
+        """Whether ``session`` is a live session."""
+        return self.client(session) is not None
 
     def drop(self, session: str | None) -> None:
         """Log a session out."""
         if session:
             self._ids.pop(session, None)
+
+    def drop_revoked(self, still: Callable[[str], ClientIdentity | None]) -> None:
+        """Forget every session whose token no longer names the same client."""
+        for session, (client, token) in list(self._ids.items()):
+            if still(token) != client:
+                del self._ids[session]
 
 
 def session_cookie(request: Request) -> str | None:
@@ -174,7 +194,8 @@ class WebsocketServer:
 
     Args:
         host, port: where to listen (port 0 picks a free one; see :attr:`port`).
-        token: the bearer token; compared in constant time.
+        clients: the clients and their tokens (compared in constant time); the server closes
+            the connections of a client whose token is revoked (:meth:`revoked`).
         dispatcher: answers JSON-RPC frames.
         hub: forgets peers that disconnect.
         allowed_origins: browser origins allowed besides the daemon's own.
@@ -186,13 +207,15 @@ class WebsocketServer:
         sock: a socket already bound (the daemon binds before it opens the journal).
         console_sessions: the console's login sessions, shared with the console's routes
             (a fresh set when not given).
+        ssl_context: TLS for the port (``[tls]``): then it serves ``wss://`` and ``https://``
+            only; a plain ``ws://`` or ``http://`` client fails its handshake.
     """
 
     def __init__(
         self,
         host: str,
         port: int,
-        token: str,
+        clients: ClientRegistry,
         dispatcher: Dispatcher,
         hub: Hub,
         allowed_origins: tuple[str, ...] = (),
@@ -203,10 +226,11 @@ class WebsocketServer:
         max_in_flight: int = 32,
         sock: socket.socket | None = None,
         console_sessions: ConsoleSessions | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.host = host
         self.port = port
-        self._token = token
+        self.clients = clients
         self.dispatcher = dispatcher
         self.hub = hub
         self.allowed_origins = allowed_origins
@@ -216,12 +240,18 @@ class WebsocketServer:
         self.max_connections = max_connections
         self.max_in_flight = max_in_flight
         self._sock = sock
+        self._ssl = ssl_context
         self._server: Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         #: The console's login sessions (bridge/console.py creates and drops them).
         self.console_sessions = console_sessions if console_sessions is not None else ConsoleSessions()
         #: Connections admitted at the handshake and not yet closed (failed handshakes drop out).
         self._admitted: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
+        #: Who each admitted connection speaks for: the client, and its token (None: a console
+        #: session, whose id is kept instead).
+        self._who: weakref.WeakKeyDictionary[ServerConnection, tuple[ClientIdentity, str | None, str | None]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._refusals = ThrottledLog(log)
         self.refused_connections = 0
         self.refused_requests = 0
@@ -238,10 +268,11 @@ class WebsocketServer:
             server_header="claimbridge",
             # Frames are small JSON on a LAN: deflate would cost CPU on every frame for nothing.
             compression=None,
+            ssl=self._ssl,
         )
         sock = next(iter(self._server.sockets))
         self.port = sock.getsockname()[1]
-        log.info("listening on ws://%s:%d/v1", self.host, self.port)
+        log.info("listening on %s://%s:%d/v1", self.scheme, self.host, self.port)
         return self
 
     def _install_accept_error_handler(self) -> None:
@@ -275,10 +306,16 @@ class WebsocketServer:
             task.cancel()
 
     @property
+    def scheme(self) -> str:
+        """``wss`` with TLS, else ``ws``."""
+        return "wss" if self._ssl is not None else "ws"
+
+    @property
     def own_origins(self) -> tuple[str, ...]:
         """Origins of the daemon's own pages (console, host page)."""
         hosts = {self.host, "127.0.0.1", "localhost"}
-        return tuple(f"http://{h}:{self.port}" for h in hosts)
+        http = "https" if self._ssl is not None else "http"
+        return tuple(f"{http}://{h}:{self.port}" for h in hosts)
 
     @property
     def host_page_url(self) -> str:
@@ -293,7 +330,7 @@ class WebsocketServer:
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = PurePosixPath(request.path.split("?", 1)[0])
         if str(path) == "/v1":
-            refused = self._authorise(request)
+            refused = self._authorise(connection, request)
             if refused is None:
                 if len(self._admitted) >= self.max_connections:
                     self.refused_connections += 1
@@ -305,21 +342,42 @@ class WebsocketServer:
             return refused
         return await self._http(request, str(path))
 
-    def _authorise(self, request: Request) -> Response | None:
+    def _authorise(self, connection: ServerConnection, request: Request) -> Response | None:
         token = _token_from(request)
         origin = request.headers.get("Origin")
         if token is None:
             # The console after login: its session cookie, and only from the console's own origin
             # (a browser always sends Origin on a websocket), so no other page can ride on it.
-            if origin in self.own_origins and self.console_sessions.valid(session_cookie(request)):
+            session = session_cookie(request)
+            client = self.console_sessions.client(session) if origin in self.own_origins else None
+            if client is not None:
+                self._who[connection] = (client, None, session)
                 return None
             return _text_response(HTTPStatus.UNAUTHORIZED, b"a valid bearer token is required\n", "text/plain")
-        if not hmac.compare_digest(token.encode(), self._token.encode()):
+        client = self.clients.identify(token)
+        if client is None:
             return _text_response(HTTPStatus.UNAUTHORIZED, b"a valid bearer token is required\n", "text/plain")
         if origin is not None and origin not in self.own_origins and origin not in self.allowed_origins:
             # A web page in the clinic must not drive the daemon (cross-site websocket hijacking).
             return _text_response(HTTPStatus.FORBIDDEN, b"origin not allowed\n", "text/plain")
+        self._who[connection] = (client, token, None)
         return None
+
+    def revoked(self) -> None:
+        """The clients changed: close every connection (and console session) whose token no
+        longer names the same client (code 1008, "client token revoked")."""
+        self.console_sessions.drop_revoked(self.clients.identify)
+        for connection, (client, token, session) in list(self._who.items()):
+            gone = (self.clients.identify(token) != client) if token is not None else (
+                self.console_sessions.client(session) != client)
+            if gone:
+                log.warning("client %s: token revoked; closing its connection", client.name)
+                del self._who[connection]
+                task = asyncio.get_running_loop().create_task(
+                    connection.close(1008, "client token revoked"), name="claimbridge.server.revoke"
+                )
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def _http(self, request: Request, path: str) -> Response:
         if path == "/healthz":
@@ -347,7 +405,11 @@ class WebsocketServer:
     # -- connections ---------------------------------------------------------------------------
 
     async def _handle(self, connection: ServerConnection) -> None:
-        peer = _WsPeer(connection)
+        who = self._who.get(connection)
+        if who is None:  # revoked between the handshake and now
+            await connection.close(1008, "client token revoked")
+            return
+        peer = _WsPeer(connection, who[0])
         in_flight: set[asyncio.Task[None]] = set()
         try:
             async for frame in connection:
@@ -368,6 +430,7 @@ class WebsocketServer:
             pass
         finally:
             self._admitted.discard(connection)
+            self._who.pop(connection, None)
             self.hub.forget(peer)
 
     async def _refuse(self, connection: ServerConnection, frame: str | bytes) -> None:

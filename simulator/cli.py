@@ -43,7 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.time_scale < 0:
         parser.error("--time-scale must be >= 0")
-    asyncio.run(_serve(args.host, args.port, args.time_scale))
+    try:
+        asyncio.run(_serve(args.host, args.port, args.time_scale))
+    except OSError as exc:  # the port in use, reference data missing: one line, no traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"claimbridge-sim: cannot start on {args.host}:{args.port}: {exc.strerror or exc}{where}",
+              file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 0
     return 0
 
 

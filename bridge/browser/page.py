@@ -320,6 +320,8 @@ class TerminalPage:
             if self._channel is None or not self._channel.up:
                 raise TerminalError("its link to the daemon is down")
         except TerminalError as exc:
+            if page is not self._page:
+                return True  # replaced (recycled) while it was probed: the new one is not hung
             log.error("terminal page failed its liveness probe: %s", exc.detail)
             self.hung = True
             self._fail_all("the page stopped answering")
@@ -329,14 +331,36 @@ class TerminalPage:
     async def open(self) -> None:
         """Open the host page, load iClient into it and connect it (again, after a crash)."""
         await self.close()
-        self._context = await self._browser.new_context()
+        self._install(*await self._load())
+
+    async def recycle(self) -> None:
+        """Replace the loaded page by a fresh one, the old one kept until the new one answers.
+
+        Playwright keeps an object for every frame and request a page ever made until its
+        context closes (iClient makes a frame per transaction): without this, the daemon and
+        the renderer grow with every claim served. Call it only while no operation runs.
+
+        Raises:
+            TerminalError: the new page did not load (the old one stays in use).
+        """
+        context, page, channel = await self._load()
+        old_context, old_channel = self._context, self._channel
+        self._install(context, page, channel)
+        if old_channel is not None:
+            await old_channel.close()
+        if old_context is not None:
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(old_context.close(), self.call_timeout_s)
+
+    async def _load(self) -> tuple[BrowserContext, Page, PageChannel]:
+        context = await self._browser.new_context()
         # Loading fetches iClient over the network: a slower bound than a call into a live page.
         load_timeout = max(3 * self.call_timeout_s, 30.0)
         channel: PageChannel | None = None
         try:
-            page = await asyncio.wait_for(self._context.new_page(), load_timeout)
-            page.on("crash", lambda _p: self._fail_all("the page crashed"))
-            page.on("close", lambda _p: self._fail_all("the page closed"))
+            page = await asyncio.wait_for(context.new_page(), load_timeout)
+            page.on("crash", lambda p: self._gone(p, "the page crashed"))
+            page.on("close", lambda p: self._gone(p, "the page closed"))
             await page.goto(self.host_url, timeout=load_timeout * 1000)
             link_url, channel = self._browser.link.channel(self._on_events, lambda: self._link_closed(channel))
             await self._evaluate(
@@ -344,19 +368,28 @@ class TerminalPage:
                 [self.iclient_url, self.api_key, self.pos_product, link_url], load_timeout,
             )
             await channel.wait_connected(self.call_timeout_s)
-        except TerminalError as exc:
+        except (TerminalError, TimeoutError, PlaywrightError) as exc:
             self._forget(channel)
-            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.detail}") from exc
-        except TimeoutError as exc:
-            self._forget(channel)
-            raise TerminalError(f"cannot open a page within {load_timeout:.0f} s") from exc
-        except PlaywrightError as exc:
-            self._forget(channel)
-            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {exc.message}") from exc
+            with contextlib.suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(context.close(), self.call_timeout_s)
+            if isinstance(exc, TimeoutError):
+                raise TerminalError(f"cannot open a page within {load_timeout:.0f} s") from exc
+            detail = exc.detail if isinstance(exc, TerminalError) else exc.message
+            raise TerminalError(f"cannot load iClient from {self.iclient_url}: {detail}") from exc
+        return context, page, channel
+
+    def _install(self, context: BrowserContext, page: Page, channel: PageChannel) -> None:
+        self._context = context
         self.hung = False
         self._page = page
         self._channel = channel
         self.generation = self._browser.generation
+
+    def _gone(self, page: Page, why: str) -> None:
+        """A page crashed or closed: its operations are over if it is the current one (a page
+        replaced by :meth:`recycle` closes with none)."""
+        if page is self._page:
+            self._fail_all(why)
 
     def _forget(self, channel: PageChannel | None) -> None:
         if channel is not None:

@@ -28,10 +28,12 @@ import logging
 import secrets
 from collections.abc import Callable
 from http import HTTPStatus
+from importlib import resources
 from types import TracebackType
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -45,6 +47,9 @@ log = logging.getLogger("claimbridge.browser.pagelink")
 EventSink = Callable[[str, list[Any]], None]
 
 _PATH = "/page/"
+_HOST = "/host/"
+#: The host page's files (bridge/browser/host/), by name.
+_HOST_FILES = {"index.html": "text/html; charset=utf-8", "host.js": "text/javascript; charset=utf-8"}
 #: A day's reconciliation report is the largest thing a page sends; far below this.
 _MAX_FRAME = 64 * 1024 * 1024
 
@@ -170,6 +175,16 @@ class PageChannel:
             reply.set_exception(TerminalError(str(message.get("error") or "refused")))
 
 
+def _host_file(connection: ServerConnection, name: str) -> Response:
+    ctype = _HOST_FILES.get(name)
+    if ctype is None:
+        return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+    body = resources.files("bridge").joinpath("browser", "host", name).read_bytes()
+    headers = Headers([("Content-Type", ctype), ("Content-Length", str(len(body))), ("Cache-Control", "no-store"),
+                       ("Connection", "close")])
+    return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, headers, body)
+
+
 class PageLink:
     """The loopback websocket server the terminal pages connect to (an async context manager)."""
 
@@ -210,7 +225,15 @@ class PageLink:
         for secret in [s for s, c in self._expected.items() if c is channel]:
             del self._expected[secret]
 
+    @property
+    def host_url(self) -> str:
+        """The host page served here, over plain HTTP on loopback (used when the daemon's own
+        port speaks TLS only, whose certificate Chromium has no reason to trust)."""
+        return f"http://127.0.0.1:{self.port}{_HOST}index.html"
+
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path.startswith(_HOST):
+            return _host_file(connection, request.path[len(_HOST):].split("?", 1)[0])
         secret = request.path[len(_PATH):] if request.path.startswith(_PATH) else ""
         if secret not in self._expected:
             log.warning("refused a connection to the page link without a valid secret")

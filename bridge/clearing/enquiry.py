@@ -9,7 +9,7 @@ passed: a member not found is a problem (INTERFACES.md).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bridge.errors import HealthcodeCredentialsInvalid, HealthcodeError, HealthcodeUnavailable, NotAllowedNow
@@ -46,8 +46,11 @@ class MemberEnquiry:
         self.reference = reference
         self.now = now
 
-    async def find(self, insurer: str, given: Mapping[str, Any], *, prefix: str = "") -> dict[str, Any]:
-        """The ``healthcode.findMember`` answer.
+    async def find(
+        self, insurer: str, given: Mapping[str, Any], *, prefix: str = "", on: date | None = None
+    ) -> dict[str, Any]:
+        """The ``healthcode.findMember`` answer; the policy checked for day ``on`` (default: the
+        clinic's today).
 
         Raises:
             NotAllowedNow: V2 credentials are not configured.
@@ -67,7 +70,7 @@ class MemberEnquiry:
             raise NotAllowedNow(
                 "membership enquiry is not configured: set [healthcode] api_key_id and api_key_file",
             )
-        form = find_member_form(insurer, given, uk_today(self.now()))
+        form = find_member_form(insurer, given, on or uk_today(self.now()))
         try:
             bundle = await self.v2.find_member(form)
         except (HealthcodeUnavailable, HealthcodeCredentialsInvalid):
@@ -85,7 +88,9 @@ class MemberEnquiry:
         rules = self.reference.insurers.get(bill.insurer)
         if rules is None or rules.find_member_requires is None:
             return []
-        result = await self.find(bill.insurer, bill_member_query(bill), prefix="patient.")
+        # Cover on the day of treatment, not today (a policy lapsed since still pays for it).
+        result = await self.find(bill.insurer, bill_member_query(bill), prefix="patient.",
+                                 on=bill.first_service_date)
         if result["problems"]:
             return [Problem.model_validate(p) for p in result["problems"]]
         return member_check_problems(result)

@@ -15,8 +15,8 @@ A bill is a journal job of kind ``healthcodeBill`` with no terminal. Its states:
                Healthcode (``Unprocessed``, ``In-process``, ``AwaitingCorrection``,
                ``Validated``, ``AwaitingCollection``) and every change is a ``job.updated``.
 ``completed``  a final status: ``Collected`` or ``Cancelled`` (``result.status`` says which).
-``failed``     Healthcode refused the bill (malformed, 422) or the site's credentials; nothing
-               is held at Healthcode. ``error`` says why.
+``failed``     Healthcode refused the bill (malformed, 422; a number the insurer holds;
+               its member database); nothing is held at Healthcode. ``error`` says why.
 ``unknown``    Healthcode answered ``NotFound`` for a bill it had accepted: an operator looks.
 =============  ============================================================================
 
@@ -48,7 +48,11 @@ Healthcode did not take (:class:`~bridge.errors.HealthcodeUnavailable`: 502, 503
 refused) is retried with backoff. Daemon restart: ``running`` bills resume polling (the
 daemon's recovery leaves them alone), ``queued`` ones are checked by invoice number first.
 
-The site password is read from ``[healthcode] password_file`` and is never logged.
+The site password is read from ``[healthcode] password_file`` (the V2 key from ``api_key_file``),
+again whenever the file changes (:mod:`bridge.clearing.credentials`), and is never logged. When
+Healthcode refuses the credentials (an expired password) the bill stays ``queued`` and is retried
+with backoff, so a corrected file sends it; meanwhile a new bill is answered -32005
+``healthcodeCredentials`` (nothing journalled) unless a credentials check now passes.
 """
 
 from __future__ import annotations
@@ -57,7 +61,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import stat
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -81,18 +84,21 @@ from bridge.healthcode.intake import check_bill
 from bridge.healthcode.members import FIND_MEMBER_FIELDS
 from bridge.healthcode.jobs import (
     DUPLICATE_INVOICE,
+    merge_problems,
     problem_to_wire,
     replacement_refusal,
     uk_today,
 )
 from bridge.healthcode.refdata import HealthcodeReference, Registration
 from bridge.clearing.reference import load_reference
+from bridge.clearing.codelists import CODES_DIRNAME, CodeListStore
+from bridge.clearing.credentials import SecretFile
 from bridge.clearing.remittances import RemittanceBook
 from bridge.healthcode.search import search_codes
 from bridge.clearing.transport import HealthcodeTransport
 from bridge.clearing.v2 import HealthcodeV2
 from bridge.clearing.worker import HealthcodeWorker
-from bridge.hub import Hub, Peer
+from bridge.hub import Hub, Peer, client_of
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
 from bridge.protocol import (
@@ -115,41 +121,9 @@ __all__ = [
     "HealthcodePart",
     "HealthcodeService",
     "discovery_url",
-    "read_password",
 ]
 
 log = logging.getLogger("claimbridge.healthcode")
-
-
-def read_password(path: Path, setting: str = "password_file") -> str:
-    """Read a Healthcode secret file (the password, or the V2 API key: ``setting`` names it in
-    messages); warn (never echoing it) when others may read it.
-
-    Raises:
-        ValueError: The file is missing, unreadable or empty.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-        mode = path.stat().st_mode
-    except OSError as exc:
-        raise ValueError(f"[healthcode] {setting} {path}: cannot read it ({exc.strerror})") from exc
-    password = text.strip()
-    if not password:
-        raise ValueError(f"[healthcode] {setting} {path} is empty")
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("[healthcode] %s %s is readable by others: chmod 600 it", setting, path)
-    return password
-
-
-def _merged(first: list[Problem], second: list[Problem]) -> list[Problem]:
-    """``first`` then the problems of ``second`` it does not already name (field and error)."""
-    merged = list(first)
-    seen = {(p.field, p.error) for p in first}
-    for problem in second:
-        if (problem.field, problem.error) not in seen:
-            seen.add((problem.field, problem.error))
-            merged.append(problem)
-    return merged
 
 
 def discovery_url(config: HealthcodeConfig) -> str:
@@ -189,6 +163,7 @@ class HealthcodeService:
         config: HealthcodeConfig,
         enquiry: MemberEnquiry | None = None,
         remittances: RemittanceBook | None = None,
+        code_lists: CodeListStore | None = None,
     ) -> None:
         self.journal = journal
         self.hub = hub
@@ -197,6 +172,7 @@ class HealthcodeService:
         self.now = now
         self._accepting = accepting
         self.config = config
+        self.code_lists = code_lists
         self.enquiry = enquiry or MemberEnquiry(None, reference, now)
         self.registrations = {
             healthcode_id: Registration(insurers=entry.insurers, payee=entry.payee)
@@ -221,6 +197,8 @@ class HealthcodeService:
     async def check_credentials(self, params: None, peer: Peer | None) -> CredentialsResult:
         """``healthcode.checkCredentials`` -> ``{ok, message}``."""
         check = await self.worker.transport.check_credentials()
+        if check.ok:
+            self.worker.credentials_refused = None
         return CredentialsResult(ok=check.ok, message=check.message)
 
     async def validate(self, params: HealthcodeValidateParams, peer: Peer | None) -> ValidateResult:
@@ -237,7 +215,7 @@ class HealthcodeService:
                 found = []  # the local problems still stand; Healthcode's wait for a retry
             if await self.worker.holder(bill.insurer, bill.invoice_number) is not None:
                 found.append(DUPLICATE_INVOICE)
-            problems = _merged(problems, found)
+            problems = merge_problems(problems, found)
         return ValidateResult.model_validate(
             {"valid": not problems, "problems": [problem_to_wire(p) for p in problems]}
         )
@@ -254,7 +232,7 @@ class HealthcodeService:
             # what Healthcode says of the member when the bill can be read.
             if bill is not None:
                 with contextlib.suppress(HealthcodeUnavailable, HealthcodeCredentialsInvalid):
-                    problems = _merged(problems, await self._member_problems(bill))
+                    problems = merge_problems(problems, await self._member_problems(bill))
             raise BillHasProblems(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
         # Healthcode's side of a new bill: its member database refusing it is a failed job.
         refused = await self._member_problems(bill) if existing is None else []
@@ -264,6 +242,11 @@ class HealthcodeService:
         if existing is None:
             if not self._accepting():
                 raise TemporarilyUnavailable("the daemon is shutting down")
+            if self.worker.credentials_refused is not None:
+                # Bills already queued wait for the credentials; a new one is not taken until
+                # they work again (their files are re-read: nothing to restart).
+                if not (await self.check_credentials(None, peer)).ok:
+                    raise TemporarilyUnavailable("healthcodeCredentials", int(min(self.config.retry_max_s, 60.0) * 1000))
             if params.replaces is not None:
                 await self._refuse_replacement(params.replaces)  # its reason before any other
             async with self.worker.admission:
@@ -281,11 +264,11 @@ class HealthcodeService:
                         params.requestId, request, params.replaces, peer,
                     )
                 else:
-                    job, created = await self._create(params.requestId, request)
+                    job, created = await self._create(params.requestId, request, peer)
                 if created:
                     self.worker.hold(job)
         else:
-            job, created = await self._create(params.requestId, request)
+            job, created = await self._create(params.requestId, request, peer)
         if peer is not None:
             self.hub.own(job.job_id, peer)
         waiter = self.worker.waiter(job.job_id)
@@ -299,7 +282,7 @@ class HealthcodeService:
         self, request_id: str, request: dict[str, Any], problems: list[Problem], note: str, peer: Peer | None
     ) -> Job:
         """Journal the bill as ``failed`` with the problems Healthcode refuses it for; never sent."""
-        job, created = await self._create(request_id, request)
+        job, created = await self._create(request_id, request, peer)
         if peer is not None:
             self.hub.own(job.job_id, peer)
         if created:
@@ -311,8 +294,15 @@ class HealthcodeService:
 
     def _local(self, data: dict[str, Any]) -> tuple[Bill | None, list[Problem]]:
         """Our one-pass check: structure, Healthcode's published rules, the registrations."""
+        insurer = data.get("insurer") if isinstance(data, dict) else None
+        codes: dict[str, dict[str, str]] = {}
+        if isinstance(insurer, str) and self.code_lists is not None:
+            for kind in ("isc", "ccsd"):
+                listed = self.code_lists.get(insurer, "isc" if kind == "isc" else "ccsd")
+                if listed is not None:
+                    codes[kind] = listed
         return check_bill(data, today=uk_today(self.now()), reference=self.reference,
-                          registrations=self.registrations)
+                          registrations=self.registrations, insurer_codes=codes)
 
     async def _member_problems(self, bill: Bill) -> list[Problem]:
         """Find Member's problems with the bill's patient (``member_check``), else none."""
@@ -329,9 +319,11 @@ class HealthcodeService:
         found = await self.remittances.search(params.insurer, params.since, params.invoiceNumber)
         return [RemittanceEntry.model_validate(entry) for entry in found]
 
-    async def _create(self, request_id: str, request: dict[str, Any]) -> tuple[JobRecord, bool]:
+    async def _create(self, request_id: str, request: dict[str, Any], peer: Peer | None) -> tuple[JobRecord, bool]:
+        client = client_of(peer)  # history's ``by``: the client that made the request
         return await self.journal.create_job(
             kind=JobKind.HEALTHCODE_BILL, request_id=request_id, terminal=None, request=request,
+            by=client.name if client is not None else None,
         )
 
     async def _refuse_replacement(self, old_id: str) -> None:
@@ -358,7 +350,7 @@ class HealthcodeService:
         # Under the old job's lock, so two resubmissions of one bill cannot both pass.
         async with self.worker.lock(old_id):
             await self._refuse_replacement(old_id)
-            job, created = await self._create(request_id, request)
+            job, created = await self._create(request_id, request, peer)
         if created:
             if peer is not None:
                 self.hub.own(old_id, peer)  # it hears of the old bill's replacedBy too
@@ -372,8 +364,12 @@ class HealthcodeService:
         return job_from_record(await self.worker.cancel(params.jobId))
 
     async def codes(self, params: HealthcodeCodesParams, peer: Peer | None) -> list[CodeEntry]:
-        """``healthcode.codes``: the pick-list ``[{code, description, allowed}]``."""
-        matches = search_codes(params.kind, params.query, params.insurer, params.limit, self.reference)
+        """``healthcode.codes``: the pick-list ``[{code, description, allowed}]``; for an insurer
+        with its own imported ISC or CCSD list, codes outside it are ``allowed: false``."""
+        imported = None
+        if params.insurer is not None and params.kind in ("isc", "ccsd") and self.code_lists is not None:
+            imported = self.code_lists.get(params.insurer, "isc" if params.kind == "isc" else "ccsd")
+        matches = search_codes(params.kind, params.query, params.insurer, params.limit, self.reference, imported)
         return [CodeEntry.model_validate(m.model_dump(mode="json", by_alias=True)) for m in matches]
 
 
@@ -392,9 +388,18 @@ def _required(config: HealthcodeConfig) -> tuple[str, str, str, Path]:
     return config.url, config.site_id, config.user_id, Path(os.path.expanduser(str(config.password_file)))
 
 
-def _secret(path: Path, setting: str) -> str:
+def _reference(config: HealthcodeConfig) -> HealthcodeReference:
+    """The package's reference data, or ``reference_dir``'s (a clinic's own lists)."""
+    folder = Path(os.path.expanduser(str(config.reference_dir))) if config.reference_dir else None
     try:
-        return read_password(path, setting)
+        return load_reference(folder)
+    except (OSError, ValueError) as exc:
+        raise CannotStart(f"claimbridge: [healthcode] reference_dir {folder}: cannot read it ({exc})") from exc
+
+
+def _secret(path: Path, setting: str) -> SecretFile:
+    try:
+        return SecretFile(path, setting)
     except ValueError as exc:
         raise CannotStart(f"claimbridge: {exc}") from exc
 
@@ -426,6 +431,7 @@ class HealthcodePart:
         hub: Hub,
         now: Callable[[], datetime],
         accepting: Callable[[], bool],
+        state_dir: Path | None = None,
     ) -> None:
         url, site_id, user_id, password_file = _required(config)
         self.transport = HealthcodeTransport(
@@ -441,12 +447,14 @@ class HealthcodePart:
             )
         elif config.member_check:
             raise CannotStart("claimbridge: [healthcode] member_check = true needs api_key_id and api_key_file")
-        reference = load_reference()
+        reference = _reference(config)
+        search_codes("icd10", "", None, 1, reference)  # builds the ICD-10 index before serving
         self.worker = HealthcodeWorker(journal, hub, self.transport, config)
         self.service = HealthcodeService(
             journal, hub, self.worker, reference, now, accepting, config,
             MemberEnquiry(self.v2, reference, now),
             RemittanceBook(journal, hub, self.worker, self.v2, now, config.remittance_poll_s),
+            CodeListStore(Path(state_dir) / CODES_DIRNAME) if state_dir is not None else None,
         )
         self._stack = contextlib.AsyncExitStack()
 

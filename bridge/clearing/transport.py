@@ -35,7 +35,7 @@ logged or shown in ``repr``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -71,7 +71,9 @@ class HealthcodeTransport:
         url: Base URL of the service, e.g. ``http://127.0.0.1:8730/healthcode/``.
         site_id: Healthcode Site ID.
         user_id: Web Services User ID.
-        password: Web Services password (Healthcode's "API key"). Never logged.
+        password: Web Services password (Healthcode's "API key"), or a callable giving the
+            current one (read again for each request: a changed password file needs no
+            restart). Never logged.
         timeout: Seconds for each of connect, read, write and pool wait.
         transport: An httpx transport to use instead of the network (tests).
 
@@ -87,14 +89,15 @@ class HealthcodeTransport:
         url: str,
         site_id: str,
         user_id: str,
-        password: str,
+        password: str | Callable[[], str],
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._url = url if url.endswith("/") else url + "/"
         self._site_id = site_id
-        self._auth = httpx.BasicAuth(user_id, password)
+        self._user_id = user_id
+        self._password: Callable[[], str] = password if callable(password) else (lambda: password)
         self._timeout = timeout
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
@@ -107,7 +110,6 @@ class HealthcodeTransport:
             raise RuntimeError("HealthcodeTransport is already open")
         self._client = httpx.AsyncClient(
             base_url=self._url,
-            auth=self._auth,
             headers={"X-Site-Id": self._site_id, "Accept": "application/json"},
             timeout=self._timeout,
             transport=self._transport,
@@ -261,7 +263,8 @@ class HealthcodeTransport:
         if self._client is None:
             raise RuntimeError("use HealthcodeTransport as an async context manager")
         try:
-            response = await self._client.request(method, path, json=json_body, params=params)
+            auth = httpx.BasicAuth(self._user_id, self._password())
+            response = await self._client.request(method, path, json=json_body, params=params, auth=auth)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing left this machine (or nothing reached Healthcode): safe to retry.
             raise HealthcodeUnavailable(_describe(exc), operation=operation) from exc

@@ -64,7 +64,8 @@ class HealthcodeV2:
         discovery_url: The discovery document's URL.
         site_id: Sent as ``SU-SiteId``.
         api_key_id: The API Key Id (OAuth client id).
-        api_key: The API Key (OAuth client secret). Never logged.
+        api_key: The API Key (OAuth client secret), or a callable giving the current one (a
+            changed key file is used for the next token, the old token dropped). Never logged.
         timeout: Seconds for each of connect, read, write and pool wait.
         attempts: Tries of one read before giving up on transport faults and 5xx.
         retry_initial_s: First wait between tries (doubling, capped by ``retry_max_s``).
@@ -78,7 +79,7 @@ class HealthcodeV2:
         discovery_url: str,
         site_id: str,
         api_key_id: str,
-        api_key: str,
+        api_key: str | Callable[[], str],
         *,
         timeout: float = 15.0,
         attempts: int = 4,
@@ -90,7 +91,9 @@ class HealthcodeV2:
         self._discovery_url = discovery_url
         self._site_id = site_id
         self._key_id = api_key_id
-        self._key = api_key
+        self._key: Callable[[], str] = api_key if callable(api_key) else (lambda: api_key)
+        #: The key the current token was fetched with: a new key drops the token.
+        self._token_key: str | None = None
         self._timeout = timeout
         self._attempts = max(1, attempts)
         self._retry = (retry_initial_s, retry_max_s)
@@ -126,6 +129,15 @@ class HealthcodeV2:
             await client.aclose()
 
     # --- operations -------------------------------------------------------------------------
+
+    async def sign_in(self) -> None:
+        """Get a fresh access token with the API Key Id and Key (``claimbridge doctor``).
+
+        Raises:
+            HealthcodeCredentialsInvalid: Healthcode refused the key.
+            HealthcodeUnavailable: Healthcode could not be asked.
+        """
+        await self._access_token(refresh=True, stale=self._token[0] if self._token else None)
 
     async def find_member(self, form: Mapping[str, str]) -> Any:
         """Find Member (POST form, Healthcode's parameter names); the FHIR Bundle as JSON.
@@ -195,15 +207,16 @@ class HealthcodeV2:
 
     async def _access_token(self, *, refresh: bool = False, stale: str | None = None) -> str:
         async with self._token_lock:
+            key = self._key()
             # Another call may have renewed it while this one waited for the lock.
-            if self._token is not None and not (refresh and self._token[0] == stale):
+            if self._token is not None and not (refresh and self._token[0] == stale) and key == self._token_key:
                 token, expires = self._token
                 if self._monotonic() < expires:
                     return token
             url = await self._endpoint("token_endpoint")
             response = await self._send(
                 "POST", url, "token",
-                data={"grant_type": "client_credentials", "client_id": self._key_id, "client_secret": self._key},
+                data={"grant_type": "client_credentials", "client_id": self._key_id, "client_secret": key},
             )
             body = _json(response)
             if response.status_code in (400, 401, 403):
@@ -217,6 +230,7 @@ class HealthcodeV2:
             lifetime = _dict(body).get("expires_in")
             seconds = float(lifetime) if isinstance(lifetime, int | Decimal) else 300.0
             self._token = (issued, self._monotonic() + max(0.0, seconds - _TOKEN_MARGIN_S))
+            self._token_key = key
             self.tokens_fetched += 1
             return issued
 

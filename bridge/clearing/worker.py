@@ -77,6 +77,9 @@ class HealthcodeWorker:
         self.admission = asyncio.Lock()
         self._http = asyncio.Semaphore(config.concurrency * 2)
         self._group: asyncio.TaskGroup | None = None
+        #: Healthcode's words when it last refused the site's credentials; None once they work.
+        self.credentials_refused: str | None = None
+        self._credential_attempts = 0
         self._polling: set[str] = set()
 
     # -- bookkeeping ---------------------------------------------------------------------------
@@ -221,14 +224,37 @@ class HealthcodeWorker:
             replaced = await self._replaced_reference(job)
             try:
                 answer = await self._deliver(job_id, bill, check_first, replaced)
-            except (HealthcodeCredentialsInvalid, HealthcodeRejected) as exc:
+            except HealthcodeCredentialsInvalid as exc:
+                # An expired or changed password is the site's state, not the bill's: the bill
+                # stays queued and goes once the credentials work (their files are re-read).
+                await self._credentials_refused(job, check_first, exc)
+                return
+            except HealthcodeRejected as exc:
                 failed = await self.journal.move(
                     job_id, JobState.FAILED, error=to_jsonrpc_error(exc), note=f"Healthcode refused: {exc.message}",
                 )
                 self._publish(failed)
                 self._finished(failed)
                 return
+            self.credentials_refused, self._credential_attempts = None, 0
             await self._apply_locked(job, answer)
+
+    async def _credentials_refused(self, job: JobRecord, check_first: bool, exc: HealthcodeCredentialsInvalid) -> None:
+        first = self.credentials_refused is None
+        self.credentials_refused = str(exc.detail or exc.message)
+        if first:
+            log.warning("Healthcode refused the site's credentials (%s): bills stay queued until they "
+                        "work; fix [healthcode] password_file (read again when it changes)", exc.detail)
+        await self.journal.note(job.job_id, "healthcode", f"credentials refused ({exc.detail}); kept queued")
+        self._settle(job)  # healthcode.submit answers now: the bill is durable and waits
+        attempt = self._credential_attempts = self._credential_attempts + 1
+        delay = backoff_delay(attempt, self.config.retry_initial_s, self.config.retry_max_s)
+        if self._group is not None:
+            self._group.create_task(self._requeue(job.job_id, check_first, delay))
+
+    async def _requeue(self, job_id: str, check_first: bool, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._queue.put_nowait((job_id, check_first))
 
     async def _replaced_reference(self, job: JobRecord) -> str | None:
         """The provider reference of the bill this job resubmits (None: not a resubmission,

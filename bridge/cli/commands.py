@@ -1,4 +1,4 @@
-"""``claimbridge run | call | pair | jobs | doctor`` (INTERFACES.md "Commands").
+"""``claimbridge run | call | pair | jobs | doctor | journal`` (INTERFACES.md "Commands"; ``journal`` in bridge/cli/journal.py).
 
 ``call`` is the small client engineers, scripts and our checks use: one request, each
 notification as one JSON line on stdout (INTERFACES.md), then the result as JSON on stdout
@@ -15,6 +15,7 @@ import asyncio
 import errno
 import json
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -28,18 +29,16 @@ import httpx
 from bridge.cli.text import EXIT_CODES, config_problems, error_line, event_line
 from bridge.config import Settings, load_settings
 from bridge.jobs import JobState
-from bridge.cli.rpc import Answer, CliError, read_token, rpc_call
+from bridge.cli.rpc import Answer, CliError, local_url, read_token, rpc_call, with_pin
 from bridge.cli.simulator import SIMULATOR_TERMINAL, simulator_settings
+from bridge.cli.token import add_token_command, run_token
 
 __all__ = ["main"]
 
 log = logging.getLogger("claimbridge.cli")
 
 def _default_url(settings: Settings) -> str:
-    host, _, port = settings.listen.rpartition(":")
-    if host in ("0.0.0.0", "::", "[::]", ""):
-        host = "127.0.0.1"
-    return f"ws://{host}:{port}/v1"
+    return local_url(settings)
 
 
 def _print_json(obj: Any) -> None:
@@ -58,7 +57,7 @@ def _say_failure(line: str) -> None:
 
 
 def _client_args(args: argparse.Namespace, settings: Settings) -> tuple[str, str]:
-    url = args.url or _default_url(settings)
+    url = with_pin(args.url or _default_url(settings), getattr(args, "fingerprint", None))
     token_file = Path(args.token_file) if args.token_file else Path(settings.state_dir) / "token"
     return url, read_token(token_file)
 
@@ -154,7 +153,7 @@ def _cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
 # -- run -----------------------------------------------------------------------------------------
 
 def _start_simulator(port: int) -> subprocess.Popen[bytes]:
-    code = "from simulator.cli import main; main()"
+    code = "import sys; from simulator.cli import main; sys.exit(main())"
     proc = subprocess.Popen([sys.executable, "-c", code, "--host", "127.0.0.1", "--port", str(port)])
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -256,6 +255,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(_in_use_line("the daemon", settings.listen_port, "PORT", "listen in the config, or CLAIMBRIDGE_LISTEN"), 1)
     if args.with_simulator and _port_in_use("127.0.0.1", args.simulator_port):
         raise CliError(_in_use_line("the simulator", args.simulator_port, "SIM_PORT", "--simulator-port"), 1)
+    os.umask(0o077)  # the journal, its -wal/-shm, the token and the browser's files: the daemon's user's only
     configure_logging(settings.log_level)
     # Under journald every line is a JSON log record (docs/operations.md pipes them to jq): the
     # daemon's own "ready" record says what these plain lines say to a person at a terminal.
@@ -282,6 +282,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if plain:
             print(f"claimbridge ready: {daemon.url}", flush=True)
             print(f"token file: {Path(settings.state_dir).resolve() / 'token'}", flush=True)
+        if daemon.tls_fingerprint is not None:
+            print(f"TLS certificate SHA-256 fingerprint (clients pin it): {daemon.tls_fingerprint}", flush=True)
         if sim is not None:
             await _pair_with_simulator(daemon, f"http://127.0.0.1:{args.simulator_port}")
         await runner
@@ -330,6 +332,8 @@ def _parser() -> argparse.ArgumentParser:
     def client(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--url", help="websocket URL (default from the config's listen)")
         sp.add_argument("--token-file", help="token file (default state_dir/token)")
+        sp.add_argument("--fingerprint", metavar="SHA256",
+                        help="with wss://: the daemon certificate's SHA-256 fingerprint to pin (doctor prints it)")
 
     call = command("call", "send one JSON-RPC request")
     call.add_argument("method")
@@ -358,10 +362,15 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--simulator-port", type=int,
                         help="check as run --with-simulator --simulator-port PORT (make run) sees things")
     client(doctor)
+    add_token_command(command)
 
     from bridge.cli.journal import add_journal_commands
 
     add_journal_commands(command("journal", "check, back up, or accept a gap in the journal (docs/operations.md)"))
+
+    from bridge.cli.codes import add_codes_arguments
+
+    add_codes_arguments(command("codes", "an insurer's own code lists: codes import --insurer INS --kind isc|ccsd FILE.csv"))
     return p
 
 
@@ -385,11 +394,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         shown = config_file if config_file is not None else (DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None)
         for problem in config_problems(exc, shown):
-            _say(f"claimbridge: {problem.line()}")
+            _say_failure(f"claimbridge: {problem.line()}")
         return 2
+    from bridge.cli.codes import run_codes
     from bridge.cli.journal import run_journal
 
-    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs, "journal": run_journal}
+    commands = {"run": _cmd_run, "call": _cmd_call, "pair": _cmd_pair, "jobs": _cmd_jobs, "journal": run_journal,
+                "codes": run_codes, "token": run_token}
     try:
         return commands[args.command](args, settings)
     except CliError as exc:

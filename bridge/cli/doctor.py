@@ -20,7 +20,7 @@ import httpx
 from bridge.cli.text import config_problems
 from bridge.config import DEFAULT_CONFIG_FILE, BrowserConfig, Settings, load_settings
 from bridge.errors import ClaimbridgeError
-from bridge.cli.rpc import CliError, rpc_call
+from bridge.cli.rpc import CliError, local_url, rpc_call
 from bridge.cli.simulator import simulator_settings
 
 __all__ = ["run_doctor"]
@@ -127,15 +127,54 @@ def _healthcode(report: _Report, settings: Settings) -> None:
         return
     report.check("healthcode sign-in", ok, f"site {hc.site_id}, user {hc.user_id} at {hc.url}: {message}",
                  "check site_id, user_id and the password in password_file with Healthcode")
+    if hc.api_key_id and hc.api_key_file:
+        from bridge.cli.doctor_v2 import check_v2
+
+        check_v2(report.check, hc)
+
+
+def _mqtt(report: _Report, settings: Settings) -> None:
+    """Each broker node of ``[mqtt]``: reachable, and speaking MQTT 5 (named when it does not)."""
+    cfg = settings.mqtt
+    if not cfg.enabled:
+        return
+    try:
+        from bridge.mqtt.node import probe_mqtt5
+    except ImportError:
+        report.check("mqtt", False, "[mqtt] is set but the MQTT extra is not installed",
+                     "pip install 'claimbridge[mqtt]'")
+        return
+    for url in cfg.broker_urls:
+        ok, detail = asyncio.run(probe_mqtt5(url, cfg))
+        report.check(f"mqtt {url}", ok, detail, "" if ok else "check [mqtt] urls, username, password_file, ca_file")
 
 
 def _daemon_url(settings: Settings, url: str | None) -> str:
-    if url:
-        return url
-    host, _, port = settings.listen.rpartition(":")
-    if host in ("0.0.0.0", "::", "[::]", ""):
-        host = "127.0.0.1"
-    return f"ws://{host}:{port}/v1"
+    return url or local_url(settings)
+
+
+def _tls(report: _Report, settings: Settings) -> None:
+    """``[tls]``: the certificate the port serves, and its fingerprint for clients to pin."""
+    tls = settings.tls
+    if not tls.enabled:
+        return
+    from bridge.tls import SELF_SIGNED_DIR, certificate_fingerprint
+
+    cert = tls.cert_file or Path(settings.state_dir) / SELF_SIGNED_DIR / "cert.pem"
+    try:
+        fingerprint = certificate_fingerprint(cert)
+    except FileNotFoundError:
+        if tls.self_signed:
+            report.note("skip", "tls", f"self-signed certificate not made yet ({cert})",
+                        "it is made at the daemon's first start; run doctor again then")
+        else:
+            report.check("tls", False, f"no certificate at {cert}", "check [tls] cert_file")
+        return
+    except (OSError, ValueError) as exc:
+        report.check("tls", False, f"{cert} cannot be read as a PEM certificate ({exc})", "check [tls] cert_file")
+        return
+    kind = "self-signed certificate" if tls.self_signed else "certificate"
+    report.check("tls", True, f"{kind} {cert}, SHA-256 fingerprint {fingerprint}")
 
 
 def _ask(url: str, token: str, method: str) -> dict[str, Any]:
@@ -218,14 +257,16 @@ def run_doctor(config_file: Path | None, *, simulator_port: int | None = None, u
                  f"state_dir {settings.state_dir}")
     _browser(report, settings)
     host = settings.listen_host
-    if not _is_loopback(host):
+    _tls(report, settings)
+    if not _is_loopback(host) and not settings.tls.enabled:
         report.note("warn", "listen", f"{host}, a LAN address, without TLS: tokens cross the network in clear",
-                    "keep listen on 127.0.0.1 and put a TLS reverse proxy (nginx, caddy) in front; "
-                    "see docs/operations.md")
+                    "set [tls] self_signed = true (or cert_file and key_file), or keep listen on 127.0.0.1 "
+                    "and put a TLS reverse proxy (nginx, caddy) in front; see docs/operations.md")
     _journal(report, settings)
     token = token_file or Path(settings.state_dir) / "token"
     _token(report, token)
     _iclient(report, settings)
     _healthcode(report, settings)
+    _mqtt(report, settings)
     _running_daemon(report, settings, url, token)
     return 1 if report.failed else 0

@@ -9,15 +9,23 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from urllib.parse import urlsplit
+
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-__all__ = ["CliError", "Answer", "read_token", "rpc_call"]
+from bridge.config import Settings
+
+__all__ = ["CliError", "Answer", "local_url", "read_token", "rpc_call", "with_pin"]
+
+#: The URL fragment that carries the certificate fingerprint a ``wss://`` client pins.
+_PIN = "#sha256="
 
 
 class CliError(Exception):
@@ -35,6 +43,55 @@ class Answer:
 
     label: str
     operator: str | None = None
+
+
+def with_pin(url: str, fingerprint: str | None) -> str:
+    """``url`` carrying the certificate fingerprint to pin (``wss://…/v1#sha256=AB:CD:…``)."""
+    if not fingerprint or not url.startswith("wss://"):
+        return url
+    return url.split("#", 1)[0] + _PIN + fingerprint.strip().removeprefix("sha256:")
+
+
+def local_url(settings: Settings) -> str:
+    """The daemon's URL as a client on this machine reaches it: loopback for a wildcard
+    ``listen``, ``wss://`` with the certificate's fingerprint pinned when ``[tls]`` is on
+    (``[tls] fingerprint``, else the fingerprint of the daemon's own certificate file)."""
+    host, _, port = settings.listen.rpartition(":")
+    if host in ("0.0.0.0", "::", "[::]", ""):
+        host = "127.0.0.1"
+    tls = settings.tls
+    if not tls.enabled:
+        return f"ws://{host}:{port}/v1"
+    fingerprint = tls.fingerprint
+    if fingerprint is None:
+        from bridge.tls import SELF_SIGNED_DIR, certificate_fingerprint
+
+        cert = tls.cert_file or Path(settings.state_dir) / SELF_SIGNED_DIR / "cert.pem"
+        try:
+            fingerprint = certificate_fingerprint(cert)
+        except (OSError, ValueError):
+            fingerprint = None  # not made yet: the daemon never started; the connection says so
+    return with_pin(f"wss://{host}:{port}/v1", fingerprint)
+
+
+async def _tls_for(url: str) -> tuple[str, ssl.SSLContext | None]:
+    """The URL without its pin, and the TLS context for it (pinned, or the system's CAs)."""
+    target, sep, pin = url.partition(_PIN)
+    if not target.startswith("wss://"):
+        return target, None
+    if not sep:
+        return target, ssl.create_default_context()
+    from bridge.tls import PinMismatch, pinned_context
+
+    parts = urlsplit(target)
+    try:
+        return target, await pinned_context(parts.hostname or "127.0.0.1", parts.port or 443, pin)
+    except PinMismatch as exc:
+        raise CliError(f"the daemon at {target} is not the one pinned: {exc}. If its certificate was "
+                       "made again, check the new fingerprint (claimbridge doctor on the daemon's "
+                       "machine) and give it with --fingerprint", 3) from None
+    except ValueError as exc:
+        raise CliError(f"--fingerprint: {exc}", 2) from None
 
 
 def read_token(path: Path) -> str:
@@ -109,7 +166,8 @@ async def rpc_call(
     """Send one request; return the response object (``result`` or ``error``).
 
     Args:
-        url: The daemon's websocket URL.
+        url: The daemon's websocket URL; a ``wss://`` one may carry the certificate
+            fingerprint to pin as ``#sha256=…`` (:func:`with_pin`).
         token: The daemon's token.
         method: The JSON-RPC method.
         params: Its params (``None``: none).
@@ -124,8 +182,9 @@ async def rpc_call(
             lost or the answer not in time (exit 1).
     """
     try:
+        url, tls = await _tls_for(url)
         async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, max_size=None,
-                           open_timeout=10) as ws:
+                           open_timeout=10, ssl=tls) as ws:
             return await asyncio.wait_for(
                 _session(ws, method, params, on_notification, answer, on_answered), timeout)
     except InvalidStatus as exc:
@@ -137,6 +196,13 @@ async def rpc_call(
     except TimeoutError:
         raise CliError(f"no answer from the daemon at {url} in {timeout} s: see the daemon's log "
                        "(claimbridge jobs shows the job's state)", 1) from None
+    except ssl.SSLCertVerificationError as exc:
+        raise CliError(f"the daemon at {url} has a certificate this machine does not trust "
+                       f"({exc.verify_message}): pin it with --fingerprint (claimbridge doctor on the "
+                       "daemon's machine prints it)", 3) from None
+    except ssl.SSLError as exc:
+        raise CliError(f"TLS with the daemon at {url} failed ({exc.reason}): is it serving TLS "
+                       "(wss://) on that port?", 3) from None
     except ConnectionRefusedError:
         raise CliError(f"no daemon is running at {url} (connection refused): start it with make run "
                        "or claimbridge run, or give --url", 3) from None

@@ -79,6 +79,7 @@ function open() {
 async function createSession(token) {
   // The token goes once, in a header, to /console/session; the answer sets the session cookie.
   const response = await fetch("/console/session", { headers: { Authorization: `Bearer ${token}` } });
+  if (response.status === 403) throw new Error("notEngineer");
   if (!response.ok) throw new Error("refused");
 }
 
@@ -120,7 +121,9 @@ async function login(event) {
     $("token").value = "";
     await start(await open());
   } catch (err) {
-    $("login-error").textContent = "That token was refused. Copy it again from the token file.";
+    $("login-error").textContent = err.message === "notEngineer"
+      ? "That token is not an engineer's: the console needs an engineer's token (state_dir/token, or a client made with --role engineer)."
+      : "That token was refused. Copy it again from the token file.";
     $("token").focus();
   }
 }

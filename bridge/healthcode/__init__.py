@@ -45,6 +45,7 @@ from bridge.healthcode.jobs import (
     holds_invoice,
     is_own_bill,
     job_state_for,
+    merge_problems,
     problem_to_wire,
     replacement_refusal,
     uk_today,
@@ -63,14 +64,17 @@ from bridge.healthcode.refdata import (
     HealthcodeReference,
     Icd10Code,
     InsurerRules,
+    INSURER_ID,
     IscCode,
     Registration,
     WrongNumberHint,
+    parse_code_list,
 )
 from bridge.healthcode.rules import (
     validate_bill,
 )
 from bridge.healthcode.search import (
+    known_codes,
     search_codes,
 )
 from bridge.healthcode.status import (
@@ -98,6 +102,7 @@ __all__ = [
     "FIND_MEMBER_FIELDS",
     "HEALTHCODE_FIELDS",
     "HealthcodeReference",
+    "INSURER_ID",
     "Icd10Code",
     "InsurerRules",
     "IscCode",
@@ -126,9 +131,12 @@ __all__ = [
     "is_final",
     "is_own_bill",
     "job_state_for",
+    "known_codes",
     "member_check_problems",
+    "merge_problems",
     "missing_member_fields",
     "parse_bill",
+    "parse_code_list",
     "pence_from_pounds",
     "pounds_from_pence",
     "problem_to_wire",

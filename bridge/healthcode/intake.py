@@ -105,6 +105,7 @@ def check_bill(
     today: date,
     reference: HealthcodeReference,
     registrations: Mapping[str, Registration] | None = None,
+    insurer_codes: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[Bill | None, list[Problem]]:
     """Every problem of a bill in one pass: structure first, then Healthcode's rules.
 
@@ -113,6 +114,7 @@ def check_bill(
         today: The clinic's date (Europe/London).
         reference: Insurers and codes.
         registrations: The practitioners' and payees' registrations with insurers (config).
+        insurer_codes: The bill's insurer's own ISC / CCSD lists, if imported.
 
     Returns:
         The bill (None when a field is missing or malformed) and every problem, structural
@@ -120,7 +122,8 @@ def check_bill(
     """
     reader = _Reader(today)
     draft = reader.bill(data)
-    ruled = validate_bill(draft, today=today, reference=reference, registrations=registrations)
+    ruled = validate_bill(draft, today=today, reference=reference, registrations=registrations,
+                          insurer_codes=insurer_codes)
     problems = reader.problems + [p for p in ruled if not reader.covers(p.field)]
     if reader.problems:
         return None, problems

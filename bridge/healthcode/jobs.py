@@ -22,6 +22,7 @@ __all__ = [
     "bill_result",
     "holds_invoice",
     "is_own_bill",
+    "merge_problems",
     "replacement_refusal",
     "job_state_for",
     "problem_to_wire",
@@ -79,6 +80,18 @@ def is_own_bill(report: StatusReport, bill: Bill, replaced: str | None) -> bool:
     if report.reference == replaced or report.bill is None:
         return False
     return report.bill == bill
+
+
+def merge_problems(first: list[Problem], second: list[Problem]) -> list[Problem]:
+    """``first``, then the problems of ``second`` it does not already name (same field and
+    error): our pre-flight's and Healthcode's problems of one bill in one answer."""
+    merged = list(first)
+    seen = {(p.field, p.error) for p in first}
+    for problem in second:
+        if (problem.field, problem.error) not in seen:
+            seen.add((problem.field, problem.error))
+            merged.append(problem)
+    return merged
 
 
 def job_state_for(status: BillStatus) -> JobState:

@@ -2,7 +2,7 @@
 
 Which Find Member fields an insurer requires is the insurer's rule (reference/healthcode.md
 §2.3 item 3: Aviva wants last name, first initial, date of birth and postcode); ours are in
-``fixtures/healthcode/insurers.json`` (``findMemberRequires``). The HTTP call is
+``bridge/clearing/data/insurers.json`` (``findMemberRequires``). The HTTP call is
 :mod:`bridge.clearing.v2`; this module builds its form and reads its answer. No I/O.
 """
 

@@ -1,12 +1,15 @@
 """Healthcode reference data, pure: the models of insurers, their rules and the code lists.
 
-The data itself is in fixtures/healthcode/*.json, read by :mod:`bridge.clearing.reference`;
+The data itself is package data (bridge/clearing/data/*.json), read by :mod:`bridge.clearing.reference`;
 validation (:mod:`bridge.healthcode.rules`) and code search (:mod:`bridge.healthcode.search`)
 take it as an argument.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Literal
@@ -14,7 +17,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from bridge.errors import FieldError, InvalidParams
+
 __all__ = [
+    "INSURER_ID",
     "CcsdCode",
     "CodeFormat",
     "HealthcodeReference",
@@ -23,6 +29,7 @@ __all__ = [
     "IscCode",
     "Registration",
     "WrongNumberHint",
+    "parse_code_list",
 ]
 
 
@@ -35,7 +42,7 @@ class _Ref(BaseModel):
 
 
 # --------------------------------------------------------------------------------------------
-# Reference data (fixtures/healthcode/*.json, loaded by bridge.clearing.reference)
+# Reference data (bridge/clearing/data/*.json, loaded by bridge.clearing.reference)
 # --------------------------------------------------------------------------------------------
 
 
@@ -112,11 +119,13 @@ class CcsdCode(_Ref):
 
 
 class Icd10Code(_Ref):
-    """An ICD-10 diagnosis code; ``not_valid_for`` lists insurers that refuse it."""
+    """An ICD-10 diagnosis code; ``not_valid_for`` lists insurers that refuse it; ``terms`` are
+    everyday words it is also found by ("tennis elbow" for M77.1)."""
 
     code: str
     description: str
     not_valid_for: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
 
 
 class Registration(_Ref):
@@ -148,3 +157,59 @@ class HealthcodeReference(_Ref):
     ccsd_authoritative: bool = False
     icd10: Mapping[str, Icd10Code]
     icd10_authoritative: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# An insurer's own ISC or CCSD list (claimbridge codes import)
+# --------------------------------------------------------------------------------------------
+
+#: CCSD formats: one letter + 4 digits, or 4 digits + a letter (reference §5.1).
+_CCSD = re.compile(r"[A-Z][0-9]{4}|[0-9]{4}[A-Z]")
+#: ISC values are not public (reference §5.2): letters, digits and - _ / . up to 20 characters.
+_ISC = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,19}")
+#: Healthcode insurer identifiers: lower-case letters and digits (reference §3.4: "bup", "ppp").
+INSURER_ID = re.compile(r"[a-z0-9]{2,10}")
+
+
+def parse_code_list(text: str, kind: Literal["isc", "ccsd"]) -> dict[str, str]:
+    """An insurer's ISC or CCSD list, as the CSV file insurers' contracts teams give clinics
+    (seeds/001): a header ``code,description``, then one code a row.
+
+    Args:
+        text: The file's text (a leading byte-order mark is ignored).
+        kind: ``"isc"`` or ``"ccsd"`` (CCSD codes must have a CCSD format).
+
+    Returns:
+        Code -> description, in file order.
+
+    Raises:
+        InvalidParams: Every bad row named (``line N``: what is wrong), or the header.
+    """
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    errors: list[FieldError] = []
+    if not rows or [cell.strip().casefold() for cell in rows[0]] != ["code", "description"]:
+        raise InvalidParams((FieldError("line 1", "the header must be: code,description"),))
+    codes: dict[str, str] = {}
+    pattern = _CCSD if kind == "ccsd" else _ISC
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line
+        where = f"line {number}"
+        if len(row) != 2:
+            errors.append(FieldError(where, f"expected 2 columns (code,description), found {len(row)}"))
+            continue
+        code, description = row[0].strip(), row[1].strip()
+        if not pattern.fullmatch(code):
+            shape = "a letter and 4 digits, or 4 digits and a letter" if kind == "ccsd" else "letters and digits"
+            errors.append(FieldError(where, f"{code!r} is not a {kind.upper()} code ({shape})"))
+        elif code in codes:
+            errors.append(FieldError(where, f"{code} is listed twice"))
+        elif not description or len(description) > 200:
+            errors.append(FieldError(where, f"{code}: the description must be 1 to 200 characters"))
+        else:
+            codes[code] = description
+    if not codes and not errors:
+        errors.append(FieldError("file", "no codes: one code a row after the header"))
+    if errors:
+        raise InvalidParams(tuple(errors))
+    return codes

@@ -42,6 +42,7 @@ def validate_bill(
     today: date,
     reference: HealthcodeReference,
     registrations: Mapping[str, Registration] | None = None,
+    insurer_codes: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[Problem]:
     """Check a bill the way Healthcode would, before sending it.
 
@@ -55,6 +56,9 @@ def validate_bill(
         reference: Insurers and codes, from :func:`bridge.clearing.reference.load_reference`.
         registrations: Healthcode ID -> the practitioner's (or payee's) registrations with
             insurers (``[healthcode.practitioners]``); None or empty: not checked here.
+        insurer_codes: The bill's insurer's own lists (``"isc"`` / ``"ccsd"`` -> code ->
+            description, ``claimbridge codes import``): a code outside one is "Code not valid
+            for insurer", a code in it is accepted even when our reference lacks it.
 
     Returns:
         Every problem found, in bill order; empty when the bill may be submitted.
@@ -69,7 +73,7 @@ def validate_bill(
     problems += _check_patient(bill, today, insurer, reference)
     problems += _check_diagnoses(bill, insurer, reference)
     for index, line in enumerate(bill.lines):
-        problems += _check_line(index, line, bill, today, insurer, reference)
+        problems += _check_line(index, line, bill, today, insurer, reference, insurer_codes or {})
     problems += _check_totals(bill)
     return problems
 
@@ -297,6 +301,7 @@ def _check_line(
     today: date,
     insurer: InsurerRules | None,
     reference: HealthcodeReference,
+    insurer_codes: Mapping[str, Mapping[str, str]],
 ) -> Iterator[Problem]:
     prefix = f"lines[{index}]"
     # FDOS "May not be after Today" (reference §3.2, §3.6 "first date of service not in the
@@ -319,8 +324,18 @@ def _check_line(
                 f"of treatment (by {deadline.isoformat()}); contact the insurer",
                 "FDOS",
             )
-    yield from _check_isc(prefix, line, bill, insurer, reference)
-    yield from _check_ccsd(prefix, line, reference)
+    for kind, code, hc_field in (("isc", line.isc, "ServiceCode"), ("ccsd", line.ccsd, "ProcCode")):
+        listed = insurer_codes.get(kind)
+        if listed is not None and code is not None and code not in listed:
+            # ServiceCode / ProcCode "Code not valid for insurer": outside the insurer's own list
+            # (reference §3.2; the lists come from the insurers' contracts teams, seeds/001).
+            yield _problem(f"{prefix}.{kind}", "Code not valid for insurer",
+                           f"{bill.insurer} does not list {code}: pick one of its codes "
+                           f"(healthcode.codes kind '{kind}')", hc_field)
+    if "isc" not in insurer_codes or line.isc in reference.isc:
+        yield from _check_isc(prefix, line, bill, insurer, reference, "isc" in insurer_codes)
+    if "ccsd" not in insurer_codes:
+        yield from _check_ccsd(prefix, line, reference)
 
 
 def _check_isc(
@@ -329,6 +344,7 @@ def _check_isc(
     bill: Bill,
     insurer: InsurerRules | None,
     reference: HealthcodeReference,
+    insurer_listed: bool = False,
 ) -> Iterator[Problem]:
     isc = reference.isc.get(line.isc)
     if isc is None:
@@ -348,7 +364,7 @@ def _check_isc(
             f"{isc.code} is not active on {line.service_date.isoformat()}; pick a current code",
             "ServiceCode",
         )
-    if insurer is not None and not isc.allowed_for(insurer.code):
+    if insurer is not None and not insurer_listed and not isc.allowed_for(insurer.code):
         # ServiceCode "Code not valid for insurer" (reference §3.2, §5.2 allow-lists).
         yield _problem(
             f"{prefix}.isc",

@@ -8,11 +8,13 @@ first letters of their Healthcode identifier or of their name (Heydoc's drop-dow
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from bridge.healthcode.bills import CodeKind, CodeMatch
 from bridge.healthcode.refdata import HealthcodeReference
 
-__all__ = ["search_codes"]
+__all__ = ["known_codes", "search_codes"]
 
 _DEFAULT_SEARCH_LIMIT = 20
 _MAX_SEARCH_LIMIT = 100
@@ -24,6 +26,7 @@ def search_codes(
     insurer: str | None,
     limit: int | None,
     reference: HealthcodeReference,
+    imported: Mapping[str, str] | None = None,
 ) -> list[CodeMatch]:
     """Find codes as a PMS user types: by code prefix or by words of the description.
 
@@ -36,6 +39,9 @@ def search_codes(
         insurer: Marks each match ``allowed`` for this insurer; None allows all.
         limit: At most this many matches (default 20, at most 100).
         reference: The reference data.
+        imported: The insurer's own ISC or CCSD list (code -> description, ``claimbridge codes
+            import``), if it has one: its codes are found, and ours outside it are
+            ``allowed: false``.
 
     Returns:
         Exact code first, then code-prefix matches, then description matches, each by code.
@@ -43,46 +49,94 @@ def search_codes(
     size = _DEFAULT_SEARCH_LIMIT if limit is None else max(1, min(limit, _MAX_SEARCH_LIMIT))
     if kind == "insurer":
         return _search_insurers(query, reference)[:size]
-    entries: list[tuple[str, str, bool]]
+    entries: list[tuple[str, str, bool]] = []
     if kind == "isc":
         entries = [(c.code, c.description, c.allowed_for(insurer)) for c in reference.isc.values()]
     elif kind == "ccsd":
         entries = [(c.code, c.description, True) for c in reference.ccsd.values()]
+    if kind in ("isc", "ccsd") and imported is not None:
+        # The insurer's own list (claimbridge codes import): its codes, and ours outside it not allowed.
+        entries = [(code, text, allowed and code in imported) for code, text, allowed in entries]
+        entries += [(code, text, True) for code, text in imported.items() if code not in known_codes(kind, reference)]
+    if kind == "icd10":
+        searchable = _icd10_index(reference)
     else:
-        entries = [
-            (c.code, c.description, insurer is None or insurer not in c.not_valid_for)
-            for c in reference.icd10.values()
-        ]
+        searchable = tuple(_searchable(code, text) for code, text, _ in entries)
+    allowed_by_code = {code: allowed for code, _, allowed in entries}
     wanted = _compact(query)
     words = [w for w in re.split(r"[^0-9a-z]+", query.casefold()) if w]
-    ranked: list[tuple[int, str, CodeMatch]] = []
-    for code, description, allowed in entries:
-        rank = _rank(code, description, wanted, words)
+    ranked: list[tuple[int, str, str]] = []
+    for item in searchable:
+        rank = _rank(item, wanted, words)
         if rank is not None:
-            match = CodeMatch(code=code, description=description, allowed=allowed)
-            ranked.append((rank, code, match))
-    ranked.sort(key=lambda item: (item[0], item[1]))
-    return [match for _, _, match in ranked[:size]]
+            ranked.append((rank, item.code, item.description))
+    ranked.sort(key=lambda found: (found[0], found[1]))
+    matches = []
+    for _, code, description in ranked[:size]:
+        if kind == "icd10":
+            entry = reference.icd10[code]
+            allowed = insurer is None or insurer not in entry.not_valid_for
+        else:
+            allowed = allowed_by_code[code]
+        matches.append(CodeMatch(code=code, description=description, allowed=allowed))
+    return matches
+
+
+def known_codes(kind: CodeKind, reference: HealthcodeReference) -> Mapping[str, object]:
+    """Our reference list of ``kind`` (``isc``, ``ccsd`` or ``icd10``), by code."""
+    if kind == "isc":
+        return reference.isc
+    if kind == "ccsd":
+        return reference.ccsd
+    return reference.icd10
+
+
+class _Searchable(NamedTuple):
+    code: str
+    description: str
+    compact_code: str
+    #: Code and description, case-folded: every word must be a substring before the exact test.
+    haystack: str
+    vocabulary: tuple[str, ...]
+
+
+def _searchable(code: str, description: str, terms: tuple[str, ...] = ()) -> _Searchable:
+    haystack = " ".join((code, description, *terms)).casefold()
+    return _Searchable(code, description, _compact(code), haystack,
+                       tuple(w for w in re.split(r"[^0-9a-z]+", haystack) if w))
+
+
+#: The ICD-10 index per reference object (the WHO list is large; built once per reference).
+_ICD10_INDEX: dict[int, tuple[HealthcodeReference, tuple[_Searchable, ...]]] = {}
+
+
+def _icd10_index(reference: HealthcodeReference) -> tuple[_Searchable, ...]:
+    cached = _ICD10_INDEX.get(id(reference))
+    if cached is not None and cached[0] is reference:
+        return cached[1]
+    index = tuple(_searchable(c.code, c.description, c.terms) for c in reference.icd10.values())
+    _ICD10_INDEX.clear()  # one reference at a time in a daemon; never grows
+    _ICD10_INDEX[id(reference)] = (reference, index)
+    return index
 
 
 def _compact(text: str) -> str:
     return re.sub(r"[\s.\-]", "", text).casefold()
 
 
-def _rank(code: str, description: str, wanted: str, words: list[str]) -> int | None:
-    compact_code = _compact(code)
+def _rank(item: _Searchable, wanted: str, words: list[str]) -> int | None:
     if not wanted:
-        return 2
-    if compact_code == wanted:
+        return 3
+    if item.compact_code == wanted:
         return 0
-    if compact_code.startswith(wanted):
+    if item.compact_code.startswith(wanted):
         return 1
-    if not words:
+    if not words or not all(word in item.haystack for word in words):
         return None
-    vocabulary = re.split(r"[^0-9a-z]+", f"{code} {description}".casefold())
-    if all(any(term.startswith(word) for term in vocabulary) for word in words):
-        return 2
-    return None
+    if not all(any(term.startswith(word) for term in item.vocabulary) for word in words):
+        return None
+    # The description that is what was typed first ("sciatica" -> M54.3 Sciatica).
+    return 2 if item.description.casefold() == " ".join(words) else 3
 
 
 def _search_insurers(query: str, reference: HealthcodeReference) -> list[CodeMatch]:

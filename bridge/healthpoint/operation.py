@@ -205,6 +205,8 @@ class HealthPointOperation:
         #: The question the terminal waits on the desk for, if any.
         self.pending: Ask | None = None
         self._receipts: list[str] = []
+        self._claim_request: ClaimRequest | None = None
+        self._claim_of: Mapping[str, Any] | None = None
 
     # -- what to send --------------------------------------------------------------------------
 
@@ -239,7 +241,12 @@ class HealthPointOperation:
         return Call(_METHODS[self.kind], request, self.answers)
 
     def _claim(self, stored: Mapping[str, Any]) -> ClaimRequest:
-        return ClaimRequest.model_validate({k: stored[k] for k in _CLAIM_FIELDS if k in stored})
+        """The claim a stored request holds, validated once per operation (the request is sent
+        and its answer read against it)."""
+        if self._claim_request is None or self._claim_of is not stored:
+            self._claim_request = ClaimRequest.model_validate({k: stored[k] for k in _CLAIM_FIELDS if k in stored})
+            self._claim_of = stored
+        return self._claim_request
 
     def _request(self, pairing: Pairing | None) -> dict[str, Any]:
         if self.kind in (JobKind.CLAIM, JobKind.REBATE_ESTIMATE):

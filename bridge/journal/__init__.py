@@ -11,6 +11,7 @@ and the writes held while the disk refuses them (:mod:`~bridge.journal.held`).
 from bridge.journal.ages import Waiting, WaitingJobs
 from bridge.journal.links import JobLinks
 from bridge.journal.records import (
+    NOT_UTF8,
     JobRecord,
     PairingRecord,
     StoredRow,
@@ -29,6 +30,7 @@ __all__ = [
     "Journal",
     "JournalThread",
     "LANE",
+    "NOT_UTF8",
     "PairingRecord",
     "ReconciliationStore",
     "StoredRow",

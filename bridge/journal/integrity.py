@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge.journal.mark import Mark
-from bridge.journal.records import job_from_row
+from bridge.journal.records import NOT_UTF8, job_from_row
 
 __all__ = ["Findings", "check_journal"]
 
@@ -42,7 +42,15 @@ class Findings:
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5.0)
     db.row_factory = sqlite3.Row
+    db.text_factory = _text
     return db
+
+
+def _text(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:  # listed by the row check, as the journal leaves the row out
+        return NOT_UTF8 + raw.decode("utf-8", "replace")
 
 
 def check_journal(path: Path, mark: Mark | None, *, rows: bool = False) -> Findings:

@@ -7,6 +7,7 @@ imports no database driver and can be used by the pure core.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +18,16 @@ from bridge.jobs import JobId, JobKind, JobState, RequestId
 from bridge.journal.schema import loads
 
 __all__ = [
-    "JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "decode_jobs", "job_from_row", "pairing_from_row",
+    "NOT_UTF8", "JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "decode_jobs", "job_from_row", "pairing_from_row",
 ]
+
+
+#: What the journal's connection reads for a text value that is not UTF-8 (a damaged page), as a
+#: prefix: a job row holding one does not decode, so one damaged row cannot fail a whole query.
+NOT_UTF8 = "\x00not utf-8:"
+
+_TEXT_COLUMNS = ("job_id", "request_id", "kind", "terminal", "state", "request", "result", "error", "parent_job_id",
+                 "created_at", "updated_at")
 
 
 class StoredRow(Protocol):
@@ -45,6 +54,29 @@ class JobRecord:
     #: The journal-wide change number of this job's last change (create, move, result, note):
     #: larger means later, across every job of the journal.
     seq: int = 0
+
+    @classmethod
+    def queued(
+        cls, job_id: str, request_id: str, kind: JobKind, terminal: str | None, request: dict[str, Any],
+        parent_job_id: str | None, at: str, seq: int,
+    ) -> JobRecord:
+        """A new ``queued`` job's row as the journal has just written it (no need to read it back)."""
+        written = datetime.fromisoformat(at)
+        parent = JobId(parent_job_id) if parent_job_id is not None else None
+        return cls(JobId(job_id), RequestId(request_id), kind, terminal, JobState.QUEUED, request, None, None, parent,
+                   written, written, seq)
+
+    def moved(
+        self, state: JobState, at: str, seq: int, result: dict[str, Any] | None, error: dict[str, Any] | None,
+        clear_error: bool,
+    ) -> JobRecord:
+        """This row after a move as the journal writes it: ``result`` and ``error`` kept unless
+        given (the UPDATE's COALESCE), the error dropped when ``clear_error``."""
+        return dataclasses.replace(
+            self, state=state, updated_at=datetime.fromisoformat(at), seq=seq,
+            result=self.result if result is None else result,
+            error=None if clear_error else self.error if error is None else error,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +106,13 @@ def job_from_row(row: StoredRow) -> JobRecord:
     """A ``jobs`` row as a record: JSON columns decoded, times parsed, kind and state typed.
 
     Raises:
-        ValueError: a kind or state this version does not know, or a malformed time.
+        ValueError: a kind or state this version does not know, a malformed time, or text that
+            is not UTF-8.
     """
+    for column in _TEXT_COLUMNS:
+        value = row[column]
+        if isinstance(value, str) and value.startswith(NOT_UTF8):
+            raise ValueError(f"{column} is not UTF-8 (a damaged page)")
     return JobRecord(
         job_id=JobId(row["job_id"]),
         request_id=RequestId(row["request_id"]),

@@ -186,9 +186,9 @@ class Journal:
         request_id: str,
         terminal: str | None,
         request: dict[str, Any],
-        parent_job_id: str | None = None,
+        parent_job_id: str | None = None, by: str | None = None,
     ) -> tuple[JobRecord, bool]:
-        """Store a new ``queued`` job, or return the one already stored under ``request_id``.
+        """Store a new ``queued`` job (made by client ``by``), or return the one stored under ``request_id``.
 
         Returns:
             The job and whether this call created it.
@@ -196,12 +196,12 @@ class Journal:
         Raises:
             RequestIdReused: ``request_id`` is stored with a different payload.
         """
-        job, created = await self.write(self._create_job, kind, request_id, terminal, request, parent_job_id)
+        job, created = await self.write(self._create_job, kind, request_id, terminal, request, parent_job_id, by)
         return self._held.overlay(job), created
 
     def _create_job(
-        self, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any],
-        parent_job_id: str | None,
+        self, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any], parent_job_id: str | None,
+        by: str | None = None,
     ) -> tuple[JobRecord, bool]:
         digest = payload_digest({"kind": str(kind), "terminal": terminal, "request": request})
         # A repeated requestId needs no write: answer it even while the disk refuses writes.
@@ -214,17 +214,18 @@ class Journal:
                 return known, False
             job_id = str(uuid.uuid4())
             at = iso(self._clock())
+            seq = self._thread.next_seq()
             db.execute(
                 "INSERT INTO jobs (job_id, request_id, kind, terminal, state, digest, request,"
                 " parent_job_id, created_at, updated_at, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (job_id, request_id, str(kind), terminal, str(JobState.QUEUED), digest,
-                 dumps(request), parent_job_id, at, at, self._thread.next_seq()),
+                 dumps(request), parent_job_id, at, at, seq),
             )
             db.execute(
-                "INSERT INTO job_events (job_id, at, from_state, to_state, event) VALUES (?,?,?,?,?)",
-                (job_id, at, None, str(JobState.QUEUED), "created"),
+                "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail) VALUES (?,?,?,?,?,?)",
+                (job_id, at, None, str(JobState.QUEUED), "created", dumps({"by": by}) if by else None),
             )
-        return self._get(job_id), True
+        return JobRecord.queued(job_id, request_id, kind, terminal, request, parent_job_id, at, seq), True
 
     def _known(self, request_id: str, digest: str) -> JobRecord | None:
         row = self._thread.conn.execute("SELECT digest FROM jobs WHERE request_id = ?", (request_id,)).fetchone()
@@ -261,10 +262,8 @@ class Journal:
                     "INSERT INTO job_events (job_id, at, event, detail) VALUES (?,?,?,?)",
                     [(job_id, at, event, detail) for at, event, detail in notes],
                 )
-            row = db.execute("SELECT state FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-            if row is None:
-                raise JobNotFound(job_id)
-            from_state = JobState(row["state"])
+            before = self._get(job_id)  # the record returned is this row as the UPDATE leaves it
+            from_state = before.state
             if expected is not None and from_state is not expected:
                 raise JobMoved(job_id, str(from_state), str(expected))
             check_move(from_state, to_state)
@@ -273,7 +272,7 @@ class Journal:
                 "UPDATE jobs SET state = ?, updated_at = ?, result = COALESCE(?, result),"
                 " error = CASE WHEN ? THEN NULL ELSE COALESCE(?, error) END, seq = ?"
                 " WHERE job_id = ? AND state = ?",
-                (str(to_state), at, dumps(result), clear_error, dumps(error), self._thread.next_seq(), job_id,
+                (str(to_state), at, dumps(result), clear_error, dumps(error), seq := self._thread.next_seq(), job_id,
                  str(from_state)),
             )
             if cursor.rowcount != 1:  # another connection moved it between the read and the write
@@ -283,7 +282,7 @@ class Journal:
                 " VALUES (?,?,?,?,?,?)",
                 (job_id, at, str(from_state), str(to_state), "state", note),
             )
-        return self._get(job_id)
+        return before.moved(to_state, at, seq, result, error, clear_error)
 
     async def update_result(self, job_id: str, result: dict[str, Any], note: str | None = None) -> JobRecord:
         """Replace a job's ``result`` without a state change (a running Healthcode bill's status).

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bridge.errors import JournalUnavailable
-from bridge.statelock import make_private
+from bridge.journal.records import NOT_UTF8
 from bridge.journal.schema import ADD_SEQ, INDEX_SEQ, META_ROW, NEXT_SEQ, SCHEMA
+from bridge.statelock import make_private
 
 __all__ = ["LANE", "JournalThread"]
 
@@ -121,6 +122,7 @@ class JournalThread:
         _private_files(self.path)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s)
         db.row_factory = sqlite3.Row
+        db.text_factory = _text
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
@@ -209,6 +211,15 @@ def _private_files(path: Path) -> None:
                 make_private(part, 0o600)
     except OSError:
         return
+
+
+def _text(raw: bytes) -> str:
+    """A text value as read: one that is not UTF-8 is marked (:data:`NOT_UTF8`), not raised, so
+    one damaged row does not fail every query that reads it with others."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return NOT_UTF8 + raw.decode("utf-8", "replace")
 
 
 def _settle(fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:

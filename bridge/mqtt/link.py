@@ -1,34 +1,41 @@
-"""MQTT fleet link: the only code that imports ``aiomqtt`` (and its ``paho`` underneath).
+"""MQTT fleet link: requests in, answers, events and terminal states out, over every node of a
+broker cluster at once (the connections themselves are :mod:`bridge.mqtt.node`'s).
 
-Off unless ``[mqtt] url`` is set. The daemon connects *outbound* to a broker (MQTT 5), so a
-cloud PMS can reach a clinic without opening an inbound port (INTERFACES.md, "MQTT"):
+Off unless ``[mqtt] urls`` (or ``url``) is set. The daemon connects *outbound* to the broker
+(MQTT 5), so a cloud PMS can reach a clinic without opening an inbound port (INTERFACES.md,
+"MQTT" and "The fleet link on a clustered broker"):
 
-- ``claimbridge/<site>/request`` (subscribed, QoS 1): JSON-RPC envelopes. Each goes through the
-  websocket's :class:`~bridge.dispatcher.Dispatcher` (same methods, same errors) in its own task, and
-  the answer is published (QoS 1) to the message's MQTT 5 *response topic* with its
-  *correlation data*. A request without a response topic is run but not answered.
-- ``claimbridge/<site>/events``: every notification the hub sends (``job.updated``,
-  ``job.status``, ``job.question``, ``terminal.pairing``) as a JSON-RPC notification.
-- ``claimbridge/<site>/terminals/<name>`` (retained): each terminal as ``terminal.list`` shows
-  it, on connect, on change and every ``state_interval_s``.
-- ``claimbridge/<site>/status`` (retained): ``online`` once subscribed; ``offline`` on a clean
-  stop, and as the last will when the link dies.
+- ``claimbridge/<site>/request`` (subscribed at QoS 1 on *every* node: a broker's session dies
+  with its node, so a request published on any node while another is down still arrives):
+  JSON-RPC envelopes. Each carries a client token as the MQTT 5 user property
+  ``authorization: Bearer <token>``; the client's role applies as on the websocket (no valid
+  token: every method answers -32006 with ``role: null``). Each goes through the websocket's
+  :class:`~bridge.dispatcher.Dispatcher` in its own task, and the answer is published (QoS 1)
+  to the message's *response topic* with its *correlation data*. The cluster routes one
+  publish to each of our connections: a request is run and answered once
+  (:class:`~bridge.mqtt.topics.RecentRequests`); one delivered again later (QoS 1) is answered
+  again with the same job (requests are idempotent by ``requestId``).
+- ``claimbridge/<site>/events``: every notification the hub sends, as a JSON-RPC notification
+  whose params carry the job's ``seq`` (the journal's change number), so a subscriber drops a
+  repeat.
+- ``claimbridge/<site>/terminals/<name>`` (retained): each terminal as ``terminal.list``
+  shows it, through each node every time it connects, on change and every ``state_interval_s``.
+- ``claimbridge/<site>/status`` (retained): ``online`` while any node is connected;
+  ``offline`` on a clean stop, and as each connection's last will.
 
-QoS 1 means a request may arrive twice (the ``dup`` redelivery). Nothing special is done: the
-same ``requestId`` finds the same journal job, so a redelivered claim is never a second claim.
-Answers and events wait in one outbox while the broker is away and go out after the reconnect
-(with exponential backoff); events beyond :data:`MAX_PENDING` are dropped, answers never.
-``aiomqtt.MqttError`` is caught here and only here: the link logs it and reconnects.
+Answers and events wait in one outbox and go out, in order, through the first node that is up;
+a publish whose node goes down before the broker acknowledges it is sent again through another
+at once, and so are the events a node acknowledged in its last :data:`REPLAY_S` seconds (it may
+have died before routing them). Events beyond :data:`MAX_PENDING` are dropped while no node is up, answers never.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
-import random
-import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -36,16 +43,17 @@ from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from bridge import protocol
-from bridge.backoff import backoff_delay
 from bridge.config import MqttConfig
-from bridge.mqtt.topics import Topics, parse_broker_url, valid_response_topic
+from bridge.mqtt.node import OFFLINE, ONLINE, NodeConnection, properties
+from bridge.mqtt.topics import RecentRequests, Topics, bearer_token, parse_broker_url, request_key, valid_response_topic
+from bridge.roles import NOBODY, ClientIdentity
 
 if TYPE_CHECKING:
-    from bridge.hub import Hub
+    from bridge.clients import ClientRegistry
     from bridge.dispatcher import Dispatcher
+    from bridge.hub import Hub
 
 __all__ = [
     "MAX_PENDING",
@@ -56,24 +64,17 @@ __all__ = [
 
 log = logging.getLogger("claimbridge.mqtt")
 
-#: Payloads of the retained ``claimbridge/<site>/status`` topic.
-ONLINE = b"online"
-OFFLINE = b"offline"
-
-#: Messages the outbox holds while the broker is away; further events are dropped (answers never are).
+#: Messages the outbox holds while no node is up; further events are dropped (answers never are).
 MAX_PENDING = 1000
 
 #: How often terminal states are compared with what was last published.
 _STATE_POLL_S = 1.0
-#: Seconds a publish (or the broker's PUBACK) may take before the link tries again.
-_PUBLISH_TIMEOUT_S = 10.0
-#: A connection that lasted this long resets the reconnect backoff.
-_STABLE_S = 10.0
 #: Seconds given at shutdown to flush the outbox and say "offline".
 _SHUTDOWN_GRACE_S = 2.0
-
-
-# -- the link ----------------------------------------------------------------------------------
+#: Events a node acknowledged within this many seconds before it went down are published again
+#: through another node: a node that dies may not have routed them yet (subscribers drop the
+#: repeats by ``seq``).
+REPLAY_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,23 +86,22 @@ class _Outgoing:
 
 
 class _RequestPeer:
-    """The hub's view of one MQTT request.
+    """The hub's view of one MQTT request, and the client its token names.
 
     ``notify`` does nothing on purpose: the link taps *every* notification with
     :meth:`bridge.hub.Hub.listen` and publishes it to the events topic, so sending the job's
     notifications again here would publish each twice.
     """
 
-    def __init__(self, principal: str) -> None:
-        #: Every request of one site speaks for the same cloud PMS: they share job ownership.
-        self.principal = principal
+    def __init__(self, client: ClientIdentity | None) -> None:
+        #: Checked against the role table by the dispatcher; history's ``by`` (None: the link
+        #: runs without client tokens, in tests of the link alone: held to no role).
+        self.client = client
+        #: Requests of one client share job ownership (answer or abort its own jobs).
+        self.principal = f"mqtt:{client.name if client is not None else ''}"
 
     async def notify(self, method: str, params: dict[str, Any]) -> None:
         """Already published to ``claimbridge/<site>/events`` by the hub listener."""
-
-
-def _properties(packet_type: int) -> Properties:
-    return Properties(packet_type)  # type: ignore[no-untyped-call]  # paho leaves it untyped
 
 
 def _payload_bytes(payload: object) -> bytes:
@@ -112,14 +112,21 @@ def _payload_bytes(payload: object) -> bytes:
     return str(payload).encode("utf-8")
 
 
+def _node_ids(identifier: str, count: int) -> list[str]:
+    """One client id per node (ids are cluster-wide): the configured one alone, or numbered."""
+    return [identifier] if count == 1 else [f"{identifier}-{n}" for n in range(1, count + 1)]
+
+
 class MqttLink:
-    """The connection to the broker, its receive loop, its outbox and the terminal states.
+    """The connections to the broker's nodes, the requests, the outbox and the terminal states.
 
     Args:
         config: ``[mqtt]``.
         dispatcher: the websocket's JSON-RPC dispatcher.
-        hub: notifications to publish.
+        hub: notifications to publish (and each job's ``seq``).
         terminal_states: returns the terminals as ``terminal.list`` shows them.
+        clients: the client tokens requests must carry (None: every request speaks for the
+            daemon itself; only tests of the link alone do that).
         max_payload: the largest request accepted (``max_frame_bytes``).
     """
 
@@ -129,39 +136,53 @@ class MqttLink:
         dispatcher: Dispatcher,
         hub: Hub,
         terminal_states: Callable[[], Awaitable[list[dict[str, Any]]]],
+        clients: ClientRegistry | None = None,
         max_payload: int = 1_048_576,
     ) -> None:
-        if config.url is None:
-            raise ValueError("[mqtt] url is not set")
+        urls = config.broker_urls
+        if not urls:
+            raise ValueError("[mqtt] urls is not set")
         self.config = config
-        self.address = parse_broker_url(config.url)
         self.topics = Topics(config.site)
         self.identifier = config.client_id or f"claimbridge-{config.site}"
+        self.nodes = [
+            NodeConnection(parse_broker_url(url), ident, config, self.topics, self._on_message, self._on_up,
+                           self._on_change)
+            for url, ident in zip(urls, _node_ids(self.identifier, len(urls)), strict=True)
+        ]
         self._dispatcher = dispatcher
         self._hub = hub
         self._terminal_states = terminal_states
+        self._clients = clients
         self._max_payload = max_payload
-        self._client: aiomqtt.Client | None = None
-        #: Set while subscribed and "online" has been said; tests and the publisher wait on it.
+        #: Set while any node is connected and subscribed; tests and the publisher wait on it.
         self.connected = asyncio.Event()
         self._changed = asyncio.Event()
         self._outbox: asyncio.Queue[_Outgoing] = asyncio.Queue()
         self._states_dirty = asyncio.Event()
         self._published_states: dict[str, bytes] = {}
+        self._recent = RecentRequests()
+        self._sent: dict[int, collections.deque[tuple[float, _Outgoing]]] = {id(n): collections.deque() for n in self.nodes}
         self._tasks: list[asyncio.Task[None]] = []
         self._requests: set[asyncio.Task[None]] = set()
         self._closed = False
         self._dropped = 0
+        #: Requests run (after dropping the copies other nodes delivered), for tests and bench.
+        self.requests_run = 0
+        self.duplicates_dropped = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def __aenter__(self) -> MqttLink:
         self._hub.listen(self._on_notification)
         loop = asyncio.get_running_loop()
+        site = self.config.site
         self._tasks = [
-            loop.create_task(self._connection_loop(), name=f"claimbridge[mqtt:{self.config.site}].link"),
-            loop.create_task(self._publisher(), name=f"claimbridge[mqtt:{self.config.site}].publisher"),
-            loop.create_task(self._state_loop(), name=f"claimbridge[mqtt:{self.config.site}].terminals"),
+            loop.create_task(node.run(), name=f"claimbridge[mqtt:{site}].link[{node.where}]") for node in self.nodes
+        ]
+        self._tasks += [
+            loop.create_task(self._publisher(), name=f"claimbridge[mqtt:{site}].publisher"),
+            loop.create_task(self._state_loop(), name=f"claimbridge[mqtt:{site}].terminals"),
         ]
         return self
 
@@ -178,142 +199,116 @@ class MqttLink:
         for task in list(self._requests):
             task.cancel()
         await asyncio.gather(*self._requests, return_exceptions=True)
-        if self._client is not None:
+        if self.connected.is_set():
             # Let answers already computed go out, then say goodbye (a clean stop fires no will).
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._outbox.join(), _SHUTDOWN_GRACE_S)
-            client = self._client
-            if client is not None:
-                with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                    await asyncio.wait_for(
-                        client.publish(self.topics.status, OFFLINE, qos=1, retain=True), _SHUTDOWN_GRACE_S
-                    )
+            for node in self.nodes:
+                with contextlib.suppress(ConnectionError, TimeoutError):
+                    await asyncio.wait_for(node.publish(self.topics.status, OFFLINE, retain=True), _SHUTDOWN_GRACE_S)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    # -- connection ----------------------------------------------------------------------------
+    # -- nodes ---------------------------------------------------------------------------------
 
-    def _make_client(self) -> aiomqtt.Client:
-        cfg = self.config
-        password: str | None = None
-        if cfg.password_file is not None:
-            password = cfg.password_file.read_text(encoding="utf-8").strip()
-        tls_context: ssl.SSLContext | None = None
-        if self.address.tls:
-            tls_context = ssl.create_default_context(cafile=str(cfg.ca_file) if cfg.ca_file else None)
-            if cfg.cert_file is not None:
-                tls_context.load_cert_chain(cfg.cert_file, cfg.key_file)
-        connect_properties = _properties(PacketTypes.CONNECT)
-        connect_properties.SessionExpiryInterval = cfg.session_expiry_s
-        return aiomqtt.Client(
-            self.address.host,
-            self.address.port,
-            username=cfg.username,
-            password=password,
-            identifier=self.identifier,
-            protocol=aiomqtt.ProtocolVersion.V5,
-            will=aiomqtt.Will(self.topics.status, OFFLINE, qos=1, retain=True),
-            clean_start=False,
-            keepalive=cfg.keepalive_s,
-            timeout=_PUBLISH_TIMEOUT_S,
-            properties=connect_properties,
-            tls_context=tls_context,
-            logger=logging.getLogger("claimbridge.mqtt.paho"),
-        )
-
-    async def _connection_loop(self) -> None:
-        """Connect, subscribe, say "online", receive; on any failure back off and start again."""
-        loop = asyncio.get_running_loop()
-        failures = 0
-        where = f"{self.address.host}:{self.address.port}"
-        while True:
-            up_since: float | None = None
-            try:
-                client = self._make_client()
-                async with client:
-                    await client.subscribe(self.topics.request, qos=1)
-                    await client.publish(self.topics.status, ONLINE, qos=1, retain=True)
-                    self._set_client(client)
-                    up_since = loop.time()
-                    log.info("MQTT link up: %s as %s, site %s", where, self.identifier, self.config.site)
-                    async for message in client.messages:
-                        self._on_message(message)
-            except aiomqtt.MqttError as exc:
-                log.warning("MQTT link to %s down: %s", where, exc)
-            except (OSError, ssl.SSLError) as exc:  # password file or certificates unreadable
-                log.error("MQTT link to %s cannot start: %s", where, exc)
-            except Exception:  # a bug must not end the link for good: log it and reconnect
-                log.exception("MQTT link to %s failed unexpectedly", where)
-            finally:
-                self._set_client(None)
-            # A link that drops at once (say, another client took our id) must still back off.
-            if up_since is not None and loop.time() - up_since > _STABLE_S:
-                failures = 0
-            delay = backoff_delay(failures, self.config.reconnect_min_s, self.config.reconnect_max_s)
-            failures += 1
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))  # jitter: a fleet must not reconnect in step
-
-    def _set_client(self, client: aiomqtt.Client | None) -> None:
-        self._client = client
-        if client is None:
-            self.connected.clear()
-        else:
-            self._published_states.clear()  # a new session: publish every terminal again
-            self._states_dirty.set()
+    def _on_change(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for node in self.nodes:
+            sent = self._sent[id(node)]
+            if node.client is None and sent and not self._closed:
+                again = [item for at, item in sent if now - at <= REPLAY_S]
+                sent.clear()
+                if again:
+                    log.info("MQTT node %s went down: %d recent events published again", node.where, len(again))
+                for item in again:
+                    self._outbox.put_nowait(item)
+        if any(node.client is not None for node in self.nodes):
             self.connected.set()
+        else:
+            self.connected.clear()
         self._changed.set()
         self._changed = asyncio.Event()
 
-    async def _current_client(self) -> aiomqtt.Client:
-        while self._client is None:
+    async def _on_up(self, node: NodeConnection) -> None:
+        """A node connected: say "online" and publish every terminal's state through it (its
+        retained copies may be stale after a crash), retained."""
+        try:
+            await node.publish(self.topics.status, ONLINE, retain=True)
+            for state in await self._terminal_states():
+                await node.publish(self.topics.terminal(str(state.get("name", ""))),
+                                   json.dumps(state, sort_keys=True).encode("utf-8"), retain=True)
+        except ConnectionError as exc:
+            log.debug("MQTT node %s lost while announcing: %s", node.where, exc)
+        except Exception:  # the journal closing at shutdown must not end the connection's loop
+            log.debug("terminal states unavailable for %s", node.where, exc_info=True)
+        for other in self.nodes:
+            if other is not node and other.client is not None:
+                # A connection that dropped left its will ("offline") behind: say "online" again.
+                with contextlib.suppress(ConnectionError):
+                    await other.publish(self.topics.status, ONLINE, retain=True)
+                break
+
+    async def _up_node(self) -> NodeConnection:
+        while True:
+            for node in self.nodes:
+                if node.client is not None:
+                    return node
             await self._changed.wait()
-        return self._client
 
     # -- requests ------------------------------------------------------------------------------
 
-    def _on_message(self, message: aiomqtt.Message) -> None:
+    def _on_message(self, node: NodeConnection, message: aiomqtt.Message) -> None:
         if self._closed or not message.topic.matches(self.topics.request):
             return
+        payload = _payload_bytes(message.payload)
+        props = message.properties
+        response_topic = getattr(props, "ResponseTopic", None) if props is not None else None
+        correlation = getattr(props, "CorrelationData", None) if props is not None else None
+        corr = _payload_bytes(correlation) if correlation is not None else None
+        key = request_key(response_topic if isinstance(response_topic, str) else None, corr, payload)
+        if not self._recent.first(key, asyncio.get_running_loop().time()):
+            self.duplicates_dropped += 1
+            log.debug("MQTT request from %s already taken through another node: dropped", node.where)
+            return
+        self.requests_run += 1
+        users = getattr(props, "UserProperty", None) if props is not None else None
         task = asyncio.get_running_loop().create_task(
-            self._answer(message), name=f"claimbridge[mqtt:{self.config.site}].request"
+            self._answer(payload, response_topic, corr, bearer_token(users)),
+            name=f"claimbridge[mqtt:{self.config.site}].request",
         )
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)
 
-    async def _answer(self, message: aiomqtt.Message) -> None:
+    def _client_for(self, token: str | None) -> ClientIdentity | None:
+        if self._clients is None:
+            return None
+        return self._clients.identify(token) or NOBODY
+
+    async def _answer(self, payload: bytes, response_topic: object, correlation: bytes | None,
+                      token: str | None) -> None:
         try:
-            await self._answer_one(message)
+            if len(payload) > self._max_payload:
+                log.warning("MQTT request of %d bytes dropped (max_frame_bytes %d)", len(payload), self._max_payload)
+                return
+            peer = _RequestPeer(self._client_for(token))
+            try:
+                answer = await self._dispatcher.handle_frame(payload, peer)
+            finally:
+                self._hub.forget(peer)
+            if answer is None or response_topic is None:
+                return
+            if not valid_response_topic(response_topic):
+                log.warning("MQTT request with an unusable response topic: answer dropped")
+                return
+            self._outbox.put_nowait(_Outgoing(str(response_topic), answer.encode("utf-8"), correlation=correlation))
         except Exception:  # the dispatcher maps its own errors; anything here is a bug
             log.exception("MQTT request failed unexpectedly")
-
-    async def _answer_one(self, message: aiomqtt.Message) -> None:
-        payload = _payload_bytes(message.payload)
-        if len(payload) > self._max_payload:
-            log.warning("MQTT request of %d bytes dropped (max_frame_bytes %d)", len(payload), self._max_payload)
-            return
-        props = message.properties
-        response_topic = getattr(props, "ResponseTopic", None) if props is not None else None
-        correlation = getattr(props, "CorrelationData", None) if props is not None else None
-        peer = _RequestPeer(f"mqtt:{self.topics.site}")
-        try:
-            answer = await self._dispatcher.handle_frame(payload, peer)
-        finally:
-            self._hub.forget(peer)
-        if answer is None or response_topic is None:
-            return
-        if not valid_response_topic(response_topic):
-            log.warning("MQTT request with an unusable response topic: answer dropped")
-            return
-        self._outbox.put_nowait(_Outgoing(
-            response_topic, answer.encode("utf-8"),
-            correlation=_payload_bytes(correlation) if correlation is not None else None,
-        ))
 
     # -- outbox --------------------------------------------------------------------------------
 
     def _on_notification(self, method: str, params: dict[str, Any]) -> None:
-        """Hub listener: queue the notification for the events topic (never blocks)."""
+        """Hub listener: queue the notification, with its job's ``seq``, for the events topic."""
         if self._closed:
             return
         self._states_dirty.set()
@@ -322,11 +317,13 @@ class MqttLink:
             if self._dropped == 1 or self._dropped % 100 == 0:
                 log.warning("MQTT broker unreachable: %d events dropped so far", self._dropped)
             return
-        body = json.dumps(protocol.notification(method, params)).encode("utf-8")
-        self._outbox.put_nowait(_Outgoing(self.topics.events, body))
+        job_id = params.get("jobId") or (params.get("job") or {}).get("jobId")
+        seq = self._hub.seq_of(str(job_id)) if job_id else None
+        body = json.dumps(protocol.notification(method, params if seq is None else {**params, "seq": seq}))
+        self._outbox.put_nowait(_Outgoing(self.topics.events, body.encode("utf-8")))
 
     async def _publisher(self) -> None:
-        """Publish the outbox in order; a message that fails is sent again after the reconnect."""
+        """Publish the outbox in order; a message that fails goes out through another node."""
         while True:
             item = await self._outbox.get()
             try:
@@ -337,26 +334,32 @@ class MqttLink:
                 self._outbox.task_done()
 
     async def _publish_until_sent(self, item: _Outgoing) -> None:
-        properties = _properties(PacketTypes.PUBLISH)
-        properties.ContentType = "application/json"  # everything in the outbox is JSON
+        props = properties(PacketTypes.PUBLISH)
+        props.ContentType = "application/json"  # everything in the outbox is JSON
         if item.correlation is not None:
-            properties.CorrelationData = item.correlation
+            props.CorrelationData = item.correlation
         while True:
-            client = await self._current_client()
+            node = await self._up_node()
             try:
-                await client.publish(item.topic, item.payload, qos=1, retain=item.retain, properties=properties)
+                await node.publish(item.topic, item.payload, retain=item.retain, props=props)
+                if item.topic == self.topics.events:
+                    sent = self._sent[id(node)]
+                    now = asyncio.get_running_loop().time()
+                    sent.append((now, item))
+                    while sent and now - sent[0][0] > REPLAY_S:
+                        sent.popleft()
                 return
-            except aiomqtt.MqttError as exc:
-                log.debug("MQTT publish to %s failed (%s); retrying after reconnect", item.topic, exc)
-            if self._client is client:  # not noticed as lost yet: give the receive loop a moment
-                changed = self._changed
+            except ConnectionError as exc:
+                log.debug("MQTT publish to %s failed (%s); trying again", item.topic, exc)
+            if node.client is not None:  # not noticed as lost yet: give its receive loop a moment
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), 1.0)
+                    await asyncio.wait_for(node.lost.wait(), 1.0)
 
     # -- terminal states -----------------------------------------------------------------------
 
     async def _state_loop(self) -> None:
-        """Publish each terminal's state, retained: on (re)connect, on change, and on a timer."""
+        """Publish each terminal's state, retained: on change, and on a timer (each node's
+        connect publishes them all through that node, :meth:`_on_up`)."""
         loop = asyncio.get_running_loop()
         next_forced = loop.time() + self.config.state_interval_s
         while True:
@@ -377,4 +380,3 @@ class MqttLink:
                 if forced or self._published_states.get(name) != body:
                     self._published_states[name] = body
                     self._outbox.put_nowait(_Outgoing(self.topics.terminal(name), body, retain=True))
-

@@ -1,11 +1,24 @@
-"""MQTT addressing, pure: the broker URL and the topic names of a site (INTERFACES.md, "MQTT")."""
+"""MQTT addressing, pure: the broker URLs, the topic names of a site (INTERFACES.md, "MQTT"), the
+``authorization`` user property, and the memory that runs a request arriving on several broker
+connections once."""
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["BrokerAddress", "Topics", "parse_broker_url", "valid_response_topic"]
+__all__ = [
+    "BrokerAddress",
+    "RecentRequests",
+    "Topics",
+    "bearer_token",
+    "parse_broker_url",
+    "request_key",
+    "valid_response_topic",
+]
 
 _DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 
@@ -96,3 +109,53 @@ def valid_response_topic(topic: object) -> bool:
         and 0 < len(topic.encode("utf-8")) <= 65535
         and not any(c in topic for c in "+#\x00")
     )
+
+
+def bearer_token(user_properties: Iterable[tuple[str, str]] | None) -> str | None:
+    """The client token of a request: its MQTT 5 user property ``authorization: Bearer <token>``
+    (the name without regard to case, the first one given), or None."""
+    for name, value in user_properties or ():
+        if str(name).lower() == "authorization":
+            scheme, _, token = str(value).strip().partition(" ")
+            return token.strip() or None if scheme.lower() == "bearer" else None
+    return None
+
+
+def request_key(response_topic: str | None, correlation: bytes | None, payload: bytes) -> str:
+    """What makes two deliveries the same request: where the answer goes, its correlation data
+    and the request itself (a SHA-256, so the memory holds no request)."""
+    digest = hashlib.sha256()
+    for part in ((response_topic or "").encode("utf-8"), correlation or b"", payload):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+class RecentRequests:
+    """Requests seen lately: the cluster routes one publish to each of our node connections, and
+    it is run and answered once. A key seen again after ``window_s`` is new again (a QoS 1
+    redelivery much later is answered again, with the same job: requests are idempotent).
+
+    Args:
+        window_s: how long a request is remembered.
+        limit: the most keys held (the oldest are forgotten first).
+    """
+
+    def __init__(self, window_s: float = 60.0, limit: int = 10_000) -> None:
+        self.window_s = window_s
+        self.limit = limit
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def first(self, key: str, now: float) -> bool:
+        """Whether ``key`` is new at ``now`` (monotonic seconds); remembers it either way."""
+        while self._seen:
+            oldest, at = next(iter(self._seen.items()))
+            if now - at < self.window_s and len(self._seen) < self.limit:
+                break
+            del self._seen[oldest]
+        seen_at = self._seen.get(key)
+        if seen_at is not None and now - seen_at < self.window_s:
+            return False
+        self._seen[key] = now
+        self._seen.move_to_end(key)
+        return True

@@ -25,6 +25,7 @@ from bridge.errors import (
     InvalidParams,
     JobNotFound,
     MethodNotFound,
+    NotAllowedForRole,
     NotAllowedNow,
     RequestIdReused,
     TemporarilyUnavailable,
@@ -93,7 +94,8 @@ def invalid_where(exc: ValidationError) -> str:
 
 
 
-_COMMON_ERRORS: tuple[type[ClaimbridgeError], ...] = (InvalidParams, TemporarilyUnavailable)
+#: Every method may be outside the calling client's role (-32006).
+_COMMON_ERRORS: tuple[type[ClaimbridgeError], ...] = (InvalidParams, TemporarilyUnavailable, NotAllowedForRole)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,11 @@ def _entry(row: Mapping[str, Any]) -> dict[str, Any]:
     if event in ("created", "state"):
         out["event"] = "state"
         out["state"] = row.get("to_state")
-        if detail:
+        made = _json(detail) if event == "created" else None
+        if isinstance(made, dict):
+            if made.get("by"):
+                out["by"] = str(made["by"])  # the client that made the request
+        elif detail:
             out["message"] = detail
         return out
     parsed = _json(detail)

@@ -27,7 +27,7 @@ from bridge.errors import (
     TemporarilyUnavailable,
     TerminalNotPaired,
 )
-from bridge.hub import Hub, Peer
+from bridge.hub import Hub, Peer, client_of
 from bridge.jobs import ANSWERED_STATES, JobKind, JobState, is_final
 from bridge.journal import JobLinks, JobRecord, Journal
 from bridge.protocol import (
@@ -60,7 +60,7 @@ from bridge.protocol import (
 from bridge.terminals.reconciler import Reconciler
 from bridge.terminals import TerminalWorker, history_of
 
-__all__ = ["Service", "job_view"]
+__all__ = ["Service", "answered_by", "job_view"]
 
 #: Creates (and starts) a worker for a terminal that ``terminal.pair`` names for the first time.
 WorkerFactory = Callable[[str, int, int], Awaitable[TerminalWorker]]
@@ -72,6 +72,15 @@ def job_view(job: JobRecord) -> JobView:
         job_id=job.job_id, kind=job.kind, state=job.state, request=job.request, result=job.result,
         parent_job_id=job.parent_job_id,
     )
+
+
+def answered_by(operator: str | None, peer: Peer | None) -> str | None:
+    """History's ``by`` for an answer or an abort: the client, and the operator it named
+    (``"Dr Jones via engineer"``)."""
+    client = client_of(peer)
+    if client is None:
+        return operator
+    return f"{operator} via {client.name}" if operator else client.name
 
 
 class Service:
@@ -147,8 +156,10 @@ class Service:
     ) -> tuple[JobRecord, bool]:
         """Journal a job (or find it by requestId) and queue it; the record, and whether this call
         created it."""
+        client = client_of(peer)
         job, created = await self.journal.create_job(
             kind=kind, request_id=request_id, terminal=terminal.name, request=request, parent_job_id=parent_job_id,
+            by=client.name if client is not None else None,
         )
         self._follow(peer, job, terminal, created)
         return job, created
@@ -310,7 +321,7 @@ class Service:
         self._check_owner(job.job_id, peer, params.operator)
         if worker is None:
             raise NotAllowedNow("no question is pending for this job", {"jobId": job.job_id})
-        await worker.answer(job.job_id, params.answer, params.operator)
+        await worker.answer(job.job_id, params.answer, answered_by(params.operator, peer))
         return AnswerResult(accepted=True)
 
     async def abort(self, params: JobAbortParams, peer: Peer | None) -> AbortResult:
@@ -319,7 +330,7 @@ class Service:
         if is_final(job.state):
             return AbortResult(aborted=False)  # it ended (and its owners were let go): nothing to abort
         self._check_owner(job.job_id, peer, params.operator)
-        return AbortResult(aborted=bool(worker and await worker.abort(job.job_id, params.operator)))
+        return AbortResult(aborted=bool(worker and await worker.abort(job.job_id, answered_by(params.operator, peer))))
 
     def _job(self, job: JobRecord, history: list[dict[str, Any]] | None = None) -> Job:
         worker = self.workers.get(job.terminal or "")

@@ -52,6 +52,9 @@ from bridge.terminals.recovery import Recovery, wait_ready
 
 __all__ = ["TerminalWorker"]
 
+#: Transactions a page serves before it is replaced by a fresh one (when the terminal is idle).
+RECYCLE_AFTER = 100
+
 log = logging.getLogger("claimbridge.terminals")
 
 
@@ -97,6 +100,7 @@ class TerminalWorker:
         self._pairing_cache: PairingRecord | None = None
         self._page_ready = asyncio.Event()
         self._draining = False
+        self._served = 0
         self._recovery = Recovery(self, journal, page, self._audit)
 
     # -- state visible to the protocol ---------------------------------------------------------
@@ -183,6 +187,23 @@ class TerminalWorker:
                     self._hp = None
             if retry:
                 await self._requeue_when_writable(job_id)
+            else:
+                await self._maybe_recycle()
+
+    async def _maybe_recycle(self) -> None:
+        """A fresh page after :data:`RECYCLE_AFTER` transactions once the queue is empty (at 4x, whatever
+        the queue): memory stays flat over claims (:meth:`~bridge.browser.page.TerminalPage.recycle`)."""
+        self._served += 1
+        if self._served < RECYCLE_AFTER or (self._queue.qsize() and self._served < 4 * RECYCLE_AFTER):
+            return
+        self._served = 0
+        if self._draining or not self.page.loaded:
+            return
+        async with self._lock:
+            try:
+                await self.page.recycle()
+            except TerminalError as exc:
+                log.warning("terminal %s: a fresh page did not load (%s); the current one stays", self.name, exc.detail)
 
     async def _requeue_when_writable(self, job_id: str, poll_s: float = 0.5) -> None:
         """Put a job that could not start back in line once the journal takes writes again

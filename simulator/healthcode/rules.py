@@ -206,7 +206,7 @@ def check_required(raw: Any) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True, slots=True)
 class Provider:
-    """A practitioner or payee Healthcode knows (fixtures/healthcode/providers.json, SYNTHETIC).
+    """A practitioner or payee Healthcode knows (simulator/healthcode/data/providers.json, SYNTHETIC).
 
     ``insurers``: insurer -> the provider number it knows them by; ``payee``: set up as a payee
     provider (reference §3.5).
@@ -245,7 +245,7 @@ def _check_providers(raw: Mapping[str, Any], providers: Mapping[str, Provider]) 
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """One row of the SYNTHETIC member database (fixtures/healthcode/members.json)."""
+    """One row of the SYNTHETIC member database (simulator/healthcode/data/members.json)."""
 
     insurer: str
     membership_id: str

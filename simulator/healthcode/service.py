@@ -33,7 +33,8 @@ import json
 from dataclasses import dataclass, field, replace
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -61,7 +62,9 @@ __all__ = ["FAULTS", "create_healthcode_app", "reset_healthcode"]
 #: Faults the control API accepts.
 FAULTS = frozenset({"502", "503", "timeout", "dropResponse", "expiredCredentials"})
 
-_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "healthcode"
+#: The simulator's own reference data (package data: SYNTHETIC members and providers, and its
+#: copy of the insurers; the simulator never imports the bridge).
+_DATA: Traversable = files("simulator.healthcode") / "data"
 _UK = ZoneInfo("Europe/London")
 _DEFAULT_HOLD_SECONDS = 30.0
 
@@ -116,9 +119,9 @@ def create_healthcode_app(clock: Clock) -> web.Application:
     Returns:
         An application to mount with ``app.add_subapp("/healthcode/", ...)`` (or serve alone).
     """
-    insurers = json.loads((_FIXTURES / "insurers.json").read_text(encoding="utf-8"))
-    members = json.loads((_FIXTURES / "members.json").read_text(encoding="utf-8"))
-    providers = json.loads((_FIXTURES / "providers.json").read_text(encoding="utf-8"))
+    insurers = json.loads((_DATA / "insurers.json").read_text(encoding="utf-8"))
+    members = json.loads((_DATA / "members.json").read_text(encoding="utf-8"))
+    providers = json.loads((_DATA / "providers.json").read_text(encoding="utf-8"))
     app = web.Application()
     app[_STATE] = _State(
         clock=clock,

@@ -91,7 +91,7 @@ def install_v2(
     Args:
         app: The Healthcode sub-application.
         clock: The simulator's clock (token expiry, payment dates).
-        insurers: The rows of fixtures/healthcode/insurers.json (``findMemberRequires``).
+        insurers: The rows of simulator/healthcode/data/insurers.json (``findMemberRequires``).
         members: The SYNTHETIC member database.
         bill_by_invoice: The newest stored bill with an invoice number (and insurer), any site.
         status_of: A stored bill's current status.

@@ -94,7 +94,8 @@ async def _refused_as_behind(daemon: SubprocessDaemon, request_id: str) -> dict[
         listed = await c.call("job.list", {})  # reads answer
         assert isinstance(listed, (list, dict))
         async with httpx.AsyncClient() as http:
-            assert (await http.get(f"http://127.0.0.1:{daemon.port}/readyz", timeout=5)).status_code == 503
+            ready = await http.get(f"http://127.0.0.1:{daemon.port}/readyz", timeout=5)
+            assert ready.status_code == 503 and ready.json()["journalBehind"] is True
         return data
     finally:
         await c.close()

@@ -78,3 +78,49 @@ def test_a_browser_that_keeps_dying_is_relaunched_ever_more_slowly(tmp_path: Pat
     assert gaps[-1] > gaps[0] + 1.0, (gaps, text[-3000:])
     assert "relaunching the browser in" in text
     assert "Traceback" not in text
+
+
+LIVES = """#!/bin/sh
+# A Chromium that lives {seconds} s after each launch, then dies.
+python3 -c 'import time; print(time.monotonic())' >> "{launches}"
+"{chromium}" "$@" &
+sleep {seconds}
+kill -9 $!
+"""
+
+
+async def _relaunches(tmp_path: Path, lives_s: float, stable_after_s: float, watch_s: float) -> list[float]:
+    """Launch times of a real Browser (bridge.browser.page) on a Chromium that dies after
+    ``lives_s``, relaunched by its crash handler for ``watch_s`` seconds."""
+    import asyncio
+
+    from bridge.browser.page import Browser
+
+    launches = tmp_path / f"launches-{lives_s}-{stable_after_s}"
+    wrapper = tmp_path / f"chromium-{lives_s}-{stable_after_s}"
+    wrapper.write_text(LIVES.format(seconds=lives_s, launches=launches, chromium=CHROMIUM))
+    wrapper.chmod(0o755)
+    browser: Browser
+
+    async def crashed() -> None:
+        await browser.relaunch()
+
+    browser = Browser(str(wrapper), on_crash=crashed, stable_after_s=stable_after_s)
+    async with browser:
+        await asyncio.sleep(watch_s)
+    return [float(t) for t in launches.read_text().split()]
+
+
+async def test_a_browser_that_stayed_up_long_enough_is_relaunched_at_once_again(tmp_path: Path) -> None:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed (make browser)")
+    # Up 1 s each time, stable after 0.5 s: every crash is a first crash, relaunched at once, so
+    # the gaps stay those of its life and launch (no 0.25, 0.5, 1, 2 s added one after another).
+    stable = await _relaunches(tmp_path, lives_s=1.0, stable_after_s=0.5, watch_s=10.0)
+    gaps = [b - a for a, b in zip(stable, stable[1:])]
+    assert len(stable) >= 4, stable
+    assert max(gaps) < min(gaps) + 1.5, gaps
+    # The same browser counted as never stable (stable only after 60 s): the delays grow.
+    growing = await _relaunches(tmp_path, lives_s=1.0, stable_after_s=60.0, watch_s=10.0)
+    grown = [b - a for a, b in zip(growing, growing[1:])]
+    assert len(growing) < len(stable) and grown[-1] > grown[0] + 1.5, (grown, gaps)

@@ -244,13 +244,44 @@ async def test_bad_credentials_give_a_clear_error(tmp_path: Path, sim: Sim) -> N
         c = await running.client()
         check = await c.call("healthcode.checkCredentials")
         assert check == {"ok": False, "message": "Invalid Username/Password"}
+        # The bill is durable and waits for working credentials: never a permanent failure.
         job = await c.call("healthcode.submit", {"requestId": "hc-cred", "bill": bill()})
-        assert job["state"] == "failed"
-        assert job["error"]["code"] == -32004 and job["error"]["message"] == "Healthcode credentials invalid"
+        assert job["state"] == "queued"
         assert "wrong" not in json.dumps(job)
+        # A new bill meanwhile: -32005 healthcodeCredentials, nothing journalled.
+        with pytest.raises(RpcError) as err:
+            await c.call("healthcode.submit", {"requestId": "hc-cred-2", "bill": bill(invoiceNumber="INV-0002")})
+        assert err.value.code == -32005 and err.value.data["reason"] == "healthcodeCredentials"
         assert await sim_bills(sim) == []
+
+        # The password file corrected: read again, no restart; the queued bill goes.
+        password_file(tmp_path, PASSWORD)
+        for _ in range(200):
+            got = await c.call("job.get", {"jobId": job["jobId"]})
+            if got["state"] != "queued":
+                break
+            await asyncio.sleep(0.05)
+        assert got["state"] in ("running", "completed") and got["result"]["reference"]
+        again = await c.call("healthcode.submit", {"requestId": "hc-cred", "bill": bill()})
+        assert again["jobId"] == job["jobId"] and again["state"] != "failed"
+        assert (await c.call("healthcode.checkCredentials"))["ok"] is True
+        assert len(await sim_bills(sim)) == 1
     finally:
         await stop_daemon(running)
+
+
+async def test_an_expired_password_leaves_the_bill_queued_and_retried(hc: Running) -> None:
+    c = await hc.client()
+    await control(hc.sim, {"fault": "expiredCredentials", "count": 2})
+    job = await c.call("healthcode.submit", {"requestId": "hc-exp", "bill": bill(invoiceNumber="INV-EXP")})
+    assert job["state"] in ("queued", "running")
+    for _ in range(200):
+        job = await c.call("healthcode.submit", {"requestId": "hc-exp", "bill": bill(invoiceNumber="INV-EXP")})
+        if job["state"] != "queued":
+            break
+        await asyncio.sleep(0.05)
+    assert job["state"] in ("running", "completed") and job["result"]["reference"]
+    assert len(await sim_bills(hc.sim)) == 1
 
 
 async def test_missing_password_file_refuses_to_start(tmp_path: Path, sim: Sim) -> None:

@@ -113,5 +113,22 @@ async def test_wrong_api_key_is_a_clear_error(tmp_path: Path, sim: Sim) -> None:
             await c.call("healthcode.findMember", {"insurer": "ppp", "membershipNumber": "1234567A",
                                                    "dateOfBirth": "1962-11-05"})
         assert err.value.code == -32004 and "wrong-key" not in str(err.value.data)
+        # The key file corrected: read again for the next token, no restart.
+        api_key_file(tmp_path)
+        found = await c.call("healthcode.findMember", {"insurer": "ppp", "membershipNumber": "1234567A",
+                                                       "dateOfBirth": "1962-11-05"})
+        assert found["found"] is True
     finally:
         await stop_daemon(running)
+
+
+async def test_membership_is_checked_for_the_treatment_date(checked: Running) -> None:
+    c = await checked.client()
+    # Cover ended on 2026-11-20: treated on the 10th and 17th, billed after it ended.
+    patient = {**bill()["patient"], "membershipNumber": "BUP1000004", "firstName": "Iris", "lastName": "Endwell",
+               "dateOfBirth": "1983-03-03", "postcode": "ZZ2 4EE"}
+    answer = await c.call("healthcode.validate", {"bill": bill(patient=patient)})
+    assert answer == {"valid": True, "problems": []}
+    late = bill(patient=patient, lines=[{**bill()["lines"][0], "serviceDate": "2026-11-21"}])
+    answer = await c.call("healthcode.validate", {"bill": late})
+    assert {p["field"] for p in answer["problems"]} == {"patient.membershipNumber"}, answer

@@ -106,3 +106,19 @@ def test_a_start_up_failure_under_journald_is_one_error_record(tmp_path: Path) -
     assert failure and failure.group(1) == "3", lines
     assert "journal" in json.loads(failure.group(2))["msg"] and len(lines) <= 3, lines
     assert all(LINE.match(line) for line in lines), lines
+
+
+def test_an_invalid_config_under_journald_is_error_records(tmp_path: Path) -> None:
+    log = tmp_path / "journal-stream.log"
+    with log.open("wb") as out:
+        st = os.fstat(out.fileno())
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("CLAIMBRIDGE_")},
+               "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}", "CLAIMBRIDGE_LOG_LEVEL": "LOUD"}
+        code = subprocess.run([str(BIN / "claimbridge"), "run"], cwd=tmp_path, env=env, stdout=out, stderr=out,
+                              timeout=60).returncode
+    lines = log.read_text().splitlines()
+    assert code == 2 and lines, lines
+    for line in lines:
+        match = LINE.match(line)
+        assert match and match.group(1) == "3", line
+        assert "LOG_LEVEL" in json.loads(match.group(2))["msg"], line

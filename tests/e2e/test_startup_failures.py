@@ -136,3 +136,22 @@ def test_mqtt_configured_without_its_package(tmp_path: Path) -> None:
     (hide / "aiomqtt.py").write_text("raise ModuleNotFoundError(\"No module named 'aiomqtt'\", name='aiomqtt')\n")
     code, lines = _run(tmp_path, {"CLAIMBRIDGE_MQTT__URL": "mqtt://127.0.0.1:1883", "PYTHONPATH": str(hide)})
     _one_plain_line(code, lines, "[mqtt] url", "pip install 'claimbridge[mqtt]'")
+
+
+def test_the_simulator_on_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run([str(BIN / "claimbridge-sim"), "--port", str(port)], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+    _one_plain_line(done.returncode, (done.stdout + done.stderr).strip().splitlines(), "claimbridge-sim", str(port))
+
+
+def test_run_with_the_simulator_on_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        code, lines = _run(tmp_path, args=("--with-simulator", "--simulator-port", str(port)))
+    _one_plain_line(code, lines, f"port {port}", "simulator")

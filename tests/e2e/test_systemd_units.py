@@ -57,15 +57,21 @@ def test_daemon_unit_key_settings() -> None:
         "ProtectHome": "true",
         "PrivateTmp": "true",
         "NoNewPrivileges": "true",
-        "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+        "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6",
+        "ProcSubset": "pid",
+        "ProtectProc": "invisible",
+        "PrivateUsers": "yes",
+        "PrivateMounts": "yes",
         "MemoryMax": "1G",
         "KillMode": "mixed",
         "LimitNOFILE": "8192",
     }
     assert {k: one(s, k) for k in expected} == expected
     assert "CLAIMBRIDGE_STATE_DIR=/var/lib/claimbridge" in s["Environment"]
-    # V8's JIT needs W+X memory: this one must never be switched on for the daemon.
+    # V8's JIT (Chromium's, and node's in Playwright's driver) needs W+X memory: this one must
+    # never be switched on for the daemon, and the unit says why.
     assert "MemoryDenyWriteExecute" not in s
+    assert "#   MemoryDenyWriteExecute=true" in (SYSTEMD / "claimbridge.service").read_text()
     assert one(unit["Install"], "WantedBy") == "multi-user.target"
 
 

@@ -190,6 +190,9 @@ class FleetClient:
     messages: list[Received] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     reply_to: str = ""
+    #: The client token requests carry (user property ``authorization``), read when sending.
+    token_file: Path | None = None
+    token: str | None = None
 
     @property
     def request_topic(self) -> str:
@@ -201,6 +204,9 @@ class FleetClient:
             props.ResponseTopic = self.reply_to
         if correlation is not None:
             props.CorrelationData = correlation
+        token = self.token or (self.token_file.read_text().strip() if self.token_file is not None else None)
+        if token is not None:
+            props.UserProperty = ("authorization", f"Bearer {token}")
         payload = body if isinstance(body, (str, bytes)) else json.dumps(body)
         await self.client.publish(self.request_topic, payload, qos=1, properties=props)
 
@@ -245,14 +251,16 @@ class FleetClient:
 @contextlib.asynccontextmanager
 async def fleet_client(
     url_port: int, site: str, *, username: str | None = None, password: str | None = None,
-    reply_to: str | None = None,
+    reply_to: str | None = None, token_file: Path | None = None, token: str | None = None,
 ) -> AsyncIterator[FleetClient]:
-    """Connect a fleet client subscribed to its reply topic and everything under the site."""
+    """Connect a fleet client subscribed to its reply topic and everything under the site; its
+    requests carry the token (given, or read from ``token_file`` when sending)."""
     async with aiomqtt.Client(
         "127.0.0.1", url_port, protocol=aiomqtt.ProtocolVersion.V5, identifier=f"pms-{uuid.uuid4().hex[:8]}",
         username=username, password=password,
     ) as client:
-        fc = FleetClient(client, site, reply_to=reply_to or f"pms/{site}/replies/{uuid.uuid4().hex[:8]}")
+        fc = FleetClient(client, site, reply_to=reply_to or f"pms/{site}/replies/{uuid.uuid4().hex[:8]}",
+                         token_file=token_file, token=token)
 
         async def read() -> None:
             with contextlib.suppress(aiomqtt.MqttError):

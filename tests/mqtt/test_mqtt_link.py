@@ -27,7 +27,7 @@ pytestmark = pytest.mark.mqtt
 async def test_claim_over_mqtt_completes_once(tmp_path: Path, sim: Sim, broker: Broker, site: str) -> None:
     running = await start_mqtt_daemon(tmp_path, sim, MqttConfig(url=broker.url, site=site))
     try:
-        async with fleet_client(broker.port, site) as pms:
+        async with fleet_client(broker.port, site, token_file=tmp_path / "token") as pms:
             await wait_online(pms)
             params = claim_request(requestId=f"{site}-claim")
             answer = await pms.call("healthpoint.claim", params)
@@ -50,7 +50,7 @@ async def test_claim_over_mqtt_completes_once(tmp_path: Path, sim: Sim, broker: 
 async def test_errors_come_back_as_jsonrpc_errors(tmp_path: Path, sim: Sim, broker: Broker, site: str) -> None:
     running = await start_mqtt_daemon(tmp_path, sim, MqttConfig(url=broker.url, site=site))
     try:
-        async with fleet_client(broker.port, site) as pms:
+        async with fleet_client(broker.port, site, token_file=tmp_path / "token") as pms:
             await wait_online(pms)
             unknown = await pms.call("no.such.method", {})
             assert unknown["error"]["code"] == -32601
@@ -76,7 +76,7 @@ async def test_request_without_response_topic_runs_unanswered(
 ) -> None:
     running = await start_mqtt_daemon(tmp_path, sim, MqttConfig(url=broker.url, site=site))
     try:
-        async with fleet_client(broker.port, site) as pms:
+        async with fleet_client(broker.port, site, token_file=tmp_path / "token") as pms:
             await wait_online(pms)
             rid = f"{site}-fire-and-forget"
             await pms.send({"jsonrpc": "2.0", "id": 7, "method": "healthpoint.claim",
@@ -99,7 +99,7 @@ async def test_question_answered_over_mqtt_while_the_claim_waits(
     """A long claim runs in its own task: the receive loop still takes job.answer meanwhile."""
     running = await start_mqtt_daemon(tmp_path, sim, MqttConfig(url=broker.url, site=site))
     try:
-        async with fleet_client(broker.port, site) as pms:
+        async with fleet_client(broker.port, site, token_file=tmp_path / "token") as pms:
             await wait_online(pms)
             claim = asyncio.ensure_future(
                 pms.call("healthpoint.claim", claim_request(requestId=f"{site}-ask", onApproved="ask"))
@@ -120,11 +120,11 @@ async def test_terminal_state_is_retained_and_status_follows_the_link(
     running = await start_mqtt_daemon(tmp_path, sim, MqttConfig(url=broker.url, site=site))
     stopped = False
     try:
-        async with fleet_client(broker.port, site) as first:
+        async with fleet_client(broker.port, site, token_file=tmp_path / "token") as first:
             await wait_online(first)
             await first.wait(lambda m: m.topic.endswith("/terminals/front-desk") and m.json()["paired"])
         # a client that connects later gets the retained state and status at once
-        async with fleet_client(broker.port, site) as late:
+        async with fleet_client(broker.port, site, token_file=tmp_path / "token") as late:
             state = await late.wait(lambda m: m.topic == f"claimbridge/{site}/terminals/front-desk", 5)
             assert state.retain
             assert state.json() == {"name": "front-desk", "mid": 2187, "tid": 1, "paired": True,
@@ -140,7 +140,7 @@ async def test_terminal_state_is_retained_and_status_follows_the_link(
             await stop_daemon(running)
             stopped = True
             await late.wait(lambda m: m.topic == f"claimbridge/{site}/status" and m.payload == b"offline", 10)
-        async with fleet_client(broker.port, site) as after:
+        async with fleet_client(broker.port, site, token_file=tmp_path / "token") as after:
             status = await after.wait(lambda m: m.topic == f"claimbridge/{site}/status", 5)
             assert status.retain and status.payload == b"offline"
     finally:
@@ -152,7 +152,7 @@ async def test_username_and_password(tmp_path: Path, sim: Sim, broker: Broker, s
     config = MqttConfig(url=broker.auth_url, site=site, username=USERNAME, password_file=broker.password_file)
     running = await start_mqtt_daemon(tmp_path, sim, config, pair=False)
     try:
-        async with fleet_client(broker.auth_port, site, username=USERNAME, password=PASSWORD) as pms:
+        async with fleet_client(broker.auth_port, site, username=USERNAME, password=PASSWORD, token_file=tmp_path / "token") as pms:
             await wait_online(pms)
             health = await pms.call("system.health")
             assert health["result"]["terminals"][0]["name"] == "front-desk"
@@ -167,7 +167,7 @@ async def test_wrong_password_never_comes_online(tmp_path: Path, sim: Sim, broke
                         reconnect_min_s=0.1, reconnect_max_s=0.2)
     running = await start_mqtt_daemon(tmp_path / "state", sim, config, pair=False)
     try:
-        async with fleet_client(broker.auth_port, site, username=USERNAME, password=PASSWORD) as pms:
+        async with fleet_client(broker.auth_port, site, username=USERNAME, password=PASSWORD, token_file=tmp_path / "token") as pms:
             with pytest.raises(TimeoutError):
                 await wait_online(pms, timeout=1.5)
     finally:
@@ -184,7 +184,7 @@ async def test_broker_restart_mid_claim(tmp_path: Path, sim: Sim, own_broker: Br
         params = claim_request(requestId=f"{site}-restart")
         body = {"jsonrpc": "2.0", "id": "restart-1", "method": "healthpoint.claim", "params": params}
         first_try = b"first-try"
-        async with fleet_client(own_broker.port, site) as pms:
+        async with fleet_client(own_broker.port, site, token_file=tmp_path / "token") as pms:
             reply_to = pms.reply_to
             await wait_online(pms)
             await pms.send(body, first_try)
@@ -193,7 +193,7 @@ async def test_broker_restart_mid_claim(tmp_path: Path, sim: Sim, own_broker: Br
             own_broker.stop()
         await asyncio.sleep(0.3)
         own_broker.start()
-        async with fleet_client(own_broker.port, site, reply_to=reply_to) as pms:
+        async with fleet_client(own_broker.port, site, reply_to=reply_to, token_file=tmp_path / "token") as pms:
             await wait_online(pms, timeout=15)
             try:
                 got = await pms.wait(lambda m: m.topic == reply_to and m.correlation == first_try, 15)
@@ -230,7 +230,7 @@ async def test_killed_daemon_leaves_its_will_and_gets_queued_requests_on_return(
     )
     proc = await _spawn_daemon(config)
     try:
-        async with fleet_client(broker.port, site) as pms:
+        async with fleet_client(broker.port, site, token_file=tmp_path / "state" / "token") as pms:
             await wait_online(pms, timeout=30)
             proc.kill()
             proc.wait(10)
@@ -251,7 +251,7 @@ async def test_tls_with_a_client_certificate(tmp_path: Path, sim: Sim, broker: B
                         cert_file=certs / "client.crt", key_file=certs / "client.key")
     running = await start_mqtt_daemon(tmp_path, sim, config, pair=False)
     try:
-        async with fleet_client(broker.port, site) as pms:  # the PMS side may use another listener
+        async with fleet_client(broker.port, site, token_file=tmp_path / "token") as pms:  # the PMS side may use another listener
             await wait_online(pms)
             listed = await pms.call("terminal.list")
             assert [t["name"] for t in listed["result"]] == ["front-desk"]
@@ -264,7 +264,7 @@ async def test_tls_refuses_a_broker_it_cannot_verify(tmp_path: Path, sim: Sim, b
                         key_file=broker.certs / "client.key", reconnect_min_s=0.1, reconnect_max_s=0.2)
     running = await start_mqtt_daemon(tmp_path, sim, config, pair=False)  # system CAs only
     try:
-        async with fleet_client(broker.port, site) as pms:
+        async with fleet_client(broker.port, site, token_file=tmp_path / "token") as pms:
             with pytest.raises(TimeoutError):
                 await wait_online(pms, timeout=1.5)
     finally:
@@ -275,7 +275,7 @@ async def test_terminal_state_is_republished_on_a_timer(tmp_path: Path, sim: Sim
     config = MqttConfig(url=broker.url, site=site, state_interval_s=0.3)
     running = await start_mqtt_daemon(tmp_path, sim, config, pair=False)
     try:
-        async with fleet_client(broker.port, site) as pms:
+        async with fleet_client(broker.port, site, token_file=tmp_path / "token") as pms:
             await wait_online(pms)
             topic = f"claimbridge/{site}/terminals/front-desk"
             await pms.wait(lambda m: m.topic == topic and len([x for x in pms.messages if x.topic == topic]) >= 3, 5)

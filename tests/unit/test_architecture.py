@@ -30,6 +30,7 @@ PURE = (
     "bridge/journal/records.py",
     "bridge/journal/schema.py",
     "bridge/errors.py",
+    "bridge/roles.py",
     "bridge/backoff.py",
     "bridge/lifecycle.py",
     "bridge/terminals/history.py",

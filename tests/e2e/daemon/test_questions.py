@@ -49,7 +49,7 @@ async def test_an_operator_answers_from_another_client_and_history_names_them(da
     assert "status" in events and events.index("question") < events.index("answer")
     assert any(e["event"] == "status" and e["message"] == "Swipe or tap health fund card" for e in history)
     answered = next(e for e in history if e["event"] == "answer")
-    assert answered["message"] == "REJECT" and answered["by"] == "Dr Jones"
+    assert answered["message"] == "REJECT" and answered["by"] == "Dr Jones via engineer"
     assert [e["at"] for e in history] == sorted(e["at"] for e in history)
     assert "history" not in await console.call("job.get", {"requestId": "q-2"})
 

@@ -187,7 +187,7 @@ def test_mqtt_and_healthcode_tuning_defaults(monkeypatch):
     assert (mqtt.username, mqtt.password_file) == (None, None)
     assert (mqtt.ca_file, mqtt.cert_file, mqtt.key_file) == (None, None, None)
     assert mqtt.client_id is None  # bridge/mqtt.py then uses claimbridge-<site>
-    assert (mqtt.keepalive_s, mqtt.session_expiry_s) == (30, 300)
+    assert (mqtt.keepalive_s, mqtt.session_expiry_s) == (30, 3600)
     assert (mqtt.reconnect_min_s, mqtt.reconnect_max_s) == (0.5, 30.0)
     assert mqtt.state_interval_s == 60.0
     healthcode = load_settings().healthcode

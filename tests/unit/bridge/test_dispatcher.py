@@ -7,7 +7,7 @@ from typing import Any
 
 from bridge.dispatcher import Dispatcher
 from bridge.errors import NotAllowedNow, TemporarilyUnavailable
-from bridge.protocol import METHODS, SubscribeResult
+from bridge.protocol import METHODS, AbortResult, SubscribeResult
 
 
 async def _health(params: Any, peer: Any) -> SubscribeResult:
@@ -123,3 +123,53 @@ def test_a_model_refusing_inside_a_handler_logs_where_and_why_not_the_values(cap
     assert "events.subscribe" in logged and "topics" in logged
     assert "Jane" not in logged and "0412" not in logged
     assert all(r.exc_info is None for r in caplog.records)  # no traceback: it would print the input
+
+
+class _Peer:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def notify(self, method: str, params: dict[str, Any]) -> None:
+        pass
+
+
+def _as(client: Any, frame: str) -> tuple[Any, list[str]]:
+    ran: list[str] = []
+
+    async def abort(params: Any, peer: Any) -> AbortResult:
+        ran.append("job.abort")
+        return AbortResult(aborted=False)
+
+    async def subscribe(params: Any, peer: Any) -> SubscribeResult:
+        ran.append("events.subscribe")
+        return SubscribeResult(topics=())
+
+    d = Dispatcher({"job.abort": abort, "events.subscribe": subscribe}, "1.0")
+    reply = asyncio.run(d.handle_frame(frame, _Peer(client)))
+    return (None if reply is None else json.loads(reply)), ran
+
+
+def test_a_method_outside_the_role_is_refused_before_anything_runs() -> None:
+    from bridge.roles import ClientIdentity, Role
+
+    dash = ClientIdentity("dash", Role.READONLY)
+    reply, ran = _as(dash, '{"jsonrpc":"2.0","id":1,"method":"job.abort","params":{"jobId":"j"}}')
+    assert reply["error"] == {"code": -32006, "message": "Not allowed for this client's role",
+                              "data": {"role": "readonly", "method": "job.abort"}}
+    assert ran == []
+    reply, ran = _as(dash, '{"jsonrpc":"2.0","id":1,"method":"events.subscribe","params":{"topics":["job.updated"]}}')
+    assert "result" in reply and ran == ["events.subscribe"]
+
+
+def test_a_pms_may_not_name_an_operator_and_nobody_may_call_anything() -> None:
+    from bridge.roles import NOBODY, ClientIdentity, Role
+
+    pms = ClientIdentity("desk", Role.PMS)
+    reply, ran = _as(pms, '{"jsonrpc":"2.0","id":1,"method":"job.abort","params":{"jobId":"j","operator":"Ann"}}')
+    assert reply["error"]["code"] == -32006 and ran == []
+    reply, ran = _as(pms, '{"jsonrpc":"2.0","id":1,"method":"job.abort","params":{"jobId":"j"}}')
+    assert reply["result"] == {"aborted": False} and ran == ["job.abort"]
+    for method in ("events.subscribe", "rpc.discover", "no.such.method"):
+        reply, ran = _as(NOBODY, f'{{"jsonrpc":"2.0","id":1,"method":"{method}"}}')
+        assert reply["error"]["code"] == -32006 and reply["error"]["data"] == {"role": None, "method": method}
+        assert ran == []

@@ -43,3 +43,20 @@ def test_a_port_in_use_cannot_be_bound_and_says_so_in_one_line() -> None:
         assert str(taken.getsockname()[1]) in line and "\n" not in line
     finally:
         taken.close()
+
+
+def test_make_private_closes_the_state_directory_and_the_journal(tmp_path) -> None:
+    import os
+
+    from bridge.endpoint import make_private
+
+    state = tmp_path / "var"
+    state.mkdir(mode=0o755)
+    os.chmod(state, 0o755)
+    for name in ("claimbridge.db", "claimbridge.db-wal"):
+        (state / name).write_text("")
+        os.chmod(state / name, 0o644)
+    make_private(state)
+    assert state.stat().st_mode & 0o777 == 0o700
+    assert all((state / n).stat().st_mode & 0o777 == 0o600 for n in ("claimbridge.db", "claimbridge.db-wal"))
+    assert not (state / "claimbridge.db-shm").exists(), "files not there are not made"

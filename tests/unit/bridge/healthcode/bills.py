@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 from bridge.healthcode import Bill
-from bridge.clearing.reference import DEFAULT_REFERENCE_DIR
 
-BILLS = DEFAULT_REFERENCE_DIR / "bills"
+BILLS = Path(__file__).resolve().parents[4] / "fixtures" / "healthcode" / "bills"
 
 #: Pass as a value to ``make`` to remove that key.
 DELETE = object()

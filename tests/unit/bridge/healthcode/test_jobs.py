@@ -13,6 +13,7 @@ from bridge.healthcode.jobs import (
     bill_result,
     holds_invoice,
     is_own_bill,
+    merge_problems,
     job_state_for,
     problem_to_wire,
     uk_today,
@@ -142,3 +143,11 @@ def test_a_bill_found_by_invoice_number_is_adopted_only_when_it_is_this_job_s() 
 def test_unreadable_content_in_a_report_is_no_content() -> None:
     report = StatusReport.model_validate({"status": "Unprocessed", "reference": "R-1", "bill": {"x": 1}})
     assert report.bill is None and report.reference == "R-1"
+
+
+def test_problems_merged_once_each() -> None:
+    ours = [Problem(field="invoiceNumber", error="Invalid Format", suggestion="a")]
+    theirs = [Problem(field="invoiceNumber", error="Invalid Format", suggestion="b"),
+              Problem(field="patient.lastName", error="Patient demographics do not match registration number",
+                      suggestion="c")]
+    assert [p.suggestion for p in merge_problems(ours, theirs)] == ["a", "c"]

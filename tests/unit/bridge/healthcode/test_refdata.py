@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bridge.healthcode.refdata import CodeFormat, IscCode
+from bridge.errors import InvalidParams
+from bridge.healthcode.refdata import CodeFormat, IscCode, parse_code_list
 from bridge.clearing.reference import load_reference
 
 REF = load_reference()
@@ -29,3 +30,15 @@ def test_isc_allowed_for_insurer_lists() -> None:
 def test_fixture_reference_is_keyed_by_code() -> None:
     assert all(key == rules.code for key, rules in REF.insurers.items())
     assert all(key == code.code for key, code in REF.isc.items())
+
+
+def test_an_insurer_s_code_list_is_read_from_its_csv() -> None:
+    text = "\ufeffCode,Description\r\nPHY001,Physio\r\n\r\nPHY-2/A,\"Physio, long\"\r\n"
+    assert parse_code_list(text, "isc") == {"PHY001": "Physio", "PHY-2/A": "Physio, long"}
+    with pytest.raises(InvalidParams) as bad:
+        parse_code_list("code,description\nW922,a\nW9220,b\nW9220,c\nX1234\n9999Z,\n", "ccsd")
+    assert [e.field for e in bad.value.errors] == ["line 2", "line 4", "line 5", "line 6"]
+    with pytest.raises(InvalidParams):
+        parse_code_list("code,description\n", "isc")
+    with pytest.raises(InvalidParams):
+        parse_code_list("", "isc")

@@ -11,13 +11,29 @@ REF = load_reference()
 
 def test_search_by_code_prefix_ignores_case_and_dots() -> None:
     assert [m.code for m in search_codes("icd10", "m545", None, None, REF)] == ["M54.5"]
-    assert [m.code for m in search_codes("icd10", "M54", None, None, REF)] == ["M54.2", "M54.5"]
+    assert [m.code for m in search_codes("icd10", "M54", None, None, REF)][:4] == ["M54", "M54.0", "M54.1", "M54.2"]
 
 
 def test_search_by_words() -> None:
-    found = search_codes("icd10", "knee", None, None, REF)
-    assert {m.code for m in found} == {"M17.1", "S83.5"}
+    found = search_codes("icd10", "meniscus tear", None, 100, REF)
+    assert {"S83.2", "M23.2"} <= {m.code for m in found}
     assert [m.code for m in search_codes("ccsd", "laser ther", None, None, REF)] == ["W9220"]
+
+
+def test_icd10_in_full_by_words_and_code() -> None:
+    assert search_codes("icd10", "sciatica", None, None, REF)[0].code == "M54.3"
+    assert [m.code for m in search_codes("icd10", "M51.1", None, None, REF)] == ["M51.1"]
+    assert search_codes("icd10", "tennis elbow", None, None, REF)[0].code == "M77.1"
+    assert search_codes("icd10", "R51", "ppp", None, REF)[0].allowed is False
+
+
+def test_an_insurer_s_imported_list_changes_allowed_for_that_list_only() -> None:
+    imported = {"ISC-PHYS-INIT": "Physio initial (insurer's list)", "PHY001": "Physiotherapy session (insurer's own code)"}
+    found = {m.code: m for m in search_codes("isc", "phys", "bup", 100, REF, imported)}
+    assert found["PHY001"].allowed and found["ISC-PHYS-INIT"].allowed
+    assert not found["ISC-PHYS-FU"].allowed
+    without = {m.code: m for m in search_codes("isc", "phys", "bup", 100, REF)}
+    assert "PHY001" not in without and without["ISC-PHYS-FU"].allowed
 
 
 def test_search_exact_code_first() -> None:
@@ -43,7 +59,7 @@ def test_search_limit_and_empty_query() -> None:
 def test_search_result_shape() -> None:
     [match] = search_codes("ccsd", "W8500", "ppp", 5, REF)
     assert match.model_dump(by_alias=True) == {
-        "code": "W8500", "description": "Multiple arthroscopic operations on knee", "allowed": True}
+        "code": "W8500", "description": "Multiple arthroscopic operations on knee (public example, sample)", "allowed": True}
 
 
 # --- kind "insurer" (the drop-down Heydoc shows as the identifier is typed, seeds/001) -------

@@ -75,3 +75,13 @@ def test_a_row_that_cannot_be_decoded_is_listed_not_damage(tmp_path: Path) -> No
     found = check_journal(db, None, rows=True)
     assert found.damage == []
     assert len(found.rows) == 1 and "request-0002-abcdefghijkl" in found.rows[0]
+
+
+def test_a_row_whose_text_is_not_utf8_is_listed(tmp_path: Path) -> None:
+    db = tmp_path / "j.db"
+    _journal(db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE jobs SET result = CAST(x'7b22ff' AS TEXT) WHERE request_id = 'request-0001-abcdefghijkl'")
+    conn.close()
+    found = check_journal(db, None, rows=True)
+    assert found.damage == [] and len(found.rows) == 1 and "not UTF-8" in found.rows[0]

@@ -25,3 +25,19 @@ def test_related_jobs_follow_the_links_oldest_first(tmp_path: Path) -> None:
             assert await links.related(refund.job_id) == []
 
     asyncio.run(go())
+
+
+def test_a_related_row_that_cannot_be_decoded_is_refused_not_skipped(tmp_path: Path) -> None:
+    import pytest
+
+    from bridge.errors import JournalUnavailable
+
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
+            claim, _ = await j.create_job(kind=JobKind.CLAIM, request_id="c", terminal="t", request={})
+            await j.create_job(kind=JobKind.CANCEL, request_id="x", terminal="t", request={}, parent_job_id=claim.job_id)
+            await j.read(lambda: j.thread.conn.execute("UPDATE jobs SET state = 'teleported' WHERE request_id = 'x'"))
+            with pytest.raises(JournalUnavailable):  # a guard must not pass for want of the cancel
+                await JobLinks(j).related(claim.job_id)
+
+    asyncio.run(go())

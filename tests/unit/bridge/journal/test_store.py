@@ -284,3 +284,39 @@ def test_one_row_that_cannot_be_decoded_is_left_out_of_lists_and_never_claimed_a
                 await j.create_job(kind=JobKind.CLAIM, request_id="bad", terminal="t", request={})
 
     run(go())
+
+
+def test_a_write_returns_exactly_what_a_read_gives(tmp_path: Path) -> None:
+    # create_job, move and settle build their answer from what they wrote (no read back): it must
+    # be the row a read returns, COALESCE of result and error included.
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db") as j:
+            claim, _ = await j.create_job(kind=JobKind.CLAIM, request_id="c", terminal="t", request={"x": [1, "a"]})
+            assert claim == await j.get(claim.job_id)
+            gap, _ = await j.create_job(kind=JobKind.GAP, request_id="g", terminal="t", request={}, parent_job_id=claim.job_id)
+            assert gap == await j.get(gap.job_id) and gap.parent_job_id == claim.job_id
+            running = await j.move(claim.job_id, JobState.RUNNING, notes=[(AT, "status", "Present card")])
+            assert running == await j.get(claim.job_id)
+            lost = await j.move(claim.job_id, JobState.UNKNOWN, result={"result": "UNKNOWN"}, error={"message": "lost"})
+            assert lost == await j.get(claim.job_id)
+            await j.move(gap.job_id, JobState.RUNNING, result={"result": "x"}, error={"message": "e"})
+            kept = await j.move(gap.job_id, JobState.UNKNOWN, note="again")  # result and error kept
+            assert kept == await j.get(gap.job_id) and kept.error == {"message": "e"} and kept.result == {"result": "x"}
+            settled = await j.settle(claim.job_id, JobState.COMPLETED, result={"result": "APPROVED"}, note="n")
+            assert settled == await j.get(claim.job_id) and settled.error is None
+
+    run(go())
+
+
+def test_a_row_whose_text_is_not_utf8_is_left_out_not_a_failed_query(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db") as j:
+            bad, _ = await j.create_job(kind=JobKind.CLAIM, request_id="bad", terminal="t", request={})
+            await j.create_job(kind=JobKind.CLAIM, request_id="good", terminal="t", request={})
+            await j.read(lambda: j.thread.conn.execute(
+                "UPDATE jobs SET result = CAST(x'7b22ff' AS TEXT) WHERE request_id = 'bad'"))
+            assert [job.request_id for job in await j.list_jobs()] == ["good"]
+            with pytest.raises(JournalUnavailable):
+                await j.get(bad.job_id)
+
+    run(go())

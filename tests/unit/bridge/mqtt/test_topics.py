@@ -74,3 +74,40 @@ def test_bad_terminal_names_in_topics(name: str) -> None:
 )
 def test_valid_response_topic(topic: object, ok: bool) -> None:
     assert valid_response_topic(topic) is ok
+
+
+def test_bearer_token_from_the_user_properties() -> None:
+    from bridge.mqtt.topics import bearer_token
+
+    assert bearer_token([("trace", "x"), ("Authorization", "Bearer abc")]) == "abc"
+    assert bearer_token([("authorization", "Basic abc")]) is None
+    assert bearer_token([("authorization", "Bearer ")]) is None
+    assert bearer_token(None) is None and bearer_token([]) is None
+
+
+def test_a_request_is_new_once_within_the_window() -> None:
+    from bridge.mqtt.topics import RecentRequests, request_key
+
+    key = request_key("pms/replies", b"c1", b'{"id":1}')
+    assert key != request_key("pms/replies", b"c2", b'{"id":1}')
+    assert key != request_key("pms/replie", b"sc1", b'{"id":1}')
+    recent = RecentRequests(window_s=60, limit=3)
+    assert recent.first(key, 0.0) and not recent.first(key, 0.01) and not recent.first(key, 59.0)
+    assert recent.first(key, 61.0), "a redelivery a minute later is answered again"
+    for n in range(5):
+        recent.first(f"k{n}", 62.0)
+    assert recent.first(key, 62.0), "the oldest are forgotten beyond the limit"
+
+
+def test_config_takes_urls_and_url() -> None:
+    import pytest
+    from bridge.config import MqttConfig
+
+    assert MqttConfig(url="mqtt://a:1").broker_urls == ["mqtt://a:1"]
+    assert MqttConfig(urls=["mqtt://a:1", "mqtt://b:1"], url="mqtt://a:1").broker_urls == ["mqtt://a:1", "mqtt://b:1"]
+    assert MqttConfig(urls=["mqtt://b:1"], url="mqtt://a:1").broker_urls == ["mqtt://a:1", "mqtt://b:1"]
+    assert not MqttConfig().enabled and MqttConfig().session_expiry_s == 3600
+    with pytest.raises(ValueError):
+        MqttConfig(urls=["http://a"])
+    with pytest.raises(ValueError):
+        MqttConfig(urls=["mqtt://a:1", "mqtt://a:1"])

@@ -31,3 +31,8 @@ def test_each_kind_of_row() -> None:
     assert "by" not in h[5]
     assert h[7]["message"].startswith("reattach: ")
     assert h[8] == {"at": rows[8]["at"], "event": "state", "state": "resolved", "message": "approved: checked with the fund"}
+
+
+def test_the_first_state_names_the_client_that_made_the_request() -> None:
+    h = history_of([_row("created", json.dumps({"by": "reception-pms"}), to_state="queued")])
+    assert h == [{"at": h[0]["at"], "event": "state", "state": "queued", "by": "reception-pms"}]

@@ -22,10 +22,11 @@ from simulator.healthcode.rules import (
 )
 
 FIXTURES = Path(__file__).resolve().parents[4] / "fixtures" / "healthcode"
-MEMBERS_FILE = json.loads((FIXTURES / "members.json").read_text(encoding="utf-8"))
+DATA = Path(__file__).resolve().parents[4] / "simulator" / "healthcode" / "data"
+MEMBERS_FILE = json.loads((DATA / "members.json").read_text(encoding="utf-8"))
 MEMBERS = tuple(Member.from_row(row) for row in MEMBERS_FILE["members"])
 DB_INSURERS = frozenset(MEMBERS_FILE["insurersWithMemberDatabase"])
-INSURERS = frozenset(i["code"] for i in json.loads((FIXTURES / "insurers.json").read_text())["insurers"])
+INSURERS = frozenset(i["code"] for i in json.loads((DATA / "insurers.json").read_text())["insurers"])
 TODAY = date(2026, 11, 20)
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -199,3 +200,9 @@ def test_fault_plan_counts_down_then_clears() -> None:
     assert [plan.take(), plan.take(), plan.take()] == ["503", "503", None]
     plan.arm("slow", 0)
     assert plan.fault is None and plan.take() is None
+
+
+def test_the_simulator_s_insurers_are_the_bridge_s() -> None:
+    """The simulator keeps its own copy (it never imports the bridge): the two must not drift."""
+    bridge_copy = Path(__file__).resolve().parents[4] / "bridge" / "clearing" / "data" / "insurers.json"
+    assert json.loads((DATA / "insurers.json").read_text()) == json.loads(bridge_copy.read_text())
