@@ -41,6 +41,12 @@ PACKAGE_DATA = (
     "simulator/healthpoint/data/funds.json",
     "simulator/healthpoint/data/modalities.json",
     "simulator/healthpoint/data/response_codes.json",
+    "simulator/healthcode/data/insurers.json",
+    "simulator/healthcode/data/members.json",
+    "bridge/clearing/data/insurers.json",
+    "bridge/clearing/data/isc.json",
+    "bridge/clearing/data/ccsd.json",
+    "bridge/clearing/data/icd10.json",
 )
 
 
@@ -72,14 +78,6 @@ def _build(dist: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(ROOT)],
                           capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-
-
-def _needs_healthcode_data(installed: Installed) -> None:
-    """The simulator and ``[healthcode]`` read Healthcode's insurers and code lists: until they are
-    package data (being moved with ``[healthcode] reference_dir``), say so rather than fail."""
-    wheel = next(installed.dist.glob("claimbridge-*.whl"))
-    if not any(n.endswith("insurers.json") for n in zipfile.ZipFile(wheel).namelist()):
-        pytest.xfail("Healthcode's reference data (fixtures/healthcode) is not package data yet")
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +124,6 @@ def _claim(request_id: str) -> str:
 
 
 def test_run_with_the_simulator_takes_an_approved_claim(installed: Installed) -> None:
-    _needs_healthcode_data(installed)
     port, sim_port = _free_port(), _free_port()
     env = installed.env(CLAIMBRIDGE_LISTEN=f"127.0.0.1:{port}", CLAIMBRIDGE_STATE_DIR=str(installed.work / "var"))
     proc = subprocess.Popen([str(installed.bin / "claimbridge"), "run", "--with-simulator",
@@ -162,7 +159,6 @@ def test_run_with_the_simulator_takes_an_approved_claim(installed: Installed) ->
 
 
 def test_the_simulator_alone(installed: Installed) -> None:
-    _needs_healthcode_data(installed)
     port = _free_port()
     proc = subprocess.Popen([str(installed.bin / "claimbridge-sim"), "--host", "127.0.0.1", "--port", str(port)],
                             env=installed.env(), cwd=installed.work, stdout=subprocess.PIPE,
