@@ -54,12 +54,14 @@ from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
 from bridge.journal.events import EventLog
 from bridge.journal.guard import MarkKeeper, check_before_open
+from bridge.journal.watch import JournalWatch
 from bridge.lifecycle import DaemonState, Health, check_lifecycle_move, refusal, state_for
 from bridge.loops import Loops
 from bridge.mqtt.topics import Topics, parse_broker_url
 from bridge.observability import Observability, secrets_to_mask
 from bridge.dispatcher import Dispatcher
 from bridge.server import ConsoleSessions, WebsocketServer
+from bridge.shutdown import ShutdownDeadline
 from bridge.terminals.methods import Service
 from bridge.statelock import StateDirLock
 from bridge.browser.page import Browser, TerminalPage
@@ -203,11 +205,20 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError):
                     loop.add_signal_handler(sig, self.stop)
+        deadline = ShutdownDeadline(self.settings.shutdown_timeout_s, self._last_words, hard_exit=install_signals)
         with StateDirLock(self.state_dir):
-            # The loops' group inside the stack: every loop has ended before the parts it uses close.
-            async with contextlib.AsyncExitStack() as stack, self._loops:
-                await self._serve(stack)
+            await deadline.run(asyncio.ensure_future(self._body()), self._stop)
         log.info("stopped")
+
+    async def _body(self) -> None:
+        # The loops' group inside the stack: every loop has ended before the parts it uses close.
+        async with contextlib.AsyncExitStack() as stack, self._loops:
+            await self._serve(stack)
+
+    def _last_words(self) -> None:
+        """At the shutdown deadline: every outcome the journal has not taken, at ERROR, whole."""
+        if self.journal is not None:
+            self.journal.log_unwritten("the daemon exits (shutdown_timeout_s)")
 
     async def _serve(self, stack: contextlib.AsyncExitStack) -> None:
         """Start, answer until :meth:`stop`, then drain and end the loops."""
@@ -446,32 +457,15 @@ class Daemon:
                     self._restarting = None
 
     async def _journal_loop(self) -> None:
-        """Measure the journal with a real write every few seconds, and at once after a failed
-        write; commit held outcomes (and publish them) as soon as writes work again."""
-        journal = self.journal
-        if journal is None:
-            return
-        attempt = 0
-        while True:
-            delay = JOURNAL_PROBE_S if journal.writable else backoff_delay(attempt, 0.25, JOURNAL_PROBE_S)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(journal.wait_fault(), delay)
-            was_ok = journal.writable and journal.held_count == 0
-            committed = await journal.probe()
-            for job in committed:
-                log.info("job %s: held outcome %s committed", job.job_id, job.state)
-                self.hub.publish_job(job)
-            if journal.writable:
-                attempt = 0
-                if not was_ok:
-                    log.warning("the journal accepts writes again")
-                if not self._recovered:
-                    await self._recover_running()
-            else:
-                if was_ok:
-                    log.error("the journal refuses writes: %s", journal.last_error)
-                attempt += 1
-            self._refresh_state()
+        """Measure the journal with a real write (:class:`~bridge.journal.watch.JournalWatch`);
+        commit held outcomes (and publish them) as soon as writes work again."""
+        if self.journal is not None:
+            await JournalWatch(self.journal, self.hub.publish_job, self._after_probe, probe_s=JOURNAL_PROBE_S).run()
+
+    async def _after_probe(self) -> None:
+        if self.journal is not None and self.journal.writable and not self._recovered:
+            await self._recover_running()
+        self._refresh_state()
 
     def _browser_state(self) -> dict[str, Any]:
         b = self.browser

@@ -80,9 +80,16 @@ class Journal:
     ) -> None:
         with contextlib.suppress(JournalUnavailable):
             await self.flush_held()
+        self.log_unwritten("the daemon stops")
         with contextlib.suppress(JournalUnavailable):
             await self.read(self._thread.close)
-        self._thread.shutdown()
+        self._thread.shutdown(timeout=self._thread.busy_timeout_s * 2 + 1)
+
+    def log_unwritten(self, why: str) -> None:
+        """Log every outcome still held in memory at ERROR, whole: ``why`` it will not be written."""
+        for m in (m for moves in self._held.moves.values() for m in moves):
+            log.error("job %s: %s before the journal took its outcome; not written: %s", m.job_id, why,
+                      outcome_json(m.to_state, m.result, m.error))
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -121,11 +128,8 @@ class Journal:
     # -- measured health and held writes ------------------------------------------------------
 
     async def probe(self) -> list[JobRecord]:
-        """A real write (one row, fsynced), then every held write; sets :attr:`writable`.
-
-        The held writes count as part of the probe: a tiny write alone can pass on a full disk
-        (SQLite reuses its WAL). Returns the jobs whose held state change was committed now.
-        """
+        """A real write (one row, fsynced), then every held write (a tiny write alone can pass on a
+        full disk); sets :attr:`writable`. Returns the jobs whose held state change was committed now."""
         try:
             await self.read(self._probe)
             committed = await self.flush_held()
@@ -150,13 +154,8 @@ class Journal:
 
     async def hold(self, job_id: str, to_state: JobState, *, result: dict[str, Any] | None = None,
                    error: dict[str, Any] | None = None, note: str | None = None) -> JobRecord:
-        """Keep a state change the disk refused; return the job as callers must see it now,
-        ``unknown``: its outcome is not on disk, so nobody may rely on it yet.
-
-        Raises:
-            JobNotFound: no such job.
-            JournalUnavailable: the job cannot even be read.
-        """
+        """Keep a state change the disk refused (logged at ERROR, whole); return the job as callers
+        must see it now, ``unknown``. Raises JobNotFound, JournalUnavailable (cannot even read it)."""
         self._held.add_move(job_id, to_state, result, error, note)
         self._mark_unwritable(self.last_error or "a write failed")
         log.error("job %s: the journal refuses writes (%s); its outcome is held and committed once it"
