@@ -11,8 +11,15 @@ SIM_PORT ?= 8730
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The PMS vendor's tools, for tests/e2e/test_generated_clients.py: the generators' own npm
+# packages (and what the generated client imports), pinned, in the ignored .venv/node.
+NODE_DIR   := $(VENV)/node
+NODE_STAMP := $(NODE_DIR)/.installed
+NPM_PACKAGES := @open-rpc/generator@2.1.1 json-schema-to-typescript@16.0.0 \
+	@open-rpc/client-js@1.8.1 @open-rpc/meta-schema@1.14.9 @open-rpc/schema-utils-js@2.1.2 \
+	lodash@4.17.21 @types/lodash@4.17.13 @types/isomorphic-fetch@0.0.39 @types/ws@6.0.4 @types/node@18.11.9
 
-.PHONY: run test sim install browser broker promtool nspawn unit typecheck clean
+.PHONY: run test sim install browser broker promtool nspawn typescript node-tools unit typecheck clean
 
 run: install browser
 	CLAIMBRIDGE_LISTEN=127.0.0.1:$(PORT) $(BIN)/claimbridge run --with-simulator --simulator-port $(SIM_PORT)
@@ -20,7 +27,7 @@ run: install browser
 sim: install browser
 	$(BIN)/claimbridge-sim
 
-test: install browser broker promtool nspawn
+test: install browser broker promtool nspawn typescript node-tools
 	$(BIN)/python -m pytest -q
 
 unit: install
@@ -44,6 +51,17 @@ broker:
 	@scripts/ensure-debian-package openssl /usr/bin/openssl
 	@scripts/ensure-debian-package ejabberd /usr/sbin/ejabberdctl
 	@scripts/ensure-debian-package rabbitmq-server /usr/lib/rabbitmq/bin/rabbitmq-server
+
+typescript:
+	@scripts/ensure-debian-package node-typescript /usr/bin/tsc
+
+node-tools: $(NODE_STAMP)
+
+$(NODE_STAMP): Makefile
+	@scripts/ensure-debian-package npm /usr/bin/npm
+	@mkdir -p $(NODE_DIR)
+	@npm install --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error $(NPM_PACKAGES)
+	@touch $@
 
 # promtool checks /metrics (tests/e2e/test_observability.py); it comes with Debian's prometheus.
 promtool:

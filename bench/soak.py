@@ -73,12 +73,12 @@ async def _claims(c: Client, count: int, in_flight: int, counter: itertools.coun
         c.notes.clear()  # the bench's own client keeps every notification otherwise
 
 
-async def soak(claims: int, first: int, in_flight: int, settle_s: float) -> dict[str, float]:
+async def soak(claims: int, first: int, in_flight: int, settle_s: float, keep: Path | None = None) -> dict[str, float]:
     """Serve ``claims`` claims; PSS (tree) and RSS (daemon) in KiB after ``first`` and at the end."""
     async with running_sim(scale=1000.0) as sim:
         await sim.scenario(cardDelayMs=0, fundDelayMs=0)
         with tempfile.TemporaryDirectory(prefix="claimbridge-soak-") as tmp:
-            d = SubprocessDaemon(Path(tmp), sim, default_terminals(1))
+            d = SubprocessDaemon(keep or Path(tmp), sim, default_terminals(1))
             await d.start()
             try:
                 await d.pair_all()
@@ -119,8 +119,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--first", type=int, default=500, help="claims before the first reading")
     parser.add_argument("--in-flight", type=int, default=4)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds of quiet before each reading")
+    parser.add_argument("--keep", type=Path, help="run the daemon in this folder and keep it (its log, its journal)")
     args = parser.parse_args(argv)
-    r = asyncio.run(soak(args.claims, min(args.first, args.claims), args.in_flight, args.settle))
+    r = asyncio.run(soak(args.claims, min(args.first, args.claims), args.in_flight, args.settle, args.keep))
     mib = 1024.0
     print(f"{args.claims} claims in {r['seconds']:.0f} s")
     print(f"daemon RSS after {args.first} claims: {r['rss_first'] / mib:.1f} MiB; "

@@ -324,6 +324,9 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=50, gt=0)
     pairing_timeout_s: float = Field(default=90, gt=0)
     transaction_timeout_s: float = Field(default=600, gt=0)
+    #: SIGTERM ends the daemon within this many seconds whatever the journal or a terminal does:
+    #: a running transaction is waited for until then; an outcome not yet written is logged.
+    shutdown_timeout_s: float = Field(default=30, gt=0, le=3600)
     #: A terminal page that does not answer a liveness probe within this is dead (INTERFACES.md
     #: "Availability"); every other call into a page has the same limit.
     page_probe_timeout_s: float = Field(default=10, gt=0, le=600)

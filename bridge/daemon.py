@@ -13,20 +13,18 @@ Start-up order is what keeps every answer honest:
    again; the lock guarantees no other process is running it);
 6. the browser and the pages; each worker then tries ``continueLastTransaction``.
 
-The optional parts are chosen here, in plain code, and each gets what it needs in its
-constructor: before the server starts, Healthcode (``[healthcode] url``: its methods join the
-dispatcher's table), observability (``/metrics``, JSON logs) and the console (routes), and
-sd_notify (``$NOTIFY_SOCKET``: the watchdog runs from here on); once the terminals are
-started, the Healthcode worker, the MQTT link (``[mqtt] url``), sd_notify's announcements and
-the automatic reconciliation. Each part that opens something is an async context manager on
-the one exit stack, so shutdown closes them in reverse order. The background loops run in one
-``asyncio.TaskGroup`` inside that stack (so every loop has ended before the parts it uses
-close) and are cancelled after the drain; :mod:`bridge.loops` keeps each loop's failure its own
-and lets a start-up :class:`~bridge.errors.CannotStart` leave as itself.
-
-While running, a health loop measures the journal (a real write) and probes every page; a
-hung page counts as dead: the browser is restarted and the page's job becomes ``unknown``.
-SIGTERM drains: new jobs are refused with -32005, the running transaction finishes, then it exits.
+The optional parts are chosen here, in plain code, and each gets what it needs in its constructor:
+before the server starts, Healthcode (``[healthcode] url``: its methods join the dispatcher's table),
+observability (``/metrics``, JSON logs) and the console (routes), and sd_notify (``$NOTIFY_SOCKET``: the
+watchdog runs from here on); once the terminals are started, the Healthcode worker, the MQTT link
+(``[mqtt] url``), sd_notify's announcements and the automatic reconciliation. Each part that opens
+something is an async context manager on the one exit stack, so shutdown closes them in reverse order.
+The background loops run in one ``asyncio.TaskGroup`` inside that stack (so every loop has ended before
+the parts it uses close) and are cancelled after the drain; :mod:`bridge.loops` keeps each loop's
+failure its own and lets a start-up :class:`~bridge.errors.CannotStart` leave as itself. While running,
+a health loop measures the journal (a real write) and probes every page; a hung page counts as dead: the
+browser is restarted and the page's job becomes ``unknown``. SIGTERM drains: new jobs are refused with
+-32005, the running transaction finishes, then the daemon exits.
 """
 
 from __future__ import annotations
@@ -54,13 +52,16 @@ from bridge.errors import CannotStart, JournalUnavailable, TemporarilyUnavailabl
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
+from bridge.journal.events import EventLog
 from bridge.journal.guard import MarkKeeper, check_before_open
+from bridge.journal.watch import JournalWatch
 from bridge.lifecycle import ICLIENT_UNREACHABLE, DaemonState, iclient_unreachable, Health, check_lifecycle_move, refusal, state_for
 from bridge.loops import Loops, quiet_driver_exit
 from bridge.mqtt.topics import Topics, parse_broker_url
 from bridge.observability import Observability, secrets_to_mask
 from bridge.dispatcher import Dispatcher
 from bridge.server import ConsoleSessions, WebsocketServer
+from bridge.shutdown import ShutdownDeadline
 from bridge.terminals.methods import Service
 from bridge.statelock import StateDirLock
 from bridge.browser.page import Browser, TerminalPage
@@ -192,7 +193,7 @@ class Daemon:
         self._refresh_state()
         refused = refusal(self.state, self.health(), terminal)
         if refused is not None and refused[0] == ICLIENT_UNREACHABLE and self.browser is not None:
-            raise iclient_unreachable(self.browser.iclient.reason or "no answer", refused[1])
+            raise iclient_unreachable(self.browser.iclient.reason or "no answer", refused[2])
         if refused is not None:
             raise TemporarilyUnavailable(*refused)
 
@@ -209,11 +210,20 @@ class Daemon:
                 with contextlib.suppress(NotImplementedError):
                     loop.add_signal_handler(sig, self.stop)
             loop.set_exception_handler(quiet_driver_exit)
+        deadline = ShutdownDeadline(self.settings.shutdown_timeout_s, self._last_words, hard_exit=install_signals)
         with StateDirLock(self.state_dir):
-            # The loops' group inside the stack: every loop has ended before the parts it uses close.
-            async with contextlib.AsyncExitStack() as stack, self._loops:
-                await self._serve(stack)
+            await deadline.run(asyncio.ensure_future(self._body()), self._stop)
         log.info("stopped")
+
+    async def _body(self) -> None:
+        # The loops' group inside the stack: every loop has ended before the parts it uses close.
+        async with contextlib.AsyncExitStack() as stack, self._loops:
+            await self._serve(stack)
+
+    def _last_words(self) -> None:
+        """At the shutdown deadline: every outcome the journal has not taken, at ERROR, whole."""
+        if self.journal is not None:
+            self.journal.log_unwritten("the daemon exits (shutdown_timeout_s)")
 
     async def _serve(self, stack: contextlib.AsyncExitStack) -> None:
         """Start, answer until :meth:`stop`, then drain and end the loops."""
@@ -240,6 +250,7 @@ class Daemon:
             mark, mark_problem = check_before_open(path)  # JournalDamaged: exit 1
             journal = await stack.enter_async_context(Journal(path, clock=self.now))
             remembered_terminals = await journal.terminals()
+            self.hub.events = await stack.enter_async_context(EventLog(journal))  # flushed before the journal closes
         except (JournalUnavailable, OSError) as exc:
             detail = exc.detail if isinstance(exc, JournalUnavailable) else (exc.strerror or str(exc))
             raise CannotStart(f"claimbridge: the journal {path} cannot be opened ({detail}); if it is damaged, "
@@ -365,7 +376,7 @@ class Daemon:
     async def _make_worker(self, name: str, mid: int, tid: int) -> TerminalWorker:
         """A worker for a terminal, with its page object (not loaded) and pairing state."""
         if self.journal is None or self.browser is None:
-            raise TemporarilyUnavailable("the daemon is starting")
+            raise TemporarilyUnavailable("starting")
         s = self.settings
         page = TerminalPage(
             self.browser, self._host_url(), s.iclient_url, s.api_key,
@@ -394,7 +405,7 @@ class Daemon:
     async def _add_worker(self, name: str, mid: int, tid: int) -> TerminalWorker:
         """A terminal that ``terminal.pair`` names for the first time (needs the browser up)."""
         if not (self._started and self.browser is not None and self.browser.up):
-            raise TemporarilyUnavailable("the browser is not up yet")
+            raise TemporarilyUnavailable("browserRestarting", "the browser is not up yet")
         worker = await self._make_worker(name, mid, tid)
         await self._start_worker(worker)
         return worker
@@ -443,32 +454,15 @@ class Daemon:
                     self._restarting = None
 
     async def _journal_loop(self) -> None:
-        """Measure the journal with a real write every few seconds, and at once after a failed
-        write; commit held outcomes (and publish them) as soon as writes work again."""
-        journal = self.journal
-        if journal is None:
-            return
-        attempt = 0
-        while True:
-            delay = JOURNAL_PROBE_S if journal.writable else backoff_delay(attempt, 0.25, JOURNAL_PROBE_S)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(journal.wait_fault(), delay)
-            was_ok = journal.writable and journal.held_count == 0
-            committed = await journal.probe()
-            for job in committed:
-                log.info("job %s: held outcome %s committed", job.job_id, job.state)
-                self.hub.publish_job(job)
-            if journal.writable:
-                attempt = 0
-                if not was_ok:
-                    log.warning("the journal accepts writes again")
-                if not self._recovered:
-                    await self._recover_running()
-            else:
-                if was_ok:
-                    log.error("the journal refuses writes: %s", journal.last_error)
-                attempt += 1
-            self._refresh_state()
+        """Measure the journal with a real write (:class:`~bridge.journal.watch.JournalWatch`);
+        commit held outcomes (and publish them) as soon as writes work again."""
+        if self.journal is not None:
+            await JournalWatch(self.journal, self.hub.publish_job, self._after_probe, probe_s=JOURNAL_PROBE_S).run()
+
+    async def _after_probe(self) -> None:
+        if self.journal is not None and self.journal.writable and not self._recovered:
+            await self._recover_running()
+        self._refresh_state()
 
     def _browser_state(self) -> dict[str, Any]:
         b = self.browser

@@ -11,23 +11,27 @@ The tree::
      +-- RequestIdReused                  -32001
      +-- JobNotFound                      -32002
      +-- TerminalNotPaired                -32003
-     +-- NotAllowedNow                    -32004
-     |    +-- JobMoved                    -32004  data {reason: "jobEnded", jobId, state, message}
+     +-- NotAllowedNow                    -32004  data {reason, message}
+     |    +-- JobMoved                    -32004  data {reason: "jobEnded", message, jobId, state}
      +-- NotAllowedForRole                -32006  data {role, method}
-     +-- TemporarilyUnavailable           -32005  data {reason, retryAfterMs}
+     +-- TemporarilyUnavailable           -32005  data {reason, message, retryAfterMs}
      |    +-- JournalUnavailable          -32005  (a sqlite3 error, stopped at the journal)
      |    +-- JournalBehind               -32005  data {reason: "journalBehind", retryAfterMs, message}
      +-- TerminalError                    -32005  (browser/page failures; details withheld)
      +-- HealthcodeError                  -32005
           +-- HealthcodeUnavailable       -32005
           +-- HealthcodeOutcomeUncertain  -32005
-          +-- HealthcodeCredentialsInvalid -32004
+          +-- HealthcodeCredentialsInvalid -32005  (reason ``healthcodeCredentials``)
           +-- HealthcodeRejected          -32602  data.errors [{field, message}] + data.problems
           |    +-- BillHasProblems        -32602  (our pre-flight: nothing reached Healthcode)
           +-- HealthcodeNotFound          -32002
      +-- CannotStart                      -32603  (never on the wire: the daemon exits 1)
           +-- StateDirLocked                       (another daemon holds the state directory)
           +-- StateDirUnusable                     (the state directory cannot be written)
+
+``data.reason`` of -32004 and -32005 is a stable camelCase code (:data:`NOT_ALLOWED_REASONS`,
+:data:`UNAVAILABLE_REASONS`, listed in ``rpc.discover``) and ``data.message`` says it in words.
+Field paths (``data.errors[].field``) are written by :func:`field_path`: ``items[0].claimAmount``.
 
 Errors hold fields (the bad field and rule, the job id), never pre-formatted text. Each has a
 short human :attr:`~ClaimbridgeError.message`, a JSON-RPC :attr:`~ClaimbridgeError.code` looked
@@ -45,38 +49,17 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from bridge.reasons import NOT_ALLOWED_REASONS, UNAVAILABLE_REASONS, NotAllowedReason, UnavailableReason, field_path
+
 __all__ = [
-    "ERROR_CODES",
-    "INTERNAL_ERROR",
-    "BillHasProblems",
-    "CannotStart",
-    "ClaimbridgeError",
-    "FieldError",
-    "HealthcodeCredentialsInvalid",
-    "HealthcodeError",
-    "HealthcodeNotFound",
-    "HealthcodeOutcomeUncertain",
-    "HealthcodeRejected",
-    "HealthcodeUnavailable",
-    "InvalidParams",
-    "InvalidRequest",
-    "JournalBehind",
-    "JournalDamaged",
-    "JournalUnavailable",
-    "JobMoved",
-    "JobNotFound",
-    "MethodNotFound",
-    "NotAllowedForRole",
-    "NotAllowedNow",
-    "ParseError",
-    "ProtocolError",
-    "RequestIdReused",
-    "StateDirLocked",
-    "StateDirUnusable",
-    "TemporarilyUnavailable",
-    "TerminalError",
-    "TerminalNotPaired",
-    "to_jsonrpc_error",
+    "ERROR_CODES", "INTERNAL_ERROR", "BillHasProblems", "CannotStart", "ClaimbridgeError",
+    "FieldError", "HealthcodeCredentialsInvalid", "HealthcodeError", "HealthcodeNotFound",
+    "HealthcodeOutcomeUncertain", "HealthcodeRejected", "HealthcodeUnavailable", "InvalidParams",
+    "InvalidRequest", "JournalBehind", "JournalDamaged", "JournalUnavailable", "JobMoved",
+    "JobNotFound", "MethodNotFound", "NOT_ALLOWED_REASONS", "NotAllowedNow", "NotAllowedReason",
+    "ParseError", "ProtocolError", "RequestIdReused", "StateDirLocked", "StateDirUnusable",
+    "TemporarilyUnavailable", "TerminalError", "TerminalNotPaired", "UNAVAILABLE_REASONS",
+    "UnavailableReason", "field_path", "to_jsonrpc_error", "NotAllowedForRole",
 ]
 
 #: JSON-RPC code for anything that is not one of ours (JSON-RPC 2.0 §5.1).
@@ -88,7 +71,7 @@ class FieldError:
     """One bad field of a request.
 
     Attributes:
-        field: Dotted path into the params, e.g. ``"items.3.patientId"``.
+        field: Path into the params (:func:`field_path`), e.g. ``"items[3].patientId"``.
         message: The rule it broke, in plain words, e.g. ``"must be exactly two digits"``.
     """
 
@@ -233,13 +216,16 @@ class NotAllowedNow(ClaimbridgeError):
 
     message = "Not allowed now"
 
-    def __init__(self, reason: str, data: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, reason: NotAllowedReason, words: str = "", data: Mapping[str, Any] | None = None) -> None:
         super().__init__(reason)
-        self.reason = reason
+        #: The stable code (:data:`NOT_ALLOWED_REASONS`).
+        self.reason: NotAllowedReason = reason
+        #: The reason in words (``data.message``); the code's own text when not given.
+        self.words = words or NOT_ALLOWED_REASONS.get(reason, reason)
         self.extra: dict[str, Any] = dict(data) if data else {}
 
     def data(self) -> dict[str, Any] | None:
-        return {"reason": self.reason, **self.extra}
+        return {"reason": self.reason, "message": self.words, **self.extra}
 
 
 class JobMoved(NotAllowedNow):
@@ -248,10 +234,10 @@ class JobMoved(NotAllowedNow):
     transaction that checked the state, so nothing was written."""
 
     def __init__(self, job_id: str, state: str, expected: str) -> None:
-        super().__init__("jobEnded", {
-            "jobId": job_id, "state": state,
-            "message": f"the job is {state} now, no longer {expected}: another request moved it first",
-        })
+        super().__init__(
+            "jobEnded", f"the job is {state} now, no longer {expected}: another request moved it first",
+            {"jobId": job_id, "state": state},
+        )
         self.job_id = job_id
         self.state = state
         self.expected = expected
@@ -274,19 +260,21 @@ class TemporarilyUnavailable(ClaimbridgeError):
     """The daemon cannot serve this now (browser restarting, shutting down); try again later.
 
     Attributes:
-        reason: what is not ready, in plain words.
+        reason: what is not ready, a stable code (:data:`UNAVAILABLE_REASONS`).
+        words: the same in plain words (``data.message``).
         retry_after_ms: when trying again is worth it.
     """
 
     message = "Temporarily unavailable"
 
-    def __init__(self, reason: str, retry_after_ms: int = 1000, words: str | None = None) -> None:
+    def __init__(self, reason: UnavailableReason, words: str = "", retry_after_ms: int = 1000) -> None:
         super().__init__(reason)
-        self.reason = reason
-        self.retry_after_ms, self.words = retry_after_ms, words  # words: data.message, when reason is a code
+        self.reason: UnavailableReason = reason
+        self.words = words or UNAVAILABLE_REASONS.get(reason, reason)
+        self.retry_after_ms = retry_after_ms
 
     def data(self) -> dict[str, Any] | None:
-        return {"reason": self.reason, "retryAfterMs": self.retry_after_ms, **({"message": self.words} if self.words else {})}
+        return {"reason": self.reason, "message": self.words, "retryAfterMs": self.retry_after_ms}
 
 
 class JournalUnavailable(TemporarilyUnavailable):
@@ -297,7 +285,7 @@ class JournalUnavailable(TemporarilyUnavailable):
     """
 
     def __init__(self, detail: str, retry_after_ms: int = 2000) -> None:
-        super().__init__("the journal cannot be written now", retry_after_ms)
+        super().__init__("journalUnavailable", "", retry_after_ms)
         self.detail = detail
 
 
@@ -307,16 +295,13 @@ class JournalBehind(TemporarilyUnavailable):
     an engineer runs ``claimbridge journal accept-gap``. Reads and repeated requests still answer."""
 
     def __init__(self, detail: str, retry_after_ms: int = 60_000) -> None:
-        super().__init__("journalBehind", retry_after_ms)
+        super().__init__(
+            "journalBehind",
+            f"the journal is behind its mark ({detail}); an engineer must run "
+            "'claimbridge journal accept-gap --note TEXT' (docs/operations.md)",
+            retry_after_ms,
+        )
         self.detail = detail
-
-    def data(self) -> dict[str, Any] | None:
-        return {
-            "reason": "journalBehind",
-            "retryAfterMs": self.retry_after_ms,
-            "message": f"the journal is behind its mark ({self.detail}); an engineer must run "
-                       "'claimbridge journal accept-gap --note TEXT' (docs/operations.md)",
-        }
 
 
 class TerminalError(ClaimbridgeError):
@@ -329,16 +314,22 @@ class TerminalError(ClaimbridgeError):
         self.detail, self.refused = detail, refused  # refused: iClient threw at once, nothing was sent
 
     def data(self) -> dict[str, Any] | None:
-        return {"reason": "terminal page unavailable"}
+        return {"reason": "pageUnavailable", "message": UNAVAILABLE_REASONS["pageUnavailable"], "retryAfterMs": 1000}
 
     def __str__(self) -> str:
         return f"terminal error: {self.detail}"
 
 
 class HealthcodeError(ClaimbridgeError):
-    """Talking to Healthcode failed; ``data`` holds what is known (never credentials)."""
+    """Talking to Healthcode failed; ``data`` holds what is known (never credentials):
+    ``reason`` (the class's code), ``message`` (the detail in words), ``retryAfterMs`` and
+    what the adapter adds (``operation``, ``httpStatus``)."""
 
     message = "Healthcode error"
+    #: ``data.reason``: a stable code.
+    reason: ClassVar[str] = "healthcodeError"
+    #: ``data.retryAfterMs`` for the -32005 ones.
+    retry_after_ms: ClassVar[int | None] = 5000
 
     def __init__(self, detail: str = "", **data: Any) -> None:
         super().__init__(detail)
@@ -346,29 +337,34 @@ class HealthcodeError(ClaimbridgeError):
         self.extra: dict[str, Any] = data
 
     def data(self) -> dict[str, Any] | None:
-        out: dict[str, Any] = {}
-        if self.detail:
-            out["reason"] = self.detail
+        out: dict[str, Any] = {"reason": self.reason, "message": self.detail or self.message}
+        if self.retry_after_ms is not None:
+            out["retryAfterMs"] = self.retry_after_ms
         out.update(self.extra)
-        return out or None
+        return out
 
 
 class HealthcodeUnavailable(HealthcodeError):
     """Healthcode cannot be reached or answered 5xx; nothing was submitted."""
 
     message = "Healthcode unavailable"
+    reason = "healthcodeUnavailable"
 
 
 class HealthcodeOutcomeUncertain(HealthcodeError):
     """A submit may or may not have reached Healthcode: never re-sent blindly."""
 
     message = "Healthcode outcome uncertain"
+    reason = "healthcodeUncertain"
 
 
 class HealthcodeCredentialsInvalid(HealthcodeError):
-    """Healthcode refused the site's credentials."""
+    """Healthcode refused the site's credentials: -32005 ``healthcodeCredentials`` (nothing was
+    sent; it works again once the operator fixes ``[healthcode]``)."""
 
     message = "Healthcode credentials invalid"
+    reason = "healthcodeCredentials"
+    retry_after_ms = 60_000
 
 
 class HealthcodeRejected(HealthcodeError):
@@ -401,6 +397,8 @@ class HealthcodeNotFound(HealthcodeError):
     """Healthcode does not know the bill."""
 
     message = "Not found"
+    reason = "healthcodeNotFound"
+    retry_after_ms = None
 
 
 class CannotStart(ClaimbridgeError):
@@ -475,7 +473,7 @@ ERROR_CODES: Mapping[type[ClaimbridgeError], int] = MappingProxyType(
         HealthcodeError: -32005,
         HealthcodeUnavailable: -32005,
         HealthcodeOutcomeUncertain: -32005,
-        HealthcodeCredentialsInvalid: -32004,
+        HealthcodeCredentialsInvalid: -32005,
         HealthcodeRejected: -32602,
         BillHasProblems: -32602,
         HealthcodeNotFound: -32002,

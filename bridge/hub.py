@@ -9,6 +9,11 @@ Every notification is one of the protocol's models (:data:`bridge.protocol.NOTIF
 names its method); peers and listeners get its JSON dump. ``job.updated`` is published from a
 journal row with :meth:`Hub.publish_job`: a caller waiting on the job gets the Job model itself,
 so an answer and its notification are the same Job.
+
+Every notification carries ``seq``, its number in the journal's event log
+(:class:`~bridge.journal.events.EventLog`, once the daemon has opened it); :meth:`Hub.catch_up`
+replays to a peer what was recorded after the ``seq`` it last saw, holding the live ones back
+meanwhile, so that it gets every notification once, in order.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from bridge.jobs import ANSWERED_STATES, FINAL_STATES
 from bridge.jobs import JobId
+from bridge.journal.events import EventLog
 from bridge.protocol import (
     NOTIFICATIONS,
     Job,
@@ -67,6 +73,12 @@ class Hub:
     """Routes notifications to peers and wakes callers waiting on jobs."""
 
     def __init__(self) -> None:
+        #: The journal's event log: set by the daemon once the journal is open.
+        self.events: EventLog | None = None
+        #: Peers being caught up: their live notifications wait here until the replay is sent.
+        self._holding: dict[Peer, list[tuple[str, dict[str, Any]]]] = {}
+        #: The number of each job's pending ``job.question``: sent again, it is the same event.
+        self._question_seq: dict[str, int] = {}
         self._owners: dict[str, set[Peer]] = defaultdict(set)
         self._subscriptions: dict[Peer, frozenset[str]] = {}
         self._waiters: dict[str, list[asyncio.Future[Job]]] = defaultdict(list)
@@ -101,6 +113,37 @@ class Hub:
         self._subscriptions[peer] = frozenset(current)
         return sorted(current)
 
+    async def catch_up(self, peer: Peer, topics: list[str], since: int) -> tuple[list[str], int]:
+        """Subscribe ``peer`` and first send it every recorded notification of those topics
+        numbered after ``since``, in order; the live ones published meanwhile follow them, so
+        nothing is missed and nothing comes twice.
+
+        Returns:
+            What the peer is now subscribed to, and how many notifications were replayed.
+
+        Raises:
+            JournalUnavailable: the log could not be read (the peer is subscribed live anyway).
+        """
+        wanted = set(TOPICS) if "*" in topics else set(topics)
+        held: list[tuple[str, dict[str, Any]]] = []
+        self._holding[peer] = held
+        current = self.subscribe(peer, topics)
+        replayed = 0
+        try:
+            if self.events is not None:
+                for event in await self.events.since(since, self.events.last):
+                    if event.method in wanted:
+                        await self._send(peer, event.method, {**event.params, "seq": event.seq})
+                        replayed += 1
+        finally:
+            sent = 0
+            while sent < len(held):  # more may arrive while these are sent
+                method, params = held[sent]
+                await self._send(peer, method, params)
+                sent += 1
+            del self._holding[peer]
+        return current, replayed
+
     def forget(self, peer: Peer) -> None:
         """A peer went away: drop its subscriptions and ownerships."""
         self._subscriptions.pop(peer, None)
@@ -123,12 +166,20 @@ class Hub:
         method, params = _METHODS[type(note)], _wire(note)
         targets: set[Peer] = set(self._owners.get(job_id, ())) if job_id else set()
         targets.update(p for p, topics in self._subscriptions.items() if method in topics)
+        if self.events is not None:
+            params = {**params, "seq": self.events.record(method, params)}
+            if method == "job.question" and job_id:
+                self._question_seq[str(job_id)] = params["seq"]
         for listener in self._listeners:
             try:
                 listener(method, params)
             except Exception:  # a broken listener must not stop notifications
                 log.exception("notification listener failed on %s", method)
         for peer in targets:
+            held = self._holding.get(peer)
+            if held is not None:
+                held.append((method, params))
+                continue
             asyncio.get_running_loop().create_task(
                 self._send(peer, method, params), name=f"claimbridge.hub.notify[{method}]"
             )
@@ -162,6 +213,7 @@ class Hub:
             # Nothing more will happen to the job: its owners need no more notifications.
             # (``unknown`` keeps them: the terminal may still complete it.)
             self._owners.pop(job.jobId, None)
+            self._question_seq.pop(job.jobId, None)
             self._seqs.pop(job.jobId, None)
         return job
 
@@ -171,9 +223,13 @@ class Hub:
 
     def send(self, peer: Peer, note: Notification) -> None:
         """Send one notification to one peer only (a question replayed to a client that re-sent
-        a job's requestId)."""
-        method = _METHODS[type(note)]
-        asyncio.get_running_loop().create_task(self._send(peer, method, _wire(note)), name=f"claimbridge.hub.notify[{method}]")
+        a job's requestId). A question sent again keeps the number it was published with (the
+        same event); anything else takes a number of its own, not recorded."""
+        method, params = _METHODS[type(note)], _wire(note)
+        if self.events is not None:
+            known = self._question_seq.get(str(params.get("jobId"))) if method == "job.question" else None
+            params = {**params, "seq": known if known is not None else self.events.take()}
+        asyncio.get_running_loop().create_task(self._send(peer, method, params), name=f"claimbridge.hub.notify[{method}]")
 
     def drop_waiter(self, job_id: str, fut: asyncio.Future[Job]) -> None:
         """Forget a waiter that is no longer needed (the job was already final)."""

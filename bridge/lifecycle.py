@@ -19,9 +19,9 @@ asks :func:`refusal` whether it can be taken now.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from bridge.errors import TemporarilyUnavailable
 from enum import StrEnum
+
+from bridge.errors import TemporarilyUnavailable, UnavailableReason
 
 __all__ = ["ICLIENT_UNREACHABLE", "iclient_unreachable", "DaemonState", "Health", "LEGAL_MOVES", "IllegalLifecycleMove", "check_lifecycle_move", "refusal", "state_for"]
 
@@ -102,20 +102,21 @@ def state_for(current: DaemonState, health: Health, started: bool) -> DaemonStat
 #: a journal fault is re-probed every couple of seconds.
 _RETRY_MS = {"starting": 1000, "draining": 5000, "journal": 2000, "browser": 1000, "page": 1000, "iclient": 2000}
 
-#: The refusal's reason while the iClient server cannot be reached (a stable code: -32005's
-#: ``data.reason``).
-ICLIENT_UNREACHABLE = "iclientUnreachable"
+#: The refusal's reason while the iClient server cannot be reached (-32005's ``data.reason``).
+ICLIENT_UNREACHABLE: UnavailableReason = "iclientUnreachable"
 
 
 def iclient_unreachable(detail: str, retry_after_ms: int = _RETRY_MS["iclient"]) -> TemporarilyUnavailable:
-    """-32005 ``{reason: "iclientUnreachable", retryAfterMs, message}``: the iClient server cannot
+    """-32005 ``{reason: "iclientUnreachable", message, retryAfterMs}``: the iClient server cannot
     be reached from the pages, so nothing was sent; ``detail`` (what failed) goes in ``message``."""
-    return TemporarilyUnavailable(ICLIENT_UNREACHABLE, retry_after_ms, f"the iClient server cannot be reached: {detail}")
+    return TemporarilyUnavailable(ICLIENT_UNREACHABLE, f"the iClient server cannot be reached: {detail}", retry_after_ms)
 
 
-def refusal(state: DaemonState, health: Health, terminal: str | None) -> tuple[str, int] | None:
+def refusal(
+    state: DaemonState, health: Health, terminal: str | None,
+) -> tuple[UnavailableReason, str, int] | None:
     """Why new work for ``terminal`` (None: work that needs only the journal) cannot be taken
-    now, as ``(reason, retryAfterMs)``; None when it can.
+    now, as ``(reason code, words, retryAfterMs)``; None when it can.
 
     Args:
         state: the daemon's state.
@@ -123,19 +124,19 @@ def refusal(state: DaemonState, health: Health, terminal: str | None) -> tuple[s
         terminal: the terminal the work needs, if any.
     """
     if state is DaemonState.DRAINING:
-        return "the daemon is shutting down", _RETRY_MS["draining"]
+        return "shuttingDown", "the daemon is shutting down", _RETRY_MS["draining"]
     if not health.journal_ok:
-        return "the journal cannot be written now", _RETRY_MS["journal"]
+        return "journalUnavailable", "the journal cannot be written now", _RETRY_MS["journal"]
     if terminal is None:
         return None
     if state is DaemonState.STARTING:
-        return "the daemon is starting", _RETRY_MS["starting"]
+        return "starting", "the daemon is starting", _RETRY_MS["starting"]
     if not health.browser_up:
-        return "the browser is restarting", _RETRY_MS["browser"]
+        return "browserRestarting", "the browser is restarting", _RETRY_MS["browser"]
     if not health.iclient_ok:
-        return ICLIENT_UNREACHABLE, _RETRY_MS["iclient"]
+        return ICLIENT_UNREACHABLE, "the iClient server cannot be reached", _RETRY_MS["iclient"]
     if terminal not in health.pages:
         return None  # a terminal ``terminal.pair`` creates: it needs only the browser
     if not health.pages[terminal]:
-        return f"the page of terminal {terminal!r} is not ready", _RETRY_MS["page"]
+        return "pageNotReady", f"the page of terminal {terminal!r} is not ready", _RETRY_MS["page"]
     return None

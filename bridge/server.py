@@ -439,7 +439,7 @@ class WebsocketServer:
         self._refusals.warning("in-flight", "refusing requests: a connection has %d in flight (max_in_flight)",
                                self.max_in_flight)
         reply = self.dispatcher.refuse_frame(
-            frame, TemporarilyUnavailable("too many requests in flight on this connection", 100)
+            frame, TemporarilyUnavailable("tooManyRequests", "", 100)
         )
         if reply is not None:
             with contextlib.suppress(ConnectionClosed):

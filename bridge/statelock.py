@@ -16,9 +16,21 @@ from types import TracebackType
 
 from bridge.errors import StateDirLocked, StateDirUnusable
 
-__all__ = ["LOCK_NAME", "StateDirLock", "lock_holder"]
+__all__ = ["LOCK_NAME", "StateDirLock", "lock_holder", "make_private"]
 
 LOCK_NAME = "claimbridge.lock"
+
+
+def make_private(path: Path, mode: int) -> None:
+    """Give an existing file or directory ``mode`` (0700, 0600) when others could read it: the
+    journal holds terminals' integration keys and the token file an engineer's token, whoever
+    starts the daemon and whatever its umask.
+
+    Raises:
+        OSError: the mode cannot be changed (not ours).
+    """
+    if path.stat().st_mode & 0o777 != mode:
+        os.chmod(path, mode)
 
 
 def lock_holder(state_dir: Path) -> int | None:
@@ -34,7 +46,8 @@ class StateDirLock:
     """Holds the state directory's exclusive lock from ``__enter__`` to ``__exit__``.
 
     Args:
-        state_dir: the directory (created if missing; creating it changes no file of another daemon).
+        state_dir: the directory (created if missing, ``0700``, and made ``0700`` if it was
+            not; creating it changes no file of another daemon).
 
     Raises:
         StateDirLocked: on enter, when another process holds the lock.
@@ -53,7 +66,8 @@ class StateDirLock:
 
     def __enter__(self) -> StateDirLock:
         try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            make_private(self.state_dir, 0o700)
             # O_CREAT without O_TRUNC: the holder's pid must survive a loser's open.
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:

@@ -72,6 +72,26 @@ export type BrowserHealth = {
   [key: string]: unknown;
 };
 
+/** A Job of kind ``cancel``. */
+export type CancelJob = {
+  jobId: string;
+  requestId: string;
+  kind: "cancel";
+  seq: number;
+  terminal?: string | null;
+  state: JobState;
+  createdAt: string;
+  updatedAt: string;
+  /** The params as the PMS sent them (validated). */
+  request: CancelParams;
+  /** The outcome; null until there is one. */
+  result?: ClaimOutcome | null;
+  error?: JobError | null;
+  question?: PendingQuestion | null;
+  receipts?: Receipts | null;
+  history?: Array<HistoryEntry> | null;
+};
+
 /** ``healthpoint.cancel``: the original payload and refTag come from the journal. */
 export type CancelParams = {
   /** The PMS's idempotency key. */
@@ -103,13 +123,33 @@ export type ClaimItemResult = {
   description?: string | null;
 };
 
+/** A Job of kind ``claim``. */
+export type ClaimJob = {
+  jobId: string;
+  requestId: string;
+  kind: "claim";
+  seq: number;
+  terminal?: string | null;
+  state: JobState;
+  createdAt: string;
+  updatedAt: string;
+  /** The params as the PMS sent them (validated). */
+  request: ClaimParams;
+  /** The outcome; null until there is one. */
+  result?: ClaimOutcome | null;
+  error?: JobError | null;
+  question?: PendingQuestion | null;
+  receipts?: Receipts | null;
+  history?: Array<HistoryEntry> | null;
+};
+
 /** ``result`` of a ``claim``, ``rebateEstimate`` or ``cancel`` job (amounts in cents).
  *
  * A cancel's result is the whole cancelled claim with ``result: "CANCELLED"``. ``bonus: true``
  * marks an item the fund added (loyalty item ``00992``), never part of the request.
  */
 export type ClaimOutcome = {
-  result?: string | null;
+  result?: TerminalResult | null;
   transactionId?: string | null;
   refTag?: string | null;
   fund?: Fund | null;
@@ -136,6 +176,7 @@ export type ClaimParams = {
   items: Array<ClaimItem>;
   /** The PMS's idempotency key. */
   requestId?: string;
+  /** The terminal (its name in terminal.list). May be left out while the daemon has one terminal; required once a second terminal is paired (-32602 naming terminal, with the known names). */
   terminal?: string | null;
   onApproved?: "ask" | "accept" | "reject";
 };
@@ -168,6 +209,26 @@ export type Fund = {
   name?: string | null;
 };
 
+/** A Job of kind ``gap``. */
+export type GapJob = {
+  jobId: string;
+  requestId: string;
+  kind: "gap";
+  seq: number;
+  terminal?: string | null;
+  state: JobState;
+  createdAt: string;
+  updatedAt: string;
+  /** The params as the PMS sent them (validated). */
+  request: GapParams;
+  /** The outcome; null until there is one. */
+  result?: PaymentOutcome | null;
+  error?: JobError | null;
+  question?: PendingQuestion | null;
+  receipts?: Receipts | null;
+  history?: Array<HistoryEntry> | null;
+};
+
 /** ``payment.gap``: pay a claim's gap; ``amount`` defaults to the claim's gap. */
 export type GapParams = {
   /** The PMS's idempotency key. */
@@ -184,6 +245,26 @@ export type HealthResult = {
   journal: JournalHealth;
   browser: BrowserHealth;
   iclient: IclientHealth;
+};
+
+/** A Job of kind ``healthcodeBill``. */
+export type HealthcodeBillJob = {
+  jobId: string;
+  requestId: string;
+  kind: "healthcodeBill";
+  seq: number;
+  terminal?: string | null;
+  state: JobState;
+  createdAt: string;
+  updatedAt: string;
+  /** The params as the PMS sent them (validated). */
+  request: HealthcodeSubmitParams;
+  /** The outcome; null until there is one. */
+  result?: BillOutcome | null;
+  error?: JobError | null;
+  question?: PendingQuestion | null;
+  receipts?: Receipts | null;
+  history?: Array<HistoryEntry> | null;
 };
 
 /** ``healthcode.submit``. */
@@ -217,36 +298,13 @@ export type IclientHealth = {
   [key: string]: unknown;
 };
 
-export type JobCommon = {
-  jobId: string;
-  requestId: string;
-  kind: JobKind;
-  terminal?: string | null;
-  state: JobState;
-  createdAt: string;
-  updatedAt: string;
-  request: { [key: string]: unknown };
-  result?: ClaimOutcome | PaymentOutcome | BillOutcome | null;
-  error?: JobError | null;
-  question?: PendingQuestion | null;
-  receipts?: Receipts | null;
-  history?: Array<HistoryEntry> | null;
-};
-
 /** What every long operation returns and what notifications carry.
  *
  * ``result`` follows ``kind`` (:data:`JOB_RESULTS`): :class:`ClaimOutcome` for ``claim``,
  * ``rebateEstimate`` and ``cancel``, :class:`PaymentOutcome` for ``gap`` and ``refund``,
  * :class:`BillOutcome` for ``healthcodeBill``.
  */
-export type Job =
-  | (JobCommon & { kind: "claim"; result?: ClaimOutcome | null; request: ClaimParams })
-  | (JobCommon & { kind: "rebateEstimate"; result?: ClaimOutcome | null; request: RebateEstimateParams })
-  | (JobCommon & { kind: "cancel"; result?: ClaimOutcome | null; request: CancelParams })
-  | (JobCommon & { kind: "gap"; result?: PaymentOutcome | null; request: GapParams })
-  | (JobCommon & { kind: "refund"; result?: PaymentOutcome | null; request: RefundParams })
-  | (JobCommon & { kind: "healthcodeBill"; result?: BillOutcome | null; request: HealthcodeSubmitParams })
-;
+export type Job = ClaimJob | RebateEstimateJob | CancelJob | GapJob | RefundJob | HealthcodeBillJob;
 
 /** Why a job failed: a JSON-RPC-style error object, or the fund's own code and words. */
 export type JobError = {
@@ -259,11 +317,21 @@ export type JobError = {
 /** What a job does. */
 export type JobKind = "claim" | "rebateEstimate" | "cancel" | "gap" | "refund" | "healthcodeBill";
 
+/** ``job.list {since}``: the jobs changed after ``since``, oldest change first; ask again
+ * with ``since: nextSince`` until ``more`` is false.
+ */
+export type JobPage = {
+  jobs: Array<Job>;
+  nextSince: number;
+  more: boolean;
+};
+
 /** ``job.question``: answer with ``job.answer``. */
 export type JobQuestion = {
   jobId: string;
   text: string;
   options: Array<string>;
+  seq: number;
 };
 
 /** Where a job is. */
@@ -273,11 +341,13 @@ export type JobState = "queued" | "running" | "completed" | "failed" | "unknown"
 export type JobStatus = {
   jobId: string;
   message: string;
+  seq: number;
 };
 
 /** ``job.updated``: sent on every state change. */
 export type JobUpdated = {
   job: Job;
+  seq: number;
 };
 
 /** The journal in ``system.health``: where it is, how big, jobs by state. */
@@ -297,6 +367,16 @@ export type MemberDetails = {
   dateOfBirth?: string | null;
   membershipNumber?: string | null;
 };
+
+/** ``error.data`` of -32004: the stable code, the same in words, and what it concerns (``jobId``, ``claimJobId``, ``paymentJobId`` ...). */
+export type NotAllowedData = {
+  reason: NotAllowedReason;
+  message: string;
+  [key: string]: unknown;
+};
+
+/** ``alreadyCancelled``: the claim is already cancelled; ``cancelInFlight``: a cancel of the claim is in flight or its outcome is unknown; ``gapApproved``: the claim's gap payment is approved and not refunded: refund it first (data.paymentJobId); ``gapInFlight``: a gap payment of the claim is in flight or its outcome is unknown (data.paymentJobId); ``pastCancelDeadline``: a claim can be cancelled only until 23:59:59 Australia/Sydney of its day; ``notApproved``: the claim (or payment) was not approved; ``notAClaim``: the job named is not a claim; ``notAPayment``: the job named is not a gap payment; ``claimCancelled``: the claim is cancelled, or a cancel of it is in flight; ``gapExists``: the claim already has a gap payment; ``noGap``: the claim left no gap to pay; ``amountAboveGap``: the amount is above the claim's gap; ``nothingToRefund``: nothing is left of the payment to refund; ``amountAboveRemaining``: the amount is above what is left of the payment; ``noQuestion``: no question is pending for the job; ``notAnOption``: the answer is not one of the question's options (data.options); ``notYourJob``: the job belongs to another client: re-send its requestId, or name an operator; ``jobEnded``: the job has ended: nothing more can be answered or aborted; ``notUnknown``: only an unknown job can be resolved; ``noTerminal``: the job has no terminal; ``noParentJob``: the job this one was made against is missing or has no result; ``notATerminalJob``: the job cannot be sent to a terminal (its kind, or the job it was made against); ``alreadyPaired``: the terminal is already paired; ``terminalBusy``: the terminal has a job running or waiting; ``notABill``: the job is not a Healthcode bill; ``billNotCancellable``: only a queued or running bill can be cancelled; ``billCollected``: the insurer has already collected the bill; ``invoiceInProgress``: another bill with this invoice number is being submitted; ``alreadyReplaced``: the bill was already resubmitted (data.replacedBy); ``billPaid``: the insurer has paid the bill: it cannot be resubmitted; ``billInProgress``: the bill is still in progress at Healthcode; ``notReplaceable``: only a cancelled bill, or a collected one left unpaid, can be resubmitted; ``notConfigured``: the feature is not configured on this daemon; ``healthcodeConflict``: Healthcode refused the change in the bill's present status */
+export type NotAllowedReason = "alreadyCancelled" | "cancelInFlight" | "gapApproved" | "gapInFlight" | "pastCancelDeadline" | "notApproved" | "notAClaim" | "notAPayment" | "claimCancelled" | "gapExists" | "noGap" | "amountAboveGap" | "nothingToRefund" | "amountAboveRemaining" | "noQuestion" | "notAnOption" | "notYourJob" | "jobEnded" | "notUnknown" | "noTerminal" | "noParentJob" | "notATerminalJob" | "alreadyPaired" | "terminalBusy" | "notABill" | "billNotCancellable" | "billCollected" | "invoiceInProgress" | "alreadyReplaced" | "billPaid" | "billInProgress" | "notReplaceable" | "notConfigured" | "healthcodeConflict";
 
 /** ``terminal.pair`` result (iClient ``pairingStatus``: ``success``/``failure``). */
 export type PairResult = {
@@ -324,7 +404,7 @@ export type Payee = {
 
 /** ``result`` of a ``gap`` (or ``refund``) job: the card payment as the terminal reported it. */
 export type PaymentOutcome = {
-  result?: string | null;
+  result?: TerminalResult | null;
   transactionId?: string | null;
   transactionReference?: string | null;
   authorisationCode?: string | null;
@@ -349,6 +429,26 @@ export type Practitioner = {
   name?: string | null;
 };
 
+/** A Job of kind ``rebateEstimate``. */
+export type RebateEstimateJob = {
+  jobId: string;
+  requestId: string;
+  kind: "rebateEstimate";
+  seq: number;
+  terminal?: string | null;
+  state: JobState;
+  createdAt: string;
+  updatedAt: string;
+  /** The params as the PMS sent them (validated). */
+  request: RebateEstimateParams;
+  /** The outcome; null until there is one. */
+  result?: ClaimOutcome | null;
+  error?: JobError | null;
+  question?: PendingQuestion | null;
+  receipts?: Receipts | null;
+  history?: Array<HistoryEntry> | null;
+};
+
 /** ``healthpoint.rebateEstimate``: as a claim, without ``onApproved`` (nothing to accept). */
 export type RebateEstimateParams = {
   providerId: string;
@@ -356,6 +456,7 @@ export type RebateEstimateParams = {
   items: Array<ClaimItem>;
   /** The PMS's idempotency key. */
   requestId?: string;
+  /** The terminal (its name in terminal.list). May be left out while the daemon has one terminal; required once a second terminal is paired (-32602 naming terminal, with the known names). */
   terminal?: string | null;
 };
 
@@ -386,6 +487,7 @@ export type ReconcileJournalSide = {
   result?: string | null;
   totalClaimAmount?: number | null;
   totalBenefit?: number | null;
+  resolution?: "approved" | "declined" | "notProcessed" | null;
 };
 
 /** ``healthpoint.reconcile``: the fund's claims report of a Sydney day held against the journal. */
@@ -445,6 +547,7 @@ export type ReconciliationDone = {
   date: string;
   settled: number;
   discrepancies: number;
+  seq: number;
 };
 
 /** One ``<payment>`` of a payments report (amounts in integer cents). */
@@ -482,6 +585,26 @@ export type ReconciliationTotals = {
   sumBenefitAmount?: number | null;
   sumClaimAmount?: number | null;
   [key: string]: unknown;
+};
+
+/** A Job of kind ``refund``. */
+export type RefundJob = {
+  jobId: string;
+  requestId: string;
+  kind: "refund";
+  seq: number;
+  terminal?: string | null;
+  state: JobState;
+  createdAt: string;
+  updatedAt: string;
+  /** The params as the PMS sent them (validated). */
+  request: RefundParams;
+  /** The outcome; null until there is one. */
+  result?: PaymentOutcome | null;
+  error?: JobError | null;
+  question?: PendingQuestion | null;
+  receipts?: Receipts | null;
+  history?: Array<HistoryEntry> | null;
 };
 
 /** ``payment.refund``: refund (part of) an approved gap payment; ``amount`` defaults to what is left. */
@@ -533,6 +656,7 @@ export type Setting = "I" | "D" | "O";
 /** ``events.subscribe`` result: the topics now subscribed. */
 export type SubscribeResult = {
   topics: Array<string>;
+  replayed?: number;
 };
 
 /** One terminal as ``terminal.list`` shows it. */
@@ -551,7 +675,25 @@ export type TerminalPairing = {
   terminal: string;
   status: string;
   message: string;
+  seq: number;
 };
+
+/** The terminal's (iClient's) ``result`` of a transaction. With state ``completed``:
+ * ``APPROVED``, ``DECLINED``, ``CANCELLED`` or ``REVERSED``; ``NOT STARTED`` comes with
+ * ``failed`` (nothing reached the fund); ``UNKNOWN`` and ``SYSTEM ERROR`` with ``unknown``.
+ */
+export type TerminalResult = "APPROVED" | "DECLINED" | "CANCELLED" | "REVERSED" | "NOT STARTED" | "SYSTEM ERROR" | "UNKNOWN";
+
+/** ``error.data`` of -32005: nothing was done; try again after ``retryAfterMs``. */
+export type UnavailableData = {
+  reason: UnavailableReason;
+  message: string;
+  retryAfterMs: number;
+  [key: string]: unknown;
+};
+
+/** ``starting``: the daemon is starting; ``shuttingDown``: the daemon is shutting down; ``journalUnavailable``: the journal cannot be written now; ``journalBehind``: the journal holds writes it has not committed yet; ``browserRestarting``: the browser is restarting; ``pageNotReady``: the terminal's page is not ready; ``pageUnavailable``: the terminal's page failed; ``iclientUnreachable``: the iClient server cannot be reached; ``terminalBusy``: the terminal is busy; ``tooManyRequests``: too many requests in flight on this connection; ``healthcodeUnavailable``: Healthcode cannot be reached or answered 5xx; nothing was submitted; ``healthcodeUncertain``: the request may or may not have reached Healthcode; it is not re-sent blindly; ``healthcodeError``: Healthcode answered something unexpected; ``healthcodeCredentials``: Healthcode refused the site's credentials; fix [healthcode] in the configuration */
+export type UnavailableReason = "starting" | "shuttingDown" | "journalUnavailable" | "journalBehind" | "browserRestarting" | "pageNotReady" | "pageUnavailable" | "iclientUnreachable" | "terminalBusy" | "tooManyRequests" | "healthcodeUnavailable" | "healthcodeUncertain" | "healthcodeError" | "healthcodeCredentials";
 
 /** ``terminal.unpair`` result: the pairing that was forgotten (``wasPaired`` false: none was). */
 export type UnpairResult = {
@@ -577,6 +719,7 @@ export interface Methods {
       items: Array<ClaimItem>;
       /** The PMS's idempotency key. */
       requestId: string;
+      /** The terminal (its name in terminal.list). May be left out while the daemon has one terminal; required once a second terminal is paired (-32602 naming terminal, with the known names). */
       terminal?: string | null;
       onApproved?: "ask" | "accept" | "reject";
     };
@@ -590,6 +733,7 @@ export interface Methods {
       items: Array<ClaimItem>;
       /** The PMS's idempotency key. */
       requestId: string;
+      /** The terminal (its name in terminal.list). May be left out while the daemon has one terminal; required once a second terminal is paired (-32602 naming terminal, with the known names). */
       terminal?: string | null;
     };
     result: Job;
@@ -649,15 +793,16 @@ export interface Methods {
     };
     result: Job;
   };
-  /** Jobs, newest first, filtered. */
+  /** Jobs, newest first, filtered; with since: a JobPage of the jobs changed after it, oldest change first. */
   "job.list": {
     params: {
       state?: JobState | null;
       terminal?: string | null;
       kind?: JobKind | null;
       limit?: number | null;
+      since?: number | null;
     };
-    result: Array<Job>;
+    result: Array<Job> | JobPage;
   };
   /** Settle an unknown job by hand, with a note. */
   "job.resolve": {
@@ -776,6 +921,7 @@ export interface Methods {
   "events.subscribe": {
     params: {
       topics: Array<"job.updated" | "job.status" | "job.question" | "terminal.pairing" | "reconciliation.done" | "*">;
+      since?: number | null;
     };
     result: SubscribeResult;
   };

@@ -21,6 +21,68 @@ from pydantic import TypeAdapter
 from typescript import render_types  # noqa: E402  (docs/typescript.py, beside this file)
 
 from bridge.protocol import METHODS, NOTIFICATIONS, openrpc_document, parse_params  # noqa: E402
+from bridge.reasons import NOT_ALLOWED_REASONS, UNAVAILABLE_REASONS  # noqa: E402
+
+REASON_WORDS: dict[str, str] = {**NOT_ALLOWED_REASONS, **UNAVAILABLE_REASONS}
+
+#: How a PMS that was away catches up, and the clients that do it for it.
+CATCHING_UP = [
+    "## Catching up, and clients that get the hard part right",
+    "",
+    "Every Job carries `seq`, the journal's change number of its last change (it grows with every",
+    "change of any job): `job.list {since: SEQ, limit}` answers `{jobs, nextSince, more}`, the jobs",
+    "changed after `SEQ` in `seq` order; ask again with `since: nextSince` while `more` (`limit` up to",
+    "1000; paging reaches every job). Every notification carries `seq`, its number in the daemon's",
+    "event log: `events.subscribe {topics, since}` first replays every notification of those topics",
+    "recorded after `since` (kept 7 days), in order, then goes on live — no gap, no repeat.",
+    "",
+    "**Python** (`bridge.client`, in this repository): reconnects, sends the same `requestId` again",
+    "after a dropped connection (never a second claim), answers questions (again, if the answer was",
+    "lost with the connection), and subscribes with `since` on every connection:",
+    "",
+    "```python",
+    "from bridge.client import Client",
+    "",
+    "async def ask_the_desk(question):          # job.question {jobId, text, options}",
+    "    return \"ACCEPT\"",
+    "",
+    "async with Client(\"ws://127.0.0.1:8765/v1\", token, since=saved_seq, on_question=ask_the_desk,",
+    "                  on_notification=lambda method, params: print(method, params[\"seq\"])) as pms:",
+    "    job = await pms.claim(requestId=\"pms-7781-claim\", providerId=\"2159081W\", serviceType=\"P\",",
+    "                          items=[...], onApproved=\"ask\")",
+    "    saved_seq = pms.last_seq                # keep it: the next run catches up from here",
+    "```",
+    "",
+    "**TypeScript**: `@open-rpc/generator` (client) and `json-schema-to-typescript` (types) work on",
+    "`rpc.discover` as it is; compile with `tsc --strict`. The generator writes `public healthpoint.claim`",
+    "for a dotted method name (its issue #619): rename such members to camelCase (`healthpointClaim`)",
+    "before compiling. A test does exactly this (tests/e2e/test_generated_clients.py).",
+    "",
+]
+
+#: What a Job's ``state`` means, and what a PMS does about it.
+STATES = [
+    "## Job states",
+    "",
+    "`queued` → `running` → `completed` | `failed` | `unknown`; `unknown` → `completed` (the terminal's",
+    "`continueLastTransaction` or the fund's report settled it) or `resolved` (by an operator).",
+    "**`completed` is not `approved`**: read `result.result`.",
+    "",
+    "| state | means | what the PMS does |",
+    "|---|---|---|",
+    "| `queued` | accepted and journalled, waiting for its terminal (or for Healthcode) | wait for `job.updated` |",
+    "| `running` | at the terminal (or with Healthcode) | wait; answer a `job.question` |",
+    "| `completed` | the terminal or the fund gave an outcome: read `result.result` — `APPROVED`, "
+    "`DECLINED`, `CANCELLED`, `REVERSED` (a bill: `result.status`) | bill what `result.result` says |",
+    "| `failed` | nothing was sent, or the terminal said `NOT STARTED`; `error` says why | "
+    "fix and send again, with a new `requestId` |",
+    "| `unknown` | it may have been sent (`UNKNOWN`, `SYSTEM ERROR`, a crash or a lost page during the "
+    "transaction) | never send it again: look at the terminal, wait for reconciliation (a `job.updated` "
+    "to `completed`), or settle it with `job.resolve` |",
+    "| `resolved` | an operator settled an `unknown` job (`job.resolve`); `result.resolution` says how | "
+    "bill what the operator decided |",
+    "",
+]
 
 __all__ = ["DOCS", "render", "render_types_file", "main"]
 
@@ -153,6 +215,8 @@ def render() -> str:
         "(ids, times and references are the ones that run produced), and a test checks each one",
         "against its schema.",
         "",
+        *STATES,
+        *CATCHING_UP,
         "## Errors",
         "",
         "| code | meaning |",
@@ -164,7 +228,17 @@ def render() -> str:
             codes.setdefault(err["code"], err["message"])
     for code in sorted(codes, reverse=True):
         lines.append(f"| {code} | {codes[code]} |")
-    lines += ["", "-32602 carries `data.errors: [{field, message}]` naming every bad field.", ""]
+    lines += ["", "-32602 carries `data.errors: [{field, message}]` naming every bad field; a field is named",
+              "by its path, one syntax everywhere (`data.errors`, a bill's `problems`): `items[0].claimAmount`.", ""]
+    lines += ["-32004 and -32005 carry `data.reason`, a stable camelCase code (branch on it), and",
+              "`data.message`, the same in words for a person; -32005 adds `retryAfterMs`. The codes are",
+              "the enums `NotAllowedReason` and `UnavailableReason` of `rpc.discover`:", "",
+              "| code | reason | meaning |", "|---|---|---|"]
+    schemas = doc["components"]["schemas"]
+    for code, enum in ((-32004, "NotAllowedReason"), (-32005, "UnavailableReason")):
+        for reason in schemas[enum]["enum"]:
+            lines.append(f"| {code} | `{reason}` | {REASON_WORDS[reason]} |")
+    lines.append("")
     for i, refusal in enumerate(recorded.get("errors", ())):
         lines += [f"**Refused: {refusal['title']}.**", ""]
         lines += _exchange(refusal["method"], refusal, 100 + i)
@@ -191,14 +265,8 @@ def render() -> str:
             lines += [str(schema["description"]), ""]
         if schema.get("additionalProperties") is True:
             lines += ["*Open.*", ""]
-        for rule in schema.get("allOf", ()):
-            kind = rule.get("if", {}).get("properties", {}).get("kind", {}).get("const")
-            then = rule.get("then", {}).get("properties", {})
-            if kind and "result" in then:
-                request = f", `request` is {_type(then['request'])}" if "request" in then else ""
-                lines += [f"- kind `{kind}`: `result` is {_type(then['result'])}{request}"]
-        if schema.get("allOf"):
-            lines.append("")
+        if schema.get("oneOf"):
+            lines += ["One of (by `kind`): " + ", ".join(_type(sub) for sub in schema["oneOf"]), ""]
         props = schema.get("properties")
         if props:
             required = set(schema.get("required", ()))

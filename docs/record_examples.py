@@ -181,6 +181,7 @@ async def _session(rec: _Recorder, daemon: Daemon, http: httpx.AsyncClient) -> N
                                    "note": "Fund's portal shows no claim; patient will pay in full"})
     await rec.call("job.get", {"jobId": claim["jobId"]})
     await rec.call("job.list", {"kind": "cancel", "limit": 5})
+    await rec.call("job.list", {"since": 0, "limit": 2})  # catching up: a page, then since: nextSince
 
     # --- terminals and reports
     await rec.call("terminal.list")
@@ -221,6 +222,7 @@ async def _session(rec: _Recorder, daemon: Daemon, http: httpx.AsyncClient) -> N
         await rec.call("healthcode.remittances", {"insurer": "bup", "since": TODAY})
     await rec.call("system.health")
     await rec.call("events.subscribe", {"topics": ["job.updated", "job.status"]})
+    await rec.call("events.subscribe", {"topics": ["reconciliation.done"], "since": 0})  # catching up: a replay, then live
 
     # --- refusals
     await rec.refused("Invalid params: every bad field named", "healthpoint.claim",
@@ -230,7 +232,7 @@ async def _session(rec: _Recorder, daemon: Daemon, http: httpx.AsyncClient) -> N
     await rec.refused("requestId reused with another payload", "healthpoint.claim",
                       _claim("pms-7781-claim", amounts=(9000,)))
     await rec.refused("Job not found", "job.get", {"jobId": "no-such-job"})
-    await rec.refused("Not allowed now: an answer with no question pending", "job.answer",
+    await rec.refused("Not allowed now (data.reason jobEnded): an answer to a job that has ended", "job.answer",
                       {"jobId": claim["jobId"], "answer": "ACCEPT", "operator": "alice"})
     await rec.refused("Method not found", "healthpoint.refund", {})
     await rec.refused("Not allowed now: a name paired to another TID needs replace", "terminal.pair",

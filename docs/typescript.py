@@ -86,19 +86,6 @@ def _object(schema: dict[str, Any], indent: str) -> str:
     return "\n".join(lines)
 
 
-def _job(name: str, schema: dict[str, Any]) -> list[str]:
-    """``Job``: the common fields, narrowed by ``kind`` to the result of that kind."""
-    base = {k: v for k, v in schema.items() if k != "allOf"}
-    lines = [f"export type {name}Common = {ts_type(base)};", ""]
-    variants = []
-    for rule in schema["allOf"]:
-        kind = json.dumps(rule["if"]["properties"]["kind"]["const"])
-        then = rule["then"]["properties"]
-        request = f"; request: {ts_type(then['request'])}" if "request" in then else ""
-        variants.append(f"  | ({name}Common & {{ kind: {kind}; result?: {ts_type(then['result'])}{request} }})")
-    return [*lines, *_comment(schema.get("description"), ""), f"export type {name} =", *variants, ";"]
-
-
 def render_types(doc: dict[str, Any]) -> str:
     """The whole of docs/claimbridge.d.ts for an OpenRPC document."""
     out = [
@@ -107,9 +94,6 @@ def render_types(doc: dict[str, Any]) -> str:
         "",
     ]
     for name, schema in doc["components"]["schemas"].items():
-        if "allOf" in schema and name == "Job":
-            out += [*_job(name, schema), ""]
-            continue
         out += _comment(schema.get("description"), "")
         out += [f"export type {name} = {ts_type(schema)};", ""]
     out += ["/** Every method: its params (by name) and its result. */", "export interface Methods {"]

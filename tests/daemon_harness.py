@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -279,3 +280,10 @@ def validate_error(error: dict[str, Any]) -> None:
     data = error.get("data")
     if isinstance(data, dict) and "errors" in data:
         assert all(set(e) == {"field", "message"} for e in data["errors"]), data
+        # one path syntax: items[0].claimAmount, never items.0.claimAmount
+        assert not any(re.search(r"\.\d+(\.|$)", e["field"]) for e in data["errors"]), data
+    if error["code"] in (-32004, -32005):
+        from bridge.reasons import NOT_ALLOWED_REASONS, UNAVAILABLE_REASONS
+
+        codes = NOT_ALLOWED_REASONS if error["code"] == -32004 else UNAVAILABLE_REASONS
+        assert isinstance(data, dict) and data.get("reason") in codes and isinstance(data.get("message"), str), data

@@ -68,7 +68,7 @@ class MemberEnquiry:
                     "message": f"{rules.name} offers no membership enquiry through Healthcode"}
         if self.v2 is None:
             raise NotAllowedNow(
-                "membership enquiry is not configured: set [healthcode] api_key_id and api_key_file",
+                "notConfigured", "membership enquiry is not configured: set [healthcode] api_key_id and api_key_file",
             )
         form = find_member_form(insurer, given, on or uk_today(self.now()))
         try:

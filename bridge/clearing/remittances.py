@@ -87,7 +87,7 @@ class RemittanceBook:
             HealthcodeUnavailable, HealthcodeCredentialsInvalid: Healthcode could not be asked.
         """
         if self.v2 is None:
-            raise NotAllowedNow("remittances are not configured: set [healthcode] api_key_id and api_key_file")
+            raise NotAllowedNow("notConfigured", "remittances are not configured: set [healthcode] api_key_id and api_key_file")
         form = {"insurerIdentifier": insurer, "count": str(_PAGE), "_sort": "createdOn"}
         if since is not None:
             form["_since"] = since.isoformat()
@@ -128,14 +128,20 @@ class RemittanceBook:
     # --- recording ----------------------------------------------------------------------------
 
     async def _bills_by_invoice(self) -> dict[tuple[str, str], JobRecord]:
-        """(insurer, invoice number) -> the collected bill job a remittance line pays (the newest
-        one that was not resubmitted: a resubmission's line pays the resubmission). Numbers are
-        unique per insurer only."""
-        jobs = await self.journal.list_jobs(states=[JobState.COMPLETED], kind=JobKind.HEALTHCODE_BILL, oldest_first=True)
+        """(insurer, invoice number) -> the bill job a remittance line pays: a collected one, or
+        one still ``running`` that Healthcode has (a remittance can come before the daemon's next
+        status poll: it is recorded all the same, and the poll keeps it); the newest that was not
+        resubmitted (a resubmission's line pays the resubmission). Numbers are unique per insurer
+        only."""
+        jobs = await self.journal.list_jobs(
+            states=[JobState.COMPLETED, JobState.RUNNING], kind=JobKind.HEALTHCODE_BILL, oldest_first=True,
+        )
         bills: dict[tuple[str, str], JobRecord] = {}
         for job in jobs:
             result = job.result or {}
-            if result.get("status") != BillStatus.COLLECTED or result.get("replacedBy"):
+            submitted = job.state is JobState.RUNNING and result.get("reference") and (
+                result.get("status") != BillStatus.CANCELLED)
+            if not (submitted or result.get("status") == BillStatus.COLLECTED) or result.get("replacedBy"):
                 continue
             bills[(str(job.request["bill"]["insurer"]), str(job.request["bill"]["invoiceNumber"]))] = job
         return bills

@@ -241,15 +241,15 @@ class HealthcodeService:
             request["replaces"] = params.replaces
         if existing is None:
             if not self._accepting():
-                raise TemporarilyUnavailable("the daemon is shutting down")
+                raise TemporarilyUnavailable("shuttingDown")
             if self.worker.credentials_refused is not None:
                 # Bills already queued wait for the credentials; a new one is not taken until
                 # they work again (their files are re-read: nothing to restart).
                 if not (await self.check_credentials(None, peer)).ok:
-                    raise TemporarilyUnavailable("healthcodeCredentials", int(min(self.config.retry_max_s, 60.0) * 1000))
+                    raise TemporarilyUnavailable("healthcodeCredentials", "", int(min(self.config.retry_max_s, 60.0) * 1000))
             if params.replaces is not None:
                 await self._refuse_replacement(params.replaces)  # its reason before any other
-            async with self.worker.admission:
+            async with self.worker.admitting(bill.insurer, bill.invoice_number):
                 holder = await self.worker.holder(bill.insurer, bill.invoice_number)
                 if holder is not None and holder != params.replaces:
                     # Healthcode refuses a number the insurer holds: a failed job, nothing sent.
@@ -331,11 +331,11 @@ class HealthcodeService:
         old = await self.journal.get(old_id)
         if old.kind is not JobKind.HEALTHCODE_BILL:
             raise NotAllowedNow(
-                "only a Healthcode bill can be resubmitted", {"jobId": old_id, "kind": str(old.kind)},
+                "notABill", "only a Healthcode bill can be resubmitted", {"jobId": old_id, "kind": str(old.kind)},
             )
-        reason = replacement_refusal(old.state, old.result)
-        if reason is not None:
-            raise NotAllowedNow(reason, {"jobId": old_id})
+        refused = replacement_refusal(old.state, old.result)
+        if refused is not None:
+            raise NotAllowedNow(*refused, {"jobId": old_id})
 
     async def _create_replacement(
         self, request_id: str, request: dict[str, Any], old_id: str, peer: Peer | None

@@ -313,7 +313,7 @@ def _decode(response: httpx.Response, *, operation: str, mutating: bool, allow_4
     if status == 404:
         raise HealthcodeNotFound(message, operation=operation)
     if status == 409:
-        raise NotAllowedNow(message, {"operation": operation, "status": data.get("status")})
+        raise NotAllowedNow("healthcodeConflict", message, {"operation": operation, "status": data.get("status")})
     if status in (400, 422):
         problems = data.get("problems")
         if not isinstance(problems, list) or not all(isinstance(p, dict) for p in problems):

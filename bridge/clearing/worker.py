@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from bridge.config import HealthcodeConfig
@@ -73,8 +74,9 @@ class HealthcodeWorker:
         #: read from the journal on first use (:meth:`holder`).
         self._holders: dict[tuple[str, str], str] | None = None
         self._holders_loading = asyncio.Lock()
-        #: Taken while a new bill is checked against the holders and journalled.
-        self.admission = asyncio.Lock()
+        #: (insurer, invoice number) -> [lock, users]: taken while a new bill with that number is
+        #: checked against the holders and journalled (bills with other numbers go in parallel).
+        self._admission: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
         self._http = asyncio.Semaphore(config.concurrency * 2)
         self._group: asyncio.TaskGroup | None = None
         #: Healthcode's words when it last refused the site's credentials; None once they work.
@@ -131,6 +133,20 @@ class HealthcodeWorker:
                             holders[_invoice_key(job)] = job.job_id
                     self._holders = holders
         return self._holders.get((insurer, invoice_number))
+
+    @contextlib.asynccontextmanager
+    async def admitting(self, insurer: str, invoice_number: str) -> AsyncIterator[None]:
+        """Hold this invoice number's admission: one new bill with it at a time."""
+        key = (insurer, invoice_number)
+        lock, users = self._admission.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._admission[key]
 
     def hold(self, job: JobRecord) -> None:
         """Record that ``job`` now holds its invoice number (call :meth:`holder` first)."""
@@ -386,7 +402,7 @@ class HealthcodeWorker:
         """
         job = await self.journal.get(job_id)
         if job.kind is not JobKind.HEALTHCODE_BILL:
-            raise NotAllowedNow("the job is not a Healthcode bill", {"jobId": job_id, "kind": str(job.kind)})
+            raise NotAllowedNow("notABill", "the job is not a Healthcode bill", {"jobId": job_id, "kind": str(job.kind)})
         async with self.lock(job_id):
             job = await self.journal.get(job_id)
             status = (job.result or {}).get("status")
@@ -406,7 +422,7 @@ class HealthcodeWorker:
                 return job
             if job.state is not JobState.RUNNING:
                 raise NotAllowedNow(
-                    "only a queued or running bill can be cancelled",
+                    "billNotCancellable", "only a queued or running bill can be cancelled",
                     {"jobId": job_id, "state": str(job.state), "status": status},
                 )
             reference = str((job.result or {}).get("reference"))
@@ -426,7 +442,7 @@ class HealthcodeWorker:
                     report = await self.transport.status(reference)
                     await self._apply_locked(await self.journal.get(job_id), report)
                 raise NotAllowedNow(
-                    "the insurer has already collected the bill", {"jobId": job_id, **exc.extra},
+                    "billCollected", "the insurer has already collected the bill", {"jobId": job_id, **exc.extra},
                 ) from exc
             except (HealthcodeUnavailable, HealthcodeOutcomeUncertain) as exc:
                 # Cancelling twice is harmless, so a lost answer may be retried.

@@ -278,7 +278,7 @@ function jobRow(job, links) {
   row.dataset.jobId = job.jobId;
   row.dataset.state = job.state;
   const r = job.result || {};
-  cell(row, sydney(job.createdAt));
+  cell(row, jobTime(job, job.createdAt));
   const idCell = cell(row, "", "id");
   idCell.appendChild(jobLink(job)).textContent = shortId(job.jobId);
   idCell.appendChild(copyButton(job.jobId));
@@ -286,9 +286,16 @@ function jobRow(job, links) {
   cell(row, job.terminal || "-");
   cell(row, job.state, `state-${job.state}`);
   cell(row, outcomeText(job, links), "outcome");
-  const noBenefit = voided(job, links);
-  cell(row, noBenefit ? "none (voided)" : aud(job.kind === "gap" || job.kind === "refund" ? (r.amount ?? (job.request || {}).amount) : r.totalBenefit));
-  cell(row, noBenefit ? "" : aud(r.gap));
+  if (job.kind === "healthcodeBill") {
+    cell(row, gbp(r.paid)); // what the insurer paid, then what it did not (the shortfall)
+    cell(row, gbp(r.shortfall));
+  } else if (voided(job, links)) {
+    cell(row, "none (voided)");
+    cell(row, "");
+  } else {
+    cell(row, aud(job.kind === "gap" || job.kind === "refund" ? (r.amount ?? (job.request || {}).amount) : r.totalBenefit));
+    cell(row, aud(r.gap));
+  }
   const action = cell(row, "");
   if (job.state === "unknown") {
     const button = document.createElement("button");

@@ -1,6 +1,7 @@
 // claimbridge console: how values are written for a person. Amounts are AUD from integer cents;
 // times are Australia/Sydney with the zone named (AEDT/AEST), whatever the browser's own locale
-// and time zone: the clinic and its funds live in Sydney time.
+// and time zone: the clinic and its funds live in Sydney time. A Healthcode bill is a UK bill:
+// pounds from integer pence, Europe/London time (GMT/BST) — see jobTime and jobMoney.
 "use strict";
 
 const SYDNEY = "Australia/Sydney";
@@ -22,6 +23,37 @@ function sydney(iso) {
   const when = new Date(iso);
   if (Number.isNaN(when.getTime())) return String(iso);
   return SYDNEY_TIME.format(when);
+}
+
+const LONDON = "Europe/London";
+const GBP = new Intl.NumberFormat("en-GB", { style: "currency", currency: "GBP" });
+const LONDON_TIME = new Intl.DateTimeFormat("en-GB", {
+  timeZone: LONDON, day: "numeric", month: "short", year: "numeric",
+  hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, timeZoneName: "short",
+});
+
+/** Integer pence as pounds: 16450 -> "£164.50"; null stays empty. */
+function gbp(pence) {
+  if (pence === null || pence === undefined || pence === "") return "";
+  return GBP.format(Number(pence) / 100);
+}
+
+/** An ISO 8601 time as UK time with its zone: "23 Nov 2026, 10:00:37 GMT". */
+function london(iso) {
+  if (!iso) return "";
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return String(iso);
+  return LONDON_TIME.format(when);
+}
+
+/** A job's time in its clinic's zone: a Healthcode bill's is the UK's, every other job's Sydney's. */
+function jobTime(job, iso) {
+  return job && job.kind === "healthcodeBill" ? london(iso) : sydney(iso);
+}
+
+/** A job's amount in its currency: a Healthcode bill's in pounds (pence), others' in AUD (cents). */
+function jobMoney(job, minor) {
+  return job && job.kind === "healthcodeBill" ? gbp(minor) : aud(minor);
 }
 
 /** A report's "YYYYMMDDhhmmss" (already Sydney wall time) as "23 Nov 2026, 10:00:37 Sydney". */

@@ -1,6 +1,6 @@
 // claimbridge console: one job's whole story (amounts, fund, member, refTag, status lines,
 // question, receipts, history, linked jobs) and a day's reconciliation as a table.
-// Uses format.js (aud, sydney, reportTime) and console.js (rpc, $, cell, showError).
+// Uses format.js (aud, gbp, sydney, jobTime, reportTime) and console.js (rpc, $, cell, showError).
 "use strict";
 
 /** What the console heard about jobs while open: status lines and pending questions. */
@@ -172,12 +172,24 @@ function renderReceipts(job) {
   if (!box.children.length) box.textContent = "No receipt recorded.";
 }
 
-function renderHistory(history) {
+/** A Healthcode bill's money, in pounds: invoiced, paid, the shortfall and the insurer's reason. */
+function renderBillMoney(dl, job, r) {
+  const bill = (job.request || {}).bill || {};
+  const invoiced = (bill.lines || []).reduce((sum, line) => sum + line.fee * (line.quantity || 1), 0);
+  if (invoiced) fact(dl, "Invoiced", gbp(invoiced), "invoiced");
+  if (r.paid !== undefined && r.paid !== null) fact(dl, "Paid", gbp(r.paid), "paid");
+  if (r.shortfall !== undefined && r.shortfall !== null) fact(dl, "Shortfall", gbp(r.shortfall), "shortfall");
+  if (r.rejected) fact(dl, "Rejected", "the insurer paid nothing", "rejected");
+  if (r.reason) fact(dl, "Insurer's reason", r.reason, "reason");
+  if (r.datePaid) fact(dl, "Paid on", r.datePaid, "datePaid");
+}
+
+function renderHistory(history, job) {
   const list = $("job-history");
   list.replaceChildren();
   for (const entry of history || []) {
     const li = document.createElement("li");
-    const parts = [sydney(entry.at), entry.event];
+    const parts = [jobTime(job, entry.at), entry.event];
     if (entry.state) parts.push(entry.state);
     if (entry.message) parts.push(entry.message);
     if (entry.by) parts.push(`by ${entry.by}`);
@@ -203,8 +215,8 @@ async function openJob(jobId) {
   fact(dl, "Outcome", outcomeText(job, links), "outcome");
   fact(dl, "Terminal", job.terminal);
   fact(dl, "Request id", job.requestId);
-  fact(dl, "Created", sydney(job.createdAt), "createdAt");
-  fact(dl, "Updated", sydney(job.updatedAt), "updatedAt");
+  fact(dl, "Created", jobTime(job, job.createdAt), "createdAt");
+  fact(dl, "Updated", jobTime(job, job.updatedAt), "updatedAt");
   fact(dl, "Provider", job.request && job.request.providerId);
   if (r.fund) fact(dl, "Fund", `${r.fund.name || ""} (${r.fund.id || "?"})`, "fund");
   fact(dl, "Member", r.memberNumber, "member");
@@ -227,7 +239,7 @@ async function openJob(jobId) {
   fact(dl, "Settlement", sydney(r.settlementAt), "settlement");
   if (r.status) fact(dl, "Healthcode status", r.status, "billStatus");
   fact(dl, "Healthcode reference", r.reference);
-  if (r.paid !== undefined && r.paid !== null) fact(dl, "Paid", `£${(r.paid / 100).toFixed(2)}`);
+  if (job.kind === "healthcodeBill") renderBillMoney(dl, job, r);
   if (r.resolution) fact(dl, "Resolution", `${r.resolution.outcome}: ${r.resolution.note} (${sydney(r.resolution.at)})`);
   if (job.error) fact(dl, "Error", `${job.error.message}${job.error.code ? ` (${job.error.code})` : ""}`, "error");
   renderNext(job, links);
@@ -235,7 +247,7 @@ async function openJob(jobId) {
   renderQuestion(job);
   renderStatusLines(job.jobId, job.history);
   renderReceipts(job);
-  renderHistory(job.history);
+  renderHistory(job.history, job);
   const linkList = $("job-links");
   linkList.replaceChildren();
   for (const other of links) {

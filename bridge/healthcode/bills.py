@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from bridge.errors import FieldError, InvalidParams
+from bridge.errors import FieldError, InvalidParams, field_path
 from bridge.healthcode.status import BillStatus
 
 __all__ = [
@@ -213,13 +213,13 @@ def parse_bill(data: object, *, prefix: str = "bill") -> Bill:
 
     Raises:
         InvalidParams: The bill is malformed; one :class:`~bridge.errors.FieldError` per bad
-            field, e.g. ``bill.lines.0.fee``: "Input should be a valid integer" (-32602).
+            field, e.g. ``bill.lines[0].fee``: "Input should be a valid integer" (-32602).
     """
     try:
         return Bill.model_validate(data)
     except ValidationError as exc:
         errors = tuple(
-            FieldError(".".join([prefix, *(str(part) for part in error["loc"])]), error["msg"])
+            FieldError(field_path((prefix, *error["loc"])), error["msg"])
             for error in exc.errors()
         )
         raise InvalidParams(errors) from exc

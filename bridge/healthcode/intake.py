@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bridge.errors import field_path
 from bridge.healthcode.bills import (
     Bill,
     BillLine,
@@ -143,7 +144,7 @@ def _hc_name(path: str) -> str | None:
 
 
 def _from_pydantic(error: Any) -> Problem:
-    path = ".".join(str(part) for part in error["loc"])
+    path = field_path(error["loc"])
     return Problem(field=path, error="Invalid Format", suggestion=str(error["msg"]),
                    healthcode_field=_hc_name(path))
 

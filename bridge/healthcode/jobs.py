@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bridge.errors import NotAllowedReason
 from bridge.healthcode.bills import Bill, Problem, StatusReport, SubmitReceipt
 from bridge.healthcode.status import BillStatus
 from bridge.jobs import JobState
@@ -141,8 +142,11 @@ def bill_result(
     return result
 
 
-def replacement_refusal(state: JobState, result: Mapping[str, Any] | None) -> str | None:
-    """Why a bill job may not be resubmitted (``healthcode.submit`` ``replaces``), or None.
+def replacement_refusal(
+    state: JobState, result: Mapping[str, Any] | None,
+) -> tuple[NotAllowedReason, str] | None:
+    """Why a bill job may not be resubmitted (``healthcode.submit`` ``replaces``), as a reason
+    code and words, or None.
 
     A bill may be replaced when Healthcode cancelled it, or when the insurer collected it and no
     remittance line has paid it (a line paying nothing is a rejection, not a payment) (splose, seeds/002: "if a claim has not been paid out ... create
@@ -154,17 +158,19 @@ def replacement_refusal(state: JobState, result: Mapping[str, Any] | None) -> st
     """
     result = result or {}
     if result.get("replacedBy"):
-        return f"the bill was already resubmitted as job {result['replacedBy']}"
+        return "alreadyReplaced", f"the bill was already resubmitted as job {result['replacedBy']}"
     status = result.get("status")
     if state is JobState.COMPLETED and status == BillStatus.CANCELLED:
         return None
     if state is JobState.COMPLETED and status == BillStatus.COLLECTED:
         if result.get("paid") is not None and not result.get("rejected"):
-            return "the insurer has paid the bill (a remittance line names it)"
+            return "billPaid", "the insurer has paid the bill (a remittance line names it)"
         return None
     if state in (JobState.QUEUED, JobState.RUNNING):
-        return f"the bill is still in progress at Healthcode ({status or 'not yet sent'})"
-    return f"only a cancelled bill, or a collected one left unpaid, can be resubmitted (this one is {state})"
+        return "billInProgress", f"the bill is still in progress at Healthcode ({status or 'not yet sent'})"
+    return "notReplaceable", (
+        f"only a cancelled bill, or a collected one left unpaid, can be resubmitted (this one is {state})"
+    )
 
 
 def uk_today(now: datetime) -> date:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bridge.errors import NotAllowedReason
 from bridge.healthpoint.claims import cancel_deadline
 from bridge.jobs import JobKind, JobState
 
@@ -57,9 +58,11 @@ class JobView:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why an operation is refused: ``reason`` in plain words, ``data`` for the PMS."""
+    """Why an operation is refused: ``reason`` a stable code, ``message`` in plain words,
+    ``data`` for the PMS."""
 
-    reason: str
+    reason: NotAllowedReason
+    message: str
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -108,10 +111,10 @@ def refund_amount(payment: JobView, related: Sequence[JobView], amount: int | No
 
 def _claim_refusal(claim: JobView) -> Refusal | None:
     if claim.kind is not JobKind.CLAIM:
-        return Refusal("the job is not a claim", {"claimJobId": claim.job_id, "kind": str(claim.kind)})
+        return Refusal("notAClaim", "the job is not a claim", {"claimJobId": claim.job_id, "kind": str(claim.kind)})
     if not _approved(claim):
         return Refusal(
-            "the claim was not approved",
+            "notApproved", "the claim was not approved",
             {"claimJobId": claim.job_id, "state": str(claim.state), "result": _terminal_result(claim)},
         )
     return None
@@ -121,11 +124,11 @@ def _cancel_refusal(claim: JobView, related: Sequence[JobView]) -> Refusal | Non
     for cancel in _of(related, JobKind.CANCEL, claim.job_id):
         if cancel.state in _OPEN:
             return Refusal(
-                "a cancel of this claim is in flight or its outcome is unknown",
+                "cancelInFlight", "a cancel of this claim is in flight or its outcome is unknown",
                 {"claimJobId": claim.job_id, "cancelJobId": cancel.job_id, "state": str(cancel.state)},
             )
         if _cancelled(cancel):
-            return Refusal("the claim is already cancelled", {"claimJobId": claim.job_id, "cancelJobId": cancel.job_id})
+            return Refusal("alreadyCancelled", "the claim is already cancelled", {"claimJobId": claim.job_id, "cancelJobId": cancel.job_id})
     return None
 
 
@@ -147,12 +150,12 @@ def refuse_cancel(claim: JobView, related: Sequence[JobView]) -> Refusal | None:
     for gap in _of(related, JobKind.GAP, claim.job_id):
         if gap.state in _OPEN:
             return Refusal(
-                "a gap payment of this claim is in flight or its outcome is unknown",
+                "gapInFlight", "a gap payment of this claim is in flight or its outcome is unknown",
                 {"claimJobId": claim.job_id, "paymentJobId": gap.job_id, "state": str(gap.state)},
             )
         if _approved(gap) and refund_left(gap, related) > 0:
             return Refusal(
-                "the claim's gap payment is approved and not refunded; refund it first",
+                "gapApproved", "the claim's gap payment is approved and not refunded; refund it first",
                 {"claimJobId": claim.job_id, "paymentJobId": gap.job_id, "left": refund_left(gap, related)},
             )
     return None
@@ -196,7 +199,7 @@ def refuse_late_cancel(claim: JobView, last_change: datetime, now: datetime) -> 
     if now < cutoff + timedelta(seconds=1):
         return None
     return Refusal(
-        "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
+        "pastCancelDeadline", "a claim can be cancelled only until 23:59:59 Australia/Sydney of the day it was made",
         {"claimJobId": claim.job_id, "deadline": cutoff.isoformat()},
     )
 
@@ -224,21 +227,21 @@ def refuse_gap(claim: JobView, related: Sequence[JobView], amount: int | None) -
     for cancel in _of(related, JobKind.CANCEL, claim.job_id):
         if _cancelled(cancel):
             return Refusal(
-                "the claim is cancelled or a cancel of it is in flight",
+                "claimCancelled", "the claim is cancelled or a cancel of it is in flight",
                 {"claimJobId": claim.job_id, "cancelJobId": cancel.job_id, "state": str(cancel.state)},
             )
     for payment in _of(related, JobKind.GAP, claim.job_id):
         if payment.state in _OPEN or (_approved(payment) and refund_left(payment, related) > 0):
             return Refusal(
-                "the claim already has a gap payment",
+                "gapExists", "the claim already has a gap payment",
                 {"claimJobId": claim.job_id, "paymentJobId": payment.job_id, "state": str(payment.state)},
             )
     gap = default_gap_amount(claim)
     if gap <= 0:
-        return Refusal("the claim left no gap to pay", {"claimJobId": claim.job_id, "gap": gap})
+        return Refusal("noGap", "the claim left no gap to pay", {"claimJobId": claim.job_id, "gap": gap})
     wanted = gap_amount(claim, amount)
     if wanted > gap:
-        return Refusal("the amount is above the claim's gap", {"claimJobId": claim.job_id, "gap": gap, "amount": wanted})
+        return Refusal("amountAboveGap", "the amount is above the claim's gap", {"claimJobId": claim.job_id, "gap": gap, "amount": wanted})
     return None
 
 
@@ -249,19 +252,19 @@ def refuse_refund(payment: JobView, related: Sequence[JobView], amount: int | No
     an ``amount`` above what is left (refunds still open count as made).
     """
     if payment.kind is not JobKind.GAP:
-        return Refusal("the job is not a gap payment", {"paymentJobId": payment.job_id, "kind": str(payment.kind)})
+        return Refusal("notAPayment", "the job is not a gap payment", {"paymentJobId": payment.job_id, "kind": str(payment.kind)})
     if not _approved(payment):
         return Refusal(
-            "the payment was not approved",
+            "notApproved", "the payment was not approved",
             {"paymentJobId": payment.job_id, "state": str(payment.state), "result": _terminal_result(payment)},
         )
     left = refund_left(payment, related)
     if left <= 0:
-        return Refusal("nothing is left of the payment to refund", {"paymentJobId": payment.job_id, "left": 0})
+        return Refusal("nothingToRefund", "nothing is left of the payment to refund", {"paymentJobId": payment.job_id, "left": 0})
     wanted = amount if amount is not None else left
     if wanted > left:
         return Refusal(
-            "the amount is above what is left of the payment",
+            "amountAboveRemaining", "the amount is above what is left of the payment",
             {"paymentJobId": payment.job_id, "left": left, "amount": wanted},
         )
     return None

@@ -6,12 +6,18 @@ terminal, one row each: ``ref-tag``, ``provider-id``, ``terminal-date-time`` (Sy
 ``AVOID`` auto-voided), ``total-claim-amount`` and the fund's benefit. :func:`reconcile` holds
 it against the journal's jobs of that day (INTERFACES.md "Reconciliation"):
 
-- an ``unknown`` claim is settled only when exactly one row has its provider and total claim
-  amount, a terminal time inside the job's running window (widened by ``skew`` for the
-  terminal's clock and the report's whole seconds), and a refTag no other job holds;
+- a job that knows its refTag is matched by it first: the row of that refTag (same provider and
+  amount) is its row, wherever the fund's time fell;
+- an ``unknown`` claim that does not is settled only when exactly one row has its provider and
+  total claim amount, a terminal time inside the job's running window (widened by ``skew`` for
+  the terminal's clock and the report's whole seconds), and a refTag no other job holds;
 - an ``unknown`` cancel is settled only when the row of its claim's refTag (one row, same
   provider and amount) shows ``CAN``;
 - anything less leaves the job ``unknown``, listed in ``ambiguous`` with the candidate refTags;
+- a ``resolved`` claim (settled by an operator) is found the same way, and listed
+  ``statusDiffers`` when the fund contradicts the operator (resolved ``notProcessed`` or
+  ``declined`` while the fund shows ``APP``; ``approved`` while it shows another status), or
+  ``missingAtFund`` when resolved ``approved`` and no row is its;
 - the rest are discrepancies: ``missingAtFund``, ``notInJournal``, ``statusDiffers``,
   ``amountDiffers``.
 
@@ -84,6 +90,8 @@ class ReconJob:
     window: tuple[datetime, datetime] | None = None
     #: A claim cancelled through the daemon (its cancel completed CANCELLED).
     cancelled: bool = False
+    #: How an operator resolved it (``job.resolve``): approved, declined, notProcessed.
+    resolution: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,14 +158,14 @@ def _journal_side(job: ReconJob) -> dict[str, Any]:
 
 
 def _claim_candidates(job: ReconJob, rows: Sequence[ReportRow], held: Mapping[str, str], skew: timedelta) -> list[ReportRow]:
-    # An unknown claim that kept its refTag (a failed autovoid still reports it) is that row or none.
+    # A claim that knows its refTag (a failed autovoid still reports it) is that row or none,
+    # whatever the time the fund gives it; one that does not, the rows inside its window.
     return [
         row for row in rows
         if row.provider_id == job.provider_id
         and row.total_claim_amount == job.total_claim_amount
-        and _inside(row.at, job.window, skew)
         and held.get(row.ref_tag) in (None, job.job_id)
-        and job.ref_tag in (None, row.ref_tag)
+        and (row.ref_tag == job.ref_tag if job.ref_tag is not None else _inside(row.at, job.window, skew))
     ]
 
 
@@ -205,7 +213,7 @@ def _cancelled_now(jobs: Iterable[ReconJob], settled: Mapping[str, ReportRow]) -
 
 def _discrepancies(
     jobs: Sequence[ReconJob], rows: Sequence[ReportRow], settled: Mapping[str, ReportRow],
-    ambiguous: Mapping[str, tuple[str, ...]], held: Mapping[str, str],
+    ambiguous: Mapping[str, tuple[str, ...]], held: Mapping[str, str], skew: timedelta,
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     by_tag = {row.ref_tag: row for row in rows}
@@ -229,9 +237,33 @@ def _discrepancies(
             out.append({"kind": "amountDiffers", "jobId": job.job_id, "refTag": job.ref_tag,
                         "journal": _journal_side(job), "fund": dict(row.raw)})
     taken = {row.ref_tag for row in settled.values()} | {tag for tags in ambiguous.values() for tag in tags}
+    out += _resolved_discrepancies(jobs, rows, held, taken, skew)
     for row in rows:
         if row.ref_tag not in held and row.ref_tag not in taken:
             out.append({"kind": "notInJournal", "refTag": row.ref_tag, "fund": dict(row.raw)})
+    return out
+
+
+def _resolved_discrepancies(
+    jobs: Sequence[ReconJob], rows: Sequence[ReportRow], held: Mapping[str, str], taken: set[str],
+    skew: timedelta,
+) -> list[dict[str, Any]]:
+    """Resolved claims the fund contradicts; each row found is added to ``taken`` (explained)."""
+    out: list[dict[str, Any]] = []
+    for job in jobs:
+        if job.kind is not JobKind.CLAIM or job.state is not JobState.RESOLVED:
+            continue
+        found = [r for r in _claim_candidates(job, rows, held, skew) if r.ref_tag not in taken]
+        row = found[0] if len(found) == 1 else None
+        side = {**_journal_side(job), "resolution": job.resolution}
+        if row is None:
+            if job.resolution == "approved" and not found:
+                out.append({"kind": "missingAtFund", "jobId": job.job_id, "refTag": job.ref_tag, "journal": side})
+            continue
+        taken.add(row.ref_tag)
+        if (row.status == "APP") != (job.resolution == "approved"):
+            out.append({"kind": "statusDiffers", "jobId": job.job_id, "refTag": row.ref_tag,
+                        "journal": side, "fund": dict(row.raw)})
     return out
 
 
@@ -288,7 +320,7 @@ def reconcile(
         unknown = {j.job_id: () for j in jobs if j.state is JobState.UNKNOWN}
         return Matching(False, {}, unknown, (), _totals(jobs, rows, {}))
     settled, ambiguous = _settle_unknowns(jobs, rows, held, skew)
-    discrepancies = _discrepancies(jobs, rows, settled, ambiguous, held)
+    discrepancies = _discrepancies(jobs, rows, settled, ambiguous, held, skew)
     return Matching(True, settled, ambiguous, tuple(discrepancies), _totals(jobs, rows, settled))
 
 

@@ -1,17 +1,17 @@
 """The journal's store: the only code that writes the database; it decides no state change.
 
-Every job, its request and result, every state change with its time (the audit trail) and
-every terminal's pairing live in one SQLite file in WAL mode with ``synchronous=FULL``, so a
-row that :meth:`Journal.create_job` or :meth:`Journal.move` returned is on disk before the
-caller goes on to talk to a terminal. Whether a move is allowed is asked of
-:mod:`bridge.jobs`; the journal only refuses what that table refuses. Nothing is ever deleted.
+Every job, its request and result, every state change with its time (the audit trail) and every
+terminal's pairing live in one SQLite file in WAL mode with ``synchronous=FULL``, so a row that
+:meth:`Journal.create_job` or :meth:`Journal.move` returned is on disk before the caller goes on to
+talk to a terminal. Whether a move is allowed is asked of :mod:`bridge.jobs`; the journal only
+refuses what that table refuses. Nothing is ever deleted.
 
 Calls run on one thread (:mod:`bridge.journal.thread`, where ``sqlite3`` errors become
-``JournalUnavailable``). :meth:`Journal.probe` commits a real write. An outcome the disk refuses
-is held (:mod:`bridge.journal.held`), shown ``unknown``, and committed once writes work again;
-so are audit notes. Other stores on the same file run through :meth:`Journal.read`/:meth:`Journal.write`.
-Every change of a job takes the journal-wide change number (``seq``); while the journal is
-behind its mark (:mod:`bridge.journal.gaps`) no new job is created.
+``JournalUnavailable``). :meth:`Journal.probe` commits a real write. An outcome the disk refuses is
+held (:mod:`bridge.journal.held`), shown ``unknown``, and committed once writes work again; so are
+audit notes. Other stores on the same file run through :meth:`Journal.read`/:meth:`Journal.write`.
+Every change of a job takes the journal-wide change number (``seq``); while the journal is behind
+its mark (:mod:`bridge.journal.gaps`) no new job is created.
 """
 
 from __future__ import annotations
@@ -80,9 +80,16 @@ class Journal:
     ) -> None:
         with contextlib.suppress(JournalUnavailable):
             await self.flush_held()
+        self.log_unwritten("the daemon stops")
         with contextlib.suppress(JournalUnavailable):
             await self.read(self._thread.close)
-        self._thread.shutdown()
+        self._thread.shutdown(timeout=self._thread.busy_timeout_s * 2 + 1)
+
+    def log_unwritten(self, why: str) -> None:
+        """Log every outcome still held in memory at ERROR, whole: ``why`` it will not be written."""
+        for m in (m for moves in self._held.moves.values() for m in moves):
+            log.error("job %s: %s before the journal took its outcome; not written: %s", m.job_id, why,
+                      outcome_json(m.to_state, m.result, m.error))
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -121,11 +128,8 @@ class Journal:
     # -- measured health and held writes ------------------------------------------------------
 
     async def probe(self) -> list[JobRecord]:
-        """A real write (one row, fsynced), then every held write; sets :attr:`writable`.
-
-        The held writes count as part of the probe: a tiny write alone can pass on a full disk
-        (SQLite reuses its WAL). Returns the jobs whose held state change was committed now.
-        """
+        """A real write (one row, fsynced), then every held write (a tiny write alone can pass on a
+        full disk); sets :attr:`writable`. Returns the jobs whose held state change was committed now."""
         try:
             await self.read(self._probe)
             committed = await self.flush_held()
@@ -145,15 +149,13 @@ class Journal:
         """How many state changes and notes wait in memory for the disk."""
         return self._held.count
 
+    def overlay(self, job: JobRecord) -> JobRecord:
+        return self._held.overlay(job)  # as callers must see it: ``unknown`` while a change is held
+
     async def hold(self, job_id: str, to_state: JobState, *, result: dict[str, Any] | None = None,
                    error: dict[str, Any] | None = None, note: str | None = None) -> JobRecord:
-        """Keep a state change the disk refused; return the job as callers must see it now,
-        ``unknown``: its outcome is not on disk, so nobody may rely on it yet.
-
-        Raises:
-            JobNotFound: no such job.
-            JournalUnavailable: the job cannot even be read.
-        """
+        """Keep a state change the disk refused (logged at ERROR, whole); return the job as callers
+        must see it now, ``unknown``. Raises JobNotFound, JournalUnavailable (cannot even read it)."""
         self._held.add_move(job_id, to_state, result, error, note)
         self._mark_unwritable(self.last_error or "a write failed")
         log.error("job %s: the journal refuses writes (%s); its outcome is held and committed once it"
@@ -181,12 +183,7 @@ class Journal:
     # -- jobs ---------------------------------------------------------------------------------
 
     async def create_job(
-        self,
-        *,
-        kind: JobKind,
-        request_id: str,
-        terminal: str | None,
-        request: dict[str, Any],
+        self, *, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any],
         parent_job_id: str | None = None, by: str | None = None,
     ) -> tuple[JobRecord, bool]:
         """Store a new ``queued`` job (made by client ``by``), or return the one stored under ``request_id``.

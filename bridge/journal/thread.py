@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import sqlite3
 import threading
 import uuid
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 from bridge.errors import JournalUnavailable
 from bridge.journal.records import NOT_UTF8
 from bridge.journal.schema import ADD_SEQ, INDEX_SEQ, META_ROW, NEXT_SEQ, SCHEMA
+from bridge.statelock import make_private
 
 __all__ = ["LANE", "JournalThread"]
 
@@ -115,8 +117,9 @@ class JournalThread:
 
     def open(self) -> None:
         """Connect and create the schema if missing (on the thread)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.created_now = not self.path.exists() or self.path.stat().st_size == 0
+        _private_files(self.path)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_s)
         db.row_factory = sqlite3.Row
         db.text_factory = _text
@@ -143,12 +146,20 @@ class JournalThread:
             self._db.close()
             self._db = None
 
-    def shutdown(self) -> None:
-        """Stop the thread once its queued calls are done."""
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop the thread once its queued calls are done; wait at most ``timeout`` seconds
+        (a call stuck on another process's lock must not hold the daemon's exit). Returns
+        whether the thread has ended (it is a daemon thread: the process may exit without it)."""
         with self._wake:
             self._stopping = True
             self._wake.notify()
-        self._thread.join()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def busy_timeout_s(self) -> float:
+        """How long one write waits for another process's lock."""
+        return self._busy_timeout_s
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -185,6 +196,21 @@ class JournalThread:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
             raise
+
+
+def _private_files(path: Path) -> None:
+    """The journal file ``0600`` before SQLite opens it (created so when missing, whatever the
+    umask), and its ``-wal``/``-shm`` if present: SQLite gives those the database's mode when it
+    makes them. They hold terminals' integration keys. What cannot be done here (a directory
+    in the way, a file not ours) is left for SQLite to refuse in its own words."""
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(str(path) + suffix)
+            if part.exists():
+                make_private(part, 0o600)
+    except OSError:
+        return
 
 
 def _text(raw: bytes) -> str:

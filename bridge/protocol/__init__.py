@@ -103,6 +103,7 @@ from bridge.protocol.results import (
     JOB_RESULTS,
     Job,
     JobError,
+    JobPage,
     JobQuestion,
     JobStatus,
     JobUpdated,
@@ -119,6 +120,7 @@ from bridge.protocol.results import (
     TerminalInfo,
     TerminalPairing,
     UnpairResult,
+    TerminalResult,
 )
 
 __all__ = [
@@ -160,6 +162,7 @@ __all__ = [
     "JobFields",
     "JobGetParams",
     "JobListParams",
+    "JobPage",
     "JobQuestion",
     "JobResolveParams",
     "JobStatus",
@@ -201,6 +204,7 @@ __all__ = [
     "TerminalInfo",
     "TerminalPairParams",
     "TerminalPairing",
+    "TerminalResult",
     "TerminalUnpairParams",
     "UnpairResult",
     "ValidateResult",

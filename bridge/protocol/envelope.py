@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 
 from pydantic import BaseModel
 
-from bridge.errors import InvalidRequest, ParseError, to_jsonrpc_error
+from bridge.errors import InvalidRequest, ParseError, field_path, to_jsonrpc_error
 
 __all__ = [
     "JSONRPC_VERSION",
@@ -81,16 +81,16 @@ def _pairs(pairs: list[tuple[str, Any]]) -> _Object:
     return obj
 
 
-def _duplicate_paths(value: Any, prefix: str) -> list[str]:
-    """Dotted paths of every duplicated key under ``value`` (``items.0.claimAmount``)."""
+def _duplicate_paths(value: Any, prefix: tuple[str | int, ...] = ()) -> list[str]:
+    """Paths of every duplicated key under ``value`` (``items[0].claimAmount``)."""
     out: list[str] = []
     if isinstance(value, dict):
-        out.extend(f"{prefix}{k}" for k in getattr(value, "duplicates", ()))
+        out.extend(field_path((*prefix, k)) for k in getattr(value, "duplicates", ()))
         for k, v in value.items():
-            out.extend(_duplicate_paths(v, f"{prefix}{k}."))
+            out.extend(_duplicate_paths(v, (*prefix, k)))
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            out.extend(_duplicate_paths(v, f"{prefix}{i}."))
+            out.extend(_duplicate_paths(v, (*prefix, i)))
     return out
 
 
@@ -117,7 +117,7 @@ def _message(obj: Any) -> Message:
     if duplicated:
         # Which "id" or "method" was meant cannot be known: the envelope itself is invalid.
         return InvalidRequest(f"duplicate key {duplicated[0]!r} in the request", rid if "id" not in duplicated else None)
-    return Request(rid, method, params, not has_id, tuple(_duplicate_paths(params, "")))
+    return Request(rid, method, params, not has_id, tuple(_duplicate_paths(params)))
 
 
 def parse_frame(text: str | bytes, *, max_batch: int | None = None) -> Incoming:

@@ -32,6 +32,8 @@ class JobFields(Protocol):
     @property
     def kind(self) -> JobKind: ...
     @property
+    def seq(self) -> int: ...
+    @property
     def terminal(self) -> str | None: ...
     @property
     def state(self) -> JobState: ...
@@ -74,6 +76,7 @@ def job_from_record(
         "jobId": job.job_id,
         "requestId": job.request_id,
         "kind": job.kind,
+        "seq": job.seq,
         "terminal": job.terminal,
         "state": job.state,
         "createdAt": job.created_at,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
+from types import MappingProxyType, UnionType
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -30,6 +30,7 @@ from bridge.errors import (
     RequestIdReused,
     TemporarilyUnavailable,
     TerminalNotPaired,
+    field_path,
 )
 from bridge.healthpoint import MAX_ITEMS, ClaimRequest
 from bridge.protocol.params import (
@@ -69,6 +70,7 @@ from bridge.protocol.results import (
     AnswerResult,
     HealthResult,
     Job,
+    JobPage,
     PairResult,
     SubscribeResult,
     TerminalInfo,
@@ -90,7 +92,7 @@ def invalid_where(exc: ValidationError) -> str:
     """Where and why a model refused its data, for a log line: never the values (they may name
     a patient or carry a key)."""
     return "; ".join(
-        f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
+        f"{field_path(e['loc']) or '(root)'}: {e['msg']}"
         for e in exc.errors(include_input=False, include_url=False, include_context=False)
     )
 
@@ -142,7 +144,10 @@ METHODS: Mapping[str, MethodSpec] = MappingProxyType(
         "job.get": MethodSpec(
             JobGetParams, Job, "One job by jobId or requestId.", (*_COMMON_ERRORS, JobNotFound)
         ),
-        "job.list": MethodSpec(JobListParams, list[Job], "Jobs, newest first, filtered."),
+        "job.list": MethodSpec(
+            JobListParams, list[Job] | JobPage,
+            "Jobs, newest first, filtered; with since: a JobPage of the jobs changed after it, oldest change first.",
+        ),
         "job.resolve": MethodSpec(
             JobResolveParams, Job, "Settle an unknown job by hand, with a note.",
             (*_COMMON_ERRORS, JobNotFound, NotAllowedNow),
@@ -211,6 +216,8 @@ def fits_result(value: Any, documented: Any) -> bool:
     an instance of the model, a list of instances for ``list[Model]``, a dict for ``dict[...]``
     (``rpc.discover``)."""
     origin = get_origin(documented)
+    if origin is UnionType:
+        return any(fits_result(value, member) for member in get_args(documented))
     if origin is list:
         (member,) = get_args(documented)
         return isinstance(value, list) and all(fits_result(v, member) for v in value)
@@ -227,7 +234,7 @@ _CUSTOM_TYPES = frozenset({"items_total", "items_icd10", "one_of", "blank", "dat
 
 def _field_error(error: ErrorDetails) -> FieldError:
     loc = error["loc"]
-    path = ".".join(str(part) for part in loc) or "params"
+    path = field_path(loc) or "params"
     kind = error["type"]
     names = [part for part in loc if isinstance(part, str)]
     name = names[-1] if names else ""
@@ -265,7 +272,7 @@ def parse_params(method: str, raw: Any) -> BaseModel | None:
 
     Raises:
         MethodNotFound: No such method.
-        InvalidParams: Naming every bad field with a dotted path (``items.3.patientId``) and its
+        InvalidParams: Naming every bad field by its path (``items[3].patientId``) and its
             rule in plain words.
     """
     spec = METHODS.get(method)

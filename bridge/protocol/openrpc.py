@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
 
 from bridge.errors import ERROR_CODES, ClaimbridgeError
+from bridge.reasons import NOT_ALLOWED_REASONS, UNAVAILABLE_REASONS
 from bridge.healthcode.bills import Bill
 from bridge.protocol.methods import METHODS
 from bridge.protocol.results import JOB_RESULTS, NOTIFICATIONS
@@ -76,21 +78,91 @@ def _request_schema(kind: str, defs: dict[str, Any]) -> dict[str, Any] | None:
     return {"$ref": _REF.format(model=name)}
 
 
-def _result_by_kind(defs: dict[str, Any]) -> None:
-    """Tie ``Job.result`` and ``Job.request`` to ``Job.kind``: ``if kind is X then result is X's
-    model or null, and request the params of the method that made it``."""
+def _pascal(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _job_by_kind(defs: dict[str, Any]) -> None:
+    """``Job`` as a ``oneOf`` of one schema per kind (``ClaimJob``, ``GapJob`` ...), each fixing
+    ``kind`` with ``const`` and giving that kind's ``request`` and ``result``: generators make
+    a tagged union of it (``allOf``/``if``/``then`` is dropped by most of them)."""
     job = defs.get("Job")
     if job is None:
         return
-    rules = []
+    _retitle(job, "Job", frozenset(defs))
+    variants = []
     for kind, model in JOB_RESULTS.items():
-        then: dict[str, Any] = {"result": {"anyOf": [{"$ref": _REF.format(model=model.__name__)}, {"type": "null"}]}}
+        name = f"{_pascal(kind)}Job"
+        variant = copy.deepcopy(job)
+        variant["title"] = name
+        variant["description"] = f"A Job of kind ``{kind}``."
+        props = variant["properties"]
+        props["kind"] = {"const": kind, "type": "string", "title": f"{name}Kind"}
+        props["result"] = {
+            "anyOf": [{"$ref": _REF.format(model=model.__name__)}, {"type": "null"}],
+            "title": f"{name}Result",
+            "description": props["result"].get("description", "The outcome; null until there is one."),
+        }
         request = _request_schema(kind, defs)
         if request is not None:
-            then["request"] = request
-        rules.append({"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
-                      "then": {"properties": then}})
-    job["allOf"] = rules
+            props["request"] = {**request, "description": "The params as the PMS sent them (validated)."}
+        defs[name] = variant
+        variants.append({"$ref": _REF.format(model=name)})
+    defs["Job"] = {"title": "Job", "description": job.get("description", ""), "oneOf": variants}
+
+
+def _retitle(schema: dict[str, Any], title: str, taken: frozenset[str]) -> None:
+    """Give ``schema`` the title ``title`` and each of its properties ``title + Property``
+    (``ClaimOutcomeResult``), recursively: pydantic titles a property by its name alone, so
+    ``result`` of a claim and ``result`` of a job would share a title, and generators merge
+    schemas that share one. A property's title that a component already has (``Job`` +
+    ``error`` is ``JobError``) takes ``Field`` after it."""
+    schema["title"] = title
+    for pname, pschema in schema.get("properties", {}).items():
+        if isinstance(pschema, dict) and "$ref" not in pschema:
+            name = f"{title}{_pascal(pname)}"
+            _retitle(pschema, f"{name}Field" if name in taken else name, taken)
+    items = schema.get("items")
+    if isinstance(items, dict) and "$ref" not in items and ("properties" in items or "title" in items):
+        _retitle(items, f"{title}Item", taken)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict) and "$ref" not in extra and "title" in extra:
+        _retitle(extra, f"{title}Value", taken)
+
+
+def _unique_titles(defs: dict[str, Any], done: frozenset[str]) -> None:
+    """Every component but ``done`` named by its key, its properties after it (:func:`_retitle`)."""
+    taken = frozenset(defs)
+    for name, schema in defs.items():
+        if name not in done and isinstance(schema, dict) and "oneOf" not in schema:
+            _retitle(schema, name, taken)
+
+
+def _reasons(defs: dict[str, Any]) -> dict[str, Any]:
+    """The ``data.reason`` codes of -32004 and -32005 as enums, and the shapes of their ``data``."""
+    for name, table in (("NotAllowedReason", NOT_ALLOWED_REASONS), ("UnavailableReason", UNAVAILABLE_REASONS)):
+        defs[name] = {
+            "title": name, "type": "string", "enum": list(table),
+            "description": "; ".join(f"``{code}``: {words}" for code, words in table.items()),
+        }
+    defs["NotAllowedData"] = {
+        "title": "NotAllowedData", "type": "object", "additionalProperties": True,
+        "description": "``error.data`` of -32004: the stable code, the same in words, and what it concerns "
+                       "(``jobId``, ``claimJobId``, ``paymentJobId`` ...).",
+        "required": ["reason", "message"],
+        "properties": {"reason": {"$ref": _REF.format(model="NotAllowedReason")},
+                       "message": {"type": "string", "title": "NotAllowedDataMessage"}},
+    }
+    defs["UnavailableData"] = {
+        "title": "UnavailableData", "type": "object", "additionalProperties": True,
+        "description": "``error.data`` of -32005: nothing was done; try again after ``retryAfterMs``.",
+        "required": ["reason", "message", "retryAfterMs"],
+        "properties": {"reason": {"$ref": _REF.format(model="UnavailableReason")},
+                       "message": {"type": "string", "title": "UnavailableDataMessage"},
+                       "retryAfterMs": {"type": "integer", "minimum": 0, "title": "UnavailableDataRetryAfterMs"}},
+    }
+    return {"-32004": {"$ref": _REF.format(model="NotAllowedData")},
+            "-32005": {"$ref": _REF.format(model="UnavailableData")}}
 
 
 _CITATION = re.compile(r"(?:reference|seeds/|INTERFACES\.md|\.py\b)")
@@ -125,6 +197,15 @@ def _scrub(node: Any) -> None:
             _scrub(value)
 
 
+def _result_schema(method: str, tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    """A method's result schema; one that is not a named component (``[Job]``) is titled after
+    the method (``JobListResult``), so generators need not invent a name for it."""
+    schema: dict[str, Any] = _schema(tp, "serialization", defs)
+    if "$ref" not in schema:
+        schema["title"] = "".join(_pascal(part) for part in method.split(".")) + "Result"
+    return schema
+
+
 def _error_object(cls: type[ClaimbridgeError]) -> dict[str, Any]:
     return {"code": ERROR_CODES[cls], "message": cls.message}
 
@@ -146,6 +227,7 @@ def openrpc_document(version: str) -> dict[str, Any]:
         params: list[dict[str, Any]] = []
         if spec.params is not None:
             model_schema = _schema(spec.params, "validation", defs)
+            _retitle(model_schema, spec.params.__name__, frozenset())
             required = set(model_schema.get("required", ()))
             for pname, pschema in model_schema.get("properties", {}).items():
                 params.append({"name": pname, "required": pname in required,
@@ -163,7 +245,7 @@ def openrpc_document(version: str) -> dict[str, Any]:
                 "summary": spec.summary,
                 "paramStructure": "by-name",
                 "params": params,
-                "result": {"name": "result", "schema": _schema(spec.result, "serialization", defs)},
+                "result": {"name": "result", "schema": _result_schema(name, spec.result, defs)},
                 "errors": errors,
             }
         )
@@ -171,7 +253,9 @@ def openrpc_document(version: str) -> dict[str, Any]:
         {"name": name, "params": _schema(model, "serialization", defs)}
         for name, model in NOTIFICATIONS.items()
     ]
-    _result_by_kind(defs)
+    error_data = _reasons(defs)
+    _job_by_kind(defs)
+    _unique_titles(defs, frozenset({"Job", *(f"{_pascal(kind)}Job" for kind in JOB_RESULTS)}))
     _scrub(defs)
     _scrub(methods)
     _scrub(notifications)
@@ -186,5 +270,6 @@ def openrpc_document(version: str) -> dict[str, Any]:
         "methods": methods,
         "components": {"schemas": dict(sorted(defs.items()))},
         "x-notifications": notifications,
+        "x-error-data": error_data,
         "x-discover": {"name": "rpc.discover", "result": {"$ref": _OPENRPC_META}},
     }

@@ -53,6 +53,11 @@ _PARAMS = ConfigDict(frozen=True, extra="forbid")
 _REQUEST_ID = Field(min_length=1, max_length=64, description="The PMS's idempotency key.")
 _JOB_ID = Field(min_length=1, max_length=64)
 _TERMINAL_PATTERN = r"^[a-z0-9-]{1,40}$"
+#: The rule for ``terminal`` on the methods that run on one, as rpc.discover states it.
+_TERMINAL_RULE = (
+    "The terminal (its name in terminal.list). May be left out while the daemon has one terminal; "
+    "required once a second terminal is paired (-32602 naming terminal, with the known names)."
+)
 
 #: Plain-words rule per field name, used when a field breaks its constraints.
 FIELD_RULES: Mapping[str, str] = MappingProxyType(
@@ -93,7 +98,7 @@ class ClaimParams(ClaimRequest):
     """``healthpoint.claim``: a claim, run on a terminal, answered when it ends."""
 
     requestId: RequestId = _REQUEST_ID
-    terminal: str | None = Field(default=None, pattern=_TERMINAL_PATTERN)
+    terminal: str | None = Field(default=None, pattern=_TERMINAL_PATTERN, description=_TERMINAL_RULE)
     #: What to answer the terminal's "Patient accepts?" question: ask the PMS, or answer at once.
     onApproved: Literal["ask", "accept", "reject"] = "ask"
 
@@ -102,7 +107,7 @@ class RebateEstimateParams(ClaimRequest):
     """``healthpoint.rebateEstimate``: as a claim, without ``onApproved`` (nothing to accept)."""
 
     requestId: RequestId = _REQUEST_ID
-    terminal: str | None = Field(default=None, pattern=_TERMINAL_PATTERN)
+    terminal: str | None = Field(default=None, pattern=_TERMINAL_PATTERN, description=_TERMINAL_RULE)
 
 
 class CancelParams(BaseModel):
@@ -192,6 +197,9 @@ class JobListParams(BaseModel):
     terminal: str | None = Field(default=None, pattern=_TERMINAL_PATTERN)
     kind: JobKind | None = None
     limit: StrictInt | None = Field(default=None, ge=1, le=1000)
+    #: Catching up: only the jobs changed after this change number (a Job's ``seq``, or the
+    #: last page's ``nextSince``), oldest change first; the answer is then a JobPage.
+    since: StrictInt | None = Field(default=None, ge=0)
 
 
 class JobResolveParams(BaseModel):
@@ -258,6 +266,9 @@ class EventsSubscribeParams(BaseModel):
     model_config = _PARAMS
 
     topics: tuple[EventTopic, ...] = Field(min_length=1, max_length=len(EVENT_TOPICS))
+    #: Catching up: first replay every notification of these topics numbered after this ``seq``
+    #: (the last one the PMS saw), in order, then go on live.
+    since: StrictInt | None = Field(default=None, ge=0)
 
 
 class HealthcodeValidateParams(BaseModel):

@@ -128,6 +128,9 @@ class ReconcileJournalSide(BaseModel):
     result: str | None = None
     totalClaimAmount: int | None = None
     totalBenefit: int | None = None
+    #: For a ``resolved`` job: how the operator resolved it (``approved``, ``declined``,
+    #: ``notProcessed``), which the fund's report contradicts.
+    resolution: Literal["approved", "declined", "notProcessed"] | None = None
 
 
 class ReconcileDiscrepancy(BaseModel):

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
 from bridge.healthcode.status import BillStatus
 from bridge.healthpoint.claims import ClaimResult
-from bridge.jobs import JobId, JobKind, JobState, RequestId
+from bridge.jobs import ICLIENT_RESULTS, JobId, JobKind, JobState, RequestId
 
 __all__ = [
     "AbortResult",
@@ -29,12 +30,13 @@ __all__ = [
     "ClaimOutcome",
     "ComponentHealth",
     "HealthResult",
-    "IclientHealth",
     "HistoryEntry",
+    "IclientHealth",
     "Instant",
     "JOB_RESULTS",
     "Job",
     "JobError",
+    "JobPage",
     "JobQuestion",
     "JobStatus",
     "JobUpdated",
@@ -50,6 +52,7 @@ __all__ = [
     "SubscribeResult",
     "TerminalInfo",
     "TerminalPairing",
+    "TerminalResult",
     "UnpairResult",
 ]
 
@@ -74,11 +77,39 @@ StoredInstant = Annotated[
     PlainSerializer(_with_microseconds, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
+#: A notification's params: ``seq`` (set by the hub) is documented as always there.
+_NOTE = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)
 #: For shapes the terminal, a fund or Healthcode may grow: known fields typed, others kept.
 _TOLERANT = ConfigDict(frozen=True, extra="allow")
 
 
 # --------------------------------------------------------------------------- results
+
+
+class TerminalResult(StrEnum):
+    """The terminal's (iClient's) ``result`` of a transaction. With state ``completed``:
+    ``APPROVED``, ``DECLINED``, ``CANCELLED`` or ``REVERSED``; ``NOT STARTED`` comes with
+    ``failed`` (nothing reached the fund); ``UNKNOWN`` and ``SYSTEM ERROR`` with ``unknown``."""
+
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    CANCELLED = "CANCELLED"
+    REVERSED = "REVERSED"
+    NOT_STARTED = "NOT STARTED"
+    SYSTEM_ERROR = "SYSTEM ERROR"
+    UNKNOWN = "UNKNOWN"
+
+
+def _known_result(value: Any) -> Any:
+    """A result the terminal spelled otherwise is named as the state it led to: a word iClient
+    does not document left the job ``unknown`` (:func:`bridge.jobs.outcome_state`)."""
+    if isinstance(value, str):
+        text = value.strip().upper()
+        return text if text in ICLIENT_RESULTS else TerminalResult.UNKNOWN.value
+    return value
+
+
+_Result = Annotated[TerminalResult | None, BeforeValidator(_known_result)]
 
 
 class Resolution(BaseModel):
@@ -105,7 +136,7 @@ class ClaimOutcome(ClaimResult):
     #: iClient ``result``; absent only when a job that never had an outcome was settled by
     #: hand (``job.resolve``: then ``resolution`` says how). Looser than the terminal's
     #: :class:`ClaimResult`, which always has one, hence the ignore.
-    result: str | None = None  # type: ignore[assignment]
+    result: _Result = None  # type: ignore[assignment]
     #: Set by ``job.resolve`` on a job that was ``unknown``.
     resolution: Resolution | None = None
     #: ``reconciliation`` when the outcome was settled from the fund's report.
@@ -119,7 +150,7 @@ class PaymentOutcome(BaseModel):
 
     #: iClient ``result``: APPROVED, DECLINED, CANCELLED, REVERSED, SYSTEM ERROR, UNKNOWN; absent
     #: only when a job that never had an outcome was settled by hand (see ``resolution``).
-    result: str | None = None
+    result: _Result = None
     transactionId: str | None = None
     transactionReference: str | None = None
     authorisationCode: str | None = None
@@ -225,6 +256,9 @@ class Job(BaseModel):
     jobId: JobId
     requestId: RequestId
     kind: JobKind
+    #: The journal's change number of the job's last change: it grows with every change of any
+    #: job (``job.list {since}`` pages by it).
+    seq: int
     terminal: str | None = None
     state: JobState
     createdAt: Instant
@@ -240,6 +274,19 @@ class Job(BaseModel):
     receipts: Receipts | None = None
     #: With ``job.get {..., history: true}``: every audit event, oldest first.
     history: tuple[HistoryEntry, ...] | None = None
+
+
+class JobPage(BaseModel):
+    """``job.list {since}``: the jobs changed after ``since``, oldest change first; ask again
+    with ``since: nextSince`` until ``more`` is false."""
+
+    model_config = _RESULT
+
+    jobs: tuple[Job, ...]
+    #: The ``since`` of the next page: the ``seq`` of the last job here (``since`` when none).
+    nextSince: int
+    #: Whether more jobs changed after ``nextSince`` (already, at the time of the answer).
+    more: bool
 
 
 class AnswerResult(BaseModel):
@@ -353,6 +400,8 @@ class SubscribeResult(BaseModel):
     model_config = _RESULT
 
     topics: tuple[str, ...]
+    #: With ``since``: how many recorded notifications were replayed (sent before this answer).
+    replayed: int = 0
 
 
 # --------------------------------------------------------------------------- notifications
@@ -361,38 +410,50 @@ class SubscribeResult(BaseModel):
 class JobUpdated(BaseModel):
     """``job.updated``: sent on every state change."""
 
-    model_config = _RESULT
+    model_config = _NOTE
 
     job: Job
+    #: Its number in the daemon's event log (``events.subscribe {since}`` replays from the last
+    #: one seen); the hub sets it as it publishes.
+    seq: int = 0
 
 
 class JobStatus(BaseModel):
     """``job.status``: a terminal status line, e.g. "Reading card"."""
 
-    model_config = _RESULT
+    model_config = _NOTE
 
     jobId: JobId
     message: str
+    #: Its number in the daemon's event log (``events.subscribe {since}`` replays from the last
+    #: one seen); the hub sets it as it publishes.
+    seq: int = 0
 
 
 class JobQuestion(BaseModel):
     """``job.question``: answer with ``job.answer``."""
 
-    model_config = _RESULT
+    model_config = _NOTE
 
     jobId: JobId
     text: str
     options: tuple[str, ...]
+    #: Its number in the daemon's event log (``events.subscribe {since}`` replays from the last
+    #: one seen); the hub sets it as it publishes.
+    seq: int = 0
 
 
 class TerminalPairing(BaseModel):
     """``terminal.pairing``: pairing progress (iClient ``pairingStatus``)."""
 
-    model_config = _RESULT
+    model_config = _NOTE
 
     terminal: str
     status: str
     message: str
+    #: Its number in the daemon's event log (``events.subscribe {since}`` replays from the last
+    #: one seen); the hub sets it as it publishes.
+    seq: int = 0
 
 
 #: Job kind -> the model of its ``result`` (``rpc.discover`` ties them with if/then on ``kind``).
@@ -410,12 +471,15 @@ JOB_RESULTS: Mapping[str, type[BaseModel]] = MappingProxyType(
 class ReconciliationDone(BaseModel):
     """``reconciliation.done``: one reconciliation run ended (counts of what it found)."""
 
-    model_config = _RESULT
+    model_config = _NOTE
 
     terminal: str
     date: str
     settled: int
     discrepancies: int
+    #: Its number in the daemon's event log (``events.subscribe {since}`` replays from the last
+    #: one seen); the hub sets it as it publishes.
+    seq: int = 0
 
 
 #: Notification method -> params model.

@@ -24,10 +24,10 @@ __all__ = ["TerminalAdmin", "refuse_busy"]
 def refuse_busy(worker: TerminalWorker | None, what: str) -> None:
     """Raise -32004 ``terminalBusy`` when a job of ``worker`` is running or waiting."""
     if worker is not None and (worker.busy or worker.queued):
-        raise NotAllowedNow("terminalBusy", {
-            "message": f"terminal {worker.name!r} has a job running or waiting: {what} once it is idle",
-            "terminal": worker.name, "busy": worker.busy, "queued": worker.queued,
-        })
+        raise NotAllowedNow(
+            "terminalBusy", f"terminal {worker.name!r} has a job running or waiting: {what} once it is idle",
+            {"terminal": worker.name, "busy": worker.busy, "queued": worker.queued},
+        )
 
 
 class TerminalAdmin:
@@ -67,11 +67,12 @@ class TerminalAdmin:
         worker = self.workers.get(params.terminal)
         if before is not None and (before.mid, before.tid) != (params.mid, params.tid):
             if not params.replace:
-                raise NotAllowedNow("alreadyPaired", {
-                    "message": f"terminal {params.terminal!r} is paired to mid {before.mid} tid {before.tid}; "
-                               "pair it again with replace: true to move it (or unpair it first)",
-                    "terminal": params.terminal, "mid": before.mid, "tid": before.tid,
-                })
+                raise NotAllowedNow(
+                    "alreadyPaired",
+                    f"terminal {params.terminal!r} is paired to mid {before.mid} tid {before.tid}; "
+                    "pair it again with replace: true to move it (or unpair it first)",
+                    {"terminal": params.terminal, "mid": before.mid, "tid": before.tid},
+                )
             refuse_busy(worker, "re-pair it")
         self._gate(params.terminal)
         if peer is not None:

@@ -30,6 +30,7 @@ from bridge.errors import (
 from bridge.hub import Hub, Peer, client_of
 from bridge.jobs import ANSWERED_STATES, JobKind, JobState, is_final
 from bridge.journal import JobLinks, JobRecord, Journal
+from bridge.journal.changes import JobChanges
 from bridge.protocol import (
     AbortResult,
     AnswerResult,
@@ -39,6 +40,7 @@ from bridge.protocol import (
     GapParams,
     HealthResult,
     Job,
+    JobPage,
     JobAbortParams,
     JobAnswerParams,
     JobGetParams,
@@ -127,6 +129,7 @@ class Service:
         self.reconciler = Reconciler(journal, hub, workers, now)
         self._links = JobLinks(journal)
         self.admin = TerminalAdmin(journal, hub, workers, new_worker, self._gate, configured)
+        self._changes = JobChanges(journal)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -144,7 +147,7 @@ class Service:
 
     def _check_accepting(self) -> None:
         if not self.accepting:
-            raise TemporarilyUnavailable("the daemon is shutting down")
+            raise TemporarilyUnavailable("shuttingDown")
 
     async def _existing(self, request_id: str) -> JobRecord | None:
         try:
@@ -206,7 +209,7 @@ class Service:
     @staticmethod
     def _refuse(refusal: Refusal | None) -> None:
         if refusal is not None:
-            raise NotAllowedNow(refusal.reason, refusal.data)
+            raise NotAllowedNow(refusal.reason, refusal.message, refusal.data)
 
     # -- HealthPoint ---------------------------------------------------------------------------
 
@@ -292,7 +295,7 @@ class Service:
             else:
                 _keep_default_amount(request, existing)
             if parent.terminal is None:
-                raise NotAllowedNow("the job has no terminal", {"jobId": parent.job_id})
+                raise NotAllowedNow("noTerminal", "the job has no terminal", {"jobId": parent.job_id})
             job, _created = await self._journal_job(
                 peer, kind, request_id, self._worker(parent.terminal), request, parent.job_id,
             )
@@ -318,6 +321,7 @@ class Service:
         the job, any client that re-sent its requestId, or any client naming an ``operator``."""
         if peer is not None and operator is None and not self.hub.owns(job_id, peer):
             raise NotAllowedNow(
+                "notYourJob",
                 "this job belongs to another client; re-send its requestId to follow it, or name an operator",
                 {"jobId": job_id},
             )
@@ -325,9 +329,14 @@ class Service:
     async def answer(self, params: JobAnswerParams, peer: Peer | None) -> AnswerResult:
         """``job.answer``."""
         job, worker = await self._job_worker(params.jobId)
+        if job.state in ANSWERED_STATES:
+            # Ended (or unknown: the terminal no longer asks): say so to anyone, the submitter
+            # included, whose ownership the hub forgets when the job ends.
+            raise NotAllowedNow("jobEnded", f"the job has ended ({job.state}): no question is pending",
+                                {"jobId": job.job_id, "state": str(job.state)})
         self._check_owner(job.job_id, peer, params.operator)
         if worker is None:
-            raise NotAllowedNow("no question is pending for this job", {"jobId": job.job_id})
+            raise NotAllowedNow("noQuestion", "no question is pending for this job", {"jobId": job.job_id})
         await worker.answer(job.job_id, params.answer, answered_by(params.operator, peer))
         return AnswerResult(accepted=True)
 
@@ -355,8 +364,12 @@ class Service:
         history = history_of(await self.journal.events(job.job_id)) if params.history else None
         return self._job(job, history)
 
-    async def list_jobs(self, params: JobListParams, peer: Peer | None) -> list[Job]:
-        """``job.list``."""
+    async def list_jobs(self, params: JobListParams, peer: Peer | None) -> list[Job] | JobPage:
+        """``job.list``; with ``since``, a page of the jobs changed after it (catching up)."""
+        if params.since is not None:
+            page = await self._changes.since(params.since, params.limit or 1000, state=params.state,
+                                             terminal=params.terminal, kind=params.kind)
+            return JobPage(jobs=tuple(self._job(j) for j in page.jobs), nextSince=page.next_since, more=page.more)
         jobs = await self.journal.list_jobs(
             states=[params.state] if params.state else None, terminal=params.terminal, kind=params.kind,
             limit=params.limit or 100,
@@ -367,7 +380,7 @@ class Service:
         """``job.resolve``: an operator settles an ``unknown`` job, with a note."""
         job = await self.journal.get(params.jobId)
         if job.state is not JobState.UNKNOWN:
-            raise NotAllowedNow("only an unknown job can be resolved", {"jobId": job.job_id, "state": str(job.state)})
+            raise NotAllowedNow("notUnknown", "only an unknown job can be resolved", {"jobId": job.job_id, "state": str(job.state)})
         resolution = {"outcome": str(params.outcome), "note": params.note, "at": self.now().isoformat()}
         result = {**(job.result or {}), "resolution": resolution}
         # From ``unknown`` only, checked in the write's transaction: of two resolves (or a resolve
@@ -444,7 +457,10 @@ class Service:
         """``events.subscribe``."""
         if peer is None:
             return SubscribeResult(topics=())
-        return SubscribeResult(topics=tuple(self.hub.subscribe(peer, list(params.topics))))
+        if params.since is None:
+            return SubscribeResult(topics=tuple(self.hub.subscribe(peer, list(params.topics))))
+        topics, replayed = await self.hub.catch_up(peer, list(params.topics), params.since)
+        return SubscribeResult(topics=tuple(topics), replayed=replayed)
 
     def handlers(self) -> Mapping[str, Callable[[Any, Peer | None], Awaitable[Any]]]:
         """Method name -> handler; the dispatcher's table (``rpc.discover`` is the dispatcher's)."""

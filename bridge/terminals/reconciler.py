@@ -142,7 +142,9 @@ class Reconciler:
                 claim = by_id.get(record.parent_job_id) or await self.journal.get(record.parent_job_id)
             result = record.result or {}
             ref_tag = (claim.result or {}).get("refTag")
-            window = await self._window(record) if record.state is JobState.UNKNOWN else None
+            open_ended = record.state in (JobState.UNKNOWN, JobState.RESOLVED)
+            window = await self._window(record) if open_ended else None
+            resolution = (record.result or {}).get("resolution") if record.state is JobState.RESOLVED else None
             jobs.append(healthpoint.ReconJob(
                 job_id=record.job_id,
                 kind=record.kind,
@@ -154,6 +156,7 @@ class Reconciler:
                 total_benefit=int(result.get("totalBenefit") or 0),
                 window=window,
                 cancelled=record.job_id in cancelled,
+                resolution=str(resolution.get("outcome")) if isinstance(resolution, dict) else None,
             ))
         return jobs, by_id
 

@@ -49,7 +49,7 @@ async def wait_ready(is_ready: Callable[[], bool], timeout: float, poll_s: float
     deadline = loop.time() + timeout
     while not is_ready():
         if loop.time() > deadline:
-            raise TemporarilyUnavailable("the terminal page did not come back")
+            raise TemporarilyUnavailable("browserRestarting", "the terminal page did not come back")
         await asyncio.sleep(poll_s)
 
 

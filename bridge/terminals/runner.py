@@ -55,7 +55,7 @@ from bridge.terminals.recovery import Recovery, wait_ready
 __all__ = ["TerminalWorker"]
 
 #: Transactions a page serves before it is replaced by a fresh one (when the terminal is idle).
-RECYCLE_AFTER = 100
+RECYCLE_AFTER = 50
 
 log = logging.getLogger("claimbridge.terminals")
 
@@ -209,6 +209,7 @@ class TerminalWorker:
         async with self._lock:
             try:
                 await self.page.recycle()
+                log.info("terminal %s: its page was replaced by a fresh one (memory)", self.name)
             except TerminalError as exc:
                 log.warning("terminal %s: a fresh page did not load (%s); the current one stays", self.name, exc.detail)
 
@@ -277,7 +278,7 @@ class TerminalWorker:
             hp = await self.operation(job)
             call = hp.call(pairing_keys(pairing))
         except NotRunnable as exc:
-            await self._fail(job_id, NotAllowedNow(str(exc), {"jobId": job_id}))
+            await self._fail(job_id, NotAllowedNow("notATerminalJob", str(exc), {"jobId": job_id}))
             return
         if self.journal.behind is not None:
             raise JournalBehind(self.journal.behind)
@@ -394,11 +395,11 @@ class TerminalWorker:
         """
         hp, op = self._hp, self._op
         if hp is None or hp.pending is None or hp.job_id != job_id or op is None:
-            raise NotAllowedNow("no question is pending for this job", {"jobId": job_id})
+            raise NotAllowedNow("noQuestion", "no question is pending for this job", {"jobId": job_id})
         options = list(hp.pending.options)
         label = hp.answer(answer)
         if label is None:
-            raise NotAllowedNow(f"answer must be one of {options}", {"jobId": job_id, "options": options})
+            raise NotAllowedNow("notAnOption", f"answer must be one of {options}", {"jobId": job_id, "options": options})
         await self._audit.answer(job_id, label, operator)
         await self.page.answer(op.op_id, label)
 

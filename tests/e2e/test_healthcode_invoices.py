@@ -114,3 +114,23 @@ async def test_a_lost_answer_never_adopts_a_cancelled_bill(tmp_path: Path, sim: 
         assert (await c.call("job.get", {"jobId": old["jobId"]}))["result"]["status"] == "Cancelled"
     finally:
         await stop_daemon(running)
+
+
+async def test_a_held_number_is_still_held_after_a_restart(tmp_path: Path, sim: Sim) -> None:
+    await control(sim, {"timings": SLOW})
+    settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client()
+        first = await c.call("healthcode.submit", {"requestId": "rs-hold-1", "bill": bill()})
+        assert first["state"] == "running"
+    finally:
+        await stop_daemon(running)
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client()
+        second = await c.call("healthcode.submit", {"requestId": "rs-hold-2", "bill": bill(setting="D")})
+        assert second["state"] == "failed" and duplicate_problems(second["error"]["data"]["problems"])
+        assert len(await sim_bills(sim)) == 1
+    finally:
+        await stop_daemon(running)

@@ -112,7 +112,8 @@ async def test_wrong_api_key_is_a_clear_error(tmp_path: Path, sim: Sim) -> None:
         with pytest.raises(RpcError) as err:
             await c.call("healthcode.findMember", {"insurer": "ppp", "membershipNumber": "1234567A",
                                                    "dateOfBirth": "1962-11-05"})
-        assert err.value.code == -32004 and "wrong-key" not in str(err.value.data)
+        assert err.value.code == -32005 and err.value.data["reason"] == "healthcodeCredentials"
+        assert "wrong-key" not in str(err.value.data)
         # The key file corrected: read again for the next token, no restart.
         api_key_file(tmp_path)
         found = await c.call("healthcode.findMember", {"insurer": "ppp", "membershipNumber": "1234567A",

@@ -85,7 +85,7 @@ async def test_shortfall_reaches_the_job_once_polled_twice_and_across_a_restart(
         # Paid (a remittance line names it): no longer resubmittable.
         with pytest.raises(RpcError) as err:
             await c.call("healthcode.submit", {"requestId": "rm-2", "bill": bill(), "replaces": job["jobId"]})
-        assert err.value.code == -32004 and "paid" in err.value.data["reason"]
+        assert err.value.code == -32004 and err.value.data["reason"] == "billPaid"
     finally:
         await stop_daemon(running)
 
@@ -163,5 +163,26 @@ async def test_a_shortfall_carries_the_insurer_s_reason(tmp_path: Path, sim: Sim
         assert paid["result"]["paid"] == 15000 and paid["result"]["shortfall"] == 1450
         assert paid["result"]["rejected"] is False
         assert paid["result"]["reason"] == "Policy excess: bill the patient (sample)"
+    finally:
+        await stop_daemon(running)
+
+
+async def test_a_remittance_before_the_first_status_poll_is_recorded_on_its_bill(tmp_path: Path, sim: Sim) -> None:
+    """The insurer collected and paid before the daemon's first status poll (30 s by default):
+    the line names the bill's job and the job records the payment (it was dropped before)."""
+    await control(sim, {"timings": FAST})
+    config = v2_config(tmp_path, sim, poll_initial_s=600, poll_max_s=600, submit_wait_s=0.5)
+    running = await start_daemon(make_settings(tmp_path, sim, healthcode=config), sim)
+    try:
+        c = await running.client()
+        job = await c.call("healthcode.submit", {"requestId": "rm-early", "bill": bill()})
+        assert job["state"] == "running"  # submitted; no status poll yet
+        await asyncio.sleep(0.3)  # the simulator collects it at once (FAST)
+        await remit(sim, "INV-0001", 15000)
+        listed = await c.call("healthcode.remittances", {"insurer": "bup", "invoiceNumber": "INV-0001"})
+        assert [line["jobId"] for entry in listed for line in entry["lines"]] == [job["jobId"]]
+        got = await c.call("job.get", {"jobId": job["jobId"]})
+        assert got["result"]["paid"] == 15000 and got["result"]["shortfall"] == 1450
+        assert got["result"]["paymentReference"] == "BACS00000001"
     finally:
         await stop_daemon(running)

@@ -50,7 +50,7 @@ async def test_cancelled_bill_resubmitted_and_pointers_survive_a_restart(tmp_pat
         # Never twice: the old bill is already replaced.
         with pytest.raises(RpcError) as err:
             await c.call("healthcode.submit", {"requestId": "rs-3", "bill": bill(), "replaces": old["jobId"]})
-        assert err.value.code == -32004 and "already resubmitted" in err.value.data["reason"]
+        assert err.value.code == -32004 and err.value.data["reason"] == "alreadyReplaced" and "already resubmitted" in err.value.data["message"]
     finally:
         await stop_daemon(running)
 
@@ -79,7 +79,7 @@ async def test_resubmission_of_a_bill_in_progress_is_refused(tmp_path: Path, sim
             await c.call("healthcode.submit", {"requestId": "rp-2", "bill": bill(invoiceNumber="INV-0003"),
                                                "replaces": old["jobId"]})
         assert err.value.code == -32004
-        assert "in progress" in err.value.data["reason"] and err.value.data["jobId"] == old["jobId"]
+        assert err.value.data["reason"] == "billInProgress" and err.value.data["jobId"] == old["jobId"]
         with pytest.raises(RpcError) as missing:
             await c.call("job.get", {"requestId": "rp-2"})
         assert missing.value.code == -32002

@@ -201,7 +201,9 @@ async def test_malformed_bill_is_rejected(hc: HealthcodeSim) -> None:
     async with hc.transport() as client:
         client_http = client._client
         assert client_http is not None
-        response = await client_http.post("bills", json={**bill.to_wire(), "setting": "X"})
+        # The transport signs each request itself (its password is read again when it changes).
+        auth = httpx.BasicAuth(client._user_id, client._password())
+        response = await client_http.post("bills", json={**bill.to_wire(), "setting": "X"}, auth=auth)
     assert response.status_code == 422
     assert response.json()["problems"][0]["error"] == "Must be I, D or O"
 

@@ -31,7 +31,7 @@ async def test_a_second_cancel_is_refused(daemon: Running) -> None:
     claim = await c.call("healthpoint.claim", claim_request(requestId="g-c1", onApproved="accept"))
     await c.call("healthpoint.cancel", {"requestId": "g-x1", "claimJobId": claim["jobId"]})
     data = await _refused(c, "healthpoint.cancel", {"requestId": "g-x2", "claimJobId": claim["jobId"]})
-    assert data["reason"] == "the claim is already cancelled"
+    assert data["reason"] == "alreadyCancelled" and data["message"] == "the claim is already cancelled"
     assert await _kinds(daemon) == ["claim", "cancel"]
 
 
@@ -42,7 +42,7 @@ async def test_a_cancel_while_one_is_in_flight_is_refused(daemon: Running) -> No
     first = asyncio.ensure_future(c.call("healthpoint.cancel", {"requestId": "g-x3", "claimJobId": claim["jobId"]}))
     await c.wait_note(lambda n: n["method"] == "job.updated" and n["params"]["job"]["kind"] == "cancel")
     data = await _refused(c, "healthpoint.cancel", {"requestId": "g-x4", "claimJobId": claim["jobId"]})
-    assert "in flight" in data["reason"]
+    assert data["reason"] == "cancelInFlight" and "in flight" in data["message"]
     assert (await first)["result"]["result"] == "CANCELLED"
     assert await _kinds(daemon) == ["claim", "cancel"]
 
@@ -61,14 +61,14 @@ async def test_a_gap_above_the_gap_a_second_gap_and_a_gap_after_a_cancel(daemon:
     claim = await c.call("healthpoint.claim", claim_request(requestId="g-c4", onApproved="accept"))
     gap = claim["result"]["gap"]
     data = await _refused(c, "payment.gap", {"requestId": "g-p4", "claimJobId": claim["jobId"], "amount": gap + 1})
-    assert data["reason"] == "the amount is above the claim's gap" and data["gap"] == gap
+    assert data["reason"] == "amountAboveGap" and data["gap"] == gap
     await c.call("payment.gap", {"requestId": "g-p5", "claimJobId": claim["jobId"]})
     data = await _refused(c, "payment.gap", {"requestId": "g-p6", "claimJobId": claim["jobId"]})
-    assert data["reason"] == "the claim already has a gap payment"
+    assert data["reason"] == "gapExists"
     other = await c.call("healthpoint.claim", claim_request(requestId="g-c5", onApproved="accept"))
     await c.call("healthpoint.cancel", {"requestId": "g-x6", "claimJobId": other["jobId"]})
     data = await _refused(c, "payment.gap", {"requestId": "g-p7", "claimJobId": other["jobId"]})
-    assert "cancel" in data["reason"]
+    assert data["reason"] == "claimCancelled" and "cancel" in data["message"]
     assert await _kinds(daemon) == ["claim", "purchase", "claim", "cancel"]
 
 
@@ -78,7 +78,7 @@ async def test_a_refund_above_what_is_left_is_refused(daemon: Running) -> None:
     gap = await c.call("payment.gap", {"requestId": "g-p8", "claimJobId": claim["jobId"]})
     paid = claim["result"]["gap"]
     data = await _refused(c, "payment.refund", {"requestId": "g-r1", "paymentJobId": gap["jobId"], "amount": paid + 1})
-    assert data["reason"] == "the amount is above what is left of the payment" and data["left"] == paid
+    assert data["reason"] == "amountAboveRemaining" and data["left"] == paid
     data = await _refused(c, "payment.refund", {"requestId": "g-r2", "paymentJobId": claim["jobId"]})
-    assert data["reason"] == "the job is not a gap payment"
+    assert data["reason"] == "notAPayment"
     assert await _kinds(daemon) == ["claim", "purchase"]

@@ -97,7 +97,8 @@ async def test_answer_without_a_question_is_not_allowed(daemon: Running) -> None
     job = await c.call("healthpoint.claim", claim_request(requestId="ans-1"))
     with pytest.raises(RpcError) as err:
         await c.call("job.answer", {"jobId": job["jobId"], "answer": "ACCEPT"})
-    assert err.value.code == -32004
+    # Its own submitter is told the job ended, not that it belongs to another client.
+    assert err.value.code == -32004 and err.value.data["reason"] == "jobEnded"
 
 
 async def test_unknown_job_and_resolve_rules(daemon: Running) -> None:
@@ -108,7 +109,7 @@ async def test_unknown_job_and_resolve_rules(daemon: Running) -> None:
     job = await c.call("healthpoint.claim", claim_request(requestId="res-1"))
     with pytest.raises(RpcError) as err2:
         await c.call("job.resolve", {"jobId": job["jobId"], "outcome": "approved", "note": "checked"})
-    assert err2.value.code == -32004
+    assert err2.value.code == -32004 and err2.value.data["reason"] == "notUnknown"
 
 
 async def test_rpc_discover_lists_the_methods(daemon: Running) -> None:

@@ -23,7 +23,7 @@ async def test_a_resent_request_id_gets_the_question_and_may_answer(daemon: Runn
     second = await daemon.client()  # the PMS reconnected
     with pytest.raises(RpcError) as err:
         await second.call("job.answer", {"jobId": job_id, "answer": "ACCEPT"})
-    assert err.value.code == -32004
+    assert err.value.code == -32004 and err.value.data["reason"] == "notYourJob"
     resent = asyncio.ensure_future(second.call("healthpoint.claim", params))
     replayed = await second.wait_note(lambda n: n["method"] == "job.question")
     assert replayed["params"] == q["params"]
@@ -60,7 +60,7 @@ async def test_an_answer_that_is_no_option_is_refused(daemon: Running) -> None:
     q = await c.wait_note(lambda n: n["method"] == "job.question")
     with pytest.raises(RpcError) as err:
         await c.call("job.answer", {"jobId": q["params"]["jobId"], "answer": "maybe"})
-    assert err.value.code == -32004
+    assert err.value.code == -32004 and err.value.data["reason"] == "notAnOption"
     await c.call("job.answer", {"jobId": q["params"]["jobId"], "answer": "ACCEPT"})
     assert (await call)["result"]["result"] == "APPROVED"
 

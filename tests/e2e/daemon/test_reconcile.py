@@ -177,7 +177,8 @@ async def test_the_automatic_run_settles_an_unknown_claim(tmp_path: Path, sim: S
         )
         assert done["params"]["job"]["result"]["source"] == "reconciliation"
         note = await watcher.wait_note(lambda n: n["method"] == "reconciliation.done" and n["params"]["settled"] == 1)
-        assert note["params"] == {"terminal": "front-desk", "date": DAY, "settled": 1, "discrepancies": 0}
+        assert {k: v for k, v in note["params"].items() if k != "seq"} == {"terminal": "front-desk", "date": DAY, "settled": 1, "discrepancies": 0}
+        assert note["params"]["seq"] > 0
         assert [r["kind"] for r in await sim.ledger()] == ["claim"]
     finally:
         await stop_daemon(running)
@@ -213,7 +214,7 @@ async def test_the_daily_run_reconciles_the_previous_day_at_daily_at(tmp_path: P
         await watcher.call("events.subscribe", {"topics": ["reconciliation.done"]})
         assert (await running.pair(*FRONT_DESK))["status"] == "success"
         note = await watcher.wait_note(lambda n: n["method"] == "reconciliation.done", timeout=30)
-        assert note["params"] == {"terminal": "front-desk", "date": "2026-11-22", "settled": 0, "discrepancies": 0}
+        assert {k: v for k, v in note["params"].items() if k != "seq"} == {"terminal": "front-desk", "date": "2026-11-22", "settled": 0, "discrepancies": 0}
         assert sim.clock.now() >= datetime(2026, 11, 23, 7, 0, tzinfo=SYDNEY)
     finally:
         await stop_daemon(running)
@@ -229,3 +230,17 @@ async def test_a_failed_autovoid_is_settled_by_its_own_ref_tag(fast: Running) ->
     final = await _get(c, job["jobId"])
     assert final["result"]["result"] == "APPROVED" and final["result"]["fundStatus"] == "APP"
     assert [(r["kind"], r["status"]) for r in await fast.sim.ledger()] == [("claim", "APPROVED"), ("autovoid", "FAILED")]
+
+
+async def test_a_resolved_claim_the_fund_contradicts_is_listed(fast: Running) -> None:
+    """An operator resolved an unknown claim as not processed; the fund's report shows it
+    approved with a benefit: the reconciliation says so (it said nothing before)."""
+    c = await fast.client()
+    job = await _unknown_claim(c, fast.sim, "rc-resolved")
+    await c.call("job.resolve", {"jobId": job["jobId"], "outcome": "notProcessed", "note": "terminal showed nothing"})
+    out = await c.call("healthpoint.reconcile", {"terminal": "front-desk", "date": DAY})
+    found = [d for d in out["discrepancies"] if d.get("jobId") == job["jobId"]]
+    assert [d["kind"] for d in found] == ["statusDiffers"], out
+    assert found[0]["journal"].get("resolution") == "notProcessed", found and found[0]["fund"]["status"] == "APP"
+    assert not [d for d in out["discrepancies"] if d["kind"] == "notInJournal"]
+    assert (await c.call("job.get", {"jobId": job["jobId"]}))["state"] == "resolved"  # never overwritten

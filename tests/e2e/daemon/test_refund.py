@@ -25,7 +25,7 @@ async def test_refund_of_a_gap_payment_then_a_refused_second_refund(daemon: Runn
     assert again["jobId"] == refund["jobId"]  # the same request, re-sent: the same job
     with pytest.raises(RpcError) as err:
         await c.call("payment.refund", {"requestId": "rf-r2", "paymentJobId": gap["jobId"]})
-    assert err.value.code == -32004 and err.value.data["reason"] == "nothing is left of the payment to refund"
+    assert err.value.code == -32004 and err.value.data["reason"] == "nothingToRefund"
     ledger = await daemon.sim.ledger()
     assert [r["kind"] for r in ledger] == ["claim", "purchase", "refund"]
     assert ledger[2]["amount"] == claim["result"]["gap"]

@@ -16,7 +16,7 @@ async def _health(params: Any, peer: Any) -> SubscribeResult:
 
 
 async def _refuse(params: Any, peer: Any) -> dict[str, Any]:
-    raise NotAllowedNow("not now", {"why": "test"})
+    raise NotAllowedNow("noQuestion", "not now", {"why": "test"})
 
 
 async def _crash(params: Any, peer: Any) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def test_errors_map_to_codes_with_data() -> None:
     assert _dispatch("{oops")["error"]["code"] == -32700
     assert _dispatch('{"jsonrpc":"2.0","id":1,"method":"no.such"}')["error"]["code"] == -32601
     refused = _dispatch('{"jsonrpc":"2.0","id":2,"method":"job.abort","params":{"jobId":"j"}}')
-    assert refused["error"]["code"] == -32004 and refused["error"]["data"]["why"] == "test"
+    assert refused["error"]["code"] == -32004 and refused["error"]["data"]["why"] == "test" and refused["error"]["data"]["reason"] == "noQuestion"
     bad = _dispatch('{"jsonrpc":"2.0","id":3,"method":"job.abort","params":{"jobId":""}}')
     assert bad["error"]["code"] == -32602 and bad["error"]["data"]["errors"][0]["field"] == "jobId"
 
@@ -78,7 +78,7 @@ def test_duplicate_key_inside_params_is_invalid_params_naming_the_field() -> Non
     reply = _dispatch(frame)
     assert reply["error"]["code"] == -32602
     fields = [e["field"] for e in reply["error"]["data"]["errors"]]
-    assert fields == ["jobId", "items.0.claimAmount"]
+    assert fields == ["jobId", "items[0].claimAmount"]
 
 
 def test_duplicate_keys_in_a_batch_member_refuse_that_member_only() -> None:
@@ -90,7 +90,7 @@ def test_duplicate_keys_in_a_batch_member_refuse_that_member_only() -> None:
 
 def test_refuse_frame_answers_each_request_and_no_notification() -> None:
     d = Dispatcher({"events.subscribe": _health}, "1.0")
-    busy = TemporarilyUnavailable("too many requests in flight on this connection", 100)
+    busy = TemporarilyUnavailable("tooManyRequests", "", 100)
     one = json.loads(d.refuse_frame('{"jsonrpc":"2.0","id":9,"method":"events.subscribe","params":{"topics":["job.updated"]}}', busy) or "null")
     assert one["id"] == 9 and one["error"]["code"] == -32005 and one["error"]["data"]["retryAfterMs"] == 100
     assert d.refuse_frame('{"jsonrpc":"2.0","method":"events.subscribe","params":{"topics":["job.updated"]}}', busy) is None

@@ -13,6 +13,7 @@ from bridge.errors import (
     ERROR_CODES,
     ClaimbridgeError,
     FieldError,
+    HealthcodeCredentialsInvalid,
     HealthcodeRejected,
     InvalidParams,
     InvalidRequest,
@@ -26,6 +27,7 @@ from bridge.errors import (
     TemporarilyUnavailable,
     TerminalError,
     TerminalNotPaired,
+    field_path,
     to_jsonrpc_error,
 )
 
@@ -73,18 +75,24 @@ def test_every_class_has_a_message_and_exports(cls: type[ClaimbridgeError]) -> N
         (InvalidRequest("empty batch"), -32600, {"reason": "empty batch"}),
         (MethodNotFound("nope"), -32601, {"method": "nope"}),
         (
-            InvalidParams((FieldError("items.3.patientId", "must be exactly two digits"),)),
+            InvalidParams((FieldError("items[3].patientId", "must be exactly two digits"),)),
             -32602,
-            {"errors": [{"field": "items.3.patientId", "message": "must be exactly two digits"}]},
+            {"errors": [{"field": "items[3].patientId", "message": "must be exactly two digits"}]},
         ),
         (RequestIdReused("r1"), -32001, {"requestId": "r1"}),
         (JobNotFound("j1"), -32002, {"key": "j1"}),
         (TerminalNotPaired("front-desk"), -32003, {"terminal": "front-desk"}),
-        (NotAllowedNow("too late", {"deadline": "x"}), -32004, {"reason": "too late", "deadline": "x"}),
-        (NotAllowedNow("no question"), -32004, {"reason": "no question"}),
-        (TemporarilyUnavailable("shutting down"), -32005, {"reason": "shutting down", "retryAfterMs": 1000}),
-        (TemporarilyUnavailable("starting", 250), -32005, {"reason": "starting", "retryAfterMs": 250}),
-        (JournalUnavailable("database is locked"), -32005, {"reason": "the journal cannot be written now", "retryAfterMs": 2000}),
+        (NotAllowedNow("pastCancelDeadline", "too late", {"deadline": "x"}), -32004,
+         {"reason": "pastCancelDeadline", "message": "too late", "deadline": "x"}),
+        (NotAllowedNow("noQuestion"), -32004, {"reason": "noQuestion", "message": "no question is pending for the job"}),
+        (TemporarilyUnavailable("shuttingDown"), -32005,
+         {"reason": "shuttingDown", "message": "the daemon is shutting down", "retryAfterMs": 1000}),
+        (TemporarilyUnavailable("starting", "", 250), -32005,
+         {"reason": "starting", "message": "the daemon is starting", "retryAfterMs": 250}),
+        (JournalUnavailable("database is locked"), -32005,
+         {"reason": "journalUnavailable", "message": "the journal cannot be written now", "retryAfterMs": 2000}),
+        (HealthcodeCredentialsInvalid("refused", operation="token"), -32005,
+         {"reason": "healthcodeCredentials", "message": "refused", "retryAfterMs": 60000, "operation": "token"}),
     ],
 )
 def test_to_jsonrpc_error(exc, code, data):
@@ -143,5 +151,18 @@ def test_state_dir_locked_is_one_plain_line_naming_the_holder():
 def test_journal_unavailable_is_temporarily_unavailable_with_a_retry_hint():
     exc = JournalUnavailable("database or disk is full")
     assert isinstance(exc, TemporarilyUnavailable)
-    assert to_jsonrpc_error(exc)["data"] == {"reason": "the journal cannot be written now", "retryAfterMs": 2000}
+    assert to_jsonrpc_error(exc)["data"] == {"reason": "journalUnavailable", "message": "the journal cannot be written now", "retryAfterMs": 2000}
     assert exc.detail == "database or disk is full"
+
+
+def test_healthcode_credentials_are_not_a_32004():
+    assert HealthcodeCredentialsInvalid("x").code == -32005
+
+
+@pytest.mark.parametrize(
+    ("loc", "path"),
+    [((), ""), (("items", 0, "claimAmount"), "items[0].claimAmount"), (("bill", "lines", 2), "bill.lines[2]"),
+     (("a",), "a"), ((0, "x"), "[0].x")],
+)
+def test_field_path_has_one_syntax(loc, path):
+    assert field_path(loc) == path

@@ -45,15 +45,25 @@ def test_state_follows_what_is_measured() -> None:
 def test_new_work_is_refused_with_a_reason_and_a_retry_hint() -> None:
     assert refusal(DaemonState.READY, ALL_UP, "front-desk") is None
     assert refusal(DaemonState.STARTING, ALL_UP, None) is None  # journal-only work
-    reason, retry = refusal(DaemonState.STARTING, ALL_UP, "front-desk") or ("", 0)
-    assert "starting" in reason and retry > 0
+    code, words, retry = refusal(DaemonState.STARTING, ALL_UP, "front-desk") or ("", "", 0)
+    assert code == "starting" and "starting" in words and retry > 0
     no_journal = Health(journal_ok=False, browser_up=True, pages={"front-desk": True})
-    assert "journal" in (refusal(DaemonState.DEGRADED, no_journal, None) or ("",))[0]
-    assert "journal" in (refusal(DaemonState.DEGRADED, no_journal, "front-desk") or ("",))[0]
+    assert "journal" in (refusal(DaemonState.DEGRADED, no_journal, None) or ("", ""))[1]
+    assert "journal" in (refusal(DaemonState.DEGRADED, no_journal, "front-desk") or ("", ""))[1]
     no_browser = Health(journal_ok=True, browser_up=False, pages={"front-desk": False})
-    assert "browser" in (refusal(DaemonState.DEGRADED, no_browser, "front-desk") or ("",))[0]
+    assert "browser" in (refusal(DaemonState.DEGRADED, no_browser, "front-desk") or ("", ""))[1]
     hung = Health(journal_ok=True, browser_up=True, pages={"front-desk": False, "room-2": True})
-    assert "front-desk" in (refusal(DaemonState.DEGRADED, hung, "front-desk") or ("",))[0]
+    assert "front-desk" in (refusal(DaemonState.DEGRADED, hung, "front-desk") or ("", ""))[1]
     assert refusal(DaemonState.DEGRADED, hung, "room-2") is None
     assert refusal(DaemonState.DEGRADED, hung, "new-terminal") is None  # needs only the browser
-    assert "shutting down" in (refusal(DaemonState.DRAINING, ALL_UP, None) or ("",))[0]
+    assert "shutting down" in (refusal(DaemonState.DRAINING, ALL_UP, None) or ("", ""))[1]
+
+
+def test_refusals_carry_stable_codes() -> None:
+    no_journal = Health(journal_ok=False, browser_up=True, pages={"front-desk": True})
+    no_browser = Health(journal_ok=True, browser_up=False, pages={"front-desk": False})
+    hung = Health(journal_ok=True, browser_up=True, pages={"front-desk": False})
+    assert (refusal(DaemonState.DEGRADED, no_journal, None) or ("",))[0] == "journalUnavailable"
+    assert (refusal(DaemonState.DEGRADED, no_browser, "front-desk") or ("",))[0] == "browserRestarting"
+    assert (refusal(DaemonState.DEGRADED, hung, "front-desk") or ("",))[0] == "pageNotReady"
+    assert (refusal(DaemonState.DRAINING, ALL_UP, None) or ("",))[0] == "shuttingDown"

@@ -48,3 +48,27 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     holder.wait(10)
     with StateDirLock(tmp_path):
         assert lock_holder(tmp_path) == os.getpid()
+
+
+def test_the_state_dir_is_created_0700_and_a_loose_one_is_made_0700(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from bridge.statelock import StateDirLock, make_private
+
+    fresh = tmp_path / "fresh"
+    old = os.umask(0o022)
+    try:
+        with StateDirLock(fresh):
+            assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+        loose = tmp_path / "loose"
+        loose.mkdir(mode=0o755)
+        with StateDirLock(loose):
+            assert stat.S_IMODE(loose.stat().st_mode) == 0o700
+    finally:
+        os.umask(old)
+    secret = tmp_path / "secret"
+    secret.write_text("x")
+    secret.chmod(0o644)
+    make_private(secret, 0o600)
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600

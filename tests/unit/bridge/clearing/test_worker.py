@@ -24,3 +24,22 @@ def test_enqueue_marks_the_invoice_number_active() -> None:
     job: Any = SimpleNamespace(job_id="j1", request={"bill": {"invoiceNumber": "INV-1"}})
     worker.enqueue(job, check_first=True)
     assert worker.active_invoices == {"INV-1": "j1"}
+
+
+async def test_admission_is_one_bill_at_a_time_per_number_only() -> None:
+    import asyncio
+
+    worker = _worker()
+    order: list[str] = []
+
+    async def admit(insurer: str, number: str, name: str, hold: float) -> None:
+        async with worker.admitting(insurer, number):
+            order.append(f"{name} in")
+            await asyncio.sleep(hold)
+            order.append(f"{name} out")
+
+    await asyncio.gather(admit("bup", "INV-1", "a", 0.05), admit("bup", "INV-1", "b", 0),
+                         admit("ppp", "INV-1", "c", 0))
+    assert order.index("a out") < order.index("b in"), order  # the same number waits
+    assert order.index("c in") < order.index("a out"), order  # another insurer's does not
+    assert worker._admission == {}  # nothing kept once admitted

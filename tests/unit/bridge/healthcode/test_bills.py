@@ -78,7 +78,7 @@ def test_parse_bill_names_every_bad_field() -> None:
     del data["patient"]["lastName"]
     with pytest.raises(InvalidParams) as caught:
         parse_bill(data)
-    assert {e.field for e in caught.value.errors} == {"bill.lines.0.fee", "bill.setting", "bill.patient.lastName"}
+    assert {e.field for e in caught.value.errors} == {"bill.lines[0].fee", "bill.setting", "bill.patient.lastName"}
     assert parse_bill(wire()) == make()
 
 

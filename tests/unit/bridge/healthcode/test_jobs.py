@@ -89,11 +89,11 @@ def test_which_bills_may_be_replaced() -> None:
     assert replacement_refusal(JobState.COMPLETED, {"status": "Cancelled"}) is None
     assert replacement_refusal(JobState.COMPLETED, {"status": "Collected"}) is None
     paid = replacement_refusal(JobState.COMPLETED, {"status": "Collected", "paid": 5000})
-    assert paid is not None and "paid" in paid
+    assert paid is not None and paid[0] == "billPaid" and "paid" in paid[1]
     twice = replacement_refusal(JobState.COMPLETED, {"status": "Cancelled", "replacedBy": "j2"})
-    assert twice is not None and "j2" in twice
+    assert twice is not None and twice[0] == "alreadyReplaced" and "j2" in twice[1]
     running = replacement_refusal(JobState.RUNNING, {"status": "Unprocessed"})
-    assert running is not None and "in progress" in running
+    assert running is not None and running[0] == "billInProgress" and "in progress" in running[1]
     assert replacement_refusal(JobState.FAILED, None) is not None
     assert replacement_refusal(JobState.UNKNOWN, {"status": "NotFound"}) is not None
 

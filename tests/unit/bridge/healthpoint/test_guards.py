@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,7 +56,7 @@ GAP_OK = _job("g1", K.GAP, S.COMPLETED, "APPROVED", amount=8040)
 )
 def test_cancel_guard(related: list[JobView], reason: str | None) -> None:
     refusal = refuse_cancel(CLAIM, related)
-    assert (refusal.reason if refusal else None) == reason
+    assert (refusal.message if refusal else None) == reason
 
 
 def test_cancel_blocked_by_a_paid_gap_names_the_payment() -> None:
@@ -72,8 +73,8 @@ def test_cancel_blocked_by_a_paid_gap_names_the_payment() -> None:
     ],
 )
 def test_only_an_approved_claim_is_cancelled_or_paid(claim: JobView, reason: str) -> None:
-    assert (r := refuse_cancel(claim, [])) is not None and r.reason == reason
-    assert (r := refuse_gap(claim, [], None)) is not None and r.reason == reason
+    assert (r := refuse_cancel(claim, [])) is not None and r.message == reason
+    assert (r := refuse_gap(claim, [], None)) is not None and r.message == reason
 
 
 @pytest.mark.parametrize(
@@ -93,13 +94,13 @@ def test_only_an_approved_claim_is_cancelled_or_paid(claim: JobView, reason: str
 )
 def test_gap_guard(related: list[JobView], amount: int | None, reason: str | None) -> None:
     refusal = refuse_gap(CLAIM, related, amount)
-    assert (refusal.reason if refusal else None) == reason
+    assert (refusal.message if refusal else None) == reason
 
 
 def test_a_claim_with_no_gap_cannot_be_paid() -> None:
     claim = JobView("c1", K.CLAIM, S.COMPLETED, {}, {"result": "APPROVED", "gap": 0})
     assert default_gap_amount(claim) == 0
-    assert (r := refuse_gap(claim, [], None)) is not None and r.reason == "the claim left no gap to pay"
+    assert (r := refuse_gap(claim, [], None)) is not None and r.message == "the claim left no gap to pay"
 
 
 @pytest.mark.parametrize(
@@ -118,13 +119,29 @@ def test_a_claim_with_no_gap_cannot_be_paid() -> None:
 def test_refund_guard(refunds: list[JobView], amount: int | None, left: int, reason: str | None) -> None:
     assert refund_left(GAP_OK, refunds) == left
     refusal = refuse_refund(GAP_OK, refunds, amount)
-    assert (refusal.reason if refusal else None) == reason
+    assert (refusal.message if refusal else None) == reason
 
 
 def test_only_an_approved_gap_payment_is_refunded() -> None:
-    assert (r := refuse_refund(CLAIM, [], None)) is not None and r.reason == "the job is not a gap payment"
+    assert (r := refuse_refund(CLAIM, [], None)) is not None and r.message == "the job is not a gap payment"
     declined = _job("g1", K.GAP, S.COMPLETED, "DECLINED", amount=8040)
-    assert (r := refuse_refund(declined, [], None)) is not None and r.reason == "the payment was not approved"
+    assert (r := refuse_refund(declined, [], None)) is not None and r.message == "the payment was not approved"
+
+
+def test_every_refusal_carries_a_stable_code() -> None:
+    from bridge.reasons import NOT_ALLOWED_REASONS
+
+    declined = replace(CLAIM, result={"result": "DECLINED"})
+    cases = [
+        (refuse_cancel(declined, []), "notApproved"),
+        (refuse_refund(CLAIM, [], None), "notAPayment"),
+        (refuse_gap(replace(CLAIM, result={"result": "APPROVED", "gap": 0}), [], None), "noGap"),
+        (refuse_gap(CLAIM, [], 10**9), "amountAboveGap"),
+    ]
+    for refusal, code in cases:
+        assert refusal is not None and refusal.reason == code and code in NOT_ALLOWED_REASONS
+
+
 
 
 # ---------------------------------------------------------------- the cancel cut-off, refund amounts
@@ -144,7 +161,7 @@ def test_a_cancel_after_the_claims_sydney_day_is_refused() -> None:
     made = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)  # 12:00 in Sydney (AEDT)
     assert refuse_late_cancel(claim, made, datetime(2026, 11, 22, 12, 59, 59, tzinfo=UTC)) is None
     refusal = refuse_late_cancel(claim, made, datetime(2026, 11, 22, 13, 0, tzinfo=UTC))
-    assert refusal is not None and "23:59:59 Australia/Sydney" in refusal.reason
+    assert refusal is not None and refusal.reason == "pastCancelDeadline" and "23:59:59 Australia/Sydney" in refusal.message
     assert refusal.data == {"claimJobId": "c", "deadline": "2026-11-22T23:59:59+11:00"}
 
 

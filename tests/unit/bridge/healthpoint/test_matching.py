@@ -151,3 +151,47 @@ def test_a_day_with_no_report_settles_nothing() -> None:
 def test_report_rows_read_the_parsed_report() -> None:
     (row,) = report_rows(_report(_row("2120601")))
     assert row.at == T0 + timedelta(seconds=2) and row.total_benefit == 12060 and row.status == "APP"
+
+
+def test_a_job_that_knows_its_ref_tag_is_matched_by_it_whatever_the_time() -> None:
+    # The fund's time fell outside the running window (a terminal clock far off, a late
+    # answer): the refTag the job knows still names its row.
+    job = ReconJob("u1", K.CLAIM, S.UNKNOWN, PROVIDER, 20100, "2120602", window=WINDOW)
+    late = _row("2120602", T0 + timedelta(minutes=10))
+    m = reconcile(_report(_row("2120601"), late), [job], {"2120602": "u1"})
+    assert {j: r.ref_tag for j, r in m.settled.items()} == {"u1": "2120602"}
+    assert dict(m.ambiguous) == {}
+
+
+def _resolved(outcome: str, ref: str | None = None) -> ReconJob:
+    return ReconJob("r1", K.CLAIM, S.RESOLVED, PROVIDER, 20100, ref, None, window=WINDOW, resolution=outcome)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status", "kind"),
+    [
+        ("notProcessed", "APP", "statusDiffers"),  # the fund paid a benefit the operator said was never made
+        ("declined", "APP", "statusDiffers"),
+        ("approved", "APP", None),
+        ("approved", "AVOID", "statusDiffers"),
+        ("notProcessed", "AVOID", None),
+        ("notProcessed", "VOID", None),
+    ],
+)
+def test_a_resolved_claim_the_fund_contradicts_is_a_discrepancy(outcome: str, status: str, kind: str | None) -> None:
+    m = reconcile(_report(_row("2120601", status=status)), [_resolved(outcome)], {})
+    found = [d for d in m.discrepancies if d.get("jobId") == "r1"]
+    assert [d["kind"] for d in found] == ([kind] if kind else [])
+    if found:
+        assert found[0]["refTag"] == "2120601" and found[0]["journal"]["state"] == "resolved"
+        assert found[0]["journal"]["resolution"] == outcome and found[0]["fund"]["status"] == status
+    # the row is explained by the resolved job: never also notInJournal
+    assert [d for d in m.discrepancies if d["kind"] == "notInJournal"] == []
+    assert m.settled == {} and dict(m.ambiguous) == {}
+
+
+def test_a_resolved_claim_known_by_ref_tag_and_one_approved_missing_at_the_fund() -> None:
+    m = reconcile(_report(_row("2120601", T0 + timedelta(hours=1))), [_resolved("notProcessed", "2120601")], {})
+    assert [d["kind"] for d in m.discrepancies] == ["statusDiffers"]
+    m = reconcile(_report(), [_resolved("approved")], {})
+    assert [d["kind"] for d in m.discrepancies] == ["missingAtFund"]

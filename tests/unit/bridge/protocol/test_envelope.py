@@ -94,7 +94,7 @@ def test_batch_of_notifications_and_requests():
 
 def test_response_serialises_models():
     now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-    job = Job(jobId="j", requestId="r", kind=JobKind.CLAIM, terminal="front-desk",
+    job = Job(jobId="j", requestId="r", kind=JobKind.CLAIM, seq=1, terminal="front-desk",
               state=JobState.QUEUED, createdAt=now, updatedAt=now, request={"a": 1})
     out = response(7, [job])
     assert out["jsonrpc"] == "2.0" and out["id"] == 7
@@ -111,7 +111,7 @@ def test_error_response():
 
 
 def test_notification():
-    out = notification("job.status", JobStatus(jobId="j", message="Reading card"))
+    out = notification("job.status", JobStatus(jobId="j", message="Reading card", seq=7))
     assert out == {"jsonrpc": "2.0", "method": "job.status",
-                   "params": {"jobId": "j", "message": "Reading card"}}
+                   "params": {"seq": 7, "jobId": "j", "message": "Reading card"}}
     assert "id" not in out

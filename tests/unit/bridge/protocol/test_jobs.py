@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord
-from bridge.protocol import METHODS, ClaimOutcome, Job, PaymentOutcome, PendingQuestion, job_from_record, job_wire
+from bridge.protocol import METHODS, ClaimOutcome, Job, JobPage, PaymentOutcome, PendingQuestion, job_from_record, job_wire
 
 AT = datetime(2026, 11, 22, 23, 0, 0, 226887, tzinfo=UTC)
 
@@ -22,7 +22,7 @@ def _job(request: dict[str, object], kind: JobKind = JobKind.CLAIM) -> JobRecord
 
 def test_the_wire_has_the_interfaces_fields_with_nulls_where_empty() -> None:
     wire = job_wire(job_from_record(_job({"requestId": "r1"})))
-    assert set(wire) == {"jobId", "requestId", "kind", "terminal", "state", "createdAt", "updatedAt",
+    assert set(wire) == {"jobId", "requestId", "kind", "seq", "terminal", "state", "createdAt", "updatedAt",
                          "request", "result", "error", "question"}
     assert wire["result"] is None and wire["error"] is None and wire["question"] is None
     assert wire["state"] == "running" and wire["kind"] == "claim"
@@ -79,9 +79,11 @@ def _recorded_jobs() -> list[dict[str, Any]]:
     examples = json.loads((Path(__file__).resolve().parents[4] / "docs" / "protocol_examples.json").read_text())
     jobs: list[dict[str, Any]] = []
     for method, exchanges in examples["methods"].items():
-        if METHODS[method].result in (Job, list[Job]):
+        if METHODS[method].result in (Job, list[Job], list[Job] | JobPage):
             for exchange in exchanges:
                 result = exchange.get("result")
+                if isinstance(result, dict) and "nextSince" in result:
+                    result = result["jobs"]
                 jobs.extend(result if isinstance(result, list) else [result] if result else [])
     return jobs
 
@@ -93,7 +95,8 @@ def test_every_recorded_job_comes_out_exactly_as_the_daemon_sent_it() -> None:
         result = wire["result"] if wire.get("receipts") is None else {**wire["result"], "receipts": wire["receipts"]}
         row = JobRecord(wire["jobId"], wire["requestId"], JobKind(wire["kind"]), wire["terminal"], JobState(wire["state"]),
                         wire["request"], result, wire["error"], None,
-                        datetime.fromisoformat(wire["createdAt"]), datetime.fromisoformat(wire["updatedAt"]))
+                        datetime.fromisoformat(wire["createdAt"]), datetime.fromisoformat(wire["updatedAt"]),
+                        wire["seq"])
         history = wire.get("history")
         question = PendingQuestion.model_validate(wire["question"]) if wire["question"] is not None else None
         assert job_wire(job_from_record(row, question, history)) == wire, wire["jobId"]

@@ -84,10 +84,72 @@ def test_no_bare_object_where_the_shape_is_known() -> None:
     assert bare == []
     schemas = doc["components"]["schemas"]
     assert {"ClaimOutcome", "PaymentOutcome", "BillOutcome", "ReconciliationReport", "Bill", "BillProblem"} <= set(schemas)
-    rules = {rule["if"]["properties"]["kind"]["const"]: rule["then"]["properties"] for rule in schemas["Job"]["allOf"]}
+    assert "allOf" not in json.dumps(doc) and '"if"' not in json.dumps(doc)
+    variants = [schemas[ref["$ref"].rsplit("/", 1)[-1]] for ref in schemas["Job"]["oneOf"]]
+    rules = {v["properties"]["kind"]["const"]: v["properties"] for v in variants}
+    assert set(rules) == {"claim", "rebateEstimate", "cancel", "gap", "refund", "healthcodeBill"}
     assert rules["claim"]["result"]["anyOf"][0]["$ref"].endswith("/ClaimOutcome")
     assert rules["claim"]["request"]["$ref"].endswith("/ClaimParams")
     assert rules["gap"]["result"]["anyOf"][0]["$ref"].endswith("/PaymentOutcome")
     assert rules["healthcodeBill"]["request"]["$ref"].endswith("/HealthcodeSubmitParams")
     submit = next(m for m in doc["methods"] if m["name"] == "healthcode.submit")
     assert next(p for p in submit["params"] if p["name"] == "bill")["schema"]["$ref"].endswith("/Bill")
+
+
+def test_every_title_names_one_schema() -> None:
+    """Generators name a type by its title: two different schemas under one title merge (a
+    claim's ``result`` typed as an object, a bill's ``lines`` as remittance lines)."""
+    seen: dict[str, set[str]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("title"), str):
+                seen.setdefault(node["title"], set()).add(json.dumps(node, sort_keys=True))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(openrpc_document("1.0"))
+    shared = {title: len(bodies) for title, bodies in seen.items() if len(bodies) > 1}
+    assert shared == {}
+
+
+def test_job_is_a_tagged_union_with_kind_const() -> None:
+    schemas = openrpc_document("1.0")["components"]["schemas"]
+    names = [ref["$ref"].rsplit("/", 1)[-1] for ref in schemas["Job"]["oneOf"]]
+    assert names == ["ClaimJob", "RebateEstimateJob", "CancelJob", "GapJob", "RefundJob", "HealthcodeBillJob"]
+    for name in names:
+        props = schemas[name]["properties"]
+        assert "kind" in schemas[name]["required"] and isinstance(props["kind"]["const"], str)
+    assert schemas["GapJob"]["properties"]["request"]["$ref"].endswith("/GapParams")
+    assert schemas["HealthcodeBillJob"]["properties"]["result"]["anyOf"][0]["$ref"].endswith("/BillOutcome")
+
+
+def test_terminal_results_are_an_enum() -> None:
+    schemas = openrpc_document("1.0")["components"]["schemas"]
+    assert schemas["TerminalResult"]["enum"] == [
+        "APPROVED", "DECLINED", "CANCELLED", "REVERSED", "NOT STARTED", "SYSTEM ERROR", "UNKNOWN"]
+    for model in ("ClaimOutcome", "PaymentOutcome"):
+        result = schemas[model]["properties"]["result"]
+        assert {"$ref": "#/components/schemas/TerminalResult"} in result["anyOf"]
+
+
+def test_reason_codes_are_listed() -> None:
+    from bridge.reasons import NOT_ALLOWED_REASONS, UNAVAILABLE_REASONS
+
+    doc = openrpc_document("1.0")
+    schemas = doc["components"]["schemas"]
+    assert schemas["NotAllowedReason"]["enum"] == list(NOT_ALLOWED_REASONS)
+    assert schemas["UnavailableReason"]["enum"] == list(UNAVAILABLE_REASONS)
+    assert "jobEnded" in schemas["NotAllowedReason"]["description"]
+    assert doc["x-error-data"]["-32004"]["$ref"].endswith("/NotAllowedData")
+    assert schemas["UnavailableData"]["properties"]["reason"]["$ref"].endswith("/UnavailableReason")
+
+
+def test_the_terminal_rule_is_in_the_schema() -> None:
+    doc = openrpc_document("1.0")
+    claim = next(m for m in doc["methods"] if m["name"] == "healthpoint.claim")
+    terminal = next(p for p in claim["params"] if p["name"] == "terminal")
+    assert "second terminal" in terminal["schema"]["description"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,8 @@ CLAIM_RULES = [
 def test_claim_rule(path, value, rule):
     with pytest.raises(InvalidParams) as info:
         parse_params("healthpoint.claim", _claim_with(path, value))
-    assert [e.field for e in info.value.errors] == [path]
+    # One path syntax, as every error names fields: items[0].claimAmount.
+    assert [e.field for e in info.value.errors] == [re.sub(r"\.(\d+)", r"[\1]", path)]
     assert rule in info.value.errors[0].message
     assert info.value.code == -32602
 
@@ -125,7 +127,7 @@ def test_every_bad_field_is_named_at_once():
     with pytest.raises(InvalidParams) as info:
         parse_params("healthpoint.claim", claim)
     fields = {e.field for e in info.value.errors}
-    assert fields == {"providerId", "serviceType", "items.1.serviceCode", "items.3.patientId"}
+    assert fields == {"providerId", "serviceType", "items[1].serviceCode", "items[3].patientId"}
     data = info.value.data()
     assert data is not None
     assert all(set(e) == {"field", "message"} for e in data["errors"])
@@ -158,7 +160,7 @@ OTHER_RULES = [
     ("terminal.pair", {"terminal": "UPPER"}, "terminal", "lower-case"),
     ("healthpoint.reconciliation", {"type": "summary"}, "type", "'claims' or 'payments'"),
     ("healthpoint.reconciliation", {"date": "22/11/2026"}, "date", "YYYY-MM-DD"),
-    ("events.subscribe", {"topics": ["job.*"]}, "topics.0", "job.updated"),
+    ("events.subscribe", {"topics": ["job.*"]}, "topics[0]", "job.updated"),
     ("events.subscribe", {"topics": []}, "topics", "list of topics"),
     ("healthcode.validate", {"bill": "INV-1"}, "bill", "must be an object"),
     ("healthcode.codes", {"kind": "opcs"}, "kind", "must be"),

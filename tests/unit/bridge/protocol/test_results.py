@@ -22,7 +22,7 @@ def test_notifications_are_exactly_the_interfaces():
 
 
 def test_results_are_frozen_and_keep_interface_names() -> None:
-    job = Job(jobId="j1", requestId="r1", kind=JobKind.CLAIM, state=JobState.QUEUED,
+    job = Job(jobId="j1", requestId="r1", kind=JobKind.CLAIM, seq=3, state=JobState.QUEUED,
               createdAt=datetime(2026, 11, 22, tzinfo=UTC), updatedAt=datetime(2026, 11, 22, tzinfo=UTC),
               request={"requestId": "r1"})
     assert {"jobId", "requestId", "kind", "state", "createdAt", "updatedAt"} <= set(job.model_dump())
@@ -58,7 +58,7 @@ def test_result_models_type_the_known_fields_and_keep_new_ones() -> None:
 def test_job_carries_question_receipts_and_history() -> None:
     at = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
     job = Job.model_validate({
-        "jobId": "j", "requestId": "r", "kind": "claim", "terminal": "front-desk", "state": "running",
+        "jobId": "j", "requestId": "r", "kind": "claim", "seq": 4, "terminal": "front-desk", "state": "running",
         "createdAt": at, "updatedAt": at, "request": {}, "result": None, "error": None,
         "question": {"text": "Accept the gap of $80.40?", "options": ["ACCEPT", "REJECT"]},
         "receipts": {"merchant": "MERCHANT COPY"},

@@ -140,3 +140,31 @@ async def test_resubmission_takes_the_invoice_number_of_a_collected_unpaid_bill(
     assert remit(app, {"invoiceNumber": "INV-0001", "amountPaid": 100})[0] == 200
     third = await (await client.post(f"/bills?replaces={new}", json=BILL, headers=AUTH)).json()
     assert third["duplicate"] is True and third["reference"] == new
+
+
+async def test_another_bill_under_a_held_number_is_refused_and_the_same_bill_is_the_same(app_client: Any) -> None:
+    app, client, clock = app_client
+    first = await (await client.post("/bills", json=BILL, headers=AUTH)).json()
+    same = await (await client.post("/bills", json=BILL, headers=AUTH)).json()
+    assert same["duplicate"] is True and same["identical"] is True and same["reference"] == first["reference"]
+    other = await client.post("/bills", json={**BILL, "setting": "D"}, headers=AUTH)
+    assert other.status == 422
+    assert [(p["healthcodeField"], p["error"]) for p in (await other.json())["problems"]] == [
+        ("InvoiceNo", "Duplicate Invoice")]
+    # Another insurer's number is its own; found by number and insurer, with the bill's content.
+    axa = await client.post("/bills", json={**BILL, "insurer": "ppp", "patient": {
+        **BILL["patient"], "membershipNumber": "1234567A", "lastName": "Madeup", "firstName": "Edwin",
+        "dateOfBirth": "1962-11-05"}}, headers=AUTH)
+    assert axa.status == 201
+    found = await (await client.get("/bills?invoiceNumber=INV-0001&insurer=bup", headers=AUTH)).json()
+    assert found["reference"] == first["reference"] and found["bill"] == BILL
+
+
+async def test_a_practitioner_not_mapped_for_the_insurer(app_client: Any) -> None:
+    app, client, clock = app_client
+    made_up = {**BILL, "practitioner": {"healthcodeId": "0999999"}, "payee": {"healthcodeId": "0999999"}}
+    answer = await (await client.post("/bills/validate", json=made_up, headers=AUTH)).json()
+    assert ("practitioner.healthcodeId", "Provider not mapped") in [(p["field"], p["error"]) for p in answer["problems"]]
+    no_payee = {**BILL, "practitioner": {"healthcodeId": "0777777"}, "payee": {"healthcodeId": "0777777"}}
+    answer = await (await client.post("/bills/validate", json=no_payee, headers=AUTH)).json()
+    assert ("payee.healthcodeId", "Payee Provider \u2013 Must be M") in [(p["field"], p["error"]) for p in answer["problems"]]

@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from simulator.clock import Clock
-from simulator.healthcode import create_healthcode_app, remit, reset_healthcode
+from simulator.healthcode import SAMPLE_REJECTION, create_healthcode_app, remit, reset_healthcode
 
 BILL = json.loads(
     (Path(__file__).resolve().parents[4] / "fixtures" / "healthcode" / "bills" / "valid_bupa.json").read_text()
@@ -148,3 +148,22 @@ async def test_faults_expired_token_503_and_slow(v2: Fixture) -> None:
     assert (await client.post("/v2/remittances/search", data=form, headers=auth)).status == 401  # revoked above
     bad = await client.post("/_control/v2", json={"fault": "nope"})
     assert bad.status == 400
+
+
+async def test_a_zero_payment_carries_a_reason_and_a_bad_reason_is_refused(v2: Fixture) -> None:
+    app, client, clock = v2
+    await client.post("/_control", json={"timings": {"unprocessed": 0, "inProcess": 0, "validated": 0,
+                                                     "awaitingCollection": 0}})
+    assert (await client.post("/bills", json=BILL, headers=BASIC)).status == 201
+    clock.set(NOW + timedelta(seconds=1), scale=0)
+    assert remit(app, {"invoiceNumber": "INV-0001", "amountPaid": 0, "reason": {"code": "X"}})[0] == 400
+    assert remit(app, {"invoiceNumber": "INV-0001", "amountPaid": 0, "insurer": "ppp"})[0] == 404
+    status, paid = remit(app, {"invoiceNumber": "INV-0001", "amountPaid": 0})
+    assert status == 200 and paid["paid"] == 0
+    auth = await headers(client)
+    details = await (await client.get(f"/v2/remittances/details?remittanceId={paid['remittanceId']}",
+                                      headers=auth)).json()
+    response = details["entry"][0]["resource"]
+    benefit = response["item"][0]["adjudication"][1]
+    assert benefit["reason"]["coding"][0]["code"] == SAMPLE_REJECTION[0]
+    assert "sample" in benefit["reason"]["text"] and response["disposition"] == benefit["reason"]["text"]
