@@ -138,7 +138,9 @@ METHODS: Mapping[str, MethodSpec] = MappingProxyType(
             (*_COMMON_ERRORS, JobNotFound, NotAllowedNow),
         ),
         "job.abort": MethodSpec(
-            JobAbortParams, AbortResult, "Ask a queued or running job to stop.",
+            JobAbortParams, AbortResult,
+            "Stop a queued job before it reaches the terminal (aborted: true); a running one is asked "
+            "to stop and runs to its outcome (aborted: false).",
             (*_COMMON_ERRORS, JobNotFound),
         ),
         "job.get": MethodSpec(

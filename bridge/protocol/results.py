@@ -298,7 +298,10 @@ class AnswerResult(BaseModel):
 
 
 class AbortResult(BaseModel):
-    """``job.abort`` result: whether the transaction was asked to stop."""
+    """``job.abort`` result: ``aborted`` is true only when the job moved from ``queued`` to
+    ``failed`` before anything reached the terminal. Otherwise it is false and the job runs to its
+    outcome; a running transaction is asked to stop on the terminal, and its Job then says whether
+    it stopped (``CANCELLED``) or had already gone through."""
 
     model_config = _RESULT
 

@@ -404,7 +404,9 @@ class TerminalWorker:
         await self.page.answer(op.op_id, label)
 
     async def abort(self, job_id: str, operator: str | None = None) -> bool:
-        """``job.abort``: a queued job fails at once; a running one is cancelled on the terminal."""
+        """``job.abort``: True only when a queued job moved to ``failed`` before anything reached the
+        terminal. A running job is asked to stop on the terminal but the answer is False: it runs
+        to its outcome (``CANCELLED``, or ``APPROVED`` when the cancel came too late)."""
         job = await self.journal.get(job_id)
         if job.state is JobState.QUEUED and job_id in self._queued:
             note = f"aborted by {operator}" if operator else "aborted"
@@ -419,7 +421,7 @@ class TerminalWorker:
             return True
         if job.state is JobState.RUNNING and self.current_job == job_id:
             await self._audit.note(job_id, "abort", f"cancel asked of the terminal (by {operator})" if operator else "cancel asked of the terminal")
-            return await self.page.abort()
+            await self.page.abort()
         return False
 
     # -- recovery (bridge/terminals/recovery.py) -------------------------------------------------

@@ -104,6 +104,8 @@ async def test_abort_a_queued_claim_as_the_one_before_it_ends(daemon: Running) -
         result = (job.get("result") or {}).get("result")
         if job["state"] == "failed" and at_fund:
             wrong.append(("failed in the journal, seen by the fund", job_id, aborted, sorted(at_fund)))
+        if aborted and (job["state"] != "failed" or at_fund):
+            wrong.append(("told aborted, yet it ran", job_id, job["state"], sorted(at_fund)))
         if aborted and job["state"] == "failed" and answer["state"] != "failed":
             wrong.append(("aborted but the caller was told otherwise", job_id, answer["state"]))
         if answer["state"] != job["state"] or (answer.get("result") or {}).get("result") != result:
