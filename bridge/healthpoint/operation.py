@@ -298,6 +298,10 @@ class HealthPointOperation:
             return [self.not_started(StartFailure.UNREACHABLE, str(payload))]
         return []
 
+    def refused(self, detail: str) -> Finish | LeaveUnknown:
+        """iClient refused the call at once ("Transaction already in progress."): see :meth:`not_started`."""
+        return self.not_started(StartFailure.REFUSED, detail)
+
     def not_started(self, failure: StartFailure, detail: str) -> Finish | LeaveUnknown:
         """The call did not start (:mod:`bridge.healthpoint.starting`): ``failed`` with the
         terminal's reason where nothing left the page. A re-attached job stays ``unknown``."""

@@ -29,7 +29,6 @@ from bridge.healthpoint.operation import (
     Receipt,
     Status,
 )
-from bridge.healthpoint.starting import StartFailure
 from bridge.lifecycle import iclient_unreachable
 from bridge.errors import (
     ClaimbridgeError,
@@ -294,7 +293,7 @@ class TerminalWorker:
             op = await self.page.start(job_id, call.method, call.request, call.answers)
         except TerminalError as exc:
             if exc.refused:  # iClient refused at once ("Transaction already in progress."): nothing left
-                await self.conclude(job_id, hp.not_started(StartFailure.REFUSED, exc.detail))
+                await self.conclude(job_id, hp.refused(exc.detail))
                 return
             # The call may or may not have reached the terminal: never guess.
             await self._settle_unknown(job_id, f"the page failed while starting: {exc.detail}")
