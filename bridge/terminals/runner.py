@@ -18,16 +18,7 @@ import logging
 from typing import Any
 
 from bridge.healthpoint.operation import (
-    Answer,
-    Ask,
-    Call,
-    Finish,
-    HealthPointOperation,
-    LeaveUnknown,
-    NotRunnable,
-    Parent,
-    Receipt,
-    Status,
+    Answer, Ask, Call, Finish, HealthPointOperation, LeaveUnknown, NotRunnable, Parent, Receipt, Status,
 )
 from bridge.lifecycle import iclient_unreachable
 from bridge.errors import (
@@ -168,6 +159,8 @@ class TerminalWorker:
                 return
             await self._page_ready.wait()
             retry = False
+            if self._lock.locked():  # a report or a page refresh has the terminal: the desk is told
+                self.hub.publish(JobStatus(jobId=job_id, message="Waiting for the terminal: a report, a pairing or a page refresh has it"), job_id)
             async with self._lock:
                 self._queued.discard(job_id)
                 self.current_job = job_id

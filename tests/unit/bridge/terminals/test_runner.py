@@ -237,3 +237,22 @@ def test_reattached_outcome_is_journalled(tmp_path: Path) -> None:
     record = asyncio.run(scenario())
     assert record.state is JobState.COMPLETED and record.error is None
     assert record.result is not None and record.result["refTag"] == "RT-1"
+
+
+def test_a_job_waiting_for_a_terminal_held_by_a_report_is_told_so(tmp_path: Path) -> None:
+    page = ScriptedPage(lambda method, request, answers: _events(("complete", APPROVED)))
+
+    async def report_holds_the_terminal(worker: TerminalWorker, job_id: str) -> None:
+        await worker.lock.acquire()  # as a reconciliation report, a pairing or a page refresh does
+        try:
+            for _ in range(20):
+                await asyncio.sleep(0)
+            assert page.calls == []  # nothing reaches the terminal while it is held
+        finally:
+            worker.lock.release()
+
+    job, _, told = asyncio.run(_run(tmp_path, page, request={**CLAIM, "onApproved": "accept"},
+                                    during=report_holds_the_terminal))
+    waiting = [p["message"] for method, p in told if method == "job.status" and p["jobId"] == job.jobId]
+    assert waiting[:1] == ["Waiting for the terminal: a report, a pairing or a page refresh has it"]
+    assert job.state is JobState.COMPLETED and len(page.calls) == 1
