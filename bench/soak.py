@@ -23,20 +23,10 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import SubprocessDaemon, comm, default_terminals, process_tree, pss_kib, running_sim
+from bench.flood import rss_kib
 from tests.daemon_harness import Client, RpcError, claim_request
 
-__all__ = ["main", "rss_kib", "soak"]
-
-
-def rss_kib(pid: int) -> int:
-    """Resident set size of one process in KiB (``/proc/<pid>/status``); 0 if gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+__all__ = ["main", "soak"]
 
 
 def _tree_pss(pid: int) -> int:
