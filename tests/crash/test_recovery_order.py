@@ -47,7 +47,7 @@ async def test_clock_jumped_back_a_day_then_a_restart_reattaches_the_job_sent_la
         with contextlib.suppress(RpcError):
             second = await c.call("job.get", {"requestId": "after-the-jump"})
         await asyncio.sleep(0.01)
-    await c.wait_note(lambda n: n["method"] == "job.status" and n["params"] == {"jobId": second["jobId"], "message": WAITING})
+    await c.wait_note(lambda n: n["method"] == "job.status" and n["params"]["jobId"] == second["jobId"] and n["params"]["message"] == WAITING)
     assert second["createdAt"] < first["createdAt"]  # by the clock, the older job looks newer
     # The daemon dies with the second claim at the fund (its row stays ``running``).
     running.task.cancel()

@@ -120,7 +120,7 @@ async def test_sigterm_with_the_journal_locked_and_an_outcome_held_ends_in_time(
             while job_id is None:
                 with contextlib.suppress(Exception):
                     job_id = (await c.call("job.get", {"requestId": "held-at-exit"}))["jobId"]
-            await c.wait_note(lambda n: n["method"] == "job.status" and n["params"] == {"jobId": job_id, "message": WAITING})
+            await c.wait_note(lambda n: n["method"] == "job.status" and n["params"]["jobId"] == job_id and n["params"]["message"] == WAITING)
             locker = await asyncio.to_thread(JournalLocker, d.state / "claimbridge.db")
             job = await claim
             assert job["state"] == "unknown"  # approved at the fund, held in memory
@@ -210,7 +210,7 @@ async def test_sigterm_while_idle_with_the_disk_full_ends_in_time(tmp_path: Path
         async with _daemon(tmp_path, sim) as d:
             c = await d.client()
             filler = state / "filler"
-            with filler.open("wb") as fh, contextlib.suppress(OSError):
+            with contextlib.suppress(OSError), filler.open("wb") as fh:  # full already, or filled here
                 while True:
                     fh.write(b"\0" * 65536)
                     fh.flush()
