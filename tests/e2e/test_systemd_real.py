@@ -56,6 +56,7 @@ out=/var/tmp/check
   echo "status_after=$(systemctl show -P StatusText claimbridge)"
   echo "still_active=$(systemctl is-active claimbridge)"
   echo "restarts=$(systemctl show -P NRestarts claimbridge)"
+  journalctl -u claimbridge -o cat -n 20 --no-pager > /var/tmp/daemon.log 2>&1
   # journald got each line's priority and kept bare JSON (docs/operations.md's commands)
   echo "first_line=$(journalctl -u claimbridge -o cat | grep -m1 '^{{' | cut -c1-8)"
   echo "ready_priority=$(journalctl -u claimbridge -o json | {python} -c 'import sys, json; print([json.loads(l)["PRIORITY"] for l in sys.stdin if "ready: ws" in l][0])')"
@@ -129,13 +130,30 @@ def overlay(tmp_path: Path) -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+#: Where the checkout is seen inside the container: not under /tmp, which the unit's PrivateTmp
+#: hides (a CI clone may live there).
+INSIDE = Path("/opt/claimbridge-checkout")
+
+
+def _inside(path: Path) -> Path:
+    """``path`` (the checkout, or its venv's packages) as the container sees it."""
+    return INSIDE / path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
+def _binds() -> list[str]:
+    binds = [f"--bind-ro={ROOT}:{INSIDE}"]
+    if not SITE.is_relative_to(ROOT):
+        binds.append(f"--bind-ro={SITE}")
+    return binds
+
+
 def _install(root: Path, port: int, sim: str) -> None:
     """docs/operations.md's install, into the container's root: the venv (Debian's Python, this
     checkout's packages through a .pth), the user, the config, the unit."""
     venv = root / "opt/claimbridge/.venv"
     subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
     site = next((venv / "lib").glob("python3*")) / "site-packages"
-    (site / "claimbridge-checkout.pth").write_text(f"{ROOT}\n{SITE}\n")
+    (site / "claimbridge-checkout.pth").write_text(f"{_inside(ROOT)}\n{_inside(SITE)}\n")
     (venv / "bin/claimbridge").write_text(
         "#!/opt/claimbridge/.venv/bin/python\nimport sys\nfrom bridge.cli import main\nsys.exit(main())\n")
     (venv / "bin/claimbridge").chmod(0o755)
@@ -151,6 +169,11 @@ def _install(root: Path, port: int, sim: str) -> None:
     (units / "claimbridge-check.service").write_text(CHECK_UNIT)
     wants = units / "multi-user.target.wants"
     wants.mkdir(exist_ok=True)
+    # The host's own services (brokers, databases, epmd) would boot too, on the host's network:
+    # slow, and in the way of the tests that start their own. Only the units under test run.
+    for folder in (wants, units / "sockets.target.wants"):
+        for enabled in folder.glob("*") if folder.is_dir() else ():
+            enabled.unlink()
     for name in ("claimbridge.service", "claimbridge-check.service"):
         (wants / name).unlink(missing_ok=True)
         (wants / name).symlink_to(f"/etc/systemd/system/{name}")
@@ -182,7 +205,7 @@ def test_the_unit_under_real_systemd(overlay: Path, tmp_path: Path) -> None:
                 time.sleep(0.1)
         _install(overlay, port, sim_url)
         container = subprocess.Popen(
-            [str(NSPAWN), "--quiet", f"--directory={overlay}", "--register=no", "--keep-unit", "--link-journal=no",
+            [str(NSPAWN), "--quiet", f"--directory={overlay}", *_binds(), "--register=no", "--keep-unit", "--link-journal=no",
              f"--uuid={uuid.uuid4().hex}", "--boot"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -206,7 +229,8 @@ def test_the_unit_under_real_systemd(overlay: Path, tmp_path: Path) -> None:
         raise AssertionError(f"the checker did not run:\n{console}")
     seen = dict(line.split("=", 1) for line in result.read_text().splitlines() if "=" in line)
     print(seen)
-    assert seen.get("active") == "active", (seen, console)
+    daemon_log = overlay / "var/tmp/daemon.log"
+    assert seen.get("active") == "active", (seen, daemon_log.read_text() if daemon_log.exists() else console)
     assert seen.get("watchdog") == "30s", seen
     assert "front-desk" in seen.get("status", ""), seen
     assert seen.get("pair", "").startswith("success"), (seen, (overlay / "var/tmp/pair").read_text())
