@@ -219,6 +219,8 @@ class Reconciler:
             await self.reconcile(terminal, day)
         except ClaimbridgeError as exc:
             log.info("reconciliation of %s for %s not done now: %s", terminal, day, exc)
+        except Exception:  # a bug: logged whole, and the automatic runs live on (the next retry tries again)
+            log.exception("reconciliation of %s for %s failed", terminal, day)
         return True
 
     async def run(self, config: ReconciliationConfig) -> None:

@@ -52,3 +52,18 @@ async def test_an_automatic_run_never_takes_a_terminal_a_pms_is_using(tmp_path: 
         reconciler = Reconciler(journal, Hub(), workers, lambda: datetime(2026, 11, 23, tzinfo=UTC))
         assert await reconciler._try("busy", date(2026, 11, 22)) is False
         assert await reconciler._try("waiting", date(2026, 11, 22)) is False
+
+
+async def test_an_unforeseen_failure_does_not_end_the_automatic_runs(tmp_path: Path, caplog: Any) -> None:
+    """Only ClaimbridgeError was caught: any other exception left the loop, and the unknown jobs'
+    days were never retried again for the daemon's life (while a reconcile by hand still worked)."""
+    async with Journal(tmp_path / "claimbridge.db") as journal:
+        workers: dict[str, Any] = {"front-desk": SimpleNamespace(busy=False, queued=0, paired=True)}
+        reconciler = Reconciler(journal, Hub(), workers, lambda: datetime(2026, 11, 23, tzinfo=UTC))
+
+        async def broken(terminal: str, day: date) -> None:
+            raise KeyError("a report row without its refTag")
+
+        reconciler.reconcile = broken  # type: ignore[method-assign,assignment]
+        assert await reconciler._try("front-desk", date(2026, 11, 22)) is True
+        assert "reconciliation of front-desk for 2026-11-22 failed" in caplog.text
