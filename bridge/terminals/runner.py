@@ -373,8 +373,8 @@ class TerminalWorker:
         elif isinstance(effect, Ask):
             await self._audit.note(job_id, "question", question_detail(effect.text, list(effect.options)))
             self.hub.publish(JobQuestion(jobId=job_id, text=effect.text, options=effect.options), job_id)
-        else:
-            await self._audit.note(job_id, "receipt", effect.text)
+        else:  # as a status line: it goes with the job's next write (its outcome), no commit of its own
+            self._audit.add(job_id, "receipt", effect.text)
 
     async def answer(self, job_id: str, answer: str, operator: str | None = None) -> None:
         """``job.answer``: pass the answer to the pending question.
