@@ -336,10 +336,13 @@ class TerminalWorker:
         while True:
             remaining = deadline - loop.time()
             try:
-                # A batch's events are queued together: take them at once, wait only for the next.
-                event: PageEvent = op.events.get_nowait() if not op.events.empty() else (
-                    await asyncio.wait_for(op.events.get(), timeout=max(remaining, 0.01))
-                )
+                # A batch's events are queued together: take them at once, wait only for the next
+                # (under ``asyncio.timeout``: no task of its own per event, as ``wait_for`` made).
+                if op.events.empty():
+                    async with asyncio.timeout(max(remaining, 0.01)):
+                        event: PageEvent = await op.events.get()
+                else:
+                    event = op.events.get_nowait()
             except TimeoutError:
                 if aborted:
                     await self._settle_unknown(job_id, "no answer from the terminal")
