@@ -27,7 +27,7 @@ from bridge.errors import JournalUnavailable
 from bridge.journal.schema import iso
 from bridge.journal.store import Journal
 
-__all__ = ["EVENTS_TABLE", "WRITE_AFTER_S", "Event", "EventLog"]
+__all__ = ["EVENTS_TABLE", "EVENT_NUMBERS_TABLE", "RESERVE", "WRITE_AFTER_S", "Event", "EventLog"]
 
 log = logging.getLogger("claimbridge.journal")
 
@@ -39,6 +39,16 @@ EVENTS_TABLE = (
 
 #: How many events are written between two prunings.
 _PRUNE_EVERY = 500
+#: Numbers the log may hand out beyond the last one committed: the journal keeps the ceiling
+#: (``event_numbers``), so a daemon killed before its last events reached the disk starts after
+#: every number it may have sent (a replay ``since`` one of them then misses nothing new).
+RESERVE = 1000
+EVENT_NUMBERS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS event_numbers (id INTEGER PRIMARY KEY CHECK (id = 1), reserved INTEGER NOT NULL)"
+)
+_RESERVE_SQL = (
+    "INSERT INTO event_numbers (id, reserved) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET reserved = excluded.reserved"
+)
 #: The longest an event waits for a transaction to ride along with before it is committed alone.
 WRITE_AFTER_S = 0.2
 
@@ -79,7 +89,8 @@ class EventLog:
         return self._last
 
     async def open(self) -> None:
-        """Make the table if missing and continue after its highest number.
+        """Make the table if missing and continue after its highest number (or the numbers a
+        daemon that did not stop cleanly had reserved).
 
         Raises:
             JournalUnavailable: SQLite failed.
@@ -90,8 +101,17 @@ class EventLog:
     def _open(self) -> int:
         db = self.journal.thread.conn
         db.execute(EVENTS_TABLE)
+        db.execute(EVENT_NUMBERS_TABLE)
         row = db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-        return int(row[0])
+        reserved = db.execute("SELECT reserved FROM event_numbers WHERE id = 1").fetchone()
+        last = max(int(row[0]), int(reserved[0]) if reserved is not None else 0)
+        db.execute(_RESERVE_SQL, (last + RESERVE,))
+        return last
+
+    def _close(self) -> None:
+        """A clean stop: every event is written, the next daemon goes on from the last number."""
+        with self.journal.thread.transaction() as db:
+            db.execute(_RESERVE_SQL, (self._last,))
 
     def take(self) -> int:
         """A new number for a notification that is not recorded (one sent to a single peer)."""
@@ -144,6 +164,7 @@ class EventLog:
             db.execute("SAVEPOINT events")
             db.executemany("INSERT OR IGNORE INTO events (seq, at, method, params) VALUES (?, ?, ?, ?)",
                            [(e.seq, at, e.method, json.dumps(e.params, separators=(",", ":"))) for e in batch])
+            db.execute(_RESERVE_SQL, (self._last + RESERVE,))
             self._written += len(batch)
             if self._written >= _PRUNE_EVERY:
                 self._written = 0
@@ -199,6 +220,11 @@ class EventLog:
     async def __aexit__(self, *exc: object) -> None:
         await self.flush()
         self.journal.thread.remove_rider(self)
+        if not self._waiting:
+            try:
+                await self.journal.write(self._close)
+            except JournalUnavailable as exc:  # the reservation stands: the next start skips ahead
+                log.warning("the event log's last number not written at shutdown: %s", exc.detail)
 
     async def flush(self) -> None:
         """Write the waiting events now (before the journal closes)."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bridge.jobs import JobKind
 from bridge.journal import Journal
-from bridge.journal.events import EVENTS_TABLE, WRITE_AFTER_S, EventLog
+from bridge.journal.events import EVENTS_TABLE, RESERVE, WRITE_AFTER_S, EventLog
 
 AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 
@@ -29,12 +29,15 @@ def test_events_are_numbered_kept_and_replayed_in_order(tmp_path: Path) -> None:
             assert [e.seq for e in replay] == [1, 2, 3, 4] and replay[0].params["message"] == "line 0"
             assert log.take() == 6  # a number for a notification that is not recorded
         async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
-            log = EventLog(j)
-            await log.open()
-            assert log.last == 5  # numbers are never reused
-            assert log.record("job.updated", {"job": {}}) == 6
-            await log.flush()
-            assert [e.method for e in await log.since(4, 6)] == ["job.status", "job.updated"]
+            # the first log was not closed (a daemon killed): it may have sent numbers up to its
+            # reservation, so this one starts after them, never reusing one
+            async with EventLog(j) as log:
+                assert log.last == 6 + RESERVE - 1
+                assert log.record("job.updated", {"job": {}}) == 6 + RESERVE
+            assert [e.method for e in await log.since(4, log.last)] == ["job.status", "job.updated"]
+        async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
+            async with EventLog(j) as log:  # the last one closed cleanly: numbers go on from its last
+                assert log.last == 6 + RESERVE
 
     asyncio.run(go())
 
