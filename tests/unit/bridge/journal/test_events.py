@@ -70,11 +70,16 @@ def test_events_ride_along_with_the_next_job_write_and_cost_no_commit_of_their_o
         async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
             log = EventLog(j)
             await log.open()
+            commits: list[str] = []
+            await j.read(lambda: j.thread.conn.set_trace_callback(
+                lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None))
             log.record("job.status", {"jobId": "a", "message": "one"})
             log.record("job.status", {"jobId": "a", "message": "two"})
             assert _rows(tmp_path / "j.db") == []  # not written at once, each in its own commit
             await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={"x": 1})
             assert _rows(tmp_path / "j.db") == [1, 2]  # committed with the job's row
+            assert len(commits) == 1  # one commit (one fsync) for the job and both events
+            await j.read(lambda: j.thread.conn.set_trace_callback(None))
             await asyncio.sleep(0)
             assert log._pending == {}  # on disk: the memory copy goes
             log.record("job.status", {"jobId": "a", "message": "alone"})
