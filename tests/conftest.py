@@ -4,11 +4,9 @@
 # come from entry points, and CPython 3.11.7's parser can fail ("AST constructor recursion
 # depth mismatch") when hypothesis imports one lazily deep inside pytest_sessionfinish.
 import hypothesis.internal.conjecture.providers  # noqa: F401
+import pytest
 
 pytest_plugins = ["tests.daemon_harness"]
-
-
-import pytest  # noqa: E402
 
 
 @pytest.hookimpl(tryfirst=True)
