@@ -27,6 +27,8 @@ class Tally:
     results: Counter[str] = field(default_factory=Counter)
     unknown_then_completed: int = 0
     unknown_resolved_by_operator: int = 0
+    #: Why each job resolved from the ledger was left unknown (what the report said of it).
+    left_to_ledger: list[str] = field(default_factory=list)
     unknown_settled_by_reconciliation: int = 0
     wrongly_settled: int = 0
     double_claims: int = 0
@@ -44,6 +46,7 @@ class Tally:
             f"unknown -> completed by continueLastTransaction: {self.unknown_then_completed}",
             f"unknown -> completed by the fund's claims report (healthpoint.reconcile): {self.unknown_settled_by_reconciliation}",
             f"unknown -> resolved from the ledger (operator; what the report could not prove): {self.unknown_resolved_by_operator}",
+            *(f"  - {m}" for m in self.left_to_ledger[:20]),
             f"settled wrongly by the report (checked against the ledger): {self.wrongly_settled}",
             f"claims approved/sent at the fund twice: {self.double_claims}",
             f"claims lost: {self.lost}",
@@ -140,10 +143,17 @@ async def _reconcile(
     """Settle an unknown job as the daemon does by itself: the fund's claims report of its day.
     Whatever it settles is checked against the ledger (the same claim, the same outcome)."""
     day = datetime.fromisoformat(job["createdAt"]).astimezone(ZoneInfo("Australia/Sydney")).date().isoformat()
-    await c.call("healthpoint.reconcile", {"terminal": job["terminal"], "date": day}, timeout=120)
+    out = await c.call("healthpoint.reconcile", {"terminal": job["terminal"], "date": day}, timeout=120)
     job = await c.call("job.get", {"jobId": job["jobId"]})
     if job["state"] == "completed":
         _judge_settlement(job, rec, approved_at_fund, tally)
+    elif job["state"] == "unknown":
+        ambiguous = [a["refTags"] for a in out["ambiguous"] if a["jobId"] == job["jobId"]]
+        fund = f"fund {rec['status']} refTag {rec['refTag']} at {rec['at']}" if rec is not None else "nothing at the fund"
+        tally.left_to_ledger.append(
+            f"{job['requestId']}: report of {day} (available {out['available']}, {len(out['discrepancies'])} discrepancies) "
+            f"left it unknown, candidates {ambiguous}; {fund}; job created {job['createdAt']}, refTag {(job.get('result') or {}).get('refTag')}"
+        )
     return job, str(job["state"])
 
 
