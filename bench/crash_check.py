@@ -75,14 +75,7 @@ def untruthful(told: list[dict[str, Any]], final: dict[str, Any]) -> list[str]:
 
 async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
     """Journal vs ledger, request by request; unknown jobs are resolved from the ledger."""
-    ledger = await sim.ledger()
-    claims: dict[int, list[dict[str, Any]]] = {}
-    voids: set[str] = set()
-    for row in ledger:
-        if row["kind"] == "claim" and row.get("items"):
-            claims.setdefault(int(row["items"][0]["claimAmount"]), []).append(row)
-        elif row["kind"] in ("void", "autovoid") and row["status"] != "FAILED":  # a failed autovoid voided nothing
-            voids.add(str(row["refTag"]))
+    claims, voids = await _fund_view(sim)
     for r in reqs:
         tally.requests += 1
         try:
@@ -110,8 +103,18 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
         approved_at_fund = rec is not None and rec["status"] == "APPROVED" and str(rec["refTag"]) not in voids
         reconciled = (job.get("result") or {}).get("source") == "reconciliation"
         if state == "unknown":
-            job, state = await _reconcile(c, job, rec, approved_at_fund, tally)
-            reconciled = state == "completed"
+            out, job = await _reconcile(c, job)
+            state, reconciled = job["state"], job["state"] == "completed"
+            # The report waits for the terminal (a re-attached transaction may still be running):
+            # what the fund holds is read again after it.
+            claims, voids = await _fund_view(sim)
+            sent = claims.get(r.amount, [])
+            rec = sent[0] if sent else None
+            approved_at_fund = rec is not None and rec["status"] == "APPROVED" and str(rec["refTag"]) not in voids
+            if reconciled:
+                _judge_settlement(job, rec, approved_at_fund, tally)
+            elif state == "unknown":
+                _left_to_ledger(out, job, rec, tally)
         elif reconciled:
             _judge_settlement(job, rec, approved_at_fund, tally)  # settled by a run for another job
         elif r.was_unknown and state == "completed":
@@ -137,24 +140,34 @@ async def check(c: Client, sim: Sim, reqs: list[Req], tally: Tally) -> None:
             tally.mismatches.append(f"{r.rid}: failed in the journal, yet the fund saw a claim")
 
 
-async def _reconcile(
-    c: Client, job: dict[str, Any], rec: dict[str, Any] | None, approved_at_fund: bool, tally: Tally
-) -> tuple[dict[str, Any], str]:
+async def _fund_view(sim: Sim) -> tuple[dict[int, list[dict[str, Any]]], set[str]]:
+    """The fund's ledger now: its claims by their first item's amount, and the refTags voided."""
+    claims: dict[int, list[dict[str, Any]]] = {}
+    voids: set[str] = set()
+    for row in await sim.ledger():
+        if row["kind"] == "claim" and row.get("items"):
+            claims.setdefault(int(row["items"][0]["claimAmount"]), []).append(row)
+        elif row["kind"] in ("void", "autovoid") and row["status"] != "FAILED":  # a failed autovoid voided nothing
+            voids.add(str(row["refTag"]))
+    return claims, voids
+
+
+async def _reconcile(c: Client, job: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Settle an unknown job as the daemon does by itself: the fund's claims report of its day.
-    Whatever it settles is checked against the ledger (the same claim, the same outcome)."""
+    Returns the reconciliation and the job after it."""
     day = datetime.fromisoformat(job["createdAt"]).astimezone(ZoneInfo("Australia/Sydney")).date().isoformat()
-    out = await c.call("healthpoint.reconcile", {"terminal": job["terminal"], "date": day}, timeout=120)
-    job = await c.call("job.get", {"jobId": job["jobId"]})
-    if job["state"] == "completed":
-        _judge_settlement(job, rec, approved_at_fund, tally)
-    elif job["state"] == "unknown":
-        ambiguous = [a["refTags"] for a in out["ambiguous"] if a["jobId"] == job["jobId"]]
-        fund = f"fund {rec['status']} refTag {rec['refTag']} at {rec['at']}" if rec is not None else "nothing at the fund"
-        tally.left_to_ledger.append(
-            f"{job['requestId']}: report of {day} (available {out['available']}, {len(out['discrepancies'])} discrepancies) "
-            f"left it unknown, candidates {ambiguous}; {fund}; job created {job['createdAt']}, refTag {(job.get('result') or {}).get('refTag')}"
-        )
-    return job, str(job["state"])
+    out: dict[str, Any] = await c.call("healthpoint.reconcile", {"terminal": job["terminal"], "date": day}, timeout=300)
+    return out, await c.call("job.get", {"jobId": job["jobId"]})
+
+
+def _left_to_ledger(out: dict[str, Any], job: dict[str, Any], rec: dict[str, Any] | None, tally: Tally) -> None:
+    """Note why the report left a job unknown (what it said of it, and what the fund holds)."""
+    ambiguous = [a["refTags"] for a in out["ambiguous"] if a["jobId"] == job["jobId"]]
+    fund = f"fund {rec['status']} refTag {rec['refTag']} at {rec['at']}" if rec is not None else "nothing at the fund"
+    tally.left_to_ledger.append(
+        f"{job['requestId']}: report of {out['date']} (available {out['available']}) left it unknown, candidates "
+        f"{ambiguous}; {fund}; job created {job['createdAt']}, refTag {(job.get('result') or {}).get('refTag')}"
+    )
 
 
 def _judge_settlement(job: dict[str, Any], rec: dict[str, Any] | None, approved_at_fund: bool, tally: Tally) -> None:

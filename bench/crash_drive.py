@@ -16,8 +16,8 @@ from typing import Any
 from tests.daemon_harness import Client, RpcError, Running, Sim, claim_request
 
 __all__ = [
-    "PHASES", "SWIPE", "WAITING", "WINDOW_MS", "Answerer", "Req", "call_retrying", "drive_to", "job_id_for",
-    "new_request", "note", "replay", "status_note", "wait_terminal_idle", "wait_up",
+    "PHASES", "SWIPE", "WAITING", "WINDOW_MS", "WINDOW_REAL_S", "Answerer", "Req", "call_retrying", "drive_to", "job_id_for",
+    "new_request", "note", "replay", "status_note", "wait_terminal_idle", "wait_up", "window_ms",
 ]
 
 PHASES = ("before-journal", "queued", "card", "fund", "question", "approved")
@@ -25,6 +25,13 @@ SWIPE = "Swipe or tap health fund card"
 WAITING = "Waiting for health fund response"
 #: Simulated milliseconds of the card and fund windows (x scale 50: 300 ms real each).
 WINDOW_MS = 15_000
+#: Real seconds of a window whatever the simulator's scale.
+WINDOW_REAL_S = WINDOW_MS / 1000 / 50
+
+
+def window_ms(sim: Sim) -> int:
+    """The card and fund windows in simulated ms: :data:`WINDOW_REAL_S` of real time."""
+    return max(1, int(WINDOW_REAL_S * 1000 * sim.clock.scale))
 
 _amounts = itertools.count(12_000)
 
@@ -110,12 +117,15 @@ async def wait_terminal_idle(sim: Sim, timeout: float = 15.0) -> None:
 
 async def drive_to(phase: str, c: Client, sim: Sim, rng: random.Random, tag: str) -> list[Req]:
     """Start claims and return once ``phase`` is reached plus a random delay inside its window."""
-    await sim.scenario(cardDelayMs=WINDOW_MS, fundDelayMs=WINDOW_MS)
+    # The patient's question waits at most 10 s of real time (the terminal's 120 s at scale 1
+    # would hold every later point behind a question nobody answered).
+    await sim.scenario(cardDelayMs=window_ms(sim), fundDelayMs=window_ms(sim),
+                       answerTimeoutMs=min(120_000, int(10_000 * sim.clock.scale)))
     on_approved = "ask" if phase in ("question", "approved") else rng.choice(["accept", "ask"])
     first = new_request(tag, on_approved)
     reqs = [first]
     c.notes.clear()
-    window = WINDOW_MS / 1000 / sim.clock.scale
+    window = WINDOW_REAL_S
     call = asyncio.ensure_future(c.call("healthpoint.claim", first.params, timeout=120))
     call.add_done_callback(lambda f: f.cancelled() or f.exception())
     first.first = call

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import SubprocessDaemon, default_terminals
@@ -18,11 +19,17 @@ from tests.daemon_harness import Sim, make_settings, start_daemon, stop_daemon
 __all__ = ["LIVE_PHASES", "daemon_campaign", "inprocess_campaign", "live_fault_campaign"]
 
 async def daemon_campaign(sim: Sim, workdir: Path, kills: int, rng: random.Random, tally: Tally) -> None:
+    """SIGKILL of a daemon in its own process. Its business clock is the wall clock, so the
+    simulator's runs on it meanwhile (real time, scale 1): the terminal's times and the fund's
+    report days agree with the journal's, as at a clinic, and the report can settle what
+    ``continueLastTransaction`` cannot (at its own scale the simulator would be on another day)."""
+    before, scale = sim.clock.now(), sim.clock.scale
+    sim.clock.set(now=datetime.now(UTC), scale=1.0)
     d = SubprocessDaemon(workdir / "daemon", sim, default_terminals(1))
     d.workdir.mkdir(parents=True, exist_ok=True)
-    await d.start()
-    await d.pair_all()
     try:
+        await d.start()
+        await d.pair_all()
         for i in range(kills):
             phase = PHASES[i % len(PHASES)] if i < len(PHASES) else rng.choice(PHASES)
             await wait_terminal_idle(sim)
@@ -40,6 +47,7 @@ async def daemon_campaign(sim: Sim, workdir: Path, kills: int, rng: random.Rando
             await c2.close()
     finally:
         d.stop()
+        sim.clock.set(now=before, scale=scale)
 
 
 async def inprocess_campaign(

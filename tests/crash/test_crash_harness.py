@@ -11,7 +11,7 @@ import pytest
 from bench.crash import PHASES, run_campaign
 from tests.daemon_harness import Sim
 
-pytestmark = [pytest.mark.crash, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.crash, pytest.mark.timeout(300)]
 
 
 def _assert_safe(tally_lines: list[str], double: int, lost: int, mismatches: list[str]) -> None:
