@@ -33,7 +33,7 @@ import httpx
 
 from bench.common import ROOT, SubprocessDaemon, default_terminals
 from bench.crash_check import Tally, untruthful
-from bench.crash_drive import SWIPE, WAITING, WINDOW_MS, Req, job_id_for, new_request, status_note, wait_terminal_idle
+from bench.crash_drive import SWIPE, WAITING, WINDOW_MS, Req, call_retrying, job_id_for, new_request, status_note, wait_terminal_idle
 from tests.daemon_harness import Client, RpcError, Sim
 
 __all__ = ["BEHIND_KINDS", "journal_behind_campaign"]
@@ -95,7 +95,7 @@ async def _point(d: SubprocessDaemon, sim: Sim, workdir: Path, kind: str, phase:
     await sim.scenario(cardDelayMs=WINDOW_MS, fundDelayMs=WINDOW_MS)
     c = await d.client()
     finished = new_request(f"behind{index}", "accept")
-    finished.told.append(await c.call("healthpoint.claim", finished.params, timeout=120))
+    finished.told.append(await call_retrying(c, finished.params))  # -32005 (a page reloading): again
     await wait_terminal_idle(sim)
     c.notes.clear()
     killed = new_request(f"behind{index}", "accept")
