@@ -49,6 +49,7 @@ from bridge.errors import TemporarilyUnavailable
 from bridge.logs import JsonFormatter, RecentLogs, SecretFilter, configure_logging, mask_secrets
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Waiting, WaitingJobs
+from bridge.pacing import Pacer
 
 if TYPE_CHECKING:
     from websockets.http11 import Request
@@ -61,6 +62,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CLAIM_LATENCY_BUCKETS",
     "JOURNAL_REFRESH_S",
+    "MAX_WAITING_SCRAPES",
+    "RENDER_REUSE_S",
+    "SCRAPE_INTERVAL_S",
     "JsonFormatter",
     "Observability",
     "RecentLogs",
@@ -83,6 +87,15 @@ JOURNAL_REFRESH_S = 5.0
 #: Seconds a rendered ``/metrics`` page is served again to other scrapers (twenty scrapers in
 #: a loop cost one rendering, with its reads of /proc, per period).
 RENDER_REUSE_S = 1.0
+
+#: Seconds between two scrapes served: scrapes are answered one at a time, at most 5 a second,
+#: whoever asks (:class:`~bridge.pacing.Pacer`); more wait their turn. The page is never older
+#: than :data:`RENDER_REUSE_S` when it is sent.
+SCRAPE_INTERVAL_S = 0.2
+
+#: Scrapes that may wait their turn at once (40 x 0.2 s = 8 s, within the server's 10 s to answer
+#: a request); one more is answered 503 "too many scrapes waiting".
+MAX_WAITING_SCRAPES = 40
 
 _FINAL_FOR_LATENCY = frozenset(str(s) for s in (JobState.COMPLETED, JobState.FAILED, JobState.UNKNOWN))
 
@@ -236,6 +249,9 @@ class _Metrics:
         self._figures: _JournalFigures | None = None  # None until the first count is in
         #: The last page served and when (monotonic): scrapes within RENDER_REUSE_S share it.
         self._page: tuple[float, bytes] | None = None
+        #: Scrapes one at a time, at most one per SCRAPE_INTERVAL_S (an unauthenticated loop
+        #: of requests must not take the event loop from the claims).
+        self.pacer = Pacer(SCRAPE_INTERVAL_S, MAX_WAITING_SCRAPES)
         self._counted_at = -JOURNAL_REFRESH_S
         self._counting: asyncio.Task[None] | None = None
         #: A job changed since the last count began (the next scrape past the period recounts).
@@ -320,16 +336,21 @@ class _Metrics:
         )
 
     async def route(self, request: Request) -> tuple[HTTPStatus, bytes, str]:
-        """``GET /metrics``: no token (it holds no secrets), text format 0.0.4. Only a scrape
+        """``GET /metrics``: no token (it holds no secrets), text format 0.0.4. Scrapes are
+        served one at a time, at most one per :data:`SCRAPE_INTERVAL_S` (the others wait their
+        turn); a page rendered within :data:`RENDER_REUSE_S` is served again. Only a scrape
         before the daemon's first count of the journal has finished waits for it."""
-        self._count_soon()
-        if self._figures is None and self._counting is not None:
-            await asyncio.shield(self._counting)
-        page = self._page
-        if page is None or time.monotonic() - page[0] >= RENDER_REUSE_S:
-            self.refresh()
-            page = self._page = (time.monotonic(), generate_latest(self.registry))
-        return HTTPStatus.OK, page[1], "text/plain; version=0.0.4; charset=utf-8"
+        if self.pacer.full():
+            return HTTPStatus.SERVICE_UNAVAILABLE, b"too many scrapes waiting; try again in 1 s\n", "text/plain"
+        async with self.pacer.turn():
+            self._count_soon()
+            if self._figures is None and self._counting is not None:
+                await asyncio.shield(self._counting)
+            page = self._page
+            if page is None or time.monotonic() - page[0] >= RENDER_REUSE_S:
+                self.refresh()
+                page = self._page = (time.monotonic(), generate_latest(self.registry))
+            return HTTPStatus.OK, page[1], "text/plain; version=0.0.4; charset=utf-8"
 
 
 def secrets_to_mask(token: str, api_key: str, password_file: Path | None) -> list[str]:
