@@ -32,7 +32,7 @@ if __package__ in (None, ""):
 
 from bench.common import SubprocessDaemon, default_terminals, running_sim
 from bench.latency import percentile
-from tests.daemon_harness import Client, Sim, claim_request
+from tests.daemon_harness import Client, RpcError, Sim, claim_request
 
 __all__ = ["fill_journal", "main"]
 
@@ -89,8 +89,17 @@ async def _claims(client: Client, sim: Sim, prefix: str, count: int) -> list[flo
     times = []
     for i in range(count):
         await sim.scenario(cardDelayMs=0, fundDelayMs=0)
-        start = time.perf_counter()
-        job = await client.call("healthpoint.claim", claim_request(requestId=f"{prefix}-{i}"))
+        for _ in range(20):  # -32005 (the terminal's page being replaced, say): try again, timed afresh
+            start = time.perf_counter()
+            try:
+                job = await client.call("healthpoint.claim", claim_request(requestId=f"{prefix}-{i}"))
+                break
+            except RpcError as exc:
+                if exc.code != -32005:
+                    raise
+                print(f"  {prefix}-{i}: -32005 {exc.data.get('reason') if isinstance(exc.data, dict) else ''}; again",
+                      flush=True)
+                await asyncio.sleep(0.5)
         times.append(time.perf_counter() - start)
         if job["result"]["result"] != "APPROVED":
             raise RuntimeError(f"claim not approved: {job}")
