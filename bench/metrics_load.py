@@ -132,7 +132,9 @@ async def _main(jobs: int, scrapers: int, claims: int, rounds: int, path: str) -
                                             stdout=subprocess.PIPE, text=True)
                     await asyncio.sleep(1.0)  # the scrapers are going
                     loaded = await _claims(client, sim, f"loaded-{r}", claims)
-                    rate = float(load.communicate(timeout=seconds + 60)[0].strip() or 0)
+                    # In a thread: this loop runs the simulator, which must keep answering meanwhile.
+                    out, _ = await asyncio.to_thread(load.communicate, timeout=seconds + 60)
+                    rate = float(out.strip() or 0)
                     p50_quiet, p50_loaded = percentile(quiet, 50), percentile(loaded, 50)
                     ratios.append(p50_loaded / p50_quiet)
                     print(f"round {r + 1}: claim p50 {p50_quiet * 1000:.1f} ms without scrapers, "
