@@ -10,7 +10,9 @@ Run ``python -m bench.metrics_load [--jobs 100000] [--scrapers 20] [--claims 30]
 from the project root. Prints the claim p50 with and without scrapers per round, the median
 ratio, and the scrapes per second the daemon served. Goal: with scrapers, p50 at most 10% slower.
 ``--path /healthz`` puts the same load on an endpoint that reads nothing: what is left beside
-it is the cost of the scrapers' own requests on a shared machine. Asserts nothing.
+it is the cost of the scrapers' own requests on a shared machine; ``--scrapers 0`` runs the same
+rounds with nothing scraping: the spread of the ratio on this machine (its noise floor).
+Asserts nothing.
 """
 
 from __future__ import annotations
