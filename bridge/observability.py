@@ -49,6 +49,7 @@ from bridge.errors import TemporarilyUnavailable
 from bridge.logs import JsonFormatter, RecentLogs, SecretFilter, configure_logging, mask_secrets
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Waiting, WaitingJobs
+from bridge.pacing import Pacer
 
 if TYPE_CHECKING:
     from websockets.http11 import Request
@@ -60,7 +61,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLAIM_LATENCY_BUCKETS",
+    "COUNT_SHARE",
     "JOURNAL_REFRESH_S",
+    "MAX_WAITING_SCRAPES",
+    "RENDER_REUSE_S",
+    "SCRAPE_INTERVAL_S",
     "JsonFormatter",
     "Observability",
     "RecentLogs",
@@ -80,9 +85,24 @@ CLAIM_LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.
 #: scrape answers from the last count and never scans the journal itself.
 JOURNAL_REFRESH_S = 5.0
 
+#: The most of the journal's time the counts for ``/metrics`` may take: the next count waits
+#: at least the last one's duration / COUNT_SHARE (a count of 100,000 jobs takes ~0.3-0.7 s on a
+#: busy 2-core machine, during which the claims' writes wait: then the figures are redone every
+#: 15-35 s instead of every 5 s).
+COUNT_SHARE = 0.02
+
 #: Seconds a rendered ``/metrics`` page is served again to other scrapers (twenty scrapers in
 #: a loop cost one rendering, with its reads of /proc, per period).
 RENDER_REUSE_S = 1.0
+
+#: Seconds between two scrapes served: scrapes are answered one at a time, at most 5 a second,
+#: whoever asks (:class:`~bridge.pacing.Pacer`); more wait their turn. The page is never older
+#: than :data:`RENDER_REUSE_S` when it is sent.
+SCRAPE_INTERVAL_S = 0.2
+
+#: Scrapes that may wait their turn at once (40 x 0.2 s = 8 s, within the server's 10 s to answer
+#: a request); one more is answered 503 "too many scrapes waiting".
+MAX_WAITING_SCRAPES = 40
 
 _FINAL_FOR_LATENCY = frozenset(str(s) for s in (JobState.COMPLETED, JobState.FAILED, JobState.UNKNOWN))
 
@@ -236,8 +256,13 @@ class _Metrics:
         self._figures: _JournalFigures | None = None  # None until the first count is in
         #: The last page served and when (monotonic): scrapes within RENDER_REUSE_S share it.
         self._page: tuple[float, bytes] | None = None
+        #: Scrapes one at a time, at most one per SCRAPE_INTERVAL_S (an unauthenticated loop
+        #: of requests must not take the event loop from the claims).
+        self.pacer = Pacer(SCRAPE_INTERVAL_S, MAX_WAITING_SCRAPES)
         self._counted_at = -JOURNAL_REFRESH_S
         self._counting: asyncio.Task[None] | None = None
+        #: Seconds the last count took (the next waits for it / COUNT_SHARE at least).
+        self._count_cost = 0.0
         #: A job changed since the last count began (the next scrape past the period recounts).
         self._dirty = True
         self.registry = CollectorRegistry(auto_describe=False)
@@ -279,6 +304,7 @@ class _Metrics:
     async def count(self) -> None:
         """Count the journal's jobs, size and waiting jobs (a scan: never on a scrape's path)."""
         journal, figures = self._journal, _JournalFigures()
+        started = time.monotonic()
         try:
             figures.jobs = await journal.count_jobs()
             figures.journal_bytes = await journal.size_bytes()
@@ -286,14 +312,18 @@ class _Metrics:
         except TemporarilyUnavailable:  # the disk refuses now: keep the last count, try again later
             self._dirty = True
             return
+        finally:
+            self._count_cost = time.monotonic() - started
         self._figures = figures
 
     def _count_soon(self) -> None:
         """Start a count in the background when a job changed since the last one began and that
-        was :data:`JOURNAL_REFRESH_S` ago (one at a time: twenty scrapers cost one scan per period)."""
+        was :data:`JOURNAL_REFRESH_S` ago, or longer for a long count (:data:`COUNT_SHARE`): one
+        at a time, so twenty scrapers cost one scan per period."""
         if self._counting is not None and not self._counting.done():
             return
-        if not self._dirty or time.monotonic() - self._counted_at < JOURNAL_REFRESH_S:
+        period = max(JOURNAL_REFRESH_S, self._count_cost / COUNT_SHARE)
+        if not self._dirty or time.monotonic() - self._counted_at < period:
             return
         self._dirty = False
         self._counted_at = time.monotonic()
@@ -320,16 +350,21 @@ class _Metrics:
         )
 
     async def route(self, request: Request) -> tuple[HTTPStatus, bytes, str]:
-        """``GET /metrics``: no token (it holds no secrets), text format 0.0.4. Only a scrape
+        """``GET /metrics``: no token (it holds no secrets), text format 0.0.4. Scrapes are
+        served one at a time, at most one per :data:`SCRAPE_INTERVAL_S` (the others wait their
+        turn); a page rendered within :data:`RENDER_REUSE_S` is served again. Only a scrape
         before the daemon's first count of the journal has finished waits for it."""
-        self._count_soon()
-        if self._figures is None and self._counting is not None:
-            await asyncio.shield(self._counting)
-        page = self._page
-        if page is None or time.monotonic() - page[0] >= RENDER_REUSE_S:
-            self.refresh()
-            page = self._page = (time.monotonic(), generate_latest(self.registry))
-        return HTTPStatus.OK, page[1], "text/plain; version=0.0.4; charset=utf-8"
+        if self.pacer.full():
+            return HTTPStatus.SERVICE_UNAVAILABLE, b"too many scrapes waiting; try again in 1 s\n", "text/plain"
+        async with self.pacer.turn():
+            self._count_soon()
+            if self._figures is None and self._counting is not None:
+                await asyncio.shield(self._counting)
+            page = self._page
+            if page is None or time.monotonic() - page[0] >= RENDER_REUSE_S:
+                self.refresh()
+                page = self._page = (time.monotonic(), generate_latest(self.registry))
+            return HTTPStatus.OK, page[1], "text/plain; version=0.0.4; charset=utf-8"
 
 
 def secrets_to_mask(token: str, api_key: str, password_file: Path | None) -> list[str]:

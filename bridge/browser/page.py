@@ -34,6 +34,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from bridge.backoff import backoff_delay
 from bridge.errors import TerminalError
+from bridge.memory import release_free_memory
 from bridge.browser.events import Operation, PageEvent, PageEventKind
 from bridge.browser.flags import BROWSER_ARGS, launch_args
 from bridge.browser.pagelink import PageChannel, PageLink
@@ -358,6 +359,7 @@ class TerminalPage:
         if old_context is not None:
             with contextlib.suppress(PlaywrightError, TimeoutError):
                 await asyncio.wait_for(old_context.close(), self.call_timeout_s)
+        release_free_memory()  # what the old page's objects held, back to the system (bridge.memory)
 
     async def _load(self) -> tuple[BrowserContext, Page, PageChannel]:
         context = await self._browser.new_context()

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.daemon import package_version
-from bridge.observability import JOURNAL_REFRESH_S, configure_logging
+from bridge.observability import JOURNAL_REFRESH_S, RENDER_REUSE_S, SCRAPE_INTERVAL_S, configure_logging
 from tests.daemon_harness import FRONT_DESK, Sim, claim_request, make_settings, start_daemon, stop_daemon
 
 pytestmark = pytest.mark.e2e
@@ -121,3 +121,50 @@ async def test_metrics_json_logs_and_no_token(
     assert token not in text and "hunter2hunter2" not in text
     assert token not in caplog.text and "hunter2hunter2" not in caplog.text
     assert any("a careless line" in obj["msg"] for obj in lines)
+
+
+async def test_metrics_scrapers_in_a_loop_are_served_at_a_bounded_rate_and_see_fresh_figures(
+    tmp_path: Path, sim: Sim
+) -> None:
+    """Twenty clients scraping /metrics in a loop: the daemon serves at most one scrape per
+    SCRAPE_INTERVAL_S (the others wait their turn, none is refused), and a scrape that starts
+    after a claim ended shows it (the page is at most RENDER_REUSE_S old)."""
+    running = await start_daemon(make_settings(tmp_path, sim, transaction_timeout_s=20), sim)
+    daemon = running.daemon
+    try:
+        assert (await running.pair(*FRONT_DESK))["status"] == "success"
+        c = await running.client()
+        base = f"http://127.0.0.1:{daemon.server.port}"  # type: ignore[union-attr]
+        loop = asyncio.get_running_loop()
+        served: list[tuple[float, float, int, str]] = []  # (asked, answered, status, body)
+        stop = asyncio.Event()
+
+        async def scrape() -> None:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+                while not stop.is_set():
+                    asked = loop.time()
+                    r = await http.get("/metrics")
+                    served.append((asked, loop.time(), r.status_code, r.text))
+
+        scrapers = [asyncio.create_task(scrape()) for _ in range(20)]
+        await asyncio.sleep(1.0)
+        job = await c.call("healthpoint.claim", claim_request(requestId="obs-paced"))
+        assert job["state"] == "completed"
+        claimed = loop.time()
+        await asyncio.sleep(3 * RENDER_REUSE_S + 20 * SCRAPE_INTERVAL_S)
+        stop.set()
+        await asyncio.gather(*scrapers)
+    finally:
+        await stop_daemon(running)
+
+    assert served and {status for _, _, status, _ in served} == {200}  # waited their turn, never refused
+    # The first was served after it was asked, the last answered after it was served, and
+    # between them each scrape took its interval: the count is bounded whatever the scheduling.
+    first, last = min(a for a, _, _, _ in served), max(a for _, a, _, _ in served)
+    assert len(served) <= (last - first) / SCRAPE_INTERVAL_S + 1  # one per interval at most
+    assert len(served) >= 5  # and they were served
+    fresh = [text for asked, _, _, text in served if asked >= claimed + RENDER_REUSE_S + 0.1]
+    assert fresh, "no scrape started after the claim"
+    for text in fresh:
+        assert _samples(text)[("claimbridge_claim_duration_seconds_count", (("outcome", "completed"),))] == 1
+        assert _samples(text)[("claimbridge_terminal_busy", (("terminal", "front-desk"),))] == 0

@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
 from bridge.observability import (
+    COUNT_SHARE,
+    JOURNAL_REFRESH_S,
     JsonFormatter,
     Observability,
     RecentLogs,
@@ -154,3 +157,23 @@ async def test_metrics_count_jobs_waiting_on_evidence_by_age(tmp_path: Path) -> 
     assert samples[("claimbridge_unknown_jobs_oldest_age_seconds", ())] == 6 * 86400
     assert samples[("claimbridge_unpaid_bills", (("age", "1d_to_7d"),))] == 1
     assert samples[("claimbridge_unpaid_bills_oldest_age_seconds", ())] == 2 * 86400
+
+
+async def test_a_long_count_of_the_journal_is_redone_less_often(tmp_path: Path) -> None:
+    """The counts behind /metrics take at most COUNT_SHARE of the journal's time: after a count
+    that took 1 s, the next waits 1 / COUNT_SHARE s, not JOURNAL_REFRESH_S."""
+    async with Journal(tmp_path / "j.db") as journal:
+        obs = Observability(journal, Hub(), {}, Browser(None), lambda: True, [], "INFO")
+        async with obs:
+            metrics = obs._metrics
+            await obs.routes()["/metrics"](None)  # type: ignore[arg-type]  # the first count is in
+            first = metrics._counting
+            assert first is not None and first.done()
+            metrics._count_cost, metrics._dirty = 1.0, True
+            metrics._counted_at = time.monotonic() - 2 * JOURNAL_REFRESH_S
+            metrics._count_soon()
+            assert metrics._counting is first  # not yet: 1 s of counting buys 1 / COUNT_SHARE s of rest
+            metrics._counted_at = time.monotonic() - 1.0 / COUNT_SHARE - 1
+            metrics._count_soon()
+            assert metrics._counting is not first
+            await metrics._counting
