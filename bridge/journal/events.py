@@ -3,8 +3,10 @@ to a PMS that was away.
 
 :meth:`EventLog.record` is called on the event loop as a notification is published: it takes the
 next event number at once (the notification goes out carrying it as ``seq``) and writes the event
-behind it, in order, on the journal's thread. Until the row is committed the event is kept in
-memory too, so a replay never misses one that is on its way to the disk. Events older than
+behind it, in order, on the journal's thread: one writer commits every event waiting at that
+moment in one transaction (one fsync for a burst of notifications, not one each; nobody waits for
+an event's commit). Until the row is committed the event is kept in memory too, so a replay never
+misses one that is on its way to the disk. Events older than
 ``keep_s`` are pruned as new ones are written. Numbers are never reused: a new log starts after
 the highest one the table holds.
 """
@@ -35,6 +37,9 @@ EVENTS_TABLE = (
 #: How many events are written between two prunings.
 _PRUNE_EVERY = 500
 
+#: The most events committed in one transaction.
+_BATCH = 500
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -58,8 +63,10 @@ class EventLog:
         self.keep_s = keep_s
         self._last = 0
         self._pending: dict[int, Event] = {}
+        #: Recorded, not yet handed to the writer, in order.
+        self._unwritten: list[Event] = []
         self._written = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._writer: asyncio.Task[None] | None = None
 
     @property
     def last(self) -> int:
@@ -89,26 +96,32 @@ class EventLog:
         """Number the notification and write it behind; returns its number (on the event loop)."""
         event = Event(self.take(), method, params)
         self._pending[event.seq] = event
-        task = asyncio.get_running_loop().create_task(self._write(event), name="claimbridge.events.write")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._unwritten.append(event)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_behind(), name="claimbridge.events.write")
         return event.seq
 
-    async def _write(self, event: Event) -> None:
-        try:
-            await self.journal.write(self._insert, event, self.journal.clock_now())
-        except JournalUnavailable as exc:
-            # Kept in memory: replays still have it while the daemon runs.
-            log.warning("event %s (%s) not written to the journal: %s", event.seq, event.method, exc.detail)
-            return
-        self._pending.pop(event.seq, None)
+    async def _write_behind(self) -> None:
+        """Commit what waits, a batch at a time, until nothing does."""
+        while self._unwritten:
+            batch, self._unwritten = self._unwritten[:_BATCH], self._unwritten[_BATCH:]
+            try:
+                await self.journal.write(self._insert, batch, self.journal.clock_now(), grouped=True)
+            except JournalUnavailable as exc:
+                # Kept in memory: replays still have them while the daemon runs.
+                log.warning("events %s-%s not written to the journal: %s", batch[0].seq, batch[-1].seq, exc.detail)
+                continue
+            for event in batch:
+                self._pending.pop(event.seq, None)
 
-    def _insert(self, event: Event, at: datetime) -> None:
+    def _insert(self, batch: list[Event], at: datetime) -> None:
         with self.journal.thread.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO events (seq, at, method, params) VALUES (?, ?, ?, ?)",
-                       (event.seq, iso(at), event.method, json.dumps(event.params, separators=(",", ":"))))
-            self._written += 1
-            if self._written % _PRUNE_EVERY == 0:
+            db.executemany(
+                "INSERT OR IGNORE INTO events (seq, at, method, params) VALUES (?, ?, ?, ?)",
+                [(e.seq, iso(at), e.method, json.dumps(e.params, separators=(",", ":"))) for e in batch],
+            )
+            before, self._written = self._written, self._written + len(batch)
+            if before // _PRUNE_EVERY != self._written // _PRUNE_EVERY:
                 db.execute("DELETE FROM events WHERE at < ?", (iso(at - timedelta(seconds=self.keep_s)),))
 
     async def since(self, since: int, upto: int) -> list[Event]:
@@ -139,5 +152,5 @@ class EventLog:
 
     async def flush(self) -> None:
         """Wait for the events being written (before the journal closes)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._writer is not None and not self._writer.done():
+            await asyncio.gather(self._writer, return_exceptions=True)

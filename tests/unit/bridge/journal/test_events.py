@@ -53,3 +53,28 @@ def test_old_events_are_pruned(tmp_path: Path) -> None:
             assert kept[0].seq == 2 and len(kept) == 500
 
     asyncio.run(go())
+
+
+def test_a_burst_of_events_is_committed_in_few_transactions(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
+            log = EventLog(j)
+            await log.open()
+            writes = []
+            real_write = j.write
+
+            async def counting_write(fn, *args, **kw):  # type: ignore[no-untyped-def]
+                writes.append(fn)
+                return await real_write(fn, *args, **kw)
+
+            j.write = counting_write  # type: ignore[method-assign]
+            for i in range(200):
+                log.record("job.updated", {"n": i})
+            await log.flush()
+            assert 1 <= len(writes) <= 2  # one fsync'd commit for the burst, not 200
+            assert [e.params["n"] for e in await log.since(0, log.last)] == list(range(200))
+            log.record("job.updated", {"n": 200})  # a later event: a new writer
+            await log.flush()
+            assert len(writes) <= 3 and len(await log.since(0, log.last)) == 201
+
+    asyncio.run(go())
