@@ -27,8 +27,12 @@ run: install browser
 sim: install browser
 	$(BIN)/claimbridge-sim
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist); a test module stays on one worker
+# (tests/conftest.py). TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= 3
+
 test: install browser broker promtool nspawn typescript node-tools
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit
