@@ -1,7 +1,8 @@
-"""Healthcode HTTP adapter: the only code that imports httpx and talks to Healthcode.
+"""Healthcode HTTP adapter: the only code that talks to Healthcode's bill service.
 
 Decides nothing about bills (that is :mod:`bridge.healthcode`) and keeps no state beyond its
-connection pool. Every httpx failure and every unexpected answer becomes a
+connection pool (:mod:`bridge.clearing.http`, aiohttp, kept alive). Every aiohttp failure and
+every unexpected answer becomes a
 :class:`~bridge.errors.HealthcodeError` here, chained with ``from``:
 
 =====================================  ===========================  ==========================
@@ -40,8 +41,9 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
 
-import httpx
+import aiohttp
 from pydantic import ValidationError
+from yarl import URL
 
 from bridge.errors import (
     HealthcodeCredentialsInvalid,
@@ -52,6 +54,7 @@ from bridge.errors import (
     HealthcodeUnavailable,
     NotAllowedNow,
 )
+from bridge.clearing.http import Answer, basic_auth, fetch, nothing_sent, open_session
 from bridge.healthcode.bills import Bill, CredentialsCheck, Problem, StatusReport, SubmitReceipt
 from bridge.healthcode.status import BillStatus
 
@@ -59,6 +62,9 @@ __all__ = ["DEFAULT_TIMEOUT_S", "HealthcodeTransport"]
 
 #: Seconds for each of connect, read, write and pool wait.
 DEFAULT_TIMEOUT_S = 15.0
+
+#: Connections kept open to Healthcode (the worker sends at most twice ``concurrency`` at once).
+_POOL = 100
 
 #: 5xx answers that say the request was not processed (a gateway or an overloaded service).
 _NOT_PROCESSED = frozenset({500, 502, 503})
@@ -74,8 +80,8 @@ class HealthcodeTransport:
         password: Web Services password (Healthcode's "API key"), or a callable giving the
             current one (read again for each request: a changed password file needs no
             restart). Never logged.
-        timeout: Seconds for each of connect, read, write and pool wait.
-        transport: An httpx transport to use instead of the network (tests).
+        timeout: Seconds for a pooled connection (waiting for one and connecting), and for
+            each wait for Healthcode's answer.
 
     Example::
 
@@ -92,15 +98,13 @@ class HealthcodeTransport:
         password: str | Callable[[], str],
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._url = url if url.endswith("/") else url + "/"
         self._site_id = site_id
         self._user_id = user_id
         self._password: Callable[[], str] = password if callable(password) else (lambda: password)
         self._timeout = timeout
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
         return f"HealthcodeTransport(url={self._url!r}, site_id={self._site_id!r})"
@@ -108,12 +112,8 @@ class HealthcodeTransport:
     async def __aenter__(self) -> Self:
         if self._client is not None:
             raise RuntimeError("HealthcodeTransport is already open")
-        self._client = httpx.AsyncClient(
-            base_url=self._url,
-            headers={"X-Site-Id": self._site_id, "Accept": "application/json"},
-            timeout=self._timeout,
-            transport=self._transport,
-            follow_redirects=False,
+        self._client = open_session(
+            self._timeout, _POOL, {"X-Site-Id": self._site_id, "Accept": "application/json"},
         )
         return self
 
@@ -125,7 +125,7 @@ class HealthcodeTransport:
     ) -> None:
         client, self._client = self._client, None
         if client is not None:
-            await client.aclose()
+            await client.close()
 
     # --- operations -------------------------------------------------------------------------
 
@@ -263,18 +263,20 @@ class HealthcodeTransport:
         if self._client is None:
             raise RuntimeError("use HealthcodeTransport as an async context manager")
         try:
-            auth = httpx.BasicAuth(self._user_id, self._password())
-            response = await self._client.request(method, path, json=json_body, params=params, auth=auth)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # Nothing left this machine (or nothing reached Healthcode): safe to retry.
-            raise HealthcodeUnavailable(_describe(exc), operation=operation) from exc
-        except httpx.TransportError as exc:
+            response = await fetch(
+                self._client, method, URL(self._url + path, encoded=True), json_body=json_body, params=params,
+                headers={"Authorization": basic_auth(self._user_id, self._password())},
+            )
+        except aiohttp.InvalidURL as exc:
+            raise HealthcodeError(_describe(exc), operation=operation) from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            if nothing_sent(exc):
+                # Nothing left this machine (or nothing reached Healthcode): safe to retry.
+                raise HealthcodeUnavailable(_describe(exc), operation=operation) from exc
             # The request was (maybe partly) sent and the answer was lost or late.
             if mutating:
                 raise HealthcodeOutcomeUncertain(_describe(exc), operation=operation) from exc
             raise HealthcodeUnavailable(_describe(exc), operation=operation) from exc
-        except httpx.HTTPError as exc:
-            raise HealthcodeError(_describe(exc), operation=operation) from exc
         return _decode(response, operation=operation, mutating=mutating, allow_404=allow_404)
 
 
@@ -283,19 +285,19 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _describe(exc: httpx.HTTPError) -> str:
-    # The class name only: httpx messages may carry the URL, never credentials, but stay terse.
+def _describe(exc: BaseException) -> str:
+    # The class name only: aiohttp messages may carry the URL, never credentials, but stay terse.
     return type(exc).__name__
 
 
-def _decode(response: httpx.Response, *, operation: str, mutating: bool, allow_404: bool) -> Any:
-    status = response.status_code
+def _decode(response: Answer, *, operation: str, mutating: bool, allow_404: bool) -> Any:
+    status = response.status
     try:
-        body: Any = response.json()
+        body: Any = json.loads(response.body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         body = None
     data = body if isinstance(body, dict) else {}
-    message = str(data.get("message") or response.reason_phrase or f"HTTP {status}")
+    message = str(data.get("message") or response.reason or f"HTTP {status}")
     if 200 <= status < 300:
         if not isinstance(body, dict):
             if mutating:

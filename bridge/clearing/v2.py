@@ -1,4 +1,4 @@
-"""Healthcode V2 HTTP adapter (membership enquiry, remittances): httpx, OAuth 2.0, discovery.
+"""Healthcode V2 HTTP adapter (membership enquiry, remittances): OAuth 2.0, discovery, pooled HTTP.
 
 The only code that talks to Healthcode's V2 APIs, following their published conventions
 (reference/healthcode.md §2.3): endpoint URLs read from the discovery document by key (cached;
@@ -8,7 +8,7 @@ OAuth 2.0 client credentials (cached until it expires; fetched again once when a
 :class:`~decimal.Decimal` for numbers so pounds reach :mod:`bridge.healthcode.fhir` exactly.
 
 Every call here is a read, so a transport fault or a 5xx is retried with the project's backoff
-(:func:`bridge.backoff.backoff_delay`). Every httpx failure becomes a
+(:func:`bridge.backoff.backoff_delay`). Every aiohttp failure (:mod:`bridge.clearing.http`) becomes a
 :class:`~bridge.errors.HealthcodeError` here:
 
 =========================================  =============================================
@@ -32,8 +32,9 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
-import httpx
+import aiohttp
 
+from bridge.clearing.http import Answer, fetch, open_session
 from bridge.errors import HealthcodeCredentialsInvalid, HealthcodeError, HealthcodeUnavailable
 from bridge.backoff import backoff_delay
 
@@ -71,7 +72,6 @@ class HealthcodeV2:
         retry_initial_s: First wait between tries (doubling, capped by ``retry_max_s``).
         retry_max_s: Longest wait between tries.
         monotonic: Clock for token expiry (tests pass their own).
-        transport: An httpx transport instead of the network (tests).
     """
 
     def __init__(
@@ -86,7 +86,6 @@ class HealthcodeV2:
         retry_initial_s: float = 0.5,
         retry_max_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._discovery_url = discovery_url
         self._site_id = site_id
@@ -98,8 +97,7 @@ class HealthcodeV2:
         self._attempts = max(1, attempts)
         self._retry = (retry_initial_s, retry_max_s)
         self._monotonic = monotonic
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._endpoints: dict[str, str] | None = None
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
@@ -113,12 +111,8 @@ class HealthcodeV2:
     async def __aenter__(self) -> Self:
         if self._client is not None:
             raise RuntimeError("HealthcodeV2 is already open")
-        self._client = httpx.AsyncClient(
-            timeout=self._timeout, transport=self._transport, follow_redirects=True,
-            headers={"Accept": "application/fhir+json, application/json"},
-            # Keep every pooled connection alive: a pre-flight per submit must not reconnect.
-            limits=httpx.Limits(max_connections=_POOL, max_keepalive_connections=_POOL),
-        )
+        # Every pooled connection is kept alive: a pre-flight per submit must not reconnect.
+        self._client = open_session(self._timeout, _POOL, {"Accept": "application/fhir+json, application/json"})
         return self
 
     async def __aexit__(
@@ -126,7 +120,7 @@ class HealthcodeV2:
     ) -> None:
         client, self._client = self._client, None
         if client is not None:
-            await client.aclose()
+            await client.close()
 
     # --- operations -------------------------------------------------------------------------
 
@@ -147,11 +141,11 @@ class HealthcodeV2:
                 insurer offers no membership enquiry: ``httpStatus`` 422).
             HealthcodeUnavailable, HealthcodeCredentialsInvalid: See the module docstring.
         """
-        return await self._call("POST", "find_member_endpoint", data=form, operation="findMember")
+        return await self._call("POST", "find_member_endpoint", form=form, operation="findMember")
 
     async def search_remittances(self, form: Mapping[str, str]) -> Any:
         """Search Remittance Summary (POST form: ``insurerIdentifier``, ``_since`` ...): a Bundle."""
-        return await self._call("POST", "search_remittance_summary_endpoint", data=form, operation="remittances")
+        return await self._call("POST", "search_remittance_summary_endpoint", form=form, operation="remittances")
 
     async def remittance_details(self, remittance_id: str) -> Any:
         """Get Remittance Details of one summary: a Bundle of ``ClaimResponse``."""
@@ -162,27 +156,27 @@ class HealthcodeV2:
 
     # --- discovery, token, the one place HTTP happens ----------------------------------------
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> aiohttp.ClientSession:
         if self._client is None:
             raise RuntimeError("use HealthcodeV2 as an async context manager")
         return self._client
 
-    async def _send(self, method: str, url: str, operation: str, **kwargs: Any) -> httpx.Response:
+    async def _send(self, method: str, url: str, operation: str, **kwargs: Any) -> Answer:
         """One request, retried on transport faults and 5xx (reads only: always safe)."""
         attempt = 0
         while True:
             try:
-                response = await self._http().request(method, url, **kwargs)
-            except httpx.TransportError as exc:
+                response = await fetch(self._http(), method, url, follow_redirects=True, **kwargs)
+            except aiohttp.InvalidURL as exc:
+                raise HealthcodeError(type(exc).__name__, operation=operation) from exc
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 failure: HealthcodeError = HealthcodeUnavailable(type(exc).__name__, operation=operation)
                 cause: BaseException = exc
-            except httpx.HTTPError as exc:
-                raise HealthcodeError(type(exc).__name__, operation=operation) from exc
             else:
-                if response.status_code < 500:
+                if response.status < 500:
                     return response
                 failure = HealthcodeUnavailable(
-                    f"HTTP {response.status_code}", operation=operation, httpStatus=response.status_code,
+                    f"HTTP {response.status}", operation=operation, httpStatus=response.status,
                 )
                 cause = failure
             attempt += 1
@@ -194,9 +188,9 @@ class HealthcodeV2:
         if self._endpoints is None or refresh:
             response = await self._send("GET", self._discovery_url, "discovery")
             body = _json(response)
-            if response.status_code != 200 or not isinstance(body, dict):
+            if response.status != 200 or not isinstance(body, dict):
                 raise HealthcodeUnavailable(
-                    "discovery document not readable", operation="discovery", httpStatus=response.status_code,
+                    "discovery document not readable", operation="discovery", httpStatus=response.status,
                 )
             self._endpoints = {k: v for k, v in body.items() if isinstance(v, str)}
             self.discoveries_read += 1
@@ -216,17 +210,17 @@ class HealthcodeV2:
             url = await self._endpoint("token_endpoint")
             response = await self._send(
                 "POST", url, "token",
-                data={"grant_type": "client_credentials", "client_id": self._key_id, "client_secret": key},
+                form={"grant_type": "client_credentials", "client_id": self._key_id, "client_secret": key},
             )
             body = _json(response)
-            if response.status_code in (400, 401, 403):
+            if response.status in (400, 401, 403):
                 raise HealthcodeCredentialsInvalid(
                     "Healthcode refused the API Key Id or API Key", operation="token",
-                    httpStatus=response.status_code, code=str(_dict(body).get("error", "")),
+                    httpStatus=response.status, code=str(_dict(body).get("error", "")),
                 )
             issued = _dict(body).get("access_token")
-            if response.status_code != 200 or not isinstance(issued, str):
-                raise HealthcodeUnavailable("no access token", operation="token", httpStatus=response.status_code)
+            if response.status != 200 or not isinstance(issued, str):
+                raise HealthcodeUnavailable("no access token", operation="token", httpStatus=response.status)
             lifetime = _dict(body).get("expires_in")
             seconds = float(lifetime) if isinstance(lifetime, int | Decimal) else 300.0
             self._token = (issued, self._monotonic() + max(0.0, seconds - _TOKEN_MARGIN_S))
@@ -241,7 +235,7 @@ class HealthcodeV2:
             url = await self._endpoint(key)
             headers = {"Authorization": f"Bearer {token}", "SU-SiteId": self._site_id, "HC-API-Version": API_VERSION}
             response = await self._send(method, url, operation, headers=headers, **kwargs)
-            status = response.status_code
+            status = response.status
             if status == 401 and not refreshed_token:
                 # Expired or revoked early: one fresh token, once.
                 refreshed_token = True
@@ -264,9 +258,9 @@ class HealthcodeV2:
             raise HealthcodeError(_diagnostics(body) or f"HTTP {status}", operation=operation, httpStatus=status)
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: Answer) -> Any:
     try:
-        return json.loads(response.content, parse_float=Decimal)
+        return json.loads(response.body, parse_float=Decimal)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
 

@@ -11,6 +11,7 @@ reported. Nothing here does I/O; ``today`` comes in.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -265,6 +266,7 @@ class _Empty(ValueError):
     """A text field that holds only spaces, or nothing."""
 
 
+@functools.lru_cache(maxsize=256)  # the keys are the field table's: a few dozen, named once
 def _snake(key: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
 

@@ -98,19 +98,20 @@ class Journal:
         """The one thread and connection: what a function given to :meth:`read` or :meth:`write` uses."""
         return self._thread
 
-    async def read(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run ``fn(*args)`` on the journal's thread.
+    async def read(self, fn: Callable[..., _T], *args: Any, grouped: bool = False) -> _T:
+        """Run ``fn(*args)`` on the journal's thread (``grouped``: see :meth:`JournalThread.run`).
 
         Raises:
             JournalUnavailable: SQLite failed.
         """
-        return await self._thread.run(fn, *args)
+        return await self._thread.run(fn, *args, grouped=grouped)
 
-    async def write(self, fn: Callable[..., _T], *args: Any) -> _T:
+    async def write(self, fn: Callable[..., _T], *args: Any, grouped: bool = False) -> _T:
         """Like :meth:`read`, for a write: a failure marks the journal unwritable and wakes
-        :meth:`wait_fault` (the daemon then probes until writes work again)."""
+        :meth:`wait_fault` (the daemon then probes until writes work again). ``grouped``: it
+        may share its commit with concurrent grouped writes, and returns once that is done."""
         try:
-            return await self.read(fn, *args)
+            return await self.read(fn, *args, grouped=grouped)
         except JournalUnavailable as exc:
             self._mark_unwritable(exc.detail)
             raise
@@ -194,7 +195,9 @@ class Journal:
         Raises:
             RequestIdReused: ``request_id`` is stored with a different payload.
         """
-        job, created = await self.write(self._create_job, kind, request_id, terminal, request, parent_job_id, by)
+        job, created = await self.write(
+            self._create_job, kind, request_id, terminal, request, parent_job_id, by, grouped=True,
+        )
         return self._held.overlay(job), created
 
     def _create_job(
@@ -247,7 +250,9 @@ class Journal:
             JobMoved: the job is no longer in ``from_state``.
             IllegalTransition: the state table forbids the move.
         """
-        return await self.write(self._move, job_id, to_state, result, error, note, False, audit_rows(notes), from_state)
+        return await self.write(
+            self._move, job_id, to_state, result, error, note, False, audit_rows(notes), from_state, grouped=True,
+        )
 
     def _move(
         self, job_id: str, to_state: JobState, result: dict[str, Any] | None, error: dict[str, Any] | None,

@@ -3,7 +3,13 @@
 Every call runs on that thread, so the event loop never waits on ``fsync`` and SQLite sees one
 writer. Calls wait in lanes, taken round-robin: a lane is whatever :data:`LANE` holds in the
 caller's context (the server sets one per websocket connection), so one client's thousand
-queued reads delay another client's read by one call, not by a thousand. This is where a ``sqlite3`` error stops: it becomes
+queued reads delay another client's read by one call, not by a thousand.
+
+Group commit: a call made with ``grouped=True`` (a job created or moved) is committed together
+with the other grouped calls waiting at the head of their lanes, in one ``BEGIN IMMEDIATE`` …
+``COMMIT`` (one fsync for many), each call in its own savepoint so one that fails rolls back
+alone. Every caller's answer waits for the ``COMMIT`` that holds its rows: a grouped write is as
+durable, when it returns, as one committed alone. This is where a ``sqlite3`` error stops: it becomes
 :class:`~bridge.errors.JournalUnavailable` (a lock held by another process, a full disk, a
 damaged file), which the protocol answers -32005.
 """
@@ -45,7 +51,10 @@ class Rider(Protocol):
         """The transaction committed (the rows are on disk) or rolled back (they wait again)."""
 
 
-_Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+_Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop, bool]
+
+#: The most grouped calls committed in one transaction.
+_GROUP_MAX = 64
 
 
 class JournalThread:
@@ -73,11 +82,15 @@ class JournalThread:
         self._order: deque[Hashable | None] = deque()
         self._wake = threading.Condition()
         self._stopping = False
+        #: True while a group's transaction is open: :meth:`transaction` is then a savepoint.
+        self._grouping = False
         self._thread = threading.Thread(target=self._serve, name="claimbridge-journal", daemon=True)
         self._thread.start()
 
-    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run ``fn(*args)`` on the thread.
+    async def run(self, fn: Callable[..., _T], *args: Any, grouped: bool = False) -> _T:
+        """Run ``fn(*args)`` on the thread; ``grouped``: it may share its commit with other
+        grouped calls (``fn`` writes only through :meth:`transaction`, and has no effect
+        outside the database before its result is returned).
 
         Raises:
             JournalUnavailable: SQLite failed (its text in ``detail``).
@@ -92,40 +105,92 @@ class JournalThread:
             if queue is None:
                 queue = self._lanes[lane] = deque()
                 self._order.append(lane)
-            queue.append((fn, args, fut, loop))
+            queue.append((fn, args, fut, loop, grouped))
             self._wake.notify()
         try:
             return await fut
         except sqlite3.Error as exc:
             raise JournalUnavailable(str(exc)) from exc
 
-    def _next(self) -> _Call | None:
-        """The next call, round-robin over the lanes; None once stopping with nothing left."""
+    def _next(self) -> list[_Call] | None:
+        """The next call, round-robin over the lanes, with the grouped calls after it when it is
+        grouped; None once stopping with nothing left."""
         with self._wake:
             while not self._order:
                 if self._stopping:
                     return None
                 self._wake.wait()
-            lane = self._order.popleft()
-            queue = self._lanes[lane]
-            call = queue.popleft()
-            if queue:
-                self._order.append(lane)
-            else:
-                del self._lanes[lane]
-            return call
+            calls = [self._pop()]
+            while calls[0][4] and self._order and len(calls) < _GROUP_MAX and self._lanes[self._order[0]][0][4]:
+                calls.append(self._pop())
+            return calls
+
+    def _pop(self) -> _Call:
+        lane = self._order.popleft()
+        queue = self._lanes[lane]
+        call = queue.popleft()
+        if queue:
+            self._order.append(lane)
+        else:
+            del self._lanes[lane]
+        return call
 
     def _serve(self) -> None:
-        while (call := self._next()) is not None:
-            fn, args, fut, loop = call
-            if fut.cancelled():
-                continue  # nobody waits for it any more (as an executor drops a cancelled job)
-            try:
-                result = fn(*args)
-            except BaseException as exc:  # handed to the caller, who maps it
+        while (calls := self._next()) is not None:
+            calls = [call for call in calls if not call[2].cancelled()]  # nobody waits for those any more
+            if len(calls) == 1 or (calls and self._db is None):
+                for fn, args, fut, loop, _ in calls:
+                    try:
+                        result = fn(*args)
+                    except BaseException as exc:  # handed to the caller, who maps it
+                        loop.call_soon_threadsafe(_settle, fut, None, exc)
+                    else:
+                        loop.call_soon_threadsafe(_settle, fut, result, None)
+            elif calls:
+                self._run_group(calls)
+
+    def _run_group(self, calls: list[_Call]) -> None:
+        """Run grouped calls in one transaction, each in a savepoint; settle them after COMMIT."""
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        db = self.conn
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            for _, _, fut, loop, _ in calls:
                 loop.call_soon_threadsafe(_settle, fut, None, exc)
-            else:
-                loop.call_soon_threadsafe(_settle, fut, result, None)
+            return
+        self._pending_seq = None
+        self._grouping = True
+        try:
+            for fn, args, _, _, _ in calls:
+                seq_before = self._pending_seq
+                try:
+                    outcomes.append((fn(*args), None))
+                except BaseException as exc:  # its savepoint is rolled back: so is its seq
+                    self._pending_seq = seq_before
+                    outcomes.append((None, exc))
+        finally:
+            self._grouping = False
+        boarded: list[Rider] = []
+        try:
+            for rider in list(self._riders):
+                boarded.append(rider)
+                rider.board(db)
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:  # nothing of the group is written: every caller hears why
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            for rider in boarded:
+                rider.landed(False)
+            outcomes = [(None, error or exc) for _, error in outcomes]
+        else:
+            if self._pending_seq is not None:
+                self.seq = max(self.seq, self._pending_seq)
+            for rider in boarded:
+                rider.landed(True)
+        for (_, _, fut, loop, _), (result, error) in zip(calls, outcomes, strict=True):
+            loop.call_soon_threadsafe(_settle, fut, result, error)
 
     def open(self) -> None:
         """Connect and create the schema if missing (on the thread)."""
@@ -204,8 +269,20 @@ class JournalThread:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error: the one copy of it.
-        The riders' rows go in just before the commit (one ``fsync`` for all)."""
+        The riders' rows go in just before the commit (one ``fsync`` for all). Within a group's
+        transaction, a savepoint of it (committed, riders and all, with the group)."""
         db = self.conn
+        if self._grouping:
+            db.execute("SAVEPOINT claimbridge_call")
+            try:
+                yield db
+                db.execute("RELEASE claimbridge_call")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK TO claimbridge_call")
+                    db.execute("RELEASE claimbridge_call")
+                raise
+            return
         db.execute("BEGIN IMMEDIATE")
         self._pending_seq = None
         riders = list(self._riders)

@@ -31,8 +31,8 @@ class Stand:
     moved: dict[str, bool]
 
     async def control(self, client: HealthcodeV2, body: dict[str, Any]) -> None:
-        response = await client._http().post(f"{self.base}/healthcode/_control/v2", json=body)
-        assert response.status_code == 200
+        async with client._http().post(f"{self.base}/healthcode/_control/v2", json=body) as response:
+            assert response.status == 200
 
 
 @pytest.fixture

@@ -111,6 +111,44 @@ def test_lanes_take_turns(tmp_path: Path) -> None:
     assert order.index("quiet") <= 1, order
 
 
+def test_grouped_writes_share_one_commit_and_a_failing_one_rolls_back_alone(tmp_path: Path) -> None:
+    thread = _opened(tmp_path / "j.db")
+    thread.conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+    gate = threading.Event()
+    commits: list[str] = []
+    thread.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+
+    def insert(k: int) -> int:
+        with thread.transaction() as db:
+            seq = thread.next_seq()
+            db.execute("INSERT INTO t (k) VALUES (?)", (k,))
+            if k == 3:
+                raise ValueError("refused")  # its savepoint is rolled back, the others stand
+        return seq
+
+    async def go() -> list[Any]:
+        first = asyncio.create_task(thread.run(gate.wait), name="gate")  # the calls queue up behind it
+        await asyncio.sleep(0)
+        tasks = [asyncio.create_task(thread.run(insert, k, grouped=True), name=f"w{k}") for k in range(6)]
+        await asyncio.sleep(0)
+        gate.set()
+        await first
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        answers = run(go())
+        rows = [r[0] for r in thread.conn.execute("SELECT k FROM t ORDER BY k")]
+        stored_seq = thread.conn.execute("SELECT seq FROM meta WHERE id = 1").fetchone()[0]
+    finally:
+        thread.close()
+        thread.shutdown()
+    assert isinstance(answers[3], ValueError)
+    assert rows == [0, 1, 2, 4, 5]
+    assert len(commits) == 1  # one COMMIT (one fsync) for the six callers
+    # the refused call's change number was rolled back with it: the journal's seq is what was committed
+    assert thread.seq == stored_seq == max(a for a in answers if isinstance(a, int))
+
+
 def test_after_shutdown_calls_are_refused(tmp_path: Path) -> None:
     thread = _opened(tmp_path / "j.db")
     thread.close()
