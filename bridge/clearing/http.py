@@ -43,13 +43,14 @@ def open_session(timeout: float, connections: int, headers: Mapping[str, str]) -
     """A session whose pool keeps up to ``connections`` connections alive (call in the event loop).
 
     ``timeout`` bounds the wait for a pooled connection plus connecting, and each wait for the
-    server's answer; no proxy or ``.netrc`` is read from the environment.
+    server's answer. A proxy named by ``HTTPS_PROXY``/``HTTP_PROXY`` (``NO_PROXY`` honoured) is
+    used, as a clinic whose internet goes through one needs.
     """
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=connections, keepalive_timeout=_KEEPALIVE_S),
         timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout),
         headers=dict(headers),
-        trust_env=False,
+        trust_env=True,
     )
 
 

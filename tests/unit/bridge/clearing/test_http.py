@@ -77,3 +77,21 @@ async def test_nothing_sent_tells_a_refused_connect_from_a_lost_answer(server: t
     assert not nothing_sent(late.value)  # the server had the request
     assert nothing_sent(aiohttp.ConnectionTimeoutError())
     assert not nothing_sent(aiohttp.ServerDisconnectedError())
+
+
+async def test_a_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host(
+    server: tuple[str, list[tuple[str, int]]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base, peers = server
+    monkeypatch.setenv("HTTP_PROXY", base)  # the echo server plays the clinic's web proxy
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with open_session(5.0, 2, {}) as session:
+        answer = await fetch(session, "GET", "http://healthcode.invalid/bills/1")
+    assert answer.status == 200 and len(peers) == 1  # a name that resolves nowhere: only the proxy could answer
+
+    monkeypatch.setenv("NO_PROXY", "healthcode.invalid")
+    async with open_session(5.0, 2, {}) as session:
+        with pytest.raises(aiohttp.ClientError) as err:
+            await fetch(session, "GET", "http://healthcode.invalid/bills/1")
+    assert nothing_sent(err.value) and len(peers) == 1
