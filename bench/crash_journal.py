@@ -32,18 +32,8 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from bench.common import ROOT, SubprocessDaemon, default_terminals
-from bench.crash import (
-    SWIPE,
-    WAITING,
-    WINDOW_MS,
-    Req,
-    Tally,
-    _job_id_for,
-    _status,
-    _untruthful,
-    _wait_terminal_idle,
-    new_request,
-)
+from bench.crash_check import Tally, untruthful
+from bench.crash_drive import SWIPE, WAITING, WINDOW_MS, Req, job_id_for, new_request, status_note, wait_terminal_idle
 from tests.daemon_harness import Client, RpcError, Sim
 
 __all__ = ["BEHIND_KINDS", "journal_behind_campaign"]
@@ -97,7 +87,7 @@ async def _point(d: SubprocessDaemon, sim: Sim, workdir: Path, kind: str, phase:
                  tally: Tally, index: int) -> None:
     db = d.state_dir / "claimbridge.db"
     backup = workdir / f"backup-{index}.db"
-    await _wait_terminal_idle(sim)
+    await wait_terminal_idle(sim)
     if kind == "restore":
         done = _cli(d, "journal", "backup", str(backup))
         if done.returncode != 0:
@@ -106,12 +96,12 @@ async def _point(d: SubprocessDaemon, sim: Sim, workdir: Path, kind: str, phase:
     c = await d.client()
     finished = new_request(f"behind{index}", "accept")
     finished.told.append(await c.call("healthpoint.claim", finished.params, timeout=120))
-    await _wait_terminal_idle(sim)
+    await wait_terminal_idle(sim)
     c.notes.clear()
     killed = new_request(f"behind{index}", "accept")
     call = asyncio.ensure_future(c.call("healthpoint.claim", killed.params, timeout=120))
     call.add_done_callback(lambda f: f.cancelled() or f.exception())
-    await c.wait_note(_status(lambda: _job_id_for(c, killed.rid), SWIPE if phase == "card" else WAITING), 30)
+    await c.wait_note(status_note(lambda: job_id_for(c, killed.rid), SWIPE if phase == "card" else WAITING), 30)
     await asyncio.sleep(rng.uniform(0, WINDOW_MS / 1000 / sim.clock.scale * 0.8))
     await asyncio.sleep(0.5)  # the mark is written a few times a second, off the claim's path
     d.kill()
@@ -121,7 +111,7 @@ async def _point(d: SubprocessDaemon, sim: Sim, workdir: Path, kind: str, phase:
         os.replace(backup, db)
     for suffix in ("-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
-    await _wait_terminal_idle(sim)  # the fund finishes what the terminal had started
+    await wait_terminal_idle(sim)  # the fund finishes what the terminal had started
     d.spawn()
     await _listening(d)
     c2 = await d.client()
@@ -156,7 +146,7 @@ async def _judge(c: Client, sim: Sim, reqs: list[Req], answers: list[str], tally
             final = None
         if final is not None:
             tally.states[str(final["state"])] += 1
-            for why in _untruthful(r.told, final):
+            for why in untruthful(r.told, final):
                 tally.untruthful += 1
                 tally.mismatches.append(f"{r.rid}: untruthful answer: {why}")
             continue

@@ -1,6 +1,7 @@
 """Claim latency through the daemon vs the same claim from a PMS page calling the simulator's
 iClient directly (fixtures/pms/pms-page.html in its own headless Chromium). Zero card and fund
-delay (scenario ``cardDelayMs=0, fundDelayMs=0``) and a large clock scale, so what is left is
+delay (scenario ``cardDelayMs=0, fundDelayMs=0``, and a patient who may take a minute to
+answer) and a large clock scale, so what is left is
 the software path. Also prints claims per minute through the daemon on one terminal.
 
 Run ``python -m bench.latency [--claims 40] [--rounds 3]`` from the project root. Each round
@@ -8,7 +9,7 @@ starts both sides afresh (a daemon process and a PMS page, each on its own simul
 interleaves them claim by claim (direct, daemon, daemon, direct, …), so a machine that speeds
 up or slows down hits both alike; the median of the rounds' ratios is the figure (one good round
 cannot pass). Prints figures, asserts nothing.
-Goal: ratio daemon/direct <= 1.2 and <= 10 ms added at p50.
+Goal (issue 19): ratio daemon/direct <= 1.15 and <= 5 ms added at p50.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from bridge.protocol import ClaimParams
 from bridge.browser.page import launch_args
 from tests.daemon_harness import FRONT_DESK, Client, Sim, claim_request
 
-__all__ = ["DaemonSide", "DirectSide", "SCALE", "main", "percentile"]
+__all__ = ["ANSWER_TIMEOUT_S", "DaemonSide", "DirectSide", "SCALE", "main", "percentile"]
 
 SCALE = 1000.0
 
@@ -48,8 +49,15 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
+#: Real seconds the simulated patient may take to answer the approval question. The default
+#: (120 s of simulator time) is 120 ms of real time at x1000: on a loaded machine either side
+#: may answer later than that, and the claim would end CANCELLED for a reason that is not the
+#: software path. Long enough for both sides, so a round measures and never aborts.
+ANSWER_TIMEOUT_S = 60.0
+
+
 async def _zero_delay(sim: Sim) -> None:
-    await sim.scenario(cardDelayMs=0, fundDelayMs=0)
+    await sim.scenario(cardDelayMs=0, fundDelayMs=0, answerTimeoutMs=round(ANSWER_TIMEOUT_S * SCALE * 1000))
 
 
 class DaemonSide:
@@ -177,7 +185,7 @@ async def _main(claims: int, rounds: int) -> None:
     print(
         f"median of {rounds} rounds: ratio p50 {statistics.median(ratios):.2f} "
         f"(min {min(ratios):.2f}, max {max(ratios):.2f}), added at p50 {statistics.median(added):.1f} ms "
-        f"(goals: <= 1.2, <= 10 ms); throughput {statistics.median(throughput):.0f} claims/minute "
+        f"(goals: <= 1.15, <= 5 ms); throughput {statistics.median(throughput):.0f} claims/minute "
         f"(one terminal, zero delays, clock x{SCALE:.0f})"
     )
 

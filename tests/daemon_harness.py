@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,6 +212,20 @@ async def stop_daemon(running: Running) -> None:
         await c.close()
     running.daemon.stop()
     await asyncio.wait_for(running.task, 30)
+
+
+@asynccontextmanager
+async def running_daemon(settings: Settings, sim: Sim, topics: Sequence[str] = ()) -> AsyncIterator[tuple[Running, Client]]:
+    """A daemon started with ``settings`` and one connected client (subscribed to ``topics`` when
+    given); the daemon is stopped on the way out, whatever happened inside."""
+    running = await start_daemon(settings, sim)
+    try:
+        c = await running.client()
+        if topics:
+            await c.call("events.subscribe", {"topics": list(topics)})
+        yield running, c
+    finally:
+        await stop_daemon(running)
 
 
 @pytest.fixture

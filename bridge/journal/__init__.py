@@ -22,7 +22,7 @@ from bridge.journal.records import (
 )
 from bridge.journal.reconciliations import ReconciliationStore
 from bridge.journal.store import Journal
-from bridge.journal.thread import LANE, JournalThread
+from bridge.journal.thread import LANE, JournalThread, Rider
 
 __all__ = [
     "JobLinks",
@@ -33,6 +33,7 @@ __all__ = [
     "NOT_UTF8",
     "PairingRecord",
     "ReconciliationStore",
+    "Rider",
     "StoredRow",
     "TerminalRecord",
     "Waiting",

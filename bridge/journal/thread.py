@@ -20,19 +20,30 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from bridge.errors import JournalUnavailable
 from bridge.journal.records import NOT_UTF8
 from bridge.journal.schema import ADD_SEQ, INDEX_SEQ, META_ROW, NEXT_SEQ, SCHEMA
 from bridge.statelock import make_private
 
-__all__ = ["LANE", "JournalThread"]
+__all__ = ["LANE", "JournalThread", "Rider"]
 
 _T = TypeVar("_T")
 
 #: The fairness lane of the current task's journal calls (None: the daemon's own work).
 LANE: contextvars.ContextVar[Hashable | None] = contextvars.ContextVar("claimbridge_journal_lane", default=None)
+
+class Rider(Protocol):
+    """Rows that ride along with whatever transaction commits next (the notification log's):
+    they cost no commit of their own. Both methods run on the journal's thread."""
+
+    def board(self, db: sqlite3.Connection) -> None:
+        """Write the waiting rows into the open transaction (must not raise)."""
+
+    def landed(self, committed: bool) -> None:
+        """The transaction committed (the rows are on disk) or rolled back (they wait again)."""
+
 
 _Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 
@@ -57,6 +68,7 @@ class JournalThread:
         self.journal_id = ""
         #: Whether opening made a new journal: the file was missing or empty.
         self.created_now = False
+        self._riders: list[Rider] = []
         self._lanes: dict[Hashable | None, deque[_Call]] = {}
         self._order: deque[Hashable | None] = deque()
         self._wake = threading.Condition()
@@ -180,14 +192,29 @@ class JournalThread:
         """Give a job the next change number (a note, a receipt, a question: a change of that job)."""
         self.conn.execute("UPDATE jobs SET seq = ? WHERE job_id = ?", (self.next_seq(), job_id))
 
+    def add_rider(self, rider: Rider) -> None:
+        """Let ``rider``'s rows go with every transaction from now on."""
+        self._riders.append(rider)
+
+    def remove_rider(self, rider: Rider) -> None:
+        """Stop carrying ``rider``'s rows."""
+        if rider in self._riders:
+            self._riders.remove(rider)
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error: the one copy of it."""
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any error: the one copy of it.
+        The riders' rows go in just before the commit (one ``fsync`` for all)."""
         db = self.conn
         db.execute("BEGIN IMMEDIATE")
         self._pending_seq = None
+        riders = list(self._riders)
+        boarded: list[Rider] = []
         try:
             yield db
+            for rider in riders:
+                boarded.append(rider)
+                rider.board(db)
             db.execute("COMMIT")
             if self._pending_seq is not None:
                 self.seq = max(self.seq, self._pending_seq)
@@ -195,7 +222,11 @@ class JournalThread:
             if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
+            for rider in boarded:
+                rider.landed(False)
             raise
+        for rider in boarded:
+            rider.landed(True)
 
 
 def _private_files(path: Path) -> None:

@@ -179,9 +179,9 @@ class Service:
         a client that re-sent the requestId (after a reconnect it has not seen it)."""
         if peer is not None and not is_final(job.state):
             self.hub.own(job.job_id, peer)
-        if created:
-            self.hub.publish_job(job)
+        if created:  # queued first: the worker's turn comes before the notification's send
             terminal.enqueue(job.job_id, job)
+            self.hub.publish_job(job)
         elif peer is not None:
             question = terminal.pending_question(job.job_id)
             if question is not None:

@@ -336,10 +336,13 @@ class TerminalWorker:
         while True:
             remaining = deadline - loop.time()
             try:
-                # A batch's events are queued together: take them at once, wait only for the next.
-                event: PageEvent = op.events.get_nowait() if not op.events.empty() else (
-                    await asyncio.wait_for(op.events.get(), timeout=max(remaining, 0.01))
-                )
+                # A batch's events are queued together: take them at once, wait only for the next
+                # (under ``asyncio.timeout``: no task of its own per event, as ``wait_for`` made).
+                if op.events.empty():
+                    async with asyncio.timeout(max(remaining, 0.01)):
+                        event: PageEvent = await op.events.get()
+                else:
+                    event = op.events.get_nowait()
             except TimeoutError:
                 if aborted:
                     await self._settle_unknown(job_id, "no answer from the terminal")
@@ -373,8 +376,8 @@ class TerminalWorker:
         elif isinstance(effect, Ask):
             await self._audit.note(job_id, "question", question_detail(effect.text, list(effect.options)))
             self.hub.publish(JobQuestion(jobId=job_id, text=effect.text, options=effect.options), job_id)
-        else:
-            await self._audit.note(job_id, "receipt", effect.text)
+        else:  # as a status line: it goes with the job's next write (its outcome), no commit of its own
+            self._audit.add(job_id, "receipt", effect.text)
 
     async def answer(self, job_id: str, answer: str, operator: str | None = None) -> None:
         """``job.answer``: pass the answer to the pending question.

@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser
 
-from tests.daemon_harness import Sim, make_settings, start_daemon, stop_daemon
+from tests.daemon_harness import Sim, make_settings, running_daemon
+from tests.healthcode_harness import FAST, bill, control, paid_note, remit, v2_config, wait_final
 from tests.e2e.test_console import _session, browser  # noqa: F401 - the fixture
-from tests.e2e.test_healthcode_daemon import FAST, bill, control, wait_final
-from tests.e2e.test_healthcode_members import v2_config
-from tests.e2e.test_healthcode_remittances import paid_note, remit
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +19,7 @@ pytestmark = pytest.mark.e2e
 async def test_a_bill_in_pounds_and_uk_time_with_its_shortfall(tmp_path: Path, sim: Sim, browser: Browser) -> None:  # noqa: F811
     await control(sim, {"timings": FAST})
     settings = make_settings(tmp_path, sim, healthcode=v2_config(tmp_path, sim, remittance_poll_s=0.2))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
-        await c.call("events.subscribe", {"topics": ["job.updated"]})
+    async with running_daemon(settings, sim, topics=["job.updated"]) as (running, c):
         job = await c.call("healthcode.submit", {"requestId": "console-bill", "bill": bill()})
         await wait_final(c, job["jobId"])
         await remit(sim, "INV-0001", 15000, reason={"code": "EXCESS", "text": "Policy excess (sample)"})
@@ -58,5 +53,3 @@ async def test_a_bill_in_pounds_and_uk_time_with_its_shortfall(tmp_path: Path, s
         assert "AEDT" not in (await page.text_content("#job-history") or "")
         assert errors == []
         await context.close()
-    finally:
-        await stop_daemon(running)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_harness import Sim, make_settings, start_daemon, stop_daemon
-from tests.e2e.test_healthcode_daemon import bill, hc_config, password_file
+
+from tests.daemon_harness import Sim, make_settings, running_daemon
+from tests.healthcode_harness import bill, hc_config, password_file
 
 pytestmark = pytest.mark.e2e
 
@@ -28,9 +29,7 @@ def import_codes(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 
 async def test_icd10_in_full_and_an_insurer_s_own_list(tmp_path: Path, sim: Sim) -> None:
     settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         sciatica = await c.call("healthcode.codes", {"kind": "icd10", "query": "sciatica"})
         assert sciatica[0] == {"code": "M54.3", "description": "Sciatica", "allowed": True}
         disc = await c.call("healthcode.codes", {"kind": "icd10", "query": "M51.1"})
@@ -67,5 +66,3 @@ async def test_icd10_in_full_and_an_insurer_s_own_list(tmp_path: Path, sim: Sim)
         assert [(p["field"], p["error"]) for p in answer["problems"]] == [
             ("lines[1].isc", "Code not valid for insurer"), ("lines[2].isc", "Code not valid for insurer")]
         assert (await c.call("healthcode.validate", {"bill": bill("clinic_payee_axa.json")}))["valid"] is True
-    finally:
-        await stop_daemon(running)

@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bridge.config import HealthcodeConfig
 from bridge.errors import CannotStart
+
 from tests.daemon_harness import (
-    FIXTURES,
     FRONT_DESK,
-    Client,
     RpcError,
     Running,
     Sim,
@@ -28,51 +24,22 @@ from tests.daemon_harness import (
     make_settings,
     start_daemon,
     stop_daemon,
+    running_daemon,
+)
+from tests.healthcode_harness import (
+    FAST,
+    PASSWORD,
+    SLOW,
+    bill,
+    control,
+    hc_config,
+    password_file,
+    sim_bills,
+    statuses,
+    wait_final,
 )
 
 pytestmark = pytest.mark.e2e
-
-BILLS = FIXTURES / "healthcode" / "bills"
-PASSWORD = "healthcode-test"
-#: Simulated seconds in each status before the next one (8 s in all: 0.16 s real at scale 50).
-FAST = {"unprocessed": 2, "inProcess": 2, "validated": 2, "awaitingCollection": 2}
-#: Long enough that a bill is still Unprocessed when the test cancels it.
-SLOW = {"unprocessed": 3000, "inProcess": 3000, "validated": 3000, "awaitingCollection": 3000}
-
-
-def bill(name: str = "valid_bupa.json", **changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((BILLS / name).read_text(encoding="utf-8"))
-    data.update(changes)
-    return data
-
-
-def password_file(tmp_path: Path, text: str = PASSWORD) -> Path:
-    path = tmp_path / "healthcode-password"
-    path.write_text(text + "\n")
-    os.chmod(path, 0o600)
-    return path
-
-
-def hc_config(sim: Sim, pw: Path, **overrides: Any) -> HealthcodeConfig:
-    fields: dict[str, Any] = {
-        "url": f"{sim.base}/healthcode/", "site_id": "SIM001", "user_id": "claimbridge",
-        "password_file": pw, "poll_initial_s": 0.05, "poll_max_s": 0.2,
-        "retry_initial_s": 0.05, "retry_max_s": 0.2, "timeout_s": 5, "submit_wait_s": 10,
-    }
-    fields.update(overrides)
-    return HealthcodeConfig(**fields)
-
-
-async def control(sim: Sim, body: dict[str, Any]) -> None:
-    (await sim.http.post("/healthcode/_control", json=body)).raise_for_status()
-
-
-async def sim_bills(sim: Sim) -> list[dict[str, Any]]:
-    response = await sim.http.get("/healthcode/_control/bills")
-    response.raise_for_status()
-    bills: list[dict[str, Any]] = response.json()["bills"]
-    return bills
-
 
 @pytest.fixture
 async def hc(tmp_path: Path, sim: Sim) -> AsyncIterator[Running]:
@@ -82,25 +49,6 @@ async def hc(tmp_path: Path, sim: Sim) -> AsyncIterator[Running]:
     running = await start_daemon(settings, sim)
     yield running
     await stop_daemon(running)
-
-
-def statuses(c: Client, job_id: str) -> list[str]:
-    return [
-        n["params"]["job"]["result"]["status"]
-        for n in c.notes
-        if n["method"] == "job.updated" and n["params"]["job"]["jobId"] == job_id
-        and n["params"]["job"]["result"]
-    ]
-
-
-async def wait_final(c: Client, job_id: str, timeout: float = 20) -> dict[str, Any]:
-    note = await c.wait_note(
-        lambda n: n["method"] == "job.updated" and n["params"]["job"]["jobId"] == job_id
-        and n["params"]["job"]["state"] in ("completed", "failed", "unknown"),
-        timeout=timeout,
-    )
-    job: dict[str, Any] = note["params"]["job"]
-    return job
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,9 +187,7 @@ async def test_cancel_before_and_after_collection(hc: Running) -> None:
 
 async def test_bad_credentials_give_a_clear_error(tmp_path: Path, sim: Sim) -> None:
     settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path, "wrong")))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         check = await c.call("healthcode.checkCredentials")
         assert check == {"ok": False, "message": "Invalid Username/Password"}
         # The bill is durable and waits for working credentials: never a permanent failure.
@@ -266,8 +212,6 @@ async def test_bad_credentials_give_a_clear_error(tmp_path: Path, sim: Sim) -> N
         assert again["jobId"] == job["jobId"] and again["state"] != "failed"
         assert (await c.call("healthcode.checkCredentials"))["ok"] is True
         assert len(await sim_bills(sim)) == 1
-    finally:
-        await stop_daemon(running)
 
 
 async def test_an_expired_password_leaves_the_bill_queued_and_retried(hc: Running) -> None:
@@ -322,9 +266,7 @@ async def test_restart_resumes_polling(tmp_path: Path, sim: Sim) -> None:
     await stop_daemon(running)
 
     await control(sim, {"timings": FAST})
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         final = await c.call("job.get", {"jobId": job["jobId"]})
         for _ in range(200):
             if final["state"] != "running":
@@ -334,5 +276,3 @@ async def test_restart_resumes_polling(tmp_path: Path, sim: Sim) -> None:
         assert final["state"] == "completed" and final["result"]["status"] == "Collected"
         assert final["result"]["reference"] == job["result"]["reference"]
         assert len(await sim_bills(sim)) == 1
-    finally:
-        await stop_daemon(running)

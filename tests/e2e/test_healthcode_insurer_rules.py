@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.daemon_harness import RpcError, Sim, make_settings, start_daemon, stop_daemon
-from tests.e2e.test_healthcode_daemon import FAST, bill, control, hc_config, password_file, sim_bills
+
+from tests.daemon_harness import RpcError, Sim, make_settings, running_daemon
+from tests.healthcode_harness import FAST, bill, control, hc_config, password_file, sim_bills
 
 pytestmark = pytest.mark.e2e
 
@@ -25,9 +26,7 @@ def pairs(problems: list[dict[str, Any]]) -> list[tuple[str, str]]:
 async def test_axa_s_invoice_number_rule_is_axa_s_and_problems_come_in_one_answer(tmp_path: Path, sim: Sim) -> None:
     await control(sim, {"timings": FAST})
     settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         bupa = bill(invoiceNumber="INV-2026-00042")
         assert await c.call("healthcode.validate", {"bill": bupa}) == {"valid": True, "problems": []}
         job = await c.call("healthcode.submit", {"requestId": "ir-1", "bill": bupa})
@@ -53,16 +52,12 @@ async def test_axa_s_invoice_number_rule_is_axa_s_and_problems_come_in_one_answe
             await c.call("healthcode.submit", {"requestId": "ir-2", "bill": axa})
         assert err.value.code == -32602 and "nothing was sent" in err.value.error["message"]
         assert len(await sim_bills(sim)) == 1
-    finally:
-        await stop_daemon(running)
 
 
 async def test_registrations_per_insurer_from_config(tmp_path: Path, sim: Sim) -> None:
     await control(sim, {"timings": FAST})
     config = hc_config(sim, password_file(tmp_path), practitioners=BUPA_ONLY)
-    running = await start_daemon(make_settings(tmp_path, sim, healthcode=config), sim)
-    try:
-        c = await running.client()
+    async with running_daemon(make_settings(tmp_path, sim, healthcode=config), sim) as (running, c):
         assert (await c.call("healthcode.validate", {"bill": bill()}))["valid"] is True
         axa = bill("clinic_payee_axa.json")
         answer = await c.call("healthcode.validate", {"bill": axa})
@@ -70,5 +65,3 @@ async def test_registrations_per_insurer_from_config(tmp_path: Path, sim: Sim) -
             ("practitioner.healthcodeId", "Provider not mapped"), ("payee.healthcodeId", "Provider not mapped"),
         ], answer
         assert answer["problems"][0]["healthcodeField"] == "ProviderNo"
-    finally:
-        await stop_daemon(running)

@@ -13,10 +13,22 @@ from typing import Any
 
 import pytest
 
-from tests.daemon_harness import make_settings, start_daemon, stop_daemon, Sim
-from tests.e2e.test_healthcode_daemon import FAST, SLOW, bill, control, hc_config, password_file, sim_bills, wait_final
-from tests.e2e.test_healthcode_members import v2_config
-from tests.e2e.test_healthcode_remittances import paid_note, polls_after, remit
+
+from tests.daemon_harness import Sim, make_settings, running_daemon
+from tests.healthcode_harness import (
+    FAST,
+    SLOW,
+    bill,
+    control,
+    hc_config,
+    paid_note,
+    password_file,
+    polls_after,
+    remit,
+    sim_bills,
+    v2_config,
+    wait_final,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -30,10 +42,7 @@ def duplicate_problems(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def test_a_used_invoice_number_is_refused_and_paid_once(tmp_path: Path, sim: Sim) -> None:
     await control(sim, {"timings": FAST})
     settings = make_settings(tmp_path, sim, healthcode=v2_config(tmp_path, sim, remittance_poll_s=0.2))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
-        await c.call("events.subscribe", {"topics": ["job.updated"]})
+    async with running_daemon(settings, sim, topics=["job.updated"]) as (running, c):
         first = await c.call("healthcode.submit", {"requestId": "dup-1", "bill": bill()})
         assert (await wait_final(c, first["jobId"]))["result"]["status"] == "Collected"
 
@@ -65,16 +74,12 @@ async def test_a_used_invoice_number_is_refused_and_paid_once(tmp_path: Path, si
         for job in (again, other):
             got = await c.call("job.get", {"jobId": job["jobId"]})
             assert got["state"] == "failed" and "paid" not in (got.get("result") or {})
-    finally:
-        await stop_daemon(running)
 
 
 async def test_a_bill_in_progress_holds_its_number(tmp_path: Path, sim: Sim) -> None:
     await control(sim, {"timings": SLOW})
     settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         first = await c.call("healthcode.submit", {"requestId": "hold-1", "bill": bill()})
         assert first["state"] == "running"
         second = await c.call("healthcode.submit", {"requestId": "hold-2", "bill": bill()})
@@ -84,17 +89,13 @@ async def test_a_bill_in_progress_holds_its_number(tmp_path: Path, sim: Sim) -> 
         third = await c.call("healthcode.submit", {"requestId": "hold-3", "bill": bill()})
         assert third["state"] == "running" and third["result"]["reference"] != first["result"]["reference"]
         assert len(await sim_bills(sim)) == 2
-    finally:
-        await stop_daemon(running)
 
 
 @pytest.mark.parametrize("same_content", [True, False])
 async def test_a_lost_answer_never_adopts_a_cancelled_bill(tmp_path: Path, sim: Sim, same_content: bool) -> None:
     await control(sim, {"timings": SLOW})
     settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         old = await c.call("healthcode.submit", {"requestId": "lost-1", "bill": bill()})
         assert (await c.call("healthcode.cancel", {"jobId": old["jobId"]}))["result"]["status"] == "Cancelled"
 
@@ -112,25 +113,15 @@ async def test_a_lost_answer_never_adopts_a_cancelled_bill(tmp_path: Path, sim: 
         notes = [e["detail"] for e in await running.daemon.journal.events(new["jobId"]) if e["detail"]]
         assert any("uncertain" in n for n in notes) and not any("found by invoice number" in n for n in notes)
         assert (await c.call("job.get", {"jobId": old["jobId"]}))["result"]["status"] == "Cancelled"
-    finally:
-        await stop_daemon(running)
 
 
 async def test_a_held_number_is_still_held_after_a_restart(tmp_path: Path, sim: Sim) -> None:
     await control(sim, {"timings": SLOW})
     settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         first = await c.call("healthcode.submit", {"requestId": "rs-hold-1", "bill": bill()})
         assert first["state"] == "running"
-    finally:
-        await stop_daemon(running)
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         second = await c.call("healthcode.submit", {"requestId": "rs-hold-2", "bill": bill(setting="D")})
         assert second["state"] == "failed" and duplicate_problems(second["error"]["data"]["problems"])
         assert len(await sim_bills(sim)) == 1
-    finally:
-        await stop_daemon(running)

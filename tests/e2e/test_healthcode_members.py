@@ -6,33 +6,26 @@ document, Find Member over its SYNTHETIC members).
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bridge.config import HealthcodeConfig
-from tests.daemon_harness import RpcError, Running, Sim, make_settings, start_daemon, stop_daemon
-from tests.e2e.test_healthcode_daemon import FAST, bill, control, hc_config, password_file, sim_bills
+
+from tests.daemon_harness import RpcError, Running, Sim, make_settings, start_daemon, stop_daemon, running_daemon
+from tests.healthcode_harness import (
+    API_KEY_ID,
+    FAST,
+    api_key_file,
+    bill,
+    control,
+    hc_config,
+    password_file,
+    sim_bills,
+    v2_config,
+)
 
 pytestmark = pytest.mark.e2e
-
-API_KEY_ID, API_KEY = "claimbridge-v2", "healthcode-v2-test"
-
-
-def api_key_file(tmp_path: Path, text: str = API_KEY) -> Path:
-    path = tmp_path / "healthcode-api-key"
-    path.write_text(text + "\n")
-    os.chmod(path, 0o600)
-    return path
-
-
-def v2_config(tmp_path: Path, sim: Sim, **overrides: Any) -> HealthcodeConfig:
-    return hc_config(sim, password_file(tmp_path), api_key_id=API_KEY_ID,
-                     api_key_file=api_key_file(tmp_path), **overrides)
-
 
 @pytest.fixture
 async def checked(tmp_path: Path, sim: Sim) -> AsyncIterator[Running]:
@@ -106,9 +99,7 @@ async def test_member_check_reports_a_field_the_insurer_needs_that_the_bill_lack
 async def test_wrong_api_key_is_a_clear_error(tmp_path: Path, sim: Sim) -> None:
     config = hc_config(sim, password_file(tmp_path), api_key_id=API_KEY_ID,
                        api_key_file=api_key_file(tmp_path, "wrong-key"))
-    running = await start_daemon(make_settings(tmp_path, sim, healthcode=config), sim)
-    try:
-        c = await running.client()
+    async with running_daemon(make_settings(tmp_path, sim, healthcode=config), sim) as (running, c):
         with pytest.raises(RpcError) as err:
             await c.call("healthcode.findMember", {"insurer": "ppp", "membershipNumber": "1234567A",
                                                    "dateOfBirth": "1962-11-05"})
@@ -119,8 +110,6 @@ async def test_wrong_api_key_is_a_clear_error(tmp_path: Path, sim: Sim) -> None:
         found = await c.call("healthcode.findMember", {"insurer": "ppp", "membershipNumber": "1234567A",
                                                        "dateOfBirth": "1962-11-05"})
         assert found["found"] is True
-    finally:
-        await stop_daemon(running)
 
 
 async def test_membership_is_checked_for_the_treatment_date(checked: Running) -> None:

@@ -8,64 +8,31 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bridge.clearing.remittances import RemittanceBook
-from tests.daemon_harness import Client, RpcError, Running, Sim, make_settings, start_daemon, stop_daemon
-from tests.e2e.test_healthcode_daemon import FAST, bill, control, wait_final
-from tests.e2e.test_healthcode_members import v2_config
+
+from tests.daemon_harness import RpcError, Sim, make_settings, running_daemon
+from tests.healthcode_harness import (
+    FAST,
+    bill,
+    book,
+    control,
+    paid_note,
+    polls_after,
+    remit,
+    remittance_events,
+    v2_config,
+    wait_final,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def book(running: Running) -> RemittanceBook:
-    assert running.daemon.healthcode is not None
-    return running.daemon.healthcode.service.remittances
-
-
-async def polls_after(running: Running, rounds: int) -> None:
-    """Wait until the poller has finished ``rounds`` more rounds (each well under a second)."""
-    target = book(running).polls + rounds
-    for _ in range(400):
-        if book(running).polls >= target:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the remittance poller did not run")
-
-
-async def remit(sim: Sim, invoice: str, pence: int, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"invoiceNumber": invoice, "amountPaid": pence, **extra}
-    response = await sim.http.post("/_sim/healthcode/remit", json=body)
-    response.raise_for_status()
-    answer: dict[str, Any] = response.json()
-    return answer
-
-
-async def paid_note(c: Client, job_id: str) -> dict[str, Any]:
-    note = await c.wait_note(
-        lambda n: n["method"] == "job.updated" and n["params"]["job"]["jobId"] == job_id
-        and (n["params"]["job"]["result"] or {}).get("paid") is not None
-    )
-    job: dict[str, Any] = note["params"]["job"]
-    return job
-
-
-async def remittance_events(running: Running, job_id: str) -> list[dict[str, Any]]:
-    """The journal's audit rows of the job that record a remittance."""
-    assert running.daemon.journal is not None
-    events = await running.daemon.journal.events(job_id)
-    return [e for e in events if "remittance" in str(e.get("detail") or "")]
 
 
 async def test_shortfall_reaches_the_job_once_polled_twice_and_across_a_restart(tmp_path: Path, sim: Sim) -> None:
     await control(sim, {"timings": FAST})
     settings = make_settings(tmp_path, sim, healthcode=v2_config(tmp_path, sim, remittance_poll_s=0.2))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
-        await c.call("events.subscribe", {"topics": ["job.updated"]})
+    async with running_daemon(settings, sim, topics=["job.updated"]) as (running, c):
         job = await c.call("healthcode.submit", {"requestId": "rm-1", "bill": bill()})
         assert (await wait_final(c, job["jobId"]))["result"]["status"] == "Collected"
         assert (await remit(sim, "INV-0001", 15000))["shortfall"] == 1450
@@ -86,20 +53,14 @@ async def test_shortfall_reaches_the_job_once_polled_twice_and_across_a_restart(
         with pytest.raises(RpcError) as err:
             await c.call("healthcode.submit", {"requestId": "rm-2", "bill": bill(), "replaces": job["jobId"]})
         assert err.value.code == -32004 and err.value.data["reason"] == "billPaid"
-    finally:
-        await stop_daemon(running)
 
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         await polls_after(running, 2)
         got = await c.call("job.get", {"jobId": job["jobId"]})
         assert got["result"]["paid"] == 15000, "not paid twice"
         assert got["result"]["remittanceIds"] == ["PR000001"]
         assert len(await remittance_events(running, job["jobId"])) == 1
         assert book(running).ingested == 0
-    finally:
-        await stop_daemon(running)
 
 
 async def test_token_expiry_mid_poll_is_renewed(tmp_path: Path, sim: Sim) -> None:
@@ -107,10 +68,7 @@ async def test_token_expiry_mid_poll_is_renewed(tmp_path: Path, sim: Sim) -> Non
     # 60 simulated seconds: the token the daemon holds expires between two polls.
     (await sim.http.post("/healthcode/_control/v2", json={"tokenLifetimeS": 60})).raise_for_status()
     settings = make_settings(tmp_path, sim, healthcode=v2_config(tmp_path, sim, remittance_poll_s=0.2))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
-        await c.call("events.subscribe", {"topics": ["job.updated"]})
+    async with running_daemon(settings, sim, topics=["job.updated"]) as (running, c):
         job = await c.call("healthcode.submit", {"requestId": "rt-1", "bill": bill()})
         await wait_final(c, job["jobId"])
         await polls_after(running, 1)
@@ -120,17 +78,12 @@ async def test_token_expiry_mid_poll_is_renewed(tmp_path: Path, sim: Sim) -> Non
         assert paid["result"]["paid"] == 16450 and paid["result"]["shortfall"] == 0
         v2 = book(running).v2
         assert v2 is not None and v2.tokens_fetched >= 2
-    finally:
-        await stop_daemon(running)
 
 
 async def test_a_zero_payment_is_a_rejection_and_the_bill_may_be_resubmitted(tmp_path: Path, sim: Sim) -> None:
     await control(sim, {"timings": FAST})
     settings = make_settings(tmp_path, sim, healthcode=v2_config(tmp_path, sim, remittance_poll_s=0.2))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
-        await c.call("events.subscribe", {"topics": ["job.updated"]})
+    async with running_daemon(settings, sim, topics=["job.updated"]) as (running, c):
         job = await c.call("healthcode.submit", {"requestId": "rz-1", "bill": bill()})
         await wait_final(c, job["jobId"])
         reason = {"code": "NOAUTH", "text": "No pre-authorisation for this treatment (sample)"}
@@ -145,17 +98,12 @@ async def test_a_zero_payment_is_a_rejection_and_the_bill_may_be_resubmitted(tmp
         again = await c.call("healthcode.submit", {"requestId": "rz-2", "bill": bill(), "replaces": job["jobId"]})
         assert again["state"] in ("running", "completed") and again["result"]["replaces"] == job["jobId"]
         assert again["result"]["reference"] != rejected["result"]["reference"]
-    finally:
-        await stop_daemon(running)
 
 
 async def test_a_shortfall_carries_the_insurer_s_reason(tmp_path: Path, sim: Sim) -> None:
     await control(sim, {"timings": FAST})
     settings = make_settings(tmp_path, sim, healthcode=v2_config(tmp_path, sim, remittance_poll_s=0.2))
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
-        await c.call("events.subscribe", {"topics": ["job.updated"]})
+    async with running_daemon(settings, sim, topics=["job.updated"]) as (running, c):
         job = await c.call("healthcode.submit", {"requestId": "rr-1", "bill": bill()})
         await wait_final(c, job["jobId"])
         await remit(sim, "INV-0001", 15000, reason={"code": "EXCESS", "text": "Policy excess: bill the patient (sample)"})
@@ -163,8 +111,6 @@ async def test_a_shortfall_carries_the_insurer_s_reason(tmp_path: Path, sim: Sim
         assert paid["result"]["paid"] == 15000 and paid["result"]["shortfall"] == 1450
         assert paid["result"]["rejected"] is False
         assert paid["result"]["reason"] == "Policy excess: bill the patient (sample)"
-    finally:
-        await stop_daemon(running)
 
 
 async def test_a_remittance_before_the_first_status_poll_is_recorded_on_its_bill(tmp_path: Path, sim: Sim) -> None:
@@ -172,9 +118,7 @@ async def test_a_remittance_before_the_first_status_poll_is_recorded_on_its_bill
     the line names the bill's job and the job records the payment (it was dropped before)."""
     await control(sim, {"timings": FAST})
     config = v2_config(tmp_path, sim, poll_initial_s=600, poll_max_s=600, submit_wait_s=0.5)
-    running = await start_daemon(make_settings(tmp_path, sim, healthcode=config), sim)
-    try:
-        c = await running.client()
+    async with running_daemon(make_settings(tmp_path, sim, healthcode=config), sim) as (running, c):
         job = await c.call("healthcode.submit", {"requestId": "rm-early", "bill": bill()})
         assert job["state"] == "running"  # submitted; no status poll yet
         await asyncio.sleep(0.3)  # the simulator collects it at once (FAST)
@@ -184,5 +128,3 @@ async def test_a_remittance_before_the_first_status_poll_is_recorded_on_its_bill
         got = await c.call("job.get", {"jobId": job["jobId"]})
         assert got["result"]["paid"] == 15000 and got["result"]["shortfall"] == 1450
         assert got["result"]["paymentReference"] == "BACS00000001"
-    finally:
-        await stop_daemon(running)

@@ -10,17 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon_harness import RpcError, Sim, make_settings, start_daemon, stop_daemon
-from tests.e2e.test_healthcode_daemon import (
-    FAST,
-    SLOW,
-    bill,
-    control,
-    hc_config,
-    password_file,
-    sim_bills,
-    wait_final,
-)
+
+from tests.daemon_harness import RpcError, Sim, make_settings, running_daemon
+from tests.healthcode_harness import FAST, SLOW, bill, control, hc_config, password_file, sim_bills, wait_final
 
 pytestmark = pytest.mark.e2e
 
@@ -28,9 +20,7 @@ pytestmark = pytest.mark.e2e
 async def test_cancelled_bill_resubmitted_and_pointers_survive_a_restart(tmp_path: Path, sim: Sim) -> None:
     settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
     await control(sim, {"timings": SLOW})
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         old = await c.call("healthcode.submit", {"requestId": "rs-1", "bill": bill()})
         cancelled = await c.call("healthcode.cancel", {"jobId": old["jobId"]})
         assert cancelled["result"]["status"] == "Cancelled"
@@ -51,28 +41,20 @@ async def test_cancelled_bill_resubmitted_and_pointers_survive_a_restart(tmp_pat
         with pytest.raises(RpcError) as err:
             await c.call("healthcode.submit", {"requestId": "rs-3", "bill": bill(), "replaces": old["jobId"]})
         assert err.value.code == -32004 and err.value.data["reason"] == "alreadyReplaced" and "already resubmitted" in err.value.data["message"]
-    finally:
-        await stop_daemon(running)
 
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         got_old = await c.call("job.get", {"jobId": old["jobId"]})
         got_new = await c.call("job.get", {"jobId": new["jobId"]})
         assert got_old["result"]["replacedBy"] == new["jobId"]
         assert got_new["result"]["replaces"] == old["jobId"]
         assert got_new["state"] == "running", "the resubmission is still followed after the restart"
         assert len(await c.call("job.list", {"kind": "healthcodeBill"})) == 2
-    finally:
-        await stop_daemon(running)
 
 
 async def test_resubmission_of_a_bill_in_progress_is_refused(tmp_path: Path, sim: Sim) -> None:
     settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
     await control(sim, {"timings": SLOW})
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         old = await c.call("healthcode.submit", {"requestId": "rp-1", "bill": bill(invoiceNumber="INV-0002")})
         assert old["state"] == "running"
         with pytest.raises(RpcError) as err:
@@ -88,16 +70,12 @@ async def test_resubmission_of_a_bill_in_progress_is_refused(tmp_path: Path, sim
                                                "replaces": "no-such-job"})
         assert unknown.value.code == -32002
         assert len(await sim_bills(sim)) == 1
-    finally:
-        await stop_daemon(running)
 
 
 async def test_collected_unpaid_bill_resubmitted_under_its_invoice_number(tmp_path: Path, sim: Sim) -> None:
     settings = make_settings(tmp_path, sim, healthcode=hc_config(sim, password_file(tmp_path)))
     await control(sim, {"timings": FAST})
-    running = await start_daemon(settings, sim)
-    try:
-        c = await running.client()
+    async with running_daemon(settings, sim) as (running, c):
         old = await c.call("healthcode.submit", {"requestId": "rc-1", "bill": bill()})
         final = await wait_final(c, old["jobId"])
         assert final["result"]["status"] == "Collected"
@@ -109,5 +87,3 @@ async def test_collected_unpaid_bill_resubmitted_under_its_invoice_number(tmp_pa
         assert done["result"]["status"] == "Collected" and done["result"]["replaces"] == old["jobId"]
         references = [b["reference"] for b in await sim_bills(sim)]
         assert len(set(references)) == 2
-    finally:
-        await stop_daemon(running)

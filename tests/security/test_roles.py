@@ -147,7 +147,7 @@ async def test_a_revoked_token_closes_its_open_connection_at_once(clinic: tuple[
 
 
 async def test_a_pms_submits_a_healthcode_bill_and_history_names_it(tmp_path: Path, sim: Sim) -> None:
-    from tests.e2e.test_healthcode_daemon import FAST, bill, control, hc_config, password_file
+    from tests.healthcode_harness import FAST, bill, control, hc_config, password_file
 
     await control(sim, {"timings": FAST})
     token = "hc-pms-token-" + "h" * 32

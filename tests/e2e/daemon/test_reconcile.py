@@ -244,3 +244,52 @@ async def test_a_resolved_claim_the_fund_contradicts_is_listed(fast: Running) ->
     assert found[0]["journal"].get("resolution") == "notProcessed", found and found[0]["fund"]["status"] == "APP"
     assert not [d for d in out["discrepancies"] if d["kind"] == "notInJournal"]
     assert (await c.call("job.get", {"jobId": job["jobId"]}))["state"] == "resolved"  # never overwritten
+
+
+async def test_chromium_killed_once_the_fund_has_the_claim_and_the_terminal_forgets_it_settles_automatically(
+    tmp_path: Path, sim: Sim,
+) -> None:
+    """The case of issue 23: ``[reconciliation] retry_s = 2``; Chromium is SIGKILLed while the
+    fund decides a claim, and the terminal forgets its last transaction, so the job ends
+    ``unknown`` (``continueLastTransaction`` answers NOT STARTED). The automatic runs settle it from the
+    fund's report without anyone asking (it stayed ``unknown`` 45 s, in two runs of two)."""
+    import os
+    import signal
+
+    settings = make_settings(tmp_path, sim, transaction_timeout_s=2.5, reconciliation=ReconciliationConfig(retry_s=2))
+    running = await start_daemon(settings, sim)
+    try:
+        assert (await running.pair(*FRONT_DESK))["status"] == "success"
+        assert running.daemon.browser is not None
+        pid = await running.daemon.browser.process_id()
+        assert pid is not None
+        c = await running.client()
+        await c.call("events.subscribe", {"topics": ["job.updated", "job.status"]})
+        # The patient's question times out (1 simulated second) long before a new Chromium is up:
+        # the terminal voids the claim and forgets it before anyone can re-attach.
+        await sim.scenario(fundDelayMs=10_000, answerTimeoutMs=1000, noLastTransaction=True)
+        call = asyncio.ensure_future(c.call("healthpoint.claim", claim_request(requestId="rc-killed", onApproved="accept"), timeout=120))
+        waiting = await c.wait_note(lambda n: n["method"] == "job.status" and n["params"]["message"] == "Waiting for health fund response", timeout=30)
+        job_id = waiting["params"]["jobId"]
+        await asyncio.sleep(10_000 / 1000 / sim.clock.scale * 0.5)  # the fund has the claim, deciding
+        os.kill(pid, signal.SIGKILL)
+        first = await call
+        assert first["state"] == "unknown", first
+        unknown_at = asyncio.get_running_loop().time()
+        done = await c.wait_note(
+            lambda n: n["method"] == "job.updated" and n["params"]["job"]["jobId"] == job_id
+            and n["params"]["job"]["state"] in ("completed", "failed", "resolved"),
+            timeout=45,
+        )
+        took = asyncio.get_running_loop().time() - unknown_at
+        final = await _get(c, job_id)
+        ledger = [r for r in await sim.ledger() if r["kind"] == "claim"]
+        assert len(ledger) == 1, ledger
+        history = [(h.get("state"), h.get("message"), h.get("note")) for h in final["history"]]
+        assert done["params"]["job"]["state"] == "completed" and final["result"].get("source") == "reconciliation", history
+        # The question timed out with no one to answer it: the terminal voided the claim.
+        assert [(r["kind"], r["status"]) for r in await sim.ledger()] == [("claim", "APPROVED"), ("void", "VOIDED")]
+        assert (final["result"]["refTag"], final["result"]["fundStatus"], final["result"]["result"]) == (ledger[0]["refTag"], "VOID", "CANCELLED")
+        print(f"settled {took:.1f} s after unknown: {final['result']['result']} ({final['result']['fundStatus']})")
+    finally:
+        await stop_daemon(running)
