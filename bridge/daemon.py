@@ -5,8 +5,10 @@ Start-up order is what keeps every answer honest:
 
 1. the state directory's lock (a second daemon exits here, having changed nothing);
 2. the port is bound (a port clash exits here: the journal is not even opened);
-3. the journal is opened; the configured and journal-remembered terminals become workers
-   (without pages yet), so that every terminal a request may name is known;
+3. the journal is opened; HealthPoint's part (:class:`~bridge.terminals.part.HealthPointPart`: the
+   browser, a worker per terminal, the HealthPoint methods) makes a worker, without a page yet,
+   for every configured and journal-remembered terminal, so that every terminal a request may
+   name is known;
 4. the server starts answering: reads from the journal and repeated ``requestId`` s at once,
    new work -32005 until it can be done (:mod:`bridge.lifecycle`);
 5. recovery: a job left ``running`` by a previous process becomes ``unknown`` (never sent
@@ -48,9 +50,8 @@ from bridge.config import Settings
 from bridge.clients import ClientRegistry, open_access
 from bridge.console import Console
 from bridge.endpoint import bind_socket, split_listen
-from bridge.errors import CannotStart, JournalUnavailable, TemporarilyUnavailable, TerminalError
+from bridge.errors import CannotStart, JournalUnavailable, TemporarilyUnavailable
 from bridge.hub import Hub
-from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
 from bridge.journal.events import EventLog
 from bridge.journal.guard import MarkKeeper, check_before_open
@@ -63,10 +64,10 @@ from bridge.dispatcher import Dispatcher
 from bridge.server import ConsoleSessions, WebsocketServer
 from bridge.shutdown import ShutdownDeadline
 from bridge.terminals.methods import Service
+from bridge.terminals.part import HealthPointPart
 from bridge.statelock import StateDirLock
-from bridge.browser.page import Browser, TerminalPage
+from bridge.browser.page import Browser
 from bridge.terminals.runner import TerminalWorker
-from bridge.terminals.supervisor import PageSupervisor
 
 if TYPE_CHECKING:
     from bridge.clearing.service import HealthcodePart
@@ -123,14 +124,13 @@ class Daemon:
         self.listening = asyncio.Event()
         self.state = DaemonState.STARTING
         self._started = False
-        self._recovered = False
-        self._restarting: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._loops = Loops()
         self.dispatcher: Dispatcher | None = None
         #: Set as each part is built (tests read them).
         self.observability: Observability | None = None
         self.healthcode: HealthcodePart | None = None
+        self.healthpoint: HealthPointPart | None = None
         if settings.mqtt.enabled:
             # Checked now, so a bad broker URL or site stops the daemon before anything starts.
             [parse_broker_url(url) for url in settings.mqtt.broker_urls], Topics(settings.mqtt.site)
@@ -233,9 +233,8 @@ class Daemon:
         await self._stop.wait()
         log.info("draining: no new jobs; waiting for running transactions")
         self._move_to(DaemonState.DRAINING)
-        if self.service is not None:
-            self.service.accepting = False
-        await asyncio.gather(*(w.drain() for w in self.workers.values()))
+        if self.healthpoint is not None:
+            await self.healthpoint.drain()
         self._loops.cancel_all()
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
@@ -260,19 +259,14 @@ class Daemon:
         keeper = MarkKeeper(journal, mark, mark_problem)
         await keeper.start()  # a journal behind its mark: degraded until accept-gap
         os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
-        self.browser = Browser(s.browser.executable_path, tuple(s.browser.args), on_crash=self._browser_crashed)
-        names: dict[str, tuple[int, int]] = {n: (t.mid, t.tid) for n, t in s.terminals.items()}
-        for remembered in remembered_terminals:
-            names.setdefault(remembered.name, (remembered.mid, remembered.tid))
-        for name, (mid, tid) in sorted(names.items()):
-            await self._make_worker(name, mid, tid)
-        service = Service(
-            journal, self.hub, self.workers, self._add_worker, self.now, package_version(),
-            browser_state=self._browser_state, gate=self.gate, iclient_state=self.browser.iclient.view,
-            configured=frozenset(s.terminals),
+        healthpoint = self.healthpoint = HealthPointPart(
+            s, journal, self.hub, self.now, package_version(),
+            gate=self.gate, host_url=self._host_url, changed=self._refresh_state, spawn=self._spawn,
         )
-        self.service = service
-        handlers = dict(service.handlers())
+        self.browser, self.workers, self.service = healthpoint.browser, healthpoint.workers, healthpoint.service
+        service = healthpoint.service
+        await healthpoint.add_terminals(remembered_terminals)
+        handlers = healthpoint.methods()
         healthcode = None
         if s.healthcode.url:
             from bridge.clearing.service import HealthcodePart  # httpx only when it is used
@@ -309,24 +303,13 @@ class Daemon:
         ))
         self._spawn(self.clients.watch(on_change=self.server.revoked), "claimbridge.clients")
         self.listening.set()
-        await self._recover_running()
-        try:
-            await stack.enter_async_context(self.browser)
-        except TerminalError as exc:
-            raise CannotStart(f"claimbridge: {exc.detail.splitlines()[0]}; install Debian's "
-                              "chromium-headless-shell or set [browser] executable_path") from None
-        for worker in self.workers.values():
-            worker.page.host_url = self._host_url()
-        await asyncio.gather(*(self._start_worker(w) for _, w in sorted(self.workers.items())))
+        await healthpoint.recover_running()
+        await stack.enter_async_context(healthpoint)  # the browser: CannotStart
+        await healthpoint.start()
         self._started = True
         self._refresh_state()
         self._spawn(self._journal_loop(), "claimbridge.journal.probe")
         self._spawn(keeper.run(), "claimbridge.journal.mark")
-        self._spawn(self._page_probe_loop(), "claimbridge.browser.probe")
-        supervisor = PageSupervisor(self.workers, self.browser, self._loops.spawn,
-                                    paused=lambda: self._restarting is not None, changed=self._refresh_state)
-        self._spawn(supervisor.load_loop(), "claimbridge.browser.supervisor")
-        self._spawn(supervisor.probe_loop(), "claimbridge.iclient.probe")
         if healthcode is not None:
             self._spawn(healthcode.run(), "claimbridge.healthcode")
         if s.mqtt.enabled:
@@ -350,109 +333,6 @@ class Daemon:
                                              self.ready, self._stop)
         return None if notifier is None else await stack.enter_async_context(notifier)
 
-    async def _recover_running(self) -> None:
-        """``running`` -> ``unknown`` for jobs a previous process left; retried by the journal
-        loop when the journal does not take writes now."""
-        journal = self.journal
-        if journal is None:
-            return
-        try:
-            for job in await journal.list_jobs(states=[JobState.RUNNING]):
-                if job.kind is JobKind.HEALTHCODE_BILL:
-                    continue  # submitted bills resume polling in bridge.clearing.service's worker
-                log.warning("job %s was running when the daemon stopped: now unknown", job.job_id)
-                moved = await journal.move(
-                    job.job_id, JobState.UNKNOWN,
-                    error={"message": "the daemon stopped while the job was running; outcome unknown"},
-                    note="daemon restarted while running", from_state=JobState.RUNNING,
-                )
-                # A caller that re-sent the requestId during start-up waits for this.
-                self.hub.publish_job(moved)
-        except JournalUnavailable as exc:
-            log.error("recovery of running jobs postponed: the journal refuses writes (%s)", exc.detail)
-            return
-        self._recovered = True
-
-    async def _make_worker(self, name: str, mid: int, tid: int) -> TerminalWorker:
-        """A worker for a terminal, with its page object (not loaded) and pairing state."""
-        if self.journal is None or self.browser is None:
-            raise TemporarilyUnavailable("starting")
-        s = self.settings
-        page = TerminalPage(
-            self.browser, self._host_url(), s.iclient_url, s.api_key,
-            {"posProductVendor": s.pos_product.vendor, "posProductName": s.pos_product.name,
-             "posProductVersion": s.pos_product.version},
-            call_timeout_s=s.page_probe_timeout_s,
-        )
-        worker = TerminalWorker(
-            name, self.journal, page, self.hub,
-            transaction_timeout_s=s.transaction_timeout_s, pairing_timeout_s=s.pairing_timeout_s,
-        )
-        pairing = await self.journal.pairing(name)
-        worker.mid, worker.tid, worker.paired = mid, tid, pairing is not None
-        self.workers[name] = worker
-        return worker
-
-    async def _start_worker(self, worker: TerminalWorker) -> None:
-        """Load the worker's page (the page supervisor retries it if that fails) and start its loops."""
-        try:
-            await worker.load_page()
-        except TerminalError as exc:
-            log.error("terminal %s: %s; retrying in the background", worker.name, exc)
-        self._spawn(worker.run(), f"claimbridge[{worker.name}].worker")
-        self._spawn(worker.recover(), f"claimbridge[{worker.name}].recover")
-
-    async def _add_worker(self, name: str, mid: int, tid: int) -> TerminalWorker:
-        """A terminal that ``terminal.pair`` names for the first time (needs the browser up)."""
-        if not (self._started and self.browser is not None and self.browser.up):
-            raise TemporarilyUnavailable("browserRestarting", "the browser is not up yet")
-        worker = await self._make_worker(name, mid, tid)
-        await self._start_worker(worker)
-        return worker
-
-    async def _browser_crashed(self) -> None:
-        """Every page is gone: running jobs become unknown (in their workers), then relaunch."""
-        await self._relaunch(None)
-
-    async def _relaunch(self, why: str | None) -> None:
-        browser = self.browser
-        if browser is None:
-            return
-        for worker in self.workers.values():
-            worker.browser_died()
-        self._refresh_state()
-        if why is None:
-            await browser.relaunch()
-        else:
-            await browser.restart(why)
-        for name, worker in self.workers.items():
-            if worker.loading:
-                continue  # the page supervisor is at it
-            try:
-                await worker.load_page()
-            except TerminalError as exc:
-                log.error("terminal %s: page reload after browser restart failed: %s", name, exc)
-        self._refresh_state()
-
-    async def _page_probe_loop(self) -> None:
-        """Probe every loaded page; a page that does not answer counts as dead (browser restart)."""
-        timeout = self.settings.page_probe_timeout_s
-        while True:
-            await asyncio.sleep(min(timeout / 2, 5.0))
-            if self.browser is None or not self.browser.up or self._restarting is not None:
-                continue
-            loaded = [w for w in self.workers.values() if w.page.loaded]
-            answers = await asyncio.gather(*(w.page.probe() for w in loaded))
-            hung = [w.name for w, ok in zip(loaded, answers, strict=True) if not ok]
-            if hung:
-                self._refresh_state()
-                why = f"the page of {', '.join(hung)} did not answer within {timeout:g} s"
-                self._restarting = asyncio.current_task()
-                try:
-                    await self._relaunch(why)
-                finally:
-                    self._restarting = None
-
     async def _journal_loop(self) -> None:
         """Measure the journal with a real write (:class:`~bridge.journal.watch.JournalWatch`);
         commit held outcomes (and publish them) as soon as writes work again."""
@@ -460,21 +340,10 @@ class Daemon:
             await JournalWatch(self.journal, self.hub.publish_job, self._after_probe, probe_s=JOURNAL_PROBE_S).run()
 
     async def _after_probe(self) -> None:
-        if self.journal is not None and self.journal.writable and not self._recovered:
-            await self._recover_running()
+        hp = self.healthpoint
+        if hp is not None and self.journal is not None and self.journal.writable and not hp.recovered:
+            await hp.recover_running()
         self._refresh_state()
-
-    def _browser_state(self) -> dict[str, Any]:
-        b = self.browser
-        up = bool(b and b.up)
-        hung = sorted(name for name, w in self.workers.items() if w.page.hung)
-        return {
-            "up": up,
-            "ok": up and not hung and self._restarting is None,
-            "hungPages": hung,
-            "restarts": b.restarts if b else 0,
-            "executable": b.executable_path if b else None,
-        }
 
     async def _readiness(self) -> tuple[bool, dict[str, Any]]:
         self._refresh_state()
@@ -484,7 +353,7 @@ class Daemon:
             "state": str(self.state),
             "journal": health.journal_ok,
             "journalBehind": health.journal_behind,
-            "browser": health.browser_up and self._restarting is None,
+            "browser": health.browser_up and (self.healthpoint is None or self.healthpoint.restarting is None),
             "iclient": health.iclient_ok,
             "terminals": health.pages,
         }

@@ -66,6 +66,7 @@ TESTED_ELSEWHERE = {
     "bridge/clearing/remittances.py": "tests/e2e/test_healthcode_remittances.py",
     "simulator/healthcode/fhir.py": "tests/unit/simulator/healthcode/test_v2.py",
     "bridge/browser/page.py": "tests/e2e/daemon/test_claims.py",
+    "bridge/terminals/part.py": "tests/e2e/daemon/test_outage.py",
     "bridge/terminals/supervisor.py": "tests/e2e/daemon/test_outage.py",
     "simulator/app.py": "tests/e2e/test_simulator_http.py",
     "simulator/cli.py": "tests/e2e/test_simulator_http.py",
