@@ -27,12 +27,14 @@ run: install browser
 sim: install browser
 	$(BIN)/claimbridge-sim
 
-# The suite runs on TEST_WORKERS processes (pytest-xdist); a test module stays on one worker
-# (tests/conftest.py). TEST_WORKERS=0 runs it in this one process.
+# The suite runs on TEST_WORKERS processes (pytest-xdist). --dist loadfile keeps a test module
+# whole on one worker, so its module fixtures (a daemon, RabbitMQ, a wheel build, Chromium)
+# start once. (Not loadgroup: with pytest 9.2 and xdist 3.8 its xdist_group marks group
+# nothing.) TEST_WORKERS=0 runs the suite in this one process.
 TEST_WORKERS ?= 3
 
 test: install browser broker promtool nspawn typescript node-tools
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 unit: install
 	$(BIN)/python -m pytest -q tests/unit

@@ -40,7 +40,8 @@ def claim_request(name: str = "claim-two-items.json", **overrides: Any) -> dict[
 
 class RpcError(Exception):
     def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(error.get("message"))
+        # The code and data too: "Temporarily unavailable" alone does not say why (the reason).
+        super().__init__(f"{error.get('message')} ({error.get('code')}: {error.get('data')})")
         self.error = error
         self.code = error.get("code")
         self.data = error.get("data")

@@ -93,6 +93,10 @@ async def test_check_credentials_codes_and_validate(hc: Running) -> None:
 
 
 async def test_submit_follows_the_bill_to_collected(hc: Running) -> None:
+    # One real second in each status (50 simulated at scale 50), five polls' worth: the job is
+    # seen passing through them even on a loaded machine (FAST's 0.04 s each could all pass
+    # between two polls there).
+    await control(hc.sim, {"timings": dict.fromkeys(FAST, 50)})
     c = await hc.client()
     job = await c.call("healthcode.submit", {"requestId": "hc-1", "bill": bill()})
     assert job["kind"] == "healthcodeBill" and job["terminal"] is None

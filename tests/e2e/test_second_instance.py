@@ -59,12 +59,15 @@ async def test_a_second_daemon_on_the_same_state_dir_exits_naming_the_first_and_
     try:
         await first.pair_all()
         c = await first.client()
-        # The fund takes 50 simulated seconds (under the 55 s autovoid), 5 s of real time: the
-        # claim is at the fund while the second daemon tries to start.
+        # The fund takes 50 simulated seconds (under the 55 s autovoid), and the simulator's clock
+        # all but stands still while the second daemon tries to start (a frozen clock, scale 0,
+        # would end the fund's wait at once): the claim is at the fund however long that start
+        # takes on a loaded machine.
         (await sim.http.post("/_sim/clock", json={"scale": 10})).raise_for_status()
         await sim.scenario(fundDelayMs=50_000)
         call = asyncio.ensure_future(c.call("healthpoint.claim", claim_request(requestId="live-job"), timeout=60))
         await c.wait_note(lambda n: n["method"] == "job.status" and n["params"]["message"] == WAITING)
+        (await sim.http.post("/_sim/clock", json={"scale": 0.001})).raise_for_status()
         # The first daemon's own probe writes to its WAL every few seconds: compare the main
         # file byte for byte, and every job and audit row.
         before = (_files(first.state_dir)["claimbridge.db"], _rows(first.state_dir))
@@ -82,6 +85,7 @@ async def test_a_second_daemon_on_the_same_state_dir_exits_naming_the_first_and_
         assert (first.state_dir / "claimbridge.lock").read_bytes() == lock_before
         # the first daemon's live job was not touched: it completes, once, at the fund
         assert not call.done()
+        (await sim.http.post("/_sim/clock", json={"scale": 10})).raise_for_status()
         job = await call
         assert job["state"] == "completed" and job["result"]["result"] == "APPROVED"
         assert [r["kind"] for r in await sim.ledger()] == ["claim"]

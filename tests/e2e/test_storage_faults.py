@@ -56,7 +56,15 @@ async def _claim_meets_a_fault(running: Running, fault: Any, heal: Any) -> None:
     await sim.scenario(fundDelayMs=15_000)
     claim = asyncio.ensure_future(c.call("healthpoint.claim", claim_request(requestId="at-the-fund")))
     await c.wait_note(lambda n: n["method"] == "job.status" and n["params"]["message"] == WAITING)
-    await asyncio.to_thread(fault)
+    # The simulator's clock all but stands still while the fault is put in place (a frozen clock,
+    # scale 0, would end the fund's wait at once): on a loaded machine the fund's 15 simulated
+    # seconds (0.3 s real) could pass before it, and the claim complete.
+    scale = sim.clock.scale
+    sim.clock.set(scale=0.001)
+    try:
+        await asyncio.to_thread(fault)
+    finally:
+        sim.clock.set(scale=scale)
     try:
         job = await claim
         assert job["state"] == "unknown", job  # approved at the fund, not on disk: never a guess

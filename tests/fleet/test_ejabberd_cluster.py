@@ -18,8 +18,7 @@ from tests.daemon_harness import Sim, claim_request
 from tests.fleet.cluster import USERS, Cluster
 from tests.mqtt.conftest import fleet_client, start_mqtt_daemon, stop_daemon, wait_online
 
-# Erlang, like tests/mqtt/test_mqtt3_broker.py: one Erlang broker at a time (they share epmd).
-pytestmark = [pytest.mark.fleet, pytest.mark.xdist_group("erlang")]
+pytestmark = pytest.mark.fleet
 
 
 async def test_the_daemons_node_dies_mid_claim(tmp_path: Path, sim: Sim, cluster: Cluster) -> None:

@@ -147,7 +147,9 @@ class Load:
             await other.client.close()
         elif plan == "drop-and-resend":
             pending = asyncio.ensure_future(self.call(conn, rid))
-            wait = rng.choice((0.0, 0.005, 0.05, 0.2))
+            # 10 s: until the daemon holds the claim (the note comes as soon as it does), which on
+            # a loaded machine can take longer than any fixed short wait.
+            wait = rng.choice((0.0, 0.005, 0.05, 10.0))
             if wait:
                 await self._until_queued_or(conn, rid, wait)
             await self.drop(conn, rid, pending)

@@ -20,8 +20,7 @@ from bridge.config import MqttConfig
 from tests.daemon_harness import Sim
 from tests.mqtt.conftest import start_mqtt_daemon, stop_daemon
 
-# Erlang, like tests/fleet: one Erlang broker at a time (they share epmd and are heavy to start).
-pytestmark = [pytest.mark.mqtt, pytest.mark.xdist_group("erlang")]
+pytestmark = pytest.mark.mqtt
 
 RABBITMQ = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 

@@ -206,13 +206,18 @@ async def test_the_daily_run_reconciles_the_previous_day_at_daily_at(tmp_path: P
 
     from bridge.healthpoint import SYDNEY
 
-    sim.clock.set(now=datetime(2026, 11, 23, 6, 58, tzinfo=SYDNEY))  # two simulated minutes before 07:00
+    # Two simulated minutes before 07:00, the clock all but stopped until the daemon has started
+    # and paired (pairing waits for an event, not for time): on a loaded machine a start at
+    # full speed could pass 07:00, and a daemon started after daily_at waits for tomorrow's.
+    scale = sim.clock.scale
+    sim.clock.set(now=datetime(2026, 11, 23, 6, 58, tzinfo=SYDNEY), scale=0.001)
     settings = make_settings(tmp_path, sim, reconciliation=ReconciliationConfig(daily_at="07:00", retry_s=0.2))
     running = await start_daemon(settings, sim)
     try:
         watcher = await running.client()
         await watcher.call("events.subscribe", {"topics": ["reconciliation.done"]})
         assert (await running.pair(*FRONT_DESK))["status"] == "success"
+        sim.clock.set(scale=scale)
         note = await watcher.wait_note(lambda n: n["method"] == "reconciliation.done", timeout=30)
         assert {k: v for k, v in note["params"].items() if k != "seq"} == {"terminal": "front-desk", "date": "2026-11-22", "settled": 0, "discrepancies": 0}
         assert sim.clock.now() >= datetime(2026, 11, 23, 7, 0, tzinfo=SYDNEY)
