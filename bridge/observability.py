@@ -6,8 +6,10 @@
   :class:`~prometheus_client.CollectorRegistry` (no process-global state, so two daemons in one
   test process do not mix). Job counts, the journal's size and the jobs waiting on evidence by
   age (``claimbridge_unknown_jobs{age}``, ``claimbridge_unpaid_bills{age}`` and the oldest of
-  each) come from a count of the journal kept in memory, redone in the background at most every
-  :data:`JOURNAL_REFRESH_S` while scrapes come (a scrape never scans the journal); claim latency
+  each) are figures kept in memory, read again in the background at most every
+  :data:`JOURNAL_REFRESH_S` while scrapes come (a scrape never reads the journal): the job counts
+  from the journal's ``job_counts``, which its triggers keep in every job write (no scan of the
+  jobs), the waiting jobs through the ``(kind, state)`` index; claim latency
   is measured from the hub's ``job.updated`` notifications (``running`` to a final state). Also:
   process and platform metrics, ``claimbridge_build_info{version}``, the MQTT link's
   ``claimbridge_mqtt_connected{broker}``; no ``_created`` series.
@@ -81,14 +83,13 @@ _job_log = logging.getLogger("claimbridge.jobs")
 #: Seconds. A HealthPoint claim takes from a few seconds to a few minutes (the patient answers).
 CLAIM_LATENCY_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0, 600.0)
 
-#: Seconds between counts of the journal for ``/metrics`` (job counts, size, waiting jobs): a
-#: scrape answers from the last count and never scans the journal itself.
+#: Seconds between readings of the journal for ``/metrics`` (job counts, size, waiting jobs): a
+#: scrape answers from the last reading and never reads the journal itself.
 JOURNAL_REFRESH_S = 5.0
 
-#: The most of the journal's time the counts for ``/metrics`` may take: the next count waits
-#: at least the last one's duration / COUNT_SHARE (a count of 100,000 jobs takes ~0.3-0.7 s on a
-#: busy 2-core machine, during which the claims' writes wait: then the figures are redone every
-#: 15-35 s instead of every 5 s).
+#: The most of the journal's time the readings for ``/metrics`` may take: the next waits at least
+#: the last one's duration / COUNT_SHARE (a guard: with the counts kept by triggers, a reading
+#: takes milliseconds whatever the number of jobs).
 COUNT_SHARE = 0.02
 
 #: Seconds a rendered ``/metrics`` page is served again to other scrapers (twenty scrapers in
@@ -302,7 +303,7 @@ class _Metrics:
                 self.claim_latency.labels(outcome=state).observe(time.monotonic() - started)
 
     async def count(self) -> None:
-        """Count the journal's jobs, size and waiting jobs (a scan: never on a scrape's path)."""
+        """Read the journal's job counts, size and waiting jobs (never on a scrape's path)."""
         journal, figures = self._journal, _JournalFigures()
         started = time.monotonic()
         try:

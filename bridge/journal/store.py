@@ -420,11 +420,9 @@ class Journal:
         return await self.read(self._count_jobs)
 
     def _count_jobs(self) -> list[tuple[str, str, str | None, int]]:
-        rows = self._thread.conn.execute(
-            "SELECT kind, state, json_extract(result, '$.status') AS status, COUNT(*) AS n"
-            " FROM jobs GROUP BY kind, state, status"
-        ).fetchall()
-        return [(r["kind"], r["state"], r["status"] if isinstance(r["status"], str) else None, r["n"]) for r in rows]
+        # Kept by triggers in every job write (schema.JOB_COUNTS): a few rows, never a scan.
+        rows = self._thread.conn.execute("SELECT kind, state, status, n FROM job_counts WHERE n > 0").fetchall()
+        return [(r["kind"], r["state"], r["status"] or None, r["n"]) for r in rows]
 
     # -- terminals and pairing (rows in bridge.journal.pairings) ---------------------------------
     async def remember_terminal(self, name: str, mid: int, tid: int) -> None:

@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 from bridge.errors import JournalUnavailable
 from bridge.journal.records import NOT_UTF8
-from bridge.journal.schema import ADD_SEQ, INDEX_SEQ, META_ROW, NEXT_SEQ, SCHEMA
+from bridge.journal.schema import ADD_SEQ, INDEX_SEQ, JOB_COUNTS, JOB_COUNTS_TRIGGERS, META_ROW, NEXT_SEQ, SCHEMA
 from bridge.statelock import make_private
 
 __all__ = ["LANE", "JournalThread", "Rider"]
@@ -211,6 +211,11 @@ class JournalThread:
                 for statement in ADD_SEQ:
                     db.execute(statement)
             db.execute(INDEX_SEQ)
+            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job_counts'").fetchone() is None:
+                for statement in JOB_COUNTS:
+                    db.execute(statement)
+            for statement in JOB_COUNTS_TRIGGERS:
+                db.execute(statement)
             if "gap" not in {r["name"] for r in db.execute("PRAGMA table_info(meta)")}:
                 db.execute("ALTER TABLE meta ADD COLUMN gap TEXT")
             db.execute(META_ROW, (str(uuid.uuid4()),))

@@ -320,3 +320,53 @@ def test_a_row_whose_text_is_not_utf8_is_left_out_not_a_failed_query(tmp_path: P
                 await j.get(bad.job_id)
 
     run(go())
+
+
+def _scan(db: sqlite3.Connection) -> set[tuple[str, str, str | None, int]]:
+    """The counts as a full scan of the jobs gives them (what job_counts must always equal)."""
+    rows = db.execute(
+        "SELECT kind, state, CASE WHEN json_valid(result) THEN json_extract(result, '$.status') END, COUNT(*)"
+        " FROM jobs GROUP BY 1, 2, 3"
+    ).fetchall()
+    return {(kind, state, status if isinstance(status, str) else None, n) for kind, state, status, n in rows}
+
+
+def test_job_counts_are_kept_in_every_write_and_made_for_an_older_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+
+    async def fill() -> set[tuple[str, str, str | None, int]]:
+        async with Journal(path, clock=lambda: AT) as j:
+            for n in range(6):
+                kind = JobKind.HEALTHCODE_BILL if n % 2 else JobKind.CLAIM
+                job, _ = await j.create_job(kind=kind, request_id=f"r{n}", terminal="t", request={"n": n})
+                if n >= 2:
+                    await j.move(job.job_id, JobState.RUNNING, result={"status": "Unprocessed"} if n % 2 else None)
+                if n >= 4:
+                    await j.move(job.job_id, JobState.COMPLETED, result={"status": "Collected"} if n % 2 else {"x": 1})
+            return set(await j.count_jobs())
+
+    counted = run(fill())
+    with sqlite3.connect(path) as db:
+        assert counted == _scan(db)
+        assert ("healthcodeBill", "completed", "Collected", 1) in counted and ("claim", "queued", None, 1) in counted
+        # A journal from before the counts: no table, no triggers; a row whose result is not JSON.
+        for name in ("job_counts_insert", "job_counts_update", "job_counts_delete"):
+            db.execute(f"DROP TRIGGER {name}")
+        db.execute("DROP TABLE job_counts")
+        db.execute("UPDATE jobs SET result = 'not json' WHERE request_id = 'r2'")
+        (damaged_id,) = db.execute("SELECT job_id FROM jobs WHERE request_id = 'r2'").fetchone()
+
+    async def reopen() -> set[tuple[str, str, str | None, int]]:
+        async with Journal(path, clock=lambda: AT) as j:
+            job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="r6", terminal="t", request={})
+            await j.move(job.job_id, JobState.RUNNING)
+            return set(await j.count_jobs())
+
+    recounted = run(reopen())  # counted at open from the jobs there, the damaged row included
+    with sqlite3.connect(path) as db:
+        assert recounted == _scan(db)
+        assert ("claim", "running", None, 2) in recounted
+        # The triggers count a row whose stored result is not JSON instead of failing its write.
+        db.execute("UPDATE jobs SET state = 'unknown' WHERE job_id = ?", (damaged_id,))
+        kept = {(k, s, st or None, n) for k, s, st, n in db.execute("SELECT * FROM job_counts WHERE n > 0")}
+        assert kept == _scan(db) and ("claim", "unknown", None, 1) in kept
