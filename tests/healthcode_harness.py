@@ -34,11 +34,15 @@ def bill(name: str = "valid_bupa.json", **changes: Any) -> dict[str, Any]:
     return data
 
 
-def password_file(tmp_path: Path, text: str = PASSWORD) -> Path:
-    path = tmp_path / "healthcode-password"
+def _secret_file(path: Path, text: str) -> Path:
+    """A credentials file as an operator writes one: the secret, a newline, mode 0600."""
     path.write_text(text + "\n")
     os.chmod(path, 0o600)
     return path
+
+
+def password_file(tmp_path: Path, text: str = PASSWORD) -> Path:
+    return _secret_file(tmp_path / "healthcode-password", text)
 
 
 def hc_config(sim: Sim, pw: Path, **overrides: Any) -> HealthcodeConfig:
@@ -66,10 +70,7 @@ API_KEY_ID, API_KEY = "claimbridge-v2", "healthcode-v2-test"
 
 
 def api_key_file(tmp_path: Path, text: str = API_KEY) -> Path:
-    path = tmp_path / "healthcode-api-key"
-    path.write_text(text + "\n")
-    os.chmod(path, 0o600)
-    return path
+    return _secret_file(tmp_path / "healthcode-api-key", text)
 
 
 def v2_config(tmp_path: Path, sim: Sim, **overrides: Any) -> HealthcodeConfig:
