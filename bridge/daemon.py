@@ -66,6 +66,7 @@ from bridge.shutdown import ShutdownDeadline
 from bridge.terminals.methods import Service
 from bridge.terminals.part import HealthPointPart
 from bridge.statelock import StateDirLock
+from bridge.browser.flags import driver_node_options
 from bridge.browser.page import Browser
 from bridge.terminals.runner import TerminalWorker
 
@@ -259,6 +260,7 @@ class Daemon:
         keeper = MarkKeeper(journal, mark, mark_problem)
         await keeper.start()  # a journal behind its mark: degraded until accept-gap
         os.environ.setdefault("XDG_CONFIG_HOME", str(self.state_dir / "browser"))
+        os.environ["NODE_OPTIONS"] = driver_node_options(os.environ.get("NODE_OPTIONS"))  # Playwright's driver
         healthpoint = self.healthpoint = HealthPointPart(
             s, journal, self.hub, self.now, package_version(),
             gate=self.gate, host_url=self._host_url, changed=self._refresh_state, spawn=self._spawn,
