@@ -15,6 +15,7 @@ from typing import Any
 
 from bridge.jobs import JobKind, JobState
 from bridge.journal.records import JobRecord, decode_jobs
+from bridge.journal.schema import job_filters
 from bridge.journal.store import Journal
 
 __all__ = ["ChangedJobs", "JobChanges"]
@@ -71,17 +72,12 @@ class JobChanges:
     def _since(
         self, since: int, limit: int, state: JobState | None, terminal: str | None, kind: JobKind | None,
     ) -> ChangedJobs:
-        clauses = ["seq > ?"]
-        args: list[Any] = [since]
+        filters, filter_args = job_filters(terminal, kind)
+        clauses = ["seq > ?", *filters]
+        args: list[Any] = [since, *filter_args]
         if state is not None and not self.journal.held_count:
             clauses.append("state = ?")
             args.append(str(state))
-        if terminal is not None:
-            clauses.append("terminal = ?")
-            args.append(terminal)
-        if kind is not None:
-            clauses.append("kind = ?")
-            args.append(str(kind))
         rows = self.journal.thread.conn.execute(
             f"SELECT * FROM jobs WHERE {' AND '.join(clauses)} ORDER BY seq LIMIT ?", (*args, limit + 1),
         ).fetchall()

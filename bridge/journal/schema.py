@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = [
     "ADD_SEQ", "INDEX_SEQ", "JOB_COUNTS", "JOB_COUNTS_TRIGGERS", "META_ROW", "NEXT_SEQ", "SCHEMA", "audit_rows",
-    "dumps", "iso", "loads", "payload_digest",
+    "dumps", "iso", "job_filters", "loads", "payload_digest",
 ]
 
 #: Tables and indexes, created if missing when the journal opens.
@@ -130,6 +130,20 @@ JOB_COUNTS_TRIGGERS = (
 #: The journal-wide change number: every change of any job takes the next one, in the
 #: transaction that makes the change.
 NEXT_SEQ = "UPDATE meta SET seq = seq + 1 WHERE id = 1 RETURNING seq"
+
+
+def job_filters(terminal: str | None, kind: str | None) -> tuple[list[str], list[Any]]:
+    """``WHERE`` clauses (joined with AND by the caller) and their arguments for the job lists'
+    ``terminal`` and ``kind`` filters; none for a filter not given."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    if terminal is not None:
+        clauses.append("terminal = ?")
+        args.append(terminal)
+    if kind is not None:
+        clauses.append("kind = ?")
+        args.append(str(kind))
+    return clauses, args
 
 
 def payload_digest(payload: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ from bridge.jobs import JobKind, JobState, check_move
 from bridge.journal.held import HeldMove, HeldWrites, outcome_json
 from bridge.journal import pairings
 from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, decode_jobs, job_from_row
-from bridge.journal.schema import audit_rows, dumps, iso, payload_digest
+from bridge.journal.schema import audit_rows, dumps, iso, job_filters, payload_digest
 from bridge.journal.thread import JournalThread
 
 __all__ = ["Journal"]
@@ -373,17 +373,10 @@ class Journal:
         self, states: Sequence[JobState] | None, terminal: str | None, kind: JobKind | None, limit: int | None,
         oldest_first: bool,
     ) -> list[JobRecord]:
-        clauses: list[str] = []
-        args: list[Any] = []
+        clauses, args = job_filters(terminal, kind)
         if states:
             clauses.append(f"state IN ({','.join('?' * len(states))})")
             args.extend(str(s) for s in states)
-        if terminal is not None:
-            clauses.append("terminal = ?")
-            args.append(terminal)
-        if kind is not None:
-            clauses.append("kind = ?")
-            args.append(str(kind))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         order = "ASC" if oldest_first else "DESC"
         sql = f"SELECT * FROM jobs {where} ORDER BY created_at {order}, rowid {order}"

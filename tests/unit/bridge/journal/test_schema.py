@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.journal.schema import SCHEMA, dumps, iso, loads, payload_digest
+from bridge.journal.schema import SCHEMA, dumps, iso, job_filters, loads, payload_digest
 
 TABLES = {"jobs", "job_events", "terminals", "probe", "reconciliations", "pairings", "meta"}
 
@@ -56,3 +56,9 @@ def test_json_columns_round_trip_and_null_stays_null() -> None:
     assert dumps(None) is None and loads(None) is None
     assert dumps({"b": 1, "a": [2]}) == '{"b":1,"a":[2]}'
     assert loads(dumps({"x": "é"})) == {"x": "é"}
+
+
+def test_job_filters_give_a_clause_per_filter_given() -> None:
+    assert job_filters(None, None) == ([], [])
+    assert job_filters("front-desk", "claim") == (["terminal = ?", "kind = ?"], ["front-desk", "claim"])
+    assert job_filters(None, "healthcodeBill") == (["kind = ?"], ["healthcodeBill"])
