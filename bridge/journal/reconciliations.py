@@ -14,8 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.jobs import JobKind
-from bridge.errors import JournalUnavailable
-from bridge.journal.records import JobRecord, StoredRow, decode_jobs
+from bridge.journal.records import JobRecord, decode_every_job
 from bridge.journal.schema import dumps, iso, loads
 from bridge.journal.store import Journal
 
@@ -50,7 +49,7 @@ class ReconciliationStore:
             " AND created_at >= ? AND created_at < ? ORDER BY created_at, rowid",
             (terminal, *(str(k) for k in kinds), iso(start), iso(end)),
         ).fetchall()
-        return _all(rows)
+        return decode_every_job(rows)
 
     async def jobs_with_ref_tags(self, ref_tags: Sequence[str]) -> list[JobRecord]:
         """Jobs whose result carries one of these refTags (any day, any terminal).
@@ -68,7 +67,7 @@ class ReconciliationStore:
             f" ({','.join('?' * len(ref_tags))})",
             ref_tags,
         ).fetchall()
-        return _all(rows)
+        return decode_every_job(rows)
 
     async def save_reconciliation(self, terminal: str, day: str, report: dict[str, Any]) -> None:
         """Keep one reconciliation run (the daemon's answer to ``healthpoint.reconcile``).
@@ -100,12 +99,3 @@ class ReconciliationStore:
         ).fetchone()
         return None if row is None else dict(loads(row["report"]))
 
-
-def _all(rows: list[StoredRow]) -> list[JobRecord]:
-    """Every row decoded; a row that cannot be is -32005 here, never skipped: what is left out
-    of these answers could let a guard or a match pass that should not."""
-    skipped: list[str] = []
-    jobs = decode_jobs(rows, skipped)
-    if skipped:
-        raise JournalUnavailable(f"a job row cannot be decoded: {skipped[0]}")
-    return jobs

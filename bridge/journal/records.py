@@ -14,11 +14,13 @@ from datetime import datetime
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from bridge.errors import JournalUnavailable
 from bridge.jobs import JobId, JobKind, JobState, RequestId
 from bridge.journal.schema import loads
 
 __all__ = [
-    "NOT_UTF8", "JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "decode_jobs", "job_from_row", "pairing_from_row",
+    "NOT_UTF8", "JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "decode_every_job", "decode_jobs",
+    "job_from_row", "pairing_from_row",
 ]
 
 
@@ -139,6 +141,21 @@ def decode_jobs(rows: Iterable[StoredRow], skipped: list[str]) -> list[JobRecord
         except (ValueError, TypeError, KeyError, IndexError) as exc:
             skipped.append(f"job {row['job_id']} (requestId {row['request_id']}): {exc}")
     return out
+
+
+def decode_every_job(rows: Iterable[StoredRow]) -> list[JobRecord]:
+    """Every row decoded; a row that cannot be is -32005, never skipped: what is left out of these
+    answers (a job by its id, the money guards' job tree, reconciliation's candidates) could let
+    a re-sent claim, a guard or a match pass that should not.
+
+    Raises:
+        JournalUnavailable: a row does not decode (a damaged page).
+    """
+    skipped: list[str] = []
+    jobs = decode_jobs(rows, skipped)
+    if skipped:
+        raise JournalUnavailable(f"a job row cannot be decoded: {skipped[0]}")
+    return jobs
 
 
 def pairing_from_row(row: StoredRow) -> PairingRecord:

@@ -30,7 +30,7 @@ from bridge.errors import JobMoved, JobNotFound, JournalBehind, JournalUnavailab
 from bridge.jobs import JobKind, JobState, check_move
 from bridge.journal.held import HeldMove, HeldWrites, outcome_json
 from bridge.journal import pairings
-from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, decode_jobs, job_from_row
+from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, decode_every_job, decode_jobs, job_from_row
 from bridge.journal.schema import audit_rows, dumps, iso, job_filters, payload_digest
 from bridge.journal.thread import JournalThread
 
@@ -340,10 +340,8 @@ class Journal:
         row = self._thread.conn.execute(f"SELECT * FROM jobs WHERE {column} = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFound(job_id)
-        skipped: list[str] = []
-        if not (jobs := decode_jobs([row], skipped)):  # -32005, never -32603 nor "not found": a re-sent claim must not go again
-            raise JournalUnavailable(f"a job row cannot be decoded: {skipped[0]}")
-        return jobs[0]
+        # -32005, never -32603 nor "not found": a re-sent claim must not go again.
+        return decode_every_job([row])[0]
 
     async def get_by_request_id(self, request_id: str) -> JobRecord:
         """Raises: JobNotFound, JournalUnavailable."""

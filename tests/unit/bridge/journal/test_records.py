@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 from bridge.jobs import JobKind, JobState
-from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, job_from_row, pairing_from_row
+from bridge.errors import JournalUnavailable
+from bridge.journal.records import (
+    JobRecord, PairingRecord, TerminalRecord, decode_every_job, decode_jobs, job_from_row, pairing_from_row,
+)
 from bridge.journal.schema import SCHEMA
 
 AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
@@ -71,3 +74,13 @@ def test_records_are_frozen() -> None:
     terminal = TerminalRecord("t", 1, 2)
     with pytest.raises(AttributeError):
         terminal.mid = 3  # type: ignore[misc]
+
+
+def test_a_damaged_row_is_skipped_in_a_listing_but_stops_an_answer_that_needs_every_row() -> None:
+    rows = [_job_row(), _job_row(job_id="j2", request_id="r2", state="no-such-state")]
+    skipped: list[str] = []
+    assert [job.job_id for job in decode_jobs(rows, skipped)] == ["j1"] and "j2" in skipped[0]
+    with pytest.raises(JournalUnavailable) as err:
+        decode_every_job(rows)
+    assert "j2" in err.value.detail
+    assert [job.job_id for job in decode_every_job(rows[:1])] == ["j1"]
