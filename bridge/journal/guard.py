@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,6 +64,7 @@ class MarkKeeper:
         self._problem = problem
         self._written = (mark.journal_id, mark.seq) if mark is not None else None
         self._failing = False
+        self._writing = threading.Lock()  # a cancelled loop's thread may still be writing
 
     async def start(self) -> Gap | None:
         """Record a gap when the journal is behind its mark (an open one stays open); else write
@@ -87,11 +89,12 @@ class MarkKeeper:
         Raises:
             OSError: the state directory refuses the write.
         """
-        now = (self.journal.thread.journal_id, self.journal.thread.seq)
-        if self.journal.behind is not None or now == self._written:
-            return
-        write_mark(self.path, Mark(now[0], now[1], datetime.now(UTC).isoformat(timespec="seconds")))
-        self._written = now
+        with self._writing:
+            now = (self.journal.thread.journal_id, self.journal.thread.seq)
+            if self.journal.behind is not None or now == self._written:
+                return
+            write_mark(self.path, Mark(now[0], now[1], datetime.now(UTC).isoformat(timespec="seconds")))
+            self._written = now
 
     async def run(self, interval_s: float = 0.2) -> None:
         """Follow the journal's change number until cancelled; write once more on the way out."""

@@ -17,8 +17,10 @@ written from a loop, never on the claim's path); a claim takes seconds at the te
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,14 +79,20 @@ def write_mark(path: Path, mark: Mark) -> None:
         OSError: the state directory refuses the write (the old mark stays whole).
     """
     body = json.dumps({"journalId": mark.journal_id, "seq": mark.seq, "at": mark.at}) + "\n"
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    # A name of its own per write: a writer cut off mid-write (a cancelled task's thread still
+    # running) must not rename another writer's temporary file away from under it.
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        os.write(fd, body.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            os.write(fd, body.encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     dir_fd = os.open(path.parent, os.O_RDONLY | os.O_CLOEXEC)
     try:
         os.fsync(dir_fd)

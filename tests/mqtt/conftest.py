@@ -193,6 +193,8 @@ class FleetClient:
     #: The client token requests carry (user property ``authorization``), read when sending.
     token_file: Path | None = None
     token: str | None = None
+    #: Why the connection to the broker ended, once it has (waits then fail saying so).
+    lost: str | None = None
 
     @property
     def request_topic(self) -> str:
@@ -225,12 +227,33 @@ class FleetClient:
         assert answer["id"] == body["id"]
         return answer
 
+    async def call_resending(self, method: str, every: float, timeout: float) -> tuple[dict[str, Any], int]:
+        """What a cloud PMS does when a read gets no answer: ask again (a new id each time) every
+        ``every`` seconds until ``timeout``. Returns the answer and how many times it asked again.
+
+        A broker can lose a publish outright: ejabberd 23.01 kills the session of a subscriber it
+        routes to while a dead peer node is not yet noticed (``badmatch`` in
+        ``mod_mqtt_mnesia:mqtree_multi_match``), and what was published meanwhile reaches nobody.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        resent = 0
+        while True:
+            try:
+                return await self.call(method, timeout=min(every, max(deadline - loop.time(), 0.1))), resent
+            except TimeoutError:
+                if loop.time() >= deadline:
+                    raise
+                resent += 1
+
     async def wait(self, pred: Callable[[Received], bool], timeout: float = 30) -> Received:
         async def scan() -> Received:
             while True:
                 for m in self.messages:
                     if pred(m):
                         return m
+                if self.lost is not None:
+                    raise ConnectionError(f"the fleet client's broker connection ended: {self.lost}")
                 self.arrived.clear()
                 await self.arrived.wait()
 
@@ -263,13 +286,16 @@ async def fleet_client(
                          token_file=token_file, token=token)
 
         async def read() -> None:
-            with contextlib.suppress(aiomqtt.MqttError):
+            try:
                 async for message in client.messages:
                     props = message.properties
                     corr = getattr(props, "CorrelationData", None) if props is not None else None
                     payload = message.payload if isinstance(message.payload, bytes) else str(message.payload).encode()
                     fc.messages.append(Received(str(message.topic), payload, bool(message.retain), corr))
                     fc.arrived.set()
+            except aiomqtt.MqttError as exc:
+                fc.lost = str(exc) or type(exc).__name__
+                fc.arrived.set()
 
         await client.subscribe(fc.reply_to, qos=1)
         await client.subscribe(f"claimbridge/{site}/#", qos=1)

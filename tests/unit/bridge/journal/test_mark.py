@@ -3,6 +3,7 @@ refused when damaged, and each way a journal can be behind it named."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,32 @@ def test_a_mark_is_written_atomically_0600_and_read_back(tmp_path: Path) -> None
     write_mark(path, Mark("id-1", 9, "2026-12-06T01:00:01+00:00"))
     assert read_mark(path) == Mark("id-1", 9, "2026-12-06T01:00:01+00:00")
     assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["claimbridge.db.mark"]
+
+
+def test_writers_at_once_never_take_each_others_temporary_file(tmp_path: Path) -> None:
+    """A cancelled loop's thread may still be writing when the next writer starts (seen in CI:
+    ``FileNotFoundError`` renaming ``claimbridge.db.mark.tmp``): every write must still land."""
+    path = mark_path(tmp_path / "claimbridge.db")
+    failures: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def writer(n: int) -> None:
+        start.wait()
+        for i in range(50):
+            try:
+                write_mark(path, Mark("id-1", n * 100 + i, ""))
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    mark = read_mark(path)
+    assert mark is not None and mark.seq % 100 == 49
     assert [p.name for p in tmp_path.iterdir()] == ["claimbridge.db.mark"]
 
 
