@@ -74,6 +74,12 @@ from bridge.protocol.params import (
     TerminalPairParams,
     TerminalUnpairParams,
 )
+from bridge.protocol.requests import (
+    BillRequest,
+    JOB_REQUESTS,
+    JobRequest,
+    request_data,
+)
 from bridge.protocol.reports import (
     ReconcileAmbiguous,
     ReconcileDiscrepancy,
@@ -129,6 +135,7 @@ __all__ = [
     "Batch",
     "BillOutcome",
     "BillProblem",
+    "BillRequest",
     "BrowserHealth",
     "CancelParams",
     "ClaimOutcome",
@@ -153,6 +160,7 @@ __all__ = [
     "IclientHealth",
     "Incoming",
     "Instant",
+    "JOB_REQUESTS",
     "JOB_RESULTS",
     "JSONRPC_VERSION",
     "Job",
@@ -164,6 +172,7 @@ __all__ = [
     "JobListParams",
     "JobPage",
     "JobQuestion",
+    "JobRequest",
     "JobResolveParams",
     "JobStatus",
     "JobUpdated",
@@ -217,6 +226,7 @@ __all__ = [
     "openrpc_document",
     "parse_frame",
     "parse_params",
+    "request_data",
     "response",
     "to_json",
 ]

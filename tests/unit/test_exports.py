@@ -11,7 +11,7 @@ import pytest
 #: package -> the modules whose ``__all__`` it gathers (adapters of a package are not gathered).
 NAMESPACES = {
     "bridge.cli": ("commands",),
-    "bridge.protocol": ("billing", "envelope", "jobs", "methods", "openrpc", "params", "reports", "results"),
+    "bridge.protocol": ("billing", "envelope", "jobs", "methods", "openrpc", "params", "reports", "requests", "results"),
     "bridge.healthpoint": ("claims", "guards", "matching", "operation", "policy", "purchases", "reconciliation", "recovery", "starting"),
     "bridge.healthcode": ("bills", "fhir", "intake", "jobs", "members", "refdata", "rules", "search", "status"),
     "bridge.journal": ("ages", "links", "reconciliations", "records", "store", "thread"),

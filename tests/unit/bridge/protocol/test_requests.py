@@ -1,0 +1,63 @@
+"""Tests for bridge.protocol.requests: each kind's stored request model, and its JSON shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bridge.jobs import JobKind
+from bridge.protocol.params import ClaimParams, GapParams
+from bridge.protocol.requests import JOB_REQUESTS, BillRequest, request_data
+from bridge.protocol.results import JOB_RESULTS
+
+FIXTURES = Path(__file__).parents[4] / "fixtures"
+PARAMS = json.loads((FIXTURES / "protocol" / "valid-params.json").read_text())["validParams"]
+BILL = json.loads((FIXTURES / "healthcode" / "bills" / "valid_bupa.json").read_text())
+
+#: Kind -> the method whose (validated) params a job of that kind stores.
+_STORED = {
+    "claim": "healthpoint.claim",
+    "rebateEstimate": "healthpoint.rebateEstimate",
+    "cancel": "healthpoint.cancel",
+    "gap": "payment.gap",
+    "refund": "payment.refund",
+}
+
+
+def test_every_kind_has_a_request_model_beside_its_result_model() -> None:
+    assert set(JOB_REQUESTS) == set(JOB_RESULTS) == {str(k) for k in JobKind}
+
+
+@pytest.mark.parametrize("kind", sorted(_STORED))
+def test_a_stored_request_decodes_and_writes_back_the_same_json(kind: str) -> None:
+    stored = json.dumps(PARAMS[_STORED[kind]])
+    request = JOB_REQUESTS[kind].model_validate_json(stored)
+    assert request_data(request) == json.loads(stored)
+
+
+def test_what_a_claim_job_stores_leaves_out_unset_optionals() -> None:
+    claim = ClaimParams.model_validate({**PARAMS["healthpoint.claim"], "terminal": None})
+    data = request_data(claim)
+    assert "terminal" not in data and "serviceReference" in data["items"][0]
+    # What the daemon has always stored: the params as validated, without the nulls.
+    assert data == claim.model_dump(mode="json", exclude_none=True)
+    assert request_data(GapParams(requestId="r", claimJobId="j")) == {"requestId": "r", "claimJobId": "j"}
+
+
+def test_a_bill_job_keeps_the_bill_in_its_wire_form_and_what_it_replaces() -> None:
+    request = BillRequest.model_validate({"bill": BILL, "replaces": "job-1"})
+    data = request_data(request)
+    assert data == {"bill": request.bill.to_wire(), "replaces": "job-1"}
+    assert BillRequest.model_validate_json(json.dumps(data)) == request
+    assert request_data(BillRequest.model_validate({"bill": BILL})) == {"bill": request.bill.to_wire()}
+    assert request.bill.invoice_number == BILL["invoiceNumber"]
+
+
+def test_a_bill_request_refuses_what_a_bill_job_never_stores() -> None:
+    with pytest.raises(ValidationError):
+        BillRequest.model_validate({"bill": BILL, "requestId": "r"})
+    with pytest.raises(ValidationError):
+        BillRequest.model_validate({"bill": {"invoiceNumber": "INV-1"}})
