@@ -30,6 +30,7 @@ from bridge.clearing.v2 import HealthcodeV2
 from bridge.clearing.worker import HealthcodeWorker
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
+from bridge.protocol import BillOutcome, BillRequest, result_data
 from bridge.journal import JobRecord, Journal
 
 __all__ = ["RemittanceBook"]
@@ -138,12 +139,14 @@ class RemittanceBook:
         )
         bills: dict[tuple[str, str], JobRecord] = {}
         for job in jobs:
-            result = job.result or {}
-            submitted = job.state is JobState.RUNNING and result.get("reference") and (
-                result.get("status") != BillStatus.CANCELLED)
-            if not (submitted or result.get("status") == BillStatus.COLLECTED) or result.get("replacedBy"):
+            result = job.result_as(BillOutcome)
+            if result is None:
                 continue
-            bills[(str(job.request["bill"]["insurer"]), str(job.request["bill"]["invoiceNumber"]))] = job
+            submitted = job.state is JobState.RUNNING and result.reference and result.status != BillStatus.CANCELLED
+            if not (submitted or result.status == BillStatus.COLLECTED) or result.replacedBy:
+                continue
+            bill = job.request_as(BillRequest).bill
+            bills[(bill.insurer, bill.invoice_number)] = job
         return bills
 
     async def ingest(self, remittance: Remittance, bills: dict[tuple[str, str], JobRecord] | None = None) -> int:
@@ -157,7 +160,7 @@ class RemittanceBook:
                 continue
             async with self.worker.lock(job.job_id):
                 current = await self.journal.get(job.job_id)
-                result = dict(current.result or {})
+                result = result_data(current.result)
                 taken = list(result.get("remittanceIds") or [])
                 if remittance.remittance_id in taken:
                     continue
@@ -177,7 +180,7 @@ class RemittanceBook:
                         + ("rejected" if paid == 0 else f"paid {_pounds(line.amount_paid)}")
                         + f", shortfall {_pounds(line.shortfall)}"
                         + (f" ({line.reason})" if line.reason else ""))
-                updated = await self.journal.update_result(job.job_id, result, note=note)
+                updated = await self.journal.update_result(job.job_id, BillOutcome.model_validate(result), note=note)
             bills[key] = updated
             self.hub.publish_job(updated)
             recorded += 1
@@ -191,9 +194,10 @@ class RemittanceBook:
         bills = await self._bills_by_invoice()
         since: dict[str, date] = {}
         for job in bills.values():
-            if (job.result or {}).get("paid") is not None:
+            outcome = job.result_as(BillOutcome)
+            if outcome is not None and outcome.paid is not None:
                 continue
-            insurer = str(job.request["bill"]["insurer"])
+            insurer = job.request_as(BillRequest).bill.insurer
             day = uk_today(job.created_at)
             since[insurer] = min(day, since.get(insurer, day))
         recorded = 0

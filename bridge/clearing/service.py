@@ -102,6 +102,7 @@ from bridge.hub import Hub, Peer, client_of
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
 from bridge.protocol import (
+    BillRequest,
     CodeEntry,
     CredentialsResult,
     FindMemberResult,
@@ -112,9 +113,11 @@ from bridge.protocol import (
     HealthcodeSubmitParams,
     HealthcodeValidateParams,
     Job,
+    JobError,
     RemittanceEntry,
     ValidateResult,
     job_from_record,
+    result_data,
 )
 
 __all__ = [
@@ -236,9 +239,7 @@ class HealthcodeService:
             raise BillHasProblems(tuple(problem_to_wire(p) for p in problems), "pre-flight check failed")
         # Healthcode's side of a new bill: its member database refusing it is a failed job.
         refused = await self._member_problems(bill) if existing is None else []
-        request: dict[str, Any] = {"bill": bill.to_wire()}
-        if params.replaces is not None:
-            request["replaces"] = params.replaces
+        request = BillRequest(bill=bill, replaces=params.replaces)
         if existing is None:
             if not self._accepting():
                 raise TemporarilyUnavailable("shuttingDown")
@@ -279,7 +280,7 @@ class HealthcodeService:
         return job_from_record(settled)
 
     async def _refuse(
-        self, request_id: str, request: dict[str, Any], problems: list[Problem], note: str, peer: Peer | None
+        self, request_id: str, request: BillRequest, problems: list[Problem], note: str, peer: Peer | None
     ) -> Job:
         """Journal the bill as ``failed`` with the problems Healthcode refuses it for; never sent."""
         job, created = await self._create(request_id, request, peer)
@@ -287,7 +288,7 @@ class HealthcodeService:
             self.hub.own(job.job_id, peer)
         if created:
             refusal = HealthcodeRejected(tuple(problem_to_wire(p) for p in problems), note)
-            error = {"code": refusal.code, "message": refusal.message, "data": refusal.data()}
+            error = JobError(code=refusal.code, message=refusal.message, data=refusal.data())
             job = await self.journal.move(job.job_id, JobState.FAILED, error=error, note=note)
             self.hub.publish_job(job)
         return job_from_record(job)
@@ -319,7 +320,7 @@ class HealthcodeService:
         found = await self.remittances.search(params.insurer, params.since, params.invoiceNumber)
         return [RemittanceEntry.model_validate(entry) for entry in found]
 
-    async def _create(self, request_id: str, request: dict[str, Any], peer: Peer | None) -> tuple[JobRecord, bool]:
+    async def _create(self, request_id: str, request: BillRequest, peer: Peer | None) -> tuple[JobRecord, bool]:
         client = client_of(peer)  # history's ``by``: the client that made the request
         return await self.journal.create_job(
             kind=JobKind.HEALTHCODE_BILL, request_id=request_id, terminal=None, request=request,
@@ -333,12 +334,12 @@ class HealthcodeService:
             raise NotAllowedNow(
                 "notABill", "only a Healthcode bill can be resubmitted", {"jobId": old_id, "kind": str(old.kind)},
             )
-        refused = replacement_refusal(old.state, old.result)
+        refused = replacement_refusal(old.state, result_data(old.result))
         if refused is not None:
             raise NotAllowedNow(*refused, {"jobId": old_id})
 
     async def _create_replacement(
-        self, request_id: str, request: dict[str, Any], old_id: str, peer: Peer | None
+        self, request_id: str, request: BillRequest, old_id: str, peer: Peer | None
     ) -> tuple[JobRecord, bool]:
         """Journal a resubmission of bill job ``old_id`` and point the two jobs at each other.
 

@@ -33,6 +33,7 @@ from bridge.clearing.transport import HealthcodeTransport
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
+from bridge.protocol import BillOutcome, BillRequest, JobError, result_data
 
 __all__ = [
     "HealthcodeWorker",
@@ -129,7 +130,7 @@ class HealthcodeWorker:
                     jobs = await self.journal.list_jobs(kind=JobKind.HEALTHCODE_BILL, oldest_first=True)
                     holders: dict[tuple[str, str], str] = {}
                     for job in jobs:
-                        if holds_invoice(job.state, job.result):
+                        if holds_invoice(job.state, result_data(job.result)):
                             holders[_invoice_key(job)] = job.job_id
                     self._holders = holders
         return self._holders.get((insurer, invoice_number))
@@ -155,16 +156,17 @@ class HealthcodeWorker:
 
     def _release(self, job: JobRecord) -> None:
         key = _invoice_key(job)
-        if self._holders is not None and self._holders.get(key) == job.job_id and not holds_invoice(job.state, job.result):
+        if (self._holders is not None and self._holders.get(key) == job.job_id
+                and not holds_invoice(job.state, result_data(job.result))):
             del self._holders[key]
 
     def enqueue(self, job: JobRecord, *, check_first: bool = False) -> None:
         """Queue a bill for submission; ``check_first``: it may already be at Healthcode."""
-        self.active_invoices[str(job.request["bill"]["invoiceNumber"])] = job.job_id
+        self.active_invoices[_bill(job).invoice_number] = job.job_id
         self._queue.put_nowait((job.job_id, check_first))
 
     def _finished(self, job: JobRecord) -> None:
-        invoice = str(job.request["bill"]["invoiceNumber"])
+        invoice = _bill(job).invoice_number
         if self.active_invoices.get(invoice) == job.job_id:
             del self.active_invoices[invoice]
         self._release(job)
@@ -191,13 +193,14 @@ class HealthcodeWorker:
             states=[JobState.QUEUED, JobState.RUNNING], kind=JobKind.HEALTHCODE_BILL, oldest_first=True,
         )
         for job in bills:
-            if job.request.get("replaces"):
+            request = job.request_as(BillRequest)
+            if request.replaces:
                 # A crash between journalling a resubmission and pointing the old bill at it.
-                await self.point_replaced(str(job.request["replaces"]), job.job_id)
+                await self.point_replaced(request.replaces, job.job_id)
             if job.state is JobState.QUEUED:
                 self.enqueue(job, check_first=True)
             else:
-                self.active_invoices[str(job.request["bill"]["invoiceNumber"])] = job.job_id
+                self.active_invoices[request.bill.invoice_number] = job.job_id
                 self._start_polling(job.job_id)
         if bills:
             log.info("resuming %d Healthcode bill(s)", len(bills))
@@ -206,9 +209,14 @@ class HealthcodeWorker:
         """Record ``replacedBy`` on the replaced bill's job (idempotent), with ``job.updated``."""
         async with self.lock(old_id):
             old = await self.journal.get(old_id)
-            if (old.result or {}).get("replacedBy") == new_id:
+            before = old.result_as(BillOutcome)
+            if before is None:  # never sent, so never replaceable: nothing to point from
+                log.warning("Healthcode bill %s: resubmitted as job %s but has no result to record it in",
+                            old_id, new_id)
                 return
-            result = {**(old.result or {}), "replacedBy": new_id}
+            if before.replacedBy == new_id:
+                return
+            result = before.model_copy(update={"replacedBy": new_id})
             old = await self.journal.update_result(old_id, result, note=f"resubmitted as job {new_id}")
         self._publish(old)
 
@@ -236,7 +244,7 @@ class HealthcodeWorker:
             if job.state is not JobState.QUEUED:
                 self._settle(job)
                 return
-            bill = Bill.model_validate(job.request["bill"])
+            bill = _bill(job)
             replaced = await self._replaced_reference(job)
             try:
                 answer = await self._deliver(job_id, bill, check_first, replaced)
@@ -247,7 +255,8 @@ class HealthcodeWorker:
                 return
             except HealthcodeRejected as exc:
                 failed = await self.journal.move(
-                    job_id, JobState.FAILED, error=to_jsonrpc_error(exc), note=f"Healthcode refused: {exc.message}",
+                    job_id, JobState.FAILED, error=JobError.model_validate(to_jsonrpc_error(exc)),
+                    note=f"Healthcode refused: {exc.message}",
                 )
                 self._publish(failed)
                 self._finished(failed)
@@ -275,12 +284,11 @@ class HealthcodeWorker:
     async def _replaced_reference(self, job: JobRecord) -> str | None:
         """The provider reference of the bill this job resubmits (None: not a resubmission,
         or the replaced bill never reached Healthcode)."""
-        replaces = job.request.get("replaces")
+        replaces = job.request_as(BillRequest).replaces
         if not replaces:
             return None
-        old = await self.journal.get(str(replaces))
-        reference = (old.result or {}).get("reference")
-        return str(reference) if reference else None
+        old = (await self.journal.get(replaces)).result_as(BillOutcome)
+        return old.reference if old is not None and old.reference else None
 
     async def _deliver(
         self, job_id: str, bill: Bill, check_first: bool, replaced: str | None = None
@@ -328,7 +336,8 @@ class HealthcodeWorker:
                     job = await self.journal.get(job_id)
                     if job.state is not JobState.RUNNING:
                         return
-                    reference = str((job.result or {}).get("reference") or "")
+                    outcome = job.result_as(BillOutcome)
+                    reference = (outcome.reference if outcome is not None else None) or ""
                     async with self._http:
                         report = await self.transport.status(reference)
                     changed, still_running = await self.apply(job_id, report)
@@ -359,16 +368,17 @@ class HealthcodeWorker:
 
     async def _apply_locked(self, job: JobRecord, answer: SubmitReceipt | StatusReport) -> tuple[bool, bool]:
         """Record ``answer`` for ``job``, freshly read from the journal under the job's lock."""
-        job_id, invoice_number = job.job_id, str(job.request["bill"]["invoiceNumber"])
+        job_id, invoice_number = job.job_id, _bill(job).invoice_number
         if job.state not in (JobState.QUEUED, JobState.RUNNING):
             return False, False
-        result = _with_pointer(job, bill_result(answer, invoice_number, job.result))
-        status = BillStatus(result["status"])
-        before = (job.result or {}).get("status")
-        if job.state is JobState.RUNNING and before == result["status"] and result["problems"] == (job.result or {}).get("problems"):
+        previous = job.result_as(BillOutcome)
+        result = BillOutcome.model_validate(_with_pointer(job, bill_result(answer, invoice_number, result_data(previous))))
+        status = result.status
+        before = previous.status if previous is not None else None
+        if job.state is JobState.RUNNING and previous is not None and before == status and result.problems == previous.problems:
             return False, True
         if before is not None and status is not BillStatus.NOT_FOUND and before != status:
-            if not can_reach(BillStatus(before), status):
+            if not can_reach(before, status):
                 log.warning("Healthcode bill %s: unexpected move %s -> %s", job_id, before, status)
         note = f"Healthcode status {status}"
         if job.state is JobState.QUEUED:
@@ -383,7 +393,7 @@ class HealthcodeWorker:
             return True, True
         error = None
         if target is JobState.UNKNOWN:
-            error = {"message": "Healthcode no longer knows this bill (NotFound); check it in Healthcode"}
+            error = JobError(message="Healthcode no longer knows this bill (NotFound); check it in Healthcode")
         job = await self.journal.move(job_id, target, result=result, error=error, note=note)
         self._publish(job)
         self._finished(job)
@@ -405,15 +415,16 @@ class HealthcodeWorker:
             raise NotAllowedNow("notABill", "the job is not a Healthcode bill", {"jobId": job_id, "kind": str(job.kind)})
         async with self.lock(job_id):
             job = await self.journal.get(job_id)
-            status = (job.result or {}).get("status")
+            outcome = job.result_as(BillOutcome)
+            status = outcome.status if outcome is not None else None
             if job.state is JobState.COMPLETED and status == BillStatus.CANCELLED:
                 return job
             if job.state is JobState.QUEUED:
                 # Never sent (the submitter takes this lock before it sends): cancel locally.
-                result = {"status": str(BillStatus.CANCELLED), "reference": None,
-                          "invoiceNumber": job.request["bill"]["invoiceNumber"], "at": None,
-                          "problems": [], "duplicate": False}
-                result = _with_pointer(job, {**(job.result or {}), **result})
+                cancelled: dict[str, Any] = {"status": str(BillStatus.CANCELLED), "reference": None,
+                                             "invoiceNumber": _bill(job).invoice_number, "at": None,
+                                             "problems": [], "duplicate": False}
+                result = BillOutcome.model_validate(_with_pointer(job, {**result_data(outcome), **cancelled}))
                 job = await self.journal.move(job_id, JobState.RUNNING, note="cancel before submission")
                 job = await self.journal.move(job_id, JobState.COMPLETED, result=result,
                                               note="cancelled before it was sent to Healthcode")
@@ -425,7 +436,7 @@ class HealthcodeWorker:
                     "billNotCancellable", "only a queued or running bill can be cancelled",
                     {"jobId": job_id, "state": str(job.state), "status": status},
                 )
-            reference = str((job.result or {}).get("reference"))
+            reference = str(outcome.reference if outcome is not None else None)
             report = await self._cancel_at_healthcode(job, reference)
             await self._apply_locked(await self.journal.get(job_id), report)
             return await self.journal.get(job_id)
@@ -453,14 +464,19 @@ class HealthcodeWorker:
         raise HealthcodeUnavailable("cancel not answered", operation="cancel")  # pragma: no cover
 
 
+def _bill(job: JobRecord) -> Bill:
+    """A bill job's bill, as checked when it was journalled (never validated again)."""
+    return job.request_as(BillRequest).bill
+
+
 def _invoice_key(job: JobRecord) -> tuple[str, str]:
-    bill = job.request["bill"]
-    return str(bill["insurer"]), str(bill["invoiceNumber"])
+    bill = _bill(job)
+    return bill.insurer, bill.invoice_number
 
 
 def _with_pointer(job: JobRecord, result: dict[str, Any]) -> dict[str, Any]:
     """``result`` with ``replaces`` when the job resubmits another bill (INTERFACES.md)."""
-    replaces = job.request.get("replaces")
+    replaces = job.request_as(BillRequest).replaces
     if replaces:
-        result["replaces"] = str(replaces)
+        result["replaces"] = replaces
     return result

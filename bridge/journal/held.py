@@ -17,6 +17,8 @@ from typing import Any
 from bridge.errors import ClaimbridgeError, JournalUnavailable
 from bridge.jobs import IllegalTransition, JobState
 from bridge.journal.records import JobRecord
+from bridge.protocol.requests import JobResult, result_json
+from bridge.protocol.results import JobError, Receipts
 
 __all__ = ["HELD_ERROR", "HeldMove", "HeldNote", "HeldWrites", "outcome_json"]
 
@@ -27,9 +29,11 @@ class HeldMove:
 
     job_id: str
     to_state: JobState
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
+    result: JobResult | None
+    error: JobError | None
     note: str | None
+    #: The receipts that came with ``result``.
+    receipts: Receipts | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +47,21 @@ class HeldNote:
 
 
 #: What readers are shown for a job whose outcome is held in memory.
-HELD_ERROR = {
-    "message": "the outcome is known but the journal could not record it yet;"
+HELD_ERROR = JobError(
+    message="the outcome is known but the journal could not record it yet;"
     " it is recorded as soon as the journal accepts writes again",
-}
+)
 
 
-def outcome_json(to_state: JobState, result: dict[str, Any] | None, error: dict[str, Any] | None) -> str:
+def outcome_json(
+    to_state: JobState, result: JobResult | None, error: JobError | None, receipts: Receipts | None = None,
+) -> str:
     """An outcome, whole, as one line of JSON: what the log keeps of one the journal refused."""
-    fields = {"toState": str(to_state), "result": result, "error": error}
+    fields: dict[str, Any] = {
+        "toState": str(to_state),
+        "result": json.loads(result_json(result, receipts)) if result is not None else None,
+        "error": error.model_dump(mode="json", exclude_unset=True) if error is not None else None,
+    }
     return json.dumps({k: v for k, v in fields.items() if v is not None}, sort_keys=True, default=str)
 
 
@@ -68,10 +78,11 @@ class HeldWrites:
         return sum(len(v) for v in self.moves.values()) + len(self.notes)
 
     def add_move(
-        self, job_id: str, to_state: JobState, result: dict[str, Any] | None, error: dict[str, Any] | None, note: str | None
+        self, job_id: str, to_state: JobState, result: JobResult | None, error: JobError | None, note: str | None,
+        receipts: Receipts | None = None,
     ) -> None:
-        """Hold one state change."""
-        self.moves.setdefault(job_id, []).append(HeldMove(job_id, to_state, result, error, note))
+        """Hold one state change (``result`` with the ``receipts`` that came with it)."""
+        self.moves.setdefault(job_id, []).append(HeldMove(job_id, to_state, result, error, note, receipts))
 
     def add_note(self, job_id: str, event: str, detail: str | None, at: str) -> None:
         """Hold one audit row (with the time it happened)."""
@@ -81,7 +92,7 @@ class HeldWrites:
         """The job as readers must see it: ``unknown`` while a state change of it is held."""
         if job.job_id not in self.moves:
             return job
-        return dataclasses.replace(job, state=JobState.UNKNOWN, error=dict(HELD_ERROR))
+        return dataclasses.replace(job, state=JobState.UNKNOWN, error=HELD_ERROR)
 
     async def flush(
         self,

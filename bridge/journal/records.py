@@ -8,15 +8,17 @@ imports no database driver and can be used by the pure core.
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 from bridge.errors import JournalUnavailable
 from bridge.jobs import JobId, JobKind, JobState, RequestId
-from bridge.journal.schema import loads
+from bridge.protocol.requests import JOB_REQUESTS, JobRequest, JobResult, decode_result
+from bridge.protocol.results import JobError, Receipts
 
 __all__ = [
     "NOT_UTF8", "JobRecord", "PairingRecord", "StoredRow", "TerminalRecord", "decode_every_job", "decode_jobs",
@@ -27,6 +29,8 @@ __all__ = [
 #: What the journal's connection reads for a text value that is not UTF-8 (a damaged page), as a
 #: prefix: a job row holding one does not decode, so one damaged row cannot fail a whole query.
 NOT_UTF8 = "\x00not utf-8:"
+
+_R = TypeVar("_R", bound=BaseModel)
 
 _TEXT_COLUMNS = ("job_id", "request_id", "kind", "terminal", "state", "request", "result", "error", "parent_job_id",
                  "created_at", "updated_at")
@@ -40,26 +44,51 @@ class StoredRow(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class JobRecord:
-    """One row of the ``jobs`` table, as the rest of the daemon sees it."""
+    """One row of the ``jobs`` table, as the rest of the daemon sees it: ``request`` and
+    ``result`` are the protocol's models of the job's kind (:data:`bridge.protocol.JOB_REQUESTS`,
+    :data:`bridge.protocol.JOB_RESULTS`), ``receipts`` lifted out of the stored result."""
 
     job_id: JobId
     request_id: RequestId
     kind: JobKind
     terminal: str | None
     state: JobState
-    request: dict[str, Any]
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
+    request: JobRequest
+    result: JobResult | None
+    error: JobError | None
     parent_job_id: JobId | None
     created_at: datetime
     updated_at: datetime
     #: The journal-wide change number of this job's last change (create, move, result, note):
     #: larger means later, across every job of the journal.
     seq: int = 0
+    #: Receipt text the terminal sent with the outcome (stored inside the result).
+    receipts: Receipts | None = None
+
+    def request_as(self, model: type[_R]) -> _R:
+        """``request`` as the model its kind has (the caller knows the kind: a bill's job has a
+        :class:`~bridge.protocol.BillRequest`).
+
+        Raises:
+            TypeError: the job is not of a kind with that model (a bug).
+        """
+        if not isinstance(self.request, model):
+            raise TypeError(f"job {self.job_id} ({self.kind}) has no {model.__name__} request")
+        return self.request
+
+    def result_as(self, model: type[_R]) -> _R | None:
+        """``result`` as the model its kind has, or None while there is none.
+
+        Raises:
+            TypeError: the job is not of a kind with that model (a bug).
+        """
+        if self.result is not None and not isinstance(self.result, model):
+            raise TypeError(f"job {self.job_id} ({self.kind}) has no {model.__name__} result")
+        return self.result
 
     @classmethod
     def queued(
-        cls, job_id: str, request_id: str, kind: JobKind, terminal: str | None, request: dict[str, Any],
+        cls, job_id: str, request_id: str, kind: JobKind, terminal: str | None, request: JobRequest,
         parent_job_id: str | None, at: str, seq: int,
     ) -> JobRecord:
         """A new ``queued`` job's row as the journal has just written it (no need to read it back)."""
@@ -69,14 +98,15 @@ class JobRecord:
                    written, written, seq)
 
     def moved(
-        self, state: JobState, at: str, seq: int, result: dict[str, Any] | None, error: dict[str, Any] | None,
-        clear_error: bool,
+        self, state: JobState, at: str, seq: int, result: JobResult | None, error: JobError | None,
+        clear_error: bool, receipts: Receipts | None = None,
     ) -> JobRecord:
-        """This row after a move as the journal writes it: ``result`` and ``error`` kept unless
-        given (the UPDATE's COALESCE), the error dropped when ``clear_error``."""
+        """This row after a move as the journal writes it: ``result`` (with its ``receipts``) and
+        ``error`` kept unless given (the UPDATE's COALESCE), the error dropped when ``clear_error``."""
+        kept = result is None
         return dataclasses.replace(
             self, state=state, updated_at=datetime.fromisoformat(at), seq=seq,
-            result=self.result if result is None else result,
+            result=self.result if kept else result, receipts=self.receipts if kept else receipts,
             error=None if clear_error else self.error if error is None else error,
         )
 
@@ -105,25 +135,31 @@ class TerminalRecord:
 
 
 def job_from_row(row: StoredRow) -> JobRecord:
-    """A ``jobs`` row as a record: JSON columns decoded, times parsed, kind and state typed.
+    """A ``jobs`` row as a record: JSON columns decoded into the models of the job's kind (once,
+    from the stored text), times parsed, kind and state typed.
 
     Raises:
-        ValueError: a kind or state this version does not know, a malformed time, or text that
-            is not UTF-8.
+        ValueError: a kind or state this version does not know, a malformed time, text that
+            is not UTF-8, or a request, result or error that does not fit its model
+            (``pydantic.ValidationError`` is one).
     """
     for column in _TEXT_COLUMNS:
         value = row[column]
         if isinstance(value, str) and value.startswith(NOT_UTF8):
             raise ValueError(f"{column} is not UTF-8 (a damaged page)")
+    kind = JobKind(row["kind"])
+    result, receipts = decode_result(kind, row["result"])
+    error = row["error"]
     return JobRecord(
         job_id=JobId(row["job_id"]),
         request_id=RequestId(row["request_id"]),
-        kind=JobKind(row["kind"]),
+        kind=kind,
         terminal=row["terminal"],
         state=JobState(row["state"]),
-        request=json.loads(row["request"]),
-        result=loads(row["result"]),
-        error=loads(row["error"]),
+        request=JOB_REQUESTS[kind].model_validate_json(row["request"]),
+        result=result,
+        receipts=receipts,
+        error=JobError.model_validate_json(error) if error is not None else None,
         parent_job_id=JobId(row["parent_job_id"]) if row["parent_job_id"] is not None else None,
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),

@@ -32,6 +32,8 @@ from bridge.journal.held import HeldMove, HeldWrites, outcome_json
 from bridge.journal import pairings
 from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, decode_every_job, decode_jobs, job_from_row
 from bridge.journal.schema import audit_rows, dumps, iso, job_filters, payload_digest
+from bridge.protocol.requests import JobRequest, JobResult, request_data, result_json
+from bridge.protocol.results import JobError, Receipts
 from bridge.journal.thread import JournalThread
 
 __all__ = ["Journal"]
@@ -89,7 +91,7 @@ class Journal:
         """Log every outcome still held in memory at ERROR, whole: ``why`` it will not be written."""
         for m in (m for moves in self._held.moves.values() for m in moves):
             log.error("job %s: %s before the journal took its outcome; not written: %s", m.job_id, why,
-                      outcome_json(m.to_state, m.result, m.error))
+                      outcome_json(m.to_state, m.result, m.error, m.receipts))
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -153,14 +155,15 @@ class Journal:
     def overlay(self, job: JobRecord) -> JobRecord:
         return self._held.overlay(job)  # as callers must see it: ``unknown`` while a change is held
 
-    async def hold(self, job_id: str, to_state: JobState, *, result: dict[str, Any] | None = None,
-                   error: dict[str, Any] | None = None, note: str | None = None) -> JobRecord:
+    async def hold(self, job_id: str, to_state: JobState, *, result: JobResult | None = None,
+                   receipts: Receipts | None = None, error: JobError | None = None,
+                   note: str | None = None) -> JobRecord:
         """Keep a state change the disk refused (logged at ERROR, whole); return the job as callers
         must see it now, ``unknown``. Raises JobNotFound, JournalUnavailable (cannot even read it)."""
-        self._held.add_move(job_id, to_state, result, error, note)
+        self._held.add_move(job_id, to_state, result, error, note, receipts)
         self._mark_unwritable(self.last_error or "a write failed")
         log.error("job %s: the journal refuses writes (%s); its outcome is held and committed once it"
-                  " accepts them: %s", job_id, self.last_error, outcome_json(to_state, result, error))
+                  " accepts them: %s", job_id, self.last_error, outcome_json(to_state, result, error, receipts))
         return await self.get(job_id)
 
     async def flush_held(self) -> list[JobRecord]:
@@ -170,7 +173,7 @@ class Journal:
             JournalUnavailable: the disk still refuses (what is left stays held).
         """
         return await self._held.flush(
-            lambda m: self.read(self._move, m.job_id, m.to_state, m.result, m.error, m.note),
+            lambda m: self.read(self._move, m.job_id, m.to_state, m.result, m.error, m.note, False, (), None, m.receipts),
             lambda n: self.read(self._insert_note, n.job_id, n.event, n.detail, n.at),
             self._refused,
         )
@@ -178,13 +181,13 @@ class Journal:
     def _refused(self, move: HeldMove, exc: Exception) -> None:
         """A held outcome refused by now (the job moved meanwhile): kept in the log and history."""
         log.error("job %s: the journal refused its held outcome (%s); kept in its history: %s", move.job_id, exc,
-                  text := outcome_json(move.to_state, move.result, move.error))
+                  text := outcome_json(move.to_state, move.result, move.error, move.receipts))
         self._held.add_note(move.job_id, "outcomeRefused", text, iso(self._clock()))
 
     # -- jobs ---------------------------------------------------------------------------------
 
     async def create_job(
-        self, *, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any],
+        self, *, kind: JobKind, request_id: str, terminal: str | None, request: JobRequest,
         parent_job_id: str | None = None, by: str | None = None,
     ) -> tuple[JobRecord, bool]:
         """Store a new ``queued`` job (made by client ``by``), or return the one stored under ``request_id``.
@@ -201,10 +204,11 @@ class Journal:
         return self._held.overlay(job), created
 
     def _create_job(
-        self, kind: JobKind, request_id: str, terminal: str | None, request: dict[str, Any], parent_job_id: str | None,
+        self, kind: JobKind, request_id: str, terminal: str | None, request: JobRequest, parent_job_id: str | None,
         by: str | None = None,
     ) -> tuple[JobRecord, bool]:
-        digest = payload_digest({"kind": str(kind), "terminal": terminal, "request": request})
+        data = request_data(request)  # serialised once: the digest and the stored text
+        digest = payload_digest({"kind": str(kind), "terminal": terminal, "request": data})
         # A repeated requestId needs no write: answer it even while the disk refuses writes.
         if (known := self._known(request_id, digest)) is not None:
             return known, False
@@ -220,7 +224,7 @@ class Journal:
                 "INSERT INTO jobs (job_id, request_id, kind, terminal, state, digest, request,"
                 " parent_job_id, created_at, updated_at, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (job_id, request_id, str(kind), terminal, str(JobState.QUEUED), digest,
-                 dumps(request), parent_job_id, at, at, seq),
+                 dumps(data), parent_job_id, at, at, seq),
             )
             db.execute(
                 "INSERT INTO job_events (job_id, at, from_state, to_state, event, detail) VALUES (?,?,?,?,?,?)",
@@ -235,13 +239,14 @@ class Journal:
         return None if row is None else self._get(request_id, "request_id")
 
     async def move(
-        self, job_id: str, to_state: JobState, *, result: dict[str, Any] | None = None,
-        error: dict[str, Any] | None = None, note: str | None = None,
+        self, job_id: str, to_state: JobState, *, result: JobResult | None = None,
+        receipts: Receipts | None = None, error: JobError | None = None, note: str | None = None,
         notes: Sequence[tuple[datetime, str, str | None]] = (), from_state: JobState | None = None,
     ) -> JobRecord:
         """Move a job to ``to_state`` if :mod:`bridge.jobs` allows it, with its audit row.
 
-        ``from_state``: the state the caller decided from, checked in the write's transaction:
+        ``result`` (with the ``receipts`` that came with it) replaces the job's result; ``error``
+        its error; each is kept when not given. ``from_state``: the state the caller decided from, checked in the write's transaction:
         a job another task moved meanwhile is refused and nothing is written. ``notes``
         (``(at, event, detail)``, the status lines that led here) go in the same transaction.
 
@@ -251,13 +256,14 @@ class Journal:
             IllegalTransition: the state table forbids the move.
         """
         return await self.write(
-            self._move, job_id, to_state, result, error, note, False, audit_rows(notes), from_state, grouped=True,
+            self._move, job_id, to_state, result, error, note, False, audit_rows(notes), from_state, receipts,
+            grouped=True,
         )
 
     def _move(
-        self, job_id: str, to_state: JobState, result: dict[str, Any] | None, error: dict[str, Any] | None,
+        self, job_id: str, to_state: JobState, result: JobResult | None, error: JobError | None,
         note: str | None, clear_error: bool = False, notes: Sequence[tuple[str, str, str | None]] = (),
-        expected: JobState | None = None,
+        expected: JobState | None = None, receipts: Receipts | None = None,
     ) -> JobRecord:
         with self._thread.transaction() as db:
             if notes:
@@ -275,8 +281,9 @@ class Journal:
                 "UPDATE jobs SET state = ?, updated_at = ?, result = COALESCE(?, result),"
                 " error = CASE WHEN ? THEN NULL ELSE COALESCE(?, error) END, seq = ?"
                 " WHERE job_id = ? AND state = ?",
-                (str(to_state), at, dumps(result), clear_error, dumps(error), seq := self._thread.next_seq(), job_id,
-                 str(from_state)),
+                (str(to_state), at, result_json(result, receipts) if result is not None else None, clear_error,
+                 error.model_dump_json(exclude_unset=True) if error is not None else None,
+                 seq := self._thread.next_seq(), job_id, str(from_state)),
             )
             if cursor.rowcount != 1:  # another connection moved it between the read and the write
                 raise JobMoved(job_id, "changed", str(from_state))
@@ -285,9 +292,9 @@ class Journal:
                 " VALUES (?,?,?,?,?,?)",
                 (job_id, at, str(from_state), str(to_state), "state", note),
             )
-        return before.moved(to_state, at, seq, result, error, clear_error)
+        return before.moved(to_state, at, seq, result, error, clear_error, receipts)
 
-    async def update_result(self, job_id: str, result: dict[str, Any], note: str | None = None) -> JobRecord:
+    async def update_result(self, job_id: str, result: JobResult, note: str | None = None) -> JobRecord:
         """Replace a job's ``result`` without a state change (a running Healthcode bill's status).
 
         Raises:
@@ -295,12 +302,12 @@ class Journal:
         """
         return await self.write(self._update_result, job_id, result, note)
 
-    def _update_result(self, job_id: str, result: dict[str, Any], note: str | None) -> JobRecord:
+    def _update_result(self, job_id: str, result: JobResult, note: str | None) -> JobRecord:
         with self._thread.transaction() as db:
             at = iso(self._clock())
             cursor = db.execute(
                 "UPDATE jobs SET result = ?, updated_at = ?, seq = ? WHERE job_id = ?",
-                (dumps(result), at, self._thread.next_seq(), job_id),
+                (result_json(result, None), at, self._thread.next_seq(), job_id),
             )
             if cursor.rowcount == 0:
                 raise JobNotFound(job_id)
@@ -451,7 +458,7 @@ class Journal:
         return self._clock()
 
     async def settle(
-        self, job_id: str, to_state: JobState, *, result: dict[str, Any], note: str,
+        self, job_id: str, to_state: JobState, *, result: JobResult, note: str, receipts: Receipts | None = None,
         notes: Sequence[tuple[datetime, str, str | None]] = (), from_state: JobState = JobState.UNKNOWN,
     ) -> JobRecord:
         """Move a job (an ``unknown`` one whose outcome is now known) and drop its stale ``error``,
@@ -462,7 +469,9 @@ class Journal:
             JobMoved: the job is no longer in ``from_state`` (an operator or another task settled it).
             IllegalTransition: the state table forbids the move.
         """
-        return await self.write(self._move, job_id, to_state, result, None, note, True, audit_rows(notes), from_state)
+        return await self.write(
+            self._move, job_id, to_state, result, None, note, True, audit_rows(notes), from_state, receipts,
+        )
 
     async def note_many(self, job_id: str, notes: Sequence[tuple[datetime, str, str | None]]) -> None:
         """Several audit rows ``(at, event, detail)`` in one transaction (one fsync): a claim's

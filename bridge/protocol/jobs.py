@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bridge.jobs import JobKind, JobState
-from bridge.protocol.results import JOB_RESULTS, HistoryEntry, Job, PendingQuestion
+from bridge.protocol.requests import JobRequest, JobResult, request_data
+from bridge.protocol.results import HistoryEntry, Job, JobError, PendingQuestion, Receipts
 
 __all__ = [
     "JobFields",
@@ -38,11 +39,13 @@ class JobFields(Protocol):
     @property
     def state(self) -> JobState: ...
     @property
-    def request(self) -> dict[str, Any]: ...
+    def request(self) -> JobRequest: ...
     @property
-    def result(self) -> dict[str, Any] | None: ...
+    def result(self) -> JobResult | None: ...
     @property
-    def error(self) -> dict[str, Any] | None: ...
+    def error(self) -> JobError | None: ...
+    @property
+    def receipts(self) -> Receipts | None: ...
     @property
     def created_at(self) -> datetime: ...
     @property
@@ -54,10 +57,10 @@ def job_from_record(
     question: PendingQuestion | None = None,
     history: Sequence[Mapping[str, Any]] | None = None,
 ) -> Job:
-    """A journal row as the protocol's Job.
+    """A journal row as the protocol's Job, from the models the journal decoded (nothing is
+    validated again but the request's JSON form and the history).
 
-    ``receipts`` are kept in the journal beside the result (one row, one write) and lifted out
-    here. ``result``, ``error``, ``question`` and ``terminal`` are always on the wire (null when
+    ``result``, ``error``, ``question`` and ``terminal`` are always on the wire (null when
     empty); ``receipts`` and ``history`` only when there are some. Serialise with
     :func:`job_wire` (or ``model_dump(mode="json", exclude_unset=True)``).
 
@@ -70,8 +73,6 @@ def job_from_record(
         pydantic.ValidationError: The row does not fit the documented Job (a bug: the
             dispatcher answers -32603 rather than send it).
     """
-    result = dict(job.result) if job.result is not None else None
-    receipts = result.pop("receipts", None) if result is not None else None
     fields: dict[str, Any] = {
         "jobId": job.job_id,
         "requestId": job.request_id,
@@ -81,14 +82,13 @@ def job_from_record(
         "state": job.state,
         "createdAt": job.created_at,
         "updatedAt": job.updated_at,
-        "request": job.request,
-        # Validated by the model of its kind, not by trying each member of the union.
-        "result": JOB_RESULTS[str(job.kind)].model_validate(result) if result is not None else None,
+        "request": request_data(job.request),
+        "result": job.result,
         "error": job.error,
         "question": question,
     }
-    if receipts:
-        fields["receipts"] = receipts
+    if job.receipts is not None:
+        fields["receipts"] = job.receipts
     if history is not None:
         fields["history"] = tuple(HistoryEntry.model_validate(entry) for entry in history)
     return Job.model_validate(fields)

@@ -1,4 +1,4 @@
-"""What a job keeps as its ``request``, pure: the model of each kind's stored request.
+"""What a job keeps, pure: the model of each kind's stored request, and its result as stored.
 
 A HealthPoint job keeps its method's params as validated (with the defaults the daemon filled
 in: a claim's ``terminal``, a gap's or refund's ``amount``); a Healthcode bill's job keeps only
@@ -6,24 +6,38 @@ in: a claim's ``terminal``, a gap's or refund's ``amount``); a Healthcode bill's
 own). :data:`JOB_REQUESTS` maps each kind to that model, beside
 :data:`bridge.protocol.results.JOB_RESULTS`; the journal decodes a stored request with it and
 writes one with :func:`request_data`, in the JSON shape it has always had.
+
+A result is stored as one JSON object with the job's receipts inside it (one row, one write):
+:func:`decode_result` lifts them out into :class:`~bridge.protocol.results.Receipts` and the
+result into its kind's model (:data:`~bridge.protocol.results.JOB_RESULTS`);
+:func:`result_json` puts them back.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import from_json
 
 from bridge.healthcode.bills import Bill
 from bridge.protocol.params import CancelParams, ClaimParams, GapParams, RebateEstimateParams, RefundParams
+from bridge.protocol.results import JOB_RESULTS, BillOutcome, ClaimOutcome, JobError, PaymentOutcome, Receipts
 
 __all__ = [
     "BillRequest",
     "JOB_REQUESTS",
     "JobRequest",
+    "JobResult",
+    "decode_result",
+    "outcome_models",
+    "outcome_of",
     "request_data",
+    "result_data",
+    "result_json",
 ]
 
 
@@ -57,3 +71,68 @@ def request_data(request: JobRequest) -> dict[str, Any]:
     """A stored request as JSON values: camelCase, optional fields that are not set left out
     (the shape the journal stores, digests and puts in the wire Job)."""
     return request.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+#: Any kind's result (:data:`~bridge.protocol.results.JOB_RESULTS` says which one a kind has).
+JobResult: TypeAlias = ClaimOutcome | PaymentOutcome | BillOutcome
+
+
+def outcome_of(kind: str, data: Mapping[str, Any]) -> tuple[JobResult, Receipts | None]:
+    """A result as JSON values (receipts inside, as the terminal's operation gives it, or as
+    stored) -> the kind's result model and the receipts lifted out (None when there are none).
+
+    Raises:
+        pydantic.ValidationError: ``data`` does not fit the kind's result (a ``ValueError``).
+    """
+    receipts = None
+    if "receipts" in data:
+        data = dict(data)
+        receipts = data.pop("receipts")
+    result: JobResult = JOB_RESULTS[kind].model_validate(data)  # type: ignore[assignment]
+    return result, Receipts.model_validate(receipts) if receipts else None
+
+
+def outcome_models(
+    kind: str, result: Mapping[str, Any] | None, error: Mapping[str, Any] | None,
+) -> tuple[JobResult | None, Receipts | None, JobError | None]:
+    """An outcome as a terminal's operation gives it (JSON values, receipts inside the result)
+    -> the kind's result model, the receipts and the error model; None for what is not given.
+
+    Raises:
+        pydantic.ValidationError: the result or error does not fit its model.
+    """
+    models: tuple[JobResult | None, Receipts | None] = (None, None)
+    if result is not None:
+        models = outcome_of(kind, result)
+    return models[0], models[1], JobError.model_validate(error) if error is not None else None
+
+
+def decode_result(kind: str, text: str | None) -> tuple[JobResult | None, Receipts | None]:
+    """A stored ``result`` column (NULL: no result yet) as :func:`outcome_of` gives it.
+
+    Raises:
+        ValueError: not JSON, not an object, or not the kind's result.
+    """
+    if text is None:
+        return None, None
+    data = from_json(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"the stored result is not an object: {text[:40]!r}")
+    return outcome_of(kind, data)
+
+
+def result_json(result: JobResult, receipts: Receipts | None) -> str:
+    """A result (with its receipts inside) as the journal stores it: the fields it was built
+    with, no more (what the wire Job shows, :func:`bridge.protocol.jobs.job_wire`)."""
+    if receipts is None:
+        return result.model_dump_json(exclude_unset=True)
+    data = result.model_dump(mode="json", exclude_unset=True)
+    data["receipts"] = receipts.model_dump(mode="json", exclude_unset=True)
+    return json.dumps(data, separators=(",", ":"))
+
+
+def result_data(result: JobResult | None) -> dict[str, Any]:
+    """A result as JSON values, the fields it was built with (``{}`` for none): for the pure
+    rules of :mod:`bridge.healthpoint` and :mod:`bridge.healthcode`, which read JSON results and
+    cannot see the protocol's models."""
+    return {} if result is None else result.model_dump(mode="json", exclude_unset=True)

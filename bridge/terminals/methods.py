@@ -46,6 +46,7 @@ from bridge.protocol import (
     JobGetParams,
     JobQuestion,
     JobListParams,
+    JobRequest,
     JobResolveParams,
     PairResult,
     RebateEstimateParams,
@@ -54,12 +55,16 @@ from bridge.protocol import (
     ReconciliationParams,
     ReconciliationReport,
     RefundParams,
+    Resolution,
     SubscribeResult,
     TerminalInfo,
     TerminalPairParams,
     TerminalUnpairParams,
     UnpairResult,
     job_from_record,
+    outcome_of,
+    request_data,
+    result_data,
 )
 from bridge.terminals.admin import TerminalAdmin
 from bridge.terminals.reconciler import Reconciler
@@ -74,8 +79,8 @@ WorkerFactory = Callable[[str, int, int], Awaitable[TerminalWorker]]
 def job_view(job: JobRecord) -> JobView:
     """A journal row as the money guards and the reconciliation see it."""
     return JobView(
-        job_id=job.job_id, kind=job.kind, state=job.state, request=job.request, result=job.result,
-        parent_job_id=job.parent_job_id,
+        job_id=job.job_id, kind=job.kind, state=job.state, request=request_data(job.request),
+        result=result_data(job.result) if job.result is not None else None, parent_job_id=job.parent_job_id,
     )
 
 
@@ -161,7 +166,7 @@ class Service:
         kind: JobKind,
         request_id: str,
         terminal: TerminalWorker,
-        request: dict[str, Any],
+        request: JobRequest,
         parent_job_id: str | None = None,
     ) -> tuple[JobRecord, bool]:
         """Journal a job (or find it by requestId) and queue it; the record, and whether this call
@@ -233,44 +238,39 @@ class Service:
             # (Looked up only on refusal: a claim that may go ahead costs no extra journal read.)
             if await self._existing(params.requestId) is None:
                 raise
-        request = params.model_dump(mode="json", exclude_none=True)
-        request["terminal"] = worker.name
+        request = params.model_copy(update={"terminal": worker.name})
         job, created = await self._journal_job(peer, kind, params.requestId, worker, request)
         return await self.wait(job if created else job.job_id)
 
     async def cancel(self, params: CancelParams, peer: Peer | None) -> Job:
         """``healthpoint.cancel``: the original payload and refTag come from the journal."""
 
-        async def admit(claim: JobRecord) -> None:
+        async def admit(claim: JobRecord) -> CancelParams:
             view = job_view(claim)
             self._refuse(healthpoint.refuse_cancel(view, await self._related(claim)))
             self._refuse(healthpoint.refuse_late_cancel(view, claim.updated_at, self.now()))
+            return params
 
-        request = params.model_dump(mode="json", exclude_none=True)
-        return await self._money_job(peer, JobKind.CANCEL, params.requestId, params.claimJobId, request, admit)
+        return await self._money_job(peer, JobKind.CANCEL, params.requestId, params.claimJobId, params, admit)
 
     async def gap(self, params: GapParams, peer: Peer | None) -> Job:
         """``payment.gap``: a purchase linked to the claim by its transactionId."""
-        request = params.model_dump(mode="json", exclude_none=True)
-
-        async def admit(claim: JobRecord) -> None:
+        async def admit(claim: JobRecord) -> GapParams:
             view = job_view(claim)
             self._refuse(healthpoint.refuse_gap(view, await self._related(claim), params.amount))
-            request["amount"] = healthpoint.gap_amount(view, params.amount)
+            return params.model_copy(update={"amount": healthpoint.gap_amount(view, params.amount)})
 
-        return await self._money_job(peer, JobKind.GAP, params.requestId, params.claimJobId, request, admit)
+        return await self._money_job(peer, JobKind.GAP, params.requestId, params.claimJobId, params, admit)
 
     async def refund(self, params: RefundParams, peer: Peer | None) -> Job:
         """``payment.refund``: iClient ``initiateRefund`` of (part of) an approved gap payment."""
-        request = params.model_dump(mode="json", exclude_none=True)
-
-        async def admit(payment: JobRecord) -> None:
+        async def admit(payment: JobRecord) -> RefundParams:
             view = job_view(payment)
             related = await self._related(payment)
             self._refuse(healthpoint.refuse_refund(view, related, params.amount))
-            request["amount"] = healthpoint.refund_amount(view, related, params.amount)
+            return params.model_copy(update={"amount": healthpoint.refund_amount(view, related, params.amount)})
 
-        return await self._money_job(peer, JobKind.REFUND, params.requestId, params.paymentJobId, request, admit)
+        return await self._money_job(peer, JobKind.REFUND, params.requestId, params.paymentJobId, params, admit)
 
     async def _money_job(
         self,
@@ -278,11 +278,11 @@ class Service:
         kind: JobKind,
         request_id: str,
         parent_id: str,
-        request: dict[str, Any],
-        admit: Callable[[JobRecord], Awaitable[None]],
+        request: CancelParams | GapParams | RefundParams,
+        admit: Callable[[JobRecord], Awaitable[CancelParams | GapParams | RefundParams]],
     ) -> Job:
         """A cancel, gap or refund made against a journalled job: ``admit`` applies its guards
-        (and fills in defaults); guards and journalling run under one lock, so two sent together
+        (and returns the request with its defaults filled in); guards and journalling run under one lock, so two sent together
         cannot both pass. A repeated requestId is not new: no guard applies, and it keeps the
         amount it was journalled with."""
         async with self._money:
@@ -290,10 +290,10 @@ class Service:
             parent = await self.journal.get(parent_id)
             if existing is None:
                 self._check_accepting()
-                await admit(parent)
+                request = await admit(parent)
                 self._gate(parent.terminal)
             else:
-                _keep_default_amount(request, existing)
+                request = _keep_default_amount(request, existing)
             if parent.terminal is None:
                 raise NotAllowedNow("noTerminal", "the job has no terminal", {"jobId": parent.job_id})
             job, _created = await self._journal_job(
@@ -381,12 +381,13 @@ class Service:
         job = await self.journal.get(params.jobId)
         if job.state is not JobState.UNKNOWN:
             raise NotAllowedNow("notUnknown", "only an unknown job can be resolved", {"jobId": job.job_id, "state": str(job.state)})
-        resolution = {"outcome": str(params.outcome), "note": params.note, "at": self.now().isoformat()}
-        result = {**(job.result or {}), "resolution": resolution}
+        resolution = Resolution(outcome=params.outcome, note=params.note, at=self.now())
+        # The result it had (if any) with the resolution; its receipts stay with it.
+        result, _ = outcome_of(job.kind, {**result_data(job.result), "resolution": resolution.model_dump(mode="json", exclude_unset=True)})
         # From ``unknown`` only, checked in the write's transaction: of two resolves (or a resolve
         # and the terminal's or the claims report's outcome) the second is -32004 jobEnded.
         moved = await self.journal.move(
-            job.job_id, JobState.RESOLVED, result=result, note=f"{params.outcome}: {params.note}",
+            job.job_id, JobState.RESOLVED, result=result, receipts=job.receipts, note=f"{params.outcome}: {params.note}",
             from_state=JobState.UNKNOWN,
         )
         # A row that does not fit is not sent; job_from_record then raises it (-32603).
@@ -486,8 +487,14 @@ class Service:
         return table
 
 
-def _keep_default_amount(request: dict[str, Any], existing: JobRecord) -> None:
+def _keep_default_amount(
+    request: CancelParams | GapParams | RefundParams, existing: JobRecord,
+) -> CancelParams | GapParams | RefundParams:
     """A re-sent gap or refund without ``amount`` means the default it was given the first time:
     the journalled request holds it, and the same requestId must carry the same payload."""
-    if "amount" not in request and "amount" in existing.request:
-        request["amount"] = existing.request["amount"]
+    kept = existing.request
+    if isinstance(request, CancelParams) or request.amount is not None:
+        return request
+    if isinstance(kept, (GapParams, RefundParams)) and kept.amount is not None:
+        return request.model_copy(update={"amount": kept.amount})
+    return request

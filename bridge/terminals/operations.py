@@ -11,13 +11,16 @@ import itertools
 from typing import Any
 
 from bridge import healthpoint
-from bridge.healthpoint.operation import report_call
+from bridge.healthpoint.operation import HealthPointOperation, Parent, report_call
 from bridge.errors import TerminalError
 from bridge.lifecycle import iclient_unreachable
-from bridge.journal import PairingRecord
+from bridge.journal import JobRecord, PairingRecord
+from bridge.protocol import request_data, result_data
 from bridge.browser.page import Operation, PageEvent, TerminalPage
 
-__all__ = ["REPORT_TIMEOUT_S", "next_op_id", "pairing_keys", "read_reconciliation", "wait_kind"]
+__all__ = [
+    "REPORT_TIMEOUT_S", "healthpoint_operation", "next_op_id", "pairing_keys", "read_reconciliation", "wait_kind",
+]
 
 _counter = itertools.count(1)
 
@@ -33,6 +36,20 @@ def next_op_id(prefix: str) -> str:
 def pairing_keys(record: PairingRecord) -> healthpoint.Pairing:
     """The journal's pairing record as the keys iClient's headless calls carry."""
     return healthpoint.Pairing(mid=record.mid, tid=record.tid, integrationKey=record.integration_key)
+
+
+def healthpoint_operation(job: JobRecord, made_against: JobRecord | None) -> HealthPointOperation:
+    """A job's HealthPoint operation: the pure operation reads its request (and, for a cancel,
+    gap or refund, the request and result of the job it was made against) as JSON values.
+
+    Raises:
+        NotRunnable: the job's kind does not run on a terminal.
+    """
+    parent = None
+    if made_against is not None:
+        result = result_data(made_against.result) if made_against.result is not None else None
+        parent = Parent(request_data(made_against.request), result)
+    return HealthPointOperation(job.kind, job.job_id, request_data(job.request), parent)
 
 
 async def wait_kind(op: Operation, kinds: tuple[str, ...], timeout: float) -> PageEvent:

@@ -31,6 +31,7 @@ from bridge.errors import CannotStart, JournalUnavailable, TemporarilyUnavailabl
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal, TerminalRecord
+from bridge.protocol import JobError
 from bridge.dispatcher import Handler
 from bridge.terminals.methods import Service
 from bridge.terminals.runner import TerminalWorker
@@ -146,7 +147,7 @@ class HealthPointPart:
                 log.warning("job %s was running when the daemon stopped: now unknown", job.job_id)
                 moved = await self.journal.move(
                     job.job_id, JobState.UNKNOWN,
-                    error={"message": "the daemon stopped while the job was running; outcome unknown"},
+                    error=JobError(message="the daemon stopped while the job was running; outcome unknown"),
                     note="daemon restarted while running", from_state=JobState.RUNNING,
                 )
                 # A caller that re-sent the requestId during start-up waits for this.

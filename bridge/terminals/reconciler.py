@@ -23,7 +23,8 @@ from bridge.hub import Hub
 from bridge.jobs import IllegalTransition, JobId, JobKind, JobState
 from bridge.journal import JobRecord, Journal, ReconciliationStore
 from bridge.journal.gaps import JournalGaps
-from bridge.protocol import ReconciliationDone
+from bridge.healthpoint.claims import ClaimRequest, claim_total
+from bridge.protocol import ClaimOutcome, ReconciliationDone
 from bridge.terminals import TerminalWorker
 
 if TYPE_CHECKING:
@@ -50,8 +51,10 @@ def _day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, datetime.combine(day + timedelta(days=1), time(0), healthpoint.SYDNEY)
 
 
-def _claim_amount(request: Mapping[str, Any]) -> int:
-    return sum(int(item.get("claimAmount") or 0) for item in request.get("items") or [])
+def _terminal_result(job: JobRecord) -> str | None:
+    """The terminal's ``result`` word of a claim or cancel job, if it has one."""
+    result = job.result_as(ClaimOutcome)
+    return str(result.result) if result is not None and result.result else None
 
 
 class Reconciler:
@@ -131,7 +134,7 @@ class Reconciler:
         by_id: dict[str, JobRecord] = {r.job_id: r for r in records}
         cancelled = {
             r.parent_job_id for r in records
-            if r.kind is JobKind.CANCEL and r.state is JobState.COMPLETED and (r.result or {}).get("result") == "CANCELLED"
+            if r.kind is JobKind.CANCEL and r.state is JobState.COMPLETED and _terminal_result(r) == "CANCELLED"
         }
         jobs = []
         for record in records:
@@ -140,23 +143,25 @@ class Reconciler:
                 if record.parent_job_id is None:
                     continue
                 claim = by_id.get(record.parent_job_id) or await self.journal.get(record.parent_job_id)
-            result = record.result or {}
-            ref_tag = (claim.result or {}).get("refTag")
+            result = record.result_as(ClaimOutcome)
+            claimed = claim.result_as(ClaimOutcome)
+            ref_tag = claimed.refTag if claimed is not None else None
             open_ended = record.state in (JobState.UNKNOWN, JobState.RESOLVED)
             window = await self._window(record) if open_ended else None
-            resolution = (record.result or {}).get("resolution") if record.state is JobState.RESOLVED else None
+            resolution = result.resolution if result is not None and record.state is JobState.RESOLVED else None
+            request = claim.request_as(ClaimRequest)
             jobs.append(healthpoint.ReconJob(
                 job_id=record.job_id,
                 kind=record.kind,
                 state=record.state,
-                provider_id=str(claim.request.get("providerId") or ""),
-                total_claim_amount=_claim_amount(claim.request),
+                provider_id=request.providerId,
+                total_claim_amount=claim_total(request.items),
                 ref_tag=str(ref_tag) if ref_tag else None,
-                result=str(result["result"]) if result.get("result") and record.state is not JobState.UNKNOWN else None,
-                total_benefit=int(result.get("totalBenefit") or 0),
+                result=_terminal_result(record) if record.state is not JobState.UNKNOWN else None,
+                total_benefit=(result.totalBenefit or 0) if result is not None else 0,
                 window=window,
                 cancelled=record.job_id in cancelled,
-                resolution=str(resolution.get("outcome")) if isinstance(resolution, dict) else None,
+                resolution=resolution.outcome if resolution is not None else None,
             ))
         return jobs, by_id
 
@@ -175,7 +180,8 @@ class Reconciler:
         held: dict[str, JobId] = {}
         for job in await self.store.jobs_with_ref_tags(ref_tags):
             if job.terminal == terminal and job.kind is JobKind.CLAIM:
-                held[str((job.result or {}).get("refTag"))] = job.job_id
+                claimed = job.result_as(ClaimOutcome)
+                held[str(claimed.refTag if claimed is not None else None)] = job.job_id
         return held
 
     async def _settle(self, record: JobRecord, result: dict[str, Any], day: date) -> JobRecord | None:
@@ -184,7 +190,9 @@ class Reconciler:
             return None  # the terminal (continueLastTransaction) or an operator got there first
         note = f"settled by the fund's claims report of {day.isoformat()} (refTag {result['refTag']})"
         try:
-            done = await self.journal.settle(record.job_id, JobState.COMPLETED, result=result, note=note)
+            done = await self.journal.settle(
+                record.job_id, JobState.COMPLETED, result=ClaimOutcome.model_validate(result), note=note,
+            )
         except (IllegalTransition, JobMoved):
             return None  # settled meanwhile (checked in the journal's own transaction)
         worker = self.workers.get(done.terminal or "")

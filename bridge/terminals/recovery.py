@@ -25,7 +25,7 @@ from bridge.healthpoint.operation import (
     NotRunnable,
     terminal_info_call,
 )
-from bridge.jobs import JobState
+from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
 from bridge.browser.page import TerminalPage
 from bridge.terminals.audit import AuditTrail
@@ -66,7 +66,7 @@ class Runner(Protocol):
     def enqueue(self, job_id: str) -> None: ...
     async def operation(self, job: JobRecord) -> HealthPointOperation: ...
     async def continue_last(self, hp: HealthPointOperation, call: Call) -> Finish | LeaveUnknown | None: ...
-    async def conclude(self, job_id: str, end: Finish | LeaveUnknown) -> None: ...
+    async def conclude(self, job_id: str, end: Finish | LeaveUnknown, kind: JobKind) -> None: ...
 
 
 class Recovery:
@@ -126,7 +126,7 @@ class Recovery:
         end = await self._runner.continue_last(hp, call)
         if end is None:
             return False
-        await self._runner.conclude(job_id, end)
+        await self._runner.conclude(job_id, end, job.kind)
         return isinstance(end, Finish) and (await self._journal.get(job_id)).state is JobState.COMPLETED
 
     async def recover(self) -> None:

@@ -18,7 +18,7 @@ import logging
 from typing import Any
 
 from bridge.healthpoint.operation import (
-    Answer, Ask, Call, Finish, HealthPointOperation, LeaveUnknown, NotRunnable, Parent, Receipt, Status,
+    Answer, Ask, Call, Finish, HealthPointOperation, LeaveUnknown, NotRunnable, Receipt, Status,
 )
 from bridge.lifecycle import iclient_unreachable
 from bridge.errors import (
@@ -33,12 +33,13 @@ from bridge.errors import (
     to_jsonrpc_error,
 )
 from bridge.hub import Hub
-from bridge.jobs import IllegalTransition, JobState
+from bridge.jobs import IllegalTransition, JobKind, JobState
 from bridge.journal import JobRecord, Journal, PairingRecord
+from bridge.journal.held import outcome_json
 from bridge.browser.page import Operation, PageEvent, TerminalPage
 from bridge.terminals.audit import AuditTrail, outcome_text, question_detail
-from bridge.protocol import JobQuestion, JobStatus, PendingQuestion, TerminalPairing
-from bridge.terminals.operations import REPORT_TIMEOUT_S, next_op_id, pairing_keys, read_reconciliation
+from bridge.protocol import JobError, JobQuestion, JobResult, JobStatus, PendingQuestion, Receipts, TerminalPairing, outcome_models, outcome_of
+from bridge.terminals.operations import REPORT_TIMEOUT_S, healthpoint_operation, next_op_id, pairing_keys, read_reconciliation
 from bridge.terminals.pairing import pair_on_page
 from bridge.terminals.recovery import Recovery, wait_ready
 
@@ -222,41 +223,40 @@ class TerminalWorker:
     async def _publish(self, job: JobRecord) -> None:
         self.hub.publish_job(job, self.pending_question(job.job_id))
 
-    async def _move(self, job_id: str, state: JobState, from_state: JobState, **kw: Any) -> JobRecord:
+    async def _move(self, job_id: str, state: JobState, from_state: JobState, *, result: JobResult | None = None,
+                    receipts: Receipts | None = None, error: JobError | None = None, note: str | None = None) -> JobRecord:
         """A move out of ``from_state`` (checked in its transaction); raises only for ``running``."""
         rows = self._audit.take(job_id)  # the status lines that led here, in the same transaction
         try:
-            job = await self.journal.move(job_id, state, notes=rows, from_state=from_state, **kw)
+            job = await self.journal.move(job_id, state, result=result, receipts=receipts, error=error, note=note,
+                                          notes=rows, from_state=from_state)
         except JournalUnavailable:
             await self.journal.note_many(job_id, rows)  # held until the disk takes writes again
             if state is JobState.RUNNING:
                 raise  # nothing was sent: the job can wait in the queue
             # The terminal has spoken but the disk refuses: the journal holds the outcome and
             # commits it later; the caller hears ``unknown`` now, never a guess.
-            job = await self.journal.hold(job_id, state, **kw)
+            job = await self.journal.hold(job_id, state, result=result, receipts=receipts, error=error, note=note)
         except (JobMoved, IllegalTransition) as exc:
             if state is JobState.RUNNING:
                 raise
-            await self._audit.refused(job_id, outcome_text(state, kw), exc, rows)
+            await self._audit.refused(job_id, outcome_json(state, result, error, receipts), exc, rows)
             job = await self.journal.get(job_id)
         await self._publish(job)
         return job
 
     async def _fail(self, job_id: str, exc: ClaimbridgeError) -> None:
-        await self._move(job_id, JobState.FAILED, JobState.QUEUED, error=to_jsonrpc_error(exc))
+        await self._move(job_id, JobState.FAILED, JobState.QUEUED, error=JobError.model_validate(to_jsonrpc_error(exc)))
 
     async def _settle_unknown(self, job_id: str, why: str) -> None:
         job = await self.journal.get(job_id)
         if job.state is JobState.RUNNING:
-            await self._move(job_id, JobState.UNKNOWN, JobState.RUNNING, error={"message": why}, note=why)
+            await self._move(job_id, JobState.UNKNOWN, JobState.RUNNING, error=JobError(message=why), note=why)
 
     async def operation(self, job: JobRecord) -> HealthPointOperation:
         """The HealthPoint operation of a job, with the job it was made against (if any)."""
-        parent = None
-        if job.parent_job_id is not None:
-            made_against = await self.journal.get(job.parent_job_id)
-            parent = Parent(made_against.request, made_against.result)
-        return HealthPointOperation(job.kind, job.job_id, job.request, parent)
+        made_against = await self.journal.get(job.parent_job_id) if job.parent_job_id is not None else None
+        return healthpoint_operation(job, made_against)
 
     async def _run_job(self, job_id: str) -> None:
         job = self._fresh.pop(job_id, None) or await self.journal.get(job_id)
@@ -286,7 +286,7 @@ class TerminalWorker:
             op = await self.page.start(job_id, call.method, call.request, call.answers)
         except TerminalError as exc:
             if exc.refused:  # iClient refused at once ("Transaction already in progress."): nothing left
-                await self.conclude(job_id, hp.refused(exc.detail))
+                await self.conclude(job_id, hp.refused(exc.detail), job.kind)
                 return
             # The call may or may not have reached the terminal: never guess.
             await self._settle_unknown(job_id, f"the page failed while starting: {exc.detail}")
@@ -298,7 +298,7 @@ class TerminalWorker:
         if end is None:
             await self._recovery.after_unknown(job_id, hp)
             return
-        await self.conclude(job_id, end)
+        await self.conclude(job_id, end, job.kind)
 
     async def _pairing_record(self) -> PairingRecord | None:
         """The terminal's keys, read from the journal once and kept (``pair`` replaces them)."""
@@ -306,22 +306,26 @@ class TerminalWorker:
             self._pairing_cache = await self.journal.pairing(self.name)
         return self._pairing_cache
 
-    async def conclude(self, job_id: str, end: Finish | LeaveUnknown) -> None:
+    async def conclude(self, job_id: str, end: Finish | LeaveUnknown, kind: JobKind) -> None:
         """Carry out the operation's last effect: journal the outcome (a re-attached ``unknown``
         job's through ``settle``: its old "outcome unknown" error goes), or note why a
-        re-attached job stays ``unknown``. An outcome the journal refuses is kept (``_move``)."""
+        re-attached job stays ``unknown``. An outcome the journal refuses is kept (``_move``);
+        its JSON becomes the models of ``kind`` here, once."""
         if isinstance(end, LeaveUnknown):
             await self._audit.note(job_id, "reattach", end.why)
         elif end.reattached:
             rows = self._audit.take(job_id)
             try:
-                settled = await self.journal.settle(job_id, end.state, result=end.result or {}, note=end.note, notes=rows)
+                found, with_receipts = outcome_of(kind, end.result or {})
+                settled = await self.journal.settle(job_id, end.state, result=found, receipts=with_receipts,
+                                                    note=end.note, notes=rows)
             except (JobMoved, IllegalTransition) as exc:  # an operator or the claims report was first
                 await self._audit.refused(job_id, outcome_text(end.state, {"result": end.result}), exc, rows)
                 settled = await self.journal.get(job_id)
             await self._publish(settled)
         else:
-            await self._move(job_id, end.state, JobState.RUNNING, result=end.result, error=end.error)
+            result, receipts, error = outcome_models(kind, end.result, end.error)
+            await self._move(job_id, end.state, JobState.RUNNING, result=result, receipts=receipts, error=error)
 
     async def _follow(self, job_id: str, hp: HealthPointOperation, op: Operation) -> Finish | LeaveUnknown | None:
         """Feed the operation's events to ``hp`` and carry out its effects until it ends; None
@@ -406,7 +410,7 @@ class TerminalWorker:
         if job.state is JobState.QUEUED and job_id in self._queued:
             note = f"aborted by {operator}" if operator else "aborted"
             try:  # only out of ``queued``: if ``running`` is committed first, the job runs on
-                failed = await self.journal.move(job_id, JobState.FAILED, error={"message": "aborted before it started"},
+                failed = await self.journal.move(job_id, JobState.FAILED, error=JobError(message="aborted before it started"),
                                                  note=note, from_state=JobState.QUEUED)
             except JobMoved:
                 return False

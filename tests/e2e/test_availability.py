@@ -19,6 +19,7 @@ from websockets.asyncio.client import connect
 from bridge.config import BrowserConfig
 from bridge.daemon import Daemon
 from bridge.jobs import JobKind, JobState
+from bridge.protocol import ClaimParams
 from bridge.journal import Journal
 from tests.daemon_harness import (
     FRONT_DESK,
@@ -83,7 +84,7 @@ async def test_from_the_first_connection_reads_answer_and_new_work_is_minus_3200
         async with Journal(tmp_path / "state" / "claimbridge.db") as journal:
             left, _ = await journal.create_job(
                 kind=JobKind.CLAIM, request_id="left-running", terminal="front-desk",
-                request={**claim_request(requestId="left-running"), "terminal": "front-desk"},
+                request=ClaimParams.model_validate({**claim_request(requestId="left-running"), "terminal": "front-desk"}),
             )
             await journal.move(left.job_id, JobState.RUNNING)
         ledger_before = await sim.ledger()

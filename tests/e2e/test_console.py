@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from bridge.jobs import JobKind, JobState
+from bridge.protocol import ClaimParams, JobError
 from tests.daemon_harness import FRONT_DESK, Running, Sim, claim_request, make_settings, start_daemon, stop_daemon
 
 pytestmark = pytest.mark.e2e
@@ -102,10 +103,10 @@ async def test_console_login_pair_claim_resolve(unpaired: Running, browser: Brow
     # an unknown job (as a crash mid-claim leaves it) is resolved with a note
     record, _ = await daemon.journal.create_job(
         kind=JobKind.CLAIM, request_id="console-unknown-1", terminal=name,
-        request=claim_request(requestId="console-unknown-1"),
+        request=ClaimParams.model_validate(claim_request(requestId="console-unknown-1")),
     )
     await daemon.journal.move(record.job_id, JobState.RUNNING)
-    await daemon.journal.move(record.job_id, JobState.UNKNOWN, error={"message": "browser died mid-claim"})
+    await daemon.journal.move(record.job_id, JobState.UNKNOWN, error=JobError(message="browser died mid-claim"))
     await page.get_by_label("State").select_option("unknown")
     await page.get_by_role("button", name="Apply filters").click()
     row = f"#jobs tr[data-job-id='{record.job_id}'][data-state=unknown]"

@@ -15,6 +15,7 @@ import pytest
 
 from bench.common import ROOT, SubprocessDaemon
 from bridge.jobs import JobKind, JobState
+from bridge.protocol import ClaimParams
 from bridge.journal import Journal
 from tests.daemon_harness import FRONT_DESK, Sim, claim_request
 
@@ -99,7 +100,7 @@ async def test_a_port_clash_exits_before_the_journal_is_changed(tmp_path: Path, 
     async with Journal(state / "claimbridge.db") as journal:  # a crashed daemon's journal
         job, _ = await journal.create_job(
             kind=JobKind.CLAIM, request_id="was-running", terminal="front-desk",
-            request={**claim_request(requestId="was-running"), "terminal": "front-desk"},
+            request=ClaimParams.model_validate({**claim_request(requestId="was-running"), "terminal": "front-desk"}),
         )
         await journal.move(job.job_id, JobState.RUNNING)
     foreign = socket.socket()

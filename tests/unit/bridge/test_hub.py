@@ -10,12 +10,15 @@ from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord
 from bridge.protocol import Job, JobQuestion, JobStatus, PendingQuestion, TerminalPairing
+from tests.job_requests import claim, claim_outcome
 
 AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 
 
 def _row(job_id: str, state: JobState, result: dict[str, Any] | None = None) -> JobRecord:
-    return JobRecord(job_id, "r-" + job_id, JobKind.CLAIM, "front-desk", state, {}, result, None, None, AT, AT)
+    outcome = claim_outcome(**result) if result is not None else None
+    return JobRecord(job_id, "r-" + job_id, JobKind.CLAIM, "front-desk", state, claim("r-" + job_id), outcome, None,
+                     None, AT, AT)
 
 
 class Peer:
@@ -70,7 +73,8 @@ def test_a_row_that_does_not_fit_is_not_sent_and_its_waiter_gets_the_error() -> 
         peer = Peer()
         hub.subscribe(peer, ["*"])
         fut = hub.wait("job-1")
-        sent = hub.publish_job(_row("job-1", JobState.COMPLETED, {"totalBenefit": "not cents"}))
+        # The journal's records are typed; a field a bug filled wrongly still never reaches a peer.
+        sent = hub.publish_job(dataclasses.replace(_row("job-1", JobState.COMPLETED), seq="not a number"))
         await asyncio.sleep(0)
         return sent, peer, fut.exception()
 
@@ -119,7 +123,7 @@ def test_final_jobs_and_dropped_waiters_leave_nothing_behind() -> None:
         hub.own("job-1", peer)
         hub.publish_job(_row("job-1", JobState.UNKNOWN))
         assert hub.owns("job-1", peer)  # unknown: the terminal may still complete it
-        hub.publish_job(dataclasses.replace(_row("job-1", JobState.COMPLETED), result={"result": "APPROVED"}))
+        hub.publish_job(_row("job-1", JobState.COMPLETED, {"result": "APPROVED"}))
         fut = hub.wait("job-2")
         fut.cancel()
         hub.drop_waiter("job-2", fut)

@@ -24,6 +24,7 @@ from bridge.observability import (
     secrets_to_mask,
 )
 from bridge.browser.page import Browser
+from tests.job_requests import outcome, request_for
 
 TOKEN = "s3cr3t-token-AbCdEf0123456789"
 JOB = "0b9f6c1e-3c1a-4f7e-9a55-2d1d8f1c7e42"
@@ -140,9 +141,9 @@ async def test_metrics_count_jobs_waiting_on_evidence_by_age(tmp_path: Path) -> 
             ("u2", JobKind.CANCEL, JobState.UNKNOWN, None),
             ("b1", JobKind.HEALTHCODE_BILL, JobState.COMPLETED, {"status": "Collected"}),
         ):
-            job, _ = await journal.create_job(kind=kind, request_id=request_id, terminal="t", request={})
+            job, _ = await journal.create_job(kind=kind, request_id=request_id, terminal="t", request=request_for(kind, request_id))
             await journal.move(job.job_id, JobState.RUNNING)
-            await journal.move(job.job_id, final, result=result)
+            await journal.move(job.job_id, final, result=outcome(kind, result) if result is not None else None)
             clock[0] += timedelta(days=2)  # u1 waits 6 days at the scrape, u2 4 days, b1 2 days
         obs = Observability(journal, Hub(), {}, Browser(None), lambda: True, [], "INFO", now=lambda: clock[0])
         async with obs:

@@ -6,6 +6,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from bridge.clearing.worker import HealthcodeWorker
+from bridge.jobs import JobKind
+from bridge.journal import JobRecord
+from tests.job_requests import bill
 
 
 def _worker() -> HealthcodeWorker:
@@ -21,7 +24,7 @@ def test_one_lock_per_job() -> None:
 
 def test_enqueue_marks_the_invoice_number_active() -> None:
     worker = _worker()
-    job: Any = SimpleNamespace(job_id="j1", request={"bill": {"invoiceNumber": "INV-1"}})
+    job = JobRecord.queued("j1", "r1", JobKind.HEALTHCODE_BILL, None, bill("INV-1"), None, "2026-11-22T23:00:00+00:00", 1)
     worker.enqueue(job, check_first=True)
     assert worker.active_invoices == {"INV-1": "j1"}
 

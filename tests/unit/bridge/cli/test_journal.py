@@ -19,6 +19,7 @@ from bridge.journal.gaps import JournalGaps
 from bridge.journal.guard import MarkKeeper, check_before_open
 from bridge.journal.mark import mark_path, read_mark
 from bridge.statelock import StateDirLock
+from tests.job_requests import request_for
 
 
 def _config(tmp_path: Path) -> list[str]:
@@ -38,7 +39,7 @@ def _daemon_start(db: Path, jobs: int) -> None:
             if j.behind is None:
                 for _ in range(jobs):
                     await j.create_job(kind=JobKind.CLAIM, request_id=f"r-{j.thread.seq}-abcdefghijkl",
-                                       terminal="t", request={})
+                                       terminal="t", request=request_for(JobKind.CLAIM, f"r-{j.thread.seq}-abcdefghijkl"))
             keeper.write_now()
 
     asyncio.run(go())

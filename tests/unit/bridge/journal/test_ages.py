@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal, Waiting, WaitingJobs
+from tests.job_requests import claim_outcome, outcome, request_for
 
 T0 = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 
@@ -19,9 +20,9 @@ def test_unknown_jobs_and_unpaid_collected_bills_with_when_they_began_waiting(tm
         async with Journal(tmp_path / "j.db", clock=lambda: now[0]) as j:
 
             async def job(kind: JobKind, request_id: str, *moves: tuple[JobState, dict[str, object] | None]) -> None:
-                created, _ = await j.create_job(kind=kind, request_id=request_id, terminal="t", request={})
+                created, _ = await j.create_job(kind=kind, request_id=request_id, terminal="t", request=request_for(kind, request_id))
                 for state, result in moves:
-                    await j.move(created.job_id, state, result=result)
+                    await j.move(created.job_id, state, result=outcome(kind, result) if result is not None else None)
 
             running = (JobState.RUNNING, None)
             await job(JobKind.CLAIM, "done", running, (JobState.COMPLETED, {"result": "APPROVED"}))
@@ -49,12 +50,12 @@ def test_a_job_moved_on_since_is_counted_from_its_latest_state(tmp_path: Path) -
 
     async def go() -> list[Waiting]:
         async with Journal(tmp_path / "j.db", clock=lambda: now[0]) as j:
-            created, _ = await j.create_job(kind=JobKind.CLAIM, request_id="r", terminal="t", request={})
+            created, _ = await j.create_job(kind=JobKind.CLAIM, request_id="r", terminal="t", request=request_for(JobKind.CLAIM, "r"))
             await j.move(created.job_id, JobState.RUNNING)
             now[0] = T0 + timedelta(hours=1)
             await j.move(created.job_id, JobState.UNKNOWN)
             now[0] = T0 + timedelta(hours=5)
-            await j.update_result(created.job_id, {"note": "candidate rows"})  # not a state change
+            await j.update_result(created.job_id, claim_outcome(note="candidate rows"))  # not a state change
             return await WaitingJobs(j).all()
 
     assert asyncio.run(go()) == [Waiting("unknown", "claim", T0 + timedelta(hours=1))]

@@ -9,6 +9,7 @@ from pathlib import Path
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal
 from bridge.journal.changes import JobChanges
+from tests.job_requests import request_for
 
 AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 
@@ -17,7 +18,7 @@ def test_pages_reach_every_job_in_change_order(tmp_path: Path) -> None:
     async def go() -> None:
         async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
             changes = JobChanges(j)
-            made = [(await j.create_job(kind=JobKind.CLAIM, request_id=f"r{i}", terminal="t", request={}))[0]
+            made = [(await j.create_job(kind=JobKind.CLAIM, request_id=f"r{i}", terminal="t", request=request_for(JobKind.CLAIM, f"r{i}")))[0]
                     for i in range(25)]
             # the fifth job changes again: it moves to the end of the order
             moved = await j.move(made[4].job_id, JobState.RUNNING)

@@ -10,6 +10,7 @@ from pathlib import Path
 from bridge.jobs import JobKind
 from bridge.journal import Journal
 from bridge.journal.events import EVENTS_TABLE, RESERVE, WRITE_AFTER_S, EventLog
+from tests.job_requests import request_for
 
 AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 
@@ -76,7 +77,7 @@ def test_events_ride_along_with_the_next_job_write_and_cost_no_commit_of_their_o
             log.record("job.status", {"jobId": "a", "message": "one"})
             log.record("job.status", {"jobId": "a", "message": "two"})
             assert _rows(tmp_path / "j.db") == []  # not written at once, each in its own commit
-            await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={"x": 1})
+            await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request=request_for(JobKind.CLAIM, "r1"))
             assert _rows(tmp_path / "j.db") == [1, 2]  # committed with the job's row
             assert len(commits) == 1  # one commit (one fsync) for the job and both events
             await j.read(lambda: j.thread.conn.set_trace_callback(None))
@@ -97,8 +98,8 @@ def test_a_job_write_commits_even_when_the_events_cannot_be_written(tmp_path: Pa
             await log.open()
             await j.read(lambda: j.thread.conn.execute("DROP TABLE events"))
             log.record("job.status", {"jobId": "a", "message": "kept"})
-            job, created = await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request={"x": 1})
-            assert created and (await j.get(job.job_id)).request == {"x": 1}
+            job, created = await j.create_job(kind=JobKind.CLAIM, request_id="r1", terminal="t", request=request_for(JobKind.CLAIM, "r1"))
+            assert created and (await j.get(job.job_id)).request == request_for(JobKind.CLAIM, "r1")
             await j.read(lambda: j.thread.conn.execute(EVENTS_TABLE))
             assert _rows(tmp_path / "j.db") == []
             # still replayed from memory, and written by the next commit

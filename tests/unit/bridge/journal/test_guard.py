@@ -18,6 +18,7 @@ from bridge.jobs import JobKind
 from bridge.journal import Journal
 from bridge.journal.guard import MarkKeeper, check_before_open
 from bridge.journal.mark import mark_path, read_mark
+from tests.job_requests import request_for
 
 
 def run(coro: Any) -> Any:
@@ -30,7 +31,7 @@ async def _start(db: Path, jobs: int = 0) -> tuple[bool, int]:
         keeper = MarkKeeper(j, mark, problem)
         await keeper.start()
         for i in range(jobs):
-            await j.create_job(kind=JobKind.CLAIM, request_id=f"request-{uuid.uuid4()}", terminal="t", request={})
+            await j.create_job(kind=JobKind.CLAIM, request_id=f"request-{uuid.uuid4()}", terminal="t", request=request_for(JobKind.CLAIM, f"request-{uuid.uuid4()}"))
         keeper.write_now()
         return j.behind is not None, j.thread.seq
 
@@ -79,13 +80,13 @@ def test_the_mark_follows_the_journal_while_it_runs(tmp_path: Path) -> None:
             keeper = MarkKeeper(j, None)
             await keeper.start()
             loop = asyncio.create_task(keeper.run(interval_s=0.01))
-            await j.create_job(kind=JobKind.CLAIM, request_id="a", terminal="t", request={})
+            await j.create_job(kind=JobKind.CLAIM, request_id="a", terminal="t", request=request_for(JobKind.CLAIM, "a"))
             for _ in range(200):
                 mark = read_mark(mark_path(db))
                 if mark is not None and mark.seq == 1:
                     break
                 await asyncio.sleep(0.01)
-            await j.create_job(kind=JobKind.CLAIM, request_id="b", terminal="t", request={})
+            await j.create_job(kind=JobKind.CLAIM, request_id="b", terminal="t", request=request_for(JobKind.CLAIM, "b"))
             loop.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await loop

@@ -14,6 +14,7 @@ from bridge.jobs import JobKind
 from bridge.journal import Journal
 from bridge.journal.integrity import check_journal
 from bridge.journal.mark import Mark
+from tests.job_requests import request_for
 
 
 def _journal(path: Path, jobs: int = 5) -> None:
@@ -21,7 +22,7 @@ def _journal(path: Path, jobs: int = 5) -> None:
         async with Journal(path) as j:
             for i in range(jobs):
                 await j.create_job(kind=JobKind.CLAIM, request_id=f"request-{i:04d}-abcdefghijkl", terminal="t",
-                                   request={"i": i, "pad": "x" * 400})
+                                   request=request_for(JobKind.CLAIM, f"request-{i:04d}-abcdefghijkl"))
 
     asyncio.run(go())
 

@@ -13,6 +13,8 @@ import pytest
 from bridge.errors import JournalUnavailable
 from bridge.jobs import JobKind, JobState
 from bridge.journal import Journal, ReconciliationStore
+from tests.job_requests import request_for
+from tests.job_requests import claim_outcome
 
 AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 
@@ -27,17 +29,17 @@ def test_window_and_ref_tag_queries_and_reconciliations(tmp_path: Path) -> None:
     async def go() -> None:
         async with Journal(tmp_path / "j.db", clock=lambda: now[0]) as j:
             store = ReconciliationStore(j)
-            a, _ = await j.create_job(kind=JobKind.CLAIM, request_id="a", terminal="t", request={})
+            a, _ = await j.create_job(kind=JobKind.CLAIM, request_id="a", terminal="t", request=request_for(JobKind.CLAIM, "a"))
             now[0] = AT + timedelta(hours=2)
-            b, _ = await j.create_job(kind=JobKind.CANCEL, request_id="b", terminal="t", request={})
-            await j.create_job(kind=JobKind.GAP, request_id="c", terminal="t", request={})
-            await j.create_job(kind=JobKind.CLAIM, request_id="d", terminal="u", request={})
+            b, _ = await j.create_job(kind=JobKind.CANCEL, request_id="b", terminal="t", request=request_for(JobKind.CANCEL, "b"))
+            await j.create_job(kind=JobKind.GAP, request_id="c", terminal="t", request=request_for(JobKind.GAP, "c"))
+            await j.create_job(kind=JobKind.CLAIM, request_id="d", terminal="u", request=request_for(JobKind.CLAIM, "d"))
             got = await store.jobs_created_between("t", [JobKind.CLAIM, JobKind.CANCEL], AT, AT + timedelta(hours=3))
             assert [x.job_id for x in got] == [a.job_id, b.job_id]
             assert await store.jobs_created_between("t", [JobKind.CLAIM], AT + timedelta(hours=1), AT + timedelta(hours=3)) == []
             assert await store.jobs_created_between("t", [], AT, AT + timedelta(hours=3)) == []
             await j.move(a.job_id, JobState.RUNNING)
-            await j.move(a.job_id, JobState.COMPLETED, result={"refTag": "2120601"})
+            await j.move(a.job_id, JobState.COMPLETED, result=claim_outcome(refTag="2120601"))
             assert [x.job_id for x in await store.jobs_with_ref_tags(["2120601", "9"])] == [a.job_id]
             assert await store.jobs_with_ref_tags([]) == []
             assert await store.last_reconciliation("t", "2026-11-23") is None

@@ -1,8 +1,10 @@
 """bridge/journal/records.py: rows decoded from a plain mapping and from a real SQLite row alike,
-and a pairing's key kept out of its repr."""
+into the protocol's models of the job's kind (receipts lifted out of the result), and a pairing's
+key kept out of its repr."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +18,8 @@ from bridge.journal.records import (
     JobRecord, PairingRecord, TerminalRecord, decode_every_job, decode_jobs, job_from_row, pairing_from_row,
 )
 from bridge.journal.schema import SCHEMA
+from bridge.protocol import BillRequest, ClaimOutcome, ClaimParams, JobError, Receipts, request_data
+from tests.job_requests import bill, claim, claim_outcome
 
 AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 
@@ -23,7 +27,7 @@ AT = datetime(2026, 11, 22, 23, 0, tzinfo=UTC)
 def _job_row(**changes: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "job_id": "j1", "request_id": "r1", "kind": "claim", "terminal": "t", "state": "completed",
-        "request": '{"items":[{"claimAmount":5000}]}', "result": '{"result":"APPROVED"}', "error": None,
+        "request": json.dumps(request_data(claim("r1"))), "result": '{"result":"APPROVED"}', "error": None,
         "parent_job_id": None, "created_at": "2026-11-22T23:00:00.000000+00:00",
         "updated_at": "2026-11-22T23:00:05.000000+00:00", "seq": 7,
     }
@@ -34,10 +38,46 @@ def _job_row(**changes: Any) -> dict[str, Any]:
 def test_a_job_row_from_a_mapping() -> None:
     job = job_from_row(_job_row())
     assert job == JobRecord(
-        "j1", "r1", JobKind.CLAIM, "t", JobState.COMPLETED, {"items": [{"claimAmount": 5000}]},
-        {"result": "APPROVED"}, None, None, AT, datetime(2026, 11, 22, 23, 0, 5, tzinfo=UTC), seq=7,
+        "j1", "r1", JobKind.CLAIM, "t", JobState.COMPLETED, claim("r1"),
+        claim_outcome(result="APPROVED"), None, None, AT, datetime(2026, 11, 22, 23, 0, 5, tzinfo=UTC), seq=7,
     )
     assert job.kind is JobKind.CLAIM and job.state is JobState.COMPLETED
+    assert isinstance(job.request, ClaimParams) and isinstance(job.result, ClaimOutcome) and job.receipts is None
+
+
+def test_receipts_are_lifted_out_of_the_stored_result() -> None:
+    job = job_from_row(_job_row(result='{"result":"APPROVED","gap":40,"receipts":{"merchant":"M","customer":"C"}}'))
+    assert job.receipts == Receipts(merchant="M", customer="C")
+    assert job.result == claim_outcome(result="APPROVED", gap=40) and "receipts" not in (job.result.model_extra or {})
+
+
+def test_each_kind_decodes_into_its_own_models() -> None:
+    stored = bill(replaces="old")
+    job = job_from_row(_job_row(kind="healthcodeBill", terminal=None, request=json.dumps(request_data(stored)),
+                                result='{"status":"Collected","invoiceNumber":"INV-1","paid":4200,"datePaid":"x"}'))
+    assert job.request == stored and job.request_as(BillRequest).replaces == "old"
+    assert job.result is not None and job.result.model_dump(mode="json", exclude_unset=True) == {
+        "status": "Collected", "invoiceNumber": "INV-1", "paid": 4200, "datePaid": "x",
+    }
+    with pytest.raises(TypeError):
+        job.request_as(ClaimParams)
+    with pytest.raises(TypeError):
+        job.result_as(ClaimOutcome)
+
+
+@pytest.mark.parametrize("changes", [
+    {"request": '{"items":[{"claimAmount":5000}]}'},  # not what a claim job stores
+    {"result": '{"status":"Collected"}', "kind": "claim"},  # a claim result is tolerant, but...
+    {"result": '"APPROVED"'},  # not an object
+    {"result": '{"result":"APPROVED","receipts":"text"}'},
+    {"error": '{"code":1}'},  # no message
+])
+def test_a_row_whose_json_does_not_fit_its_model_does_not_decode(changes: dict[str, Any]) -> None:
+    if changes.get("kind") == "claim":  # ... a bill's result needs its invoice number
+        changes = {"kind": "healthcodeBill", "terminal": None, "request": json.dumps(request_data(bill()))}
+        changes["result"] = '{"status":"Collected"}'
+    with pytest.raises(ValueError):
+        job_from_row(_job_row(**changes))
 
 
 def test_a_job_row_from_sqlite_decodes_the_same(tmp_path: Path) -> None:
@@ -53,7 +93,7 @@ def test_a_job_row_from_sqlite_decodes_the_same(tmp_path: Path) -> None:
         )
         stored = db.execute("SELECT * FROM jobs").fetchone()
     assert job_from_row(stored) == job_from_row(row)
-    assert job_from_row(stored).error == {"message": "late"} and job_from_row(stored).parent_job_id == "p"
+    assert job_from_row(stored).error == JobError(message="late") and job_from_row(stored).parent_job_id == "p"
 
 
 def test_an_unknown_state_is_refused() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from bridge.jobs import JobKind
 from bridge.journal import Journal
 from bridge.terminals.audit import AuditTrail, question_detail
+from tests.job_requests import request_for
 
 
 def test_rows_wait_for_the_next_note_and_keep_their_times(tmp_path: Path) -> None:
@@ -17,7 +18,7 @@ def test_rows_wait_for_the_next_note_and_keep_their_times(tmp_path: Path) -> Non
 
     async def go() -> None:
         async with Journal(tmp_path / "j.db", clock=lambda: now[0]) as j:
-            job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="c", terminal="t", request={})
+            job, _ = await j.create_job(kind=JobKind.CLAIM, request_id="c", terminal="t", request=request_for(JobKind.CLAIM, "c"))
             trail = AuditTrail(j)
             trail.add(job.job_id, "status", "Reading card")
             now[0] += timedelta(seconds=3)

@@ -16,6 +16,8 @@ from bridge.journal import JobRecord, Journal
 from bridge.browser.page import TerminalPage
 from bridge.terminals.audit import AuditTrail
 from bridge.terminals.recovery import Recovery, wait_ready
+from bridge.protocol import JobError
+from tests.job_requests import request_for
 
 
 def test_wait_ready_returns_once_the_page_is_back() -> None:
@@ -66,7 +68,7 @@ class _Runner:
         self.continued.append(hp.job_id)
         return None
 
-    async def conclude(self, job_id: str, end: Finish | LeaveUnknown) -> None:
+    async def conclude(self, job_id: str, end: Finish | LeaveUnknown, kind: JobKind) -> None:
         raise AssertionError("never concluded here")
 
 
@@ -78,11 +80,11 @@ class _NoPage:
 
 
 async def _job(journal: Journal, request_id: str, state: JobState | None = None, terminal: str = "front-desk") -> str:
-    job, _ = await journal.create_job(kind=JobKind.CLAIM, request_id=request_id, terminal=terminal, request={})
+    job, _ = await journal.create_job(kind=JobKind.CLAIM, request_id=request_id, terminal=terminal, request=request_for(JobKind.CLAIM, request_id))
     if state is not None:
         await journal.move(job.job_id, JobState.RUNNING)
         if state is not JobState.RUNNING:
-            await journal.move(job.job_id, state, error={"message": "lost"})
+            await journal.move(job.job_id, state, error=JobError(message="lost"))
     return job.job_id
 
 

@@ -20,7 +20,8 @@ from bridge.errors import NotAllowedNow
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
-from bridge.protocol import Job, PendingQuestion
+from bridge.protocol import JOB_REQUESTS, ClaimOutcome, ClaimParams, Job, JobError, PendingQuestion
+from tests.job_requests import outcome
 from bridge.terminals.runner import TerminalWorker
 
 CLAIM = {
@@ -95,12 +96,14 @@ async def _run(tmp_path: Path, page: ScriptedPage, kind: JobKind = JobKind.CLAIM
         await worker.load_page()
         parent_id = None
         if parent is not None:
-            made, _ = await journal.create_job(kind=JobKind.CLAIM, request_id="r-0", terminal="front-desk", request=parent[0])
+            made, _ = await journal.create_job(kind=JobKind.CLAIM, request_id="r-0", terminal="front-desk",
+                                               request=ClaimParams.model_validate(parent[0]))
             await journal.move(made.job_id, JobState.RUNNING)
-            await journal.move(made.job_id, JobState.COMPLETED, result=parent[1])
+            await journal.move(made.job_id, JobState.COMPLETED,
+                               result=outcome(JobKind.CLAIM, parent[1]) if parent[1] is not None else None)
             parent_id = made.job_id
         job, _ = await journal.create_job(kind=kind, request_id="r-1", terminal="front-desk",
-                                          request=request if request is not None else CLAIM, parent_job_id=parent_id)
+                                          request=JOB_REQUESTS[kind].model_validate(request or CLAIM), parent_job_id=parent_id)
         waiter = hub.wait(job.job_id)
         task = asyncio.create_task(worker.run())
         worker.enqueue(job.job_id)
@@ -213,7 +216,7 @@ def test_a_crash_leaves_the_job_unknown_then_the_runner_reattaches_it(tmp_path: 
     assert job.state is JobState.UNKNOWN  # what the waiter heard first: the crash
     assert [c[0] for c in page.calls] == ["initiateHealthPointClaim", "terminalInfo", "continueLastTransaction"]
     assert page.opened == 2  # the page was reloaded before re-attaching
-    assert final[0].result is not None and final[0].result["refTag"] == "RT-1" and final[0].error is None
+    assert final[0].result is not None and isinstance(final[0].result, ClaimOutcome) and final[0].result.refTag == "RT-1" and final[0].error is None
     assert "outcome from continueLastTransaction" in [r["detail"] for r in rows]
 
 
@@ -221,9 +224,10 @@ def test_reattached_outcome_is_journalled(tmp_path: Path) -> None:
     async def scenario() -> JobRecord:
         async with Journal(tmp_path / "j.db") as journal:
             await journal.save_pairing("front-desk", 100, 200, "k-secret")
-            job, _ = await journal.create_job(kind=JobKind.CLAIM, request_id="r-1", terminal="front-desk", request=CLAIM)
+            job, _ = await journal.create_job(kind=JobKind.CLAIM, request_id="r-1", terminal="front-desk",
+                                              request=ClaimParams.model_validate(CLAIM))
             await journal.move(job.job_id, JobState.RUNNING)
-            await journal.move(job.job_id, JobState.UNKNOWN, error={"message": "lost"})
+            await journal.move(job.job_id, JobState.UNKNOWN, error=JobError(message="lost"))
 
             def script(method: str, request: dict[str, Any] | None, answers: tuple[str, ...]) -> list[PageEvent]:
                 if method == "terminalInfo":
@@ -236,7 +240,7 @@ def test_reattached_outcome_is_journalled(tmp_path: Path) -> None:
 
     record = asyncio.run(scenario())
     assert record.state is JobState.COMPLETED and record.error is None
-    assert record.result is not None and record.result["refTag"] == "RT-1"
+    assert isinstance(record.result, ClaimOutcome) and record.result.refTag == "RT-1"
 
 
 def test_a_job_waiting_for_a_terminal_held_by_a_report_is_told_so(tmp_path: Path) -> None:
