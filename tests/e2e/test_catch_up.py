@@ -37,11 +37,16 @@ async def _journal_with_jobs(state_dir: Path, count: int) -> None:
             "INSERT INTO jobs (job_id, request_id, kind, terminal, state, digest, request, result, error,"
             " parent_job_id, created_at, updated_at, seq) VALUES (?, ?, 'rebateEstimate', 'front-desk', 'failed',"
             " 'x', ?, NULL, ?, NULL, ?, ?, ?)",
-            [(str(uuid.uuid4()), f"est-{i}", json.dumps({"requestId": f"est-{i}"}),
+            [(str(uuid.uuid4()), f"est-{i}", json.dumps(_estimate(f"est-{i}")),
               json.dumps({"message": "NOT STARTED"}), at, at, i) for i in range(1, count + 1)],
         )
         db.execute("UPDATE meta SET seq = ? WHERE id = 1", (count,))
     db.close()
+
+
+def _estimate(request_id: str) -> dict[str, object]:
+    """A rebate estimate's request as the journal stores it (the claim fixture without onApproved)."""
+    return {k: v for k, v in claim_request(requestId=request_id).items() if k != "onApproved"}
 
 
 async def test_job_list_since_pages_through_every_job(tmp_path: Path, sim: Sim) -> None:
