@@ -65,7 +65,8 @@ out=/var/tmp/check
   $CB call healthpoint.claim '{claim2}' --answer accept --field result.result --token-file /var/lib/claimbridge/token > /var/tmp/claim2 2>&1 &
   claim2=$!
   for i in $(seq 1 60); do  # until the claim is running (at the fund)
-    $CB jobs --state running --token-file /var/lib/claimbridge/token 2>/dev/null | grep -q " running" && break
+    # a job's line ("... claim  front-desk  running"), not "no jobs in state running"
+    $CB jobs --state running --token-file /var/lib/claimbridge/token 2>/dev/null | grep -qE "front-desk +running" && break
     sleep 0.2
   done
   start=$(date +%s)
