@@ -3,7 +3,6 @@
 Rows are decoded from stored JSON text by the journal's own ``job_from_row`` (as the daemon
 reads them), so what is checked here is the whole way from the stored bytes to the wire."""
 
-import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bridge.jobs import JobKind, JobState
+from bridge.jobs import JobKind
 from bridge.journal import JobRecord
 from bridge.journal.records import job_from_row
 from bridge.protocol import METHODS, ClaimOutcome, Job, JobPage, PaymentOutcome, PendingQuestion, job_from_record, job_wire

@@ -10,8 +10,10 @@ from pydantic import ValidationError
 
 from bridge.jobs import JobKind
 from bridge.protocol.params import ClaimParams, GapParams
-from bridge.protocol.requests import JOB_REQUESTS, BillRequest, request_data
-from bridge.protocol.results import JOB_RESULTS
+from bridge.protocol.requests import (
+    JOB_REQUESTS, BillRequest, decode_result, outcome_models, outcome_of, request_data, result_data, result_json,
+)
+from bridge.protocol.results import JOB_RESULTS, BillOutcome, ClaimOutcome, JobError, PaymentOutcome, Receipts
 
 FIXTURES = Path(__file__).parents[4] / "fixtures"
 PARAMS = json.loads((FIXTURES / "protocol" / "valid-params.json").read_text())["validParams"]
@@ -61,3 +63,35 @@ def test_a_bill_request_refuses_what_a_bill_job_never_stores() -> None:
         BillRequest.model_validate({"bill": BILL, "requestId": "r"})
     with pytest.raises(ValidationError):
         BillRequest.model_validate({"bill": {"invoiceNumber": "INV-1"}})
+
+
+def test_a_result_with_receipts_inside_is_stored_and_read_back_the_same() -> None:
+    stored = '{"result":"APPROVED","gap":40,"refTag":"RT-1","receipts":{"merchant":"M"}}'
+    result, receipts = decode_result("claim", stored)
+    assert isinstance(result, ClaimOutcome) and result.refTag == "RT-1" and receipts == Receipts(merchant="M")
+    assert result is not None and json.loads(result_json(result, receipts)) == json.loads(stored)
+    assert result_data(result) == {"result": "APPROVED", "gap": 40, "refTag": "RT-1"}
+    assert decode_result("claim", None) == (None, None) and result_data(None) == {}
+
+
+def test_an_outcome_as_the_operation_gives_it_becomes_the_kind_s_models() -> None:
+    result, receipts, error = outcome_models(
+        "gap", {"result": "DECLINED", "amount": 3000, "receipts": {"customer": "C"}}, {"message": "Declined", "code": "05"},
+    )
+    assert isinstance(result, PaymentOutcome) and result.amount == 3000 and receipts == Receipts(customer="C")
+    assert error == JobError(message="Declined", code="05")
+    assert outcome_models("claim", None, None) == (None, None, None)
+    assert outcome_of("cancel", {"result": "CANCELLED", "receipts": {}}) == (ClaimOutcome(result="CANCELLED"), None)
+
+
+@pytest.mark.parametrize("text", ['"APPROVED"', "[1]", "{broken", '{"totalBenefit": "twelve dollars"}'])
+def test_a_stored_result_that_does_not_fit_is_a_value_error(text: str) -> None:
+    with pytest.raises(ValueError):
+        decode_result("claim", text)
+
+
+def test_a_bill_result_needs_its_status_and_invoice_number() -> None:
+    result, _ = decode_result("healthcodeBill", '{"status":"Collected","invoiceNumber":"INV-1","remittanceIds":["r"]}')
+    assert isinstance(result, BillOutcome) and result.status == "Collected" and result.model_extra == {"remittanceIds": ["r"]}
+    with pytest.raises(ValueError):
+        decode_result("healthcodeBill", '{"status":"Collected"}')
