@@ -45,15 +45,25 @@ _OPEN = frozenset({JobState.QUEUED, JobState.RUNNING, JobState.UNKNOWN})
 
 @dataclass(frozen=True, slots=True)
 class JobView:
-    """What a guard needs to know of one journalled job."""
+    """What a guard needs to know of one journalled job (the terminals' adapter reads it off the
+    journal's record: its request and result models)."""
 
     job_id: str
     kind: JobKind
     state: JobState
-    request: Mapping[str, Any] = field(default_factory=dict)
-    result: Mapping[str, Any] | None = None
+    #: The terminal's ``result`` word (``APPROVED``, ``DECLINED``, ``CANCELLED`` ...), once it has one.
+    result: str | None = None
     #: The job this one was made against (the claim of a cancel or gap, the gap of a refund).
     parent_job_id: str | None = None
+    #: A gap's or refund's ``amount`` as journalled (its default filled in).
+    asked: int | None = None
+    #: The amount the terminal reported for a gap or refund, when it did.
+    paid: int | None = None
+    #: A claim's gap in cents, as the fund answered it.
+    gap: int | None = None
+    #: A claim's time at the terminal (the fund's clock) and its settlement time.
+    terminal_at: datetime | None = None
+    settlement_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +77,7 @@ class Refusal:
 
 
 def _terminal_result(job: JobView) -> str | None:
-    return str((job.result or {}).get("result") or "") or None
+    return job.result or None
 
 
 def _approved(job: JobView) -> bool:
@@ -85,10 +95,9 @@ def _of(related: Sequence[JobView], kind: JobKind, parent: str) -> list[JobView]
 
 def paid_amount(payment: JobView) -> int:
     """Cents a gap payment (or refund) asked the terminal for; the terminal's own figure wins."""
-    result = payment.result or {}
-    if isinstance(result.get("amount"), int):
-        return int(result["amount"])
-    return int(payment.request.get("amount") or 0)
+    if payment.paid is not None:
+        return payment.paid
+    return payment.asked or 0
 
 
 def refund_left(payment: JobView, related: Sequence[JobView]) -> int:
@@ -161,14 +170,9 @@ def refuse_cancel(claim: JobView, related: Sequence[JobView]) -> Refusal | None:
     return None
 
 
-def _aware(value: Any) -> datetime | None:
-    """A result's time field (ISO text or datetime) when it names an aware moment."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if isinstance(value, datetime) and value.utcoffset() is not None:
+def _aware(value: datetime | None) -> datetime | None:
+    """A result's time when it names an aware moment (a naive one is not trusted)."""
+    if value is not None and value.utcoffset() is not None:
         return value
     return None
 
@@ -178,7 +182,7 @@ def claimed_at(claim: JobView, last_change: datetime) -> datetime:
     transaction (``result.terminalAt``, from the terminal's answer or the fund's claims report).
     Only a result without an aware one falls back to ``last_change`` (the journal row's): a
     patient who accepts after midnight must not move the claim to the next day."""
-    return _aware((claim.result or {}).get("terminalAt")) or last_change
+    return _aware(claim.terminal_at) or last_change
 
 
 def cancel_cutoff(claim: JobView, last_change: datetime) -> datetime:
@@ -186,7 +190,7 @@ def cancel_cutoff(claim: JobView, last_change: datetime) -> datetime:
     the fund took it (:func:`claimed_at`), and never at or after its settlement (seeds/004
     "Claim Cancel": same day, prior to settlement)."""
     deadline = cancel_deadline(claimed_at(claim, last_change))
-    settles = _aware((claim.result or {}).get("settlementAt"))
+    settles = _aware(claim.settlement_at)
     if settles is not None and settles <= deadline:
         return settles - timedelta(seconds=1)
     return deadline
@@ -206,7 +210,7 @@ def refuse_late_cancel(claim: JobView, last_change: datetime, now: datetime) -> 
 
 def default_gap_amount(claim: JobView) -> int:
     """The claim's gap in cents as the fund answered it (0 when it left none)."""
-    return int((claim.result or {}).get("gap") or 0)
+    return claim.gap or 0
 
 
 def gap_amount(claim: JobView, amount: int | None) -> int:

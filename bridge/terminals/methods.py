@@ -63,25 +63,17 @@ from bridge.protocol import (
     UnpairResult,
     job_from_record,
     outcome_of,
-    request_data,
     result_data,
 )
 from bridge.terminals.admin import TerminalAdmin
 from bridge.terminals.reconciler import Reconciler
+from bridge.terminals.views import job_view
 from bridge.terminals import TerminalWorker, history_of
 
-__all__ = ["Service", "answered_by", "job_view"]
+__all__ = ["Service", "answered_by"]
 
 #: Creates (and starts) a worker for a terminal that ``terminal.pair`` names for the first time.
 WorkerFactory = Callable[[str, int, int], Awaitable[TerminalWorker]]
-
-
-def job_view(job: JobRecord) -> JobView:
-    """A journal row as the money guards and the reconciliation see it."""
-    return JobView(
-        job_id=job.job_id, kind=job.kind, state=job.state, request=request_data(job.request),
-        result=result_data(job.result) if job.result is not None else None, parent_job_id=job.parent_job_id,
-    )
 
 
 def answered_by(operator: str | None, peer: Peer | None) -> str | None:
