@@ -51,7 +51,7 @@ class BillRequest(BaseModel):
     replaces: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-#: Any kind's stored request (:data:`JOB_REQUESTS` says which one a kind has).
+#: The stored request of every kind (:data:`JOB_REQUESTS` says which one a kind has).
 JobRequest: TypeAlias = ClaimParams | RebateEstimateParams | CancelParams | GapParams | RefundParams | BillRequest
 
 #: Job kind -> the model of the ``request`` its jobs keep.
@@ -73,7 +73,7 @@ def request_data(request: JobRequest) -> dict[str, Any]:
     return request.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-#: Any kind's result (:data:`~bridge.protocol.results.JOB_RESULTS` says which one a kind has).
+#: The result of every kind (:data:`~bridge.protocol.results.JOB_RESULTS` says which one a kind has).
 JobResult: TypeAlias = ClaimOutcome | PaymentOutcome | BillOutcome
 
 
