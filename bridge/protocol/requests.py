@@ -20,10 +20,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import from_json
 
 from bridge.healthcode.bills import Bill
+from bridge.jobs import JobState
 from bridge.protocol.params import CancelParams, ClaimParams, GapParams, RebateEstimateParams, RefundParams
 from bridge.protocol.results import JOB_RESULTS, BillOutcome, ClaimOutcome, JobError, PaymentOutcome, Receipts
 
@@ -33,6 +34,7 @@ __all__ = [
     "JobRequest",
     "JobResult",
     "decode_result",
+    "fitted_outcome",
     "outcome_models",
     "outcome_of",
     "request_data",
@@ -105,6 +107,25 @@ def outcome_models(
     if result is not None:
         models = outcome_of(kind, result)
     return models[0], models[1], JobError.model_validate(error) if error is not None else None
+
+
+def fitted_outcome(
+    kind: str, state: JobState, result: Mapping[str, Any] | None, error: Mapping[str, Any] | None,
+) -> tuple[JobState, JobResult | None, Receipts | None, JobError | None, str | None]:
+    """A terminal's outcome (the operation's ``state``, ``result`` and ``error``) as the kind's
+    models, with the note for the job's history (None: nothing to add).
+
+    An answer whose result or error does not fit the documented models (a field of a type the
+    terminal never sent before) is not guessed at nor lost: the job is ``unknown`` and its
+    history keeps the answer whole, for an operator to settle with ``job.resolve``.
+    """
+    try:
+        models = outcome_models(kind, result, error)
+    except ValidationError as exc:
+        answer = json.dumps({"result": result, "error": error}, sort_keys=True, default=str)
+        why = f"the terminal's answer does not fit the documented result ({exc.error_count()} problem(s))"
+        return JobState.UNKNOWN, None, None, JobError(message=why), f"{why}: {answer}"
+    return state, *models, None
 
 
 def decode_result(kind: str, text: str | None) -> tuple[JobResult | None, Receipts | None]:

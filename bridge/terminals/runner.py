@@ -38,7 +38,7 @@ from bridge.journal import JobRecord, Journal, PairingRecord
 from bridge.journal.held import outcome_json
 from bridge.browser.page import Operation, PageEvent, TerminalPage
 from bridge.terminals.audit import AuditTrail, outcome_text, question_detail
-from bridge.protocol import JobError, JobQuestion, JobResult, JobStatus, PendingQuestion, Receipts, TerminalPairing, outcome_models, outcome_of
+from bridge.protocol import JobError, JobQuestion, JobResult, JobStatus, PendingQuestion, Receipts, TerminalPairing, fitted_outcome, outcome_of
 from bridge.terminals.operations import REPORT_TIMEOUT_S, healthpoint_operation, next_op_id, pairing_keys, read_reconciliation
 from bridge.terminals.pairing import pair_on_page
 from bridge.terminals.recovery import Recovery, wait_ready
@@ -324,8 +324,8 @@ class TerminalWorker:
                 settled = await self.journal.get(job_id)
             await self._publish(settled)
         else:
-            result, receipts, error = outcome_models(kind, end.result, end.error)
-            await self._move(job_id, end.state, JobState.RUNNING, result=result, receipts=receipts, error=error)
+            state, result, receipts, error, note = fitted_outcome(kind, end.state, end.result, end.error)
+            await self._move(job_id, state, JobState.RUNNING, result=result, receipts=receipts, error=error, note=note)
 
     async def _follow(self, job_id: str, hp: HealthPointOperation, op: Operation) -> Finish | LeaveUnknown | None:
         """Feed the operation's events to ``hp`` and carry out its effects until it ends; None

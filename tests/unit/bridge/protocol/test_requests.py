@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bridge.jobs import JobKind
+from bridge.jobs import JobKind, JobState
 from bridge.protocol.params import ClaimParams, GapParams
 from bridge.protocol.requests import (
-    JOB_REQUESTS, BillRequest, decode_result, outcome_models, outcome_of, request_data, result_data, result_json,
+    JOB_REQUESTS, BillRequest, decode_result, fitted_outcome, outcome_models, outcome_of, request_data, result_data, result_json,
 )
 from bridge.protocol.results import JOB_RESULTS, BillOutcome, ClaimOutcome, JobError, PaymentOutcome, Receipts
 
@@ -95,3 +95,14 @@ def test_a_bill_result_needs_its_status_and_invoice_number() -> None:
     assert isinstance(result, BillOutcome) and result.status == "Collected" and result.model_extra == {"remittanceIds": ["r"]}
     with pytest.raises(ValueError):
         decode_result("healthcodeBill", '{"status":"Collected"}')
+
+
+def test_a_terminal_answer_that_does_not_fit_leaves_the_job_unknown_with_the_answer_kept() -> None:
+    fits = fitted_outcome("gap", JobState.COMPLETED, {"result": "APPROVED", "rrn": "123"}, None)
+    assert fits == (JobState.COMPLETED, PaymentOutcome(result="APPROVED", rrn="123"), None, None, None)
+    state, result, receipts, error, note = fitted_outcome(
+        "gap", JobState.COMPLETED, {"result": "APPROVED", "rrn": 123456, "receipts": {"merchant": "M"}}, None,
+    )
+    assert (state, result, receipts) == (JobState.UNKNOWN, None, None)
+    assert error is not None and "does not fit" in error.message
+    assert note is not None and '"rrn": 123456' in note and '"merchant": "M"' in note

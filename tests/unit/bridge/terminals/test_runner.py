@@ -192,6 +192,22 @@ def test_a_job_that_cannot_be_sent_fails_without_reaching_the_page(tmp_path: Pat
     assert page.calls == []
 
 
+def test_a_terminal_answer_that_does_not_fit_the_result_model_leaves_the_job_unknown_and_kept(tmp_path: Path) -> None:
+    # A gap payment whose answer carries rrn as a number (documented as text): the outcome is not
+    # guessed at nor dropped; the job is unknown and its history keeps the answer whole.
+    paid = {"result": "APPROVED", "transactionId": "t-1", "rrn": 123456, "amount": "4000"}
+    page = ScriptedPage(lambda method, request, answers: _events(("complete", paid)))
+    claim_result = {"result": "APPROVED", "transactionId": "claim-tx", "gap": 4000}
+    job, rows, _told = asyncio.run(_run(
+        tmp_path, page, kind=JobKind.GAP, request={"requestId": "r-1", "claimJobId": "x", "amount": 4000},
+        parent=(CLAIM, claim_result),
+    ))
+    assert [c[0] for c in page.calls] == ["initiatePurchase"]
+    assert job.state is JobState.UNKNOWN and job.result is None
+    assert job.error is not None and "does not fit" in job.error.message
+    assert any('"rrn": 123456' in str(r["detail"]) for r in rows)
+
+
 def test_a_crash_leaves_the_job_unknown_then_the_runner_reattaches_it(tmp_path: Path) -> None:
     sent_id: list[str] = []
 
