@@ -149,13 +149,13 @@ class Reconciler:
             open_ended = record.state in (JobState.UNKNOWN, JobState.RESOLVED)
             window = await self._window(record) if open_ended else None
             resolution = result.resolution if result is not None and record.state is JobState.RESOLVED else None
-            request = claim.request_as(ClaimRequest)
+            request = claim.request if isinstance(claim.request, ClaimRequest) else None  # a claim's, always
             jobs.append(healthpoint.ReconJob(
                 job_id=record.job_id,
                 kind=record.kind,
                 state=record.state,
-                provider_id=request.providerId,
-                total_claim_amount=claim_total(request.items),
+                provider_id=request.providerId if request is not None else "",
+                total_claim_amount=claim_total(request.items) if request is not None else 0,
                 ref_tag=str(ref_tag) if ref_tag else None,
                 result=_terminal_result(record) if record.state is not JobState.UNKNOWN else None,
                 total_benefit=(result.totalBenefit or 0) if result is not None else 0,
