@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from bridge.healthpoint.claims import ClaimRequest, Pairing, normalise_claim_response, to_iclient_cancel, to_iclient_claim
+from bridge.healthpoint.claims import (
+    ClaimRequest, ClaimResult, Pairing, normalise_claim_response, to_iclient_cancel, to_iclient_claim,
+)
 from bridge.healthpoint.policy import auto_answers
 from bridge.healthpoint.purchases import (
     normalise_purchase,
@@ -53,6 +55,7 @@ __all__ = [
     "HealthPointOperation",
     "LeaveUnknown",
     "NotRunnable",
+    "OperationRequest",
     "POLICY",
     "Parent",
     "Receipt",
@@ -77,9 +80,6 @@ _METHODS: Mapping[JobKind, str] = MappingProxyType({
     JobKind.REFUND: "initiateRefund",
 })
 _CONTINUE = "continueLastTransaction"
-#: The fields of a stored claim request that iClient's claim is made of (the rest is ours:
-#: requestId, terminal, onApproved).
-_CLAIM_FIELDS = ("providerId", "serviceType", "items")
 #: Who answered a question the desk never saw (history's ``by``).
 POLICY = "onApproved policy"
 ACKNOWLEDGED = "error acknowledged"
@@ -171,11 +171,24 @@ Effect = Status | Ask | Answer | Receipt | Finish | LeaveUnknown
 
 
 @dataclass(frozen=True, slots=True)
-class Parent:
-    """The journalled job a cancel or gap is made against: its stored request and result."""
+class OperationRequest:
+    """What the operation reads of a job's stored request (validated once, where it entered)."""
 
-    request: Mapping[str, Any]
-    result: Mapping[str, Any] | None
+    #: A claim's or rebate estimate's claim.
+    claim: ClaimRequest | None = None
+    #: A claim's ``onApproved`` policy.
+    on_approved: str | None = None
+    #: A gap's or refund's amount in cents (a gap without one pays the claim's gap).
+    amount: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parent:
+    """The journalled job a cancel or gap is made against: its claim and the claim's result
+    (``refTag``, ``gap``, ``transactionId``), None while it has none."""
+
+    claim: ClaimRequest | None
+    result: ClaimResult | None
 
 
 # -- the operation -------------------------------------------------------------------------------
@@ -188,11 +201,11 @@ class HealthPointOperation:
         kind: the job's kind (one of :data:`TRANSACTION_KINDS`).
         job_id: the job's id, sent as iClient's custom ``transactionId`` so that a re-attached
             answer can be proven to be this job's (seeds/004 "Supply a custom transaction ID").
-        request: the job's stored request (the protocol's params, as JSON).
+        request: what the operation reads of the job's stored request.
         parent: for a cancel or gap, the claim it is made against.
     """
 
-    def __init__(self, kind: JobKind, job_id: str, request: Mapping[str, Any], parent: Parent | None = None) -> None:
+    def __init__(self, kind: JobKind, job_id: str, request: OperationRequest, parent: Parent | None = None) -> None:
         if kind not in TRANSACTION_KINDS:
             raise NotRunnable(f"{kind} jobs do not run on a terminal")
         self.kind = kind
@@ -206,16 +219,13 @@ class HealthPointOperation:
         #: The question the terminal waits on the desk for, if any.
         self.pending: Ask | None = None
         self._receipts: list[str] = []
-        self._claim_request: ClaimRequest | None = None
-        self._claim_of: Mapping[str, Any] | None = None
 
     # -- what to send --------------------------------------------------------------------------
 
     @property
     def answers(self) -> tuple[str, ...]:
         """Labels the page answers by itself: the claim's ``onApproved`` policy."""
-        policy = self.request.get("onApproved")
-        return auto_answers(str(policy) if policy is not None else None)
+        return auto_answers(self.request.on_approved)
 
     @property
     def cancels_on_timeout(self) -> bool:
@@ -241,28 +251,28 @@ class HealthPointOperation:
         self.sent = request
         return Call(_METHODS[self.kind], request, self.answers)
 
-    def _claim(self, stored: Mapping[str, Any]) -> ClaimRequest:
-        """The claim a stored request holds, validated once per operation (the request is sent
-        and its answer read against it)."""
-        if self._claim_request is None or self._claim_of is not stored:
-            self._claim_request = ClaimRequest.model_validate({k: stored[k] for k in _CLAIM_FIELDS if k in stored})
-            self._claim_of = stored
-        return self._claim_request
+    def _claim(self, claim: ClaimRequest | None) -> ClaimRequest:
+        if claim is None:
+            raise NotRunnable(f"a {self.kind} job needs its claim")
+        return claim
 
     def _request(self, pairing: Pairing | None) -> dict[str, Any]:
         if self.kind in (JobKind.CLAIM, JobKind.REBATE_ESTIMATE):
-            return to_iclient_claim(self._claim(self.request), pairing)
+            return to_iclient_claim(self._claim(self.request.claim), pairing)
         if self.kind is JobKind.REFUND:
-            return to_iclient_refund(int(self.request["amount"]), pairing)
+            return to_iclient_refund(self.request.amount or 0, pairing)
         if self.parent is None:
             raise NotRunnable(f"a {self.kind} job needs the job it was made against")
         result = self.parent.result
         if result is None:
             raise NotRunnable(f"the job a {self.kind} was made against has no result")
         if self.kind is JobKind.CANCEL:
-            return to_iclient_cancel(self._claim(self.parent.request), str(result["refTag"]), pairing)
-        amount = int(self.request.get("amount") or result["gap"])
-        return to_iclient_gap_purchase(amount, str(result["transactionId"]), pairing)
+            if not result.refTag:
+                raise NotRunnable("the claim a cancel was made against has no refTag")
+            return to_iclient_cancel(self._claim(self.parent.claim), result.refTag, pairing)
+        if not result.transactionId:
+            raise NotRunnable("the claim a gap was made against has no transactionId")
+        return to_iclient_gap_purchase(self.request.amount or result.gap or 0, result.transactionId, pairing)
 
     def reattach(self, pairing: Pairing | None) -> Call:
         """Follow ``continueLastTransaction`` for this ``unknown`` job from now on: the call to
@@ -375,7 +385,7 @@ class HealthPointOperation:
     def _result(self, response: Mapping[str, Any]) -> dict[str, Any]:
         if is_purchase(self.kind):
             return normalise_purchase(response)
-        request = None if self.kind is JobKind.CANCEL else self._claim(self.request)
+        request = None if self.kind is JobKind.CANCEL else self.request.claim
         return normalise_claim_response(response, request).model_dump(mode="json")
 
 

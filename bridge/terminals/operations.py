@@ -11,11 +11,12 @@ import itertools
 from typing import Any
 
 from bridge import healthpoint
-from bridge.healthpoint.operation import HealthPointOperation, Parent, report_call
+from bridge.healthpoint.claims import ClaimRequest, ClaimResult
+from bridge.healthpoint.operation import HealthPointOperation, OperationRequest, Parent, report_call
 from bridge.errors import TerminalError
 from bridge.lifecycle import iclient_unreachable
 from bridge.journal import JobRecord, PairingRecord
-from bridge.protocol import request_data, result_data
+from bridge.protocol import ClaimParams, GapParams, RefundParams
 from bridge.browser.page import Operation, PageEvent, TerminalPage
 
 __all__ = [
@@ -39,17 +40,25 @@ def pairing_keys(record: PairingRecord) -> healthpoint.Pairing:
 
 
 def healthpoint_operation(job: JobRecord, made_against: JobRecord | None) -> HealthPointOperation:
-    """A job's HealthPoint operation: the pure operation reads its request (and, for a cancel,
-    gap or refund, the request and result of the job it was made against) as JSON values.
+    """A job's HealthPoint operation, read off the journal's models (nothing validated again):
+    its claim, policy or amount, and for a cancel or gap the claim it was made against and that
+    claim's result.
 
     Raises:
         NotRunnable: the job's kind does not run on a terminal.
     """
+    request = job.request
     parent = None
     if made_against is not None:
-        result = result_data(made_against.result) if made_against.result is not None else None
-        parent = Parent(request_data(made_against.request), result)
-    return HealthPointOperation(job.kind, job.job_id, request_data(job.request), parent)
+        claim = made_against.request
+        result = made_against.result
+        parent = Parent(claim if isinstance(claim, ClaimRequest) else None,
+                        result if isinstance(result, ClaimResult) else None)
+    return HealthPointOperation(job.kind, job.job_id, OperationRequest(
+        claim=request if isinstance(request, ClaimRequest) else None,
+        on_approved=request.onApproved if isinstance(request, ClaimParams) else None,
+        amount=request.amount if isinstance(request, (GapParams, RefundParams)) else None,
+    ), parent)
 
 
 async def wait_kind(op: Operation, kinds: tuple[str, ...], timeout: float) -> PageEvent:

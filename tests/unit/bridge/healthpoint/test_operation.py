@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bridge.healthpoint import Pairing
+from bridge.healthpoint import ClaimRequest, ClaimResult, Pairing
 from bridge.healthpoint.operation import (
     ACKNOWLEDGED,
     POLICY,
@@ -19,6 +19,7 @@ from bridge.healthpoint.operation import (
     HealthPointOperation,
     LeaveUnknown,
     NotRunnable,
+    OperationRequest,
     Parent,
     Receipt,
     Status,
@@ -42,17 +43,18 @@ CLAIM = {
         {"claimAmount": 4400, "serviceCode": "505", "description": "Review", "patientId": "03", "serviceDate": "2026-11-22"},
     ],
 }
+#: The claim a stored claim request holds (its other fields, requestId, terminal, onApproved, are ours).
+CLAIM_REQUEST = ClaimRequest.model_validate({k: CLAIM[k] for k in ("providerId", "serviceType", "items")})
 #: A claim's stored result as the journal keeps it (the wire's names).
-CLAIM_RESULT = {"result": "APPROVED", "refTag": "RT-77", "gap": 8040, "transactionId": "hp-txn-1"}
-PAID = {"result": "APPROVED", "amount": 8040, "transactionId": "card-1"}
+CLAIM_RESULT = ClaimResult(result="APPROVED", refTag="RT-77", gap=8040, transactionId="hp-txn-1")
 
-#: Each kind: its stored request and the job it was made against.
-JOBS: dict[JobKind, tuple[dict[str, Any], Parent | None]] = {
-    JobKind.CLAIM: ({**CLAIM, "onApproved": "accept"}, None),
-    JobKind.REBATE_ESTIMATE: (CLAIM, None),
-    JobKind.CANCEL: ({"requestId": "r-2", "claimJobId": "claim-1"}, Parent(CLAIM, CLAIM_RESULT)),
-    JobKind.GAP: ({"requestId": "r-3", "claimJobId": "claim-1", "amount": 8040}, Parent(CLAIM, CLAIM_RESULT)),
-    JobKind.REFUND: ({"requestId": "r-4", "paymentJobId": "gap-1", "amount": 8040}, Parent({}, PAID)),
+#: Each kind: what the operation reads of its stored request, and the job it was made against.
+JOBS: dict[JobKind, tuple[OperationRequest, Parent | None]] = {
+    JobKind.CLAIM: (OperationRequest(claim=CLAIM_REQUEST, on_approved="accept"), None),
+    JobKind.REBATE_ESTIMATE: (OperationRequest(claim=CLAIM_REQUEST), None),
+    JobKind.CANCEL: (OperationRequest(), Parent(CLAIM_REQUEST, CLAIM_RESULT)),
+    JobKind.GAP: (OperationRequest(amount=8040), Parent(CLAIM_REQUEST, CLAIM_RESULT)),
+    JobKind.REFUND: (OperationRequest(amount=8040), None),
 }
 #: What iClient answers for each kind when the transaction went through (the job's own).
 ANSWERS: dict[JobKind, dict[str, Any]] = {
@@ -117,7 +119,7 @@ def test_a_claim_is_initiate_health_point_claim_with_our_transaction_id_and_the_
 
 @pytest.mark.parametrize(("policy", "answers"), [("accept", ("ACCEPT",)), ("reject", ("REJECT",)), ("ask", ()), (None, ())])
 def test_the_page_answers_what_on_approved_says(policy: str | None, answers: tuple[str, ...]) -> None:
-    request = {**CLAIM, "onApproved": policy} if policy else CLAIM
+    request = OperationRequest(claim=CLAIM_REQUEST, on_approved=policy)
     assert HealthPointOperation(JobKind.CLAIM, "j", request).call(None).answers == answers
 
 
@@ -139,7 +141,7 @@ def test_a_gap_is_a_purchase_linked_to_the_claim_with_the_claims_gap_by_default(
     assert call.method == "initiatePurchase" and call.request is not None
     assert call.request["healthpointTransactionId"] == "hp-txn-1" and call.request["amount"] == "8040"
     assert call.request["integratedReceipt"] is True
-    default = HealthPointOperation(JobKind.GAP, "j", {"claimJobId": "c"}, Parent(CLAIM, CLAIM_RESULT)).call(None)
+    default = HealthPointOperation(JobKind.GAP, "j", OperationRequest(), Parent(CLAIM_REQUEST, CLAIM_RESULT)).call(None)
     assert default.request is not None and default.request["amount"] == "8040"
 
 
@@ -152,18 +154,27 @@ def test_a_refund_is_initiate_refund_of_its_amount() -> None:
 @pytest.mark.parametrize("kind", [JobKind.CANCEL, JobKind.GAP])
 def test_a_job_made_against_a_claim_needs_the_claim_and_its_result(kind: JobKind) -> None:
     with pytest.raises(NotRunnable, match="needs the job"):
-        HealthPointOperation(kind, "j", {}).call(None)
+        HealthPointOperation(kind, "j", OperationRequest()).call(None)
     with pytest.raises(NotRunnable, match="has no result"):
-        HealthPointOperation(kind, "j", {}, Parent(CLAIM, None)).call(None)
+        HealthPointOperation(kind, "j", OperationRequest(), Parent(CLAIM_REQUEST, None)).call(None)
 
 
 def test_what_cannot_be_sent_is_not_runnable() -> None:
     with pytest.raises(NotRunnable, match="do not run on a terminal"):
-        HealthPointOperation(JobKind.HEALTHCODE_BILL, "j", {})
+        HealthPointOperation(JobKind.HEALTHCODE_BILL, "j", OperationRequest())
+    no_gap = CLAIM_RESULT.model_copy(update={"gap": 0})
     with pytest.raises(NotRunnable, match="cannot be sent"):
-        HealthPointOperation(JobKind.GAP, "j", {}, Parent(CLAIM, {**CLAIM_RESULT, "gap": 0})).call(None)
+        HealthPointOperation(JobKind.GAP, "j", OperationRequest(), Parent(CLAIM_REQUEST, no_gap)).call(None)
+    with pytest.raises(NotRunnable, match="needs its claim"):
+        HealthPointOperation(JobKind.CLAIM, "j", OperationRequest()).call(None)
     with pytest.raises(NotRunnable, match="cannot be sent"):
-        HealthPointOperation(JobKind.CLAIM, "j", {"providerId": "bad"}).call(None)
+        HealthPointOperation(JobKind.REFUND, "j", OperationRequest()).call(None)
+    # A claim settled by hand has no refTag or transactionId: nothing to send, never "None".
+    settled_by_hand = ClaimResult(result="APPROVED")
+    with pytest.raises(NotRunnable, match="no refTag"):
+        HealthPointOperation(JobKind.CANCEL, "j", OperationRequest(), Parent(CLAIM_REQUEST, settled_by_hand)).call(None)
+    with pytest.raises(NotRunnable, match="no transactionId"):
+        HealthPointOperation(JobKind.GAP, "j", OperationRequest(), Parent(CLAIM_REQUEST, settled_by_hand)).call(None)
 
 
 def test_purchases_are_gaps_and_refunds() -> None:
@@ -220,7 +231,7 @@ def test_other_questions_go_to_the_desk_once(question: dict[str, Any]) -> None:
 
 
 def test_an_ask_policy_claim_asks_the_desk() -> None:
-    op = HealthPointOperation(JobKind.CLAIM, "j", {**CLAIM, "onApproved": "ask"})
+    op = HealthPointOperation(JobKind.CLAIM, "j", OperationRequest(claim=CLAIM_REQUEST, on_approved="ask"))
     op.call(KEYS)
     assert op.receive_event("question", {"text": "Accept?", "options": ["ACCEPT", "REJECT"]}) == [
         Ask("Accept?", ("ACCEPT", "REJECT"))

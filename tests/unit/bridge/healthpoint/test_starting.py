@@ -27,10 +27,10 @@ def test_the_refusal_carries_the_terminals_words() -> None:
 
 
 def test_an_operation_whose_frame_could_not_load_is_failed_never_unknown() -> None:
-    from bridge.healthpoint.operation import Finish, HealthPointOperation, LeaveUnknown
+    from bridge.healthpoint.operation import Finish, HealthPointOperation, LeaveUnknown, OperationRequest
     from bridge.jobs import JobKind
 
-    hp = HealthPointOperation(JobKind.REFUND, "job-1", {"amount": 500, "paymentJobId": "p"})
+    hp = HealthPointOperation(JobKind.REFUND, "job-1", OperationRequest(amount=500))
     hp.call(None)
     [end] = hp.receive_event("unreachable", "net::ERR_CONNECTION_REFUSED (http://sim/iclient.html)")
     assert isinstance(end, Finish) and end.state is JobState.FAILED and end.result is None
