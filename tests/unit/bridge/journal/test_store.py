@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bridge.errors import JobMoved, JobNotFound, JournalUnavailable, RequestIdReused
-from bridge.protocol import JobError, request_data
+from bridge.protocol import JobError, Receipts, request_data
 from bridge.jobs import IllegalTransition, JobKind, JobState
 from bench.faults import JournalLocker
 from bridge.journal import Journal
@@ -103,7 +103,8 @@ def test_a_lock_held_by_another_process_is_journal_unavailable_and_the_outcome_i
                 with pytest.raises(JournalUnavailable):
                     await j.move(job.job_id, JobState.COMPLETED, result=claim_outcome(result="APPROVED"))
                 assert not j.writable and "locked" in (j.last_error or "")
-                shown = await j.hold(job.job_id, JobState.COMPLETED, result=claim_outcome(result="APPROVED"), note="from the terminal")
+                shown = await j.hold(job.job_id, JobState.COMPLETED, result=claim_outcome(result="APPROVED"),
+                                     receipts=Receipts(merchant="M"), note="from the terminal")
                 assert shown.state is JobState.UNKNOWN and "could not record" in str(shown.error)
                 assert (await j.get_by_request_id("r1")).state is JobState.UNKNOWN
                 assert [x.job_id for x in await j.list_jobs(states=[JobState.UNKNOWN])] == [job.job_id]
@@ -121,7 +122,30 @@ def test_a_lock_held_by_another_process_is_journal_unavailable_and_the_outcome_i
             assert [(c.job_id, c.state) for c in committed] == [(job.job_id, JobState.COMPLETED)]
             final = await j.get(job.job_id)
             assert final.state is JobState.COMPLETED and final.result == claim_outcome(result="APPROVED")
+            assert final.receipts == Receipts(merchant="M")  # held with the outcome, committed with it
             assert [e["event"] for e in await j.events(job.job_id)] == ["created", "state", "receipt", "state"]
+
+    run(go())
+
+
+def test_receipts_ride_inside_the_stored_result_and_are_kept_or_replaced_with_it(tmp_path: Path) -> None:
+    async def go() -> None:
+        async with Journal(tmp_path / "j.db", clock=lambda: AT) as j:
+            job, _ = await j.create_job(kind=JobKind.GAP, request_id="g", terminal="t", request=request_for(JobKind.GAP, "g"))
+            await j.move(job.job_id, JobState.RUNNING)
+            lost = await j.move(job.job_id, JobState.UNKNOWN, result=payment_outcome(result="UNKNOWN"),
+                                receipts=Receipts(merchant="M", customer="C"), error=JobError(message="lost"))
+            assert lost == await j.get(job.job_id) and lost.receipts == Receipts(merchant="M", customer="C")
+            stored = await j.read(lambda: j.thread.conn.execute("SELECT result FROM jobs").fetchone()[0])
+            assert json.loads(stored) == {"result": "UNKNOWN", "receipts": {"merchant": "M", "customer": "C"}}
+            kept = await j.move(job.job_id, JobState.RESOLVED, note="no result given: result and receipts kept")
+            assert kept == await j.get(job.job_id) and kept.receipts == lost.receipts and kept.result == lost.result
+            again, _ = await j.create_job(kind=JobKind.GAP, request_id="g2", terminal="t",
+                                          request=request_for(JobKind.GAP, "g2"))
+            await j.move(again.job_id, JobState.RUNNING)
+            await j.move(again.job_id, JobState.UNKNOWN, result=payment_outcome(result="UNKNOWN"), receipts=Receipts(merchant="M"))
+            settled = await j.settle(again.job_id, JobState.COMPLETED, result=payment_outcome(result="APPROVED"), note="n")
+            assert settled == await j.get(again.job_id) and settled.receipts is None  # a new result, without receipts
 
     run(go())
 
