@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from bridge.healthpoint.claims import SYDNEY
 from bridge.jobs import JobKind, JobState
@@ -38,9 +38,15 @@ from bridge.jobs import JobKind, JobState
 __all__ = [
     "DEFAULT_SKEW",
     "FUND_RESULTS",
+    "Discrepancy",
+    "DiscrepancyKind",
+    "JournalSide",
     "Matching",
     "ReconJob",
     "ReportRow",
+    "Settlement",
+    "Side",
+    "Totals",
     "reconcile",
     "report_rows",
     "settled_result",
@@ -68,7 +74,14 @@ class ReportRow:
     provider_id: str
     total_claim_amount: int
     total_benefit: int
+    #: ``terminal-date-time``: when the claim was at the terminal (Sydney).
     at: datetime | None
+    #: The fund's HealthPoint id (``PHF00999``), its settlement time, response code and text.
+    fund_id: str | None = None
+    settlement_at: datetime | None = None
+    response_code: str | None = None
+    text: str | None = None
+    #: The row as the report gave it (every tag, known or not): where the fund's JSON enters.
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -94,6 +107,75 @@ class ReconJob:
     resolution: str | None = None
 
 
+#: Where the journal and the fund's report disagree (INTERFACES.md "Reconciliation").
+DiscrepancyKind = Literal["missingAtFund", "notInJournal", "statusDiffers", "amountDiffers"]
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSide:
+    """What the journal says of a job in a discrepancy (amounts in cents)."""
+
+    state: JobState
+    #: iClient's result as journalled (APPROVED, CANCELLED...), None while it has none.
+    result: str | None
+    total_claim_amount: int
+    total_benefit: int
+    #: How an operator resolved it: given for a ``resolved`` job only.
+    resolution: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Discrepancy:
+    """One disagreement: a journalled job (``job_id`` and ``journal``, not ``notInJournal``),
+    the report's row (``fund``, not ``missingAtFund``), or both."""
+
+    kind: DiscrepancyKind
+    #: The refTag in question (a ``missingAtFund`` resolved claim may know none).
+    ref_tag: str | None
+    job_id: str | None = None
+    journal: JournalSide | None = None
+    fund: ReportRow | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One side's totals: claims counted, cents claimed, cents of benefit the fund keeps."""
+
+    claims: int
+    claimed: int
+    benefit: int
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Both sides counted alike."""
+
+    fund: Side
+    journal: Side
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """The outcome an ``unknown`` job gets from the report row that settles it (amounts in
+    cents, times Sydney); the adapter journals it marked ``source: "reconciliation"``."""
+
+    #: iClient's result word the row stands for (APPROVED, CANCELLED, REVERSED...).
+    result: str
+    ref_tag: str
+    #: The report's own status (APP, CAN, VOID, AVOID).
+    fund_status: str
+    total_claim_amount: int
+    total_benefit: int
+    fund_id: str | None
+    #: When the fund settles it: an approved row's only.
+    settlement_at: datetime | None
+    terminal_at: datetime | None
+    phf_response_code: str | None
+    free_text: str | None
+    #: What the patient pays: a claim the fund approved only, None otherwise (not given).
+    gap: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Matching:
     """What :func:`reconcile` found: settlements to make, ambiguities, discrepancies, totals."""
@@ -103,18 +185,22 @@ class Matching:
     settled: Mapping[str, ReportRow]
     #: job id -> the candidate refTags (none, or more than one).
     ambiguous: Mapping[str, tuple[str, ...]]
-    discrepancies: tuple[dict[str, Any], ...]
-    totals: dict[str, dict[str, int]]
+    discrepancies: tuple[Discrepancy, ...]
+    totals: Totals
 
 
-def _int(value: Any) -> int:
+def _int(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     text = str(value or "").strip()
     return int(text) if text.lstrip("-").isdigit() else 0
 
 
-def _sydney(text: Any) -> datetime | None:
+def _text(value: object) -> str | None:
+    return str(value or "") or None
+
+
+def _sydney(text: object) -> datetime | None:
     # reference §1.5/§4.4: yyyyMMddHHmmss in Sydney local time.
     if not isinstance(text, str) or not re.fullmatch(r"\d{14}", text):
         return None
@@ -138,6 +224,10 @@ def report_rows(report: Mapping[str, Any]) -> list[ReportRow]:
             total_claim_amount=_int(claim.get("totalClaimAmount")),
             total_benefit=_int(claim.get("privateHealthFundTotalBenefitAmount")),
             at=_sydney(claim.get("terminalDateTime")),
+            fund_id=_text(claim.get("privateHealthFundId")),
+            settlement_at=_sydney(claim.get("settlementDateTime")),
+            response_code=_text(claim.get("privateHealthFundResponseCode")),
+            text=_text(claim.get("text")),
             raw=dict(claim),
         ))
     return rows
@@ -150,11 +240,9 @@ def _inside(at: datetime | None, window: tuple[datetime, datetime] | None, skew:
     return start - skew <= at <= end + skew
 
 
-def _journal_side(job: ReconJob) -> dict[str, Any]:
-    return {
-        "state": str(job.state), "result": job.result,
-        "totalClaimAmount": job.total_claim_amount, "totalBenefit": job.total_benefit,
-    }
+def _journal_side(job: ReconJob) -> JournalSide:
+    resolution = job.resolution if job.state is JobState.RESOLVED else None
+    return JournalSide(job.state, job.result, job.total_claim_amount, job.total_benefit, resolution)
 
 
 def _claim_candidates(job: ReconJob, rows: Sequence[ReportRow], held: Mapping[str, str], skew: timedelta) -> list[ReportRow]:
@@ -214,8 +302,8 @@ def _cancelled_now(jobs: Iterable[ReconJob], settled: Mapping[str, ReportRow]) -
 def _discrepancies(
     jobs: Sequence[ReconJob], rows: Sequence[ReportRow], settled: Mapping[str, ReportRow],
     ambiguous: Mapping[str, tuple[str, ...]], held: Mapping[str, str], skew: timedelta,
-) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+) -> list[Discrepancy]:
+    out: list[Discrepancy] = []
     by_tag = {row.ref_tag: row for row in rows}
     cancelled_now = _cancelled_now(jobs, settled)
     for job in jobs:
@@ -224,50 +312,47 @@ def _discrepancies(
         row = by_tag.get(job.ref_tag)
         if row is None:
             if job.result == "APPROVED":
-                out.append({"kind": "missingAtFund", "jobId": job.job_id, "refTag": job.ref_tag, "journal": _journal_side(job)})
+                out.append(Discrepancy("missingAtFund", job.ref_tag, job.job_id, _journal_side(job)))
             continue
         cancelled = job.cancelled or job.ref_tag in cancelled_now
         expected = "CAN" if cancelled else _EXPECTED_STATUS.get(job.result or "")
         if expected is not None and row.status != expected:
-            out.append({"kind": "statusDiffers", "jobId": job.job_id, "refTag": job.ref_tag,
-                        "journal": _journal_side(job), "fund": dict(row.raw)})
+            out.append(Discrepancy("statusDiffers", job.ref_tag, job.job_id, _journal_side(job), row))
         elif row.total_claim_amount != job.total_claim_amount or (
             row.status == "APP" and row.total_benefit != job.total_benefit
         ):
-            out.append({"kind": "amountDiffers", "jobId": job.job_id, "refTag": job.ref_tag,
-                        "journal": _journal_side(job), "fund": dict(row.raw)})
+            out.append(Discrepancy("amountDiffers", job.ref_tag, job.job_id, _journal_side(job), row))
     taken = {row.ref_tag for row in settled.values()} | {tag for tags in ambiguous.values() for tag in tags}
     out += _resolved_discrepancies(jobs, rows, held, taken, skew)
     for row in rows:
         if row.ref_tag not in held and row.ref_tag not in taken:
-            out.append({"kind": "notInJournal", "refTag": row.ref_tag, "fund": dict(row.raw)})
+            out.append(Discrepancy("notInJournal", row.ref_tag, fund=row))
     return out
 
 
 def _resolved_discrepancies(
     jobs: Sequence[ReconJob], rows: Sequence[ReportRow], held: Mapping[str, str], taken: set[str],
     skew: timedelta,
-) -> list[dict[str, Any]]:
+) -> list[Discrepancy]:
     """Resolved claims the fund contradicts; each row found is added to ``taken`` (explained)."""
-    out: list[dict[str, Any]] = []
+    out: list[Discrepancy] = []
     for job in jobs:
         if job.kind is not JobKind.CLAIM or job.state is not JobState.RESOLVED:
             continue
         found = [r for r in _claim_candidates(job, rows, held, skew) if r.ref_tag not in taken]
         row = found[0] if len(found) == 1 else None
-        side = {**_journal_side(job), "resolution": job.resolution}
+        side = _journal_side(job)
         if row is None:
             if job.resolution == "approved" and not found:
-                out.append({"kind": "missingAtFund", "jobId": job.job_id, "refTag": job.ref_tag, "journal": side})
+                out.append(Discrepancy("missingAtFund", job.ref_tag, job.job_id, side))
             continue
         taken.add(row.ref_tag)
         if (row.status == "APP") != (job.resolution == "approved"):
-            out.append({"kind": "statusDiffers", "jobId": job.job_id, "refTag": row.ref_tag,
-                        "journal": side, "fund": dict(row.raw)})
+            out.append(Discrepancy("statusDiffers", row.ref_tag, job.job_id, side, row))
     return out
 
 
-def _totals(jobs: Iterable[ReconJob], rows: Sequence[ReportRow], settled: Mapping[str, ReportRow]) -> dict[str, dict[str, int]]:
+def _totals(jobs: Iterable[ReconJob], rows: Sequence[ReportRow], settled: Mapping[str, ReportRow]) -> Totals:
     """Both sides counted alike: claims the fund took that day, cents claimed, and the benefit
     the fund keeps (approved, not voided or cancelled)."""
     claims = [j for j in jobs if j.kind is JobKind.CLAIM]
@@ -280,31 +365,28 @@ def _totals(jobs: Iterable[ReconJob], rows: Sequence[ReportRow], settled: Mappin
             benefit += row.total_benefit if row.status == "APP" else 0
         elif job.result == "APPROVED" and not job.cancelled and job.ref_tag not in cancelled_now:
             benefit += job.total_benefit
-    return {
-        "fund": {
-            "claims": len(rows),
-            "claimed": sum(r.total_claim_amount for r in rows),
-            "benefit": sum(r.total_benefit for r in rows if r.status == "APP"),
-        },
-        "journal": {
-            "claims": len(counted),
-            "claimed": sum(j.total_claim_amount for j in counted),
-            "benefit": benefit,
-        },
-    }
+    return Totals(
+        fund=Side(
+            claims=len(rows),
+            claimed=sum(r.total_claim_amount for r in rows),
+            benefit=sum(r.total_benefit for r in rows if r.status == "APP"),
+        ),
+        journal=Side(claims=len(counted), claimed=sum(j.total_claim_amount for j in counted), benefit=benefit),
+    )
 
 
 def reconcile(
-    report: Mapping[str, Any],
+    rows: Sequence[ReportRow] | None,
     jobs: Sequence[ReconJob],
     held: Mapping[str, str],
     *,
     skew: timedelta = DEFAULT_SKEW,
 ) -> Matching:
-    """Hold a parsed claims report against the journal's claims and cancels of that day.
+    """Hold a claims report's rows against the journal's claims and cancels of that day.
 
     Args:
-        report: :func:`bridge.healthpoint.parse_reconciliation`'s answer for ``claims``.
+        rows: :func:`report_rows` of the claims report, None when the day has no report
+            (:func:`bridge.healthpoint.parse_reconciliation` said ``available: false``).
         jobs: the terminal's claims and cancels of the day (and ``unknown`` ones near it).
         held: refTag -> the id of the claim job that holds it, for every row's refTag that any
             claim of the journal holds (on any day): a row so held settles no other job.
@@ -314,35 +396,29 @@ def reconcile(
         A :class:`Matching`; nothing is settled when the report is not available (a day with no
         report proves nothing, and every unknown job of it is ambiguous with no candidates).
     """
-    available = bool(report.get("available"))
-    rows = report_rows(report) if available else []
-    if not available:
+    if rows is None:
         unknown = {j.job_id: () for j in jobs if j.state is JobState.UNKNOWN}
-        return Matching(False, {}, unknown, (), _totals(jobs, rows, {}))
+        return Matching(False, {}, unknown, (), _totals(jobs, (), {}))
     settled, ambiguous = _settle_unknowns(jobs, rows, held, skew)
     discrepancies = _discrepancies(jobs, rows, settled, ambiguous, held, skew)
     return Matching(True, settled, ambiguous, tuple(discrepancies), _totals(jobs, rows, settled))
 
 
-def settled_result(job: ReconJob, row: ReportRow) -> dict[str, Any]:
-    """The result an ``unknown`` job gets from the report row that settles it: the fund's
-    refTag, result and amounts, marked ``source: "reconciliation"`` (INTERFACES.md)."""
-    fund_id = str(row.raw.get("privateHealthFundId") or "") or None
-    settlement = _sydney(row.raw.get("settlementDateTime"))
+def settled_result(job: ReconJob, row: ReportRow) -> Settlement:
+    """The outcome an ``unknown`` job gets from the report row that settles it: the fund's
+    refTag, result and amounts (INTERFACES.md "Reconciliation")."""
     benefit = row.total_benefit if row.status in ("APP", "CAN") else 0
-    result: dict[str, Any] = {
-        "result": "CANCELLED" if job.kind is JobKind.CANCEL else FUND_RESULTS.get(row.status, row.status),
-        "refTag": row.ref_tag,
-        "fundStatus": row.status,
-        "totalClaimAmount": row.total_claim_amount,
-        "totalBenefit": benefit,
-        "fund": {"id": fund_id, "name": None} if fund_id else None,
-        "settlementAt": settlement.isoformat() if settlement is not None and row.status == "APP" else None,
-        "terminalAt": row.at.isoformat() if row.at is not None else None,
-        "phfResponseCode": str(row.raw.get("privateHealthFundResponseCode") or "") or None,
-        "freeText": str(row.raw.get("text") or "") or None,
-        "source": "reconciliation",
-    }
-    if job.kind is JobKind.CLAIM and row.status == "APP":
-        result["gap"] = max(row.total_claim_amount - benefit, 0)
-    return result
+    approved = row.status == "APP"
+    return Settlement(
+        result="CANCELLED" if job.kind is JobKind.CANCEL else FUND_RESULTS.get(row.status, row.status),
+        ref_tag=row.ref_tag,
+        fund_status=row.status,
+        total_claim_amount=row.total_claim_amount,
+        total_benefit=benefit,
+        fund_id=row.fund_id,
+        settlement_at=row.settlement_at if approved else None,
+        terminal_at=row.at,
+        phf_response_code=row.response_code,
+        free_text=row.text,
+        gap=max(row.total_claim_amount - benefit, 0) if job.kind is JobKind.CLAIM and approved else None,
+    )

@@ -300,7 +300,7 @@ class Service:
 
     async def reconcile(self, params: ReconcileParams, peer: Peer | None) -> ReconcileResult:
         """``healthpoint.reconcile``: the day's claims report held against the journal."""
-        return ReconcileResult.model_validate(await self.reconciler.reconcile(params.terminal, params.date))
+        return await self.reconciler.reconcile(params.terminal, params.date)
 
     # -- jobs ----------------------------------------------------------------------------------
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bridge import healthpoint
 from bridge.errors import ClaimbridgeError, FieldError, InvalidParams, JobMoved
@@ -23,14 +23,25 @@ from bridge.hub import Hub
 from bridge.jobs import IllegalTransition, JobId, JobKind, JobState
 from bridge.journal import JobRecord, Journal, ReconciliationStore
 from bridge.journal.gaps import JournalGaps
-from bridge.healthpoint.claims import ClaimRequest, claim_total
-from bridge.protocol import ClaimOutcome, ReconciliationDone
+from bridge.healthpoint.claims import ClaimRequest, Fund, RefTag, claim_total
+from bridge.protocol import (
+    ClaimOutcome,
+    ReconcileAmbiguous,
+    ReconcileDiscrepancy,
+    ReconcileJournalSide,
+    ReconcileResult,
+    ReconcileSettled,
+    ReconcileSide,
+    ReconcileTotals,
+    ReconciliationClaim,
+    ReconciliationDone,
+)
 from bridge.terminals import TerminalWorker
 
 if TYPE_CHECKING:
     from bridge.config import ReconciliationConfig
 
-__all__ = ["MAX_AGE", "Reconciler", "daily_due", "daily_start", "sydney_day"]
+__all__ = ["MAX_AGE", "Reconciler", "daily_due", "daily_start", "reconcile_result", "settled_outcome", "sydney_day"]
 
 log = logging.getLogger("claimbridge.reconciliation")
 
@@ -84,7 +95,7 @@ class Reconciler:
         self.skew = skew
         self._lock = asyncio.Lock()
 
-    async def reconcile(self, terminal: str, day: date) -> dict[str, Any]:
+    async def reconcile(self, terminal: str, day: date) -> ReconcileResult:
         """``healthpoint.reconcile``: the Reconciliation of INTERFACES.md for that terminal and day.
 
         Raises:
@@ -100,30 +111,21 @@ class Reconciler:
         async with self._lock:
             report = await worker.reconciliation(day.isoformat(), "claims")
             jobs, records = await self._jobs(terminal, day)
-            rows = healthpoint.report_rows(report) if report.get("available") else []
-            held = await self._held(terminal, [r.ref_tag for r in rows])
-            matching = healthpoint.reconcile(report, jobs, held, skew=self.skew)
-            settled = []
+            rows = healthpoint.report_rows(report) if report.get("available") else None
+            held = await self._held(terminal, [r.ref_tag for r in rows or ()])
+            matching = healthpoint.reconcile(rows, jobs, held, skew=self.skew)
+            settled: list[ReconcileSettled] = []
             for job in jobs:
                 row = matching.settled.get(job.job_id)
                 if row is None:
                     continue
                 done = await self._settle(records[job.job_id], healthpoint.settled_result(job, row), day)
                 if done is not None:
-                    settled.append({"jobId": done.job_id, "state": str(done.state), "result": done.result, "refTag": row.ref_tag})
-            discrepancies = list(matching.discrepancies)
-            out: dict[str, Any] = {
-                "terminal": terminal,
-                "date": day.isoformat(),
-                "available": matching.available,
-                "settled": settled,
-                "discrepancies": discrepancies,
-                "ambiguous": [{"jobId": j, "refTags": list(tags)} for j, tags in matching.ambiguous.items()],
-                "totals": matching.totals,
-            }
-            await self.store.save_reconciliation(terminal, day.isoformat(), out)
+                    settled.append(done)
+            out = reconcile_result(terminal, day, matching, settled)
+            await self.store.save_reconciliation(terminal, day.isoformat(), out.model_dump(mode="json", exclude_unset=True))
         self.hub.publish(ReconciliationDone(
-            terminal=terminal, date=day.isoformat(), settled=len(settled), discrepancies=len(discrepancies),
+            terminal=terminal, date=day.isoformat(), settled=len(settled), discrepancies=len(out.discrepancies),
         ))
         return out
 
@@ -184,22 +186,24 @@ class Reconciler:
                 held[str(claimed.refTag if claimed is not None else None)] = job.job_id
         return held
 
-    async def _settle(self, record: JobRecord, result: dict[str, Any], day: date) -> JobRecord | None:
+    async def _settle(self, record: JobRecord, settlement: healthpoint.Settlement, day: date) -> ReconcileSettled | None:
         current = await self.journal.get(record.job_id)
         if current.state is not JobState.UNKNOWN:
             return None  # the terminal (continueLastTransaction) or an operator got there first
-        note = f"settled by the fund's claims report of {day.isoformat()} (refTag {result['refTag']})"
+        note = f"settled by the fund's claims report of {day.isoformat()} (refTag {settlement.ref_tag})"
+        outcome = settled_outcome(settlement)
         try:
-            done = await self.journal.settle(
-                record.job_id, JobState.COMPLETED, result=ClaimOutcome.model_validate(result), note=note,
-            )
+            done = await self.journal.settle(record.job_id, JobState.COMPLETED, result=outcome, note=note)
         except (IllegalTransition, JobMoved):
             return None  # settled meanwhile (checked in the journal's own transaction)
         worker = self.workers.get(done.terminal or "")
         question = worker.pending_question(done.job_id) if worker is not None else None
         self.hub.publish_job(done, question)
-        log.info("job %s settled by the claims report of %s: %s", done.job_id, day, result["result"])
-        return done
+        log.info("job %s settled by the claims report of %s: %s", done.job_id, day, settlement.result)
+        return ReconcileSettled(
+            jobId=done.job_id, state=done.state, result=done.result_as(ClaimOutcome) or outcome,
+            refTag=RefTag(settlement.ref_tag),
+        )
 
     # -- automatic runs --------------------------------------------------------------------------
 
@@ -282,10 +286,10 @@ class Reconciler:
                 day = first
                 while day <= today:
                     report = await self.reconcile(name, day)
-                    missing = [d for d in report["discrepancies"] if d.get("kind") == "notInJournal"]
+                    missing = [d for d in report.discrepancies if d.kind == "notInJournal"]
                     if missing:
                         log.warning("journal gap: %s on %s: %d claim(s) the fund saw are not in the journal: %s",
-                                    name, day, len(missing), ", ".join(str(d.get("refTag")) for d in missing))
+                                    name, day, len(missing), ", ".join(str(d.refTag) for d in missing))
                     lost += len(missing)
                     day += timedelta(days=1)
         except ClaimbridgeError as exc:
@@ -294,6 +298,70 @@ class Reconciler:
         await gaps.reconciled(f"days {first}..{today}: {lost} claim(s) notInJournal")
         log.warning("journal gap reconciled (days %s..%s): %d claim(s) notInJournal", first, today, lost)
         return True
+
+
+def settled_outcome(settlement: healthpoint.Settlement) -> ClaimOutcome:
+    """The journal's result of a job the fund's report settled, marked ``source: "reconciliation"``
+    (INTERFACES.md); ``gap`` is given only for a claim the fund approved."""
+    outcome = ClaimOutcome(
+        result=settlement.result,
+        refTag=RefTag(settlement.ref_tag),
+        fundStatus=settlement.fund_status,
+        totalClaimAmount=settlement.total_claim_amount,
+        totalBenefit=settlement.total_benefit,
+        fund=Fund(id=settlement.fund_id, name=None) if settlement.fund_id else None,
+        settlementAt=settlement.settlement_at,
+        terminalAt=settlement.terminal_at,
+        phfResponseCode=settlement.phf_response_code,
+        freeText=settlement.free_text,
+        source="reconciliation",
+    )
+    return outcome if settlement.gap is None else outcome.model_copy(update={"gap": settlement.gap})
+
+
+def _journal_side(side: healthpoint.JournalSide) -> ReconcileJournalSide:
+    # Only a resolved job's side says how it was resolved.
+    if side.state is JobState.RESOLVED:
+        return ReconcileJournalSide(
+            state=side.state, result=side.result, totalClaimAmount=side.total_claim_amount,
+            totalBenefit=side.total_benefit, resolution=side.resolution,
+        )
+    return ReconcileJournalSide(
+        state=side.state, result=side.result, totalClaimAmount=side.total_claim_amount, totalBenefit=side.total_benefit,
+    )
+
+
+def _discrepancy(found: healthpoint.Discrepancy) -> ReconcileDiscrepancy:
+    # A side the discrepancy has not is left out of the wire (not sent as null).
+    ref_tag = RefTag(found.ref_tag) if found.ref_tag is not None else None
+    fund = ReconciliationClaim.model_validate(found.fund.raw) if found.fund is not None else None
+    if found.job_id is None or found.journal is None:  # notInJournal: the fund's row only
+        return ReconcileDiscrepancy(kind=found.kind, refTag=ref_tag, fund=fund)
+    job_id, journal = JobId(found.job_id), _journal_side(found.journal)
+    if fund is None:  # missingAtFund: the journal's side only
+        return ReconcileDiscrepancy(kind=found.kind, jobId=job_id, refTag=ref_tag, journal=journal)
+    return ReconcileDiscrepancy(kind=found.kind, jobId=job_id, refTag=ref_tag, journal=journal, fund=fund)
+
+
+def _side(side: healthpoint.Side) -> ReconcileSide:
+    return ReconcileSide(claims=side.claims, claimed=side.claimed, benefit=side.benefit)
+
+
+def reconcile_result(
+    terminal: str, day: date, matching: healthpoint.Matching, settled: Sequence[ReconcileSettled],
+) -> ReconcileResult:
+    """The pure matching's findings as ``healthpoint.reconcile``'s answer, with the jobs it settled."""
+    return ReconcileResult(
+        terminal=terminal,
+        date=day.isoformat(),
+        available=matching.available,
+        settled=tuple(settled),
+        discrepancies=tuple(_discrepancy(found) for found in matching.discrepancies),
+        ambiguous=tuple(
+            ReconcileAmbiguous(jobId=JobId(job_id), refTags=tags) for job_id, tags in matching.ambiguous.items()
+        ),
+        totals=ReconcileTotals(fund=_side(matching.totals.fund), journal=_side(matching.totals.journal)),
+    )
 
 
 def _at(daily_at: str) -> time:

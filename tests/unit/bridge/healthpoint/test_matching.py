@@ -7,7 +7,19 @@ from typing import Any
 
 import pytest
 
-from bridge.healthpoint import SYDNEY, ReconJob, reconcile, report_rows, settled_result
+from bridge.healthpoint import (
+    SYDNEY,
+    Discrepancy,
+    JournalSide,
+    ReconJob,
+    ReportRow,
+    Settlement,
+    Side,
+    Totals,
+    reconcile,
+    report_rows,
+    settled_result,
+)
 from bridge.jobs import JobKind, JobState
 
 K, S = JobKind, JobState
@@ -28,6 +40,10 @@ def _row(ref: str, at: datetime = T0 + timedelta(seconds=2), status: str = "APP"
 
 def _report(*rows: dict[str, Any]) -> dict[str, Any]:
     return {"type": "claims", "available": True, "claims": list(rows)}
+
+
+def _rows(*rows: dict[str, Any]) -> list[ReportRow]:
+    return report_rows(_report(*rows))
 
 
 def _unknown(job_id: str = "u1", amount: int = 20100, window: tuple[datetime, datetime] = WINDOW) -> ReconJob:
@@ -65,46 +81,51 @@ def _done(job_id: str, ref: str, result: str = "APPROVED", benefit: int = 12060,
 )
 def test_unknown_claim(rows: list[dict[str, Any]], held: dict[str, str], settled: dict[str, str],
                        ambiguous: dict[str, tuple[str, ...]]) -> None:
-    m = reconcile(_report(*rows), [_unknown()], held)
+    m = reconcile(_rows(*rows), [_unknown()], held)
     assert {j: r.ref_tag for j, r in m.settled.items()} == settled
     assert dict(m.ambiguous) == ambiguous
 
 
 def test_an_unknown_claim_that_kept_its_ref_tag_is_that_row_only() -> None:
     job = ReconJob("u1", K.CLAIM, S.UNKNOWN, PROVIDER, 20100, "2120602", window=WINDOW)
-    m = reconcile(_report(_row("2120601"), _row("2120602")), [job], {"2120602": "u1"})
+    m = reconcile(_rows(_row("2120601"), _row("2120602")), [job], {"2120602": "u1"})
     assert {j: r.ref_tag for j, r in m.settled.items()} == {"u1": "2120602"}
-    assert [d["refTag"] for d in m.discrepancies] == ["2120601"]  # the other row: notInJournal
+    assert [d.ref_tag for d in m.discrepancies] == ["2120601"]  # the other row: notInJournal
 
 
 def test_a_row_that_is_the_only_candidate_of_two_unknown_jobs_settles_neither() -> None:
-    m = reconcile(_report(_row("2120601")), [_unknown("u1"), _unknown("u2")], {})
+    m = reconcile(_rows(_row("2120601")), [_unknown("u1"), _unknown("u2")], {})
     assert m.settled == {} and m.ambiguous == {"u1": ("2120601",), "u2": ("2120601",)}
 
 
 @pytest.mark.parametrize(("status", "result"), [("APP", "APPROVED"), ("AVOID", "REVERSED"), ("VOID", "CANCELLED")])
 def test_settled_result_carries_the_funds_answer(status: str, result: str) -> None:
     job = _unknown()
-    m = reconcile(_report(_row("2120601", status=status)), [job], {})
+    m = reconcile(_rows(_row("2120601", status=status)), [job], {})
     got = settled_result(job, m.settled["u1"])
-    assert got["result"] == result and got["refTag"] == "2120601" and got["source"] == "reconciliation"
+    assert isinstance(got, Settlement)
+    assert got.result == result and got.ref_tag == "2120601" and got.fund_status == status
+    assert got.total_claim_amount == 20100 and got.fund_id == "PHF00999" and got.phf_response_code == "00"
+    assert got.terminal_at == T0 + timedelta(seconds=2) and got.free_text == "APPROVED"
     if status == "APP":
-        assert got["totalBenefit"] == 12060 and got["gap"] == 8040 and got["fund"]["id"] == "PHF00999"
-        assert got["settlementAt"] == "2026-11-24T14:00:00+11:00"
-    else:
-        assert got["totalBenefit"] == 0 and "gap" not in got
+        assert got.total_benefit == 12060 and got.gap == 8040
+        assert got.settlement_at == datetime(2026, 11, 24, 14, 0, tzinfo=SYDNEY)
+    else:  # no benefit, no gap, no settlement for a claim the fund did not keep
+        assert got.total_benefit == 0 and got.gap is None and got.settlement_at is None
 
 
 @pytest.mark.parametrize(("status", "settled"), [("CAN", True), ("APP", False)])
 def test_unknown_cancel_is_settled_only_by_a_can_row(status: str, settled: bool) -> None:
     cancel = ReconJob("x1", K.CANCEL, S.UNKNOWN, PROVIDER, 20100, "2120601", window=WINDOW)
     claim = _done("c1", "2120601", cancelled=False)
-    m = reconcile(_report(_row("2120601", T0 - timedelta(hours=1), status=status)), [claim, cancel], {"2120601": "c1"})
+    m = reconcile(_rows(_row("2120601", T0 - timedelta(hours=1), status=status)), [claim, cancel], {"2120601": "c1"})
     assert ("x1" in m.settled) is settled
     if settled:
-        assert settled_result(cancel, m.settled["x1"])["result"] == "CANCELLED"
+        got = settled_result(cancel, m.settled["x1"])
+        assert got.result == "CANCELLED" and got.fund_status == "CAN" and got.gap is None
+        assert got.total_benefit == 12060  # the cancelled claim's benefit, as the fund reports it
         assert m.discrepancies == ()  # the claim is cancelled now: CAN is what the journal expects
-        assert m.totals["journal"]["benefit"] == m.totals["fund"]["benefit"] == 0
+        assert m.totals.journal.benefit == m.totals.fund.benefit == 0
     else:
         assert m.ambiguous == {"x1": ("2120601",)}
 
@@ -125,32 +146,45 @@ def test_unknown_cancel_is_settled_only_by_a_can_row(status: str, settled: bool)
     ],
 )
 def test_discrepancies(job: ReconJob, row: dict[str, Any] | None, kind: str | None) -> None:
-    m = reconcile(_report(*([row] if row else [])), [job], {"2120601": "c1"})
-    assert [d["kind"] for d in m.discrepancies] == ([kind] if kind else [])
+    m = reconcile(_rows(*([row] if row else [])), [job], {"2120601": "c1"})
+    assert [d.kind for d in m.discrepancies] == ([kind] if kind else [])
     if kind:
-        assert m.discrepancies[0]["jobId"] == "c1" and m.discrepancies[0]["journal"]["state"] == "completed"
+        (found,) = m.discrepancies
+        assert found.job_id == "c1" and found.ref_tag == "2120601"
+        assert found.journal == JournalSide(S.COMPLETED, job.result, job.total_claim_amount, job.total_benefit)
+        assert found.fund == (None if row is None else _rows(row)[0])  # missingAtFund has no row
 
 
 def test_a_row_no_job_holds_is_not_in_journal() -> None:
-    m = reconcile(_report(_row("2120601"), _row("2120609", amount=5000, benefit=3000)), [_done("c1", "2120601")],
+    m = reconcile(_rows(_row("2120601"), _row("2120609", amount=5000, benefit=3000)), [_done("c1", "2120601")],
                   {"2120601": "c1"})
-    assert [(d["kind"], d["refTag"]) for d in m.discrepancies] == [("notInJournal", "2120609")]
-    assert m.totals == {
-        "fund": {"claims": 2, "claimed": 25100, "benefit": 15060},
-        "journal": {"claims": 1, "claimed": 20100, "benefit": 12060},
-    }
+    (found,) = m.discrepancies
+    assert found == Discrepancy("notInJournal", "2120609", fund=_rows(_row("2120609", amount=5000, benefit=3000))[0])
+    assert found.job_id is None and found.journal is None
+    assert m.totals == Totals(fund=Side(2, 25100, 15060), journal=Side(1, 20100, 12060))
 
 
 def test_a_day_with_no_report_settles_nothing() -> None:
-    report = {"type": "claims", "available": False, "message": "No report created."}
-    m = reconcile(report, [_unknown(), _done("c1", "2120601")], {})
+    m = reconcile(None, [_unknown(), _done("c1", "2120601")], {})
     assert not m.available and m.settled == {} and m.ambiguous == {"u1": ()} and m.discrepancies == ()
-    assert m.totals["fund"] == {"claims": 0, "claimed": 0, "benefit": 0}
+    assert m.totals.fund == Side(0, 0, 0) and m.totals.journal == Side(1, 20100, 12060)
 
 
 def test_report_rows_read_the_parsed_report() -> None:
     (row,) = report_rows(_report(_row("2120601")))
     assert row.at == T0 + timedelta(seconds=2) and row.total_benefit == 12060 and row.status == "APP"
+    assert row.fund_id == "PHF00999" and row.response_code == "00" and row.text == "APPROVED"
+    assert row.settlement_at == datetime(2026, 11, 24, 14, 0, tzinfo=SYDNEY)
+    assert row.raw == _row("2120601")  # the row as the fund gave it, for the wire
+
+
+def test_report_rows_read_an_empty_or_odd_tag_as_none() -> None:
+    odd = {**_row("2120601"), "privateHealthFundId": "", "settlementDateTime": "2026", "text": None}
+    del odd["privateHealthFundResponseCode"]
+    (row,) = report_rows(_report(odd))
+    assert (row.fund_id, row.settlement_at, row.response_code, row.text) == (None, None, None, None)
+    got = settled_result(_unknown(), row)
+    assert got.fund_id is None and got.settlement_at is None and got.free_text is None
 
 
 def test_a_job_that_knows_its_ref_tag_is_matched_by_it_whatever_the_time() -> None:
@@ -158,7 +192,7 @@ def test_a_job_that_knows_its_ref_tag_is_matched_by_it_whatever_the_time() -> No
     # answer): the refTag the job knows still names its row.
     job = ReconJob("u1", K.CLAIM, S.UNKNOWN, PROVIDER, 20100, "2120602", window=WINDOW)
     late = _row("2120602", T0 + timedelta(minutes=10))
-    m = reconcile(_report(_row("2120601"), late), [job], {"2120602": "u1"})
+    m = reconcile(_rows(_row("2120601"), late), [job], {"2120602": "u1"})
     assert {j: r.ref_tag for j, r in m.settled.items()} == {"u1": "2120602"}
     assert dict(m.ambiguous) == {}
 
@@ -179,19 +213,28 @@ def _resolved(outcome: str, ref: str | None = None) -> ReconJob:
     ],
 )
 def test_a_resolved_claim_the_fund_contradicts_is_a_discrepancy(outcome: str, status: str, kind: str | None) -> None:
-    m = reconcile(_report(_row("2120601", status=status)), [_resolved(outcome)], {})
-    found = [d for d in m.discrepancies if d.get("jobId") == "r1"]
-    assert [d["kind"] for d in found] == ([kind] if kind else [])
+    m = reconcile(_rows(_row("2120601", status=status)), [_resolved(outcome)], {})
+    found = [d for d in m.discrepancies if d.job_id == "r1"]
+    assert [d.kind for d in found] == ([kind] if kind else [])
     if found:
-        assert found[0]["refTag"] == "2120601" and found[0]["journal"]["state"] == "resolved"
-        assert found[0]["journal"]["resolution"] == outcome and found[0]["fund"]["status"] == status
+        assert found[0].ref_tag == "2120601" and found[0].journal == JournalSide(S.RESOLVED, None, 20100, 0, outcome)
+        assert found[0].fund is not None and found[0].fund.status == status
     # the row is explained by the resolved job: never also notInJournal
-    assert [d for d in m.discrepancies if d["kind"] == "notInJournal"] == []
+    assert [d for d in m.discrepancies if d.kind == "notInJournal"] == []
     assert m.settled == {} and dict(m.ambiguous) == {}
 
 
 def test_a_resolved_claim_known_by_ref_tag_and_one_approved_missing_at_the_fund() -> None:
-    m = reconcile(_report(_row("2120601", T0 + timedelta(hours=1))), [_resolved("notProcessed", "2120601")], {})
-    assert [d["kind"] for d in m.discrepancies] == ["statusDiffers"]
-    m = reconcile(_report(), [_resolved("approved")], {})
-    assert [d["kind"] for d in m.discrepancies] == ["missingAtFund"]
+    m = reconcile(_rows(_row("2120601", T0 + timedelta(hours=1))), [_resolved("notProcessed", "2120601")], {})
+    assert [d.kind for d in m.discrepancies] == ["statusDiffers"]
+    m = reconcile(_rows(), [_resolved("approved")], {})
+    assert m.discrepancies == (
+        Discrepancy("missingAtFund", None, "r1", JournalSide(S.RESOLVED, None, 20100, 0, "approved")),
+    )
+
+
+def test_a_completed_jobs_side_carries_no_resolution() -> None:
+    # Only a resolved job's side says how an operator resolved it (the wire leaves it out otherwise).
+    job = ReconJob("c1", K.CLAIM, S.COMPLETED, PROVIDER, 20100, "2120601", "APPROVED", 12060, resolution="approved")
+    (found,) = reconcile(_rows(), [job], {"2120601": "c1"}).discrepancies
+    assert found.journal is not None and found.journal.resolution is None

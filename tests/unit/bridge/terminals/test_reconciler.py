@@ -67,3 +67,60 @@ async def test_an_unforeseen_failure_does_not_end_the_automatic_runs(tmp_path: P
         reconciler.reconcile = broken  # type: ignore[method-assign,assignment]
         assert await reconciler._try("front-desk", date(2026, 11, 22)) is True
         assert "reconciliation of front-desk for 2026-11-22 failed" in caplog.text
+
+
+# -- the matching's findings on the wire: sides a finding has not are left out, not null --------
+
+_ROW = {
+    "terminalDateTime": "20261123100002", "settlementDateTime": "20261124140000", "providerId": "2159081W",
+    "privateHealthFundId": "PHF00999", "refTag": "2120601", "status": "APP", "totalClaimAmount": 20100,
+    "privateHealthFundTotalBenefitAmount": 12060, "privateHealthFundResponseCode": "00", "text": "",
+}
+
+
+def _wire(model: Any) -> Any:
+    return model.model_dump(mode="json", exclude_unset=True)
+
+
+def test_settled_outcome_is_the_funds_answer_marked_reconciliation() -> None:
+    from bridge import healthpoint
+    from bridge.jobs import JobKind, JobState
+    from bridge.terminals.reconciler import settled_outcome
+
+    (row,) = healthpoint.report_rows({"available": True, "claims": [_ROW]})
+    claim = healthpoint.ReconJob("u1", JobKind.CLAIM, JobState.UNKNOWN, "2159081W", 20100, None)
+    assert _wire(settled_outcome(healthpoint.settled_result(claim, row))) == {
+        "result": "APPROVED", "refTag": "2120601", "fund": {"id": "PHF00999", "name": None},
+        "totalBenefit": 12060, "gap": 8040, "settlementAt": "2026-11-24T14:00:00+11:00",
+        "terminalAt": "2026-11-23T10:00:02+11:00", "freeText": None, "phfResponseCode": "00",
+        "source": "reconciliation", "fundStatus": "APP", "totalClaimAmount": 20100,
+    }
+    cancel = healthpoint.ReconJob("x1", JobKind.CANCEL, JobState.UNKNOWN, "2159081W", 20100, "2120601")
+    got = _wire(settled_outcome(healthpoint.settled_result(cancel, row)))
+    assert got["result"] == "CANCELLED" and "gap" not in got  # a gap is an approved claim's only
+    assert list(got)[-2:] == ["fundStatus", "totalClaimAmount"]  # the order the wire always had
+
+
+def test_reconcile_result_leaves_out_the_side_a_discrepancy_has_not() -> None:
+    from bridge import healthpoint
+    from bridge.jobs import JobKind, JobState
+    from bridge.terminals.reconciler import reconcile_result
+
+    rows = healthpoint.report_rows({"available": True, "claims": [_ROW]})
+    jobs = [
+        healthpoint.ReconJob("c9", JobKind.CLAIM, JobState.COMPLETED, "2159081W", 500, "2120699", "APPROVED", 300),
+        healthpoint.ReconJob("u1", JobKind.CLAIM, JobState.UNKNOWN, "2159081W", 777, None),
+    ]
+    matching = healthpoint.reconcile(rows, jobs, {"2120699": "c9"})
+    out = _wire(reconcile_result("front-desk", date(2026, 11, 23), matching, []))
+    journal = {"state": "completed", "result": "APPROVED", "totalClaimAmount": 500, "totalBenefit": 300}
+    assert out == {
+        "terminal": "front-desk", "date": "2026-11-23", "available": True, "settled": [],
+        "discrepancies": [
+            {"kind": "missingAtFund", "jobId": "c9", "refTag": "2120699", "journal": journal},
+            {"kind": "notInJournal", "refTag": "2120601", "fund": _ROW},
+        ],
+        "ambiguous": [{"jobId": "u1", "refTags": []}],
+        "totals": {"fund": {"claims": 1, "claimed": 20100, "benefit": 12060},
+                   "journal": {"claims": 1, "claimed": 500, "benefit": 300}},
+    }
