@@ -153,3 +153,14 @@ async def test_the_link_listens_on_loopback_only(link: PageLink) -> None:
 async def test_no_channel_before_the_link_listens() -> None:
     with pytest.raises(TerminalError, match="not listening"):
         PageLink().channel(Recorder().events, Recorder().ended)
+
+
+async def test_the_link_deflates_nothing(link: PageLink) -> None:
+    """Chromium offers permessage-deflate; on loopback it would only cost both ends time."""
+    rec = Recorder()
+    url, channel = link.channel(rec.events, rec.ended)
+    ws = await connect(url)  # websockets' client offers permessage-deflate by default, as Chromium does
+    await channel.wait_connected(5)
+    assert ws.response is not None
+    assert "Sec-WebSocket-Extensions" not in ws.response.headers
+    await ws.close()
