@@ -124,3 +124,38 @@ def test_reconcile_result_leaves_out_the_side_a_discrepancy_has_not() -> None:
         "totals": {"fund": {"claims": 1, "claimed": 20100, "benefit": 12060},
                    "journal": {"claims": 1, "claimed": 500, "benefit": 300}},
     }
+
+
+async def test_a_run_settles_an_unknown_claim_and_keeps_the_run_as_its_json(tmp_path: Path) -> None:
+    """The run kept for the day is the answer's JSON: the settled jobs' results were kept as
+    Python reprs (a model inside a dict, dumped with ``default=str``)."""
+    from bridge.healthpoint import SYDNEY
+    from bridge.jobs import JobKind, JobState
+    from bridge.journal import ReconciliationStore
+    from bridge.protocol import ClaimOutcome
+    from tests.job_requests import request_for
+
+    at = datetime(2026, 11, 23, 10, 0, 0, tzinfo=SYDNEY)
+    async with Journal(tmp_path / "claimbridge.db", clock=lambda: at) as journal:
+        job, _ = await journal.create_job(
+            kind=JobKind.CLAIM, request_id="c", terminal="front-desk", request=request_for(JobKind.CLAIM, "c"),
+        )
+        await journal.move(job.job_id, JobState.RUNNING)
+        await journal.move(job.job_id, JobState.UNKNOWN)
+
+        async def reconciliation(day: str, report_type: str) -> dict[str, Any]:
+            return {"type": report_type, "available": True, "claims": [_ROW]}
+
+        workers: dict[str, Any] = {"front-desk": SimpleNamespace(
+            reconciliation=reconciliation, pending_question=lambda job_id: None,
+        )}
+        out = await Reconciler(journal, Hub(), workers, lambda: at).reconcile("front-desk", date(2026, 11, 23))
+
+        (settled,) = out.settled
+        assert settled.jobId == job.job_id and settled.state is JobState.COMPLETED and settled.refTag == "2120601"
+        assert settled.result.source == "reconciliation" and settled.result.gap == 8040
+        assert out.discrepancies == () and out.ambiguous == ()
+        stored = (await journal.get(job.job_id)).result_as(ClaimOutcome)
+        assert stored is not None and _wire(stored) == _wire(settled.result)
+        kept = await ReconciliationStore(journal).last_reconciliation("front-desk", "2026-11-23")
+        assert kept == _wire(out) and kept["settled"][0]["result"]["source"] == "reconciliation"
