@@ -210,8 +210,11 @@ def _sydney(text: object) -> datetime | None:
         return None
 
 
-def report_rows(report: Mapping[str, Any]) -> list[ReportRow]:
-    """The rows of a parsed claims report (:func:`bridge.healthpoint.parse_reconciliation`)."""
+def report_rows(report: Mapping[str, Any]) -> list[ReportRow] | None:
+    """The rows of a parsed claims report (:func:`bridge.healthpoint.parse_reconciliation`),
+    None when the terminal had no report for the day (``available: false``), which proves nothing."""
+    if not report.get("available"):
+        return None
     rows = []
     for claim in report.get("claims") or []:
         ref_tag = str(claim.get("refTag") or "").strip()
@@ -385,8 +388,7 @@ def reconcile(
     """Hold a claims report's rows against the journal's claims and cancels of that day.
 
     Args:
-        rows: :func:`report_rows` of the claims report, None when the day has no report
-            (:func:`bridge.healthpoint.parse_reconciliation` said ``available: false``).
+        rows: :func:`report_rows` of the claims report, None when the day has no report.
         jobs: the terminal's claims and cancels of the day (and ``unknown`` ones near it).
         held: refTag -> the id of the claim job that holds it, for every row's refTag that any
             claim of the journal holds (on any day): a row so held settles no other job.

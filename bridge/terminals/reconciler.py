@@ -111,7 +111,7 @@ class Reconciler:
         async with self._lock:
             report = await worker.reconciliation(day.isoformat(), "claims")
             jobs, records = await self._jobs(terminal, day)
-            rows = healthpoint.report_rows(report) if report.get("available") else None
+            rows = healthpoint.report_rows(report)
             held = await self._held(terminal, [r.ref_tag for r in rows or ()])
             matching = healthpoint.reconcile(rows, jobs, held, skew=self.skew)
             settled: list[ReconcileSettled] = []

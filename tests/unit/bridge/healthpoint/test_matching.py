@@ -43,7 +43,7 @@ def _report(*rows: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rows(*rows: dict[str, Any]) -> list[ReportRow]:
-    return report_rows(_report(*rows))
+    return report_rows(_report(*rows)) or []
 
 
 def _unknown(job_id: str = "u1", amount: int = 20100, window: tuple[datetime, datetime] = WINDOW) -> ReconJob:
@@ -165,13 +165,15 @@ def test_a_row_no_job_holds_is_not_in_journal() -> None:
 
 
 def test_a_day_with_no_report_settles_nothing() -> None:
+    assert report_rows({"type": "claims", "available": False, "message": "No report created."}) is None
+    assert report_rows({"type": "claims", "available": True}) == []  # a report with no claims: a day of none
     m = reconcile(None, [_unknown(), _done("c1", "2120601")], {})
     assert not m.available and m.settled == {} and m.ambiguous == {"u1": ()} and m.discrepancies == ()
     assert m.totals.fund == Side(0, 0, 0) and m.totals.journal == Side(1, 20100, 12060)
 
 
 def test_report_rows_read_the_parsed_report() -> None:
-    (row,) = report_rows(_report(_row("2120601")))
+    (row,) = report_rows(_report(_row("2120601"))) or []
     assert row.at == T0 + timedelta(seconds=2) and row.total_benefit == 12060 and row.status == "APP"
     assert row.fund_id == "PHF00999" and row.response_code == "00" and row.text == "APPROVED"
     assert row.settlement_at == datetime(2026, 11, 24, 14, 0, tzinfo=SYDNEY)
@@ -181,7 +183,7 @@ def test_report_rows_read_the_parsed_report() -> None:
 def test_report_rows_read_an_empty_or_odd_tag_as_none() -> None:
     odd = {**_row("2120601"), "privateHealthFundId": "", "settlementDateTime": "2026", "text": None}
     del odd["privateHealthFundResponseCode"]
-    (row,) = report_rows(_report(odd))
+    (row,) = report_rows(_report(odd)) or []
     assert (row.fund_id, row.settlement_at, row.response_code, row.text) == (None, None, None, None)
     got = settled_result(_unknown(), row)
     assert got.fund_id is None and got.settlement_at is None and got.free_text is None

@@ -87,7 +87,7 @@ def test_settled_outcome_is_the_funds_answer_marked_reconciliation() -> None:
     from bridge.jobs import JobKind, JobState
     from bridge.terminals.reconciler import settled_outcome
 
-    (row,) = healthpoint.report_rows({"available": True, "claims": [_ROW]})
+    (row,) = healthpoint.report_rows({"available": True, "claims": [_ROW]}) or []
     claim = healthpoint.ReconJob("u1", JobKind.CLAIM, JobState.UNKNOWN, "2159081W", 20100, None)
     assert _wire(settled_outcome(healthpoint.settled_result(claim, row))) == {
         "result": "APPROVED", "refTag": "2120601", "fund": {"id": "PHF00999", "name": None},
