@@ -16,7 +16,6 @@ from typing import Any
 
 from bridge.config import HealthcodeConfig
 from bridge.errors import (
-    ClaimbridgeError,
     HealthcodeCredentialsInvalid,
     HealthcodeError,
     HealthcodeOutcomeUncertain,

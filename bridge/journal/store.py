@@ -30,7 +30,7 @@ from bridge.errors import JobMoved, JobNotFound, JournalBehind, JournalUnavailab
 from bridge.jobs import JobKind, JobState, check_move
 from bridge.journal.held import HeldMove, HeldWrites, outcome_json
 from bridge.journal import pairings
-from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, decode_every_job, decode_jobs, job_from_row
+from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, decode_every_job, decode_jobs
 from bridge.journal.schema import audit_rows, dumps, iso, job_filters, payload_digest
 from bridge.protocol.requests import JobRequest, JobResult, request_data, result_json
 from bridge.protocol.results import JobError, Receipts
