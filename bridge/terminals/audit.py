@@ -11,20 +11,12 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Any
 
 from bridge.journal import Journal
 
-__all__ = ["AuditTrail", "outcome_text", "question_detail"]
+__all__ = ["AuditTrail", "question_detail"]
 
 log = logging.getLogger("claimbridge.terminals")
-
-
-def outcome_text(state: str, outcome: dict[str, Any]) -> str:
-    """A job's outcome, whole, as one line of JSON: what the log and the history keep when the
-    journal refuses it (``{"toState": ..., "result": ..., "error": ...}``)."""
-    fields = {k: v for k, v in outcome.items() if v is not None}
-    return json.dumps({"toState": str(state), **fields}, sort_keys=True, default=str)
 
 
 def question_detail(text: str, options: list[str]) -> str:

@@ -37,7 +37,7 @@ from bridge.jobs import IllegalTransition, JobKind, JobState
 from bridge.journal import JobRecord, Journal, PairingRecord
 from bridge.journal.held import outcome_json
 from bridge.browser.page import Operation, PageEvent, TerminalPage
-from bridge.terminals.audit import AuditTrail, outcome_text, question_detail
+from bridge.terminals.audit import AuditTrail, question_detail
 from bridge.protocol import JobError, JobQuestion, JobResult, JobStatus, PendingQuestion, Receipts, TerminalPairing, fitted_outcome, outcome_of
 from bridge.terminals.operations import REPORT_TIMEOUT_S, healthpoint_operation, next_op_id, pairing_keys, read_reconciliation
 from bridge.terminals.pairing import pair_on_page
@@ -315,12 +315,12 @@ class TerminalWorker:
             await self._audit.note(job_id, "reattach", end.why)
         elif end.reattached:
             rows = self._audit.take(job_id)
+            found, with_receipts = outcome_of(kind, end.result or {})
             try:
-                found, with_receipts = outcome_of(kind, end.result or {})
                 settled = await self.journal.settle(job_id, end.state, result=found, receipts=with_receipts,
                                                     note=end.note, notes=rows)
             except (JobMoved, IllegalTransition) as exc:  # an operator or the claims report was first
-                await self._audit.refused(job_id, outcome_text(end.state, {"result": end.result}), exc, rows)
+                await self._audit.refused(job_id, outcome_json(end.state, found, None, with_receipts), exc, rows)
                 settled = await self.journal.get(job_id)
             await self._publish(settled)
         else:
