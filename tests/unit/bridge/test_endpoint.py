@@ -1,5 +1,6 @@
 """bridge/endpoint.py: the token file, the listen address, the early bind."""
 
+import asyncio
 import socket
 import stat
 from pathlib import Path
@@ -60,3 +61,27 @@ def test_make_private_closes_the_state_directory_and_the_journal(tmp_path) -> No
     assert state.stat().st_mode & 0o777 == 0o700
     assert all((state / n).stat().st_mode & 0o777 == 0o600 for n in ("claimbridge.db", "claimbridge.db-wal"))
     assert not (state / "claimbridge.db-shm").exists(), "files not there are not made"
+
+
+async def test_connections_accepted_on_the_bound_socket_send_small_frames_at_once() -> None:
+    """Nagle's algorithm off on every accepted connection (asyncio does it only for a socket
+    made as TCP): otherwise a second small frame waits for the client's delayed ACK."""
+    seen: list[int] = []
+
+    async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        writer.close()
+
+    server = await asyncio.start_server(accepted, sock=bind_socket("127.0.0.1", 0))
+    try:
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert seen and seen[0] != 0
