@@ -21,17 +21,8 @@ from bridge.healthpoint.operation import (
     Answer, Ask, Call, Finish, HealthPointOperation, LeaveUnknown, NotRunnable, Receipt, Status,
 )
 from bridge.lifecycle import iclient_unreachable
-from bridge.errors import (
-    ClaimbridgeError,
-    JournalBehind,
-    JobMoved,
-    JournalUnavailable,
-    NotAllowedNow,
-    TemporarilyUnavailable,
-    TerminalError,
-    TerminalNotPaired,
-    to_jsonrpc_error,
-)
+from bridge.errors import (ClaimbridgeError, JobMoved, JournalBehind, JournalUnavailable, NotAllowedNow,
+                           TemporarilyUnavailable, TerminalError, TerminalNotPaired, to_jsonrpc_error)
 from bridge.hub import Hub
 from bridge.jobs import IllegalTransition, JobKind, JobState
 from bridge.journal import JobRecord, Journal, PairingRecord
@@ -224,8 +215,10 @@ class TerminalWorker:
         self.hub.publish_job(job, self.pending_question(job.job_id))
 
     async def _move(self, job_id: str, state: JobState, from_state: JobState, *, result: JobResult | None = None,
-                    receipts: Receipts | None = None, error: JobError | None = None, note: str | None = None) -> JobRecord:
-        """A move out of ``from_state`` (checked in its transaction); raises only for ``running``."""
+                    receipts: Receipts | None = None, error: JobError | None = None, note: str | None = None,
+                    publish: bool = True) -> JobRecord:
+        """A move out of ``from_state`` (checked in its transaction), published unless told not to;
+        raises only for ``running``."""
         rows = self._audit.take(job_id)  # the status lines that led here, in the same transaction
         try:
             job = await self.journal.move(job_id, state, result=result, receipts=receipts, error=error, note=note,
@@ -242,7 +235,8 @@ class TerminalWorker:
                 raise
             await self._audit.refused(job_id, outcome_json(state, result, error, receipts), exc, rows)
             job = await self.journal.get(job_id)
-        await self._publish(job)
+        if publish:
+            await self._publish(job)
         return job
 
     async def _fail(self, job_id: str, exc: ClaimbridgeError) -> None:
@@ -278,9 +272,12 @@ class TerminalWorker:
             await self._fail(job_id, iclient_unreachable(self.page.iclient.reason or "no answer"))
             return
         try:
-            await self._move(job_id, JobState.RUNNING, JobState.QUEUED)
+            running = await self._move(job_id, JobState.RUNNING, JobState.QUEUED, publish=False)
         except JobMoved:
             return  # aborted while it was being taken off the queue: nothing is sent
+        # The terminal first, the desk a moment later: job.updated (running) is built and sent
+        # once the command has left (page.start writes it before it first waits).
+        asyncio.get_running_loop().call_soon(self.hub.publish_job, running)
         self._hp = hp
         try:
             op = await self.page.start(job_id, call.method, call.request, call.answers)
