@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import ssl
 import uuid
 from collections.abc import Awaitable, Callable
@@ -28,7 +29,7 @@ from bridge.backoff import backoff_delay
 from bridge.config import MqttConfig
 from bridge.mqtt.topics import BrokerAddress, Topics, parse_broker_url
 
-__all__ = ["NO_MQTT5", "OFFLINE", "ONLINE", "NodeConnection", "probe_mqtt5", "properties", "speaks_only_mqtt3"]
+__all__ = ["NO_MQTT5", "NO_NAGLE", "OFFLINE", "ONLINE", "NodeConnection", "probe_mqtt5", "properties", "speaks_only_mqtt3"]
 
 log = logging.getLogger("claimbridge.mqtt")
 
@@ -43,6 +44,9 @@ NO_MQTT5 = ("MQTT broker {where} does not speak MQTT 5 (it accepts MQTT 3.1.1 on
 
 #: Seconds a publish (or the broker's PUBACK) may take before the link tries again.
 PUBLISH_TIMEOUT_S = 10.0
+#: Nagle's algorithm off (paho leaves it on): an answer published right after the job's events
+#: would otherwise wait for the broker's acknowledgement of them, a round trip, before it left.
+NO_NAGLE = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)
 #: A connection that lasted this long resets the reconnect backoff.
 _STABLE_S = 10.0
 #: CONNACK reason codes that mean "not you" rather than "not MQTT 5" (3.1.1: 4, 5; 5: 0x86, 0x87).
@@ -157,6 +161,7 @@ class NodeConnection:
             properties=connect_properties,
             tls_context=_tls(self.address, cfg),
             logger=logging.getLogger("claimbridge.mqtt.paho"),
+            socket_options=NO_NAGLE,
         )
 
     async def run(self) -> None:

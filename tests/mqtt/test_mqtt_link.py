@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from bridge.config import MqttConfig
+from bridge.mqtt.node import NodeConnection
+from bridge.mqtt.topics import Topics, parse_broker_url
 from tests.daemon_harness import Sim, claim_request
 from tests.mqtt.conftest import (
     PASSWORD,
@@ -283,3 +288,43 @@ async def test_terminal_state_is_republished_on_a_timer(tmp_path: Path, sim: Sim
             assert len(states) == 1  # nothing changed: the same state, again and again
     finally:
         await stop_daemon(running)
+
+
+def _nodelay_towards(port: int) -> list[int]:
+    """TCP_NODELAY of each of this process's sockets connected to ``port`` on loopback."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            sock = socket.socket(fileno=os.dup(int(fd)))
+        except OSError:
+            continue  # not a socket
+        with sock:
+            try:
+                if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM \
+                        and sock.getpeername()[1] == port:
+                    found.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            except OSError:
+                continue  # not connected, or not TCP
+    return found
+
+
+async def test_the_link_sends_each_publish_at_once(broker: Broker, site: str) -> None:
+    """Nagle off on the link's connection (paho leaves it on): an answer published right after a
+    job's events would otherwise wait for the broker's PUBACK of them before it left."""
+    up = asyncio.Event()
+
+    async def on_up(_: NodeConnection) -> None:
+        up.set()
+
+    config = MqttConfig(url=broker.url, site=site)
+    conn = NodeConnection(parse_broker_url(broker.url), f"claimbridge-{site}", config, Topics(site),
+                          lambda _c, _m: None, on_up, lambda: None)
+    task = asyncio.create_task(conn.run())
+    try:
+        await asyncio.wait_for(up.wait(), 10)
+        found = _nodelay_towards(broker.port)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert found and all(flag != 0 for flag in found)
