@@ -24,7 +24,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -454,7 +454,7 @@ class TerminalPage:
         return channel
 
     async def start(
-        self, op_id: str, method: str, request: dict[str, Any] | None, auto_answers: tuple[str, ...] = ()
+        self, op_id: str, method: str, request: Mapping[str, object] | None, auto_answers: tuple[str, ...] = ()
     ) -> Operation:
         """Call one iClient method; its events arrive on the returned operation.
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Annotated, Any, NewType
+from typing import Annotated, NewType
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -27,6 +27,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from bridge.healthpoint.iclient import ClaimCall, ClaimItemCall, JsonObject, PairingKeys
 
 __all__ = [
     "APPROVED_ITEM_CODES",
@@ -135,7 +137,7 @@ FIELD_RULES: Mapping[str, str] = MappingProxyType(
 )
 
 
-def _iso_date(value: Any) -> Any:
+def _iso_date(value: object) -> object:
     # JSON has no date type: accept only the ISO text "YYYY-MM-DD" (not timestamps, not
     # YYYYMMDD), or a real date when built from Python.
     if isinstance(value, datetime):
@@ -274,7 +276,7 @@ class Pairing:
     tid: int
     integrationKey: str = field(repr=False)
 
-    def as_iclient(self) -> dict[str, Any]:
+    def as_iclient(self) -> PairingKeys:
         """The ``mid``/``tid``/``integrationKey`` members of an iClient request."""
         return {"mid": self.mid, "tid": self.tid, "integrationKey": self.integrationKey}
 
@@ -290,23 +292,20 @@ def pad_service_code(code: str) -> str:
     return code.zfill(5) if code.isdigit() and len(code) < 5 else code
 
 
-def _iclient_item(item: ClaimItem) -> dict[str, Any]:
+def _iclient_item(item: ClaimItem) -> ClaimItemCall:
     # seeds/004 "Example request": every value a string, cents as digits, date YYYYMMDD.
-    out: dict[str, Any] = {
-        "claimAmount": str(item.claimAmount),
-        "serviceCode": item.serviceCode,
-        "description": item.description,
-    }
-    if item.serviceReference is not None:
-        out["serviceReference"] = item.serviceReference
-    out["patientId"] = item.patientId
-    out["serviceDate"] = item.serviceDate.strftime("%Y%m%d")
-    return out
+    amount, code, text = str(item.claimAmount), item.serviceCode, item.description
+    day = item.serviceDate.strftime("%Y%m%d")
+    if item.serviceReference is None:
+        return {"claimAmount": amount, "serviceCode": code, "description": text, "patientId": item.patientId,
+                "serviceDate": day}
+    return {"claimAmount": amount, "serviceCode": code, "description": text,
+            "serviceReference": item.serviceReference, "patientId": item.patientId, "serviceDate": day}
 
 
 def to_iclient_claim(
     request: ClaimRequest, pairing: Pairing | None, *, transaction_id: str | None = None
-) -> dict[str, Any]:
+) -> ClaimCall:
     """The ``initiateHealthPointClaim`` (or rebate estimate) request for ``request``.
 
     Args:
@@ -318,7 +317,7 @@ def to_iclient_claim(
         seeds/004 "Example request" shape: ``claimItemsCount`` and ``totalClaimAmount`` computed,
         as strings like the example; ``mid``/``tid`` integers as the table says.
     """
-    out: dict[str, Any] = {
+    out: ClaimCall = {
         "providerId": request.providerId,
         "serviceType": request.serviceType,
         "claimItemsCount": str(len(request.items)),
@@ -326,7 +325,7 @@ def to_iclient_claim(
         "claimItems": [_iclient_item(item) for item in request.items],
     }
     if pairing is not None:
-        out.update(pairing.as_iclient())
+        out["mid"], out["tid"], out["integrationKey"] = pairing.mid, pairing.tid, pairing.integrationKey
     if transaction_id is not None:
         out["transactionId"] = transaction_id
     return out
@@ -334,7 +333,7 @@ def to_iclient_claim(
 
 def to_iclient_cancel(
     original: ClaimRequest, ref_tag: str, pairing: Pairing | None
-) -> dict[str, Any]:
+) -> ClaimCall:
     """The ``cancelHealthPointClaim`` request: "the same payload as the original claim" + refTag.
 
     Source: seeds/004 "Claim Cancel" (every field "must be same as original claim"; ``refTag``
@@ -353,7 +352,7 @@ def to_iclient_cancel(
 _MISSING_TEXTS = frozenset({"", "undefined", "null", "none"})
 
 
-def _text(raw: Mapping[str, Any], key: str) -> str | None:
+def _text(raw: JsonObject, key: str) -> str | None:
     # reference §1.5: "Mediclinic stores a missing field as the literal string 'undefined'".
     value = raw.get(key)
     if value is None or isinstance(value, (dict, list)):
@@ -362,7 +361,7 @@ def _text(raw: Mapping[str, Any], key: str) -> str | None:
     return None if text.lower() in _MISSING_TEXTS else text
 
 
-def _cents(raw: Mapping[str, Any], key: str) -> int | None:
+def _cents(raw: JsonObject, key: str) -> int | None:
     # Amounts are strings of integer cents inside iClient (reference conventions).
     value = raw.get(key)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -390,7 +389,7 @@ def _sydney_time(text: str | None) -> datetime | None:
 
 
 def normalise_claim_response(
-    raw: Mapping[str, Any], request: ClaimRequest | None = None
+    raw: JsonObject, request: ClaimRequest | None = None
 ) -> ClaimResult:
     """Turn iClient's ``transactionCompleteCallback`` response into a :class:`ClaimResult`.
 

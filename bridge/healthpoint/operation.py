@@ -26,16 +26,21 @@ Sources: reference/tyro-iclient-healthpoint.md §1.2 (callbacks, ``isError``), �
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TypeGuard
 
 from bridge.healthpoint.claims import (
     ClaimRequest, ClaimResult, Pairing, normalise_claim_response, to_iclient_cancel, to_iclient_claim,
 )
+from bridge.healthpoint.iclient import (
+    Failure, IclientRequest, JsonObject, PairCall, PurchaseOutcome, ReportCall, TransactionCall,
+)
 from bridge.healthpoint.policy import auto_answers
 from bridge.healthpoint.purchases import (
+    UnfitAnswer,
     normalise_purchase,
     receipts_of,
     to_iclient_gap_purchase,
@@ -107,7 +112,7 @@ class Call:
     """
 
     method: str
-    request: dict[str, Any] | None
+    request: IclientRequest | None
     answers: tuple[str, ...] = ()
 
 
@@ -147,15 +152,18 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class Finish:
-    """The job's outcome: its next state, result and (for a failed one) error.
+    """The job's outcome: its next state, result, receipts (``{merchant?, customer?}``, None
+    when the terminal sent none) and (for a failed one) error.
 
     ``reattached``: the outcome of an ``unknown`` job, learnt by ``continueLastTransaction``
-    (``note`` says so in its history).
+    (``note`` says so in its history). An answer that does not fit is ``unknown`` with no
+    result, and ``note`` keeps it whole.
     """
 
     state: JobState
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
+    result: ClaimResult | PurchaseOutcome | None
+    error: Failure | None
+    receipts: Mapping[str, str] | None = None
     reattached: bool = False
     note: str = ""
 
@@ -213,7 +221,7 @@ class HealthPointOperation:
         self.request = request
         self.parent = parent
         #: The iClient request sent (or that would have been), once :meth:`call` made it.
-        self.sent: dict[str, Any] | None = None
+        self.sent: TransactionCall | None = None
         #: Whether the operation follows ``continueLastTransaction`` for an ``unknown`` job.
         self.reattached = False
         #: The question the terminal waits on the desk for, if any.
@@ -256,7 +264,7 @@ class HealthPointOperation:
             raise NotRunnable(f"a {self.kind} job needs its claim")
         return claim
 
-    def _request(self, pairing: Pairing | None) -> dict[str, Any]:
+    def _request(self, pairing: Pairing | None) -> TransactionCall:
         if self.kind in (JobKind.CLAIM, JobKind.REBATE_ESTIMATE):
             return to_iclient_claim(self._claim(self.request.claim), pairing)
         if self.kind is JobKind.REFUND:
@@ -290,19 +298,22 @@ class HealthPointOperation:
 
     # -- what comes back -----------------------------------------------------------------------
 
-    def receive_event(self, kind: str, payload: Any) -> list[Effect]:
+    def receive_event(self, kind: str, payload: object) -> list[Effect]:
         """One event the page relayed (``status``, ``question``, ``receipt``, ``complete``); the
-        effects to carry out, in order. Other kinds mean nothing to the transaction."""
+        effects to carry out, in order. Other kinds mean nothing to the transaction.
+
+        ``payload`` is JSON as the page sent it: it is narrowed here, once, into the effects'
+        typed values."""
         if kind == "status":
             return [Status(str(payload))]
         if kind == "question":
-            return self._question(payload if isinstance(payload, Mapping) else {})
+            return self._question(_object(payload))
         if kind == "receipt":
-            text = str((payload if isinstance(payload, Mapping) else {}).get("merchantReceipt") or "")
+            text = str(_object(payload).get("merchantReceipt") or "")
             self._receipts.append(text)
             return [Receipt(text)]
         if kind == "complete":
-            return [self._outcome(payload if isinstance(payload, Mapping) else {})]
+            return [self._outcome(_object(payload))]
         if kind == "unreachable":
             # iClient's frame could not load from its server: the request never left the page.
             return [self.not_started(StartFailure.UNREACHABLE, str(payload))]
@@ -320,9 +331,10 @@ class HealthPointOperation:
             return LeaveUnknown(f"{_CONTINUE} did not start: {detail}")
         return Finish(state_after_start_failure(failure), None, start_error(failure, detail))
 
-    def _question(self, question: Mapping[str, Any]) -> list[Effect]:
+    def _question(self, question: JsonObject) -> list[Effect]:
         text = str(question.get("text") or "")
-        options = tuple(str(o) for o in question.get("options") or [])
+        offered = question.get("options") or []
+        options = tuple(str(o) for o in offered) if isinstance(offered, (list, tuple)) else ()
         answered = question.get("answered")
         if answered is not None:
             # The page answered at once, from :attr:`Call.answers`.
@@ -353,13 +365,13 @@ class HealthPointOperation:
             self.pending = None
         return label
 
-    def is_ours(self, response: Mapping[str, Any]) -> bool:
+    def is_ours(self, response: JsonObject) -> bool:
         """Whether a ``continueLastTransaction`` answer is this job's transaction."""
         if self.sent is None:
             return False
-        return is_same_transaction(self.sent, response, purchase=is_purchase(self.kind))
+        return is_same_transaction(self.sent, response)
 
-    def _outcome(self, response: Mapping[str, Any]) -> Finish | LeaveUnknown:
+    def _outcome(self, response: JsonObject) -> Finish | LeaveUnknown:
         self.pending = None
         raw = str(response.get("result", "UNKNOWN"))
         state = outcome_state(raw)
@@ -368,25 +380,43 @@ class HealthPointOperation:
                 return LeaveUnknown("the terminal's last transaction is another one")
             if state is not JobState.COMPLETED:
                 return LeaveUnknown(f"terminal answered {raw}; left unknown")
-        result = self._result(response)
         receipts = receipts_of(self._receipts, response)
-        if receipts is not None:
-            result["receipts"] = receipts
-        error = None
-        if state is JobState.FAILED:
-            error = {
-                "message": str(response.get("healthpointErrorDescription") or response.get("result")),
-                "code": response.get("healthpointErrorCode"),
-            }
+        code = response.get("healthpointErrorCode")
+        message = str(response.get("healthpointErrorDescription") or response.get("result"))
+        told = {"message": message, "code": code} if state is JobState.FAILED else None
+        code_fits = told is None or _is_code(code)
+        try:
+            result = self._result(response)
+        except UnfitAnswer as exc:
+            return self._unfit(exc.problems + (not code_fits), exc.kept, receipts, told)
+        error: Failure | None = None
+        if told is not None:
+            if not _is_code(code):
+                kept = result if not isinstance(result, ClaimResult) else result.model_dump(mode="json")
+                return self._unfit(1, kept, receipts, told)
+            error = {"message": message, "code": code}
         if self.reattached:
-            return Finish(state, result, error, reattached=True, note=f"outcome from {_CONTINUE}")
-        return Finish(state, result, error)
+            return Finish(state, result, error, receipts, reattached=True, note=f"outcome from {_CONTINUE}")
+        return Finish(state, result, error, receipts)
 
-    def _result(self, response: Mapping[str, Any]) -> dict[str, Any]:
+    def _result(self, response: JsonObject) -> ClaimResult | PurchaseOutcome:
         if is_purchase(self.kind):
             return normalise_purchase(response)
         request = None if self.kind is JobKind.CANCEL else self.request.claim
-        return normalise_claim_response(response, request).model_dump(mode="json")
+        return normalise_claim_response(response, request)
+
+    def _unfit(
+        self, problems: int, kept: Mapping[str, object], receipts: Mapping[str, str] | None,
+        told: Mapping[str, object] | None,
+    ) -> Finish | LeaveUnknown:
+        """An answer with a member whose type iClient never documented is not guessed at nor
+        lost: the job is ``unknown``, and its history keeps the answer whole."""
+        why = f"the terminal's answer does not fit the documented result ({problems} problem(s))"
+        if self.reattached:
+            return LeaveUnknown(f"{why}; left unknown")
+        result = {**kept, "receipts": receipts} if receipts is not None else kept
+        answer = json.dumps({"result": result, "error": told}, sort_keys=True, default=str)
+        return Finish(JobState.UNKNOWN, None, {"message": why}, note=f"{why}: {answer}")
 
 
 # -- the terminal's other iClient calls ----------------------------------------------------------
@@ -394,13 +424,14 @@ class HealthPointOperation:
 
 def pairing_call(mid: int, tid: int) -> Call:
     """iClient's ``pairTerminal`` (reference §3)."""
-    return Call("pairTerminal", {"mid": mid, "tid": tid})
+    request: PairCall = {"mid": mid, "tid": tid}
+    return Call("pairTerminal", request)
 
 
-def pairing_status(payload: Any) -> tuple[str, str, str | None]:
+def pairing_status(payload: object) -> tuple[str, str, str | None]:
     """A ``pairingStatus`` callback: its status (``inProgress``, ``success``, ``failure``), its
     message, and the integration key a success carries."""
-    status = payload if isinstance(payload, Mapping) else {}
+    status = _object(payload)
     key = status.get("integrationKey")
     return str(status.get("status")), str(status.get("message") or ""), str(key) if key else None
 
@@ -413,7 +444,19 @@ def terminal_info_call(pairing: Pairing) -> Call:
 
 def report_call(pairing: Pairing, date: str, report_type: str) -> Call:
     """iClient's ``healthpointReconciliationReport`` for a Sydney business day ``YYYY-MM-DD``."""
-    return Call(
-        "healthpointReconciliationReport",
-        {"reportType": report_type, "reconDate": date.replace("-", ""), **pairing.as_iclient()},
-    )
+    request: ReportCall = {
+        "reportType": report_type, "reconDate": date.replace("-", ""),
+        "mid": pairing.mid, "tid": pairing.tid, "integrationKey": pairing.integrationKey,
+    }
+    return Call("healthpointReconciliationReport", request)
+
+
+def _object(payload: object) -> JsonObject:
+    """A page event's payload as a JSON object (an empty one when it is not an object)."""
+    return payload if isinstance(payload, Mapping) else {}
+
+
+def _is_code(code: object) -> TypeGuard[int | str | None]:
+    """Whether the fund's ``healthpointErrorCode`` fits a job's error: text (``"93"``), a
+    number, or none."""
+    return code is None or isinstance(code, str) or (isinstance(code, int) and not isinstance(code, bool))

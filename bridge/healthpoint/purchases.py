@@ -10,11 +10,11 @@ receipt text reaches the PMS (reference §1.2 ``receiptCallback``, §1.4 ``custo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from bridge.healthpoint.claims import Pairing
+from bridge.healthpoint.iclient import JsonObject, PurchaseCall, PurchaseOutcome, RefundCall
 
-__all__ = ["normalise_purchase", "receipts_of", "to_iclient_gap_purchase", "to_iclient_refund"]
+__all__ = ["UnfitAnswer", "normalise_purchase", "receipts_of", "to_iclient_gap_purchase", "to_iclient_refund"]
 
 #: Purchase answer fields kept as the terminal sent them (reference §1.3 transaction result).
 _KEPT = ("result", "transactionId", "transactionReference", "authorisationCode", "elidedPan", "rrn", "cardType")
@@ -24,7 +24,7 @@ _AMOUNT_KEYS = ("amount", "baseAmount", "transactionAmount")
 
 def to_iclient_gap_purchase(
     amount: int, healthpoint_transaction_id: str, pairing: Pairing | None
-) -> dict[str, Any]:
+) -> PurchaseCall:
     """The ``initiatePurchase`` request that pays a claim's gap.
 
     Source: seeds/004 "Gap Payments" (pass ``healthpointTransactionId``); reference §1.3
@@ -38,17 +38,28 @@ def to_iclient_gap_purchase(
         raise ValueError("a gap payment needs a positive amount in cents")
     if not healthpoint_transaction_id:
         raise ValueError("a gap payment needs the claim's transactionId")
-    out: dict[str, Any] = {
+    out: PurchaseCall = {
         "amount": str(amount),
         "integratedReceipt": True,
         "healthpointTransactionId": healthpoint_transaction_id,
     }
     if pairing is not None:
-        out.update(pairing.as_iclient())
+        out["mid"], out["tid"], out["integrationKey"] = pairing.mid, pairing.tid, pairing.integrationKey
     return out
 
 
-def normalise_purchase(response: Mapping[str, Any]) -> dict[str, Any]:
+class UnfitAnswer(ValueError):
+    """A purchase answer with a member of a type iClient never documented (a number where text
+    is expected...): not guessed at. ``kept`` is what would have been kept, as the terminal
+    sent it, for the job's history; ``problems`` how many members do not fit."""
+
+    def __init__(self, problems: int, kept: Mapping[str, object]) -> None:
+        super().__init__(f"{problems} member(s) of the answer do not fit")
+        self.problems = problems
+        self.kept = kept
+
+
+def normalise_purchase(response: JsonObject) -> PurchaseOutcome:
     """A gap purchase's outcome with integer cents; "undefined" fields are left out.
 
     Args:
@@ -57,17 +68,48 @@ def normalise_purchase(response: Mapping[str, Any]) -> dict[str, Any]:
     Returns:
         The kept fields, ``amount`` in integer cents when the terminal gave one, and the linked
         claim's ``healthpointTransactionId``.
+
+    Raises:
+        UnfitAnswer: a kept member is neither text nor null.
     """
-    out: dict[str, Any] = {k: response[k] for k in _KEPT if k in response and response[k] != "undefined"}
+    kept: dict[str, object] = {k: response[k] for k in _KEPT if k in response and response[k] != "undefined"}
     for key in _AMOUNT_KEYS:
         if key in response and str(response[key]).isdigit():
-            out["amount"] = int(response[key])
+            kept["amount"] = int(str(response[key]))
     if "healthpointTransactionId" in response:
-        out["healthpointTransactionId"] = response["healthpointTransactionId"]
+        kept["healthpointTransactionId"] = response["healthpointTransactionId"]
+    unfit = [k for k, v in kept.items() if k != "amount" and v is not None and not isinstance(v, str)]
+    if unfit:
+        raise UnfitAnswer(len(unfit), kept)
+    out: PurchaseOutcome = {}
+    for key, value in kept.items():  # in the order kept: the order the result is stored in
+        if isinstance(value, int):
+            out["amount"] = value
+        elif value is None or isinstance(value, str):
+            _put_text(out, key, value)
     return out
 
 
-def to_iclient_refund(amount: int, pairing: Pairing | None) -> dict[str, Any]:
+def _put_text(out: PurchaseOutcome, key: str, value: str | None) -> None:
+    if key == "result":
+        out["result"] = value
+    elif key == "transactionId":
+        out["transactionId"] = value
+    elif key == "transactionReference":
+        out["transactionReference"] = value
+    elif key == "authorisationCode":
+        out["authorisationCode"] = value
+    elif key == "elidedPan":
+        out["elidedPan"] = value
+    elif key == "rrn":
+        out["rrn"] = value
+    elif key == "cardType":
+        out["cardType"] = value
+    elif key == "healthpointTransactionId":
+        out["healthpointTransactionId"] = value
+
+
+def to_iclient_refund(amount: int, pairing: Pairing | None) -> RefundCall:
     """The ``initiateRefund`` request that gives back ``amount`` cents of a gap payment.
 
     Source: reference §1.3 (``initiateRefund``: ``amount``, ``integratedReceipt``,
@@ -79,13 +121,13 @@ def to_iclient_refund(amount: int, pairing: Pairing | None) -> dict[str, Any]:
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValueError("a refund needs a positive amount in cents")
-    out: dict[str, Any] = {"amount": str(amount), "integratedReceipt": True}
+    out: RefundCall = {"amount": str(amount), "integratedReceipt": True}
     if pairing is not None:
-        out.update(pairing.as_iclient())
+        out["mid"], out["tid"], out["integrationKey"] = pairing.mid, pairing.tid, pairing.integrationKey
     return out
 
 
-def receipts_of(merchant: Sequence[str], response: Mapping[str, Any]) -> dict[str, str] | None:
+def receipts_of(merchant: Sequence[str], response: JsonObject) -> dict[str, str] | None:
     """The job's ``receipts``: the merchant copies the receipt callback delivered (joined, as a
     declined signature sends a second one, reference §1.2) and the answer's ``customerReceipt``.
 

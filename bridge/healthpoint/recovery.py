@@ -10,23 +10,23 @@ refund, the claim's ``healthpointTransactionId`` and the amount).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 from bridge.healthpoint.claims import BONUS_SERVICE_CODE, pad_service_code
+from bridge.healthpoint.iclient import ClaimCall, JsonObject, PurchaseCall, RefundCall, TransactionCall
 
 __all__ = ["is_same_transaction", "same_claim", "same_purchase"]
 
 _MISSING = (None, "", "undefined")
 
 
-def _is_bonus(item: Mapping[str, Any]) -> bool:
+def _is_bonus(item: JsonObject) -> bool:
     """A loyalty item the fund added (``00992`` at no charge), never part of what was sent."""
     code = pad_service_code(str(item.get("serviceCode", "")))
     return code == BONUS_SERVICE_CODE and str(item.get("claimAmount")) == "0"
 
 
-def same_claim(sent: Mapping[str, Any], response: Mapping[str, Any]) -> bool:
+def same_claim(sent: ClaimCall, response: JsonObject) -> bool:
     """Whether a claim (or cancel, or estimate) answer echoes what was sent.
 
     Args:
@@ -35,13 +35,15 @@ def same_claim(sent: Mapping[str, Any], response: Mapping[str, Any]) -> bool:
 
     Returns:
         True when the provider (if echoed) and every item's amount and patient agree, in order,
-        once the fund's own bonus items are set aside.
+        once the fund's own bonus items are set aside; False for items that are not objects.
     """
     if response.get("healthpointProviderId") not in (None, sent.get("providerId")):
         return False
-    got: Sequence[Mapping[str, Any]] = response.get("healthpointClaimItems") or []
-    want: Sequence[Mapping[str, Any]] = sent.get("claimItems") or []
-    own = [item for item in got if not _is_bonus(item)]
+    echoed = response.get("healthpointClaimItems") or []
+    if not isinstance(echoed, list) or not all(isinstance(item, Mapping) for item in echoed):
+        return False
+    want = sent.get("claimItems") or []
+    own = [item for item in echoed if not _is_bonus(item)]
     if not own or len(own) != len(want):
         return False
     return all(
@@ -50,20 +52,23 @@ def same_claim(sent: Mapping[str, Any], response: Mapping[str, Any]) -> bool:
     )
 
 
-def same_purchase(sent: Mapping[str, Any], response: Mapping[str, Any]) -> bool:
+def same_purchase(sent: PurchaseCall | RefundCall, response: JsonObject) -> bool:
     """Whether a purchase (gap payment) or refund answer echoes what was sent: linked to the
     same claim (a refund to none), and of the same amount when the answer gives one."""
     linked = response.get("healthpointTransactionId")
-    if linked not in _MISSING and linked != sent.get("healthpointTransactionId"):
+    if linked not in _MISSING and ("healthpointTransactionId" not in sent or linked != sent["healthpointTransactionId"]):
         return False
     amount = str(response.get("amount", ""))
-    return not (amount.isdigit() and int(amount) != int(str(sent.get("amount") or 0)))
+    return not (amount.isdigit() and int(amount) != int(sent.get("amount") or 0))
 
 
-def is_same_transaction(sent: Mapping[str, Any], response: Mapping[str, Any], *, purchase: bool) -> bool:
+def is_same_transaction(sent: TransactionCall, response: JsonObject) -> bool:
     """Whether ``response`` is the answer to ``sent``: by our custom transactionId when the
-    terminal echoes one, else by the echoed fields (:func:`same_claim`, :func:`same_purchase`)."""
+    terminal echoes one, else by the echoed fields of a claim's request (:func:`same_claim`) or
+    a purchase's or refund's (:func:`same_purchase`)."""
     echoed = response.get("transactionId")
     if echoed not in _MISSING:
-        return bool(echoed == sent.get("transactionId"))
-    return same_purchase(sent, response) if purchase else same_claim(sent, response)
+        return echoed == sent.get("transactionId")
+    if "claimItems" in sent:
+        return same_claim(sent, response)
+    return same_purchase(sent, response)

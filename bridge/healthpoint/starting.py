@@ -14,9 +14,9 @@ The evidence decides, never a guess (INTERFACES.md "When the iClient server cann
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from bridge.errors import to_jsonrpc_error
+from bridge.healthpoint.iclient import Failure
 from bridge.lifecycle import iclient_unreachable
 from bridge.jobs import JobState
 
@@ -37,15 +37,19 @@ def state_after_start_failure(failure: StartFailure) -> JobState:
     return JobState.UNKNOWN if failure is StartFailure.LOST else JobState.FAILED
 
 
-def start_error(failure: StartFailure, detail: str) -> dict[str, Any]:
+def start_error(failure: StartFailure, detail: str) -> Failure:
     """A ``failed`` job's ``error`` for a call that did not start: the terminal's refusal, or
     -32005 ``iclientUnreachable`` (what a new request gets during the outage)."""
     if failure is StartFailure.UNREACHABLE:
-        return to_jsonrpc_error(iclient_unreachable(detail))
+        error = to_jsonrpc_error(iclient_unreachable(detail))  # the one mapping: {code, message, data}
+        out: Failure = {"code": int(error["code"]), "message": str(error["message"])}
+        if "data" in error:
+            out["data"] = error["data"]
+        return out
     return refused_before_start(detail)
 
 
-def refused_before_start(reason: str) -> dict[str, Any]:
+def refused_before_start(reason: str) -> Failure:
     """A job's ``error`` when the terminal's iClient refused the call before it started."""
     text = reason.strip() or "refused"
     return {

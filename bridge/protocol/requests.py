@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import from_json
 
 from bridge.healthcode.bills import Bill
+from bridge.healthpoint.claims import ClaimResult
+from bridge.healthpoint.iclient import Failure, PurchaseOutcome
 from bridge.jobs import JobState
 from bridge.protocol.params import CancelParams, ClaimParams, GapParams, RebateEstimateParams, RefundParams
 from bridge.protocol.results import JOB_RESULTS, BillOutcome, ClaimOutcome, JobError, PaymentOutcome, Receipts
@@ -69,7 +71,7 @@ JOB_REQUESTS: Mapping[str, type[JobRequest]] = MappingProxyType(
 )
 
 
-def request_data(request: JobRequest) -> dict[str, Any]:
+def request_data(request: JobRequest) -> dict[str, object]:
     """A stored request as JSON values: camelCase, optional fields that are not set left out
     (the shape the journal stores, digests and puts in the wire Job)."""
     return request.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -79,7 +81,7 @@ def request_data(request: JobRequest) -> dict[str, Any]:
 JobResult: TypeAlias = ClaimOutcome | PaymentOutcome | BillOutcome
 
 
-def outcome_of(kind: str, data: Mapping[str, Any]) -> tuple[JobResult, Receipts | None]:
+def outcome_of(kind: str, data: Mapping[str, object]) -> tuple[JobResult, Receipts | None]:
     """A result as JSON values (receipts inside, as the terminal's operation gives it, or as
     stored) -> the kind's result model and the receipts lifted out (None when there are none).
 
@@ -94,35 +96,50 @@ def outcome_of(kind: str, data: Mapping[str, Any]) -> tuple[JobResult, Receipts 
     return result, Receipts.model_validate(receipts) if receipts else None
 
 
+#: A result as a terminal's operation decides it (:class:`bridge.healthpoint.Finish`).
+TerminalAnswer: TypeAlias = ClaimResult | PurchaseOutcome
+
+
+def _answer_data(result: TerminalAnswer, receipts: Mapping[str, str] | None) -> dict[str, object]:
+    """A terminal's result as JSON values, every field it has (its receipts inside when given)."""
+    data: dict[str, object] = result.model_dump(mode="json") if isinstance(result, ClaimResult) else dict(result)
+    if receipts is not None:
+        data["receipts"] = receipts
+    return data
+
+
 def outcome_models(
-    kind: str, result: Mapping[str, Any] | None, error: Mapping[str, Any] | None,
+    kind: str, result: TerminalAnswer | None, receipts: Mapping[str, str] | None, error: Failure | None,
 ) -> tuple[JobResult | None, Receipts | None, JobError | None]:
-    """An outcome as a terminal's operation gives it (JSON values, receipts inside the result)
-    -> the kind's result model, the receipts and the error model; None for what is not given.
+    """An outcome as a terminal's operation decides it -> the kind's result model, the receipts
+    and the error model; None for what is not given (receipts come only with a result).
 
     Raises:
         pydantic.ValidationError: the result or error does not fit its model.
     """
     models: tuple[JobResult | None, Receipts | None] = (None, None)
     if result is not None:
-        models = outcome_of(kind, result)
+        models = outcome_of(kind, _answer_data(result, receipts))
     return models[0], models[1], JobError.model_validate(error) if error is not None else None
 
 
 def fitted_outcome(
-    kind: str, state: JobState, result: Mapping[str, Any] | None, error: Mapping[str, Any] | None,
+    kind: str, state: JobState, result: TerminalAnswer | None, receipts: Mapping[str, str] | None,
+    error: Failure | None,
 ) -> tuple[JobState, JobResult | None, Receipts | None, JobError | None, str | None]:
-    """A terminal's outcome (the operation's ``state``, ``result`` and ``error``) as the kind's
-    models, with the note for the job's history (None: nothing to add).
+    """A terminal's outcome (the operation's ``state``, ``result``, ``receipts`` and ``error``)
+    as the kind's models, with the note for the job's history (None: nothing to add).
 
-    An answer whose result or error does not fit the documented models (a field of a type the
-    terminal never sent before) is not guessed at nor lost: the job is ``unknown`` and its
-    history keeps the answer whole, for an operator to settle with ``job.resolve``.
+    An answer whose result or error does not fit the documented models is not guessed at nor
+    lost: the job is ``unknown`` and its history keeps the answer whole, for an operator to
+    settle with ``job.resolve``. (The operation already leaves a member of an undocumented
+    type ``unknown``; this is the last guard, for a result that does not fit the kind.)
     """
     try:
-        models = outcome_models(kind, result, error)
+        models = outcome_models(kind, result, receipts, error)
     except ValidationError as exc:
-        answer = json.dumps({"result": result, "error": error}, sort_keys=True, default=str)
+        data = None if result is None else _answer_data(result, receipts)
+        answer = json.dumps({"result": data, "error": error}, sort_keys=True, default=str)
         why = f"the terminal's answer does not fit the documented result ({exc.error_count()} problem(s))"
         return JobState.UNKNOWN, None, None, JobError(message=why), f"{why}: {answer}"
     return state, *models, None

@@ -29,7 +29,7 @@ from bridge.journal import JobRecord, Journal, PairingRecord
 from bridge.journal.held import outcome_json
 from bridge.browser.page import Operation, PageEvent, TerminalPage
 from bridge.terminals.audit import AuditTrail, question_detail
-from bridge.protocol import JobError, JobQuestion, JobResult, JobStatus, PendingQuestion, Receipts, TerminalPairing, fitted_outcome, outcome_of
+from bridge.protocol import JobError, JobQuestion, JobResult, JobStatus, PendingQuestion, Receipts, TerminalPairing, fitted_outcome
 from bridge.terminals.operations import REPORT_TIMEOUT_S, healthpoint_operation, next_op_id, pairing_keys, read_reconciliation
 from bridge.terminals.pairing import pair_on_page
 from bridge.terminals.recovery import Recovery, wait_ready
@@ -307,12 +307,14 @@ class TerminalWorker:
         """Carry out the operation's last effect: journal the outcome (a re-attached ``unknown``
         job's through ``settle``: its old "outcome unknown" error goes), or note why a
         re-attached job stays ``unknown``. An outcome the journal refuses is kept (``_move``);
-        its JSON becomes the models of ``kind`` here, once."""
+        the operation's typed outcome becomes the models of ``kind`` here, once."""
         if isinstance(end, LeaveUnknown):
             await self._audit.note(job_id, "reattach", end.why)
         elif end.reattached:
+            state, found, with_receipts, _, unfit = fitted_outcome(kind, end.state, end.result, end.receipts, None)
+            if found is None or state is not end.state:  # the operation checked it: never so, but never guess
+                return await self._audit.note(job_id, "reattach", unfit or "the re-attached outcome has no result")
             rows = self._audit.take(job_id)
-            found, with_receipts = outcome_of(kind, end.result or {})
             try:
                 settled = await self.journal.settle(job_id, end.state, result=found, receipts=with_receipts,
                                                     note=end.note, notes=rows)
@@ -321,8 +323,8 @@ class TerminalWorker:
                 settled = await self.journal.get(job_id)
             await self._publish(settled)
         else:
-            state, result, receipts, error, note = fitted_outcome(kind, end.state, end.result, end.error)
-            await self._move(job_id, state, JobState.RUNNING, result=result, receipts=receipts, error=error, note=note)
+            state, result, receipts, error, note = fitted_outcome(kind, end.state, end.result, end.receipts, end.error)
+            await self._move(job_id, state, JobState.RUNNING, result=result, receipts=receipts, error=error, note=note or end.note or None)
 
     async def _follow(self, job_id: str, hp: HealthPointOperation, op: Operation) -> Finish | LeaveUnknown | None:
         """Feed the operation's events to ``hp`` and carry out its effects until it ends; None

@@ -12,7 +12,7 @@ import pytest
 NAMESPACES = {
     "bridge.cli": ("commands",),
     "bridge.protocol": ("billing", "envelope", "jobs", "methods", "openrpc", "params", "reports", "requests", "results"),
-    "bridge.healthpoint": ("claims", "guards", "matching", "operation", "policy", "purchases", "reconciliation", "recovery", "starting"),
+    "bridge.healthpoint": ("claims", "guards", "iclient", "matching", "operation", "policy", "purchases", "reconciliation", "recovery", "starting"),
     "bridge.healthcode": ("bills", "fhir", "intake", "jobs", "members", "refdata", "rules", "search", "status"),
     "bridge.journal": ("ages", "links", "reconciliations", "records", "store", "thread"),
     "bridge.terminals": ("history", "runner"),

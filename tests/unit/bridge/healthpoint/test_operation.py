@@ -103,6 +103,14 @@ def _complete(op: HealthPointOperation, response: dict[str, Any]) -> Finish | Le
     return end
 
 
+def _data(end: Finish) -> dict[str, object]:
+    """A Finish's result as JSON values (a claim's result model, a purchase's members)."""
+    if isinstance(end.result, ClaimResult):
+        return end.result.model_dump(mode="json")
+    assert end.result is not None
+    return dict(end.result)
+
+
 # -------------------------------------------------------------------------------- what is sent
 
 
@@ -254,12 +262,13 @@ def test_receipts_reach_the_result() -> None:
     op.receive_event("receipt", {"merchantReceipt": "MERCHANT 2"})
     end = _complete(op, {**ANSWERS[JobKind.GAP], "customerReceipt": "CUSTOMER"})
     assert isinstance(end, Finish)
-    assert end.result["receipts"] == {"merchant": "MERCHANT 1\n\nMERCHANT 2", "customer": "CUSTOMER"}
+    assert end.receipts == {"merchant": "MERCHANT 1\n\nMERCHANT 2", "customer": "CUSTOMER"}
+    assert "receipts" not in _data(end)  # beside the result, not inside it
 
 
 def test_no_receipts_no_receipts_field() -> None:
     end = _complete(_started(JobKind.CLAIM), ANSWERS[JobKind.CLAIM])
-    assert isinstance(end, Finish) and "receipts" not in end.result
+    assert isinstance(end, Finish) and end.receipts is None
 
 
 # -------------------------------------------------------------------------------- outcomes
@@ -282,7 +291,7 @@ def test_no_receipts_no_receipts_field() -> None:
 def test_every_iclient_result_of_every_kind(kind: JobKind, result: str, state: JobState) -> None:
     end = _complete(_started(kind), {**ANSWERS[kind], "result": result})
     assert isinstance(end, Finish) and not end.reattached
-    assert end.state is state and end.result["result"] == result
+    assert end.state is state and _data(end)["result"] == result
     assert (end.error is not None) is (state is JobState.FAILED)
 
 
@@ -304,13 +313,14 @@ def test_a_failed_job_carries_healthpoints_error() -> None:
 def test_a_claims_result_in_the_wires_names() -> None:
     end = _complete(_started(JobKind.CLAIM), ANSWERS[JobKind.CLAIM])
     assert isinstance(end, Finish)
-    assert end.result["refTag"] == "RT-78" and end.result["gap"] == 4400 and end.result["totalBenefit"] == 10000
-    assert [i["benefit"] for i in end.result["items"]] == [6000, 4000]
+    assert isinstance(end.result, ClaimResult)
+    assert end.result.refTag == "RT-78" and end.result.gap == 4400 and end.result.totalBenefit == 10000
+    assert [i.benefit for i in end.result.items] == [6000, 4000]
 
 
 def test_a_purchases_result_in_cents() -> None:
     end = _complete(_started(JobKind.GAP), ANSWERS[JobKind.GAP])
-    assert isinstance(end, Finish) and end.result["amount"] == 8040 and end.result["transactionReference"] == "S1"
+    assert isinstance(end, Finish) and _data(end)["amount"] == 8040 and _data(end)["transactionReference"] == "S1"
 
 
 def test_the_outcome_ends_a_pending_question() -> None:
@@ -399,7 +409,7 @@ def test_a_reattached_claims_questions_and_receipts_start_afresh() -> None:
     assert op.pending is None
     op.receive_event("receipt", {"merchantReceipt": "AFTER"})
     end = _complete(op, {**ANSWERS[JobKind.GAP], "transactionId": "job-1"})
-    assert isinstance(end, Finish) and end.result["receipts"] == {"merchant": "AFTER"}
+    assert isinstance(end, Finish) and end.receipts == {"merchant": "AFTER"}
 
 
 def test_nothing_sent_nothing_ours() -> None:
@@ -422,3 +432,32 @@ def test_pairing_status() -> None:
     assert pairing_status({"status": "inProgress", "message": "Waiting"}) == ("inProgress", "Waiting", None)
     assert pairing_status({"status": "success", "message": "Paired", "integrationKey": "k"}) == ("success", "Paired", "k")
     assert pairing_status(None) == ("None", "", None)
+
+
+# -------------------------------------------------------------------------------- unfit answers
+
+
+def test_a_purchase_answer_with_a_member_of_an_undocumented_type_is_unknown_and_kept_whole() -> None:
+    # rrn is documented as text: a number is not guessed at (nor "123456"), nor dropped.
+    op = _started(JobKind.GAP)
+    op.receive_event("receipt", {"merchantReceipt": "M"})
+    end = _complete(op, {**ANSWERS[JobKind.GAP], "rrn": 123456, "cardType": ["visa"]})
+    assert isinstance(end, Finish) and end.state is JobState.UNKNOWN and end.result is None and end.receipts is None
+    assert end.error == {"message": "the terminal's answer does not fit the documented result (2 problem(s))"}
+    assert '"rrn": 123456' in end.note and '"merchant": "M"' in end.note and '"cardType": ["visa"]' in end.note
+
+
+def test_a_failed_answer_whose_error_code_is_not_text_nor_a_number_is_unknown() -> None:
+    end = _complete(_started(JobKind.CLAIM), {"result": "NOT STARTED", "healthpointErrorCode": {"n": 93}})
+    assert isinstance(end, Finish) and end.state is JobState.UNKNOWN and end.result is None
+    assert end.error is not None and "(1 problem(s))" in end.error["message"]
+    assert '"code": {"n": 93}' in end.note
+    numbered = _complete(_started(JobKind.CLAIM), {"result": "NOT STARTED", "healthpointErrorCode": 93})
+    assert isinstance(numbered, Finish) and numbered.error == {"message": "NOT STARTED", "code": 93}
+
+
+def test_a_reattached_unfit_answer_stays_unknown() -> None:
+    op = _started(JobKind.REFUND)
+    op.reattach(KEYS)
+    end = _complete(op, {**ANSWERS[JobKind.REFUND], "transactionId": "job-1", "rrn": 1})
+    assert isinstance(end, LeaveUnknown) and "does not fit" in end.why

@@ -48,15 +48,15 @@ def test_purchase_is_ours_when_linked_to_the_same_claim() -> None:
 
 
 def test_an_echoed_transaction_id_decides_alone() -> None:
-    assert is_same_transaction(SENT, {**ECHO, "transactionId": "job-1"}, purchase=False)
-    assert not is_same_transaction(SENT, {**ECHO, "transactionId": "job-2"}, purchase=False)
-    assert not is_same_transaction({"transactionId": "g"}, {"transactionId": "h"}, purchase=True)
+    assert is_same_transaction(SENT, {**ECHO, "transactionId": "job-1"})
+    assert not is_same_transaction(SENT, {**ECHO, "transactionId": "job-2"})
+    assert not is_same_transaction({"transactionId": "g"}, {"transactionId": "h"})
 
 
 def test_without_a_transaction_id_the_echoed_fields_decide() -> None:
-    assert is_same_transaction(SENT, {**ECHO, "transactionId": "undefined"}, purchase=False)
-    assert not is_same_transaction(SENT, {"transactionId": ""}, purchase=False)
-    assert is_same_transaction({"healthpointTransactionId": "c"}, {"healthpointTransactionId": "c"}, purchase=True)
+    assert is_same_transaction(SENT, {**ECHO, "transactionId": "undefined"})
+    assert not is_same_transaction(SENT, {"transactionId": ""})
+    assert is_same_transaction({"healthpointTransactionId": "c"}, {"healthpointTransactionId": "c"})
 
 
 def test_a_purchase_or_refund_of_another_amount_is_not_ours() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bridge.healthpoint import ClaimResult, RefTag
 from bridge.jobs import JobKind, JobState
 from bridge.protocol.params import ClaimParams, GapParams
 from bridge.protocol.requests import (
@@ -76,11 +77,13 @@ def test_a_result_with_receipts_inside_is_stored_and_read_back_the_same() -> Non
 
 def test_an_outcome_as_the_operation_gives_it_becomes_the_kind_s_models() -> None:
     result, receipts, error = outcome_models(
-        "gap", {"result": "DECLINED", "amount": 3000, "receipts": {"customer": "C"}}, {"message": "Declined", "code": "05"},
+        "gap", {"result": "DECLINED", "amount": 3000}, {"customer": "C"}, {"message": "Declined", "code": "05"},
     )
     assert isinstance(result, PaymentOutcome) and result.amount == 3000 and receipts == Receipts(customer="C")
     assert error == JobError(message="Declined", code="05")
-    assert outcome_models("claim", None, None) == (None, None, None)
+    assert outcome_models("claim", None, None, None) == (None, None, None)
+    claim, _, _ = outcome_models("claim", ClaimResult(result="APPROVED", refTag=RefTag("RT-1")), None, None)
+    assert isinstance(claim, ClaimOutcome) and claim.refTag == "RT-1" and claim.model_fields_set >= {"result", "items", "gap"}
     assert outcome_of("cancel", {"result": "CANCELLED", "receipts": {}}) == (ClaimOutcome(result="CANCELLED"), None)
 
 
@@ -98,10 +101,11 @@ def test_a_bill_result_needs_its_status_and_invoice_number() -> None:
 
 
 def test_a_terminal_answer_that_does_not_fit_leaves_the_job_unknown_with_the_answer_kept() -> None:
-    fits = fitted_outcome("gap", JobState.COMPLETED, {"result": "APPROVED", "rrn": "123"}, None)
+    fits = fitted_outcome("gap", JobState.COMPLETED, {"result": "APPROVED", "rrn": "123"}, None, None)
     assert fits == (JobState.COMPLETED, PaymentOutcome(result="APPROVED", rrn="123"), None, None, None)
+    # The operation narrows a terminal's members already (its types forbid this): the last guard.
     state, result, receipts, error, note = fitted_outcome(
-        "gap", JobState.COMPLETED, {"result": "APPROVED", "rrn": 123456, "receipts": {"merchant": "M"}}, None,
+        "gap", JobState.COMPLETED, {"result": "APPROVED", "rrn": 123456}, {"merchant": "M"}, None,
     )
     assert (state, result, receipts) == (JobState.UNKNOWN, None, None)
     assert error is not None and "does not fit" in error.message
