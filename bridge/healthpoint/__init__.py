@@ -113,6 +113,9 @@ from bridge.healthpoint.purchases import (
     to_iclient_refund,
 )
 from bridge.healthpoint.reconciliation import (
+    Reconciliation,
+    ReportEntry,
+    ReportFailure,
     parse_reconciliation,
 )
 from bridge.healthpoint.recovery import (
@@ -174,10 +177,13 @@ __all__ = [
     "REJECT",
     "Receipt",
     "ReconJob",
+    "Reconciliation",
     "RefTag",
     "RefundCall",
     "Refusal",
     "ReportCall",
+    "ReportEntry",
+    "ReportFailure",
     "ReportRow",
     "SYDNEY",
     "Settlement",

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from bridge.errors import NotAllowedReason
 from bridge.healthpoint.claims import cancel_deadline
@@ -73,7 +72,7 @@ class Refusal:
 
     reason: NotAllowedReason
     message: str
-    data: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, object] = field(default_factory=dict)
 
 
 def _terminal_result(job: JobView) -> str | None:

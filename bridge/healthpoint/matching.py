@@ -30,9 +30,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from bridge.healthpoint.claims import SYDNEY
+from bridge.healthpoint.reconciliation import Reconciliation
 from bridge.jobs import JobKind, JobState
 
 __all__ = [
@@ -82,7 +83,7 @@ class ReportRow:
     response_code: str | None = None
     text: str | None = None
     #: The row as the report gave it (every tag, known or not): where the fund's JSON enters.
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, str | int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +211,7 @@ def _sydney(text: object) -> datetime | None:
         return None
 
 
-def report_rows(report: Mapping[str, Any]) -> list[ReportRow] | None:
+def report_rows(report: Reconciliation) -> list[ReportRow] | None:
     """The rows of a parsed claims report (:func:`bridge.healthpoint.parse_reconciliation`),
     None when the terminal had no report for the day (``available: false``), which proves nothing."""
     if not report.get("available"):

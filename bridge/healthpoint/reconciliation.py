@@ -9,9 +9,15 @@ footer with totals; ``<unavailable>`` when no report exists for that day. Pure: 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
+from typing import NotRequired, TypeAlias, TypedDict, final
 
-__all__ = ["parse_reconciliation"]
+from bridge.healthpoint.iclient import JsonObject
+
+__all__ = ["Reconciliation", "ReportEntry", "ReportFailure", "parse_reconciliation"]
+
+#: One ``<claim>`` (or ``<payment>``) or the ``<check>`` footer: its tags in camelCase, amounts
+#: and counts as integers, every other value text.
+ReportEntry: TypeAlias = dict[str, str | int]
 
 _AMOUNT_TAGS = frozenset({
     "total-claim-amount",
@@ -24,20 +30,43 @@ _AMOUNT_TAGS = frozenset({
 })
 
 
+@final
+class ReportFailure(TypedDict):
+    """Why there is no report: iClient's ``healthpointErrorCode`` (as it sent it) and words."""
+
+    code: object
+    message: object
+
+
+@final
+class Reconciliation(TypedDict):
+    """A parsed report (``healthpoint.reconciliation``'s result, before its model checks it)."""
+
+    type: str
+    available: bool
+    terminalId: NotRequired[str]
+    date: NotRequired[str]
+    claims: NotRequired[list[ReportEntry]]
+    payments: NotRequired[list[ReportEntry]]
+    totals: NotRequired[ReportEntry]
+    message: NotRequired[str]
+    error: NotRequired[ReportFailure]
+
+
 def _camel(tag: str) -> str:
     head, *rest = tag.split("-")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def _value(tag: str, text: str | None) -> Any:
+def _value(tag: str, text: str | None) -> str | int:
     text = (text or "").strip()
     if tag in _AMOUNT_TAGS and text.lstrip("-").isdigit():
         return int(text)  # zero-padded cents or counts in the XML; integers in our interfaces
     return text
 
 
-def _element(el: ET.Element) -> dict[str, Any]:
-    out: dict[str, Any] = {_camel(k): v for k, v in el.attrib.items()}
+def _element(el: ET.Element) -> ReportEntry:
+    out: ReportEntry = {_camel(k): v for k, v in el.attrib.items()}
     for child in el:
         if len(child):
             continue
@@ -45,7 +74,7 @@ def _element(el: ET.Element) -> dict[str, Any]:
     return out
 
 
-def parse_reconciliation(response: dict[str, Any], report_type: str) -> dict[str, Any]:
+def parse_reconciliation(response: JsonObject, report_type: str) -> Reconciliation:
     """Parse the ``healthpointReconciliationReportResponse`` of iClient.
 
     Args:
@@ -57,32 +86,36 @@ def parse_reconciliation(response: dict[str, Any], report_type: str) -> dict[str
         ``{type, available: False, error: {...}}``; when no report exists ``available`` is
         False with the fund's message.
     """
-    base: dict[str, Any] = {"type": report_type}
     if str(response.get("result", "")).lower() != "success":
-        return {**base, "available": False, "error": {
+        return {"type": report_type, "available": False, "error": {
             "code": response.get("healthpointErrorCode"),
             "message": response.get("healthpointErrorDescription") or response.get("error") or "report failed",
         }}
     data = str(response.get("data") or "").strip()
     if not data:
-        return {**base, "available": False, "message": "empty report"}
+        return {"type": report_type, "available": False, "message": "empty report"}
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
-        return {**base, "available": False, "error": {"code": None, "message": f"unreadable report XML: {exc}"}}
+        return {"type": report_type, "available": False,
+                "error": {"code": None, "message": f"unreadable report XML: {exc}"}}
     unavailable = root if root.tag == "unavailable" else root.find(".//unavailable")
     if unavailable is not None:
-        return {**base, "available": False, "message": (unavailable.text or "").strip()}
+        return {"type": report_type, "available": False, "message": (unavailable.text or "").strip()}
     header = root.find("./*[healthpoint-terminal-id]")
     if header is None:
         header = root
-    entries = [el for el in root.iter() if el.tag in ("claim", "payment")]
+    entries = [_element(el) for el in root.iter() if el.tag in ("claim", "payment")]
     check = root.find(".//check")
-    return {
-        **base,
+    out: Reconciliation = {
+        "type": report_type,
         "available": True,
         "terminalId": (header.findtext("healthpoint-terminal-id") or "").strip(),
         "date": (header.findtext("claim-date") or header.findtext("payment-date") or "").strip(),
-        "claims" if report_type == "claims" else "payments": [_element(e) for e in entries],
-        "totals": _element(check) if check is not None else {},
     }
+    if report_type == "claims":
+        out["claims"] = entries
+    else:
+        out["payments"] = entries
+    out["totals"] = _element(check) if check is not None else {}
+    return out

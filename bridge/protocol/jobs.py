@@ -55,10 +55,10 @@ class JobFields(Protocol):
 def job_from_record(
     job: JobFields,
     question: PendingQuestion | None = None,
-    history: Sequence[Mapping[str, Any]] | None = None,
+    history: Sequence[HistoryEntry] | None = None,
 ) -> Job:
     """A journal row as the protocol's Job, from the models the journal decoded (nothing is
-    validated again but the request's JSON form and the history).
+    validated again but the request's JSON form).
 
     ``result``, ``error``, ``question`` and ``terminal`` are always on the wire (null when
     empty); ``receipts`` and ``history`` only when there are some. Serialise with
@@ -90,7 +90,7 @@ def job_from_record(
     if job.receipts is not None:
         fields["receipts"] = job.receipts
     if history is not None:
-        fields["history"] = tuple(HistoryEntry.model_validate(entry) for entry in history)
+        fields["history"] = tuple(history)
     return Job.model_validate(fields)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+
+from bridge.protocol import HistoryEntry
 
 __all__ = ["history_of"]
 
@@ -18,8 +19,8 @@ __all__ = ["history_of"]
 _NAMED = frozenset({"status", "question", "answer", "receipt"})
 
 
-def _json(detail: str | None) -> Any:
-    if not detail or not detail.startswith("{"):
+def _json(detail: object) -> object:
+    if not isinstance(detail, str) or not detail.startswith("{"):
         return None
     try:
         return json.loads(detail)
@@ -27,10 +28,15 @@ def _json(detail: str | None) -> Any:
         return None
 
 
-def _entry(row: Mapping[str, Any]) -> dict[str, Any]:
+def _entry(row: Mapping[str, object]) -> HistoryEntry:
+    """One row as the protocol names it (only the fields it has are set: the wire shows no more)."""
+    return HistoryEntry.model_validate(_fields(row))
+
+
+def _fields(row: Mapping[str, object]) -> dict[str, object]:
     event = str(row.get("event") or "")
     detail = row.get("detail")
-    out: dict[str, Any] = {"at": row.get("at"), "event": event}
+    out: dict[str, object] = {"at": row.get("at"), "event": event}
     if event in ("created", "state"):
         out["event"] = "state"
         out["state"] = row.get("to_state")
@@ -43,7 +49,8 @@ def _entry(row: Mapping[str, Any]) -> dict[str, Any]:
         return out
     parsed = _json(detail)
     if event == "question" and isinstance(parsed, dict):
-        options = " / ".join(str(o) for o in parsed.get("options") or [])
+        offered = parsed.get("options") or []
+        options = " / ".join(str(o) for o in offered) if isinstance(offered, list) else ""
         out["message"] = f"{parsed.get('text', '')} [{options}]" if options else str(parsed.get("text", ""))
         return out
     if event == "answer" and isinstance(parsed, dict):
@@ -60,10 +67,14 @@ def _entry(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def history_of(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def history_of(rows: Sequence[Mapping[str, object]]) -> list[HistoryEntry]:
     """The protocol's ``history`` from the journal's audit rows of one job (oldest first).
 
     Args:
         rows: ``{at, from_state, to_state, event, detail}`` rows as the journal returns them.
+
+    Raises:
+        pydantic.ValidationError: a row does not fit the documented entry (a bug: the dispatcher
+            answers -32603 rather than send it).
     """
     return [_entry(r) for r in rows]

@@ -39,6 +39,7 @@ from bridge.protocol import (
     EventsSubscribeParams,
     GapParams,
     HealthResult,
+    HistoryEntry,
     Job,
     JobPage,
     JobAbortParams,
@@ -340,7 +341,7 @@ class Service:
         self._check_owner(job.job_id, peer, params.operator)
         return AbortResult(aborted=bool(worker and await worker.abort(job.job_id, answered_by(params.operator, peer))))
 
-    def _job(self, job: JobRecord, history: list[dict[str, Any]] | None = None) -> Job:
+    def _job(self, job: JobRecord, history: list[HistoryEntry] | None = None) -> Job:
         worker = self.workers.get(job.terminal or "")
         question = worker.pending_question(job.job_id) if worker is not None else None
         return job_from_record(job, question, history)

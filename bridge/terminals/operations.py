@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from typing import Any
+from collections.abc import Mapping
 
 from bridge import healthpoint
 from bridge.healthpoint.claims import ClaimRequest, ClaimResult
@@ -82,7 +82,9 @@ async def wait_kind(op: Operation, kinds: tuple[str, ...], timeout: float) -> Pa
             return event
 
 
-async def read_reconciliation(page: TerminalPage, keys: healthpoint.Pairing, date: str, report_type: str) -> dict[str, Any]:
+async def read_reconciliation(
+    page: TerminalPage, keys: healthpoint.Pairing, date: str, report_type: str,
+) -> healthpoint.Reconciliation:
     """iClient's ``healthpointReconciliationReport`` for a Sydney business day, parsed.
 
     Args:
@@ -105,4 +107,5 @@ async def read_reconciliation(page: TerminalPage, keys: healthpoint.Pairing, dat
         raise
     finally:
         page.finish(op.op_id)
-    return healthpoint.parse_reconciliation(dict(event.payload or {}), report_type)
+    answer = event.payload  # the page's JSON: an object, or nothing to read
+    return healthpoint.parse_reconciliation(answer if isinstance(answer, Mapping) else {}, report_type)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
+from bridge.healthpoint.reconciliation import Reconciliation
 from bridge.healthpoint.operation import (
     Answer, Ask, Call, Finish, HealthPointOperation, LeaveUnknown, NotRunnable, Receipt, Status,
 )
@@ -486,7 +486,7 @@ class TerminalWorker:
         self.hub.publish(TerminalPairing(terminal=self.name, status=status, message=message))
         return {"status": status, "message": message}
 
-    async def reconciliation(self, date: str, report_type: str) -> dict[str, Any]:
+    async def reconciliation(self, date: str, report_type: str) -> Reconciliation:
         """The HealthPoint reconciliation report for a Sydney business day, parsed."""
         pairing = await self.journal.pairing(self.name)
         if pairing is None:

@@ -271,9 +271,6 @@ ANY_LEFT: dict[str, int] = {
     "bridge/healthcode/intake.py": 16,
     "bridge/healthcode/jobs.py": 6,
     "bridge/healthcode/members.py": 5,
-    "bridge/healthpoint/guards.py": 1,
-    "bridge/healthpoint/matching.py": 2,
-    "bridge/healthpoint/reconciliation.py": 6,
     "bridge/journal/changes.py": 1,
     "bridge/journal/gaps.py": 3,
     "bridge/journal/held.py": 1,
@@ -284,15 +281,11 @@ ANY_LEFT: dict[str, int] = {
     "bridge/loops.py": 1,
     "bridge/mqtt/node.py": 1,
     "bridge/observability.py": 1,
-    "bridge/protocol/jobs.py": 3,
+    "bridge/protocol/jobs.py": 2,
     "bridge/protocol/params.py": 2,
     "bridge/protocol/requests.py": 1,
     "bridge/protocol/results.py": 4,
-    "bridge/terminals/history.py": 6,
-    "bridge/terminals/methods.py": 1,
-    "bridge/terminals/operations.py": 1,
     "bridge/terminals/part.py": 1,
-    "bridge/terminals/runner.py": 1,
 }
 #: Generic plumbing, not data: ``Callable[..., Any]``, ``Coroutine[Any, Any, T]``, ``Task[Any]``.
 _PLUMBING = frozenset({"Callable", "Coroutine", "Awaitable", "Future", "Task", "Generator", "AsyncIterator"})

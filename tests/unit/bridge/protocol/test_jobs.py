@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from bridge.jobs import JobKind
 from bridge.journal import JobRecord
 from bridge.journal.records import job_from_row
-from bridge.protocol import METHODS, ClaimOutcome, Job, JobPage, PaymentOutcome, PendingQuestion, job_from_record, job_wire
+from bridge.protocol import METHODS, ClaimOutcome, HistoryEntry, Job, JobPage, PaymentOutcome, PendingQuestion, job_from_record, job_wire
 from bridge.protocol import request_data
 from tests.job_requests import request_for
 
@@ -78,7 +78,7 @@ def test_errors_as_the_daemon_writes_them_fit() -> None:
 def test_history_only_when_asked_for_with_times_as_the_journal_stores_them() -> None:
     entries = [{"at": "2026-11-22T23:00:00.000000+00:00", "event": "state", "state": "queued"},
                {"at": AT.isoformat(), "event": "answer", "message": "ACCEPT", "by": "Sam"}]
-    wire = job_wire(job_from_record(_job(), None, entries))
+    wire = job_wire(job_from_record(_job(), None, [HistoryEntry.model_validate(e) for e in entries]))
     assert wire["history"] == entries
 
 
@@ -116,6 +116,6 @@ def test_every_recorded_job_comes_out_exactly_as_the_daemon_sent_it() -> None:
         row = _row(wire["kind"], wire["request"], result, wire["error"], wire["state"], job_id=wire["jobId"],
                    request_id=wire["requestId"], terminal=wire["terminal"], created_at=wire["createdAt"],
                    updated_at=wire["updatedAt"], seq=wire["seq"])
-        history = wire.get("history")
+        history = [HistoryEntry.model_validate(e) for e in wire["history"]] if "history" in wire else None
         question = PendingQuestion.model_validate(wire["question"]) if wire["question"] is not None else None
         assert job_wire(job_from_record(row, question, history)) == wire, wire["jobId"]

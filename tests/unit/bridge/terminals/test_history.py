@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 
-from bridge.terminals import history_of
+from bridge.terminals import history_of as _entries
+
+
+def history_of(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The entries as the wire shows them (only the fields each was built with)."""
+    return [entry.model_dump(mode="json", exclude_unset=True) for entry in _entries(rows)]
 
 
 def _row(event: str, detail: str | None = None, to_state: str | None = None) -> dict[str, object]:
-    return {"at": "2026-11-22T23:00:00+00:00", "from_state": None, "to_state": to_state, "event": event, "detail": detail}
+    return {"at": "2026-11-22T23:00:00.000000+00:00", "from_state": None, "to_state": to_state, "event": event, "detail": detail}
 
 
 def test_each_kind_of_row() -> None:
