@@ -8,9 +8,9 @@ journal and does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from bridge.jobs import JobKind, JobState
 from bridge.protocol.requests import JobRequest, JobResult, request_data
@@ -73,7 +73,7 @@ def job_from_record(
         pydantic.ValidationError: The row does not fit the documented Job (a bug: the
             dispatcher answers -32603 rather than send it).
     """
-    fields: dict[str, Any] = {
+    fields: dict[str, object] = {
         "jobId": job.job_id,
         "requestId": job.request_id,
         "kind": job.kind,
@@ -94,6 +94,6 @@ def job_from_record(
     return Job.model_validate(fields)
 
 
-def job_wire(job: Job) -> dict[str, Any]:
+def job_wire(job: Job) -> dict[str, object]:
     """A Job as JSON values, exactly the fields it was built with (see :func:`job_from_record`)."""
     return job.model_dump(mode="json", exclude_unset=True)

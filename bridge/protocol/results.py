@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
@@ -100,7 +100,7 @@ class TerminalResult(StrEnum):
     UNKNOWN = "UNKNOWN"
 
 
-def _known_result(value: Any) -> Any:
+def _known_result(value: object) -> object:
     """A result the terminal spelled otherwise is named as the state it led to: a word iClient
     does not document left the job ``unknown`` (:func:`bridge.jobs.outcome_state`)."""
     if isinstance(value, str):
@@ -209,7 +209,7 @@ class JobError(BaseModel):
     #: A JSON-RPC code for the daemon's refusals, the fund's ``healthpointErrorCode`` (text,
     #: e.g. ``"93"``) for a declined claim; absent for an ``unknown`` or aborted job.
     code: int | str | None = None
-    data: Any = None
+    data: object = None
 
 
 class PendingQuestion(BaseModel):
@@ -264,7 +264,7 @@ class Job(BaseModel):
     createdAt: Instant
     updatedAt: Instant
     #: The params as the PMS sent them (validated).
-    request: dict[str, Any]
+    request: dict[str, object]
     result: ClaimOutcome | PaymentOutcome | BillOutcome | None = None
     #: Set when the job failed (or an ``unknown`` job's last error).
     error: JobError | None = None

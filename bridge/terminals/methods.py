@@ -68,7 +68,7 @@ from bridge.protocol import (
 )
 from bridge.terminals.admin import TerminalAdmin
 from bridge.terminals.reconciler import Reconciler
-from bridge.terminals.views import job_view
+from bridge.terminals.views import BrowserState, job_view
 from bridge.terminals import TerminalWorker, history_of
 
 __all__ = ["Service", "answered_by"]
@@ -106,8 +106,8 @@ class Service:
         new_worker: WorkerFactory,
         now: Callable[[], datetime],
         version: str,
-        browser_state: Callable[[], dict[str, Any]] = dict,
-        iclient_state: Callable[[], dict[str, Any]] | None = None,
+        browser_state: Callable[[], BrowserState] = BrowserState,
+        iclient_state: Callable[[], Mapping[str, object]] | None = None,
         configured: frozenset[str] = frozenset(),
         gate: Callable[[str | None], None] | None = None,
     ) -> None:

@@ -34,6 +34,7 @@ from bridge.journal import Journal, TerminalRecord
 from bridge.protocol import JobError
 from bridge.dispatcher import Handler
 from bridge.terminals.methods import Service
+from bridge.terminals.views import BrowserState
 from bridge.terminals.runner import TerminalWorker
 from bridge.terminals.supervisor import PageSupervisor
 
@@ -157,7 +158,7 @@ class HealthPointPart:
             return
         self.recovered = True
 
-    def browser_state(self) -> dict[str, Any]:
+    def browser_state(self) -> BrowserState:
         """``system.health``'s browser part."""
         up = self.browser.up
         hung = sorted(name for name, w in self.workers.items() if w.page.hung)

@@ -1,4 +1,5 @@
-"""The journal's records as the pure HealthPoint rules see them (no I/O).
+"""The journal's records as the pure HealthPoint rules see them, and the browser as
+``system.health`` sees it (no I/O).
 
 The money guards (:mod:`bridge.healthpoint.guards`) cannot see the protocol's models (the
 protocol is built on them); :func:`job_view` reads what they need off a record's request and
@@ -7,11 +8,24 @@ result models, once, and hands it over as a :class:`~bridge.healthpoint.JobView`
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from bridge.healthpoint import JobView
 from bridge.journal import JobRecord
 from bridge.protocol import ClaimOutcome, GapParams, PaymentOutcome, RefundParams
 
-__all__ = ["job_view"]
+__all__ = ["BrowserState", "job_view"]
+
+
+class BrowserState(TypedDict, total=False):
+    """The browser as its owner sees it, for ``system.health`` (none of it: no browser)."""
+
+    up: bool
+    #: Up, no page hung and not restarting.
+    ok: bool
+    hungPages: list[str]
+    restarts: int
+    executable: str | None
 
 
 def job_view(job: JobRecord) -> JobView:
