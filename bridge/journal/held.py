@@ -12,7 +12,6 @@ import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bridge.errors import ClaimbridgeError, JournalUnavailable
 from bridge.jobs import IllegalTransition, JobState
@@ -57,7 +56,7 @@ def outcome_json(
     to_state: JobState, result: JobResult | None, error: JobError | None, receipts: Receipts | None = None,
 ) -> str:
     """An outcome, whole, as one line of JSON: what the log keeps of one the journal refused."""
-    fields: dict[str, Any] = {
+    fields: dict[str, object] = {
         "toState": str(to_state),
         "result": json.loads(result_json(result, receipts)) if result is not None else None,
         "error": error.model_dump(mode="json", exclude_unset=True) if error is not None else None,

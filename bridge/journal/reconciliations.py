@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from bridge.jobs import JobKind
 from bridge.journal.records import JobRecord, decode_every_job
 from bridge.journal.schema import dumps, iso, loads
 from bridge.journal.store import Journal
+from bridge.protocol.reports import ReconcileResult
 
 __all__ = ["ReconciliationStore"]
 
@@ -69,33 +69,35 @@ class ReconciliationStore:
         ).fetchall()
         return decode_every_job(rows)
 
-    async def save_reconciliation(self, terminal: str, day: str, report: dict[str, Any]) -> None:
-        """Keep one reconciliation run (the daemon's answer to ``healthpoint.reconcile``).
+    async def save_reconciliation(self, terminal: str, day: str, report: ReconcileResult) -> None:
+        """Keep one reconciliation run (the daemon's answer to ``healthpoint.reconcile``), the
+        fields it was built with, as the PMS was answered.
 
         Raises:
             JournalUnavailable: the disk refused it (the journal is marked unwritable).
         """
         await self.journal.write(self._save_reconciliation, terminal, day, report)
 
-    def _save_reconciliation(self, terminal: str, day: str, report: dict[str, Any]) -> None:
+    def _save_reconciliation(self, terminal: str, day: str, report: ReconcileResult) -> None:
         with self.journal.thread.transaction() as db:
             db.execute(
                 "INSERT INTO reconciliations (terminal, day, at, report) VALUES (?,?,?,?)",
-                (terminal, day, iso(self.journal.clock_now()), dumps(report)),
+                (terminal, day, iso(self.journal.clock_now()), dumps(report.model_dump(mode="json", exclude_unset=True))),
             )
 
-    async def last_reconciliation(self, terminal: str, day: str) -> dict[str, Any] | None:
+    async def last_reconciliation(self, terminal: str, day: str) -> ReconcileResult | None:
         """The newest reconciliation run kept for that terminal and day, if any.
 
         Raises:
             JournalUnavailable: SQLite failed.
+            ValueError: the kept run does not fit the documented result (a ``ValidationError``).
         """
         return await self.journal.read(self._last_reconciliation, terminal, day)
 
-    def _last_reconciliation(self, terminal: str, day: str) -> dict[str, Any] | None:
+    def _last_reconciliation(self, terminal: str, day: str) -> ReconcileResult | None:
         row = self.journal.thread.conn.execute(
             "SELECT report FROM reconciliations WHERE terminal = ? AND day = ? ORDER BY seq DESC LIMIT 1",
             (terminal, day),
         ).fetchone()
-        return None if row is None else dict(loads(row["report"]))
+        return None if row is None else ReconcileResult.model_validate(loads(row["report"]))
 

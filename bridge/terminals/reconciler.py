@@ -123,7 +123,7 @@ class Reconciler:
                 if done is not None:
                     settled.append(done)
             out = reconcile_result(terminal, day, matching, settled)
-            await self.store.save_reconciliation(terminal, day.isoformat(), out.model_dump(mode="json", exclude_unset=True))
+            await self.store.save_reconciliation(terminal, day.isoformat(), out)
         self.hub.publish(ReconciliationDone(
             terminal=terminal, date=day.isoformat(), settled=len(settled), discrepancies=len(out.discrepancies),
         ))

@@ -158,4 +158,4 @@ async def test_a_run_settles_an_unknown_claim_and_keeps_the_run_as_its_json(tmp_
         stored = (await journal.get(job.job_id)).result_as(ClaimOutcome)
         assert stored is not None and _wire(stored) == _wire(settled.result)
         kept = await ReconciliationStore(journal).last_reconciliation("front-desk", "2026-11-23")
-        assert kept is not None and kept == _wire(out) and kept["settled"][0]["result"]["source"] == "reconciliation"
+        assert kept is not None and _wire(kept) == _wire(out) and kept.settled[0].result.source == "reconciliation"
