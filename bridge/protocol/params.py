@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -276,7 +276,7 @@ class HealthcodeValidateParams(BaseModel):
 
     model_config = _PARAMS
 
-    bill: dict[str, Any]
+    bill: dict[str, object]
 
 
 class HealthcodeSubmitParams(BaseModel):
@@ -285,7 +285,7 @@ class HealthcodeSubmitParams(BaseModel):
     model_config = _PARAMS
 
     requestId: RequestId = _REQUEST_ID
-    bill: dict[str, Any]
+    bill: dict[str, object]
     #: The jobId of a cancelled bill, or of a collected one left unpaid, that this one resubmits.
     replaces: str | None = Field(default=None, min_length=1, max_length=64)
 

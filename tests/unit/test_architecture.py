@@ -279,7 +279,6 @@ ANY_LEFT: dict[str, int] = {
     "bridge/loops.py": 1,
     "bridge/mqtt/node.py": 1,
     "bridge/observability.py": 1,
-    "bridge/protocol/params.py": 2,
     "bridge/protocol/requests.py": 1,
 }
 #: Generic plumbing, not data: ``Callable[..., Any]``, ``Coroutine[Any, Any, T]``, ``Task[Any]``.
