@@ -117,10 +117,9 @@ def outcome_models(
     Raises:
         pydantic.ValidationError: the result or error does not fit its model.
     """
-    models: tuple[JobResult | None, Receipts | None] = (None, None)
-    if result is not None:
-        models = outcome_of(kind, _answer_data(result, receipts))
-    return models[0], models[1], JobError.model_validate(error) if error is not None else None
+    found = None if result is None else outcome_of(kind, _answer_data(result, None))[0]
+    kept = Receipts.model_validate(receipts) if found is not None and receipts else None
+    return found, kept, JobError.model_validate(error) if error is not None else None
 
 
 def fitted_outcome(
