@@ -69,3 +69,15 @@ def test_a_purchase_or_refund_of_another_amount_is_not_ours() -> None:
     assert same_purchase(refund, {"result": "APPROVED", "healthpointTransactionId": "undefined"})
     assert not same_purchase(refund, {"amount": "500", "healthpointTransactionId": "claim-t"})  # the gap payment
     assert not same_purchase(refund, {"amount": "1000"})
+
+
+def test_the_requests_shape_says_claim_or_purchase() -> None:
+    # A refund's request has no claimItems: its answer is judged as a purchase, by amount.
+    refund = {"amount": "500", "integratedReceipt": True, "transactionId": "job-9"}
+    assert is_same_transaction(refund, {"result": "APPROVED", "amount": "500"})
+    assert not is_same_transaction(refund, {"result": "APPROVED", "amount": "501"})
+
+
+def test_echoed_items_that_are_not_objects_are_not_ours() -> None:
+    assert not same_claim(SENT, {"healthpointClaimItems": "[{...}]"})
+    assert not same_claim(SENT, {"healthpointClaimItems": [*ECHO["healthpointClaimItems"], "x"]})
