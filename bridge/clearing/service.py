@@ -81,11 +81,12 @@ from bridge.errors import (
 from bridge.healthcode.bills import Bill, Problem
 from bridge.clearing.enquiry import MemberEnquiry
 from bridge.healthcode.intake import check_bill
-from bridge.healthcode.members import FIND_MEMBER_FIELDS
+from bridge.healthcode.members import MemberQuery
 from bridge.healthcode.jobs import (
     DUPLICATE_INVOICE,
     merge_problems,
     problem_to_wire,
+    read_bill_result,
     replacement_refusal,
     uk_today,
 )
@@ -311,8 +312,10 @@ class HealthcodeService:
 
     async def find_member(self, params: HealthcodeFindMemberParams, peer: Peer | None) -> FindMemberResult:
         """``healthcode.findMember``: problems for the insurer's missing fields, else Find Member."""
-        sent = params.model_dump()
-        given = {name: sent[name] for name in FIND_MEMBER_FIELDS}
+        given = MemberQuery(
+            membershipNumber=params.membershipNumber, firstName=params.firstName, lastName=params.lastName,
+            dateOfBirth=params.dateOfBirth, postcode=params.postcode,
+        )
         return FindMemberResult.model_validate(await self.enquiry.find(params.insurer, given))
 
     async def list_remittances(self, params: HealthcodeRemittancesParams, peer: Peer | None) -> list[RemittanceEntry]:
@@ -334,7 +337,7 @@ class HealthcodeService:
             raise NotAllowedNow(
                 "notABill", "only a Healthcode bill can be resubmitted", {"jobId": old_id, "kind": str(old.kind)},
             )
-        refused = replacement_refusal(old.state, result_data(old.result))
+        refused = replacement_refusal(old.state, read_bill_result(result_data(old.result)))
         if refused is not None:
             raise NotAllowedNow(*refused, {"jobId": old_id})
 
