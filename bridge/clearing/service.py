@@ -61,7 +61,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -294,9 +294,9 @@ class HealthcodeService:
             self.hub.publish_job(job)
         return job_from_record(job)
 
-    def _local(self, data: dict[str, Any]) -> tuple[Bill | None, list[Problem]]:
+    def _local(self, data: Mapping[str, object]) -> tuple[Bill | None, list[Problem]]:
         """Our one-pass check: structure, Healthcode's published rules, the registrations."""
-        insurer = data.get("insurer") if isinstance(data, dict) else None
+        insurer = data.get("insurer")
         codes: dict[str, dict[str, str]] = {}
         if isinstance(insurer, str) and self.code_lists is not None:
             for kind in ("isc", "ccsd"):
@@ -321,7 +321,7 @@ class HealthcodeService:
     async def list_remittances(self, params: HealthcodeRemittancesParams, peer: Peer | None) -> list[RemittanceEntry]:
         """``healthcode.remittances``: the insurer's remittances, recorded on their bills' jobs."""
         found = await self.remittances.search(params.insurer, params.since, params.invoiceNumber)
-        return [RemittanceEntry.model_validate(entry) for entry in found]
+        return [RemittanceEntry.model_validate(remittance.to_wire()) for remittance in found]
 
     async def _create(self, request_id: str, request: BillRequest, peer: Peer | None) -> tuple[JobRecord, bool]:
         client = client_of(peer)  # history's ``by``: the client that made the request

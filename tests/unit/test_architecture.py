@@ -257,9 +257,6 @@ JSON_EDGES = frozenset({
 #: ``Any`` still used for data elsewhere (issue 19: only where JSON enters or leaves), by module:
 #: the count may only go down, and a module leaves the list when it reaches 0.
 ANY_LEFT: dict[str, int] = {
-    "bridge/clearing/reference.py": 2,
-    "bridge/clearing/remittances.py": 1,
-    "bridge/clearing/service.py": 1,
     "bridge/cli/commands.py": 9,
     "bridge/cli/doctor.py": 3,
     "bridge/cli/simulator.py": 1,
