@@ -1,6 +1,6 @@
 """Record docs/protocol_examples.json: a scripted session against the simulator, every exchange kept.
 
-Usage: ``python docs/record_examples.py`` (about half a minute: it starts the simulator and a
+Usage: ``python docs/record_examples.py`` (a few seconds: it starts the simulator and a
 daemon with headless Chromium in this process, on free loopback ports, pairs ``front-desk`` and
 replays the session below), then ``python docs/generate_protocol.py`` to render docs/protocol.md.
 

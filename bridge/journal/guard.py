@@ -21,7 +21,7 @@ from pathlib import Path
 from bridge.errors import JournalDamaged
 from bridge.journal.gaps import Gap, JournalGaps
 from bridge.journal.integrity import check_journal
-from bridge.journal.mark import Mark, MarkUnreadable, behind_reason, mark_path, read_mark, write_mark
+from bridge.journal.mark import Mark, MarkUnreadable, behind_reason, mark_path, read_mark, remove_leftovers, write_mark
 from bridge.journal.store import Journal
 
 __all__ = ["MarkKeeper", "check_before_open"]
@@ -69,6 +69,8 @@ class MarkKeeper:
     async def start(self) -> Gap | None:
         """Record a gap when the journal is behind its mark (an open one stays open); else write
         the mark now. Returns the gap, if any."""
+        for leftover in remove_leftovers(self.path):
+            log.info("removed %s, left by a mark write that never finished", leftover.name)
         gap = await self.gaps.load()
         thread = self.journal.thread
         reason = self._problem or behind_reason(self._mark, thread.journal_id, thread.seq, thread.created_now)

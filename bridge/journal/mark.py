@@ -24,7 +24,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MARK_SUFFIX", "Mark", "MarkUnreadable", "behind_reason", "mark_path", "read_mark", "write_mark"]
+__all__ = [
+    "MARK_SUFFIX", "Mark", "MarkUnreadable", "behind_reason", "mark_path", "read_mark", "remove_leftovers", "write_mark",
+]
 
 #: The mark of ``state_dir/claimbridge.db`` is ``state_dir/claimbridge.db.mark``.
 MARK_SUFFIX = ".mark"
@@ -98,6 +100,18 @@ def write_mark(path: Path, mark: Mark) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Delete the temporary files of mark writes that never finished (a daemon killed in the
+    middle of one leaves its ``<mark>.<random>.tmp``); called at start, while the state
+    directory's lock keeps every other writer out. Returns what was removed."""
+    removed = []
+    for leftover in path.parent.glob(f"{path.name}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+            removed.append(leftover)
+    return removed
 
 
 def behind_reason(mark: Mark | None, journal_id: str, seq: int, created_now: bool) -> str | None:

@@ -94,3 +94,19 @@ def test_the_mark_follows_the_journal_while_it_runs(tmp_path: Path) -> None:
             assert mark is not None and mark.seq == 2 and mark.journal_id == j.thread.journal_id
 
     run(go())
+
+
+def test_a_start_removes_the_temporary_files_of_unfinished_mark_writes(tmp_path: Path) -> None:
+    # A daemon SIGKILLed in the middle of a mark write leaves <mark>.<random>.tmp behind.
+    db = tmp_path / "claimbridge.db"
+    run(_start(db, jobs=1))
+    mark = mark_path(db)
+    leftovers = [mark.with_name(f"{mark.name}.{tag}.tmp") for tag in ("a1b2c3d4", "zz_9")]
+    for leftover in leftovers:
+        leftover.write_text('{"journalId": "x", "se')
+    unrelated = tmp_path / "claimbridge.db.other.tmp"
+    unrelated.write_text("not ours")
+    behind, _ = run(_start(db))
+    assert not behind and read_mark(mark) is not None
+    assert not any(leftover.exists() for leftover in leftovers)
+    assert unrelated.exists()
