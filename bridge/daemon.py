@@ -316,7 +316,7 @@ class Daemon:
             self._spawn(healthcode.run(), "claimbridge.healthcode")
         if s.mqtt.enabled:
             from bridge.mqtt.link import MqttLink  # aiomqtt only when it is used
-            async def terminal_states() -> list[dict[str, Any]]:
+            async def terminal_states() -> list[dict[str, object]]:
                 return [t.model_dump(mode="json") for t in await service.terminals(None, None)]
 
             link = self.mqtt = await stack.enter_async_context(MqttLink(
@@ -347,7 +347,7 @@ class Daemon:
             await hp.recover_running()
         self._refresh_state()
 
-    async def _readiness(self) -> tuple[bool, dict[str, Any]]:
+    async def _readiness(self) -> tuple[bool, dict[str, object]]:
         self._refresh_state()
         health = self.health()
         ready = health.all_ok and self.state is DaemonState.READY
