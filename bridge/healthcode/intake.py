@@ -105,6 +105,7 @@ _TOP = _table(
     _Field("setting", True, "Use I (inpatient), D (daycase) or O (outpatient)"),
 )
 
+
 def check_bill(
     data: Mapping[str, object],
     *,
