@@ -45,7 +45,6 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.http11 import Request, Response
 
-from bridge.backoff import backoff_delay
 from bridge.config import Settings
 from bridge.clients import ClientRegistry, open_access
 from bridge.console import Console
