@@ -28,7 +28,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bridge.endpoint import ensure_token, make_private, split_listen
 from bridge.errors import StateDirUnusable
@@ -79,7 +79,7 @@ class Registry:
     clients: dict[str, Role] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {
             "clients": {name: {"role": str(role)} for name, role in sorted(self.clients.items())},
             "revoked": sorted(self.revoked),
@@ -128,7 +128,7 @@ def _token_file(state_dir: Path, name: str) -> Path:
     return state_dir / _TOKENS / f"{name}.token"
 
 
-def create_client(state_dir: Path, name: str, role: Role, configured: Mapping[str, Any]) -> tuple[str, Path]:
+def create_client(state_dir: Path, name: str, role: Role, configured: Mapping[str, object]) -> tuple[str, Path]:
     """Make a new client with a new token (``claimbridge token create``).
 
     Args:
@@ -160,7 +160,7 @@ def create_client(state_dir: Path, name: str, role: Role, configured: Mapping[st
     return token, path
 
 
-def revoke_client(state_dir: Path, name: str, configured: Mapping[str, Any]) -> str:
+def revoke_client(state_dir: Path, name: str, configured: Mapping[str, object]) -> str:
     """End a client's token (``claimbridge token revoke``); returns what was done, in words.
 
     Raises:

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from websockets.datastructures import Headers
 from websockets.http11 import Response
@@ -69,7 +69,7 @@ def _static(name: str) -> Response:
     return _response(HTTPStatus.OK, resource.read_bytes(), f"{ctype}; charset=utf-8")
 
 
-def _json(value: Any, status: HTTPStatus = HTTPStatus.OK, cookie: str | None = None) -> Response:
+def _json(value: object, status: HTTPStatus = HTTPStatus.OK, cookie: str | None = None) -> Response:
     return _response(status, json.dumps(value, ensure_ascii=False).encode(), "application/json", cookie)
 
 
@@ -127,7 +127,7 @@ class Console:
         self._sessions.drop(session_cookie(request))
         return _json({"ok": True}, cookie=_cookie("", max_age=0))
 
-    def _info(self) -> dict[str, Any]:
+    def _info(self) -> dict[str, object]:
         s = self._settings
         return {
             "posProduct": {

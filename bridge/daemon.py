@@ -45,7 +45,6 @@ from typing import TYPE_CHECKING, Any
 
 from websockets.http11 import Request, Response
 
-from bridge.backoff import backoff_delay
 from bridge.config import Settings
 from bridge.clients import ClientRegistry, open_access
 from bridge.console import Console
@@ -316,7 +315,7 @@ class Daemon:
             self._spawn(healthcode.run(), "claimbridge.healthcode")
         if s.mqtt.enabled:
             from bridge.mqtt.link import MqttLink  # aiomqtt only when it is used
-            async def terminal_states() -> list[dict[str, Any]]:
+            async def terminal_states() -> list[dict[str, object]]:
                 return [t.model_dump(mode="json") for t in await service.terminals(None, None)]
 
             link = self.mqtt = await stack.enter_async_context(MqttLink(
@@ -347,7 +346,7 @@ class Daemon:
             await hp.recover_running()
         self._refresh_state()
 
-    async def _readiness(self) -> tuple[bool, dict[str, Any]]:
+    async def _readiness(self) -> tuple[bool, dict[str, object]]:
         self._refresh_state()
         health = self.health()
         ready = health.all_ok and self.state is DaemonState.READY

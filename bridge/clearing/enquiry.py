@@ -8,20 +8,23 @@ passed: a member not found is a problem (INTERFACES.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
 
 from bridge.errors import HealthcodeCredentialsInvalid, HealthcodeError, HealthcodeUnavailable, NotAllowedNow
 from bridge.healthcode.bills import Bill, Problem
 from bridge.healthcode.fhir import read_members
-from bridge.healthcode.jobs import problem_to_wire, uk_today
+from bridge.healthcode.jobs import uk_today
 from bridge.healthcode.members import (
+    MemberAnswer,
+    MemberQuery,
     bill_member_query,
     find_member_form,
     find_member_result,
     member_check_problems,
+    missing_fields_answer,
     missing_member_fields,
+    not_found_answer,
 )
 from bridge.healthcode.refdata import HealthcodeReference
 from bridge.clearing.v2 import HealthcodeV2
@@ -47,8 +50,8 @@ class MemberEnquiry:
         self.now = now
 
     async def find(
-        self, insurer: str, given: Mapping[str, Any], *, prefix: str = "", on: date | None = None
-    ) -> dict[str, Any]:
+        self, insurer: str, given: MemberQuery, *, prefix: str = "", on: date | None = None
+    ) -> MemberAnswer:
         """The ``healthcode.findMember`` answer; the policy checked for day ``on`` (default: the
         clinic's today).
 
@@ -60,12 +63,9 @@ class MemberEnquiry:
         problems = missing_member_fields(insurer, given, self.reference, prefix=prefix)
         rules = self.reference.insurers.get(insurer)
         if problems or rules is None:
-            return {"found": False, "policyActive": False, "member": None,
-                    "message": "Healthcode was not asked: fields are missing",
-                    "problems": [problem_to_wire(p) for p in problems]}
+            return missing_fields_answer(problems)
         if rules.find_member_requires is None:
-            return {"found": False, "policyActive": False, "member": None, "problems": [],
-                    "message": f"{rules.name} offers no membership enquiry through Healthcode"}
+            return not_found_answer(f"{rules.name} offers no membership enquiry through Healthcode")
         if self.v2 is None:
             raise NotAllowedNow(
                 "notConfigured", "membership enquiry is not configured: set [healthcode] api_key_id and api_key_file",
@@ -77,8 +77,7 @@ class MemberEnquiry:
             raise
         except HealthcodeError as exc:
             if exc.extra.get("httpStatus") == 422:
-                return {"found": False, "policyActive": False, "member": None, "problems": [],
-                        "message": f"{rules.name}: {exc.detail}"}
+                return not_found_answer(f"{rules.name}: {exc.detail}")
             raise
         return find_member_result(read_members(bundle), rules.name)
 

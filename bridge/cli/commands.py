@@ -20,9 +20,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -33,6 +33,9 @@ from bridge.cli.rpc import Answer, CliError, local_url, read_token, rpc_call, wi
 from bridge.cli.simulator import SIMULATOR_TERMINAL, simulator_settings
 from bridge.cli.token import add_token_command, run_token
 
+if TYPE_CHECKING:
+    from bridge.daemon import Daemon
+
 __all__ = ["main"]
 
 log = logging.getLogger("claimbridge.cli")
@@ -41,7 +44,7 @@ def _default_url(settings: Settings) -> str:
     return local_url(settings)
 
 
-def _print_json(obj: Any) -> None:
+def _print_json(obj: object) -> None:
     print(json.dumps(obj, ensure_ascii=False), flush=True)
 
 
@@ -62,7 +65,7 @@ def _client_args(args: argparse.Namespace, settings: Settings) -> tuple[str, str
     return url, read_token(token_file)
 
 
-def _field(value: Any, path: str) -> Any:
+def _field(value: object, path: str) -> object:
     """``--field a.b.0``: one value out of the result."""
     for part in path.split("."):
         if isinstance(value, dict) and part in value:
@@ -84,16 +87,17 @@ def _cmd_call(args: argparse.Namespace, settings: Settings) -> int:
 
     raw = not args.field and (args.json or not sys.stdout.isatty())
 
-    def notification(note: dict[str, Any]) -> None:
+    def notification(note: Mapping[str, object]) -> None:
         if raw:
             _print_json(note)
         else:
             _say(event_line(note))
 
-    def answered(sent: dict[str, Any], response: dict[str, Any]) -> None:
+    def answered(sent: Mapping[str, object], response: Mapping[str, object]) -> None:
         who = f" as {sent['operator']}" if sent.get("operator") else ""
-        if "error" in response:
-            _say(error_line("job.answer", response["error"]))
+        error = response.get("error")
+        if isinstance(error, Mapping):
+            _say(error_line("job.answer", error))
         else:
             _say(f"job {sent['jobId']}: answered {sent['answer']!r}{who}")
 
@@ -116,9 +120,9 @@ def _cmd_call(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_pair(args: argparse.Namespace, settings: Settings) -> int:
     url, token = _client_args(args, settings)
 
-    def progress(note: dict[str, Any]) -> None:
-        p = note.get("params", {})
-        if note.get("method") == "terminal.pairing" and p.get("terminal") == args.terminal:
+    def progress(note: Mapping[str, object]) -> None:
+        p = note.get("params")
+        if note.get("method") == "terminal.pairing" and isinstance(p, Mapping) and p.get("terminal") == args.terminal:
             print(f"[{p.get('status')}] {p.get('message')}", flush=True)
 
     params = {"terminal": args.terminal, "mid": args.mid, "tid": args.tid, "replace": args.replace}
@@ -144,7 +148,7 @@ def _cmd_unpair(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     url, token = _client_args(args, settings)
-    params: dict[str, Any] = {"limit": args.limit}
+    params: dict[str, object] = {"limit": args.limit}
     if args.state:
         params["state"] = args.state
     response = asyncio.run(rpc_call(url, token, "job.list", params))
@@ -176,7 +180,7 @@ def _start_simulator(port: int) -> subprocess.Popen[bytes]:
     raise CliError(f"the simulator did not answer on port {port} within 20 s: see its lines above", 1)
 
 
-async def _pair_with_simulator(daemon: Any, sim_base: str) -> None:
+async def _pair_with_simulator(daemon: Daemon, sim_base: str) -> None:
     """Pair ``front-desk`` with the simulator and press "Authorise POS" for the engineer.
 
     Done at every start: the simulator child is new each time and remembers no pairing,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -177,8 +177,18 @@ def _tls(report: _Report, settings: Settings) -> None:
     report.check("tls", True, f"{kind} {cert}, SHA-256 fingerprint {fingerprint}")
 
 
-def _ask(url: str, token: str, method: str) -> dict[str, Any]:
+def _ask(url: str, token: str, method: str) -> Mapping[str, object]:
     return asyncio.run(rpc_call(url, token, method, None, timeout=20))
+
+
+def _object(value: object) -> Mapping[str, object]:
+    """A JSON object of the daemon's answer (``{}`` when it is missing or not an object)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _array(value: object) -> Sequence[object]:
+    """A JSON array of the daemon's answer (``()`` when it is missing or not an array)."""
+    return value if isinstance(value, list) else ()
 
 
 def _running_daemon(report: _Report, settings: Settings, url: str | None, token_file: Path) -> None:
@@ -200,9 +210,10 @@ def _running_daemon(report: _Report, settings: Settings, url: str | None, token_
             report.check("daemon", False, exc.line)
         return
     if "error" in health:
-        report.check("daemon", False, f"system.health refused: {health['error'].get('message')}", "see the daemon's log")
+        report.check("daemon", False, f"system.health refused: {_object(health['error']).get('message')}",
+                     "see the daemon's log")
         return
-    h = health["result"]
+    h = _object(health.get("result"))
     report.check("daemon", True, f"version {h.get('version')} at {ws_url}, up {h.get('uptimeS')} s")
     _daemon_state(report, ws_url, h)
     try:
@@ -211,18 +222,19 @@ def _running_daemon(report: _Report, settings: Settings, url: str | None, token_
         report.check("daemon's healthcode sign-in", False, exc.line)
         return
     if "error" in answer:
-        if answer["error"].get("code") == -32601:
+        error = _object(answer["error"])
+        if error.get("code") == -32601:
             report.note("skip", "daemon's healthcode", "not configured in the daemon")
         else:
-            report.check("daemon's healthcode sign-in", False, str(answer["error"].get("message")),
+            report.check("daemon's healthcode sign-in", False, str(error.get("message")),
                          "check the daemon's [healthcode] settings and the network path")
         return
-    result = answer["result"]
+    result = _object(answer.get("result"))
     report.check("daemon's healthcode sign-in", bool(result.get("ok")), str(result.get("message")),
                  "check the daemon's [healthcode] site_id, user_id and password_file")
 
 
-def _readiness(ws_url: str) -> tuple[int, dict[str, Any]]:
+def _readiness(ws_url: str) -> tuple[int, Mapping[str, object]]:
     """``GET /readyz`` of the daemon behind ``ws_url``: its status and body (0 and {}: no answer)."""
     http_url = ws_url.replace("wss://", "https://", 1).replace("ws://", "http://", 1).rsplit("/", 1)[0]
     try:
@@ -230,10 +242,10 @@ def _readiness(ws_url: str) -> tuple[int, dict[str, Any]]:
         body = r.json()
     except (httpx.HTTPError, ValueError):
         return 0, {}
-    return r.status_code, body if isinstance(body, dict) else {}
+    return r.status_code, _object(body)
 
 
-def _daemon_state(report: _Report, ws_url: str, h: dict[str, Any]) -> None:
+def _daemon_state(report: _Report, ws_url: str, h: Mapping[str, object]) -> None:
     """The daemon's own state and each terminal's, as it measures them (``system.health`` and
     ``/readyz``); a fix is never a command the daemon would refuse now."""
     status, ready = _readiness(ws_url)
@@ -241,22 +253,22 @@ def _daemon_state(report: _Report, ws_url: str, h: dict[str, Any]) -> None:
         report.note("skip", "daemon's state", f"/readyz of {ws_url} did not answer over HTTP")
     else:
         failing = sorted(k for k, v in ready.items() if (v is False and k != "ready") or (k == "journalBehind" and v)) + sorted(
-            f"page of {n}" for n, ok in (ready.get("terminals") or {}).items() if not ok)
+            f"page of {n}" for n, ok in _object(ready.get("terminals")).items() if not ok)
         report.check("daemon's state", status == 200, f"{ready.get('state')} (/readyz {status})"
                      + (f": not ready: {', '.join(failing)}" if failing else ""),
                      "the lines below say what; the daemon retries by itself and is ready once they are [ok]")
     for part in ("journal", "browser"):
-        component = h.get(part) or {}
+        component = _object(h.get(part))
         report.check(f"daemon's {part}", bool(component.get("ok")), str(component.get("message", "")),
                      "see the daemon's log; /readyz says the same")
-    iclient = h.get("iclient") or {}
+    iclient = _object(h.get("iclient"))
     reachable = bool(iclient.get("ok", True))
     report.check("daemon's iClient server", reachable,
                  f"reachable since {iclient.get('since')}" if reachable
                  else f"cannot be reached since {iclient.get('since')}: {iclient.get('reason')}",
                  "check this machine's internet connection (and any proxy or firewall on the way to the "
                  "iClient URL); the daemon retries by itself and claims work again within seconds of its return")
-    for t in h.get("terminals") or ():
+    for t in map(_object, _array(h.get("terminals"))):
         name, keys = t.get("name"), f"mid {t.get('mid')}, tid {t.get('tid')}"
         busy = f"busy ({t.get('queued', 0)} waiting)" if t.get("busy") else "idle"
         page = bool(t.get("pageReady", True))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from bridge.config import Settings, TerminalConfig
 
@@ -40,7 +39,7 @@ def simulator_settings(settings: Settings, port: int, *, write_password: bool = 
         write_password: Write the password file (``doctor`` only reads what ``run`` wrote).
     """
     base = f"http://127.0.0.1:{port}"
-    updates: dict[str, Any] = {"iclient_url": f"{base}/iclient-v1.js"}
+    updates: dict[str, object] = {"iclient_url": f"{base}/iclient-v1.js"}
     if not settings.terminals:
         name, mid, tid = SIMULATOR_TERMINAL
         updates["terminals"] = {name: TerminalConfig(mid=mid, tid=tid)}

@@ -11,14 +11,14 @@ reported. Nothing here does I/O; ``today`` comes in.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TypeVar
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from bridge.errors import field_path
 from bridge.healthcode.bills import (
@@ -53,6 +53,8 @@ HEALTHCODE_FIELDS: Mapping[str, str] = {
     "ccsd": "ProcCode",
 }
 
+_T = TypeVar("_T")
+
 _MAX_TEXT = 200
 _MAX_LINES = 200
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -60,49 +62,52 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 @dataclass(frozen=True, slots=True)
 class _Field:
-    """How to read one leaf field: its kind, whether it is required, how to fix it."""
+    """One leaf field: whether it is required, how to fix it (its reader names its kind)."""
 
     key: str
-    kind: str  # "text", "date", "fee", "quantity", "setting"
     required: bool
     suggestion: str
 
 
+def _table(*fields: _Field) -> Mapping[str, _Field]:
+    return {spec.key: spec for spec in fields}
+
+
 _TEXT_HINT = "Enter it as the patient's documents show it"
 
-_PRACTITIONER = (
-    _Field("healthcodeId", "text", True, "Use the clinician's Healthcode identifier, e.g. 0651978"),
-    _Field("name", "text", False, "Give the clinician's name or leave it out"),
+_PRACTITIONER = _table(
+    _Field("healthcodeId", True, "Use the clinician's Healthcode identifier, e.g. 0651978"),
+    _Field("name", False, "Give the clinician's name or leave it out"),
 )
-_PAYEE = (_Field("healthcodeId", "text", True, "Use the payee's Healthcode identifier"),)
-_PATIENT = (
-    _Field("title", "text", False, _TEXT_HINT),
-    _Field("firstName", "text", True, "Enter the patient's first name"),
-    _Field("lastName", "text", True, "Enter the patient's last name"),
-    _Field("dateOfBirth", "date", True, "Enter the date of birth as YYYY-MM-DD"),
-    _Field("gender", "text", False, _TEXT_HINT),
-    _Field("postcode", "text", False, "Enter the patient's postcode, e.g. ZZ1 1AA"),
-    _Field("membershipNumber", "text", True, "Copy the number from the patient's insurance card"),
-    _Field("authorisationCode", "text", False, "Enter the pre-authorisation code as issued"),
-    _Field("authorisationValidTo", "date", False, "Enter the date as YYYY-MM-DD"),
+_PAYEE = _table(_Field("healthcodeId", True, "Use the payee's Healthcode identifier"))
+_PATIENT = _table(
+    _Field("title", False, _TEXT_HINT),
+    _Field("firstName", True, "Enter the patient's first name"),
+    _Field("lastName", True, "Enter the patient's last name"),
+    _Field("dateOfBirth", True, "Enter the date of birth as YYYY-MM-DD"),
+    _Field("gender", False, _TEXT_HINT),
+    _Field("postcode", False, "Enter the patient's postcode, e.g. ZZ1 1AA"),
+    _Field("membershipNumber", True, "Copy the number from the patient's insurance card"),
+    _Field("authorisationCode", False, "Enter the pre-authorisation code as issued"),
+    _Field("authorisationValidTo", False, "Enter the date as YYYY-MM-DD"),
 )
-_LINE = (
-    _Field("serviceDate", "date", True, "Enter the date of service as YYYY-MM-DD"),
-    _Field("isc", "text", True, "Pick the Industry Standard Code (healthcode.codes kind 'isc')"),
-    _Field("ccsd", "text", False, "Pick the CCSD code (healthcode.codes kind 'ccsd')"),
-    _Field("description", "text", True, "Say what was done"),
-    _Field("fee", "fee", True, "Give the fee per unit in whole pence, e.g. 6500 for £65.00"),
-    _Field("quantity", "quantity", False, "Give the number of units, 1 to 999"),
+_LINE = _table(
+    _Field("serviceDate", True, "Enter the date of service as YYYY-MM-DD"),
+    _Field("isc", True, "Pick the Industry Standard Code (healthcode.codes kind 'isc')"),
+    _Field("ccsd", False, "Pick the CCSD code (healthcode.codes kind 'ccsd')"),
+    _Field("description", True, "Say what was done"),
+    _Field("fee", True, "Give the fee per unit in whole pence, e.g. 6500 for £65.00"),
+    _Field("quantity", False, "Give the number of units, 1 to 999"),
 )
-_TOP = (
-    _Field("invoiceNumber", "text", True, "Give the PMS's invoice number, e.g. INV-0001"),
-    _Field("insurer", "text", True, "Pick the insurer (healthcode.codes kind 'insurer')"),
-    _Field("setting", "setting", True, "Use I (inpatient), D (daycase) or O (outpatient)"),
+_TOP = _table(
+    _Field("invoiceNumber", True, "Give the PMS's invoice number, e.g. INV-0001"),
+    _Field("insurer", True, "Pick the insurer (healthcode.codes kind 'insurer')"),
+    _Field("setting", True, "Use I (inpatient), D (daycase) or O (outpatient)"),
 )
 
 
 def check_bill(
-    data: Mapping[str, Any],
+    data: Mapping[str, object],
     *,
     today: date,
     reference: HealthcodeReference,
@@ -144,7 +149,7 @@ def _hc_name(path: str) -> str | None:
     return name
 
 
-def _from_pydantic(error: Any) -> Problem:
+def _from_pydantic(error: ErrorDetails) -> Problem:
     path = field_path(error["loc"])
     return Problem(field=path, error="Invalid Format", suggestion=str(error["msg"]),
                    healthcode_field=_hc_name(path))
@@ -167,96 +172,133 @@ class _Reader:
                 return True  # e.g. NetTotal on ``lines`` when one line's fee is unreadable
         return False
 
-    def _report(self, path: str, error: str, suggestion: str) -> None:
+    def report(self, path: str, error: str, suggestion: str) -> None:
         self._bad.append(path)
         self.problems.append(
             Problem(field=path, error=error, suggestion=suggestion, healthcode_field=_hc_name(path))
         )
 
-    # --- leaves -----------------------------------------------------------------------------
-
-    def _leaf(self, data: Mapping[str, Any], spec: _Field, path: str) -> Any:
-        value = data.get(spec.key)
-        if value is None:
-            if spec.required:
-                self._report(path, "Required", spec.suggestion)
-                return self._placeholder(spec)
-            return None
-        reader: Callable[[Any], Any] = {
-            "text": _text, "date": _date, "fee": _fee, "quantity": _quantity, "setting": _setting,
-        }[spec.kind]
-        try:
-            return reader(value)
-        except _Empty:
-            if spec.required:
-                self._report(path, "Required", spec.suggestion)
-            else:
-                self._report(path, "May not be empty", spec.suggestion + ", or leave it out")
-        except ValueError:
-            self._report(path, "Invalid Format", spec.suggestion)
-        return self._placeholder(spec)
-
-    def _placeholder(self, spec: _Field) -> Any:
-        # Values the rules can read without raising; whatever they say of them is dropped.
-        return {"text": "", "date": self.today, "fee": 0, "quantity": 1,
-                "setting": Setting.OUTPATIENT}[spec.kind]
-
-    def _fields(self, data: Any, specs: tuple[_Field, ...], path: str) -> dict[str, Any]:
+    def read_object(self, data: object, specs: Mapping[str, _Field], path: str) -> _Object:
+        """One object of the bill, its shape and its unknown keys reported (its leaves are read
+        one by one, in bill order, by the caller)."""
         prefix = f"{path}." if path else ""
         if not isinstance(data, Mapping):
             error = "Required" if data is None else "Must be an object"
-            self._report(path, error, "Give " + ", ".join(s.key for s in specs if s.required))
+            self.report(path, error, "Give " + ", ".join(s.key for s in specs.values() if s.required))
             # Its fields are covered by this one problem: placeholders, nothing more said.
-            return {_snake(spec.key): self._placeholder(spec) if spec.required else None for spec in specs}
-        known = {spec.key for spec in specs}
+            return _Object(self, None, specs, prefix)
         for key in data:
-            if key not in known and key not in _CHILDREN.get(path, ()):
-                self._report(f"{prefix}{key}", "Not a bill field", "Remove it, or check its spelling")
-        return {_snake(spec.key): self._leaf(data, spec, prefix + spec.key) for spec in specs}
+            if key not in specs and key not in _CHILDREN.get(path, ()):
+                self.report(f"{prefix}{key}", "Not a bill field", "Remove it, or check its spelling")
+        return _Object(self, data, specs, prefix)
 
     # --- the bill ---------------------------------------------------------------------------
 
-    def bill(self, data: Mapping[str, Any]) -> Bill:
-        top = self._fields(data, _TOP, "")
-        practitioner = Practitioner.model_construct(**self._fields(data.get("practitioner"), _PRACTITIONER, "practitioner"))
-        payee = Payee.model_construct(**self._fields(data.get("payee"), _PAYEE, "payee"))
-        patient = Patient.model_construct(**self._fields(data.get("patient"), _PATIENT, "patient"))
+    def bill(self, data: Mapping[str, object]) -> Bill:
+        top = self.read_object(data, _TOP, "")
+        invoice_number, insurer = top.value("invoiceNumber", _text, ""), top.value("insurer", _text, "")
+        setting = top.value("setting", _setting, Setting.OUTPATIENT)
+        found = self.read_object(data.get("practitioner"), _PRACTITIONER, "practitioner")
+        practitioner = Practitioner.model_construct(
+            healthcode_id=found.value("healthcodeId", _text, ""), name=found.optional("name", _text, ""),
+        )
+        found = self.read_object(data.get("payee"), _PAYEE, "payee")
+        payee = Payee.model_construct(healthcode_id=found.value("healthcodeId", _text, ""))
+        found = self.read_object(data.get("patient"), _PATIENT, "patient")
+        patient = Patient.model_construct(
+            title=found.optional("title", _text, ""),
+            first_name=found.value("firstName", _text, ""),
+            last_name=found.value("lastName", _text, ""),
+            date_of_birth=found.value("dateOfBirth", _date, self.today),
+            gender=found.optional("gender", _text, ""),
+            postcode=found.optional("postcode", _text, ""),
+            membership_number=found.value("membershipNumber", _text, ""),
+            authorisation_code=found.optional("authorisationCode", _text, ""),
+            authorisation_valid_to=found.optional("authorisationValidTo", _date, self.today),
+        )
         return Bill.model_construct(
-            **top, practitioner=practitioner, payee=payee, patient=patient,
+            invoice_number=invoice_number, insurer=insurer, setting=setting,
+            practitioner=practitioner, payee=payee, patient=patient,
             diagnoses=self._diagnoses(data.get("diagnoses")), lines=self._lines(data.get("lines")),
         )
 
-    def _diagnoses(self, value: Any) -> tuple[str, ...]:
+    def _diagnoses(self, value: object) -> tuple[str, ...]:
         if value is None:
             return ()
         if not isinstance(value, list):
-            self._report("diagnoses", "Invalid Format", "Give a list of ICD-10 codes, e.g. [\"M54.5\"]")
+            self.report("diagnoses", "Invalid Format", "Give a list of ICD-10 codes, e.g. [\"M54.5\"]")
             return ()
         codes: list[str] = []
         for index, item in enumerate(value):
             try:
                 codes.append(_text(item))
             except (_Empty, ValueError):
-                self._report(f"diagnoses[{index}]", "Invalid Format", "Give an ICD-10 code, e.g. M54.5")
+                self.report(f"diagnoses[{index}]", "Invalid Format", "Give an ICD-10 code, e.g. M54.5")
                 codes.append("M54.5")  # a placeholder the rules accept
         return tuple(codes)
 
-    def _lines(self, value: Any) -> tuple[BillLine, ...]:
+    def _lines(self, value: object) -> tuple[BillLine, ...]:
         if value is None or value == []:
-            self._report("lines", "Required", "Give at least one charge line")
+            self.report("lines", "Required", "Give at least one charge line")
             return ()
         if not isinstance(value, list):
-            self._report("lines", "Invalid Format", "Give a list of charge lines")
+            self.report("lines", "Invalid Format", "Give a list of charge lines")
             return ()
         if len(value) > _MAX_LINES:
-            self._report("lines", "Too many lines", f"Split the bill: at most {_MAX_LINES} lines")
+            self.report("lines", "Too many lines", f"Split the bill: at most {_MAX_LINES} lines")
         lines = []
         for index, item in enumerate(value[:_MAX_LINES]):
-            fields = self._fields(item, _LINE, f"lines[{index}]")
-            if fields["quantity"] is None:
-                fields["quantity"] = 1
-            lines.append(BillLine.model_construct(**fields))
+            line = self.read_object(item, _LINE, f"lines[{index}]")
+            lines.append(BillLine.model_construct(
+                service_date=line.value("serviceDate", _date, self.today),
+                isc=line.value("isc", _text, ""),
+                ccsd=line.optional("ccsd", _text, ""),
+                description=line.value("description", _text, ""),
+                fee=line.value("fee", _fee, 0),
+                quantity=line.value("quantity", _quantity, 1),
+            ))
         return tuple(lines)
+
+
+class _Object:
+    """One object of a bill as a PMS sent it (None: missing or not an object, already said).
+
+    Each leaf is read with its parser; a missing, empty or malformed one is reported and gives
+    its placeholder (a value the rules can read without raising; whatever they say of it is
+    dropped).
+    """
+
+    def __init__(self, reader: _Reader, data: Mapping[object, object] | None, specs: Mapping[str, _Field],
+                 prefix: str) -> None:
+        self._reader, self._data, self._specs, self._prefix = reader, data, specs, prefix
+
+    def optional(self, key: str, parse: Callable[[object], _T], placeholder: _T) -> _T | None:
+        """The field's value; None when an optional field is left out."""
+        spec = self._specs[key]
+        if self._data is None:
+            return placeholder if spec.required else None
+        value = self._data.get(key)
+        path = self._prefix + key
+        if value is None:
+            if spec.required:
+                self._reader.report(path, "Required", spec.suggestion)
+                return placeholder
+            return None
+        try:
+            return parse(value)
+        except _Empty:
+            if spec.required:
+                self._reader.report(path, "Required", spec.suggestion)
+            else:
+                self._reader.report(path, "May not be empty", spec.suggestion + ", or leave it out")
+        except ValueError:
+            self._reader.report(path, "Invalid Format", spec.suggestion)
+        return placeholder
+
+    def value(self, key: str, parse: Callable[[object], _T], placeholder: _T) -> _T:
+        """The field's value; ``placeholder`` for an optional field left out too."""
+        value = self.optional(key, parse, placeholder)
+        return placeholder if value is None else value
 
 
 _CHILDREN: Mapping[str, tuple[str, ...]] = {"": ("practitioner", "payee", "patient", "diagnoses", "lines")}
@@ -266,12 +308,7 @@ class _Empty(ValueError):
     """A text field that holds only spaces, or nothing."""
 
 
-@functools.lru_cache(maxsize=256)  # the keys are the field table's: a few dozen, named once
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
-
-
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("not text")
     text = value.strip()
@@ -282,7 +319,7 @@ def _text(value: Any) -> str:
     return text
 
 
-def _date(value: Any) -> date:
+def _date(value: object) -> date:
     if not isinstance(value, str):
         raise ValueError("not a date")
     if not value.strip():
@@ -292,7 +329,7 @@ def _date(value: Any) -> date:
     return date.fromisoformat(value.strip())
 
 
-def _whole(value: Any, low: int, high: int | None) -> int:
+def _whole(value: object, low: int, high: int | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError("not a whole number")
     if value < low or (high is not None and value > high):
@@ -300,16 +337,18 @@ def _whole(value: Any, low: int, high: int | None) -> int:
     return value
 
 
-def _fee(value: Any) -> int:
+def _fee(value: object) -> int:
     return _whole(value, 0, None)
 
 
-def _quantity(value: Any) -> int:
+def _quantity(value: object) -> int:
     return _whole(value, 1, 999)
 
 
-def _setting(value: Any) -> Setting:
-    if isinstance(value, str) and not value.strip():
+def _setting(value: object) -> Setting:
+    if not isinstance(value, str):
+        raise ValueError("not I, D or O")
+    if not value.strip():
         raise _Empty
     try:
         return Setting(value)

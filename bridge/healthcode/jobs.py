@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Final
 from zoneinfo import ZoneInfo
+
+from pydantic import TypeAdapter
+from typing_extensions import NotRequired, TypedDict  # pydantic reads only this one on 3.11
 
 from bridge.errors import NotAllowedReason
 from bridge.healthcode.bills import Bill, Problem, StatusReport, SubmitReceipt
@@ -20,6 +23,8 @@ from bridge.jobs import JobState
 __all__ = [
     "CARRIED_RESULT_KEYS",
     "DUPLICATE_INVOICE",
+    "BillResultData",
+    "ProblemData",
     "bill_result",
     "holds_invoice",
     "is_own_bill",
@@ -27,6 +32,7 @@ __all__ = [
     "replacement_refusal",
     "job_state_for",
     "problem_to_wire",
+    "read_bill_result",
     "uk_today",
 ]
 
@@ -40,9 +46,42 @@ _STATE_FOR_STATUS: Mapping[BillStatus, JobState] = {
 }
 
 
+class ProblemData(TypedDict):
+    """One problem as JSON: ``{field, error, suggestion, healthcodeField?}``."""
+
+    field: str
+    error: str
+    suggestion: str
+    healthcodeField: NotRequired[str]
+
+
+class BillResultData(TypedDict, total=False):
+    """A bill job's ``result`` as JSON (the protocol's ``BillOutcome`` with the keys the
+    remittances add): what these rules read and write. Every key is optional, as in a stored
+    result: ``{}`` is a bill job with no result yet."""
+
+    status: str
+    reference: str | None
+    invoiceNumber: str
+    at: str | None
+    problems: list[ProblemData]
+    duplicate: bool
+    replaces: str
+    replacedBy: str | None
+    paid: int | None
+    shortfall: int | None
+    paymentReference: str | None
+    datePaid: str | None
+    remittanceIds: list[str]
+    rejected: bool
+    reason: str
+
+
+_BILL_RESULT: TypeAdapter[BillResultData] = TypeAdapter(BillResultData)
+
 #: Result keys a bill job keeps whatever Healthcode answers next: the pointers between a bill and
 #: its resubmission, and what the remittances recorded (see bridge.clearing.remittances).
-CARRIED_RESULT_KEYS = (
+CARRIED_RESULT_KEYS: Final = (
     "replaces", "replacedBy", "paid", "shortfall", "paymentReference", "datePaid", "remittanceIds",
     "rejected", "reason",
 )
@@ -57,7 +96,17 @@ DUPLICATE_INVOICE = Problem(
 )
 
 
-def holds_invoice(state: JobState, result: Mapping[str, Any] | None) -> bool:
+def read_bill_result(data: Mapping[str, object]) -> BillResultData:
+    """A bill job's stored result (JSON, as the journal gives it) checked against
+    :class:`BillResultData`; keys it does not name are left out.
+
+    Raises:
+        pydantic.ValidationError: A key holds a value of the wrong type.
+    """
+    return _BILL_RESULT.validate_python(data)
+
+
+def holds_invoice(state: JobState, result: BillResultData | None) -> bool:
     """Whether a bill job holds its invoice number for its insurer.
 
     Every bill job does but a failed one (nothing reached Healthcode) and a cancelled one
@@ -100,14 +149,17 @@ def job_state_for(status: BillStatus) -> JobState:
     return _STATE_FOR_STATUS.get(status, JobState.RUNNING)
 
 
-def problem_to_wire(problem: Problem) -> dict[str, Any]:
+def problem_to_wire(problem: Problem) -> ProblemData:
     """``{field, error, suggestion, healthcodeField?}`` as ``healthcode.validate`` returns it."""
-    return problem.model_dump(mode="json", by_alias=True, exclude_none=True)
+    wire = ProblemData(field=problem.field, error=problem.error, suggestion=problem.suggestion)
+    if problem.healthcode_field is not None:
+        wire["healthcodeField"] = problem.healthcode_field
+    return wire
 
 
 def bill_result(
-    answer: SubmitReceipt | StatusReport, invoice_number: str, previous: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+    answer: SubmitReceipt | StatusReport, invoice_number: str, previous: BillResultData | None = None
+) -> BillResultData:
     """A bill job's ``result`` after Healthcode's latest answer.
 
     Args:
@@ -118,8 +170,8 @@ def bill_result(
     Returns:
         ``{status, reference, invoiceNumber, at, problems, duplicate}``.
     """
-    before = dict(previous or {})
-    result: dict[str, Any]
+    before: BillResultData = previous or {}
+    result: BillResultData
     if isinstance(answer, SubmitReceipt):
         result = {
             "status": str(answer.status),
@@ -138,12 +190,14 @@ def bill_result(
             "problems": [problem_to_wire(p) for p in answer.problems],
             "duplicate": bool(before.get("duplicate", False)),
         }
-    result.update({key: before[key] for key in CARRIED_RESULT_KEYS if key in before})
+    for key in CARRIED_RESULT_KEYS:
+        if key in before:
+            result[key] = before[key]
     return result
 
 
 def replacement_refusal(
-    state: JobState, result: Mapping[str, Any] | None,
+    state: JobState, result: BillResultData | None,
 ) -> tuple[NotAllowedReason, str] | None:
     """Why a bill job may not be resubmitted (``healthcode.submit`` ``replaces``), as a reason
     code and words, or None.

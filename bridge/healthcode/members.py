@@ -10,19 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import TypedDict
 
 from bridge.healthcode.bills import Bill, Problem
 from bridge.healthcode.fhir import MemberMatch
+from bridge.healthcode.jobs import ProblemData, problem_to_wire
 from bridge.healthcode.refdata import HealthcodeReference
 
 __all__ = [
     "FIND_MEMBER_FIELDS",
+    "MemberAnswer",
+    "MemberQuery",
     "bill_member_query",
     "find_member_form",
     "find_member_result",
     "member_check_problems",
+    "missing_fields_answer",
     "missing_member_fields",
+    "not_found_answer",
 ]
 
 #: Our Find Member field -> (Healthcode's form parameter, how to fix it when missing).
@@ -35,8 +40,30 @@ FIND_MEMBER_FIELDS: Mapping[str, tuple[str, str]] = {
 }
 
 
+class MemberQuery(TypedDict, total=False):
+    """The Find Member fields we were given, by our names (None or blank: not given)."""
+
+    membershipNumber: str | None
+    firstName: str | None
+    lastName: str | None
+    dateOfBirth: date | None
+    postcode: str | None
+
+
+class MemberAnswer(TypedDict):
+    """The ``healthcode.findMember`` answer (INTERFACES.md)."""
+
+    found: bool
+    policyActive: bool
+    #: ``{firstName, lastName, dateOfBirth, membershipNumber}`` as Healthcode holds them.
+    member: Mapping[str, object] | None
+    message: str
+    #: The fields the insurer requires that are missing (then Healthcode is not asked).
+    problems: list[ProblemData]
+
+
 def missing_member_fields(
-    insurer: str, given: Mapping[str, Any], reference: HealthcodeReference, *, prefix: str = ""
+    insurer: str, given: MemberQuery, reference: HealthcodeReference, *, prefix: str = ""
 ) -> list[Problem]:
     """Problems for an unknown insurer, or for each field the insurer requires that is missing.
 
@@ -63,7 +90,7 @@ def missing_member_fields(
     return problems
 
 
-def find_member_form(insurer: str, given: Mapping[str, Any], active_on: date) -> dict[str, str]:
+def find_member_form(insurer: str, given: MemberQuery, active_on: date) -> dict[str, str]:
     """The Find Member form in Healthcode's parameter names (``policyActiveOn`` = ``active_on``)."""
     form = {"insurerIdentifier": insurer, "policyActiveOn": active_on.isoformat()}
     for name, (hc_name, _) in FIND_MEMBER_FIELDS.items():
@@ -73,16 +100,28 @@ def find_member_form(insurer: str, given: Mapping[str, Any], active_on: date) ->
     return form
 
 
-def bill_member_query(bill: Bill) -> dict[str, Any]:
+def bill_member_query(bill: Bill) -> MemberQuery:
     """The Find Member fields of a bill's patient, by our names."""
     patient = bill.patient
-    return {
-        "membershipNumber": patient.membership_number, "firstName": patient.first_name,
-        "lastName": patient.last_name, "dateOfBirth": patient.date_of_birth, "postcode": patient.postcode,
-    }
+    return MemberQuery(
+        membershipNumber=patient.membership_number, firstName=patient.first_name,
+        lastName=patient.last_name, dateOfBirth=patient.date_of_birth, postcode=patient.postcode,
+    )
 
 
-def find_member_result(matches: Sequence[MemberMatch], insurer_name: str) -> dict[str, Any]:
+def missing_fields_answer(problems: Sequence[Problem]) -> MemberAnswer:
+    """The answer when the insurer's required fields are missing: Healthcode is not asked."""
+    return {"found": False, "policyActive": False, "member": None,
+            "message": "Healthcode was not asked: fields are missing",
+            "problems": [problem_to_wire(p) for p in problems]}
+
+
+def not_found_answer(message: str) -> MemberAnswer:
+    """An answer without a member (no enquiry offered, or Healthcode refused the form)."""
+    return {"found": False, "policyActive": False, "member": None, "problems": [], "message": message}
+
+
+def find_member_result(matches: Sequence[MemberMatch], insurer_name: str) -> MemberAnswer:
     """The ``healthcode.findMember`` answer for what Find Member returned."""
     if not matches:
         return {"found": False, "policyActive": False, "member": None, "problems": [],
@@ -94,14 +133,14 @@ def find_member_result(matches: Sequence[MemberMatch], insurer_name: str) -> dic
             "problems": [], "message": message}
 
 
-def member_check_problems(result: Mapping[str, Any]) -> list[Problem]:
+def member_check_problems(result: MemberAnswer) -> list[Problem]:
     """Pre-flight (``member_check``): a member not found, or not covered, is a bill problem."""
-    if not result.get("found"):
+    if not result["found"]:
         # "No matching membership details can be found" (reference §3.2, §3.7 item 1).
         return [Problem(field="patient.membershipNumber", error="No matching membership details can be found",
                         suggestion="Check the membership number, name and date of birth with the patient's insurer",
                         healthcode_field="RegistrationNo")]
-    if not result.get("policyActive"):
+    if not result["policyActive"]:
         return [Problem(field="patient.membershipNumber", error="Cover not in force",
                         suggestion="Ask the patient for their current policy", healthcode_field="RegistrationNo")]
     return []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from bridge.jobs import JobKind, JobState
 from bridge.journal.records import JobRecord, decode_jobs
@@ -74,7 +73,7 @@ class JobChanges:
     ) -> ChangedJobs:
         filters, filter_args = job_filters(terminal, kind)
         clauses = ["seq > ?", *filters]
-        args: list[Any] = [since, *filter_args]
+        args: list[object] = [since, *filter_args]
         if state is not None and not self.journal.held_count:
             clauses.append("state = ?")
             args.append(str(state))

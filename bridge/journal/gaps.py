@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
-from bridge.journal.schema import iso
+from pydantic import TypeAdapter
+
+from bridge.journal.schema import HistoryRow, iso
 from bridge.journal.store import Journal
 
 __all__ = ["Gap", "JournalGaps"]
@@ -47,11 +48,13 @@ class Gap:
     accepted_at: str | None = None
 
 
+_GAP: TypeAdapter[Gap] = TypeAdapter(Gap)
+
+
 def _gap(text: str | None) -> Gap | None:
     if not text:
         return None
-    data: dict[str, Any] = json.loads(text)
-    return Gap(**data)
+    return _GAP.validate_json(text)
 
 
 class JournalGaps:
@@ -123,10 +126,10 @@ class JournalGaps:
         await self.journal.write(self._save, None, self.journal.clock_now(), "gap reconciled", detail)
         self.journal.behind = None
 
-    async def history(self) -> list[dict[str, Any]]:
+    async def history(self) -> list[HistoryRow]:
         """Every gap found, accepted and reconciled, oldest first."""
         return await self.journal.read(self._history)
 
-    def _history(self) -> list[dict[str, Any]]:
+    def _history(self) -> list[HistoryRow]:
         rows = self.journal.thread.conn.execute("SELECT at, event, detail FROM journal_history ORDER BY seq")
-        return [dict(r) for r in rows]
+        return [HistoryRow(at=r["at"], event=r["event"], detail=r["detail"]) for r in rows]

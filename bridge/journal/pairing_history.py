@@ -4,10 +4,8 @@ the same transaction, so what the terminal was paired to before stays on record.
 
 from __future__ import annotations
 
-from typing import Any
-
 from bridge.journal.records import PairingRecord, pairing_from_row
-from bridge.journal.schema import iso
+from bridge.journal.schema import HistoryRow, iso
 from bridge.journal.store import Journal
 
 __all__ = ["PairingChanges"]
@@ -60,13 +58,13 @@ class PairingChanges:
                        (iso(self.journal.clock_now()), "terminal unpaired", detail))
         return before
 
-    async def history(self, terminal: str) -> list[dict[str, Any]]:
+    async def history(self, terminal: str) -> list[HistoryRow]:
         """The terminal's pairing changes, oldest first (``{at, event, detail}``)."""
         return await self.journal.read(self._history, terminal)
 
-    def _history(self, terminal: str) -> list[dict[str, Any]]:
+    def _history(self, terminal: str) -> list[HistoryRow]:
         rows = self.journal.thread.conn.execute(
             "SELECT at, event, detail FROM journal_history WHERE event LIKE 'terminal %' AND detail LIKE ?"
             " ORDER BY seq", (f"{terminal}:%",),
         )
-        return [dict(r) for r in rows]
+        return [HistoryRow(at=r["at"], event=r["event"], detail=r["detail"]) for r in rows]

@@ -10,11 +10,11 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 __all__ = [
-    "ADD_SEQ", "INDEX_SEQ", "JOB_COUNTS", "JOB_COUNTS_TRIGGERS", "META_ROW", "NEXT_SEQ", "SCHEMA", "audit_rows",
-    "dumps", "iso", "job_filters", "loads", "payload_digest",
+    "ADD_SEQ", "INDEX_SEQ", "JOB_COUNTS", "JOB_COUNTS_TRIGGERS", "META_ROW", "NEXT_SEQ", "SCHEMA", "HistoryRow",
+    "JobEventRow", "audit_rows", "dumps", "iso", "job_filters", "loads", "payload_digest",
 ]
 
 #: Tables and indexes, created if missing when the journal opens.
@@ -132,11 +132,29 @@ JOB_COUNTS_TRIGGERS = (
 NEXT_SEQ = "UPDATE meta SET seq = seq + 1 WHERE id = 1 RETURNING seq"
 
 
-def job_filters(terminal: str | None, kind: str | None) -> tuple[list[str], list[Any]]:
+class JobEventRow(TypedDict):
+    """One row of a job's audit trail (``job_events``), as the journal hands it out."""
+
+    at: str
+    from_state: str | None
+    to_state: str | None
+    event: str
+    detail: str | None
+
+
+class HistoryRow(TypedDict):
+    """One row of ``journal_history`` (a gap, a pairing change), as the journal hands it out."""
+
+    at: str
+    event: str
+    detail: str | None
+
+
+def job_filters(terminal: str | None, kind: str | None) -> tuple[list[str], list[object]]:
     """``WHERE`` clauses (joined with AND by the caller) and their arguments for the job lists'
     ``terminal`` and ``kind`` filters; none for a filter not given."""
     clauses: list[str] = []
-    args: list[Any] = []
+    args: list[object] = []
     if terminal is not None:
         clauses.append("terminal = ?")
         args.append(terminal)

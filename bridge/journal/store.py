@@ -31,7 +31,7 @@ from bridge.jobs import JobKind, JobState, check_move
 from bridge.journal.held import HeldMove, HeldWrites, outcome_json
 from bridge.journal import pairings
 from bridge.journal.records import JobRecord, PairingRecord, TerminalRecord, decode_every_job, decode_jobs
-from bridge.journal.schema import audit_rows, dumps, iso, job_filters, payload_digest
+from bridge.journal.schema import JobEventRow, audit_rows, dumps, iso, job_filters, payload_digest
 from bridge.protocol.requests import JobRequest, JobResult, request_data, result_json
 from bridge.protocol.results import JobError, Receipts
 from bridge.journal.thread import JournalThread
@@ -394,16 +394,17 @@ class Journal:
             log.error("a job row cannot be decoded and is left out (run 'claimbridge journal check'): %s", problem)
         return jobs
 
-    async def events(self, job_id: str) -> list[dict[str, Any]]:
+    async def events(self, job_id: str) -> list[JobEventRow]:
         """The audit trail of one job, oldest first."""
         return await self.read(self._events, job_id)
 
-    def _events(self, job_id: str) -> list[dict[str, Any]]:
+    def _events(self, job_id: str) -> list[JobEventRow]:
         rows = self._thread.conn.execute(
             "SELECT at, from_state, to_state, event, detail FROM job_events WHERE job_id = ? ORDER BY seq",
             (job_id,),
         ).fetchall()
-        return [dict(r) for r in rows]
+        return [JobEventRow(at=r["at"], from_state=r["from_state"], to_state=r["to_state"], event=r["event"],
+                            detail=r["detail"]) for r in rows]
 
     async def count_by_state(self) -> dict[str, int]:
         """How many jobs are in each (kind, state); for health and metrics."""

@@ -51,7 +51,7 @@ class Rider(Protocol):
         """The transaction committed (the rows are on disk) or rolled back (they wait again)."""
 
 
-_Call = tuple[Callable[..., Any], tuple[Any, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop, bool]
+_Call = tuple[Callable[..., Any], tuple[object, ...], "asyncio.Future[Any]", asyncio.AbstractEventLoop, bool]
 
 #: The most grouped calls committed in one transaction.
 _GROUP_MAX = 64
@@ -151,7 +151,7 @@ class JournalThread:
 
     def _run_group(self, calls: list[_Call]) -> None:
         """Run grouped calls in one transaction, each in a savepoint; settle them after COMMIT."""
-        outcomes: list[tuple[Any, BaseException | None]] = []
+        outcomes: list[tuple[object, BaseException | None]] = []
         db = self.conn
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -335,7 +335,7 @@ def _text(raw: bytes) -> str:
         return NOT_UTF8 + raw.decode("utf-8", "replace")
 
 
-def _settle(fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+def _settle(fut: asyncio.Future[Any], result: object, exc: BaseException | None) -> None:
     if fut.cancelled():
         return
     if exc is not None:

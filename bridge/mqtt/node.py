@@ -19,7 +19,6 @@ import socket
 import ssl
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -237,6 +236,6 @@ class NodeConnection:
         except aiomqtt.MqttError as exc:
             raise ConnectionError(f"{self.where}: {exc}") from exc
 
-    def info(self) -> dict[str, Any]:
+    def info(self) -> dict[str, object]:
         """The connection as a log or doctor line shows it."""
         return {"node": self.where, "id": self.identifier, "up": self.client is not None}

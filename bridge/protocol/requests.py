@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import from_json
@@ -168,7 +168,7 @@ def result_json(result: JobResult, receipts: Receipts | None) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-def result_data(result: JobResult | None) -> dict[str, Any]:
+def result_data(result: JobResult | None) -> dict[str, object]:
     """A result as JSON values, the fields it was built with (``{}`` for none): for the pure
     rules of :mod:`bridge.healthpoint` and :mod:`bridge.healthcode`, which read JSON results and
     cannot see the protocol's models."""

@@ -257,29 +257,8 @@ JSON_EDGES = frozenset({
 #: ``Any`` still used for data elsewhere (issue 19: only where JSON enters or leaves), by module:
 #: the count may only go down, and a module leaves the list when it reaches 0.
 ANY_LEFT: dict[str, int] = {
-    "bridge/clearing/enquiry.py": 2,
-    "bridge/clearing/reference.py": 2,
-    "bridge/clearing/remittances.py": 1,
-    "bridge/clearing/service.py": 1,
-    "bridge/clearing/worker.py": 3,
-    "bridge/cli/commands.py": 9,
-    "bridge/cli/doctor.py": 3,
-    "bridge/cli/simulator.py": 1,
-    "bridge/clients.py": 3,
-    "bridge/console.py": 2,
-    "bridge/daemon.py": 2,
-    "bridge/healthcode/intake.py": 16,
-    "bridge/healthcode/jobs.py": 6,
-    "bridge/healthcode/members.py": 5,
-    "bridge/journal/changes.py": 1,
-    "bridge/journal/gaps.py": 3,
-    "bridge/journal/pairing_history.py": 2,
-    "bridge/journal/store.py": 2,
-    "bridge/journal/thread.py": 3,
     "bridge/loops.py": 1,
-    "bridge/mqtt/node.py": 1,
     "bridge/observability.py": 1,
-    "bridge/protocol/requests.py": 1,
 }
 #: Generic plumbing, not data: ``Callable[..., Any]``, ``Coroutine[Any, Any, T]``, ``Task[Any]``.
 _PLUMBING = frozenset({"Callable", "Coroutine", "Awaitable", "Future", "Task", "Generator", "AsyncIterator"})

@@ -59,3 +59,27 @@ def test_explicit_path_and_missing_directory(tmp_path: Path) -> None:
     assert load_reference(Path(str(DEFAULT_REFERENCE_DIR))) == load_reference()
     with pytest.raises(OSError):
         load_reference(tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        ("isc.json", "[]", "isc.json"),
+        ("isc.json", "{not json", "isc.json"),
+        ("insurers.json", json.dumps({"insurers": []}), "genericMembershipFormat"),
+        ("ccsd.json", json.dumps({"codes": [{"code": "W9220"}]}), "description"),
+        ("icd10.json", json.dumps({"codes": [{"code": "ZZZ.9"}]}), "ZZZ.9 is not in the WHO classification"),
+    ],
+)
+def test_a_clinic_s_file_of_the_wrong_shape_is_named(tmp_path: Path, name: str, content: str, said: str) -> None:
+    (tmp_path / name).write_text(content)
+    with pytest.raises(ValueError, match=said) as caught:
+        load_reference(tmp_path)
+    assert name in str(caught.value)
+
+
+def test_an_overlay_keeps_the_who_title_and_adds_its_own() -> None:
+    reference = load_reference()
+    overlaid = [code for code in reference.icd10.values() if code.not_valid_for or code.terms]
+    assert overlaid, "icd10.json overlays some WHO codes"
+    assert all(code.description for code in overlaid)

@@ -145,3 +145,15 @@ def test_every_option_of_every_command_has_help_and_cites_only_files_in_the_repo
 
     walk(_parser(), "claimbridge")
     assert missing == []
+
+
+def test_field_walks_objects_and_arrays_of_the_result() -> None:
+    from bridge.cli.commands import _field
+    from bridge.cli.rpc import CliError
+
+    result = {"jobs": [{"jobId": "j1", "result": {"paid": 100}}]}
+    assert _field(result, "jobs.0.result.paid") == 100
+    assert _field(result, "jobs.0") == {"jobId": "j1", "result": {"paid": 100}}
+    for missing in ("jobs.1", "jobs.x", "jobs.0.jobId.more", "nope"):
+        with pytest.raises(CliError, match="has no field"):
+            _field(result, missing)

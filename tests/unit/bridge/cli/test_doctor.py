@@ -75,3 +75,24 @@ def test_doctor_honours_the_simulator_port(tmp_path: Path, capsys: pytest.Captur
     out = capsys.readouterr().out
     assert "http://127.0.0.1:1/iclient-v1.js" in out
     assert "8730" not in out
+
+
+def test_doctor_reads_a_health_answer_with_parts_missing_or_of_another_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    # system.health is JSON from another process (perhaps another version): a part that is
+    # missing or not an object is read as empty, never a traceback.
+    from bridge.cli.doctor import _daemon_state, _Report
+
+    report = _Report()
+    health: dict[str, object] = {
+        "journal": {"ok": True, "message": "journal.db, 3 jobs"}, "browser": "up",
+        "terminals": [{"name": "front-desk", "mid": 200, "tid": 1, "paired": True, "busy": False,
+                       "pageReady": True}, "not a terminal"],
+    }
+    _daemon_state(report, "ws://127.0.0.1:1/v1", health)  # nothing listens: /readyz is skipped
+    out = capsys.readouterr().out
+    assert "[skip] daemon's state: /readyz of ws://127.0.0.1:1/v1 did not answer" in out
+    assert "[ok  ] daemon's journal: journal.db, 3 jobs" in out
+    assert "[FAIL] daemon's browser: " in out
+    assert "[ok  ] daemon's terminal front-desk: mid 200, tid 1: paired, idle" in out
+    assert "daemon's terminal None: mid None, tid None: not paired" in out
+    assert report.failed

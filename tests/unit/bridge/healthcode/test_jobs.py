@@ -151,3 +151,51 @@ def test_problems_merged_once_each() -> None:
               Problem(field="patient.lastName", error="Patient demographics do not match registration number",
                       suggestion="c")]
     assert [p.suggestion for p in merge_problems(ours, theirs)] == ["a", "c"]
+
+
+# --- a stored result, read for these rules ------------------------------------------------------
+
+
+def test_a_stored_bill_result_reads_back_whole_with_the_remittances_keys() -> None:
+    from bridge.healthcode.jobs import read_bill_result
+
+    stored = {
+        "status": "Collected", "reference": "R1", "invoiceNumber": "INV-1", "at": "2026-11-20T14:00:00+00:00",
+        "problems": [{"field": "lines", "error": "Invalid Format", "suggestion": "a", "healthcodeField": "NetTotal"}],
+        "duplicate": False, "replaces": "j0", "replacedBy": None, "paid": 0, "shortfall": 6500,
+        "paymentReference": "P-1", "datePaid": None, "remittanceIds": ["PR1"], "rejected": True, "reason": "no cover",
+    }
+    assert read_bill_result(stored) == stored
+    assert read_bill_result({}) == {}
+    assert read_bill_result({"status": "Unprocessed", "somethingNew": 1}) == {"status": "Unprocessed"}
+
+
+def test_a_stored_bill_result_of_the_wrong_shape_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from bridge.healthcode.jobs import read_bill_result
+
+    with pytest.raises(ValidationError):
+        read_bill_result({"status": "Collected", "paid": "lots"})
+
+
+def test_a_protocol_bill_outcome_reads_as_a_bill_result() -> None:
+    # The journal's model and these rules' TypedDict describe one shape: what one writes the
+    # other reads, key for key.
+    from bridge.healthcode.jobs import read_bill_result
+    from bridge.protocol import BillOutcome, result_data
+
+    outcome = BillOutcome.model_validate(bill_result(
+        StatusReport(status=BillStatus.AWAITING_CORRECTION, at=datetime(2026, 11, 20, 14, tzinfo=UTC),
+                     problems=(Problem(field="x", error="y", suggestion="z"),)),
+        "INV-1", {"reference": "R-1", "replaces": "j0", "paid": 100, "remittanceIds": ["PR1"], "rejected": False},
+    ))
+    data = result_data(outcome)
+    assert read_bill_result(data) == data
+
+
+def test_problem_to_wire_matches_the_model_s_own_dump() -> None:
+    for problem in (Problem(field="a", error="b", suggestion="c"),
+                    Problem(field="a", error="b", suggestion="c", healthcode_field="d")):
+        wire = problem_to_wire(problem)
+        assert list(wire.items()) == list(problem.model_dump(mode="json", by_alias=True, exclude_none=True).items())

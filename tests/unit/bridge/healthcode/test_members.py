@@ -42,3 +42,17 @@ def test_answer_prefers_an_active_policy_and_pre_flight_problems() -> None:
     assert member_check_problems(find_member_result([lapsed], "Bupa"))[0].error == "Cover not in force"
     nobody = member_check_problems(find_member_result([], "Bupa"))
     assert [(p.field, p.healthcode_field) for p in nobody] == [("patient.membershipNumber", "RegistrationNo")]
+
+
+def test_answers_without_a_member() -> None:
+    from bridge.healthcode.bills import Problem
+    from bridge.healthcode.members import missing_fields_answer, not_found_answer
+
+    missing = missing_fields_answer([Problem(field="patient.postcode", error="Required", suggestion="Give it")])
+    assert missing == {"found": False, "policyActive": False, "member": None,
+                       "message": "Healthcode was not asked: fields are missing",
+                       "problems": [{"field": "patient.postcode", "error": "Required", "suggestion": "Give it"}]}
+    refused = not_found_answer("Bupa: bad form")
+    assert refused == {"found": False, "policyActive": False, "member": None, "problems": [],
+                       "message": "Bupa: bad form"}
+    assert member_check_problems(refused)[0].error == "No matching membership details can be found"

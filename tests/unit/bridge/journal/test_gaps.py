@@ -49,7 +49,9 @@ def test_an_open_gap_refuses_new_jobs_until_it_is_accepted(tmp_path: Path) -> No
             assert await gaps.accept("twice") is None
             await gaps.reconciled("days 2026-12-05..2026-12-06: 1 claim(s) notInJournal")
             assert await gaps.load() is None
-            assert [h["event"] for h in await gaps.history()] == ["gap found", "gap accepted", "gap reconciled"]
+            history = await gaps.history()
+            assert [h["event"] for h in history] == ["gap found", "gap accepted", "gap reconciled"]
+            assert all(set(h) == {"at", "event", "detail"} for h in history)
 
     run(first())
     run(second())

@@ -62,6 +62,8 @@ def test_moves_follow_the_table_and_are_audited(tmp_path: Path) -> None:
             assert [(e["from_state"], e["to_state"]) for e in events] == [
                 (None, "queued"), ("queued", "running"), ("running", "completed"),
             ]
+            assert list(events[-1]) == ["at", "from_state", "to_state", "event", "detail"]
+            assert events[-1]["event"] == "state" and events[-1]["detail"] == "ok"
             with pytest.raises(JobNotFound):
                 await j.move("nope", JobState.RUNNING)
 
