@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -80,10 +80,10 @@ async def _contained(coro: Coroutine[Any, Any, Any], name: str) -> None:
         log.exception("task %s failed", name)
 
 
-def quiet_driver_exit(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+def quiet_driver_exit(loop: asyncio.AbstractEventLoop, context: Mapping[str, object]) -> None:
     """Ctrl-C reaches Playwright's driver (same process group) as it reaches the daemon: its
     "Connection closed while reading from the driver" as the daemon drains is expected, not an ERROR."""
     if "reading from the driver" in str(context.get("exception", "")):
         log.debug("the browser driver ended with the terminal's Ctrl-C")
         return
-    loop.default_exception_handler(context)
+    loop.default_exception_handler(dict(context))

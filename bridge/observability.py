@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CollectorRegistry,
@@ -279,12 +279,15 @@ class _Metrics:
             registry=self.registry,
         )
         self._running_since: dict[str, float] = {}
-    def on_notification(self, method: str, params: Mapping[str, Any]) -> None:
+
+    def on_notification(self, method: str, params: Mapping[str, object]) -> None:
         """Hub listener: time claims, and log every job change with its ids."""
         if method != "job.updated":
             return
         self._dirty = True
-        job = params.get("job") or {}
+        job = params.get("job")
+        if not isinstance(job, Mapping):
+            return
         job_id, state, kind = job.get("jobId"), job.get("state"), job.get("kind")
         if not isinstance(job_id, str) or not isinstance(state, str):
             return
