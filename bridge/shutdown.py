@@ -47,11 +47,22 @@ class ShutdownDeadline:
         self.expired = False
 
     async def run(self, body: asyncio.Future[Any], stop: asyncio.Event) -> None:
-        """Wait for ``body``; after ``stop`` is set, for at most the deadline.
+        """Wait for ``body``; after ``stop`` is set, for at most the deadline. Cancelled, it
+        cancels ``body`` too (and gives it :data:`_UNWIND_S` to unwind): the daemon's journal,
+        browser and workers never outlive the task that runs them.
 
         Raises:
             Exception: whatever ``body`` raised (a start-up failure).
+            asyncio.CancelledError: this call was cancelled.
         """
+        try:
+            await self._run(body, stop)
+        except asyncio.CancelledError:
+            body.cancel()
+            await asyncio.wait({body}, timeout=_UNWIND_S)
+            raise
+
+    async def _run(self, body: asyncio.Future[Any], stop: asyncio.Event) -> None:
         stopping = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({body, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -48,3 +48,37 @@ async def test_a_start_up_failure_is_raised_as_it_was() -> None:
 
     with pytest.raises(RuntimeError, match="port in use"):
         await ShutdownDeadline(5, lambda: None, hard_exit=False).run(asyncio.ensure_future(body()), asyncio.Event())
+
+
+async def test_cancelling_the_daemon_cancels_its_body_too() -> None:
+    # Cancelled from outside (a test's "the daemon dies", asyncio.run's teardown), the body must
+    # not go on alone: its journal and workers would keep writing after the daemon's task ended.
+    cancelled = asyncio.Event()
+
+    async def body() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    stop = asyncio.Event()
+    inner = asyncio.ensure_future(body())
+    outer = asyncio.ensure_future(ShutdownDeadline(5, lambda: None, hard_exit=False).run(inner, stop))
+    await asyncio.sleep(0.01)
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert cancelled.is_set() and inner.cancelled()
+
+
+async def test_cancelling_a_shutdown_under_way_cancels_its_body_too() -> None:
+    stop = asyncio.Event()
+    inner = asyncio.ensure_future(asyncio.Event().wait())  # a drain that never ends
+    outer = asyncio.ensure_future(ShutdownDeadline(5, lambda: None, hard_exit=False).run(inner, stop))
+    stop.set()
+    await asyncio.sleep(0.01)
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert inner.cancelled()
