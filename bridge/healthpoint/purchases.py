@@ -10,14 +10,24 @@ receipt text reaches the PMS (reference §1.2 ``receiptCallback``, §1.4 ``custo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from bridge.healthpoint.claims import Pairing
 from bridge.healthpoint.iclient import JsonObject, PurchaseCall, PurchaseOutcome, RefundCall
 
 __all__ = ["UnfitAnswer", "normalise_purchase", "receipts_of", "to_iclient_gap_purchase", "to_iclient_refund"]
 
+#: The text members of a purchase answer that are kept.
+_Text = Literal[
+    "result", "transactionId", "transactionReference", "authorisationCode", "elidedPan", "rrn", "cardType",
+    "healthpointTransactionId",
+]
 #: Purchase answer fields kept as the terminal sent them (reference §1.3 transaction result).
-_KEPT = ("result", "transactionId", "transactionReference", "authorisationCode", "elidedPan", "rrn", "cardType")
+_KEPT: tuple[_Text, ...] = (
+    "result", "transactionId", "transactionReference", "authorisationCode", "elidedPan", "rrn", "cardType",
+)
+#: A member the answer does not have (None is a member sent as null).
+_ABSENT = object()
 #: Where iClient may put the amount, most specific last (the last present wins).
 _AMOUNT_KEYS = ("amount", "baseAmount", "transactionAmount")
 
@@ -82,31 +92,21 @@ def normalise_purchase(response: JsonObject) -> PurchaseOutcome:
     if unfit:
         raise UnfitAnswer(len(unfit), kept)
     out: PurchaseOutcome = {}
-    for key, value in kept.items():  # in the order kept: the order the result is stored in
-        if isinstance(value, int):
-            out["amount"] = value
-        elif value is None or isinstance(value, str):
-            _put_text(out, key, value)
+    # In the order kept (the order the result is stored in): the text members, amount, the link.
+    for key in _KEPT:
+        _put_text(out, key, kept)
+    amount = kept.get("amount")
+    if isinstance(amount, int):
+        out["amount"] = amount
+    _put_text(out, "healthpointTransactionId", kept)
     return out
 
 
-def _put_text(out: PurchaseOutcome, key: str, value: str | None) -> None:
-    if key == "result":
-        out["result"] = value
-    elif key == "transactionId":
-        out["transactionId"] = value
-    elif key == "transactionReference":
-        out["transactionReference"] = value
-    elif key == "authorisationCode":
-        out["authorisationCode"] = value
-    elif key == "elidedPan":
-        out["elidedPan"] = value
-    elif key == "rrn":
-        out["rrn"] = value
-    elif key == "cardType":
-        out["cardType"] = value
-    elif key == "healthpointTransactionId":
-        out["healthpointTransactionId"] = value
+def _put_text(out: PurchaseOutcome, key: _Text, kept: Mapping[str, object]) -> None:
+    value = kept.get(key, _ABSENT)
+    if value is None or isinstance(value, str):
+        out[key] = value
+
 
 
 def to_iclient_refund(amount: int, pairing: Pairing | None) -> RefundCall:
